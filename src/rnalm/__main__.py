@@ -1,0 +1,5 @@
+import sys
+
+from rnalm.cli import main
+
+sys.exit(main())

@@ -1,0 +1,45 @@
+"""The ``rnalm`` command: a thin layer over the Python API.
+
+Each sub-command lives in its own module exposing ``register(subparsers)``; the list below is the
+only place that names them. Errors caused by input (:class:`rnalm.RnalmError`) print one line and
+exit with status 2; anything else is a bug and keeps its traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Optional, Sequence
+
+from rnalm.errors import RnalmError
+
+COMMANDS = ("convert", "download", "models")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from rnalm import __version__
+
+    parser = argparse.ArgumentParser(prog="rnalm", description="RNA language models: load, embed, fine-tune, fold.")
+    parser.add_argument("--version", action="version", version=f"rnalm {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in COMMANDS:
+        importlib.import_module(f"rnalm.cli.{name}").register(sub)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except RnalmError as exc:
+        print(f"rnalm {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"rnalm {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

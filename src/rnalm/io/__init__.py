@@ -1,0 +1,1 @@
+"""Reading and writing checkpoints: safe unpickling, rnalm's native format, format detection."""

@@ -1,0 +1,100 @@
+"""Architecture description shared by every rnalm encoder.
+
+One dataclass covers both published families:
+
+* ESM-1b style (RNA-FM, mRNA-FM): learned positional embeddings whose positions start after the
+  padding index, optional embedding LayerNorm.
+* ESM-2 style (UTR-LM, LAMAR, ProtRNA): rotary embeddings on queries and keys, token-dropout
+  rescaling of the embeddings.
+
+Both are pre-LayerNorm transformers with a final LayerNorm and a RoBERTa-style LM head, so a
+checkpoint converter only has to fill in these fields and rename tensors.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+
+@dataclass
+class EncoderConfig:
+    vocab_size: int
+    num_layers: int = 12
+    embed_dim: int = 640
+    ffn_embed_dim: int = 5120
+    attention_heads: int = 20
+    #: "learned" (ESM-1b) or "rotary" (ESM-2).
+    position_embedding: str = "learned"
+    #: longest input in tokens *including* <cls>/<eos>; learned tables hold this many + padding offset.
+    max_positions: int = 1024
+    padding_idx: int = 1
+    mask_idx: int = 24
+    cls_idx: int = 0
+    eos_idx: int = 2
+    prepend_bos: bool = True
+    append_eos: bool = True
+    emb_layer_norm_before: bool = False
+    token_dropout: bool = False
+    #: fraction of tokens replaced by <mask> in pretraining (15% x 80%), used by token dropout.
+    mask_ratio_train: float = 0.15 * 0.8
+    layer_norm_eps: float = 1e-5
+    embed_scale: float = 1.0
+    #: whether the LM head's output projection shares the token-embedding matrix.
+    tie_lm_head: bool = True
+    lm_head: bool = True
+    contact_head: bool = True
+    #: UTR-LM supervised heads: MFE regression on <cls>, per-token structure classes "(", ".", ")".
+    mfe_head: bool = False
+    structure_head: bool = False
+    dropout: float = 0.0
+    attention_dropout: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.position_embedding not in ("learned", "rotary"):
+            raise ValueError(f"position_embedding must be 'learned' or 'rotary', got {self.position_embedding!r}")
+        if self.embed_dim % self.attention_heads:
+            raise ValueError(f"embed_dim {self.embed_dim} is not divisible by attention_heads {self.attention_heads}")
+
+    @property
+    def head_dim(self) -> int:
+        return self.embed_dim // self.attention_heads
+
+    @property
+    def max_length(self) -> int:
+        """Longest sequence in letter tokens (specials excluded)."""
+        return self.max_positions - int(self.prepend_bos) - int(self.append_eos)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "EncoderConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown encoder config keys: {sorted(unknown)}")
+        return cls(**d)
+
+
+#: Named sizes, RiNALMo style: one place to read what each published architecture is.
+NAMED_SIZES: dict[str, dict[str, Any]] = {
+    # RNA-FM: 12 layers, 640 wide, 20 heads, FFN 5120, learned positions up to 1024 tokens.
+    "rna-fm": dict(num_layers=12, embed_dim=640, ffn_embed_dim=5120, attention_heads=20,
+                   position_embedding="learned", max_positions=1024),
+    # UTR-LM: ESM-2 with 6 layers, 128 wide, 16 heads (FFN 4x).
+    "utr-lm": dict(num_layers=6, embed_dim=128, ffn_embed_dim=512, attention_heads=16,
+                   position_embedding="rotary", token_dropout=True, max_positions=1026),
+    # A few-hundred-kB model for tests and CPU experiments.
+    "tiny": dict(num_layers=2, embed_dim=32, ffn_embed_dim=64, attention_heads=4),
+}
+
+
+def named_config(size: str, vocab_size: int, **overrides: Any) -> EncoderConfig:
+    """Config for a named size; ``overrides`` win over the named values."""
+    try:
+        base = dict(NAMED_SIZES[size])
+    except KeyError as exc:
+        raise ValueError(f"unknown model size {size!r}; known: {sorted(NAMED_SIZES)}") from exc
+    base.update(overrides)
+    return EncoderConfig(vocab_size=vocab_size, **base)

@@ -1,0 +1,170 @@
+"""The one encoder class behind every rnalm model.
+
+Its forward pass has fair-esm's shape: ``model(tokens, repr_layers=[...])`` returns a plain dict
+with ``logits`` and ``representations`` (layer index -> ``(B, T, C)``, 0 = embeddings, the last
+layer *after* the final LayerNorm), plus ``attentions`` / ``contacts`` when asked and the UTR-LM
+supervised outputs (``mfe``, ``structure_logits``) when the model has those heads.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+import torch
+from torch import nn
+
+from rnalm.errors import SequenceLengthError
+from rnalm.model.config import EncoderConfig
+from rnalm.model.modules import ContactHead, LMHead, TransformerLayer, init_weights
+
+
+class LearnedPositionalEmbedding(nn.Embedding):
+    """ESM-1b positions: non-pad tokens count from ``padding_idx + 1``; pads get ``padding_idx``."""
+
+    def __init__(self, max_positions: int, embed_dim: int, padding_idx: int) -> None:
+        super().__init__(max_positions + padding_idx + 1, embed_dim, padding_idx)
+        self.max_positions = max_positions
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        if tokens.size(1) > self.max_positions:
+            raise SequenceLengthError(
+                f"input of {tokens.size(1)} tokens exceeds the model's {self.max_positions} positions"
+            )
+        mask = tokens.ne(self.padding_idx).int()
+        positions = (torch.cumsum(mask, dim=1) * mask).long() + self.padding_idx
+        return super().forward(positions)
+
+
+class RNAEncoder(nn.Module):
+    """Pre-LN transformer encoder covering ESM-1b-style and ESM-2-style RNA language models."""
+
+    def __init__(self, config: EncoderConfig) -> None:
+        super().__init__()
+        self.config = config
+        c = config
+        self.padding_idx = c.padding_idx
+        self.embed_tokens = nn.Embedding(c.vocab_size, c.embed_dim, padding_idx=c.padding_idx)
+        self.embed_positions = (
+            LearnedPositionalEmbedding(c.max_positions, c.embed_dim, c.padding_idx)
+            if c.position_embedding == "learned" else None
+        )
+        self.emb_layer_norm_before = nn.LayerNorm(c.embed_dim, eps=c.layer_norm_eps) if c.emb_layer_norm_before else None
+        rotary = c.position_embedding == "rotary"
+        self.layers = nn.ModuleList(
+            TransformerLayer(c.embed_dim, c.ffn_embed_dim, c.attention_heads, rotary, c.layer_norm_eps,
+                             c.dropout, c.attention_dropout)
+            for _ in range(c.num_layers)
+        )
+        self.emb_layer_norm_after = nn.LayerNorm(c.embed_dim, eps=c.layer_norm_eps)
+        self.lm_head = (
+            LMHead(c.embed_dim, c.vocab_size, self.embed_tokens.weight if c.tie_lm_head else None, c.layer_norm_eps)
+            if c.lm_head else None
+        )
+        self.contact_head = (
+            ContactHead(c.num_layers * c.attention_heads, c.prepend_bos, c.append_eos, c.eos_idx)
+            if c.contact_head else None
+        )
+        self.mfe_head = nn.Linear(c.embed_dim, 1) if c.mfe_head else None
+        self.structure_head = nn.Linear(c.embed_dim, 3) if c.structure_head else None
+
+    # ------------------------------------------------------------------ construction helpers
+    def reset_parameters(self) -> "RNAEncoder":
+        """Random initialisation for pretraining from scratch."""
+        self.apply(init_weights)
+        return self
+
+    @property
+    def num_layers(self) -> int:
+        return self.config.num_layers
+
+    @property
+    def embed_dim(self) -> int:
+        return self.config.embed_dim
+
+    # ------------------------------------------------------------------ forward
+    def embed(self, tokens: torch.Tensor) -> torch.Tensor:
+        c = self.config
+        padding_mask = tokens.eq(self.padding_idx)
+        x = self.embed_tokens(tokens)
+        if c.embed_scale != 1.0:
+            x = x * c.embed_scale
+        if c.token_dropout:
+            is_mask = tokens.eq(c.mask_idx)
+            x = x.masked_fill(is_mask.unsqueeze(-1), 0.0)
+            observed = is_mask.sum(-1).to(x.dtype) / (~padding_mask).sum(-1).to(x.dtype)
+            x = x * ((1 - c.mask_ratio_train) / (1 - observed))[:, None, None]
+        if self.embed_positions is not None:
+            x = x + self.embed_positions(tokens)
+        elif tokens.size(1) > c.max_positions:
+            raise SequenceLengthError(
+                f"input of {tokens.size(1)} tokens exceeds the model's {c.max_positions} positions"
+            )
+        if self.emb_layer_norm_before is not None:
+            x = self.emb_layer_norm_before(x)
+        return x * (~padding_mask).unsqueeze(-1).to(x.dtype)
+
+    def forward(
+        self,
+        tokens: torch.Tensor,
+        repr_layers: Iterable[int] = (),
+        need_head_weights: bool = False,
+        return_contacts: bool = False,
+        return_logits: bool = True,
+    ) -> dict:
+        if tokens.ndim != 2:
+            raise ValueError(f"tokens must be (batch, length), got shape {tuple(tokens.shape)}")
+        if return_contacts:
+            if self.contact_head is None:
+                raise ValueError("this model has no contact head")
+            need_head_weights = True
+        repr_layers = set(repr_layers)
+        bad = [i for i in repr_layers if not 0 <= i <= self.num_layers]
+        if bad:
+            raise ValueError(f"repr_layers {bad} out of range 0..{self.num_layers}")
+
+        padding_mask = tokens.eq(self.padding_idx)
+        x = self.embed(tokens)
+        reps: dict[int, torch.Tensor] = {}
+        if 0 in repr_layers:
+            reps[0] = x
+        attn_mask = (~padding_mask)[:, None, None, :] if padding_mask.any() else None
+        attn_weights = []
+        for i, layer in enumerate(self.layers):
+            x, w = layer(x, attn_mask, need_head_weights)
+            if i + 1 in repr_layers:
+                reps[i + 1] = x
+            if need_head_weights:
+                attn_weights.append(w)
+        x = self.emb_layer_norm_after(x)
+        if self.num_layers in repr_layers:
+            reps[self.num_layers] = x
+
+        result: dict = {"representations": reps}
+        if return_logits and self.lm_head is not None:
+            result["logits"] = self.lm_head(x)
+        if self.mfe_head is not None:
+            result["mfe"] = self.mfe_head(x[:, 0]).squeeze(-1)
+        if self.structure_head is not None:
+            result["structure_logits"] = self.structure_head(x)
+        if need_head_weights:
+            attentions = torch.stack(attn_weights, 1)  # B, layers, heads, T, T
+            if attn_mask is not None:
+                keep = (~padding_mask).to(attentions)
+                attentions = attentions * (keep[:, :, None] * keep[:, None, :])[:, None, None]
+            result["attentions"] = attentions
+            if return_contacts:
+                result["contacts"] = self.contact_head(tokens, attentions)
+        result["last_hidden"] = x
+        return result
+
+    def predict_contacts(self, tokens: torch.Tensor) -> torch.Tensor:
+        return self(tokens, return_contacts=True, return_logits=False)["contacts"]
+
+
+def build_encoder(config: EncoderConfig, random_init: bool = True) -> RNAEncoder:
+    model = RNAEncoder(config)
+    if random_init:
+        model.reset_parameters()
+    return model
+
+
+__all__ = ["RNAEncoder", "LearnedPositionalEmbedding", "build_encoder"]

@@ -1,0 +1,1 @@
+"""esm2 family (converter pending)."""

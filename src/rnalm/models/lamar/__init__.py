@@ -1,0 +1,1 @@
+"""lamar family (converter pending)."""

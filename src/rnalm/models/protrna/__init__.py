@@ -1,0 +1,1 @@
+"""protrna family (converter pending)."""

@@ -1,0 +1,1 @@
+"""utrlm family (converter pending)."""
