@@ -1,7 +1,7 @@
 """The ``rnalm`` command: a thin layer over the Python API.
 
-Each sub-command lives in its own module exposing ``register(subparsers)``; the list below is the
-only place that names them. Errors caused by input (:class:`rnalm.RnalmError`) print one line and
+Each sub-command lives in its own module of this package exposing ``register(subparsers)``;
+modules are discovered, so adding a command is adding a file. Errors caused by input (:class:`rnalm.RnalmError`) print one line and
 exit with status 2; anything else is a bug and keeps its traceback.
 """
 from __future__ import annotations
@@ -13,7 +13,15 @@ from typing import Optional, Sequence
 
 from rnalm.errors import RnalmError
 
-COMMANDS = ("convert", "download", "models")
+
+
+def command_modules() -> list[str]:
+    """Names of the sub-command modules in this package (those defining ``register``)."""
+    import pkgutil
+
+    import rnalm.cli as pkg
+
+    return sorted(m.name for m in pkgutil.iter_modules(pkg.__path__) if not m.name.startswith("_"))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,8 +31,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"rnalm {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for name in COMMANDS:
-        importlib.import_module(f"rnalm.cli.{name}").register(sub)
+    for name in command_modules():
+        module = importlib.import_module(f"rnalm.cli.{name}")
+        if hasattr(module, "register"):
+            module.register(sub)
     return parser
 
 

@@ -1,0 +1,20 @@
+"""Shared fixtures: tiny models built in-process, so no test needs network or shared data."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from rnalm.model import EncoderConfig, RNAEncoder
+from rnalm.models.rnafm.alphabet import RNA_FM_ALPHABET
+
+
+@pytest.fixture
+def tiny_rnafm():
+    """A 2-layer RNA-FM-style encoder with random weights and its alphabet."""
+    torch.manual_seed(0)
+    a = RNA_FM_ALPHABET
+    cfg = EncoderConfig(vocab_size=len(a), num_layers=2, embed_dim=32, ffn_embed_dim=64, attention_heads=4,
+                        max_positions=64, padding_idx=a.padding_idx, mask_idx=a.mask_idx, cls_idx=a.cls_idx,
+                        eos_idx=a.eos_idx)
+    model = RNAEncoder(cfg).reset_parameters().eval()
+    return model, a.with_max_length(cfg.max_length)
