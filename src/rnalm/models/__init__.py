@@ -16,3 +16,26 @@ FORMAT_MODULES = (
 
 for _name in FORMAT_MODULES:
     importlib.import_module(_name)
+
+
+def alphabets() -> dict[str, "Alphabet"]:
+    """Every published alphabet, by name (collected from the families' ``alphabet`` modules)."""
+    from rnalm.alphabet import Alphabet
+
+    found: dict[str, Alphabet] = {}
+    for fam in ("rnafm", "esm2", "utrlm", "lamar", "protrna"):
+        try:
+            mod = importlib.import_module(f"rnalm.models.{fam}.alphabet")
+        except ModuleNotFoundError:
+            continue
+        for value in vars(mod).values():
+            if isinstance(value, Alphabet):
+                found[value.name] = value
+    return found
+
+
+def get_alphabet(name: str) -> "Alphabet":
+    table = alphabets()
+    if name not in table:
+        raise ValueError(f"unknown alphabet {name!r}; known: {sorted(table)}")
+    return table[name]

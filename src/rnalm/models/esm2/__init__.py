@@ -1,1 +1,9 @@
-"""esm2 family (converter pending)."""
+"""ESM-2 (fair-esm) protein models: the 33-token alphabet and the ``.pt`` converter.
+
+rnalm supports ESM-2 because ProtRNA starts from it; importing this package registers the
+``esm2`` checkpoint format.
+"""
+from rnalm.models.esm2 import convert  # noqa: F401  (registers the format)
+from rnalm.models.esm2.alphabet import ESM2_ALPHABET, ESM2_TOKENS
+
+__all__ = ["ESM2_ALPHABET", "ESM2_TOKENS"]

@@ -1,1 +1,10 @@
-"""RNA-FM (ncRNA) and mRNA-FM (codon) models: alphabets and the rna-fm .pth converter."""
+"""RNA-FM (ncRNA, nucleotide tokens) and mRNA-FM (coding sequences, codon tokens).
+
+Importing this package registers the ``rna-fm`` checkpoint format (see :mod:`.convert`), so
+``rnalm.load("RNA-FM_pretrained.pth")`` works for both published files; the model card is
+``card.md`` next to this file.
+"""
+from rnalm.models.rnafm.alphabet import MRNA_FM_ALPHABET, RNA_FM_ALPHABET
+from rnalm.models.rnafm.convert import FORMAT_NAME, convert_rnafm
+
+__all__ = ["RNA_FM_ALPHABET", "MRNA_FM_ALPHABET", "FORMAT_NAME", "convert_rnafm"]

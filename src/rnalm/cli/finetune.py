@@ -1,0 +1,40 @@
+"""``rnalm finetune --config FILE [key=value ...]``: train and evaluate a sequence-level predictor."""
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "finetune", help="fine-tune / evaluate a predictor of a sequence property (regression or classification)",
+        description="Trains a head (optionally with its language-model backbone) on labelled sequences and writes a "
+                    "run directory: resolved config, best weights, trainer_state.json, metrics.json, predictions.csv "
+                    "and figures. Every config key can be overridden as section.key=value, e.g. train.lr=1e-4 "
+                    "cv.folds=10 backbone.name=path/to/model.",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="config overrides (YAML values)")
+    p.add_argument("--config", "-c", help="YAML config (see recipes/)")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its last checkpoint")
+    p.add_argument("--output-dir", "-o", help="run directory (same as output_dir=...)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress messages")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from rnalm.configfile import ConfigError
+    from rnalm.finetune.runner import finetune
+
+    overrides = list(args.overrides)
+    if args.output_dir:
+        overrides.append(f"output_dir={args.output_dir}")
+    log = (lambda _m: None) if args.quiet else print
+    if args.resume:
+        if args.config:
+            raise ConfigError("--resume reads the run's own config.yaml; do not pass --config")
+        result = finetune(args.resume, overrides, resume=True, log=log)
+    else:
+        if not args.config and not overrides:
+            raise ConfigError("give --config FILE and/or key=value settings (see recipes/)")
+        result = finetune(args.config, overrides, log=log)
+    print(f"metrics: {result.run_dir / 'metrics.json'}")
+    return 0

@@ -1,0 +1,91 @@
+"""``rnalm models``: every model rnalm can give you, from every source, in one table.
+
+Rows come from the *sources* in :data:`SOURCES`: ``"module:function"`` strings naming a function
+``f(cache_dir) -> Iterable[rnalm.hub.Listing]``. The registry of downloadable checkpoints is one
+source; adding another kind (e.g. weights shipped inside the package) is adding one string.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib
+import json
+from pathlib import Path
+from typing import Optional, Union
+
+from rnalm.hub import Listing
+
+SOURCES: list[str] = [
+    "rnalm.hub:listings",
+]
+
+
+def collect(cache_dir: Union[str, Path, None] = None, sources: Optional[list[str]] = None) -> list[Listing]:
+    """All rows from all sources, in source order."""
+    rows: list[Listing] = []
+    for spec in SOURCES if sources is None else sources:
+        module, _, func = spec.partition(":")
+        rows.extend(getattr(importlib.import_module(module), func)(cache_dir))
+    return rows
+
+
+def human_size(n: Optional[int]) -> str:
+    if n is None:
+        return "unpublished"
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    raise AssertionError("unreachable")
+
+
+def format_table(rows: list[Listing]) -> str:
+    header = ("NAME", "FORMAT", "SIZE", "SHA256", "CACHED", "LICENCE")
+    body = [(r.name, r.format, human_size(r.size), r.sha256, r.cached, r.licence) for r in rows]
+    widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip() for line in [header, *body]]
+    return "\n".join(lines)
+
+
+def format_details(row: Listing) -> str:
+    lines = [f"{row.name}: {row.description}",
+             f"  format:   {row.format}",
+             f"  size:     {human_size(row.size)}; sha256 {row.sha256}",
+             f"  licence:  {row.licence}",
+             f"  cached:   {row.cached} ({row.location})"]
+    if row.aliases:
+        lines.append(f"  aliases:  {', '.join(row.aliases)}")
+    lines += [f"  url:      {u}" for u in row.urls]
+    if row.homepage:
+        lines.append(f"  homepage: {row.homepage}")
+    if row.citation:
+        lines.append(f"  cite:     {row.citation}")
+    if row.notes:
+        lines.append(f"  notes:    {row.notes}")
+    return "\n".join(lines)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("models", help="list the models rnalm can load by name",
+                       description="Lists registered checkpoints: name, published format, size, whether a "
+                                   "sha256 is published, whether it is in the local cache, and licence.")
+    p.add_argument("--cache-dir", type=Path, default=None,
+                   help="cache folder (default: $RNALM_HOME, else ~/.cache/rnalm)")
+    p.add_argument("--verbose", "-v", action="store_true", help="also show descriptions, URLs and citations")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    rows = collect(args.cache_dir)
+    if args.json:
+        print(json.dumps([dataclasses.asdict(r) for r in rows], indent=2))
+    elif args.verbose:
+        print("\n\n".join(format_details(r) for r in rows))
+    else:
+        print(format_table(rows))
+        if any(r.size is None or r.sha256 == "not published" for r in rows):
+            print("\n'unpublished'/'not published': the authors state no size or sha256 for that file, so a "
+                  "download is checked only against the server's Content-Length.")
+    return 0

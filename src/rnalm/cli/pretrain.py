@@ -1,0 +1,27 @@
+"""``rnalm pretrain --config FILE [key=value ...]``: MLM (+ MFE + structure) pretraining.
+
+Runs on one CPU as is, and data-parallel under ``torchrun --nproc-per-node N rnalm pretrain ...``
+(gloo on CPU, nccl on GPU). ``--resume`` continues exactly from the newest complete checkpoint.
+"""
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("pretrain", help="pretrain an encoder (MLM, optional MFE and structure supervision)",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--config", help="YAML config (see recipes/pretrain_*.yaml)")
+    p.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in the output")
+    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
+                   help="config overrides, e.g. optim.max_steps=500 data.paths=[a.fa,b.csv]")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from rnalm.configfile import load_config
+    from rnalm.pretrain.trainer import PretrainConfig, pretrain
+
+    cfg = load_config(PretrainConfig, args.config, args.overrides)
+    pretrain(cfg, resume=args.resume)
+    return 0

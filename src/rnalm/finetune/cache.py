@@ -1,0 +1,61 @@
+"""On-disk cache of frozen-backbone embeddings, keyed by model weights and sequence.
+
+Frozen fine-tuning computes each sequence's embedding once; the cache makes that once per
+*machine*: a second run, another fold, another head or a different seed reuses it. The key is the
+sha256 of (weights sha256, layer, normalised sequence), so a different checkpoint, layer or input
+can never be served a stale entry. Entries are ``.npy`` files written atomically: ``pooled``
+holds the ``<cls>`` and mean vectors (2, D) float32, ``tokens`` the per-letter embeddings (L, D)
+float16 (half the disk; the heads are trained in float32).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("RNALM_CACHE_DIR")
+    return (Path(base) if base else Path.home() / ".cache" / "rnalm") / "embeddings"
+
+
+class EmbeddingCache:
+    def __init__(self, root: str | Path, model_sha256: str, layer: int) -> None:
+        self.model_sha256 = model_sha256
+        self.layer = layer
+        self.dir = Path(root) / model_sha256[:16] / f"layer{layer}"
+
+    def key(self, seq: str) -> str:
+        return hashlib.sha256(f"{self.model_sha256}|{self.layer}|{seq}".encode()).hexdigest()
+
+    def _path(self, seq: str, kind: str) -> Path:
+        k = self.key(seq)
+        return self.dir / k[:2] / f"{k}.{kind}.npy"
+
+    def get(self, seq: str, kind: str) -> Optional[np.ndarray]:
+        p = self._path(seq, kind)
+        if not p.is_file():
+            return None
+        try:
+            return np.load(p, allow_pickle=False)
+        except (OSError, ValueError):
+            return None  # a torn or foreign file: recompute and overwrite
+
+    def put(self, seq: str, kind: str, value: np.ndarray) -> None:
+        p = self._path(seq, kind)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp", suffix=".npy", dir=p.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                np.save(fh, value, allow_pickle=False)
+            os.replace(tmp, p)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+__all__ = ["EmbeddingCache", "default_cache_dir"]

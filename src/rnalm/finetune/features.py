@@ -1,0 +1,146 @@
+"""The feature baseline every report should show: hand-made 5' UTR features + gradient boosting.
+
+Features (one row per sequence, names in :func:`feature_names`): length, nucleotide and GC
+fractions, upstream AUG counts (all, in frame and out of frame with the coding sequence that
+starts right after the UTR, in a strong Kozak context), upstream ORFs closed by an in-frame stop
+inside the UTR and overlapping ones that are not, the distance of the first uAUG from the 3' end,
+the Kozak context of the main start codon (purine at -3, agreement of the last six nucleotides
+with GCCRCC), ViennaRNA's minimum free energy (total and per nucleotide) and, optionally, k-mer
+frequencies. The model is scikit-learn's ``HistGradientBoosting{Regressor,Classifier}``.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+import pickle
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+
+from rnalm.finetune.cache import EmbeddingCache
+from rnalm.finetune.config import FeatureSettings
+from rnalm.finetune.errors import ConfigError, RunDirError
+
+STOPS = ("UAA", "UAG", "UGA")
+KOZAK = "GCCRCC"  # positions -6..-1 before the AUG; R = A or G
+
+
+def feature_names(settings: FeatureSettings) -> list[str]:
+    names = ["length", "log_length", "frac_A", "frac_C", "frac_G", "frac_U", "gc",
+             "n_uAUG", "n_uAUG_inframe", "n_uAUG_outframe", "n_uAUG_strong_kozak", "n_uORF", "n_oORF",
+             "first_uAUG_from_end", "kozak_minus3_purine", "kozak_match"]
+    if settings.mfe:
+        names += ["mfe", "mfe_per_nt"]
+    if settings.kmer:
+        names += ["kmer_" + "".join(k) for k in itertools.product("ACGU", repeat=settings.kmer)]
+    return names
+
+
+def _rna(seq: str) -> str:
+    return seq.upper().replace("T", "U")
+
+
+def sequence_features(seq: str, settings: FeatureSettings, mfe: Optional[float] = None) -> list[float]:
+    s = _rna(seq)
+    n = len(s)
+    counts = {b: s.count(b) for b in "ACGU"}
+    row = [float(n), math.log1p(n)] + [counts[b] / n for b in "ACGU"] + [(counts["G"] + counts["C"]) / n]
+    augs = [i for i in range(n - 2) if s[i:i + 3] == "AUG"]
+    inframe = sum(1 for i in augs if (n - i) % 3 == 0)
+    strong = sum(1 for i in augs if i >= 3 and s[i - 3] in "AG" and i + 3 < n and s[i + 3] == "G")
+    closed = 0
+    for i in augs:
+        for j in range(i + 3, n - 2, 3):
+            if s[j:j + 3] in STOPS:
+                closed += 1
+                break
+    first = (n - augs[0]) / n if augs else -1.0
+    tail = s[-6:].rjust(6, "-")
+    match = sum(1 for a, b in zip(tail, KOZAK) if (a in "AG" if b == "R" else a == b))
+    row += [float(len(augs)), float(inframe), float(len(augs) - inframe), float(strong), float(closed),
+            float(len(augs) - closed), first, float(tail[3] in "AG"), float(match)]
+    if settings.mfe:
+        row += [float(mfe), float(mfe) / n]
+    if settings.kmer:
+        k = settings.kmer
+        total = max(n - k + 1, 1)
+        index = {"".join(t): i for i, t in enumerate(itertools.product("ACGU", repeat=k))}
+        km = np.zeros(len(index))
+        for i in range(n - k + 1):
+            j = index.get(s[i:i + k])
+            if j is not None:
+                km[j] += 1
+        row += list(km / total)
+    return row
+
+
+def mfe_values(seqs: Sequence[str], cache_root: Optional[Path]) -> list[float]:
+    """ViennaRNA minimum free energies (kcal/mol), cached on disk by ViennaRNA version and sequence."""
+    try:
+        import RNA
+    except ImportError as exc:
+        raise ConfigError("backbone.features.mfe needs ViennaRNA (pip install ViennaRNA), or set "
+                          "backbone.features.mfe=false") from exc
+    cache = EmbeddingCache(cache_root, f"vienna-{RNA.__version__}".ljust(16, "0"), 0) if cache_root else None
+    out = []
+    for s in seqs:
+        r = _rna(s)
+        hit = cache.get(r, "mfe") if cache is not None else None
+        if hit is None:
+            _, e = RNA.fold(r)
+            hit = np.array([e], dtype=np.float64)
+            if cache is not None:
+                cache.put(r, "mfe", hit)
+        out.append(float(hit[0]))
+    return out
+
+
+def feature_matrix(seqs: Sequence[str], settings: FeatureSettings, cache_root: Optional[Path]) -> np.ndarray:
+    mfes = mfe_values(seqs, cache_root) if settings.mfe else [None] * len(seqs)
+    return np.asarray([sequence_features(s, settings, m) for s, m in zip(seqs, mfes)], dtype=np.float64)
+
+
+class FeatureModel:
+    """Gradient-boosted trees on :func:`feature_matrix`; outputs shaped like a neural head's."""
+
+    def __init__(self, settings: FeatureSettings, task: str, seed: int) -> None:
+        from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+        kw = dict(max_iter=settings.max_iter, learning_rate=settings.learning_rate,
+                  max_leaf_nodes=settings.max_leaf_nodes, l2_regularization=settings.l2_regularization,
+                  early_stopping=False, random_state=seed)
+        self.task = task
+        self.model = HistGradientBoostingRegressor(**kw) if task == "regression" else HistGradientBoostingClassifier(**kw)
+
+    def fit(self, x: np.ndarray, y: np.ndarray) -> "FeatureModel":
+        self.model.fit(x, y)
+        return self
+
+    def outputs(self, x: np.ndarray, n_classes: int = 0) -> np.ndarray:
+        """Regression: (N, 1) predictions; classification: (N, C) log-probabilities (so a softmax
+        of the output gives back the model's probabilities, as for a neural head's logits)."""
+        if self.task == "regression":
+            return self.model.predict(x).reshape(-1, 1)
+        probs = np.full((x.shape[0], n_classes), 1e-12)
+        probs[:, self.model.classes_.astype(int)] = np.clip(self.model.predict_proba(x), 1e-12, None)
+        return np.log(probs)
+
+    def save(self, path: Path) -> None:
+        with open(path, "wb") as fh:
+            pickle.dump(self, fh)
+
+    @staticmethod
+    def load(path: Path) -> "FeatureModel":
+        """Unpickles ``model.pkl`` of a run directory: only load runs you (or someone you trust) made."""
+        try:
+            with open(path, "rb") as fh:
+                obj = pickle.load(fh)  # noqa: S301 - the user's own run directory
+        except (OSError, pickle.UnpicklingError, EOFError) as exc:
+            raise RunDirError(f"{path}: cannot read the feature model: {exc}") from exc
+        if not isinstance(obj, FeatureModel):
+            raise RunDirError(f"{path}: not an rnalm feature model")
+        return obj
+
+
+__all__ = ["FeatureModel", "feature_matrix", "feature_names", "mfe_values", "sequence_features"]

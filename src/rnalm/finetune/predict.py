@@ -1,0 +1,199 @@
+"""``rnalm predict``: apply a saved fine-tuning run to new sequences.
+
+The run directory holds everything needed: the resolved config, the head weights, the label state
+(class names, the scaler that is inverted here so predictions come back in the label's units)
+and the backbone's identity -- path and weights sha256, checked so that a run is never silently
+applied on top of different weights. A cross-validated run predicts with the mean of its fold
+models (class probabilities averaged). Inputs are validated with the backbone's alphabet exactly as
+in training, with errors naming the file and row.
+"""
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+from safetensors.torch import load_file
+
+from rnalm.finetune.backbones import FrozenFeatures, LMBackbone, apply_lora, state_sha256
+from rnalm.finetune.cache import EmbeddingCache, default_cache_dir
+from rnalm.finetune.config import FinetuneConfig, expand_path, load_finetune_config
+from rnalm.finetune.data.table import Records, read_labelled
+from rnalm.finetune.errors import DataError, RunDirError
+from rnalm.finetune.heads import build_head
+from rnalm.finetune.model import FeatureSource, SeqDataset, SequenceModel, make_collate
+from rnalm.finetune.runner import CONFIG_FILE, FEATURE_MODEL_FILE, INFO_FILE, LABEL_FILE
+from rnalm.finetune.sequences import default_alphabet, prepare
+from rnalm.finetune.tasks import ClassificationTask, LabelState, get_task
+from rnalm.finetune.trainer import WEIGHTS_FILE
+
+
+def _model_dirs(run_dir: Path, info: dict) -> list[Path]:
+    if info.get("folds"):
+        dirs = [run_dir / f"fold_{i}" for i in info["folds"]]
+    else:
+        dirs = [run_dir]
+    for d in dirs:
+        if not (d / LABEL_FILE).is_file() or not ((d / WEIGHTS_FILE).is_file() or (d / FEATURE_MODEL_FILE).is_file()):
+            raise RunDirError(f"{d}: incomplete run (no {LABEL_FILE} / {WEIGHTS_FILE}); did training finish? "
+                              f"Resume it with `rnalm finetune --resume {run_dir}`")
+    return dirs
+
+
+class Predictor:
+    """A loaded run: call :meth:`predict` with normalised or raw sequences."""
+
+    def __init__(self, run_dir: str | Path, backbone: Optional[str] = None, log: Callable[[str], None] = print) -> None:
+        self.run_dir = Path(run_dir)
+        if not (self.run_dir / CONFIG_FILE).is_file() or not (self.run_dir / INFO_FILE).is_file():
+            raise RunDirError(f"{self.run_dir}: not a finished fine-tuning run (no {CONFIG_FILE} / {INFO_FILE})")
+        self.cfg: FinetuneConfig = load_finetune_config(self.run_dir / CONFIG_FILE)
+        self.info = json.loads((self.run_dir / INFO_FILE).read_text())
+        self.task = get_task(self.cfg.task)
+        self.dirs = _model_dirs(self.run_dir, self.info)
+        self.states = [LabelState.from_dict(json.loads((d / LABEL_FILE).read_text())) for d in self.dirs]
+        self.log = log
+        self.encoder = None
+        bb = self.cfg.backbone
+        if bb.kind == "lm":
+            self._load_backbone(backbone)
+        else:
+            self.alphabet = default_alphabet()
+
+    def _load_backbone(self, override: Optional[str]) -> None:
+        from rnalm.api import load
+
+        saved = self.info["backbone"]
+        path = override or saved.get("path") or expand_path(self.cfg.backbone.name)
+        if not Path(path).exists() and not override:
+            raise RunDirError(f"the run's backbone {path} is not there any more; pass its new location "
+                              f"(--backbone PATH)")
+        self.encoder, self.alphabet = load(path)
+        sha = state_sha256(self.encoder)
+        if sha != saved.get("sha256"):
+            raise RunDirError(f"backbone {path} has weights sha256 {sha[:16]}..., but the run was trained on "
+                              f"{str(saved.get('sha256'))[:16]}...; pass the backbone the run was trained with")
+
+    def _model(self, d: Path, state: LabelState):
+        cfg = self.cfg
+        out_dim = self.task.out_dim(state)
+        if cfg.backbone.kind == "none":
+            head = build_head(cfg.head, None, out_dim)
+            model = SequenceModel(head)
+            source = FeatureSource(head.needs)
+        else:
+            import copy
+
+            head = build_head(cfg.head, self.encoder.config.embed_dim, out_dim)
+            if cfg.backbone.mode == "frozen":
+                model = SequenceModel(head)
+                source = FeatureSource(head.needs, frozen=self._frozen(head.needs))
+            else:
+                encoder = copy.deepcopy(self.encoder)
+                if cfg.backbone.mode == "lora":
+                    encoder = apply_lora(encoder, cfg.backbone.lora)
+                else:
+                    for p in encoder.parameters():
+                        p.requires_grad = True
+                backbone = LMBackbone(encoder, self.alphabet, cfg.backbone.layer)
+                model = SequenceModel(head, backbone)
+                source = FeatureSource(head.needs, backbone=backbone)
+        model.load_saved_state(load_file(str(d / WEIGHTS_FILE)))
+        return model.eval(), source
+
+    def _frozen(self, needs) -> FrozenFeatures:
+        if getattr(self, "_frozen_features", None) is None:
+            bb = self.cfg.backbone
+            root = Path(expand_path(bb.cache_dir)) if bb.cache_dir else default_cache_dir()
+            backbone = LMBackbone(self.encoder, self.alphabet, bb.layer)
+            cache = EmbeddingCache(root, self.info["backbone"]["sha256"], backbone.layer) if bb.cache else None
+            self._frozen_features = FrozenFeatures(backbone, needs, cache, bb.embed_batch_size)
+        return self._frozen_features
+
+    def prepare(self, recs: Records) -> list[str]:
+        d = self.cfg.data
+        limit = d.max_length
+        h = self.cfg.head
+        if h.type == "cnn" and h.pool == "flatten":
+            limit = h.max_len if limit is None else min(limit, h.max_len)
+        return prepare(recs.seqs, recs.ids, recs.where, self.alphabet, d.truncate, limit)
+
+    def predict(self, seqs: Sequence[str], batch_size: int = 64) -> dict[str, np.ndarray]:
+        """Columns (``prediction``, class probabilities) for already-prepared sequences."""
+        import torch
+
+        cols_per_model = []
+        for d, state in zip(self.dirs, self.states):
+            if self.cfg.backbone.kind == "features":
+                from rnalm.finetune.features import FeatureModel, feature_matrix
+
+                fm = FeatureModel.load(d / FEATURE_MODEL_FILE)
+                root = Path(expand_path(self.cfg.backbone.cache_dir)) if self.cfg.backbone.cache_dir else default_cache_dir()
+                x = feature_matrix(seqs, self.cfg.backbone.features, root)
+                outputs = fm.outputs(x, self.task.out_dim(state) if self.task.name == "classification" else 0)
+            else:
+                model, source = self._model(d, state)
+                if source.frozen is not None:
+                    source.frozen.ensure(seqs)
+                ds = SeqDataset(seqs)
+                collate = make_collate(ds, source)
+                outs = []
+                with torch.no_grad():
+                    for i in range(0, len(seqs), batch_size):
+                        batch, _ = collate(list(range(i, min(i + batch_size, len(seqs)))))
+                        outs.append(model(batch).float())
+                outputs = torch.cat(outs).numpy()
+            cols_per_model.append((self.task.decode(outputs, state), outputs, state))
+        return self._combine(cols_per_model)
+
+    def _combine(self, per_model: list) -> dict[str, np.ndarray]:
+        if len(per_model) == 1:
+            return per_model[0][0]
+        if isinstance(self.task, ClassificationTask):
+            classes = per_model[0][2].classes
+            if any(s.classes != classes for _, _, s in per_model):
+                raise RunDirError(f"{self.run_dir}: fold models were trained on different class sets; predict per fold")
+            probs = np.mean([self.task.probabilities(o) for _, o, _ in per_model], axis=0)
+            cols = {"prediction": np.asarray(classes, dtype=object)[probs.argmax(1)]}
+            for i, c in enumerate(classes):
+                cols[f"prob_{c}"] = probs[:, i]
+            return cols
+        preds = np.stack([c["prediction"] for c, _, _ in per_model])
+        return {"prediction": preds.mean(0), "prediction_std": preds.std(0)}
+
+
+def read_inputs(path: str | Path, fmt: Optional[str], seq_column: str, id_column: Optional[str]) -> Records:
+    recs = read_labelled(Path(path), fmt, seq_column, None, id_column, None, None)
+    if not len(recs):
+        raise DataError(f"{path}: no sequences")
+    return recs
+
+
+def predict_file(run_dir: str | Path, input_path: str | Path, output_path: str | Path, fmt: Optional[str] = None,
+                 seq_column: Optional[str] = None, id_column: Optional[str] = None, batch_size: int = 64,
+                 backbone: Optional[str] = None, log: Callable[[str], None] = print) -> Path:
+    """Predict every sequence of a FASTA/CSV/TSV file and write a CSV (id, prediction, ...)."""
+    pred = Predictor(run_dir, backbone, log)
+    column = seq_column or pred.cfg.data.options.get("seq_column") or pred.cfg.data.seq_column
+    recs = read_inputs(input_path, fmt, column, id_column)
+    seqs = pred.prepare(recs)
+    cols = pred.predict(seqs, batch_size)
+    out = Path(output_path)
+    if out.parent and not out.parent.exists():
+        out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    with open(tmp, "w", newline="") as fh:
+        w = csv.writer(fh)
+        keys = list(cols)
+        w.writerow(["id", *keys, "length"])
+        for i, rid in enumerate(recs.ids):
+            w.writerow([rid, *[(f"{cols[k][i]:.6g}" if isinstance(cols[k][i], (float, np.floating)) else cols[k][i])
+                              for k in keys], len(seqs[i])])
+    tmp.replace(out)
+    log(f"{len(seqs)} predictions -> {out}")
+    return out
+
+
+__all__ = ["Predictor", "predict_file", "read_inputs"]

@@ -1,0 +1,240 @@
+"""Tasks: how labels are parsed, what the model outputs, which loss, which metrics, which plots.
+
+A task is looked up by name in :data:`TASKS` (``regression``, ``classification``; the structure
+task plugs in the same way). The training loop never branches on the task: it asks the task for
+targets, a loss, decoded predictions and metrics. Everything a task learns from the training
+labels (class names, the label scaler) is a :class:`LabelState`, saved in the run directory so
+``rnalm predict`` maps outputs back exactly.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Optional
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from rnalm.finetune.data.table import Records, parse_float
+from rnalm.finetune.errors import ConfigError, DataError
+from rnalm.finetune.metrics import classification_metrics, regression_metrics
+
+_TRANSFORMS: dict[str, Callable[[float], float]] = {
+    "none": lambda x: x,
+    "log": math.log,
+    "log2": math.log2,
+    "log10": math.log10,
+    "log1p": math.log1p,
+}
+
+
+@dataclass
+class LabelState:
+    """What the task learned from the training labels (JSON-serialisable)."""
+
+    task: str
+    label_column: str = "label"
+    transform: str = "none"
+    standardize: bool = False
+    mean: float = 0.0
+    std: float = 1.0
+    classes: list = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "LabelState":
+        return cls(**d)
+
+
+class Task:
+    """Base class; subclasses define the label handling of one kind of prediction."""
+
+    name = ""
+
+    def fit(self, train: Records, label_column: str, transform: str, standardize: bool) -> LabelState:
+        raise NotImplementedError
+
+    def targets(self, recs: Records, state: LabelState) -> np.ndarray:
+        """Training targets in model space (float32 (N,) for regression, int64 (N,) class indices)."""
+        raise NotImplementedError
+
+    def out_dim(self, state: LabelState) -> int:
+        raise NotImplementedError
+
+    def loss_fn(self, name: str, huber_delta: float) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+        raise NotImplementedError
+
+    def default_metric(self, state: LabelState) -> str:
+        raise NotImplementedError
+
+    def metrics(self, targets: np.ndarray, outputs: np.ndarray, state: LabelState) -> dict[str, Optional[float]]:
+        """Metrics from model-space targets and raw outputs, reported in label space."""
+        raise NotImplementedError
+
+    def decode(self, outputs: np.ndarray, state: LabelState) -> dict[str, np.ndarray]:
+        """Columns for predictions.csv from raw outputs (``prediction`` always present)."""
+        raise NotImplementedError
+
+    def label_values(self, targets: np.ndarray, state: LabelState) -> np.ndarray:
+        """Model-space targets back to the label column's values (for predictions.csv)."""
+        raise NotImplementedError
+
+    def metric_names(self, state: LabelState) -> list[str]:
+        raise NotImplementedError
+
+
+class RegressionTask(Task):
+    name = "regression"
+
+    def fit(self, train: Records, label_column: str, transform: str, standardize: bool) -> LabelState:
+        state = LabelState(self.name, label_column, transform, standardize)
+        y = self._parse(train, state)
+        if y.size < 2:
+            raise DataError(f"regression needs at least 2 training rows, got {y.size}")
+        if np.ptp(y) == 0:
+            raise DataError(f"label column {label_column!r} is constant ({y[0]!r}) in the training data: nothing to learn")
+        if standardize:
+            state.mean, state.std = float(y.mean()), float(y.std())
+        return state
+
+    def _parse(self, recs: Records, state: LabelState) -> np.ndarray:
+        fn = _TRANSFORMS[state.transform]
+        out = np.empty(len(recs), dtype=np.float64)
+        for i, (v, w) in enumerate(zip(recs.labels, recs.where)):
+            x = parse_float(v, w, state.label_column)
+            try:
+                out[i] = fn(x)
+            except ValueError:
+                raise DataError(f"{w}: label {x!r} cannot be {state.transform}-transformed (must be positive)") from None
+        return out
+
+    def targets(self, recs: Records, state: LabelState) -> np.ndarray:
+        return ((self._parse(recs, state) - state.mean) / state.std).astype(np.float32)
+
+    def out_dim(self, state: LabelState) -> int:
+        return 1
+
+    def loss_fn(self, name: str, huber_delta: float):
+        if name in ("auto", "mse"):
+            return lambda out, y: F.mse_loss(out.squeeze(-1), y)
+        if name == "huber":
+            return lambda out, y: F.huber_loss(out.squeeze(-1), y, delta=huber_delta)
+        raise ConfigError(f"train.loss={name!r} does not apply to regression (use mse or huber)")
+
+    def default_metric(self, state: LabelState) -> str:
+        return "spearman"
+
+    def metric_names(self, state: LabelState) -> list[str]:
+        return ["mse", "rmse", "mae", "r2", "pearson", "spearman"]
+
+    def label_values(self, targets: np.ndarray, state: LabelState) -> np.ndarray:
+        return np.asarray(targets, dtype=np.float64) * state.std + state.mean
+
+    def decode(self, outputs: np.ndarray, state: LabelState) -> dict[str, np.ndarray]:
+        return {"prediction": np.asarray(outputs, dtype=np.float64).reshape(len(outputs), -1)[:, 0] * state.std + state.mean}
+
+    def metrics(self, targets, outputs, state):
+        return regression_metrics(self.label_values(targets, state), self.decode(outputs, state)["prediction"])
+
+
+def _sort_classes(values: set[str]) -> list[str]:
+    try:
+        return sorted(values, key=lambda v: (float(v), v))
+    except ValueError:
+        return sorted(values)
+
+
+class ClassificationTask(Task):
+    name = "classification"
+
+    def fit(self, train: Records, label_column: str, transform: str, standardize: bool) -> LabelState:
+        labels = self._raw(train, label_column)
+        classes = _sort_classes(set(labels))
+        if len(classes) < 2:
+            raise DataError(
+                f"label column {label_column!r} has a single class ({classes[0]!r}) in the training data; "
+                f"classification needs at least two"
+            )
+        return LabelState(self.name, label_column, classes=classes)
+
+    @staticmethod
+    def _raw(recs: Records, label_column: str) -> list[str]:
+        out = []
+        for v, w in zip(recs.labels, recs.where):
+            s = "" if v is None else str(v).strip()
+            if s.lower() in ("", "nan", "na", "n/a", "null", "none"):
+                raise DataError(f"{w}: label in column {label_column!r} is missing ({v!r})")
+            # "1" and "1.0" are the same class.
+            try:
+                f = float(s)
+                if f.is_integer():
+                    s = str(int(f))
+            except ValueError:
+                pass
+            out.append(s)
+        return out
+
+    def targets(self, recs: Records, state: LabelState) -> np.ndarray:
+        index = {c: i for i, c in enumerate(state.classes)}
+        out = np.empty(len(recs), dtype=np.int64)
+        for i, (lab, w) in enumerate(zip(self._raw(recs, state.label_column), recs.where)):
+            if lab not in index:
+                raise DataError(f"{w}: class {lab!r} does not occur in the training data (classes: {state.classes})")
+            out[i] = index[lab]
+        return out
+
+    def out_dim(self, state: LabelState) -> int:
+        return len(state.classes)
+
+    def loss_fn(self, name: str, huber_delta: float):
+        if name in ("auto", "ce"):
+            return lambda out, y: F.cross_entropy(out, y)
+        raise ConfigError(f"train.loss={name!r} does not apply to classification (use ce)")
+
+    def default_metric(self, state: LabelState) -> str:
+        return "auroc" if len(state.classes) == 2 else "accuracy"
+
+    def metric_names(self, state: LabelState) -> list[str]:
+        return ["accuracy", "f1", "auroc", "auprc"]
+
+    @staticmethod
+    def probabilities(outputs: np.ndarray) -> np.ndarray:
+        x = np.asarray(outputs, dtype=np.float64)
+        x = x - x.max(1, keepdims=True)
+        e = np.exp(x)
+        return e / e.sum(1, keepdims=True)
+
+    def label_values(self, targets: np.ndarray, state: LabelState) -> np.ndarray:
+        return np.asarray(state.classes, dtype=object)[np.asarray(targets, dtype=np.int64)]
+
+    def decode(self, outputs: np.ndarray, state: LabelState) -> dict[str, np.ndarray]:
+        probs = self.probabilities(outputs)
+        cols = {"prediction": np.asarray(state.classes, dtype=object)[probs.argmax(1)]}
+        for i, c in enumerate(state.classes):
+            cols[f"prob_{c}"] = probs[:, i]
+        return cols
+
+    def metrics(self, targets, outputs, state):
+        return classification_metrics(targets, self.probabilities(outputs))
+
+
+#: Task registry; the structure task registers here when its package is imported.
+TASKS: dict[str, type[Task]] = {"regression": RegressionTask, "classification": ClassificationTask}
+
+
+def register_task(cls: type[Task]) -> type[Task]:
+    TASKS[cls.name] = cls
+    return cls
+
+
+def get_task(name: str) -> Task:
+    try:
+        return TASKS[name]()
+    except KeyError:
+        raise ConfigError(f"task={name!r} is not one of {sorted(TASKS)}") from None
+
+
+__all__ = ["ClassificationTask", "LabelState", "RegressionTask", "TASKS", "Task", "get_task", "register_task"]

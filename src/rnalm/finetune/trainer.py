@@ -1,0 +1,316 @@
+"""The training loop: AdamW, warmup schedule, gradient clipping, early stopping, checkpoints, resume.
+
+It writes what Hugging Face's ``Trainer`` writes, so tools that read those files work unchanged:
+``checkpoint-<step>/`` directories with ``model.safetensors``, ``optimizer.pt``, ``scheduler.pt``,
+``rng_state.pth`` and ``trainer_state.json`` (``log_history`` with the training loss every
+``logging_steps`` and one evaluation per epoch, ``best_metric``, ``best_model_checkpoint``,
+``global_step`` ...). The best and the last checkpoint are kept; an interrupted run resumes from
+the last one and, on CPU with ``deterministic``, ends with exactly the weights an uninterrupted
+run would have: batch order is a function of (seed, epoch) and the dropout RNG is restored.
+"""
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+
+from rnalm.finetune.config import TrainConfig
+from rnalm.finetune.errors import RunDirError
+from rnalm.finetune.metrics import greater_is_better
+from rnalm.finetune.model import FeatureSource, SeqDataset, SequenceModel, make_collate
+from rnalm.finetune.tasks import LabelState, Task
+
+STATE_FILE = "trainer_state.json"
+WEIGHTS_FILE = "model.safetensors"
+
+
+@dataclass
+class TrainerState:
+    """The fields of Hugging Face's ``TrainerState`` (same names, same JSON layout)."""
+
+    epoch: float = 0.0
+    global_step: int = 0
+    max_steps: int = 0
+    logging_steps: int = 10
+    eval_steps: int = 0
+    save_steps: int = 0
+    train_batch_size: Optional[int] = None
+    num_train_epochs: int = 0
+    num_input_tokens_seen: int = 0
+    total_flos: float = 0.0
+    log_history: list = field(default_factory=list)
+    best_metric: Optional[float] = None
+    best_global_step: Optional[int] = None
+    best_model_checkpoint: Optional[str] = None
+    is_local_process_zero: bool = True
+    is_world_process_zero: bool = True
+    is_hyper_param_search: bool = False
+    trial_name: Optional[str] = None
+    trial_params: Optional[dict] = None
+    stateful_callbacks: dict = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        from dataclasses import asdict
+
+        return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
+
+    def save(self, path: Path) -> None:
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(self.to_json())
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: Path) -> "TrainerState":
+        try:
+            d = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise RunDirError(f"{path}: cannot read trainer state: {exc}") from exc
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+
+@dataclass
+class TrainOutcome:
+    state: TrainerState
+    best_state: dict[str, torch.Tensor]
+    best_epoch: Optional[int]
+    stopped_early: bool
+
+
+def _schedule(kind: str, warmup: int, total: int) -> Callable[[int], float]:
+    def f(step: int) -> float:
+        if warmup and step < warmup:
+            return (step + 1) / (warmup + 1)
+        if kind == "constant":
+            return 1.0
+        progress = (step - warmup) / max(1, total - warmup)
+        if kind == "cosine":
+            return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+        return max(0.0, 1.0 - progress)
+
+    return f
+
+
+class Trainer:
+    def __init__(self, model: SequenceModel, task: Task, label_state: LabelState, cfg: TrainConfig,
+                 train_ds: SeqDataset, valid_ds: Optional[SeqDataset], source: FeatureSource,
+                 out_dir: Path, metric: str, callbacks: Sequence[Any] = (), log: Callable[[str], None] = print) -> None:
+        self.model, self.task, self.label_state, self.cfg = model, task, label_state, cfg
+        self.train_ds, self.valid_ds, self.source = train_ds, valid_ds, source
+        self.out_dir = Path(out_dir)
+        self.metric = metric
+        self.callbacks = list(callbacks)
+        self.log = log
+        self.loss_fn = task.loss_fn(cfg.loss, cfg.huber_delta)
+        self.steps_per_epoch = math.ceil(len(train_ds) / cfg.batch_size)
+        self.max_steps = self.steps_per_epoch * cfg.epochs
+        self.params = [p for p in model.parameters() if p.requires_grad]
+        if not self.params:
+            raise RuntimeError("the model has no trainable parameters")
+        self.optimizer = torch.optim.AdamW(self._param_groups(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        warmup = math.ceil(cfg.warmup_ratio * self.max_steps)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, _schedule(cfg.scheduler, warmup, self.max_steps))
+
+    # ------------------------------------------------------------------ setup
+    def _param_groups(self) -> list[dict]:
+        cfg = self.cfg
+        groups: dict[tuple[bool, bool], list] = {}
+        for name, p in self.model.named_parameters():
+            if not p.requires_grad:
+                continue
+            is_backbone = name.startswith("backbone.")
+            no_decay = p.ndim < 2  # biases and norm scales
+            groups.setdefault((is_backbone, no_decay), []).append(p)
+        out = []
+        for (is_backbone, no_decay), params in sorted(groups.items()):
+            lr = (cfg.backbone_lr or cfg.lr) if is_backbone else cfg.lr
+            out.append({"params": params, "lr": lr, "weight_decay": 0.0 if no_decay else cfg.weight_decay})
+        return out
+
+    def _loader(self, ds: SeqDataset, batch_size: int, order: Optional[torch.Tensor] = None):
+        collate = make_collate(ds, self.source)
+        idx = order.tolist() if order is not None else list(range(len(ds)))
+        for i in range(0, len(idx), batch_size):
+            yield collate(idx[i: i + batch_size])
+
+    # ------------------------------------------------------------------ evaluation
+    @torch.no_grad()
+    def predict(self, ds: SeqDataset) -> np.ndarray:
+        self.model.eval()
+        outs = [self.model(batch).float().cpu() for batch, _ in self._loader(ds, self.cfg.eval_batch_size)]
+        return torch.cat(outs).numpy()
+
+    def evaluate(self, ds: SeqDataset) -> tuple[float, dict[str, Optional[float]], np.ndarray]:
+        outputs = self.predict(ds)
+        y = torch.as_tensor(ds.targets)
+        loss = float(self.loss_fn(torch.from_numpy(outputs), y))
+        return loss, self.task.metrics(ds.targets, outputs, self.label_state), outputs
+
+    # ------------------------------------------------------------------ checkpoints
+    def _checkpoint_dirs(self) -> list[Path]:
+        dirs = [p for p in self.out_dir.glob("checkpoint-*") if p.is_dir() and p.name.split("-")[-1].isdigit()]
+        return sorted(dirs, key=lambda p: int(p.name.split("-")[-1]))
+
+    def _save_checkpoint(self, state: TrainerState) -> Path:
+        ck = self.out_dir / f"checkpoint-{state.global_step}"
+        tmp = self.out_dir / f".tmp-checkpoint-{state.global_step}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        save_file(self.model.saved_state(), str(tmp / WEIGHTS_FILE), metadata={"format": "rnalm-finetune"})
+        torch.save(self.optimizer.state_dict(), tmp / "optimizer.pt")
+        torch.save(self.scheduler.state_dict(), tmp / "scheduler.pt")
+        torch.save({"cpu": torch.get_rng_state()}, tmp / "rng_state.pth")
+        state.save(tmp / STATE_FILE)
+        shutil.rmtree(ck, ignore_errors=True)
+        tmp.replace(ck)
+        keep = {ck.name}
+        if state.best_model_checkpoint:
+            keep.add(Path(state.best_model_checkpoint).name)
+        for d in self._checkpoint_dirs():
+            if d.name not in keep:
+                shutil.rmtree(d, ignore_errors=True)
+        return ck
+
+    def _restore(self, ck: Path) -> TrainerState:
+        try:
+            self.model.load_saved_state(load_file(str(ck / WEIGHTS_FILE)))
+            self.optimizer.load_state_dict(torch.load(ck / "optimizer.pt", weights_only=True))
+            self.scheduler.load_state_dict(torch.load(ck / "scheduler.pt", weights_only=True))
+            torch.set_rng_state(torch.load(ck / "rng_state.pth", weights_only=True)["cpu"])
+        except (OSError, RuntimeError, KeyError, ValueError) as exc:
+            raise RunDirError(f"{ck}: cannot resume from this checkpoint: {exc}") from exc
+        return TrainerState.load(ck / STATE_FILE)
+
+    # ------------------------------------------------------------------ training
+    def train(self, resume: bool = False) -> TrainOutcome:
+        cfg = self.cfg
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        patience_counter = 0
+        stopped = False
+        state = TrainerState(max_steps=self.max_steps, logging_steps=cfg.logging_steps,
+                             eval_steps=self.steps_per_epoch, save_steps=self.steps_per_epoch,
+                             train_batch_size=cfg.batch_size, num_train_epochs=cfg.epochs)
+        best_state: Optional[dict[str, torch.Tensor]] = None
+        start_epoch = 0
+        cks = self._checkpoint_dirs() if resume else []
+        if cks:
+            state = self._restore(cks[-1])
+            start_epoch = int(round(state.epoch))
+            es = state.stateful_callbacks.get("EarlyStoppingCallback", {}).get("attributes", {})
+            patience_counter = int(es.get("early_stopping_patience_counter", 0))
+            stopped = bool(state.stateful_callbacks.get("TrainerControl", {}).get("args", {}).get("should_training_stop"))
+            self.log(f"resuming from {cks[-1]} (epoch {start_epoch}, step {state.global_step})")
+        else:
+            torch.manual_seed(cfg.seed)
+        higher = greater_is_better(self.metric)
+        t_start = time.time()
+        run_loss, run_n, sum_loss, sum_n = 0.0, 0, 0.0, 0
+        epoch = start_epoch
+        for epoch in range(start_epoch, cfg.epochs):
+            if stopped:
+                break
+            self.model.train()
+            order = torch.randperm(len(self.train_ds), generator=torch.Generator().manual_seed(cfg.seed * 1000 + epoch))
+            last_norm = 0.0
+            for step_in_epoch, (batch, y) in enumerate(self._loader(self.train_ds, cfg.batch_size, order)):
+                out = self.model(batch)
+                loss = self.loss_fn(out, y)
+                if not torch.isfinite(loss):
+                    raise RuntimeError(f"loss became {float(loss)} at step {state.global_step + 1}; lower train.lr")
+                loss.backward()
+                if cfg.grad_clip > 0:
+                    last_norm = float(torch.nn.utils.clip_grad_norm_(self.params, cfg.grad_clip))
+                else:
+                    last_norm = float(torch.linalg.vector_norm(torch.stack(
+                        [p.grad.detach().norm() for p in self.params if p.grad is not None])))
+                self.optimizer.step()
+                self.scheduler.step()
+                self.optimizer.zero_grad(set_to_none=True)
+                state.global_step += 1
+                run_loss += float(loss) * len(y)
+                run_n += len(y)
+                sum_loss += float(loss) * len(y)
+                sum_n += len(y)
+                if state.global_step % cfg.logging_steps == 0:
+                    state.log_history.append({
+                        "epoch": round(epoch + (step_in_epoch + 1) / self.steps_per_epoch, 4),
+                        "grad_norm": last_norm, "learning_rate": self.scheduler.get_last_lr()[0],
+                        "loss": run_loss / max(run_n, 1), "step": state.global_step})
+                    run_loss, run_n = 0.0, 0
+            state.epoch = float(epoch + 1)
+            logs: dict[str, Any] = {"epoch": state.epoch, "step": state.global_step}
+            improved = False
+            if self.valid_ds is not None:
+                t0 = time.time()
+                eval_loss, metrics, _ = self.evaluate(self.valid_ds)
+                dt = time.time() - t0
+                logs.update({"eval_loss": eval_loss, **{f"eval_{k}": v for k, v in metrics.items() if k != "n"},
+                             "eval_runtime": round(dt, 4),
+                             "eval_samples_per_second": round(len(self.valid_ds) / max(dt, 1e-9), 3)})
+                value = eval_loss if self.metric == "loss" else metrics.get(self.metric)
+                if value is not None and (state.best_metric is None
+                                          or (value > state.best_metric if higher else value < state.best_metric)):
+                    improved = True
+                    state.best_metric = float(value)
+                    state.best_global_step = state.global_step
+                state.log_history.append(logs)
+                msg = ", ".join(f"{k}={v:.4g}" for k, v in logs.items() if isinstance(v, float) and k.startswith("eval_")
+                                and not k.endswith(("runtime", "second")))
+                self.log(f"epoch {epoch + 1}/{cfg.epochs}: {msg}")
+            else:
+                improved = True  # no validation data: the last epoch is the model
+                state.best_global_step = state.global_step
+            if improved:
+                patience_counter = 0
+                best_state = self.model.saved_state()
+                state.best_model_checkpoint = str(self.out_dir / f"checkpoint-{state.global_step}")
+            else:
+                patience_counter += 1
+            if cfg.patience and self.valid_ds is not None and patience_counter >= cfg.patience:
+                stopped = True
+                self.log(f"early stopping: no improvement of {self.metric} in {cfg.patience} epochs")
+            state.stateful_callbacks = {
+                "EarlyStoppingCallback": {"args": {"early_stopping_patience": cfg.patience,
+                                                   "early_stopping_threshold": 0.0},
+                                          "attributes": {"early_stopping_patience_counter": patience_counter}},
+                "TrainerControl": {"args": {"should_epoch_stop": False, "should_evaluate": False,
+                                            "should_log": False, "should_save": True,
+                                            "should_training_stop": stopped}, "attributes": {}},
+            }
+            if cfg.save_checkpoints:
+                self._save_checkpoint(state)
+            for cb in self.callbacks:
+                hook = getattr(cb, "on_epoch_end", None)
+                if hook is not None:
+                    hook(self, epoch + 1, logs)
+        runtime = time.time() - t_start
+        done_epochs = max(state.epoch - start_epoch, 0)
+        state.log_history.append({
+            "epoch": state.epoch, "step": state.global_step, "total_flos": 0.0,
+            "train_loss": sum_loss / sum_n if sum_n else None, "train_runtime": round(runtime, 4),
+            "train_samples_per_second": round(len(self.train_ds) * done_epochs / max(runtime, 1e-9), 3),
+            "train_steps_per_second": round(self.steps_per_epoch * done_epochs / max(runtime, 1e-9), 3)})
+        if best_state is None:
+            best_state = self._best_from_disk(state)
+        if not cfg.save_checkpoints:
+            state.best_model_checkpoint = None
+        best_epoch = None
+        if state.best_global_step is not None:
+            best_epoch = int(round(state.best_global_step / self.steps_per_epoch))
+        return TrainOutcome(state, best_state, best_epoch, stopped)
+
+    def _best_from_disk(self, state: TrainerState) -> dict[str, torch.Tensor]:
+        if state.best_model_checkpoint and (Path(state.best_model_checkpoint) / WEIGHTS_FILE).is_file():
+            return load_file(str(Path(state.best_model_checkpoint) / WEIGHTS_FILE))
+        return self.model.saved_state()
+
+
+__all__ = ["STATE_FILE", "TrainOutcome", "Trainer", "TrainerState", "WEIGHTS_FILE"]

@@ -1,0 +1,1 @@
+"""Pretraining: masked LM plus UTR-LM's optional MFE and secondary-structure supervision."""

@@ -1,0 +1,114 @@
+"""Pretraining corpus from the public datasets in ``../shared/data``: every sequence, deduplicated.
+
+Each dataset's layout is described once in :data:`SOURCES` (file, how to read its sequences).
+Validation files are left out by default, so that sequences later used to *evaluate* fine-tuned
+models were never seen during pretraining; ``include_valid=True`` adds them. Sequences are
+written as RNA letters (T -> U) to a FASTA whose ids say where each record came from.
+"""
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+from rnalm.errors import RnalmError
+
+
+def _csv_column(column: str, delimiter: str = ",") -> Callable[[Path], Iterator[str]]:
+    def read(path: Path) -> Iterator[str]:
+        with open(path, newline="") as fh:
+            for row in csv.DictReader(fh, delimiter=delimiter):
+                yield row[column]
+    return read
+
+
+def _fasta(path: Path) -> Iterator[str]:
+    seq: list[str] = []
+    with open(path) as fh:
+        for line in fh:
+            line = line.strip()
+            if line.startswith(">"):
+                if seq:
+                    yield "".join(seq)
+                seq = []
+            elif line:
+                seq.append(line)
+    if seq:
+        yield "".join(seq)
+
+
+def _jsonl(path: Path) -> Iterator[str]:
+    with open(path) as fh:
+        for line in fh:
+            if line.strip():
+                yield json.loads(line)["sequence"]
+
+
+def _cao(path: Path) -> Iterator[str]:
+    """Tab-separated ``sequence<TAB>annotation`` lines, with a few FASTA-style records mixed in."""
+    with open(path) as fh:
+        for line in fh:
+            first = line.strip().split("\t")[0]
+            if first and not first.startswith(">") and set(first.upper()) <= set("ACGTUN"):
+                yield first
+
+
+@dataclass(frozen=True)
+class Source:
+    path: str
+    read: Callable[[Path], Iterator[str]]
+    validation: bool = False
+
+
+SOURCES: tuple[Source, ...] = (
+    Source("utr5_te_hek/train.csv", _csv_column("seq")),
+    Source("utr5_te_hek/valid.csv", _csv_column("seq"), validation=True),
+    Source("utr3_halflife/train.csv", _csv_column("seq")),
+    Source("utr3_halflife/valid.csv", _csv_column("seq"), validation=True),
+    Source("ires/train.csv", _csv_column("seq")),
+    Source("ss_bprna/VL0.jsonl", _jsonl),
+    Source("ss_archiveii/ArchiveII.csv", _csv_column("sequence")),
+    Source("ncrna_family/train.fasta", _fasta),
+    Source("rnafm_tutorial/RF00001.fasta", _fasta),
+    Source("rnafm_tutorial/RF00005.fasta", _fasta),
+    Source("rnafm_tutorial/RF00010.fasta", _fasta),
+    Source("rnafm_tutorial/format_rnacentral_active.100.sample-Max50.fasta", _fasta),
+    Source("mrl_sample2019_snv/snv_phenotype_log_diff.csv", _csv_column("utr")),
+    Source("cao_endogenous/final_endogenous.txt", _cao),
+)
+
+
+def build_corpus(data_dir: str | Path, output: str | Path, include_valid: bool = False,
+                 min_length: int = 10) -> dict[str, int]:
+    """Write the deduplicated corpus FASTA atomically; return per-source counts of kept records."""
+    data_dir, output = Path(data_dir), Path(output)
+    if not data_dir.is_dir():
+        raise RnalmError(f"{data_dir}: not a directory (expected the shared datasets folder)")
+    seen: set[str] = set()
+    counts: dict[str, int] = {}
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output.with_name(output.name + ".tmp")
+    opener = gzip.open if output.suffix == ".gz" else open
+    with opener(tmp, "wt") as out:
+        for src in SOURCES:
+            if src.validation and not include_valid:
+                continue
+            path = data_dir / src.path
+            if not path.is_file():
+                counts[src.path] = -1  # missing
+                continue
+            kept = 0
+            for i, seq in enumerate(src.read(path)):
+                seq = "".join(seq.split()).upper().replace("T", "U")
+                if len(seq) < min_length or seq in seen:
+                    continue
+                seen.add(seq)
+                kept += 1
+                out.write(f">{src.path.replace('/', ':')}:{i}\n{seq}\n")
+            counts[src.path] = kept
+    os.replace(tmp, output)
+    return counts

@@ -1,0 +1,143 @@
+"""Pretraining corpus: read, validate, filter, deduplicate, split, and batch by token budget.
+
+The corpus is read record by record (FASTA/CSV through :mod:`rnalm.io.seqio`); the normalised
+sequences are then held in memory (strings: a few hundred MB for millions of UTRs). Records that
+cannot be used are either an error or a *counted* skip, as the config says, and the counts are part
+of the run's report. The validation split is a hash of the sequence, so it is stable across runs,
+corpora orderings and process counts.
+"""
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass, field
+from typing import Optional
+
+from rnalm.alphabet import Alphabet
+from rnalm.errors import InvalidSequenceError, RnalmError
+from rnalm.pretrain.labels import StructureLabel, parse_header
+
+
+@dataclass
+class CorpusConfig:
+    paths: list[str] = field(default_factory=list)
+    #: for CSV/TSV inputs; None = auto-detect.
+    seq_column: Optional[str] = None
+    id_column: Optional[str] = None
+    min_length: int = 10
+    #: in letters; None = the model's maximum.
+    max_length: Optional[int] = None
+    #: what to do with sequences longer than max_length: "skip", "truncate" or "error".
+    long: str = "skip"
+    #: what to do with sequences holding letters the alphabet lacks: "error" or "skip".
+    invalid: str = "error"
+    dedup: bool = True
+    valid_fraction: float = 0.05
+    #: read ``>id|structure|mfe`` labels from FASTA headers when present.
+    header_labels: bool = True
+
+
+@dataclass
+class Example:
+    id: str
+    seq: str
+    header_label: Optional[StructureLabel] = None
+
+
+@dataclass
+class CorpusReport:
+    read: int = 0
+    kept_train: int = 0
+    kept_valid: int = 0
+    duplicates: int = 0
+    too_short: int = 0
+    too_long_skipped: int = 0
+    truncated: int = 0
+    invalid_skipped: int = 0
+
+    def summary(self) -> str:
+        return ", ".join(f"{k}={v}" for k, v in vars(self).items())
+
+
+def is_validation(seq: str, fraction: float) -> bool:
+    h = int.from_bytes(hashlib.blake2b(seq.encode(), digest_size=8).digest(), "big")
+    return h / 2**64 < fraction
+
+
+def load_corpus(cfg: CorpusConfig, alphabet: Alphabet, model_max_length: int
+                ) -> tuple[list[Example], list[Example], CorpusReport]:
+    from rnalm.io.seqio import iter_records
+
+    if not cfg.paths:
+        raise RnalmError("pretraining corpus: no input paths (data.paths)")
+    if cfg.long not in ("skip", "truncate", "error") or cfg.invalid not in ("skip", "error"):
+        raise RnalmError("data.long must be skip|truncate|error and data.invalid skip|error")
+    max_len = min(cfg.max_length or model_max_length, model_max_length) * alphabet.k_mer
+    rep = CorpusReport()
+    seen: set[bytes] = set()
+    train, valid = [], []
+    for path in cfg.paths:
+        for rec in iter_records(path, id_column=cfg.id_column, seq_column=cfg.seq_column):
+            rep.read += 1
+            label = parse_header(rec.id) if cfg.header_labels else None
+            try:
+                seq = alphabet.normalize(rec.seq, rec.id)
+            except InvalidSequenceError:
+                if cfg.invalid == "error":
+                    raise
+                rep.invalid_skipped += 1
+                continue
+            if len(seq) < cfg.min_length:
+                rep.too_short += 1
+                continue
+            if len(seq) > max_len:
+                if cfg.long == "error":
+                    raise RnalmError(f"{path}: record {rec.id!r} has {len(seq)} letters, more than the "
+                                     f"maximum {max_len} (set data.long=skip or truncate)")
+                if cfg.long == "skip":
+                    rep.too_long_skipped += 1
+                    continue
+                seq = seq[:max_len]
+                label = None
+                rep.truncated += 1
+            if alphabet.k_mer > 1:
+                seq = seq[: len(seq) - len(seq) % alphabet.k_mer]
+            if cfg.dedup:
+                key = hashlib.blake2b(seq.encode(), digest_size=16).digest()
+                if key in seen:
+                    rep.duplicates += 1
+                    continue
+                seen.add(key)
+            ex = Example(rec.id.split("|")[0] if label else rec.id, seq, label)
+            (valid if is_validation(seq, cfg.valid_fraction) else train).append(ex)
+    rep.kept_train, rep.kept_valid = len(train), len(valid)
+    if not train:
+        raise RnalmError(f"pretraining corpus is empty after filtering ({rep.summary()})")
+    return train, valid, rep
+
+
+def token_budget_batches(lengths: list[int], tokens_per_batch: int, seed: int, max_batch: int = 512,
+                         shuffle: bool = True) -> list[list[int]]:
+    """Group indices of similar length so that ``batch * max_len <= tokens_per_batch``.
+
+    Sorting by length (ties broken by a seeded shuffle) keeps padding small; the batch order is
+    then shuffled with the same seed, so a given (seed, epoch) always yields the same batches.
+    """
+    rng = random.Random(seed)
+    order = list(range(len(lengths)))
+    if shuffle:
+        rng.shuffle(order)
+    order.sort(key=lambda i: lengths[i])
+    batches, cur, cur_max = [], [], 0
+    for i in order:
+        new_max = max(cur_max, lengths[i])
+        if cur and (new_max * (len(cur) + 1) > tokens_per_batch or len(cur) >= max_batch):
+            batches.append(cur)
+            cur, new_max = [], lengths[i]
+        cur.append(i)
+        cur_max = new_max
+    if cur:
+        batches.append(cur)
+    if shuffle:
+        rng.shuffle(batches)
+    return batches

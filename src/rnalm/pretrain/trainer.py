@@ -1,0 +1,496 @@
+"""The pretraining loop: MLM (+ MFE + structure), DDP under torchrun, exact resume.
+
+Reproducibility contract. Micro-batch ``m`` (counted over the whole run) is fully determined by
+the seed: its examples come from the epoch's seeded token-budget batches, and its masking from a
+generator seeded with ``(seed, m)``. An optimisation step consumes ``grad_accum * world_size``
+consecutive micro-batches, rank ``r`` taking those with ``m % world_size == r``. Hence one process
+with ``grad_accum = k`` and ``k`` processes with ``grad_accum = 1`` compute the same update (DDP
+averages gradients across ranks as accumulation averages them across micro-batches), and a run
+resumed from a checkpoint continues exactly as the uninterrupted run would.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import torch
+import torch.nn.functional as F
+
+from rnalm.alphabet import Alphabet
+from rnalm.errors import RnalmError
+from rnalm.model import EncoderConfig, RNAEncoder, named_config
+from rnalm.pretrain.data import CorpusConfig, Example, load_corpus, token_budget_batches
+from rnalm.pretrain.labels import STRUCTURE_INDEX, LabelCache, LabelStats, compute_labels
+from rnalm.pretrain.masking import IGNORE_INDEX, mask_tokens
+
+
+@dataclass
+class ModelSpec:
+    #: named size from rnalm.model.config.NAMED_SIZES (ignored when init_from is set).
+    size: str = "utr-lm"
+    #: alphabet name (see rnalm.models.alphabets()).
+    alphabet: str = "utr-lm"
+    #: EncoderConfig fields overriding the named size.
+    overrides: dict[str, Any] = field(default_factory=dict)
+    #: start from a checkpoint rnalm.load accepts (ProtRNA-style transfer when its alphabet differs).
+    init_from: Optional[str] = None
+    #: freezing for transfer: train only the last k transformer layers (None = all layers).
+    train_last_layers: Optional[int] = None
+    train_embeddings: bool = True
+
+
+@dataclass
+class ObjectiveConfig:
+    mask_rate: float = 0.15
+    #: UTR-LM's ``supervised_weight``: weight of the MFE regression loss (0 = off).
+    mfe_weight: float = 0.0
+    #: UTR-LM's ``structure_weight``: weight of the per-token structure loss (0 = off).
+    structure_weight: float = 0.0
+    #: MFE targets are divided by this (kcal/mol) to keep the regression loss on the MLM scale.
+    mfe_scale: float = 10.0
+    #: SQLite cache of ViennaRNA labels (default: <output>/labels.sqlite).
+    label_cache: Optional[str] = None
+    label_processes: int = 1
+
+
+@dataclass
+class OptimConfig:
+    lr: float = 1e-3
+    weight_decay: float = 0.01
+    betas: tuple[float, float] = (0.9, 0.98)
+    warmup_steps: int = 100
+    schedule: str = "cosine"  # cosine | linear | constant
+    max_steps: int = 1000
+    grad_accum: int = 1
+    clip_norm: float = 1.0
+    tokens_per_batch: int = 8192
+    max_batch: int = 256
+
+
+@dataclass
+class PretrainConfig:
+    output: str = "runs/pretrain"
+    seed: int = 0
+    device: str = "cpu"
+    #: bf16 autocast (GPU only).
+    bf16: bool = False
+    model: ModelSpec = field(default_factory=ModelSpec)
+    data: CorpusConfig = field(default_factory=CorpusConfig)
+    objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    log_every: int = 10
+    eval_every: int = 200
+    save_every: int = 200
+    keep_checkpoints: int = 2
+    tensorboard: bool = False
+    progress: bool = True
+
+
+# ---------------------------------------------------------------------------------- model setup
+def build_model(spec: ModelSpec, obj: ObjectiveConfig) -> tuple[RNAEncoder, Alphabet, dict]:
+    from rnalm.models import get_alphabet
+
+    heads = dict(mfe_head=obj.mfe_weight > 0, structure_head=obj.structure_weight > 0)
+    alphabet = get_alphabet(spec.alphabet)
+    if spec.init_from:
+        from rnalm.pretrain.transfer import transfer_from
+
+        model, info = transfer_from(spec.init_from, alphabet, heads)
+    else:
+        a = alphabet
+        cfg = named_config(spec.size, vocab_size=len(a), padding_idx=a.padding_idx, mask_idx=a.mask_idx,
+                           cls_idx=a.cls_idx, eos_idx=a.eos_idx, prepend_bos=a.prepend_bos,
+                           append_eos=a.append_eos, **{**heads, **spec.overrides})
+        model = RNAEncoder(cfg).reset_parameters()
+        info = {"init": "random", "size": spec.size}
+    if spec.train_last_layers is not None or not spec.train_embeddings:
+        from rnalm.pretrain.transfer import freeze
+
+        info["trainable"] = freeze(model, spec.train_last_layers, spec.train_embeddings)
+    return model, alphabet.with_max_length(model.config.max_length), info
+
+
+def lr_lambda(opt: OptimConfig):
+    def f(step: int) -> float:
+        if step < opt.warmup_steps:
+            return (step + 1) / max(1, opt.warmup_steps)
+        if opt.schedule == "constant":
+            return 1.0
+        progress = min(1.0, (step - opt.warmup_steps) / max(1, opt.max_steps - opt.warmup_steps))
+        if opt.schedule == "linear":
+            return 1.0 - progress
+        return 0.5 * (1.0 + math.cos(math.pi * progress))
+
+    return f
+
+
+# ---------------------------------------------------------------------------------- distributed
+@dataclass
+class Dist:
+    rank: int = 0
+    world: int = 1
+    local_rank: int = 0
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+
+def init_distributed(device: str) -> Dist:
+    if "WORLD_SIZE" not in os.environ or int(os.environ["WORLD_SIZE"]) == 1:
+        return Dist()
+    import torch.distributed as dist
+
+    backend = "nccl" if device.startswith("cuda") else "gloo"
+    if not dist.is_initialized():
+        dist.init_process_group(backend)
+    d = Dist(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", 0)))
+    if device.startswith("cuda"):
+        torch.cuda.set_device(d.local_rank)
+    return d
+
+
+# ---------------------------------------------------------------------------------- batches
+class MicroBatches:
+    """Maps the global micro-batch counter to example indices, epoch by epoch."""
+
+    def __init__(self, lengths: list[int], opt: OptimConfig, seed: int) -> None:
+        self.lengths, self.opt, self.seed = lengths, opt, seed
+        self._epochs: dict[int, list[list[int]]] = {}
+
+    def epoch_batches(self, epoch: int) -> list[list[int]]:
+        if epoch not in self._epochs:
+            self._epochs = {epoch: token_budget_batches(self.lengths, self.opt.tokens_per_batch,
+                                                        self.seed * 1_000_003 + epoch, self.opt.max_batch)}
+        return self._epochs[epoch]
+
+    def __getitem__(self, m: int) -> tuple[int, list[int]]:
+        n = len(self.epoch_batches(0))
+        epoch, i = divmod(m, n)
+        return epoch, self.epoch_batches(epoch)[i]
+
+
+def collate(examples: list[Example], labels: list, alphabet: Alphabet, obj: ObjectiveConfig, gen: torch.Generator
+            ) -> dict[str, torch.Tensor]:
+    conv = alphabet.get_batch_converter(check_length=False)
+    tokens = conv.pad([alphabet.encode_normalized(e.seq, e.id) for e in examples])
+    inputs, targets = mask_tokens(tokens, alphabet, gen, rate=obj.mask_rate)
+    batch = {"inputs": inputs, "targets": targets}
+    if obj.mfe_weight > 0 or obj.structure_weight > 0:
+        b, t = tokens.shape
+        mfe = torch.full((b,), float("nan"))
+        struct = torch.full((b, t), IGNORE_INDEX, dtype=torch.long)
+        off = int(alphabet.prepend_bos)
+        for i, lab in enumerate(labels):
+            if lab is None:
+                continue
+            mfe[i] = lab.mfe / obj.mfe_scale
+            if alphabet.k_mer == 1:
+                struct[i, off : off + len(lab.structure)] = torch.tensor([STRUCTURE_INDEX[c] for c in lab.structure])
+        batch["mfe"], batch["structure"] = mfe, struct
+    return batch
+
+
+def compute_losses(model: torch.nn.Module, batch: dict[str, torch.Tensor], obj: ObjectiveConfig, autocast
+                   ) -> tuple[torch.Tensor, dict[str, float]]:
+    with autocast():
+        out = model(batch["inputs"])
+    logits = out["logits"].float()
+    targets = batch["targets"]
+    n_masked = int((targets != IGNORE_INDEX).sum())
+    mlm = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1), ignore_index=IGNORE_INDEX) \
+        if n_masked else logits.sum() * 0.0
+    total = mlm
+    stats = {"mlm_loss": float(mlm), "n_masked": n_masked}
+    if n_masked:
+        sel = targets != IGNORE_INDEX
+        stats["mlm_correct"] = int((logits.argmax(-1)[sel] == targets[sel]).sum())
+    if obj.mfe_weight > 0:
+        ok = ~torch.isnan(batch["mfe"])
+        if ok.any():
+            mfe_loss = F.mse_loss(out["mfe"].float()[ok], batch["mfe"][ok])
+            total = total + obj.mfe_weight * mfe_loss
+            stats["mfe_mse"] = float(mfe_loss) * obj.mfe_scale**2
+            stats["n_mfe"] = int(ok.sum())
+    if obj.structure_weight > 0:
+        st = batch["structure"]
+        ok = st != IGNORE_INDEX
+        if ok.any():
+            sl = out["structure_logits"].float()
+            s_loss = F.cross_entropy(sl[ok], st[ok])
+            total = total + obj.structure_weight * s_loss
+            stats["structure_loss"] = float(s_loss)
+            stats["structure_correct"] = int((sl[ok].argmax(-1) == st[ok]).sum())
+            stats["n_structure"] = int(ok.sum())
+    return total, stats
+
+
+# ---------------------------------------------------------------------------------- checkpoints
+def save_checkpoint(out: Path, step: int, model: RNAEncoder, alphabet: Alphabet, optimizer, scheduler,
+                    cfg: PretrainConfig, info: dict, keep: int) -> Path:
+    from rnalm.io.native import save_native
+
+    ckdir = out / "checkpoints"
+    final = ckdir / f"step-{step:08d}"
+    tmp = ckdir / f".tmp-step-{step:08d}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    save_native(model, alphabet, tmp / "model", provenance={"pretrain_step": step, **info})
+    torch.save({"step": step, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                "torch_rng": torch.get_rng_state(), "config": json.dumps(asdict(cfg))}, tmp / "state.pt")
+    shutil.rmtree(final, ignore_errors=True)
+    os.replace(tmp, final)
+    for old in sorted(ckdir.glob("step-*"))[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def latest_checkpoint(out: Path) -> Optional[Path]:
+    done = [p for p in sorted((out / "checkpoints").glob("step-*")) if (p / "state.pt").is_file()]
+    return done[-1] if done else None
+
+
+# ---------------------------------------------------------------------------------- main loop
+def pretrain(cfg: PretrainConfig, resume: bool = False) -> dict[str, Any]:
+    """Run pretraining; returns the final metrics. Writes to ``cfg.output``."""
+    dist = init_distributed(cfg.device)
+    out = Path(cfg.output)
+    torch.manual_seed(cfg.seed)
+    model, alphabet, info = build_model(cfg.model, cfg.objective)
+    device = torch.device(cfg.device if not cfg.device.startswith("cuda") or dist.world == 1
+                          else f"cuda:{dist.local_rank}")
+    model.to(device)
+    train, valid, report = load_corpus(cfg.data, alphabet, model.config.max_length)
+    log = _Logger(out, dist.main, cfg.tensorboard)
+    log.info(f"corpus: {report.summary()}")
+    n_params = sum(p.numel() for p in model.parameters())
+    n_train = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    log.info(f"model: {model.config.num_layers} layers x {model.config.embed_dim}, {n_params / 1e6:.3f}M "
+             f"parameters, trainable {n_train / 1e6:.3f}M ({100 * n_train / n_params:.1f}%)")
+
+    obj = cfg.objective
+    need_labels = obj.mfe_weight > 0 or obj.structure_weight > 0
+    label_stats = LabelStats()
+    train_labels: list = [None] * len(train)
+    valid_labels: list = [None] * len(valid)
+    if need_labels:
+        cache = LabelCache(obj.label_cache or out / "labels.sqlite") if dist.main else None
+        t0 = time.time()
+        if dist.main:
+            train_labels = compute_labels([e.seq for e in train], cache, obj.label_processes,
+                                          [e.header_label for e in train], label_stats, [e.id for e in train])
+            valid_labels = compute_labels([e.seq for e in valid], cache, obj.label_processes,
+                                          [e.header_label for e in valid], label_stats, [e.id for e in valid])
+        if dist.world > 1:  # other ranks read the cache rank 0 filled
+            import torch.distributed as tdist
+
+            tdist.barrier()
+            if not dist.main:
+                cache = LabelCache(obj.label_cache or out / "labels.sqlite")
+                train_labels = compute_labels([e.seq for e in train], cache, 1, [e.header_label for e in train])
+                valid_labels = compute_labels([e.seq for e in valid], cache, 1, [e.header_label for e in valid])
+        log.info(f"labels in {time.time() - t0:.1f}s: cache hits {label_stats.cache_hits}, folded "
+                 f"{label_stats.folded}, from headers {label_stats.from_header}, invalid (masked) "
+                 f"{label_stats.invalid} {label_stats.invalid_examples}")
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=cfg.optim.lr, betas=tuple(cfg.optim.betas),
+                                  weight_decay=cfg.optim.weight_decay)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(cfg.optim))
+    step = 0
+    if resume:
+        ck = latest_checkpoint(out)
+        if ck is not None:
+            from rnalm.api import load as load_model
+            from rnalm.io.safe_torch import safe_torch_load
+
+            loaded, _ = load_model(ck / "model")
+            model.load_state_dict(loaded.state_dict(), strict=True)
+            state = safe_torch_load(ck / "state.pt")
+            optimizer.load_state_dict(state["optimizer"])
+            scheduler.load_state_dict(state["scheduler"])
+            torch.set_rng_state(state["torch_rng"])
+            step = int(state["step"])
+            log.truncate_after(step)
+            log.info(f"resumed from {ck} at step {step}")
+    ddp_model = model
+    if dist.world > 1:
+        from torch.nn.parallel import DistributedDataParallel as DDP
+
+        ddp_model = DDP(model, device_ids=[dist.local_rank] if device.type == "cuda" else None)
+
+    micro = MicroBatches([len(e.seq) // alphabet.k_mer + 2 for e in train], cfg.optim, cfg.seed)
+    per_step = cfg.optim.grad_accum * dist.world
+    use_bf16 = cfg.bf16 and device.type == "cuda"
+
+    def autocast():
+        return torch.autocast("cuda", dtype=torch.bfloat16) if use_bf16 else _null()
+
+    if dist.main and step == 0:
+        out.mkdir(parents=True, exist_ok=True)
+        from rnalm.configfile import to_yaml
+
+        (out / "config.yaml").write_text(to_yaml(cfg))
+    bar = _progress(cfg, step, dist.main)
+    window: dict[str, float] = {}
+    t_last, tokens_seen = time.time(), 0
+    model.train()
+    while step < cfg.optim.max_steps:
+        optimizer.zero_grad(set_to_none=True)
+        for j in range(cfg.optim.grad_accum):
+            m = step * per_step + j * dist.world + dist.rank
+            _, idx = micro[m]
+            gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + m)
+            batch = collate([train[i] for i in idx], [train_labels[i] for i in idx], alphabet, obj, gen)
+            batch = {k: v.to(device) for k, v in batch.items()}
+            tokens_seen += int(batch["inputs"].ne(alphabet.padding_idx).sum()) * dist.world
+            sync = j == cfg.optim.grad_accum - 1
+            ctx = ddp_model.no_sync() if (dist.world > 1 and not sync) else _null()
+            with ctx:
+                loss, stats = compute_losses(ddp_model, batch, obj, autocast)
+                (loss / cfg.optim.grad_accum).backward()
+            for k, v in stats.items():
+                window[k] = window.get(k, 0.0) + v
+            window["n_micro"] = window.get("n_micro", 0.0) + 1
+        if cfg.optim.clip_norm:
+            torch.nn.utils.clip_grad_norm_(params, cfg.optim.clip_norm)
+        optimizer.step()
+        scheduler.step()
+        step += 1
+        if bar is not None:
+            bar.update(1)
+        if step % cfg.log_every == 0 or step == cfg.optim.max_steps:
+            dt = time.time() - t_last
+            rec = _summarise(window)
+            rec.update(step=step, lr=scheduler.get_last_lr()[0], tokens_per_s=tokens_seen / max(dt, 1e-9))
+            log.metrics(rec)
+            if bar is not None:
+                bar.set_postfix(loss=f"{rec.get('mlm_loss', 0):.3f}", acc=f"{rec.get('mlm_acc', 0):.3f}")
+            window, t_last, tokens_seen = {}, time.time(), 0
+        if valid and (step % cfg.eval_every == 0 or step == cfg.optim.max_steps):
+            ev = evaluate(model, valid, valid_labels, alphabet, cfg, device, autocast)
+            log.metrics({"step": step, **{f"valid_{k}": v for k, v in ev.items()}})
+            model.train()
+        if dist.main and (step % cfg.save_every == 0 or step == cfg.optim.max_steps):
+            save_checkpoint(out, step, model, alphabet, optimizer, scheduler, cfg, info, cfg.keep_checkpoints)
+    if bar is not None:
+        bar.close()
+    model.eval()
+    final_metrics: dict[str, Any] = {"step": step}
+    if valid:
+        final_metrics.update(evaluate(model, valid, valid_labels, alphabet, cfg, device, autocast))
+    if dist.main:
+        from rnalm.io.native import save_native
+
+        save_native(model, alphabet, out / "final",
+                    provenance={"pretrain_steps": step, "corpus": report.summary(),
+                                "objective": asdict(obj), **info, "valid_metrics": final_metrics})
+        (out / "final_metrics.json").write_text(json.dumps(final_metrics, indent=2) + "\n")
+        log.info(f"done: {out / 'final'} {json.dumps(final_metrics)}")
+    log.close()
+    return final_metrics
+
+
+@torch.no_grad()
+def evaluate(model: RNAEncoder, valid: list[Example], labels: list, alphabet: Alphabet, cfg: PretrainConfig,
+             device: torch.device, autocast) -> dict[str, float]:
+    """Validation metrics with a fixed masking seed, so numbers are comparable across steps and runs."""
+    model.eval()
+    lengths = [len(e.seq) // alphabet.k_mer + 2 for e in valid]
+    acc: dict[str, float] = {}
+    for k, idx in enumerate(token_budget_batches(lengths, cfg.optim.tokens_per_batch, 0, cfg.optim.max_batch, False)):
+        gen = torch.Generator().manual_seed(12345 + k)
+        batch = collate([valid[i] for i in idx], [labels[i] for i in idx], alphabet, cfg.objective, gen)
+        batch = {kk: v.to(device) for kk, v in batch.items()}
+        _, stats = compute_losses(model, batch, cfg.objective, autocast)
+        w = stats["n_masked"]
+        acc["mlm_loss_sum"] = acc.get("mlm_loss_sum", 0.0) + stats["mlm_loss"] * w
+        for kk, v in stats.items():
+            if kk != "mlm_loss":
+                acc[kk] = acc.get(kk, 0.0) + v
+        if "mfe_mse" in stats:
+            acc["mfe_se_sum"] = acc.get("mfe_se_sum", 0.0) + stats["mfe_mse"] * stats["n_mfe"]
+    res = {"mlm_loss": acc["mlm_loss_sum"] / max(acc.get("n_masked", 0), 1),
+           "mlm_acc": acc.get("mlm_correct", 0) / max(acc.get("n_masked", 0), 1)}
+    if "n_mfe" in acc:
+        res["mfe_mse"] = acc["mfe_se_sum"] / acc["n_mfe"]
+    if "n_structure" in acc:
+        res["structure_acc"] = acc["structure_correct"] / acc["n_structure"]
+    return res
+
+
+def _summarise(window: dict[str, float]) -> dict[str, float]:
+    """Average a logging window: losses per micro-batch, accuracies per predicted token."""
+    n_micro = max(1.0, window.get("n_micro", 1.0))
+    rec = {k: window[k] / n_micro for k in ("mlm_loss", "mfe_mse", "structure_loss") if k in window}
+    if window.get("n_masked"):
+        rec["mlm_acc"] = window.get("mlm_correct", 0) / window["n_masked"]
+    if window.get("n_structure"):
+        rec["structure_acc"] = window["structure_correct"] / window["n_structure"]
+    return rec
+
+
+class _null:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        return False
+
+
+def _progress(cfg: PretrainConfig, start: int, main: bool):
+    if not (cfg.progress and main):
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=cfg.optim.max_steps, initial=start, desc="pretrain", unit="step", file=sys.stderr)
+
+
+class _Logger:
+    """JSON-lines metrics (rank 0 only), plain info lines to stderr, optional TensorBoard."""
+
+    def __init__(self, out: Path, main: bool, tensorboard: bool) -> None:
+        self.main = main
+        self.path = out / "metrics.jsonl"
+        self.tb = None
+        if main:
+            out.mkdir(parents=True, exist_ok=True)
+            if tensorboard:
+                try:
+                    from torch.utils.tensorboard import SummaryWriter
+                except ImportError as exc:
+                    raise RnalmError("tensorboard=true needs the tensorboard package") from exc
+                self.tb = SummaryWriter(str(out / "tensorboard"))
+
+    def info(self, msg: str) -> None:
+        if self.main:
+            print(f"[rnalm pretrain] {msg}", file=sys.stderr, flush=True)
+
+    def metrics(self, rec: dict[str, Any]) -> None:
+        if not self.main:
+            return
+        with open(self.path, "a") as fh:
+            fh.write(json.dumps(rec) + "\n")
+        if self.tb is not None:
+            for k, v in rec.items():
+                if k != "step" and isinstance(v, (int, float)):
+                    self.tb.add_scalar(k, v, rec["step"])
+
+    def truncate_after(self, step: int) -> None:
+        """Drop records a killed run logged after the checkpoint we resume from."""
+        if not (self.main and self.path.is_file()):
+            return
+        keep = [ln for ln in self.path.read_text().splitlines() if ln and json.loads(ln).get("step", 0) <= step]
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text("".join(k + "\n" for k in keep))
+        os.replace(tmp, self.path)
+
+    def close(self) -> None:
+        if self.tb is not None:
+            self.tb.close()

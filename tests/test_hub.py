@@ -1,0 +1,441 @@
+"""rnalm.hub against a real HTTP server on 127.0.0.1: resume, retries, verification, offline errors.
+
+The server is started by the tests (``http.server`` in a daemon thread), supports ``Range``, logs
+every request with the bytes it actually sent, can be told to ignore ``Range``, to fail with 503,
+or to cut a transfer short; a watchdog stops it after a minute whatever happens.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import dataclasses
+import hashlib
+import random
+import re
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import torch
+
+import rnalm
+from rnalm import hub
+from rnalm.errors import DownloadError
+
+PAYLOAD = random.Random(0).randbytes(300_000)
+PAYLOAD_SHA = hashlib.sha256(PAYLOAD).hexdigest()
+
+
+class _State:
+    def __init__(self) -> None:
+        self.files: dict[str, bytes] = {}
+        self.log: list[dict] = []
+        self.ignore_range = False
+        self.fail_next: dict[str, int] = {}  # path -> number of 503 answers still to give
+        self.cut_next: dict[str, int] = {}  # path -> send only this many body bytes, once
+
+
+class _Handler(BaseHTTPRequestHandler):
+    timeout = 10  # a stuck client cannot hold a server thread for long
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server naming)
+        state: _State = self.server.state  # type: ignore[attr-defined]
+        rng = self.headers.get("Range")
+        entry = {"path": self.path, "range": rng, "status": None, "sent": 0}
+        state.log.append(entry)
+        data = state.files.get(self.path)
+        if data is None or state.fail_next.get(self.path, 0) > 0:
+            if data is not None:
+                state.fail_next[self.path] -= 1
+            entry["status"] = 404 if data is None else 503
+            self.send_error(entry["status"])
+            return
+        start = 0
+        match = re.fullmatch(r"bytes=(\d+)-", rng or "")
+        if match and not state.ignore_range:
+            start = int(match.group(1))
+            if start >= len(data):
+                entry["status"] = 416
+                self.send_response(416)
+                self.send_header("Content-Range", f"bytes */{len(data)}")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            self.send_response(206)
+            self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+            entry["status"] = 206
+        else:
+            self.send_response(200)
+            entry["status"] = 200
+        body = data[start:]
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Content-Type", "application/octet-stream")
+        self.end_headers()
+        cut = state.cut_next.pop(self.path, None)
+        sent = body if cut is None else body[:cut]
+        self.wfile.write(sent)
+        self.wfile.flush()
+        entry["sent"] = len(sent)
+
+    def log_message(self, *args) -> None:  # keep test output clean
+        pass
+
+
+class Server:
+    def __init__(self) -> None:
+        self.state = _State()
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.httpd.daemon_threads = True
+        self.httpd.state = self.state  # type: ignore[attr-defined]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.watchdog = threading.Timer(60, self.httpd.shutdown)
+        self.watchdog.daemon = True
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}{path}"
+
+    def serve(self, path: str, data: bytes) -> str:
+        self.state.files[path] = data
+        return self.url(path)
+
+    @property
+    def log(self) -> list[dict]:
+        return self.state.log
+
+    def __enter__(self) -> "Server":
+        self.thread.start()
+        self.watchdog.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.watchdog.cancel()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(timeout=5)
+
+
+@pytest.fixture
+def server():
+    with Server() as srv:
+        yield srv
+
+
+@pytest.fixture(autouse=True)
+def isolated(monkeypatch, tmp_path):
+    """Fast retries, no offline flag, and a cache in tmp_path unless a test says otherwise."""
+    monkeypatch.setattr(hub, "BACKOFF_S", 0.0)
+    monkeypatch.setattr(hub, "TIMEOUT_S", 5.0)
+    monkeypatch.delenv(hub.ENV_OFFLINE, raising=False)
+    monkeypatch.setenv(hub.ENV_HOME, str(tmp_path / "home"))
+
+
+def single(name: str, url_or_urls, filename: str = "weights.bin", sha256=None, size=None, **kw) -> hub.Checkpoint:
+    urls = (url_or_urls,) if isinstance(url_or_urls, str) else tuple(url_or_urls)
+    return hub.Checkpoint(name=name, description="test", format="test", licence="MIT",
+                          homepage="https://example.org", files=(hub.RemoteFile(filename, urls, size, sha256),), **kw)
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.endswith((".part", ".url", ".corrupt")))
+
+
+def test_download_places_verified_file(server, tmp_path):
+    entry = single("t", server.serve("/w.bin", PAYLOAD), sha256=PAYLOAD_SHA, size=len(PAYLOAD))
+    path = hub.download(entry, tmp_path / "c", quiet=True)
+    assert path == tmp_path / "c" / "t" / "weights.bin"
+    assert path.read_bytes() == PAYLOAD
+    assert leftovers(path.parent) == []
+    assert [(e["range"], e["status"], e["sent"]) for e in server.log] == [(None, 200, len(PAYLOAD))]
+    # Cached: a second call makes no request.
+    assert hub.download(entry, tmp_path / "c", quiet=True) == path
+    assert len(server.log) == 1
+
+
+def test_progress_bar_goes_to_stderr_and_quiet_silences_it(server, tmp_path, capsys):
+    entry = single("t", server.serve("/w.bin", PAYLOAD))
+    hub.download(entry, tmp_path / "a")
+    out, err = capsys.readouterr()
+    assert out == "" and "weights.bin" in err
+    hub.download(entry, tmp_path / "b", quiet=True)
+    assert capsys.readouterr() == ("", "")
+
+
+def test_resume_requests_only_the_remainder(server, tmp_path):
+    entry = single("t", server.serve("/w.bin", PAYLOAD), sha256=PAYLOAD_SHA)
+    folder = tmp_path / "c" / "t"
+    folder.mkdir(parents=True)
+    k = 123_456
+    (folder / "weights.bin.part").write_bytes(PAYLOAD[:k])
+    path = hub.download(entry, tmp_path / "c", quiet=True)
+    assert path.read_bytes() == PAYLOAD
+    assert [(e["range"], e["status"], e["sent"]) for e in server.log] == [(f"bytes={k}-", 206, len(PAYLOAD) - k)]
+    assert leftovers(folder) == []
+
+
+def test_complete_part_is_accepted_after_416(server, tmp_path):
+    entry = single("t", server.serve("/w.bin", PAYLOAD), sha256=PAYLOAD_SHA)
+    folder = tmp_path / "c" / "t"
+    folder.mkdir(parents=True)
+    (folder / "weights.bin.part").write_bytes(PAYLOAD)
+    assert hub.download(entry, tmp_path / "c", quiet=True).read_bytes() == PAYLOAD
+    assert [e["status"] for e in server.log] == [416]
+
+
+def test_server_ignoring_range_restarts_cleanly(server, tmp_path):
+    server.state.ignore_range = True
+    entry = single("t", server.serve("/w.bin", PAYLOAD), sha256=PAYLOAD_SHA)
+    folder = tmp_path / "c" / "t"
+    folder.mkdir(parents=True)
+    (folder / "weights.bin.part").write_bytes(b"\xff" * 100_000)  # not a prefix: appending would corrupt
+    path = hub.download(entry, tmp_path / "c", quiet=True)
+    assert path.read_bytes() == PAYLOAD
+    assert [(e["range"], e["status"], e["sent"]) for e in server.log] == [("bytes=100000-", 200, len(PAYLOAD))]
+
+
+def test_cut_transfer_is_resumed_on_retry(server, tmp_path):
+    url = server.serve("/w.bin", PAYLOAD)
+    server.state.cut_next["/w.bin"] = 50_000
+    path = hub.download(single("t", url, sha256=PAYLOAD_SHA), tmp_path / "c", quiet=True)
+    assert path.read_bytes() == PAYLOAD
+    assert [(e["range"], e["status"], e["sent"]) for e in server.log] == [
+        (None, 200, 50_000), ("bytes=50000-", 206, len(PAYLOAD) - 50_000)]
+
+
+def test_transient_errors_are_retried_a_limited_number_of_times(server, tmp_path):
+    url = server.serve("/w.bin", PAYLOAD)
+    server.state.fail_next["/w.bin"] = 2
+    assert hub.download(single("t", url), tmp_path / "c", quiet=True, retries=2).read_bytes() == PAYLOAD
+    assert [e["status"] for e in server.log] == [503, 503, 200]
+
+    server.state.fail_next["/w.bin"] = 5
+    with pytest.raises(DownloadError, match=r"503.*\(3 attempts\)"):
+        hub.download(single("u", url), tmp_path / "c", quiet=True, retries=2)
+    assert [e["status"] for e in server.log[3:]] == [503, 503, 503]
+
+
+def test_missing_file_falls_through_to_the_next_mirror(server, tmp_path):
+    entry = single("t", (server.url("/gone.bin"), server.serve("/w.bin", PAYLOAD)), sha256=PAYLOAD_SHA)
+    assert hub.download(entry, tmp_path / "c", quiet=True).read_bytes() == PAYLOAD
+    assert [(e["path"], e["status"]) for e in server.log] == [("/gone.bin", 404), ("/w.bin", 200)]
+
+
+def test_partial_from_another_mirror_is_not_resumed(server, tmp_path):
+    entry = single("t", server.serve("/w.bin", PAYLOAD), sha256=PAYLOAD_SHA)
+    folder = tmp_path / "c" / "t"
+    folder.mkdir(parents=True)
+    (folder / "weights.bin.part").write_bytes(PAYLOAD[:1000])
+    (folder / "weights.bin.part.url").write_text("https://mirror.example/other.bin")
+    assert hub.download(entry, tmp_path / "c", quiet=True).read_bytes() == PAYLOAD
+    assert [e["range"] for e in server.log] == [None]
+
+
+def test_sha256_mismatch_keeps_corrupt_file_and_reports_both_hashes(server, tmp_path):
+    wrong = "0" * 64
+    entry = single("t", server.serve("/w.bin", PAYLOAD), sha256=wrong)
+    with pytest.raises(DownloadError) as info:
+        hub.download(entry, tmp_path / "c", quiet=True)
+    msg = str(info.value)
+    assert wrong in msg and PAYLOAD_SHA in msg
+    folder = tmp_path / "c" / "t"
+    assert not (folder / "weights.bin").exists()
+    assert (folder / "weights.bin.corrupt").read_bytes() == PAYLOAD
+    assert str(folder / "weights.bin.corrupt") in msg
+    # A second failure does not overwrite the first corrupt copy.
+    with pytest.raises(DownloadError):
+        hub.download(entry, tmp_path / "c", quiet=True)
+    assert (folder / "weights.bin.corrupt").exists() and (folder / "weights.bin.corrupt.1").exists()
+
+
+def test_published_size_mismatch_is_an_error(server, tmp_path):
+    entry = single("t", server.serve("/w.bin", PAYLOAD), size=len(PAYLOAD) + 1)
+    with pytest.raises(DownloadError, match=f"{len(PAYLOAD)} bytes instead of the published {len(PAYLOAD) + 1}"):
+        hub.download(entry, tmp_path / "c", quiet=True)
+    assert (tmp_path / "c" / "t" / "weights.bin.corrupt").exists()
+
+
+@pytest.mark.parametrize("body, what", [
+    (b"version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 5\n", "Git LFS pointer"),
+    (b"\n<!DOCTYPE html><html><body>Sign in to download</body></html>", "web page"),
+])
+def test_pages_and_lfs_pointers_are_not_accepted_as_weights(server, tmp_path, body, what):
+    with pytest.raises(DownloadError, match=what):
+        hub.download(single("t", server.serve("/w.bin", body)), tmp_path / "c", quiet=True)
+    assert (tmp_path / "c" / "t" / "weights.bin.corrupt").read_bytes() == body
+
+
+def test_force_replaces_the_cached_file_only_after_verification(server, tmp_path):
+    url = server.serve("/w.bin", PAYLOAD)
+    folder = tmp_path / "c" / "t"
+    folder.mkdir(parents=True)
+    (folder / "weights.bin").write_bytes(b"old")
+    with pytest.raises(DownloadError):
+        hub.download(single("t", url, sha256="1" * 64), tmp_path / "c", quiet=True, force=True)
+    assert (folder / "weights.bin").read_bytes() == b"old"
+    hub.download(single("t", url, sha256=PAYLOAD_SHA), tmp_path / "c", quiet=True, force=True)
+    assert (folder / "weights.bin").read_bytes() == PAYLOAD
+
+
+def test_verify_flags_a_bad_cached_file(tmp_path):
+    folder = tmp_path / "c" / "t"
+    folder.mkdir(parents=True)
+    (folder / "weights.bin").write_bytes(b"tampered")
+    entry = single("t", "http://127.0.0.1:9/unused", sha256=PAYLOAD_SHA)
+    assert hub.download(entry, tmp_path / "c", quiet=True) == folder / "weights.bin"  # trusted without verify
+    with pytest.raises(DownloadError, match="cached copy of t is bad"):
+        hub.download(entry, tmp_path / "c", quiet=True, verify=True)
+    assert (folder / "weights.bin.corrupt").read_bytes() == b"tampered" and hub.cache_status(entry, tmp_path / "c") == "no"
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_unreachable_host_names_url_and_target_path(tmp_path):
+    url = f"http://127.0.0.1:{closed_port()}/RNA-FM_pretrained.pth"
+    entry = single("t", url, filename="RNA-FM_pretrained.pth")
+    with pytest.raises(DownloadError) as info:
+        hub.download(entry, tmp_path / "c", quiet=True, retries=1)
+    msg = str(info.value)
+    assert url in msg
+    assert str(tmp_path / "c" / "t" / "RNA-FM_pretrained.pth") in msg
+    assert "(2 attempts)" in msg and "\n" not in msg
+    assert leftovers(tmp_path / "c" / "t") == []
+
+
+def test_rnalm_home_and_cache_dir(monkeypatch, tmp_path, server):
+    monkeypatch.setitem(hub.REGISTRY, "t", single("t", server.serve("/w.bin", PAYLOAD)))
+    monkeypatch.setenv(hub.ENV_HOME, str(tmp_path / "rh"))
+    assert hub.cache_home() == tmp_path / "rh"
+    assert hub.resolve("t", quiet=True) == tmp_path / "rh" / "t" / "weights.bin"
+    assert hub.cache_home(tmp_path / "explicit") == tmp_path / "explicit"
+    monkeypatch.delenv(hub.ENV_HOME)
+    monkeypatch.setenv("HOME", str(tmp_path / "user"))
+    assert hub.cache_home() == tmp_path / "user" / ".cache" / "rnalm"
+
+
+def test_offline_flag_blocks_network_and_explains(monkeypatch, server, tmp_path):
+    url = server.serve("/w.bin", PAYLOAD)
+    monkeypatch.setitem(hub.REGISTRY, "t", single("t", url))
+    monkeypatch.setenv(hub.ENV_OFFLINE, "1")
+    with pytest.raises(DownloadError) as info:
+        hub.resolve("t")
+    assert url in str(info.value) and str(tmp_path / "home" / "t" / "weights.bin") in str(info.value)
+    assert server.log == []
+    with pytest.raises(DownloadError):
+        rnalm.load("t")
+
+
+def test_unknown_names_get_suggestions():
+    with pytest.raises(DownloadError, match="did you mean rna-fm"):
+        hub.resolve("rna-fn")
+    with pytest.raises(DownloadError, match="no such file or directory"):
+        rnalm.load("/nonexistent/model.pt")
+
+
+def test_names_are_case_insensitive_with_aliases():
+    assert hub.get("RNA-FM").name == "rna-fm"
+    assert hub.get("rna_fm_t12").name == "rna-fm"
+    assert hub.get("mrna_fm_t12").name == "mrna-fm"
+    assert hub.get("lamar").name == "lamar-4k"
+    assert hub.get("ESM2_T6_8M_UR50D").name == "esm2_t6_8M_UR50D"
+
+
+def test_multi_file_entries_share_one_folder(monkeypatch, server, tmp_path):
+    model, regression = b"model-bytes" * 100, b"regression-bytes" * 10
+    esm = hub.Checkpoint(
+        name="esm-like", description="test", format="test", licence="MIT", homepage="https://example.org",
+        files=(hub.RemoteFile("m.pt", (server.serve("/m.pt", model),)),
+               hub.RemoteFile("m-contact-regression.pt", (server.serve("/r.pt", regression),))))
+    monkeypatch.setitem(hub.REGISTRY, esm.name, esm)
+    monkeypatch.setitem(hub.REGISTRY, "hf-like", dataclasses.replace(esm, name="hf-like", target=hub.FOLDER))
+    assert hub.cache_status(esm) == "no"
+    path = hub.resolve("esm-like", quiet=True)
+    assert path == tmp_path / "home" / "esm-like" / "m.pt" and path.read_bytes() == model
+    assert (path.parent / "m-contact-regression.pt").read_bytes() == regression
+    assert hub.cache_status(esm) == "yes"
+    (path.parent / "m-contact-regression.pt").unlink()
+    assert hub.cache_status(esm) == "partial"
+    assert hub.resolve("hf-like", quiet=True) == tmp_path / "home" / "hf-like"
+
+
+def test_registry_entries_are_well_formed():
+    seen: set[str] = set()
+    for key, entry in hub.REGISTRY.items():
+        assert key == entry.name
+        names = {entry.name.lower(), *(a.lower() for a in entry.aliases)}
+        assert not names & seen, f"{entry.name}: name or alias used twice"
+        seen |= names
+        assert entry.files and entry.description and entry.format and entry.licence
+        assert entry.homepage.startswith("https://")
+        filenames = [f.filename for f in entry.files]
+        assert len(set(filenames)) == len(filenames) and all("/" not in f for f in filenames)
+        assert entry.target in (None, hub.FOLDER, *filenames)
+        for f in entry.files:
+            assert f.urls and all(u.startswith("https://") for u in f.urls), f.urls
+            assert f.sha256 is None or re.fullmatch(r"[0-9a-f]{64}", f.sha256)
+            assert f.size is None or f.size > 0
+    for name in ("esm2_t6_8M_UR50D", "esm2_t12_35M_UR50D", "esm2_t30_150M_UR50D", "esm2_t33_650M_UR50D"):
+        model, regression = hub.REGISTRY[name].files  # fair-esm finds the regression next to the model
+        assert regression.filename == Path(model.filename).stem + "-contact-regression.pt"
+        assert model.urls == (f"https://dl.fbaipublicfiles.com/fair-esm/models/{name}.pt",)
+    assert {"rna-fm", "mrna-fm", "utr-lm-mrl", "utr-lm-te-el", "lamar-4k", "protrna"} <= set(hub.REGISTRY)
+
+
+def test_listing_rows_report_cache_state_and_published_checksums(monkeypatch, server, tmp_path):
+    monkeypatch.setitem(hub.REGISTRY, "t", single("t", server.serve("/w.bin", PAYLOAD), sha256=PAYLOAD_SHA,
+                                                   size=len(PAYLOAD)))
+    rows = {r.name: r for r in hub.listings()}
+    assert rows["t"].cached == "no" and rows["t"].sha256 == "published" and rows["t"].size == len(PAYLOAD)
+    assert rows["rna-fm"].sha256 == "not published" and rows["rna-fm"].size is None
+    hub.resolve("t", quiet=True)
+    assert {r.name: r for r in hub.listings()}["t"].cached == "yes"
+
+
+def write_tiny_rnafm(path: Path) -> dict:
+    """A 2-layer RNA-FM checkpoint in the published layout, built with rna-fm's own code."""
+    fm = pytest.importorskip("fm")
+    torch.manual_seed(0)
+    alphabet = fm.Alphabet.from_architecture("roberta_large", theme="rna")
+    args = argparse.Namespace(arch="roberta_large", layers=2, embed_dim=32, ffn_embed_dim=64,
+                              attention_heads=4, max_positions=64)
+    model = fm.BioBertModel(args, alphabet)
+    state = {"encoder.sentence_encoder." + k: v for k, v in model.state_dict().items()
+             if not k.startswith("contact_head.")}
+    data = {"args": args, "model": state}
+    torch.save(data, path)
+    return data
+
+
+@pytest.mark.filterwarnings("ignore:Regression weights not found")
+def test_rnalm_load_by_name_downloads_through_resolve(monkeypatch, server, tmp_path):
+    fm = pytest.importorskip("fm")
+    src = tmp_path / "tiny.pth"
+    data = write_tiny_rnafm(src)
+    url = server.serve("/api/download?filename=RNA-FM_pretrained.pth", src.read_bytes())
+    entry = hub.REGISTRY["rna-fm"]
+    remote = dataclasses.replace(entry.files[0], urls=(url,), sha256=hashlib.sha256(src.read_bytes()).hexdigest())
+    monkeypatch.setitem(hub.REGISTRY, "rna-fm", dataclasses.replace(entry, files=(remote,)))
+
+    model, alphabet = rnalm.load("rna-fm")
+    cached = tmp_path / "home" / "rna-fm" / "RNA-FM_pretrained.pth"
+    assert cached.read_bytes() == src.read_bytes()
+    assert model.provenance["source_path"] == str(cached)
+    assert len(server.log) == 1
+    rnalm.load("rna_fm_t12")  # second load: from the cache, no request
+    assert len(server.log) == 1
+
+    # Same numbers as rna-fm's own loader on the same file.
+    ref, ref_alphabet = fm.pretrained.load_model_and_alphabet_core("rna-fm", copy.deepcopy(data), None, theme="rna")
+    ref.eval()
+    seqs = [("a", "GGGUGCGAUCAUACCAGCACUAAUGCCC"), ("b", "ACGUACGU")]
+    _, _, tokens = alphabet.get_batch_converter()(seqs)
+    _, _, ref_tokens = ref_alphabet.get_batch_converter()(seqs)
+    assert torch.equal(tokens, ref_tokens)
+    with torch.no_grad():
+        out, expected = model(tokens, repr_layers=[2]), ref(ref_tokens, repr_layers=[2])
+    assert (out["representations"][2] - expected["representations"][2]).abs().max() <= 1e-4
+    assert (out["logits"] - expected["logits"]).abs().max() <= 1e-4
