@@ -186,12 +186,14 @@ class CNNHead(Head):
         cin = self.input.channels
         self.convs = nn.ModuleList()
         for _ in range(conv_layers):
-            self.convs.append(nn.Conv1d(cin, filters, kernel_size, padding="same"))
+            self.convs.append(nn.Conv1d(cin, filters, kernel_size))
             cin = filters
         feat = filters * max_len if pool == "flatten" else filters
         self.fc = nn.Linear(feat, dense)
         self.dropout = nn.Dropout(dropout)
         self.out = nn.Linear(dense, out_dim)
+        # Keras' "same" padding for even kernels: one more zero on the right than on the left.
+        self.same = ((kernel_size - 1) // 2, kernel_size // 2)
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         x, mask = self.input(batch)
@@ -200,7 +202,7 @@ class CNNHead(Head):
             x = xt.transpose(1, 2)
         m = mask.unsqueeze(1).to(x.dtype)
         for conv in self.convs:
-            x = F.relu(conv(x)) * m
+            x = F.relu(conv(F.pad(x, self.same))) * m
         if self.pool == "flatten":
             x = x.flatten(1)
         elif self.pool == "mean":

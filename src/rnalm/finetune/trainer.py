@@ -224,7 +224,7 @@ class Trainer:
                 out = self.model(batch)
                 loss = self.loss_fn(out, y)
                 if not torch.isfinite(loss):
-                    raise RuntimeError(f"loss became {float(loss)} at step {state.global_step + 1}; lower train.lr")
+                    raise RuntimeError(f"loss became {loss.item()} at step {state.global_step + 1}; lower train.lr")
                 loss.backward()
                 if cfg.grad_clip > 0:
                     last_norm = float(torch.nn.utils.clip_grad_norm_(self.params, cfg.grad_clip))
@@ -235,9 +235,10 @@ class Trainer:
                 self.scheduler.step()
                 self.optimizer.zero_grad(set_to_none=True)
                 state.global_step += 1
-                run_loss += float(loss) * len(y)
+                loss_value = loss.item()
+                run_loss += loss_value * len(y)
                 run_n += len(y)
-                sum_loss += float(loss) * len(y)
+                sum_loss += loss_value * len(y)
                 sum_n += len(y)
                 if state.global_step % cfg.logging_steps == 0:
                     state.log_history.append({

@@ -84,7 +84,7 @@ NAMED_SIZES: dict[str, dict[str, Any]] = {
                    position_embedding="learned", max_positions=1024),
     # UTR-LM: ESM-2 with 6 layers, 128 wide, 16 heads (FFN 4x).
     "utr-lm": dict(num_layers=6, embed_dim=128, ffn_embed_dim=512, attention_heads=16,
-                   position_embedding="rotary", token_dropout=True, max_positions=1026),
+                   position_embedding="rotary", token_dropout=True, max_positions=1022),
     # A few-hundred-kB model for tests and CPU experiments.
     "tiny": dict(num_layers=2, embed_dim=32, ffn_embed_dim=64, attention_heads=4),
 }

@@ -68,6 +68,8 @@ HF_CONTACT_EOS_IDX = 2
 #: ``tokenizer_config.json`` writes a huge sentinel when no maximum length was set.
 _SANE_MAX_LENGTH = 1_000_000
 
+assert LAMAR_ALPHABET.eos_idx == ESM2_ALPHABET.eos_idx == HF_CONTACT_EOS_IDX
+
 _ROTARY_KEY = re.compile(r"^(encoder\.layer\.(\d+|\*)\.attention\.self\.)?rotary_embeddings\.inv_freq$")
 _LAYER_RULES: tuple[tuple[str, str], ...] = (
     ("attention.self.query.", "self_attn.q_proj."),
@@ -217,8 +219,6 @@ def resolve_alphabet(directory: Path, cfg: dict[str, Any], vocab_size: int, note
             )
     if cfg.get("pad_token_id") is None:
         raise CheckpointError("config.json has no pad_token_id; the original code cannot run without it")
-    if alphabet.eos_idx != HF_CONTACT_EOS_IDX:  # pragma: no cover - both known vocabularies have <eos> at 2
-        raise CheckpointError(f"{alphabet.name}: <eos> must be token 2 as transformers' contact head assumes")
     return alphabet
 
 
