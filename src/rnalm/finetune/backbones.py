@@ -81,10 +81,8 @@ class LMBackbone(nn.Module):
             tok = rep[:, bos: bos + n_tok]
             mask = letters[:, bos: bos + n_tok]
             tok = tok * mask.unsqueeze(-1).to(tok.dtype)
-            k = a.k_mer
-            if k > 1:
-                tok = tok.repeat_interleave(k, dim=1)
-                mask = mask.repeat_interleave(k, dim=1)
+            if a.k_mer > 1:
+                tok = tok.repeat_interleave(a.k_mer, dim=1)
             feats["tokens"] = tok
         return feats
 

@@ -23,6 +23,28 @@ LOSSES = ("auto", "mse", "huber", "ce")
 SCHEDULERS = ("linear", "constant", "cosine")
 
 
+def _coerce_numbers(obj: Any, where: str) -> None:
+    """PyYAML reads ``1e-4`` (no dot) as a string; turn numeric strings in float/int fields into numbers."""
+    import typing
+
+    hints = typing.get_type_hints(type(obj))
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        if dataclasses.is_dataclass(value):
+            _coerce_numbers(value, f"{where}{f.name}.")
+            continue
+        if not isinstance(value, str):
+            continue
+        kinds = set(typing.get_args(hints[f.name])) | {hints[f.name]}
+        try:
+            if float in kinds:
+                setattr(obj, f.name, float(value))
+            elif int in kinds:
+                setattr(obj, f.name, int(value))
+        except ValueError:
+            pass  # left as is; the section's validate() names the field
+
+
 def _choice(where: str, value: Any, allowed: Sequence[str]) -> None:
     if value not in allowed:
         raise ConfigError(f"{where}={value!r} is not one of {list(allowed)}")
@@ -216,6 +238,8 @@ class TrainConfig:
     threads: Optional[int] = None
     #: keep ``checkpoint-*`` directories (needed to resume an interrupted run).
     save_checkpoints: bool = True
+    #: batch sequences of similar length together (less padding; faster on long, varied inputs).
+    group_by_length: bool = False
 
     def validate(self) -> None:
         _choice("train.loss", self.loss, LOSSES)
@@ -280,6 +304,7 @@ class FinetuneConfig:
         from rnalm.finetune.heads import HEADS
         from rnalm.finetune.tasks import TASKS
 
+        _coerce_numbers(self, "")
         if self.task not in TASKS:
             raise ConfigError(f"task={self.task!r} is not one of {sorted(TASKS)}")
         if self.head.type not in HEADS:

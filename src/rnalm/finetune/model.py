@@ -43,7 +43,8 @@ class SequenceModel(nn.Module):
             for k, v in self.backbone.state_dict().items():
                 if k in trainable:
                     out[f"backbone.{k}"] = v
-        return {k: v.detach().contiguous().cpu() for k, v in out.items()}
+        # clone: on CPU, detach()/cpu() would alias the live parameters, which keep training.
+        return {k: v.detach().cpu().clone().contiguous() for k, v in out.items()}
 
     def load_saved_state(self, state: dict[str, torch.Tensor]) -> None:
         head = {k[5:]: v for k, v in state.items() if k.startswith("head.")}

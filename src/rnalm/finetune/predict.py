@@ -139,12 +139,14 @@ class Predictor:
                     source.frozen.ensure(seqs)
                 ds = SeqDataset(seqs)
                 collate = make_collate(ds, source)
+                order = np.argsort([len(s) for s in seqs], kind="stable")  # less padding; heads are padding-invariant
                 outs = []
                 with torch.no_grad():
                     for i in range(0, len(seqs), batch_size):
-                        batch, _ = collate(list(range(i, min(i + batch_size, len(seqs)))))
+                        batch, _ = collate(order[i: i + batch_size].tolist())
                         outs.append(model(batch).float())
-                outputs = torch.cat(outs).numpy()
+                outputs = np.empty((len(seqs), outs[0].shape[1]), dtype=np.float32)
+                outputs[order] = torch.cat(outs).numpy()
             cols_per_model.append((self.task.decode(outputs, state), outputs, state))
         return self._combine(cols_per_model)
 

@@ -84,7 +84,6 @@ class Context:
     log: Callable[[str], None]
     alphabet: Any
     encoder: Optional[torch.nn.Module] = None
-    base_state: Optional[dict] = None
     sha256: Optional[str] = None
     frozen: Optional[FrozenFeatures] = None
     cache_root: Optional[Path] = None
@@ -141,8 +140,6 @@ def _load_backbone(ctx: Context) -> None:
     encoder, alphabet = load(path)
     ctx.encoder, ctx.alphabet = encoder, alphabet
     ctx.sha256 = state_sha256(encoder)
-    if cfg.mode != "frozen":
-        ctx.base_state = copy.deepcopy(encoder.state_dict())
     ctx.log(f"backbone {cfg.name}: {encoder.config.num_layers} layers, {encoder.config.embed_dim} wide, "
             f"alphabet {alphabet.name}, weights sha256 {ctx.sha256[:12]}..., mode {cfg.mode}")
 
@@ -183,8 +180,7 @@ def _build_model(ctx: Context, out_dim: int) -> tuple[SequenceModel, FeatureSour
     head = build_head(cfg.head, dim, out_dim)
     if cfg.backbone.mode == "frozen":
         return SequenceModel(head), FeatureSource(head.needs, frozen=ctx.frozen)
-    encoder = copy.deepcopy(ctx.encoder)
-    encoder.load_state_dict(ctx.base_state)
+    encoder = copy.deepcopy(ctx.encoder)  # ctx.encoder itself never trains: every fold starts from it
     if cfg.backbone.mode == "lora":
         encoder = apply_lora(encoder, cfg.backbone.lora)
     else:

@@ -141,12 +141,33 @@ class Trainer:
         for i in range(0, len(idx), batch_size):
             yield collate(idx[i: i + batch_size])
 
+    def _epoch_batches(self, epoch: int) -> list[list[int]]:
+        """Shuffled training order, a function of (seed, epoch) only; with ``group_by_length``,
+        chunks of 50 batches are sorted by length, cut into batches, and the batches shuffled."""
+        g = torch.Generator().manual_seed(self.cfg.seed * 1000 + epoch)
+        order = torch.randperm(len(self.train_ds), generator=g)
+        bs = self.cfg.batch_size
+        if not self.cfg.group_by_length:
+            idx = order.tolist()
+            return [idx[i: i + bs] for i in range(0, len(idx), bs)]
+        lengths = [len(s) for s in self.train_ds.seqs]
+        batches = []
+        for i in range(0, len(order), bs * 50):
+            chunk = sorted(order[i: i + bs * 50].tolist(), key=lambda j: -lengths[j])
+            batches += [chunk[k: k + bs] for k in range(0, len(chunk), bs)]
+        return [batches[b] for b in torch.randperm(len(batches), generator=g).tolist()]
+
     # ------------------------------------------------------------------ evaluation
     @torch.no_grad()
     def predict(self, ds: SeqDataset) -> np.ndarray:
+        """Raw outputs in dataset order (computed in length order: heads are padding-invariant)."""
         self.model.eval()
-        outs = [self.model(batch).float().cpu() for batch, _ in self._loader(ds, self.cfg.eval_batch_size)]
-        return torch.cat(outs).numpy()
+        order = torch.as_tensor(np.argsort([len(s) for s in ds.seqs], kind="stable"))
+        outs = [self.model(batch).float().cpu() for batch, _ in self._loader(ds, self.cfg.eval_batch_size, order)]
+        out = torch.cat(outs).numpy()
+        result = np.empty_like(out)
+        result[order.numpy()] = out
+        return result
 
     def evaluate(self, ds: SeqDataset) -> tuple[float, dict[str, Optional[float]], np.ndarray]:
         outputs = self.predict(ds)
@@ -218,9 +239,10 @@ class Trainer:
             if stopped:
                 break
             self.model.train()
-            order = torch.randperm(len(self.train_ds), generator=torch.Generator().manual_seed(cfg.seed * 1000 + epoch))
+            collate = make_collate(self.train_ds, self.source)
             last_norm = 0.0
-            for step_in_epoch, (batch, y) in enumerate(self._loader(self.train_ds, cfg.batch_size, order)):
+            for step_in_epoch, idx in enumerate(self._epoch_batches(epoch)):
+                batch, y = collate(idx)
                 out = self.model(batch)
                 loss = self.loss_fn(out, y)
                 if not torch.isfinite(loss):
@@ -293,6 +315,7 @@ class Trainer:
                 if hook is not None:
                     hook(self, epoch + 1, logs)
         runtime = time.time() - t_start
+        state.log_history = [e for e in state.log_history if "train_runtime" not in e]
         done_epochs = max(state.epoch - start_epoch, 0)
         state.log_history.append({
             "epoch": state.epoch, "step": state.global_step, "total_flos": 0.0,

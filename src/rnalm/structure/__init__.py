@@ -1,0 +1,29 @@
+"""RNA secondary structure: formats, metrics, post-processing, the pairwise head, ViennaRNA.
+
+Modules, one job each:
+
+* :mod:`~rnalm.structure.pairs` -- :class:`Structure` (0-based pairs ``i < j``), dot-bracket and
+  matrix conversions, pseudoknot pages;
+* :mod:`~rnalm.structure.formats` -- ct / bpseq / dbn readers and writers, bpRNA JSON lines,
+  ArchiveII CSV and splits;
+* :mod:`~rnalm.structure.metrics` -- precision / recall / F1 / MCC and the shifted-pair variant,
+  per sequence and averaged over sequences;
+* :mod:`~rnalm.structure.postprocess` -- probability map -> valid pairs;
+* :mod:`~rnalm.structure.head`, :mod:`~rnalm.structure.loss`, :mod:`~rnalm.structure.batching`,
+  :mod:`~rnalm.structure.features` -- the trainable pairwise head and what it needs (torch);
+* :mod:`~rnalm.structure.vienna` -- the ViennaRNA baseline;
+* :mod:`~rnalm.structure.predict`, :mod:`~rnalm.structure.plots` -- the ``rnalm fold`` engine.
+"""
+from rnalm.structure.formats import (
+    StructureFormatError, read_archiveii_csv, read_archiveii_splits, read_bpseq, read_bprna_jsonl, read_ct,
+    read_dbn, read_structures, write_bpseq, write_ct, write_dbn,
+)
+from rnalm.structure.metrics import average_scores, evaluate, score_pairs
+from rnalm.structure.pairs import Structure, StructureError
+from rnalm.structure.postprocess import postprocess
+
+__all__ = [
+    "Structure", "StructureError", "StructureFormatError", "read_ct", "read_bpseq", "read_dbn", "read_structures",
+    "write_ct", "write_bpseq", "write_dbn", "read_bprna_jsonl", "read_archiveii_csv", "read_archiveii_splits",
+    "score_pairs", "evaluate", "average_scores", "postprocess",
+]

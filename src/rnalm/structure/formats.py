@@ -244,7 +244,9 @@ def read_dbn(path: PathLike) -> list[Structure]:
             continue
         if s.startswith("#"):
             m = _DBN_NAME.match(s)
-            if m:
+            if m:  # bpRNA's "#Name:" starts a new record
+                finish(cur)
+                cur = None
                 pending_id = m.group(1)
             continue
         if cur is not None and cur["header"] and len(cur["data"]) == 2:

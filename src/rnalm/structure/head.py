@@ -5,7 +5,9 @@ Pipeline: project each token's features to ``proj_dim``; build pair features for
 binned distance ``|i - j|`` so the convolutions know how far apart two bases are, plus optional
 attention maps of the backbone); a 1x1 convolution to ``channels``; a stack of pre-activation 2-D
 residual blocks with dilated 3x3 convolutions; then ``h <- (h + h^T) / 2`` and a final 1x1
-convolution. The last step is pointwise, so the logits are **exactly symmetric by construction**.
+convolution. That step is pointwise, so the logits are symmetric by construction; as optimised
+kernels may round cell ``(i, j)`` and ``(j, i)`` differently in the last bit, the logits are
+averaged with their transpose once more, which makes them **exactly** (bitwise) symmetric.
 
 Padding never changes a real cell's output: pair features are zeroed outside the ``L_i x L_i``
 block of each sequence, the input of every convolution is re-zeroed there (so a padded batch
@@ -42,7 +44,9 @@ class PairwiseHeadConfig:
         in_dim: per-token feature size (LM embedding width, or 4 for one-hot).
         attn_channels: number of attention maps given per sequence (layers x heads), 0 = none.
         proj_dim: size tokens are reduced to before pairing.
-        pair_features: ``"concat"`` (``2 * proj_dim`` channels), ``"product"`` or ``"both"``.
+        pair_features: ``"concat"`` (``2 * proj_dim`` channels), ``"product"`` or ``"both"`` (the
+            default: with the product, complementarity is one multiplication away; on the
+            planted-hairpin test ``concat`` alone needed several times more steps).
         distance_features: add the one-hot binned ``|i - j|`` (16 channels).
         channels, blocks, kernel_size: the 2-D ResNet.
         dilations: per-block dilation of the first convolution, cycled over the blocks.
@@ -53,7 +57,7 @@ class PairwiseHeadConfig:
     in_dim: int
     attn_channels: int = 0
     proj_dim: int = 32
-    pair_features: str = "concat"
+    pair_features: str = "both"
     distance_features: bool = True
     channels: int = 64
     blocks: int = 8
@@ -184,6 +188,7 @@ class PairwiseHead(nn.Module):
                 h = block(h, pmf)
         h = (h + h.transpose(-1, -2)) / 2
         logits = self.out(F.gelu(self.out_norm(h))).squeeze(1)
+        logits = (logits + logits.transpose(-1, -2)) / 2  # removes kernel rounding asymmetries: exact
         return logits.masked_fill(~pm[:, 0], PAD_LOGIT)
 
 

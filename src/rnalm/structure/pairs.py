@@ -272,21 +272,9 @@ def page_of(pairs: Sequence[tuple[int, int]]) -> dict[tuple[int, int], int]:
     return {p: k for k, page in enumerate(assign_pages(pairs)) for p in page}
 
 
-def structure_from_pairs_1based(id: str, sequence: str, pairs: Iterable[Sequence[int]],
-                                source: Optional[str] = None) -> Structure:
-    """Build a :class:`Structure` from 1-based pairs (as ct/bpseq/JSON store them)."""
-    try:
-        return Structure(id, sequence, tuple((int(i) - 1, int(j) - 1) for i, j in pairs))
-    except (TypeError, ValueError) as exc:
-        where = f" in {source}" if source else ""
-        if isinstance(exc, StructureError):
-            raise StructureError(f"{exc}{where}") from None
-        raise StructureError(f"record {id!r}{where}: malformed pairs ({exc})") from None
-
-
 __all__ = [
     "Structure", "StructureError", "BRACKETS", "UNPAIRED_CHARS", "canonical_pairs", "pairs_to_partners",
     "pairs_to_matrix", "matrix_to_pairs", "is_nested", "max_nested_subset", "assign_pages",
     "pairs_to_dot_bracket", "dot_bracket_to_pairs", "normalize_rna", "canonical_mask", "page_of",
-    "structure_from_pairs_1based", "CANONICAL_PAIRS",
+    "CANONICAL_PAIRS",
 ]

@@ -1,0 +1,104 @@
+"""``rnalm embed`` and ``rnalm embed-merge``: embeddings for large sequence files."""
+from __future__ import annotations
+
+import argparse
+
+DESCRIPTION = """\
+Embed every sequence of a FASTA (plain or gzip) or CSV/TSV file with any model rnalm loads.
+
+Outputs are aligned to the input: per-token outputs have exactly one row per nucleotide (one per
+codon for mRNA-FM), with <cls>/<eos> removed; mean pooling averages those rows only (no special
+or padding tokens); cls is the <cls> vector. Records are read in input order and stored under
+their ids; batching order never shows in the output.
+
+Long sequences (--long): 'window' (default) embeds sequences longer than the model's maximum in
+windows of the maximum length, overlapping by --window-overlap tokens (default a quarter of the
+window), and averages each token's vectors over the windows covering it. Mean pooling is then the
+mean of those per-token rows, cls the mean of the windows' <cls> vectors, and contacts are averaged
+where windows overlap (NaN for pairs no window covers); --attentions refuses windowed records.
+'truncate' keeps the first maximum-length tokens (attribute truncated=true); 'error' stops.
+
+Formats: hdf5 (default; one group per id, datasets layer_<L>/<pool>, contacts, attentions; needs
+h5py), npy (RNA-FM's layout: representations/<id>.npy ...), pt (fair-esm's extract layout:
+<id>.pt). Each record is committed atomically; --resume finishes an interrupted run, even after
+kill -9, with output identical to an uninterrupted run (same batches are recomputed).
+
+Precision: --dtype float32 everywhere; bfloat16 on GPU and on CPU (fast on CPUs with native
+bf16, e.g. AVX512-BF16/AMX; slower elsewhere); float16 on GPU only. Outputs are stored as float32.
+
+Several GPUs or nodes: `torchrun --nproc_per_node N -m rnalm embed ...` makes rank r embed every
+N-th record into OUTPUT.rank<r>-of-<N>; add --merge to combine them at the end, or run
+`rnalm embed-merge OUTPUT` later. rnalm.embed.open_embeddings(OUTPUT) reads parts or merged output.
+"""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("embed", help="embed sequences from FASTA/CSV into HDF5, .npy or .pt files",
+                       description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", required=True, metavar="NAME_OR_PATH", help="registered model name or checkpoint path")
+    p.add_argument("--input", "-i", required=True, metavar="FILE", help="FASTA (.gz ok), CSV or TSV with a header")
+    p.add_argument("--output", "-o", required=True, metavar="PATH", help="HDF5 file, or directory for npy/pt")
+    p.add_argument("--format", dest="storage", choices=("hdf5", "npy", "pt"), default="hdf5",
+                   help="output format (default: hdf5)")
+    p.add_argument("--layers", nargs="+", default=None, metavar="L",
+                   help="layers to save: 0 = embeddings, negatives count from the end, 'all' (default: last)")
+    p.add_argument("--pool", nargs="+", default=["mean"], metavar="POOL",
+                   help="any of per-token, mean, cls (default: mean; per-token stores L x D floats per record)")
+    p.add_argument("--contacts", action="store_true", help="also save contact maps (n_rows x n_rows)")
+    p.add_argument("--attentions", action="store_true",
+                   help="also save attention maps (layers x heads x n_rows x n_rows; large)")
+    p.add_argument("--long", choices=("error", "truncate", "window"), default="window",
+                   help="sequences longer than the model's maximum (default: window, see above)")
+    p.add_argument("--window-overlap", type=int, default=None, metavar="TOKENS",
+                   help="overlap of consecutive windows (default: a quarter of the window)")
+    p.add_argument("--tokens-per-batch", type=int, default=None, metavar="N",
+                   help="padded tokens per batch (default: 8192 on CPU, 65536 on GPU)")
+    p.add_argument("--lookahead", type=int, default=4096, metavar="RECORDS",
+                   help="records read ahead and sorted by length for batching; bounds memory (default: 4096)")
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:N (default: cuda if available)")
+    p.add_argument("--dtype", default="float32", choices=("float32", "bfloat16", "float16", "fp32", "bf16", "fp16"),
+                   help="compute precision (default: float32; float16 on GPU only)")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads for the model (default: torch's)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--resume", action="store_true", help="skip records already complete in OUTPUT")
+    g.add_argument("--overwrite", action="store_true", help="replace an existing OUTPUT (after input validation)")
+    p.add_argument("--unknown", default=None, metavar="LETTER|mask|unk",
+                   help="replace invalid characters instead of failing (default: fail naming the record)")
+    p.add_argument("--input-format", choices=("fasta", "csv", "tsv"), default=None,
+                   help="input format (default: detected from content and name)")
+    p.add_argument("--id-column", default=None, help="CSV/TSV column with record ids (default: id, name, ...)")
+    p.add_argument("--seq-column", default=None, help="CSV/TSV column with sequences (default: sequence, seq, ...)")
+    p.add_argument("--merge", action="store_true", help="under torchrun, merge the rank parts at the end")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+    m = sub.add_parser("embed-merge", help="merge the per-rank parts of a torchrun `rnalm embed` run",
+                       description="Combines OUTPUT.rank<r>-of-<N> (all N, each finished) into OUTPUT, in input "
+                                   "order, atomically; the parts are removed afterwards unless --keep-parts.")
+    m.add_argument("output", help="the OUTPUT given to `rnalm embed`")
+    m.add_argument("--keep-parts", action="store_true", help="keep the part files after merging")
+    m.set_defaults(func=run_merge)
+
+
+def run(args: argparse.Namespace) -> int:
+    from rnalm.embed import EmbedOptions, embed_file
+
+    opts = EmbedOptions(
+        layers=args.layers, pools=args.pool, storage=args.storage, contacts=args.contacts,
+        attentions=args.attentions, long=args.long, overlap=args.window_overlap,
+        tokens_per_batch=args.tokens_per_batch, lookahead=args.lookahead, device=args.device, dtype=args.dtype,
+        threads=args.threads, resume=args.resume, overwrite=args.overwrite, unknown=args.unknown,
+        input_format=args.input_format, id_column=args.id_column, seq_column=args.seq_column,
+        progress=not args.quiet, merge=args.merge,
+    )
+    summary = embed_file(args.model, args.input, args.output, opts)
+    print(f"rnalm embed: {summary.line()}")
+    return 0
+
+
+def run_merge(args: argparse.Namespace) -> int:
+    from rnalm.embed import merge_parts
+
+    res = merge_parts(args.output, keep_parts=args.keep_parts)
+    print(f"rnalm embed-merge: {res.parts} parts, {res.records} records -> {res.output}")
+    return 0

@@ -1,0 +1,98 @@
+"""``rnalm fold``: secondary structures for the records of a FASTA (or CSV/TSV) file.
+
+Per record it writes ``<id>.ct``, ``<id>.bpseq``, ``<id>.dbn`` (nested pairs in ``()``,
+pseudoknots in ``[]``, ``{}``, ...), the pair-probability map ``<id>.npy`` and, with ``--plots``,
+``<id>.arc.png`` and ``<id>.dotplot.png``; plus ``summary.tsv``. Characters of ids that are unsafe
+in file names become ``_``.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "fold", help="predict RNA secondary structures (trained head or ViennaRNA)",
+        description="Predict secondary structures with a structure model trained by `rnalm finetune` "
+                    "(--run RUN_DIR) or with the ViennaRNA baseline (--method vienna: MFE structure, "
+                    "base-pair probabilities as the .npy map). All records are validated before any "
+                    "output is written; every file is written atomically.")
+    p.add_argument("--input", "-i", required=True, help="FASTA (plain or gzip), or CSV/TSV with id and sequence columns")
+    p.add_argument("--output", "-o", required=True, help="output directory (created if missing)")
+    p.add_argument("--method", choices=("vienna", "run"), default=None,
+                   help="'vienna' for ViennaRNA, 'run' for a trained model (the default when --run is given)")
+    p.add_argument("--run", metavar="RUN_DIR", help="run directory of a structure model trained by `rnalm finetune`")
+    p.add_argument("--max-length", type=int, default=1000,
+                   help="refuse records longer than this many nt (default 1000; ViennaRNA time grows as L^3)")
+    p.add_argument("--plots", action="store_true", help="also write an arc diagram and a dot plot (PNG) per record")
+    p.add_argument("--batch-size", type=int, default=8, help="records per model call (--run only)")
+    pp = p.add_argument_group("post-processing of probability maps (--run only; ViennaRNA's structure is its MFE)")
+    pp.add_argument("--threshold", type=float, default=None, help="pair if probability > threshold (default 0.5)")
+    pp.add_argument("--min-loop", type=int, default=None,
+                    help="minimum hairpin loop: pairs with j - i <= this are removed (default 3, i.e. |i-j| < 4)")
+    pp.add_argument("--canonical-only", action="store_true", default=None, help="allow only AU, GC and GU pairs")
+    pp.add_argument("--one-partner", choices=("greedy", "matching", "none"), default=None,
+                    help="resolve bases with several candidate partners: greedy by probability (default) or "
+                         "maximum-weight matching")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress or summary line")
+    p.set_defaults(func=run)
+
+
+def _postprocess_options(args: argparse.Namespace):
+    from rnalm.structure.predict import PostprocessOptions
+
+    d = PostprocessOptions()
+    one = d.one_partner if args.one_partner is None else (None if args.one_partner == "none" else args.one_partner)
+    return PostprocessOptions(
+        threshold=d.threshold if args.threshold is None else args.threshold,
+        min_loop=d.min_loop if args.min_loop is None else args.min_loop,
+        canonical_only=bool(args.canonical_only),
+        one_partner=one,
+    )
+
+
+def _predictor(args: argparse.Namespace):
+    from rnalm.errors import RnalmError
+    from rnalm.structure.predict import load_run_model, model_predictor, vienna_predictor
+
+    method = args.method or ("run" if args.run else None)
+    if method is None:
+        raise RnalmError("choose a predictor: --run RUN_DIR (a trained structure model) or --method vienna")
+    if method == "vienna":
+        if args.run:
+            raise RnalmError("--run and --method vienna exclude each other")
+        given = [o for o, v in (("--threshold", args.threshold), ("--min-loop", args.min_loop),
+                                ("--canonical-only", args.canonical_only), ("--one-partner", args.one_partner))
+                 if v is not None]
+        if given:
+            raise RnalmError(f"{', '.join(given)} apply to --run models only; ViennaRNA's structure is its MFE structure")
+        return vienna_predictor(bpp=True), 1
+    if not args.run:
+        raise RnalmError("--method run needs --run RUN_DIR")
+    if args.batch_size < 1:
+        raise RnalmError(f"--batch-size must be >= 1, got {args.batch_size}")
+    options = _postprocess_options(args)
+    return model_predictor(load_run_model(args.run), options), args.batch_size
+
+
+def run(args: argparse.Namespace) -> int:
+    from rnalm.errors import RnalmError
+    from rnalm.io.seqio import iter_records, unique_ids
+    from rnalm.structure.predict import fold_records
+
+    if args.max_length is not None and args.max_length < 1:
+        raise RnalmError(f"--max-length must be positive, got {args.max_length}")
+    predictor, batch_size = _predictor(args)
+    records = ((r.id, r.seq) for r in unique_ids(iter_records(args.input), args.input))
+
+    def progress(done: int, total: int) -> None:
+        if not args.quiet and sys.stderr.isatty():
+            print(f"\rfolded {done}/{total}", end="" if done < total else "\n", file=sys.stderr, flush=True)
+
+    rows = fold_records(records, predictor, args.output, max_length=args.max_length, batch_size=batch_size,
+                        plots=args.plots, progress=progress)
+    if not args.quiet:
+        paired = sum(r["pairs"] for r in rows)
+        print(f"{len(rows)} record(s) folded -> {args.output} ({paired} pairs in total; see summary.tsv)")
+    return 0

@@ -1,0 +1,54 @@
+"""ViennaRNA baseline: minimum-free-energy structure and base-pair probabilities.
+
+ViennaRNA is an optional dependency (``pip install 'rnalm[vienna]'``), imported on first use.
+Default energy parameters (Turner 2004, 37 C, lonely pairs allowed), i.e. what plain ``RNAfold``
+and ``RNAfold -p`` compute, which is what published tables mean by "RNAfold".
+Letters are upper-cased and T read as U; other letters (N, ...) are passed on and never pair.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+from rnalm.errors import RnalmError
+from rnalm.structure.pairs import Structure, dot_bracket_to_pairs, normalize_rna
+
+
+def import_rna():
+    try:
+        import RNA  # type: ignore[import-not-found]
+    except ImportError:
+        raise RnalmError("the ViennaRNA baseline needs the ViennaRNA Python package: "
+                         "pip install 'rnalm[vienna]'") from None
+    return RNA
+
+
+@dataclass(frozen=True)
+class ViennaResult:
+    structure: Structure  # MFE structure (normalised sequence)
+    energy: float  # kcal/mol
+    probs: Optional[np.ndarray] = None  # (L, L) symmetric base-pair probabilities
+
+
+def vienna_fold(sequence: str, record_id: str = "<unnamed>", bpp: bool = False) -> ViennaResult:
+    """MFE structure, and with ``bpp`` the equilibrium base-pair probability matrix."""
+    RNA = import_rna()
+    seq = normalize_rna(sequence)
+    if not seq:
+        raise RnalmError(f"record {record_id!r}: empty sequence")
+    fc = RNA.fold_compound(seq)
+    db, energy = fc.mfe()
+    structure = Structure(record_id, seq, tuple(dot_bracket_to_pairs(db, record_id)))
+    probs = None
+    if bpp:
+        fc.exp_params_rescale(energy)  # scale the partition function around the MFE: no overflow
+        fc.pf()
+        raw = np.asarray(fc.bpp(), dtype=np.float64)[1:, 1:]  # 1-based, upper triangle
+        probs = np.triu(raw, 1)
+        probs = (probs + probs.T).astype(np.float32)
+    return ViennaResult(structure, float(energy), probs)
+
+
+__all__ = ["vienna_fold", "ViennaResult", "import_rna"]

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from rnalm.finetune.config import expand_path, load_finetune_config
+from rnalm.finetune.errors import ConfigError
+
+
+def test_yaml_and_dotted_overrides(tmp_path):
+    p = tmp_path / "c.yaml"
+    p.write_text(yaml.safe_dump({"task": "classification", "train": {"lr": 0.01, "epochs": 3},
+                                 "head": {"type": "lamar"}}))
+    cfg = load_finetune_config(p, ["train.lr=1e-4", "cv.folds=5", "backbone.lora.r=4", "head.hidden=[64,8]",
+                                   "data.options={cell_line: PC3}"])
+    assert cfg.task == "classification"
+    assert cfg.train.lr == 1e-4 and cfg.train.epochs == 3
+    assert cfg.cv.folds == 5 and cfg.backbone.lora.r == 4
+    assert cfg.head.type == "lamar" and cfg.head.hidden == [64, 8]
+    assert cfg.data.options == {"cell_line": "PC3"}
+    # The resolved config round-trips through YAML.
+    again = load_finetune_config(data=yaml.safe_load(cfg.to_yaml()))
+    assert again.to_dict() == cfg.to_dict()
+
+
+@pytest.mark.parametrize("override, fragment", [
+    ("train.lrr=1", "unknown key"),
+    ("train.epochs=0", "train.epochs"),
+    ("train.lr=fast", "train.lr"),
+    ("backbone.mode=half", "backbone.mode"),
+    ("head.type=transformer", "head.type"),
+    ("task=ranking", "task"),
+    ("data.truncate=middle", "data.truncate"),
+    ("cv.folds=1.5", "cv.folds"),
+    ("backbone.mode=lora", "needs a language model"),
+    ("data.standardize=true", None),
+])
+def test_bad_values_are_config_errors(override, fragment):
+    if fragment is None:  # standardize is fine for regression...
+        load_finetune_config(overrides=[override])
+        with pytest.raises(ConfigError, match="regression labels only"):  # ...but not for classification
+            load_finetune_config(overrides=[override, "task=classification"])
+        return
+    with pytest.raises(ConfigError, match=fragment):
+        load_finetune_config(overrides=[override])
+
+
+def test_cv_with_valid_file_is_rejected():
+    with pytest.raises(ConfigError, match="exclude each other"):
+        load_finetune_config(overrides=["cv.folds=5", "data.valid=v.csv"])
+
+
+def test_expand_path(monkeypatch):
+    monkeypatch.delenv("RNALM_TEST_DATA", raising=False)
+    assert expand_path("${RNALM_TEST_DATA:-../shared/data}/x.csv") == "../shared/data/x.csv"
+    monkeypatch.setenv("RNALM_TEST_DATA", "/d")
+    assert expand_path("${RNALM_TEST_DATA:-../shared/data}/x.csv") == "/d/x.csv"
+    monkeypatch.delenv("RNALM_TEST_DATA")
+    with pytest.raises(ConfigError, match="not set"):
+        expand_path("${RNALM_TEST_DATA}/x.csv")

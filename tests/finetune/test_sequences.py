@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+import pytest
+
+from rnalm.finetune.errors import DataError
+from rnalm.finetune.sequences import default_alphabet, prepare
+from rnalm.models.rnafm.alphabet import MRNA_FM_ALPHABET
+
+
+def test_prepare_normalises_and_truncates():
+    a = default_alphabet().with_max_length(6)
+    ids, where = ["a", "b"], ["f.csv:2", "f.csv:3"]
+    assert prepare(["acgt", "ACGUAC"], ids, where, a) == ["ACGU", "ACGUAC"]
+    with pytest.raises(DataError, match=r"f\.csv:3: record 'b' is 8 nt, longer than the 6 nt"):
+        prepare(["ACGU", "AAACCCGG"], ids, where, a)
+    assert prepare(["ACGU", "AAACCCGG"], ids, where, a, "keep_3prime") == ["ACGU", "ACCCGG"]
+    assert prepare(["ACGU", "AAACCCGG"], ids, where, a, "keep_5prime", max_nt=3) == ["ACG", "AAA"]
+    with pytest.raises(DataError, match=r"f\.csv:2: .*invalid character 'Z' at position 2"):
+        prepare(["AZ"], ids[:1], where[:1], a)
+    with pytest.raises(DataError, match="empty sequence"):
+        prepare(["  "], ids[:1], where[:1], a)
+
+
+def test_codon_alphabet_needs_whole_codons():
+    a = MRNA_FM_ALPHABET
+    with pytest.raises(DataError, match="multiple of 3"):
+        prepare(["AUGGC"], ["x"], ["f:2"], a)
+    assert prepare(["AUGGC"], ["x"], ["f:2"], a, "keep_5prime") == ["AUG"]
+    assert prepare(["AUGGCC"], ["x"], ["f:2"], a.with_max_length(1), "keep_3prime") == ["GCC"]
