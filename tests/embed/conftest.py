@@ -27,3 +27,12 @@ def tiny_mrnafm():
                         eos_idx=a.eos_idx)
     model = RNAEncoder(cfg).reset_parameters().eval()
     return model, a.with_max_length(cfg.max_length)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models gain nothing from threads, and OpenMP spin-waits make them crawl on a busy machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

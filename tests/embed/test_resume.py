@@ -52,7 +52,7 @@ def start_and_kill(model_dir, inp, out, storage, extra=()):
     """Start `rnalm embed` in a subprocess and SIGKILL it once some records are on disk."""
     cmd = [sys.executable, "-m", "rnalm", "embed", "--model", str(model_dir), "--input", str(inp), "--output",
            str(out), "--format", storage, "--pool", "per-token", "mean", "--tokens-per-batch", "64", "--quiet",
-           "--threads", str(torch.get_num_threads()), *extra]
+           "--threads", "1", *extra]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     base = None
     deadline = time.time() + 60

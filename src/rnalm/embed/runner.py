@@ -266,6 +266,10 @@ def embed_file(
     if opts.resume and opts.overwrite:
         raise RnalmError("--resume and --overwrite exclude each other")
     pools = resolve_pools(opts.pools)
+    if opts.tokens_per_batch is not None and opts.tokens_per_batch < 1:
+        raise RnalmError(f"--tokens-per-batch must be positive, got {opts.tokens_per_batch}")
+    if opts.lookahead < 1:
+        raise RnalmError(f"--lookahead must be positive, got {opts.lookahead}")
     device = resolve_device(opts.device, world)
     dtype = resolve_dtype(opts.dtype, device)
     if not input_path.is_file():

@@ -97,7 +97,9 @@ class PretrainConfig:
 def build_model(spec: ModelSpec, obj: ObjectiveConfig) -> tuple[RNAEncoder, Alphabet, dict]:
     from rnalm.models import get_alphabet
 
-    heads = dict(mfe_head=obj.mfe_weight > 0, structure_head=obj.structure_weight > 0)
+    # Only heads the objectives train: an untrained contact regression would be meaningless, and
+    # DDP requires every parameter to receive a gradient.
+    heads = dict(mfe_head=obj.mfe_weight > 0, structure_head=obj.structure_weight > 0, contact_head=False)
     alphabet = get_alphabet(spec.alphabet)
     if spec.init_from:
         from rnalm.pretrain.transfer import transfer_from
@@ -208,7 +210,7 @@ def compute_losses(model: torch.nn.Module, batch: dict[str, torch.Tensor], obj: 
     mlm = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1), ignore_index=IGNORE_INDEX) \
         if n_masked else logits.sum() * 0.0
     total = mlm
-    stats = {"mlm_loss": float(mlm), "n_masked": n_masked}
+    stats = {"mlm_loss": mlm.item(), "n_masked": n_masked}
     if n_masked:
         sel = targets != IGNORE_INDEX
         stats["mlm_correct"] = int((logits.argmax(-1)[sel] == targets[sel]).sum())
@@ -217,7 +219,7 @@ def compute_losses(model: torch.nn.Module, batch: dict[str, torch.Tensor], obj: 
         if ok.any():
             mfe_loss = F.mse_loss(out["mfe"].float()[ok], batch["mfe"][ok])
             total = total + obj.mfe_weight * mfe_loss
-            stats["mfe_mse"] = float(mfe_loss) * obj.mfe_scale**2
+            stats["mfe_mse"] = mfe_loss.item() * obj.mfe_scale**2
             stats["n_mfe"] = int(ok.sum())
     if obj.structure_weight > 0:
         st = batch["structure"]
@@ -226,7 +228,7 @@ def compute_losses(model: torch.nn.Module, batch: dict[str, torch.Tensor], obj: 
             sl = out["structure_logits"].float()
             s_loss = F.cross_entropy(sl[ok], st[ok])
             total = total + obj.structure_weight * s_loss
-            stats["structure_loss"] = float(s_loss)
+            stats["structure_loss"] = s_loss.item()
             stats["structure_correct"] = int((sl[ok].argmax(-1) == st[ok]).sum())
             stats["n_structure"] = int(ok.sum())
     return total, stats
