@@ -131,3 +131,29 @@ def test_onehot_encoding_handles_t_and_iupac():
     assert x[0].tolist() == np.eye(4).tolist()
     assert x[1, 0].tolist() == [0.25] * 4 and x[1, 1].tolist() == [0.5, 0, 0.5, 0]
     assert m.tolist() == [[True] * 4, [True, True, False, False]]
+
+
+def test_lora_without_peft_is_a_clear_error(backbone, monkeypatch):
+    import sys
+
+    from rnalm.finetune.backbones import apply_lora
+    from rnalm.finetune.config import LoraSettings
+
+    monkeypatch.setitem(sys.modules, "peft", None)  # makes `import peft` raise ImportError
+    with pytest.raises(ConfigError, match="pip install peft"):
+        apply_lora(backbone.encoder, LoraSettings())
+
+
+def test_lora_targets_must_exist(backbone):
+    pytest.importorskip("peft")
+    import copy
+
+    from rnalm.finetune.backbones import apply_lora
+    from rnalm.finetune.config import LoraSettings
+
+    with pytest.raises(ConfigError, match="not modules of this model"):
+        apply_lora(copy.deepcopy(backbone.encoder), LoraSettings(targets=["query"]))
+    enc = apply_lora(copy.deepcopy(backbone.encoder), LoraSettings(r=2))
+    trainable = [n for n, p in enc.named_parameters() if p.requires_grad]
+    assert trainable and all("lora_" in n for n in trainable)
+    assert len(trainable) == 2 * 4 * enc.config.num_layers  # A and B for q, k, v, out in every layer

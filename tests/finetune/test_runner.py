@@ -11,7 +11,7 @@ from safetensors.torch import load_file
 from rnalm.finetune import finetune, predict_file
 from rnalm.finetune.errors import DataError, RunDirError
 
-from .conftest import base_config, write_csv
+from .conftest import base_config, gc_label, write_csv
 
 
 def read_csv(path) -> list[dict]:
@@ -230,3 +230,29 @@ def test_existing_run_directory_is_protected(tmp_path, regression_files):
     with pytest.raises(RunDirError, match="not a run directory"):
         finetune(cfg, log=quiet)
     assert (tmp_path / "other" / "keep.txt").exists()
+
+
+def test_grouped_cv_with_subsets(tmp_path):
+    """Sample 2019 SNV layout: variants share a fold with their wild type; metrics per subset."""
+    rng = np.random.default_rng(3)
+    lines = [",utr,hrl,id,mother,info4"]
+    k = 0
+    for g in range(12):
+        wt = "".join(rng.choice(list("ACGU"), 20))
+        for v in range(3):
+            seq = wt if v == 0 else wt[:v] + ("A" if wt[v] != "A" else "C") + wt[v + 1:]
+            lines.append(f"{k},{seq},{gc_label(seq):.3f},id{k},{wt},{'normal' if v == 0 else 'variant'}")
+            k += 1
+    (tmp_path / "snv.csv").write_text("\n".join(lines) + "\n")
+    cfg = base_config(tmp_path, tmp_path / "snv.csv", data={"loader": "sample2019_snv", "standardize": True},
+                      head={"type": "cnn", "pool": "flatten", "filters": 4, "dense": 4}, cv={"folds": 4})
+    res = finetune(cfg, log=quiet)
+    cv = res.metrics["cv"]
+    assert cv["grouped"] and set(cv["mean_std_by_subset"]) == {"normal", "variant"}
+    rows = read_csv(res.run_dir / "predictions.csv")
+    fold_of_id = {r["id"]: r["fold"] for r in rows}
+    mother = {line.split(",")[3]: line.split(",")[4] for line in lines[1:]}
+    folds_per_mother: dict = {}
+    for rid, fold in fold_of_id.items():
+        folds_per_mother.setdefault(mother[rid], set()).add(fold)
+    assert len(fold_of_id) == 36 and all(len(f) == 1 for f in folds_per_mother.values())

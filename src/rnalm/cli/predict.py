@@ -18,6 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--id-column", help="CSV/TSV column holding ids (default: row numbers)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--backbone", help="the run's backbone checkpoint, if it moved (weights are checked by sha256)")
+    p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda[:N]")
     p.add_argument("--quiet", "-q", action="store_true")
     p.set_defaults(func=run)
 
@@ -26,5 +27,5 @@ def run(args: argparse.Namespace) -> int:
     from rnalm.finetune.predict import predict_file
 
     predict_file(args.run, args.input, args.output, args.format, args.seq_column, args.id_column,
-                 args.batch_size, args.backbone, log=(lambda _m: None) if args.quiet else print)
+                 args.batch_size, args.backbone, log=(lambda _m: None) if args.quiet else print, device=args.device)
     return 0

@@ -80,7 +80,8 @@ class EmbedSummary:
     n_embedded: int
     n_skipped: int  # already complete (resume)
     n_tokens: int  # model tokens computed, padding excluded
-    seconds: float
+    seconds: float  # the whole call: checks, model load, validation, embedding, writes
+    work_seconds: float = 0.0  # the batch loop alone (forward passes and writes)
     dropped: int = 0  # half-written records removed on resume
     merged: Optional[Path] = None
     rank: int = 0
@@ -412,6 +413,7 @@ def embed_file(
                 elapsed = max(time.perf_counter() - t_work, 1e-9)
                 progress.set_postfix_str(f"{n_tokens / elapsed:,.0f} tok/s", refresh=False)
         writer.close()
+        work_seconds = time.perf_counter() - t_work
         if len(assembler):
             raise RuntimeError(f"{len(assembler)} windowed records were left incomplete (a bug)")
         seconds = time.perf_counter() - t_start
@@ -425,7 +427,7 @@ def embed_file(
         if progress is not None:
             progress.close()
     summary = EmbedSummary(target, n_mine, n_embedded, n_mine_done, n_tokens, time.perf_counter() - t_start,
-                           dropped, rank=rank, world_size=world)
+                           work_seconds, dropped, rank=rank, world_size=world)
     if opts.merge and world > 1:
         summary.merged = _merge_after_barrier(output, rank)
     return summary

@@ -154,10 +154,12 @@ class FrozenFeatures:
         with torch.no_grad():
             for i in it:
                 chunk = todo[i: i + self.batch_size]
-                feats = self.backbone(self.backbone.tokenize(chunk), needs)
+                device = next(self.backbone.parameters()).device
+                feats = {k: v.float().cpu() for k, v in
+                         self.backbone(self.backbone.tokenize(chunk).to(device), needs).items()}
                 d = self.backbone.dim
                 cls = feats["cls"] if "cls" in feats else torch.zeros(len(chunk), d)
-                pooled = torch.stack([cls, feats["mean"]], 1).float().numpy()
+                pooled = torch.stack([cls, feats["mean"]], 1).numpy()
                 for j, s in enumerate(chunk):
                     self.pooled[s] = pooled[j]
                     if self.cache is not None:

@@ -240,6 +240,8 @@ class TrainConfig:
     save_checkpoints: bool = True
     #: batch sequences of similar length together (less padding; faster on long, varied inputs).
     group_by_length: bool = False
+    #: ``auto`` (CUDA when available, else CPU), ``cpu``, ``cuda``, ``cuda:1`` ...
+    device: str = "auto"
 
     def validate(self) -> None:
         _choice("train.loss", self.loss, LOSSES)
@@ -260,6 +262,8 @@ class TrainConfig:
             raise ConfigError(f"train.warmup_ratio={self.warmup_ratio!r} must be in [0, 1)")
         if self.threads is not None:
             _int("train.threads", self.threads, 1)
+        if not isinstance(self.device, str) or not (self.device in ("auto", "cpu") or self.device.startswith("cuda")):
+            raise ConfigError(f"train.device={self.device!r} must be auto, cpu or cuda[:N]")
 
 
 @dataclass

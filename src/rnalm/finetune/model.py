@@ -19,6 +19,20 @@ from rnalm.finetune.heads import Head
 from rnalm.finetune.sequences import onehot_batch
 
 
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        from rnalm.finetune.errors import ConfigError
+
+        raise ConfigError(f"train.device={name} but CUDA is not available; use train.device=cpu")
+    return torch.device(name)
+
+
+def to_device(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
+    return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+
+
 class SequenceModel(nn.Module):
     """``head(features)``, with the backbone inside the model only when it trains (full / LoRA)."""
 
@@ -109,4 +123,4 @@ def make_collate(ds: SeqDataset, source: FeatureSource):
     return collate
 
 
-__all__ = ["FeatureSource", "SeqDataset", "SequenceModel", "make_collate"]
+__all__ = ["FeatureSource", "SeqDataset", "SequenceModel", "make_collate", "resolve_device", "to_device"]

@@ -20,10 +20,10 @@ from safetensors.torch import load_file
 from rnalm.finetune.backbones import FrozenFeatures, LMBackbone, apply_lora, state_sha256
 from rnalm.finetune.cache import EmbeddingCache, default_cache_dir
 from rnalm.finetune.config import FinetuneConfig, expand_path, load_finetune_config
-from rnalm.finetune.data.table import Records, read_labelled
+from rnalm.finetune.data.table import Records
 from rnalm.finetune.errors import DataError, RunDirError
 from rnalm.finetune.heads import build_head
-from rnalm.finetune.model import FeatureSource, SeqDataset, SequenceModel, make_collate
+from rnalm.finetune.model import FeatureSource, SeqDataset, SequenceModel, make_collate, resolve_device, to_device
 from rnalm.finetune.runner import CONFIG_FILE, FEATURE_MODEL_FILE, INFO_FILE, LABEL_FILE
 from rnalm.finetune.sequences import default_alphabet, prepare
 from rnalm.finetune.tasks import ClassificationTask, LabelState, get_task
@@ -45,8 +45,10 @@ def _model_dirs(run_dir: Path, info: dict) -> list[Path]:
 class Predictor:
     """A loaded run: call :meth:`predict` with normalised or raw sequences."""
 
-    def __init__(self, run_dir: str | Path, backbone: Optional[str] = None, log: Callable[[str], None] = print) -> None:
+    def __init__(self, run_dir: str | Path, backbone: Optional[str] = None, log: Callable[[str], None] = print,
+                 device: str = "auto") -> None:
         self.run_dir = Path(run_dir)
+        self.device = resolve_device(device)
         if not (self.run_dir / CONFIG_FILE).is_file() or not (self.run_dir / INFO_FILE).is_file():
             raise RunDirError(f"{self.run_dir}: not a finished fine-tuning run (no {CONFIG_FILE} / {INFO_FILE})")
         self.cfg: FinetuneConfig = load_finetune_config(self.run_dir / CONFIG_FILE)
@@ -70,7 +72,7 @@ class Predictor:
         if not Path(path).exists() and not override:
             raise RunDirError(f"the run's backbone {path} is not there any more; pass its new location "
                               f"(--backbone PATH)")
-        self.encoder, self.alphabet = load(path)
+        self.encoder, self.alphabet = load(path, device=self.device)
         sha = state_sha256(self.encoder)
         if sha != saved.get("sha256"):
             raise RunDirError(f"backbone {path} has weights sha256 {sha[:16]}..., but the run was trained on "
@@ -101,7 +103,7 @@ class Predictor:
                 model = SequenceModel(head, backbone)
                 source = FeatureSource(head.needs, backbone=backbone)
         model.load_saved_state(load_file(str(d / WEIGHTS_FILE)))
-        return model.eval(), source
+        return model.to(self.device).eval(), source
 
     def _frozen(self, needs) -> FrozenFeatures:
         if getattr(self, "_frozen_features", None) is None:
@@ -144,7 +146,7 @@ class Predictor:
                 with torch.no_grad():
                     for i in range(0, len(seqs), batch_size):
                         batch, _ = collate(order[i: i + batch_size].tolist())
-                        outs.append(model(batch).float())
+                        outs.append(model(to_device(batch, self.device)).float().cpu())
                 outputs = np.empty((len(seqs), outs[0].shape[1]), dtype=np.float32)
                 outputs[order] = torch.cat(outs).numpy()
             cols_per_model.append((self.task.decode(outputs, state), outputs, state))
@@ -166,20 +168,48 @@ class Predictor:
         return {"prediction": preds.mean(0), "prediction_std": preds.std(0)}
 
 
-def read_inputs(path: str | Path, fmt: Optional[str], seq_column: str, id_column: Optional[str]) -> Records:
-    recs = read_labelled(Path(path), fmt, seq_column, None, id_column, None, None)
-    if not len(recs):
-        raise DataError(f"{path}: no sequences")
+def read_inputs(path: str | Path, fmt: Optional[str], seq_column: Optional[str], id_column: Optional[str],
+                default_seq_column: Optional[str] = None) -> Records:
+    """Sequences to predict, read as ``rnalm embed`` reads them (:func:`rnalm.io.seqio.iter_records`:
+    format from content, FASTA ids from headers, unique ids). A table without an id column gets
+    row-number ids. ``default_seq_column`` (the run's) is used when the file has that column."""
+    from rnalm.io import seqio
+
+    p = Path(path)
+    kind = fmt or seqio.detect_format(p)
+    sc: Optional[str] = seq_column
+    ic: Optional[str] = id_column
+    if kind != "fasta":
+        with seqio.open_text(p) as fh:
+            header = [h.strip() for h in next(csv.reader(fh, delimiter="\t" if kind == "tsv" else ","), [])]
+        lowered = [h.lower() for h in header]
+        if sc is None and default_seq_column in header:
+            sc = default_seq_column
+        if ic is None and not any(c in lowered for c in seqio.ID_COLUMNS if c != "label"):
+            # no id column: number the rows (1-based data rows), as the training loaders do
+            if sc is None:
+                sc = next((header[lowered.index(c)] for c in seqio.SEQ_COLUMNS if c in lowered), None)
+                if sc is None:
+                    raise DataError(f"{p}: cannot tell which column holds the sequences; columns are {header}. "
+                                    f"Name it with --seq-column")
+            from rnalm.finetune.data.table import read_table
+
+            return read_table(p, "\t" if kind == "tsv" else ",", sc, None)
+        if ic is None:
+            ic = next(header[lowered.index(c)] for c in seqio.ID_COLUMNS if c != "label" and c in lowered)
+    recs = Records()
+    for r in seqio.unique_ids(seqio.iter_records(p, kind, ic, sc), p):
+        recs.append(r.id, r.seq, None, f"{p.name}:{r.line}")
     return recs
 
 
 def predict_file(run_dir: str | Path, input_path: str | Path, output_path: str | Path, fmt: Optional[str] = None,
                  seq_column: Optional[str] = None, id_column: Optional[str] = None, batch_size: int = 64,
-                 backbone: Optional[str] = None, log: Callable[[str], None] = print) -> Path:
+                 backbone: Optional[str] = None, log: Callable[[str], None] = print, device: str = "auto") -> Path:
     """Predict every sequence of a FASTA/CSV/TSV file and write a CSV (id, prediction, ...)."""
-    pred = Predictor(run_dir, backbone, log)
-    column = seq_column or pred.cfg.data.options.get("seq_column") or pred.cfg.data.seq_column
-    recs = read_inputs(input_path, fmt, column, id_column)
+    pred = Predictor(run_dir, backbone, log, device)
+    default = pred.cfg.data.options.get("seq_column") or pred.cfg.data.seq_column
+    recs = read_inputs(input_path, fmt, seq_column, id_column, default)
     seqs = pred.prepare(recs)
     cols = pred.predict(seqs, batch_size)
     out = Path(output_path)

@@ -37,10 +37,10 @@ from rnalm.finetune.backbones import FrozenFeatures, LMBackbone, apply_lora, sta
 from rnalm.finetune.cache import EmbeddingCache, default_cache_dir
 from rnalm.finetune.config import FinetuneConfig, expand_path, load_finetune_config
 from rnalm.finetune.data import DataBundle, Records, load_data
-from rnalm.finetune.errors import ConfigError, DataError, RunDirError
+from rnalm.finetune.errors import ConfigError, RunDirError
 from rnalm.finetune.heads import build_head
 from rnalm.finetune.metrics import summarize_folds
-from rnalm.finetune.model import FeatureSource, SeqDataset, SequenceModel
+from rnalm.finetune.model import FeatureSource, SeqDataset, SequenceModel, resolve_device
 from rnalm.finetune.sequences import default_alphabet, prepare
 from rnalm.finetune.splits import holdout, kfold
 from rnalm.finetune.tasks import LabelState, Task, get_task
@@ -89,6 +89,7 @@ class Context:
     cache_root: Optional[Path] = None
     force_standardize: bool = False
     callbacks: Sequence[Any] = field(default_factory=list)
+    device: torch.device = torch.device("cpu")
 
 
 def _write_json(path: Path, obj: Any) -> None:
@@ -137,7 +138,7 @@ def _load_backbone(ctx: Context) -> None:
     from rnalm.api import load
 
     path = expand_path(cfg.name)
-    encoder, alphabet = load(path)
+    encoder, alphabet = load(path, device=ctx.device)
     ctx.encoder, ctx.alphabet = encoder, alphabet
     ctx.sha256 = state_sha256(encoder)
     ctx.log(f"backbone {cfg.name}: {encoder.config.num_layers} layers, {encoder.config.embed_dim} wide, "
@@ -276,6 +277,7 @@ def train_one(ctx: Context, train: Split, valid: Optional[Split], test: Optional
         result.update(best_epoch=None, stopped_early=False)
     else:
         model, source = _build_model(ctx, ctx.task.out_dim(state))
+        model.to(ctx.device)
         n_params = sum(p.numel() for p in model.parameters() if p.requires_grad)
         ctx.log(f"{'fold ' + str(fold) + ': ' if fold is not None else ''}training {n_params:,} parameters on "
                 f"{len(train.seqs)} sequences ({cfg.head.type} head, {cfg.backbone.kind} backbone)")
@@ -415,7 +417,7 @@ def finetune(config: FinetuneConfig | str | Path | dict, overrides: Sequence[str
 def _finetune(cfg: FinetuneConfig, run_dir: Path, resume: bool, callbacks: Sequence[Any],
               log: Callable[[str], None]) -> RunResult:
     task = get_task(cfg.task)
-    ctx = Context(cfg, task, run_dir, log, alphabet=None, callbacks=callbacks)
+    ctx = Context(cfg, task, run_dir, log, alphabet=None, callbacks=callbacks, device=resolve_device(cfg.train.device))
     bundle = load_data(cfg.data, cfg.task)
     ctx.force_standardize = bundle.force_standardize and cfg.task == "regression"
     _load_backbone(ctx)
@@ -502,6 +504,11 @@ def _run_cv(ctx: Context, splits: dict[str, Split], info: dict, resume: bool) ->
         "folds": k, "run": only, "stratified": _strata(ctx, data) is not None, "grouped": _groups(data) is not None,
         "selection_on_test_fold": cfg.cv.inner_valid_fraction == 0,
         "mean_std": summary, "per_fold": per_fold}}
+    subsets = sorted({s for f in per_fold for s in f["test"].get("by_subset", {})})
+    if subsets:
+        out["cv"]["mean_std_by_subset"] = {
+            s: summarize_folds([f["test"]["by_subset"][s] for f in per_fold if s in f["test"].get("by_subset", {})])
+            for s in subsets}
     pooled = _pooled_metrics(ctx, all_rows)
     if pooled is not None:
         out["cv"]["pooled_out_of_fold"] = pooled

@@ -25,7 +25,7 @@ from safetensors.torch import load_file, save_file
 from rnalm.finetune.config import TrainConfig
 from rnalm.finetune.errors import RunDirError
 from rnalm.finetune.metrics import greater_is_better
-from rnalm.finetune.model import FeatureSource, SeqDataset, SequenceModel, make_collate
+from rnalm.finetune.model import FeatureSource, SeqDataset, SequenceModel, make_collate, to_device
 from rnalm.finetune.tasks import LabelState, Task
 
 STATE_FILE = "trainer_state.json"
@@ -109,6 +109,7 @@ class Trainer:
         self.metric = metric
         self.callbacks = list(callbacks)
         self.log = log
+        self.device = next(model.parameters()).device
         self.loss_fn = task.loss_fn(cfg.loss, cfg.huber_delta)
         self.steps_per_epoch = math.ceil(len(train_ds) / cfg.batch_size)
         self.max_steps = self.steps_per_epoch * cfg.epochs
@@ -163,7 +164,8 @@ class Trainer:
         """Raw outputs in dataset order (computed in length order: heads are padding-invariant)."""
         self.model.eval()
         order = torch.as_tensor(np.argsort([len(s) for s in ds.seqs], kind="stable"))
-        outs = [self.model(batch).float().cpu() for batch, _ in self._loader(ds, self.cfg.eval_batch_size, order)]
+        outs = [self.model(to_device(batch, self.device)).float().cpu()
+                for batch, _ in self._loader(ds, self.cfg.eval_batch_size, order)]
         out = torch.cat(outs).numpy()
         result = np.empty_like(out)
         result[order.numpy()] = out
@@ -188,7 +190,10 @@ class Trainer:
         save_file(self.model.saved_state(), str(tmp / WEIGHTS_FILE), metadata={"format": "rnalm-finetune"})
         torch.save(self.optimizer.state_dict(), tmp / "optimizer.pt")
         torch.save(self.scheduler.state_dict(), tmp / "scheduler.pt")
-        torch.save({"cpu": torch.get_rng_state()}, tmp / "rng_state.pth")
+        rng = {"cpu": torch.get_rng_state()}
+        if self.device.type == "cuda":
+            rng["cuda"] = torch.cuda.get_rng_state(self.device)
+        torch.save(rng, tmp / "rng_state.pth")
         state.save(tmp / STATE_FILE)
         shutil.rmtree(ck, ignore_errors=True)
         tmp.replace(ck)
@@ -203,9 +208,12 @@ class Trainer:
     def _restore(self, ck: Path) -> TrainerState:
         try:
             self.model.load_saved_state(load_file(str(ck / WEIGHTS_FILE)))
-            self.optimizer.load_state_dict(torch.load(ck / "optimizer.pt", weights_only=True))
+            self.optimizer.load_state_dict(torch.load(ck / "optimizer.pt", weights_only=True, map_location=self.device))
             self.scheduler.load_state_dict(torch.load(ck / "scheduler.pt", weights_only=True))
-            torch.set_rng_state(torch.load(ck / "rng_state.pth", weights_only=True)["cpu"])
+            rng = torch.load(ck / "rng_state.pth", weights_only=True)
+            torch.set_rng_state(rng["cpu"])
+            if "cuda" in rng and self.device.type == "cuda":
+                torch.cuda.set_rng_state(rng["cuda"], self.device)
         except (OSError, RuntimeError, KeyError, ValueError) as exc:
             raise RunDirError(f"{ck}: cannot resume from this checkpoint: {exc}") from exc
         return TrainerState.load(ck / STATE_FILE)
@@ -243,6 +251,7 @@ class Trainer:
             last_norm = 0.0
             for step_in_epoch, idx in enumerate(self._epoch_batches(epoch)):
                 batch, y = collate(idx)
+                batch, y = to_device(batch, self.device), y.to(self.device)
                 out = self.model(batch)
                 loss = self.loss_fn(out, y)
                 if not torch.isfinite(loss):
