@@ -92,6 +92,8 @@ def test_resume_after_sigkill_is_bit_identical(tmp_path, tiny_dir, storage):
             assert 0 < len(emb) < N and not emb.finished
         if k + 1 < kills:
             start_and_kill(model_dir, inp, out, storage, extra=["--resume"])
+    # no --tokens-per-batch: a resume adopts the interrupted run's batching, hence the same batches
+    opts.pop("tokens_per_batch")
     summary = embed_file(str(model_dir), inp, out, EmbedOptions(resume=True, **opts))
     assert summary.n_skipped == seen[-1] and summary.n_embedded == N - seen[-1]
     assert_identical(snapshot(out), reference)

@@ -7,7 +7,10 @@ import pytest
 
 from rnalm.finetune.config import load_finetune_config
 
-RECIPES = sorted((Path(__file__).parents[2] / "recipes").rglob("*.yaml"))
+ROOT = Path(__file__).parents[2] / "recipes"
+#: fine-tuning recipe directories: one per dataset, recognisable by their one-hot baseline
+DATASETS = sorted(p.parent for p in ROOT.glob("*/onehot.yaml"))
+RECIPES = sorted(p for d in DATASETS for p in d.glob("*.yaml"))
 
 
 def test_every_dataset_has_lm_onehot_and_feature_recipes():

@@ -103,7 +103,7 @@ def test_lora_trains_only_adapters(tmp_path, regression_files, tiny_lm_dir):
 
 
 def test_kfold_classification_with_resnet_head(tmp_path, classification_file):
-    cfg = base_config(tmp_path, classification_file, task="classification",
+    cfg = base_config(tmp_path, classification_file, task="classification", plots=True,
                       head={"type": "resnet1d", "channels": 8, "blocks": 2}, cv={"folds": 3})
     res = finetune(cfg, log=quiet)
     m = res.metrics["cv"]
@@ -114,7 +114,9 @@ def test_kfold_classification_with_resnet_head(tmp_path, classification_file):
     rows = read_csv(res.run_dir / "predictions.csv")
     assert len(rows) == 60 and len({r["id"] for r in rows}) == 60 and {r["fold"] for r in rows} == {"0", "1", "2"}
     for i in range(3):
-        assert (res.run_dir / f"fold_{i}" / "model.safetensors").is_file()
+        for name in ("model.safetensors", "roc_pr_test.png", "roc_pr_valid.png", "learning_curves.png"):
+            assert (res.run_dir / f"fold_{i}" / name).is_file()
+    assert (res.run_dir / "folds_auroc.png").is_file()
     # Predicting with a CV run averages the fold models' class probabilities.
     out = read_csv(predict_file(res.run_dir, classification_file, tmp_path / "p.csv", log=quiet))
     assert len(out) == 60 and set(out[0]) == {"id", "prediction", "prob_0", "prob_1", "length"}

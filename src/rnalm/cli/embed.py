@@ -52,8 +52,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--window-overlap", type=int, default=None, metavar="TOKENS",
                    help="overlap of consecutive windows (default: a quarter of the window)")
     p.add_argument("--tokens-per-batch", type=int, default=None, metavar="N",
-                   help="padded tokens per batch (default: 8192 on CPU, 65536 on GPU)")
-    p.add_argument("--lookahead", type=int, default=4096, metavar="RECORDS",
+                   help="padded tokens per batch (default: 8192 on CPU, 65536 on GPU; on --resume, the "
+                        "interrupted run's)")
+    p.add_argument("--lookahead", type=int, default=None, metavar="RECORDS",
                    help="records read ahead and sorted by length for batching; bounds memory (default: 4096)")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:N (default: cuda if available)")
     p.add_argument("--dtype", default="float32", choices=("float32", "bfloat16", "float16", "fp32", "bf16", "fp16"),

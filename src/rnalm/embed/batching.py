@@ -22,7 +22,7 @@ import torch
 from rnalm.alphabet import Alphabet
 from rnalm.errors import RnalmError, SequenceLengthError
 from rnalm.io.seqio import Record
-from rnalm.embed.windows import window_starts
+from rnalm.embed.windows import default_overlap, window_starts
 
 LONG_MODES = ("error", "truncate", "window")
 
@@ -83,7 +83,8 @@ class Preparer:
     def window(self) -> Optional[int]:
         return self.alphabet.max_length
 
-    def meta(self, rec: Record, with_ids: bool = True) -> tuple[RecordMeta, Optional[np.ndarray]]:
+    def meta(self, rec: Record) -> tuple[RecordMeta, np.ndarray]:
+        """Validate and tokenise ``rec``: its metadata and letter token ids (truncated if asked)."""
         a = self.alphabet
         norm = a.normalize(rec.seq, rec.id, self.unknown)
         if not norm:
@@ -107,11 +108,9 @@ class Preparer:
                         f"embedded in windows, but {self.refuse_windows}; use --long truncate or shorten it"
                     )
                 meta.windows = len(window_starts(n, w, self.overlap_for(w)))
-        return meta, (ids if with_ids else None)
+        return meta, ids
 
     def overlap_for(self, window: int) -> int:
-        from rnalm.embed.windows import default_overlap
-
         return default_overlap(window) if self.overlap is None else self.overlap
 
     def items(self, meta: RecordMeta, ids: np.ndarray) -> list[Item]:
@@ -141,8 +140,9 @@ def plan_batches(
     """Cut a stream of records into batches of at most ``tokens_per_batch`` padded tokens.
 
     Every ``lookahead`` records, their items are sorted by length (longest first, so a batch
-    that does not fit in memory fails at once) and cut greedily: a batch grows while
-    ``rows * padded_width <= tokens_per_batch`` (at least one row). With ``attention_cost``
+    that does not fit in memory fails at once) and cut into runs with
+    ``rows * padded_width <= tokens_per_batch`` (at least one row) and little padding (see
+    :func:`_cut`). With ``attention_cost``
     (bytes per query-key pair, for runs that keep attention maps) the batch also keeps
     ``rows * width^2 * attention_cost <= attention_budget``. All windows of a record fall in
     the same look-ahead window, so a record is complete before the next window is read.
@@ -161,27 +161,48 @@ def plan_batches(
 
 def _cut(chunk: list[tuple[RecordMeta, list[Item]]], budget: int, specials: int,
          attention_cost: int, attention_budget: int) -> Iterator[Batch]:
+    """Split one look-ahead window into batches with the least padding (plus a per-batch cost).
+
+    Items are sorted longest first (ties keep input order, so the plan is deterministic); a
+    batch is then a run of consecutive items whose first item sets the padded width. A dynamic
+    program picks the runs minimising ``padded tokens + batch_cost * batches`` under the token
+    (and attention) budget: greedy filling would pad a batch of 900-nt sequences to the one
+    1,000-nt sequence that happened to open it, while one batch per length would waste the
+    matrix units on tiny batches. ``batch_cost`` is 1/32 of the budget.
+    """
     metas = {m.index: m for m, _ in chunk}
     items = [it for _, its in chunk for it in its]
-    # Longest first; ties keep input order (sorted() is stable), so the plan is deterministic.
     items.sort(key=lambda it: -len(it.ids))
-    batch: list[Item] = []
-    width = 0
-    for it in items:
-        w = len(it.ids) + specials
-        if batch:
-            new_width = max(width, w)
-            rows = len(batch) + 1
-            fits = rows * new_width <= budget
-            if attention_cost and fits:
-                fits = rows * new_width * new_width * attention_cost <= attention_budget
-            if not fits:
-                yield Batch(batch, {i.record: metas[i.record] for i in batch})
-                batch, width = [], 0
-        batch.append(it)
-        width = max(width, w)
-    if batch:
-        yield Batch(batch, {i.record: metas[i.record] for i in batch})
+    n = len(items)
+    width = np.fromiter((len(it.ids) + specials for it in items), dtype=np.int64, count=n)
+    batch_cost = budget / 32.0
+    best = np.zeros(n + 1)
+    start = np.zeros(n + 1, dtype=np.int64)
+    lo = 0
+    for i in range(1, n + 1):
+        # the run items[j:i] fits iff (i - j) * width[j] (and its attention) stays within budget;
+        # widths fall with j, so the feasible j form a range [lo, i) whose lo only moves forward
+        while lo < i - 1 and not _fits(i - lo, int(width[lo]), budget, attention_cost, attention_budget):
+            lo += 1
+        rows = i - np.arange(lo, i)
+        cost = best[lo:i] + rows * width[lo:i] + batch_cost
+        k = int(np.argmin(cost))
+        best[i] = cost[k]
+        start[i] = lo + k
+    cuts = []
+    i = n
+    while i > 0:
+        cuts.append((int(start[i]), i))
+        i = int(start[i])
+    for a, b in reversed(cuts):
+        batch = items[a:b]
+        yield Batch(batch, {it.record: metas[it.record] for it in batch})
+
+
+def _fits(rows: int, width: int, budget: int, attention_cost: int, attention_budget: int) -> bool:
+    if rows * width > budget:
+        return False
+    return not attention_cost or rows * width * width * attention_cost <= attention_budget
 
 
 def batch_tensor(items: list[Item], alphabet: Alphabet) -> torch.Tensor:

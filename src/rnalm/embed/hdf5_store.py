@@ -12,8 +12,9 @@ Layout::
 
 Crash safety: ``complete`` is set after the datasets, so a group without it is half-written
 and is deleted on ``--resume``; the file is flushed after every batch. The metadata cache is
-made large enough that HDF5 writes its metadata only at those flushes, so a kill between
-flushes leaves the file as of the last flush plus raw data in unreferenced space. Groups keep
+made larger than what one commit adds, so HDF5 writes its metadata only at those flushes and
+a kill between flushes leaves the file as of the last flush plus raw data in unreferenced
+space. (A kill *during* a flush is the one moment HDF5 itself gives no guarantee for.) Groups keep
 creation order; the input order is the ``index`` attribute (:func:`rnalm.embed.open_embeddings`
 uses it).
 """
@@ -29,8 +30,10 @@ from rnalm.embed.naming import record_name
 from rnalm.embed.outputs import RecordOutput
 from rnalm.embed.store import OutputError, Store
 
-#: Metadata cache size: far above what one batch of records creates.
-CACHE_BYTES = 64 << 20
+#: Metadata cache size: bounded (memory must not grow with the output), and far above the
+#: metadata one commit creates (at most ``COMMIT_EVERY`` records of a few kB each), so dirty
+#: metadata is written at commits only.
+CACHE_BYTES = 16 << 20
 
 
 def _h5py() -> Any:

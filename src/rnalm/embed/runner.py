@@ -40,6 +40,10 @@ DTYPES = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfl
           "float16": torch.float16, "fp16": torch.float16}
 #: Default padded tokens per batch: large batches keep CPU matrix multiplies efficient.
 DEFAULT_TOKENS_PER_BATCH = {"cpu": 8192, "cuda": 65536}
+#: Records read ahead and sorted by length for batching.
+DEFAULT_LOOKAHEAD = 4096
+#: Records between commits inside one batch (batches of short sequences can hold thousands).
+COMMIT_EVERY = 256
 #: Upper bound on the attention maps a batch may hold when contacts/attentions are requested.
 ATTENTION_BUDGET_BYTES = 2 << 30
 
@@ -56,7 +60,7 @@ class EmbedOptions:
     long: str = "window"
     overlap: Optional[int] = None
     tokens_per_batch: Optional[int] = None
-    lookahead: int = 4096
+    lookahead: Optional[int] = None  # None: DEFAULT_LOOKAHEAD, or the interrupted run's value on resume
     device: Optional[str] = None
     dtype: str = "float32"
     threads: Optional[int] = None
@@ -219,8 +223,10 @@ class BackgroundWriter:
             if self._err is not None:
                 continue
             try:
-                for rec in job:
+                for i, rec in enumerate(job, 1):
                     self.store.write(rec)
+                    if i % COMMIT_EVERY == 0:
+                        self.store.commit()
                 self.store.commit()
             except BaseException as exc:  # re-raised in the main thread
                 self._err = exc
@@ -269,7 +275,7 @@ def embed_file(
     pools = resolve_pools(opts.pools)
     if opts.tokens_per_batch is not None and opts.tokens_per_batch < 1:
         raise RnalmError(f"--tokens-per-batch must be positive, got {opts.tokens_per_batch}")
-    if opts.lookahead < 1:
+    if opts.lookahead is not None and opts.lookahead < 1:
         raise RnalmError(f"--lookahead must be positive, got {opts.lookahead}")
     device = resolve_device(opts.device, world)
     dtype = resolve_dtype(opts.dtype, device)
@@ -312,7 +318,18 @@ def embed_file(
     preparer = Preparer(alphabet, opts.long, opts.overlap, opts.unknown,
                         refuse_windows="attention maps are not defined across windows" if opts.attentions else None)
     window = alphabet.max_length
-    tokens_per_batch = opts.tokens_per_batch or DEFAULT_TOKENS_PER_BATCH.get(device.type, 8192)
+    # what the output already holds decides the batching defaults: resuming with the interrupted
+    # run's batches is what makes the finished output identical to an uninterrupted run's
+    old_meta: dict[str, Any] = {}
+    if existing and opts.resume:
+        st = make_store(target, opts.storage)
+        try:
+            old_meta = st.read_metadata()
+        finally:
+            st.close()
+    tokens_per_batch = (opts.tokens_per_batch or old_meta.get("tokens_per_batch")
+                        or DEFAULT_TOKENS_PER_BATCH.get(device.type, 8192))
+    lookahead = opts.lookahead or old_meta.get("lookahead") or DEFAULT_LOOKAHEAD
     from rnalm import __version__
 
     metadata: dict[str, Any] = {
@@ -324,22 +341,16 @@ def embed_file(
         "long": opts.long, "window": window,
         "overlap": preparer.overlap_for(window) if (window and opts.long == "window") else None,
         "dtype": str(dtype).replace("torch.", ""), "unknown": opts.unknown,
-        "tokens_per_batch": tokens_per_batch, "lookahead": opts.lookahead,
+        "tokens_per_batch": tokens_per_batch, "lookahead": lookahead,
         "rank": rank, "world_size": world, "input": str(input_path), "finished": False,
         "stored_dtype": "float32",
     }
 
     # 3. what the output already holds (read only)
-    done_ids, done_pairs = IdSet(), IdSet()
+    done = _Done()
     if existing and opts.resume:
-        st = make_store(target, opts.storage)
-        try:
-            batch_diffs = check_compatible(st.read_metadata(), metadata, target)
-            for a in st.complete_records():
-                done_ids.add(a["id"])
-                done_pairs.add(f"{a['id']}\0{a.get('sequence_hash', '')}")
-        finally:
-            st.close()
+        batch_diffs = check_compatible(old_meta, metadata, target)
+        done.read(make_store(target, opts.storage))
         if batch_diffs and opts.progress:
             print(f"rnalm embed: warning: {', '.join(batch_diffs)} differ from the interrupted run; new records "
                   f"are batched differently (same embeddings up to float rounding)", file=sys.stderr)
@@ -348,15 +359,7 @@ def embed_file(
     def records():
         return iter_records(input_path, opts.input_format, opts.id_column, opts.seq_column)
 
-    n_mine = n_mine_done = 0
-    for rec in unique_ids(records(), input_path):
-        meta, _ = preparer.meta(rec, with_ids=False)
-        if meta.id in done_ids and f"{meta.id}\0{meta.sequence_hash}" not in done_pairs:
-            raise OutputError(f"record {meta.id!r}: {target} holds an embedding of a different sequence under "
-                              f"this id; use a new output path or --overwrite")
-        if rec.index % world == rank:
-            n_mine += 1
-            n_mine_done += meta.id in done_ids
+    n_mine, n_mine_done = _validate(records(), input_path, preparer, done, rank, world, target)
 
     # 5. open the output for writing
     if existing and opts.overwrite:
@@ -370,7 +373,6 @@ def embed_file(
 
     # 6. embed
     specials = int(alphabet.prepend_bos) + int(alphabet.append_eos)
-    bos = int(alphabet.prepend_bos)
     attn_cost = cfg.num_layers * cfg.attention_heads * 4 if (opts.contacts or opts.attentions) else 0
 
     def work():
@@ -386,25 +388,12 @@ def embed_file(
     t_work = time.perf_counter()
     writer = BackgroundWriter(store)
     try:
-        for batch in plan_batches(work(), tokens_per_batch, opts.lookahead, specials, attn_cost,
+        for batch in plan_batches(work(), tokens_per_batch, lookahead, specials, attn_cost,
                                   ATTENTION_BUDGET_BYTES):
-            todo = {i for i, m in batch.records.items() if m.id not in done_ids}
-            if not todo:
+            todo = {i for i, m in batch.records.items() if m.id not in done.ids}
+            if not todo:  # every record of this batch is already in the output
                 continue
-            tokens = batch_tensor(batch.items, alphabet).to(device, non_blocking=True)
-            with torch.inference_mode():
-                out = model(tokens, repr_layers=layers, return_contacts=opts.contacts,
-                            need_head_weights=opts.attentions, return_logits=False)
-                windowed = {i for i, m in batch.records.items() if m.windows > 1}
-                results = extract(out, batch.items, layers, set(pools), bos, windowed)
-            del out
-            finished = []
-            for res in results:
-                if res.item.record not in todo:
-                    continue
-                rec_out = assembler.add(batch.records[res.item.record], res)
-                if rec_out is not None:
-                    finished.append(rec_out)
+            finished = _embed_batch(model, alphabet, batch, todo, assembler, layers, pools, opts, device)
             n_tokens += sum(len(it.ids) + specials for it in batch.items if it.record in todo)
             writer.submit(finished)
             n_embedded += len(finished)
@@ -431,6 +420,58 @@ def embed_file(
     if opts.merge and world > 1:
         summary.merged = _merge_after_barrier(output, rank)
     return summary
+
+
+class _Done:
+    """Ids already complete in the output, and (id, sequence digest) pairs to catch changed inputs."""
+
+    def __init__(self) -> None:
+        self.ids = IdSet()
+        self.pairs = IdSet()
+
+    def read(self, store: Store) -> None:
+        try:
+            for a in store.complete_records():
+                self.ids.add(a["id"])
+                self.pairs.add(f"{a['id']}\0{a.get('sequence_hash', '')}")
+        finally:
+            store.close()
+
+
+def _validate(records, input_path: Path, preparer: Preparer, done: _Done, rank: int, world: int,
+              target: Path) -> tuple[int, int]:
+    """One streaming pass over the whole input: every error surfaces before any output changes.
+
+    Returns this rank's record count and how many of them the output already holds.
+    """
+    n_mine = n_mine_done = 0
+    for rec in unique_ids(records, input_path):
+        meta, _ = preparer.meta(rec)
+        if meta.id in done.ids and f"{meta.id}\0{meta.sequence_hash}" not in done.pairs:
+            raise OutputError(f"record {meta.id!r}: {target} holds an embedding of a different sequence under "
+                              f"this id; use a new output path or --overwrite")
+        if rec.index % world == rank:
+            n_mine += 1
+            n_mine_done += meta.id in done.ids
+    return n_mine, n_mine_done
+
+
+def _embed_batch(model: torch.nn.Module, alphabet: Alphabet, batch: Any, todo: set[int], assembler: Assembler,
+                 layers: list[int], pools: list[str], opts: EmbedOptions, device: torch.device) -> list:
+    """One forward pass; returns the records it completes (windowed records may need several batches)."""
+    tokens = batch_tensor(batch.items, alphabet).to(device, non_blocking=True)
+    with torch.inference_mode():
+        out = model(tokens, repr_layers=layers, return_contacts=opts.contacts,
+                    need_head_weights=opts.attentions, return_logits=False)
+        windowed = {i for i, m in batch.records.items() if m.windows > 1}
+        results = extract(out, batch.items, layers, set(pools), int(alphabet.prepend_bos), windowed)
+    finished = []
+    for res in results:
+        if res.item.record in todo:
+            rec_out = assembler.add(batch.records[res.item.record], res)
+            if rec_out is not None:
+                finished.append(rec_out)
+    return finished
 
 
 def _progress(total: int, initial: int, enabled: bool) -> Any:

@@ -227,15 +227,7 @@ def _split_metrics(ctx: Context, split: Split, outputs: np.ndarray, state: Label
 def _plots(ctx: Context, out_dir: Path, split: Split, outputs: np.ndarray, state: LabelState, metrics: dict) -> list[str]:
     if not ctx.cfg.plots:
         return []
-    if ctx.task.name == "regression":
-        ok = plots.scatter(ctx.task.label_values(split.targets, state), ctx.task.decode(outputs, state)["prediction"],
-                           out_dir / f"scatter_{split.name}.png", f"{split.name}", metrics)
-        return [f"scatter_{split.name}.png"] if ok else []
-    if ctx.task.name == "classification":
-        probs = ctx.task.probabilities(outputs)
-        ok = plots.roc_pr(split.targets, probs, state.classes, out_dir / f"roc_pr_{split.name}.png", split.name)
-        return [f"roc_pr_{split.name}.png"] if ok else []
-    return []
+    return ctx.task.plot(split.name, split.targets, outputs, state, out_dir, metrics)
 
 
 def _write_predictions(path: Path, rows: list[dict]) -> None:

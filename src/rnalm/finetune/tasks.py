@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Optional
 
 import numpy as np
@@ -85,6 +86,11 @@ class Task:
     def metric_names(self, state: LabelState) -> list[str]:
         raise NotImplementedError
 
+    def plot(self, name: str, targets: np.ndarray, outputs: np.ndarray, state: LabelState, out_dir: Path,
+             metrics: dict) -> list[str]:
+        """Write this split's figures into ``out_dir``; returns their file names (none without matplotlib)."""
+        return []
+
 
 class RegressionTask(Task):
     name = "regression"
@@ -138,6 +144,13 @@ class RegressionTask(Task):
 
     def metrics(self, targets, outputs, state):
         return regression_metrics(self.label_values(targets, state), self.decode(outputs, state)["prediction"])
+
+    def plot(self, name, targets, outputs, state, out_dir, metrics):
+        from rnalm.finetune import plots
+
+        path = out_dir / f"scatter_{name}.png"
+        ok = plots.scatter(self.label_values(targets, state), self.decode(outputs, state)["prediction"], path, name, metrics)
+        return [path.name] if ok else []
 
 
 def _sort_classes(values: set[str]) -> list[str]:
@@ -219,6 +232,13 @@ class ClassificationTask(Task):
 
     def metrics(self, targets, outputs, state):
         return classification_metrics(targets, self.probabilities(outputs))
+
+    def plot(self, name, targets, outputs, state, out_dir, metrics):
+        from rnalm.finetune import plots
+
+        path = out_dir / f"roc_pr_{name}.png"
+        ok = plots.roc_pr(targets, self.probabilities(outputs), state.classes, path, name)
+        return [path.name] if ok else []
 
 
 #: Task registry; the structure task registers here when its package is imported.

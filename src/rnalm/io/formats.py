@@ -173,3 +173,26 @@ def check_rotary_inv_freq(state: dict[str, torch.Tensor], suffix: str, head_dim:
             continue
         out[k] = v
     return out
+
+
+def check_state_matches(config: EncoderConfig, state: dict[str, torch.Tensor], context: str) -> None:
+    """Strict key and shape check of a converted state dict against ``config``'s architecture.
+
+    Run by converters before any model is built, so a mismatch is a :class:`CheckpointError` in
+    checkpoint terms (``context`` says what the file claimed to be) rather than a bare RuntimeError.
+    """
+    from rnalm.model.encoder import RNAEncoder
+
+    with torch.device("meta"):
+        expected = {k: tuple(v.shape) for k, v in RNAEncoder(config).state_dict().items()}
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    wrong = sorted(f"{k}: {tuple(state[k].shape)} != {expected[k]}"
+                   for k in set(expected) & set(state) if tuple(state[k].shape) != expected[k])
+    parts = [f"{what} {items[:8]}{' ...' if len(items) > 8 else ''}"
+             for what, items in (("missing tensors", missing), ("unexpected tensors", unexpected),
+                                 ("shape mismatches", wrong)) if items]
+    if parts:
+        raise CheckpointError(
+            f"{context} ({config.num_layers} layers, {config.embed_dim} wide, {config.attention_heads} heads, "
+            f"ffn {config.ffn_embed_dim}, {config.max_positions} positions): " + "; ".join(parts))

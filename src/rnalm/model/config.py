@@ -13,7 +13,7 @@ checkpoint converter only has to fill in these fields and rename tensors.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Optional
 
 
@@ -56,6 +56,13 @@ class EncoderConfig:
         if self.embed_dim % self.attention_heads:
             raise ValueError(f"embed_dim {self.embed_dim} is not divisible by attention_heads {self.attention_heads}")
 
+    @classmethod
+    def for_alphabet(cls, alphabet: Any, **fields: Any) -> "EncoderConfig":
+        """Config whose vocabulary size and special-token ids come from ``alphabet``."""
+        return cls(vocab_size=len(alphabet), padding_idx=alphabet.padding_idx, mask_idx=alphabet.mask_idx,
+                   cls_idx=alphabet.cls_idx, eos_idx=alphabet.eos_idx, prepend_bos=alphabet.prepend_bos,
+                   append_eos=alphabet.append_eos, **fields)
+
     @property
     def head_dim(self) -> int:
         return self.embed_dim // self.attention_heads
@@ -90,11 +97,16 @@ NAMED_SIZES: dict[str, dict[str, Any]] = {
 }
 
 
-def named_config(size: str, vocab_size: int, **overrides: Any) -> EncoderConfig:
-    """Config for a named size; ``overrides`` win over the named values."""
+def named_config(size: str, vocab_size: Optional[int] = None, alphabet: Any = None, **overrides: Any) -> EncoderConfig:
+    """Config for a named size and a vocabulary (``alphabet`` or a bare ``vocab_size``);
+    ``overrides`` win over the named values."""
     try:
         base = dict(NAMED_SIZES[size])
     except KeyError as exc:
         raise ValueError(f"unknown model size {size!r}; known: {sorted(NAMED_SIZES)}") from exc
     base.update(overrides)
+    if alphabet is not None:
+        return EncoderConfig.for_alphabet(alphabet, **base)
+    if vocab_size is None:
+        raise ValueError("named_config needs an alphabet or a vocab_size")
     return EncoderConfig(vocab_size=vocab_size, **base)

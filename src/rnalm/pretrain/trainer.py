@@ -25,7 +25,7 @@ import torch.nn.functional as F
 
 from rnalm.alphabet import Alphabet
 from rnalm.errors import RnalmError
-from rnalm.model import EncoderConfig, RNAEncoder, named_config
+from rnalm.model import RNAEncoder, named_config
 from rnalm.pretrain.data import CorpusConfig, Example, load_corpus, token_budget_batches
 from rnalm.pretrain.labels import STRUCTURE_INDEX, LabelCache, LabelStats, compute_labels
 from rnalm.pretrain.masking import IGNORE_INDEX, mask_tokens
@@ -106,10 +106,7 @@ def build_model(spec: ModelSpec, obj: ObjectiveConfig) -> tuple[RNAEncoder, Alph
 
         model, info = transfer_from(spec.init_from, alphabet, heads)
     else:
-        a = alphabet
-        cfg = named_config(spec.size, vocab_size=len(a), padding_idx=a.padding_idx, mask_idx=a.mask_idx,
-                           cls_idx=a.cls_idx, eos_idx=a.eos_idx, prepend_bos=a.prepend_bos,
-                           append_eos=a.append_eos, **{**heads, **spec.overrides})
+        cfg = named_config(spec.size, alphabet=alphabet, **{**heads, **spec.overrides})
         model = RNAEncoder(cfg).reset_parameters()
         info = {"init": "random", "size": spec.size}
     if spec.train_last_layers is not None or not spec.train_embeddings:

@@ -14,7 +14,7 @@ from typing import Optional
 import torch
 
 from rnalm.alphabet import Alphabet
-from rnalm.model import RNAEncoder
+from rnalm.model import EncoderConfig, RNAEncoder
 
 
 def transfer_from(source: str, alphabet: Alphabet, heads: dict[str, bool]) -> tuple[RNAEncoder, dict]:
@@ -22,9 +22,10 @@ def transfer_from(source: str, alphabet: Alphabet, heads: dict[str, bool]) -> tu
 
     src, src_alpha = load(source)
     a = alphabet
-    cfg = dataclasses.replace(src.config, vocab_size=len(a), padding_idx=a.padding_idx, mask_idx=a.mask_idx,
-                              cls_idx=a.cls_idx, eos_idx=a.eos_idx, prepend_bos=a.prepend_bos,
-                              append_eos=a.append_eos, lm_head=True, **heads)
+    vocab = EncoderConfig.for_alphabet(a)
+    cfg = dataclasses.replace(src.config, vocab_size=vocab.vocab_size, padding_idx=vocab.padding_idx,
+                              mask_idx=vocab.mask_idx, cls_idx=vocab.cls_idx, eos_idx=vocab.eos_idx,
+                              prepend_bos=vocab.prepend_bos, append_eos=vocab.append_eos, lm_head=True, **heads)
     model = RNAEncoder(cfg).reset_parameters()
     src_state = src.state_dict()
     own = model.state_dict()

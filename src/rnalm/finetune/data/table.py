@@ -33,7 +33,7 @@ class Records:
     labels: list = field(default_factory=list)
     groups: list = field(default_factory=list)
     where: list[str] = field(default_factory=list)
-    #: extra per-row columns a loader wants to carry into predictions.csv (name -> values).
+    #: extra per-row columns (name -> values); ``subset`` splits the metrics and is a predictions.csv column.
     extra: dict[str, list] = field(default_factory=dict)
 
     def __len__(self) -> int:
@@ -60,13 +60,6 @@ class Records:
     @property
     def has_groups(self) -> bool:
         return any(g is not None for g in self.groups)
-
-    def check_unique_ids(self, what: str) -> None:
-        seen: dict[str, str] = {}
-        for rid, w in zip(self.ids, self.where):
-            if rid in seen:
-                raise DataError(f"{w}: duplicate id {rid!r} in {what} (first at {seen[rid]})")
-            seen[rid] = w
 
 
 def detect_format(path: Path, fmt: Optional[str]) -> str:

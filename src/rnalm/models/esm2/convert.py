@@ -28,7 +28,7 @@ from typing import Any, Optional
 import torch
 
 from rnalm.errors import CheckpointError
-from rnalm.io.formats import Converted, Probe, check_rotary_inv_freq, register_format, strip_prefix
+from rnalm.io.formats import Converted, Probe, check_state_matches, check_rotary_inv_freq, register_format, strip_prefix
 from rnalm.io.safe_torch import safe_torch_load
 from rnalm.model.config import EncoderConfig
 from rnalm.models.esm2.alphabet import ESM2_ALPHABET
@@ -98,20 +98,6 @@ def tie_lm_head(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     elif head.shape != emb.shape or not torch.equal(head, emb):
         raise CheckpointError("lm_head.weight differs from embed_tokens.weight, but ESM-2 ties them")
     return state
-
-
-def check_shapes(config: EncoderConfig, state: Mapping[str, torch.Tensor]) -> None:
-    """Compare every tensor with the model ``config`` describes, so a mismatch is a CheckpointError
-    naming the tensor rather than a bare RuntimeError from ``load_state_dict``."""
-    from rnalm.model.encoder import RNAEncoder
-
-    with torch.device("meta"):
-        expected = {k: tuple(v.shape) for k, v in RNAEncoder(config).state_dict().items()}
-    bad = [f"{k}: {tuple(v.shape)} (expected {expected[k]})" for k, v in state.items()
-           if k in expected and tuple(v.shape) != expected[k]]
-    if bad:
-        raise CheckpointError("tensor shapes do not match the architecture: " + "; ".join(bad[:5])
-                              + (" ..." if len(bad) > 5 else ""))
 
 
 def drop_rotary_buffers(state: dict[str, torch.Tensor], head_dim: int) -> dict[str, torch.Tensor]:
@@ -199,31 +185,25 @@ def convert_esm2(probe: Probe) -> Converted:
     has_contacts = all(k in state for k in REGRESSION_KEYS)
 
     a = ESM2_ALPHABET
-    config = EncoderConfig(
-        vocab_size=len(a),
+    config = EncoderConfig.for_alphabet(
+        a,
         num_layers=num_layers,
         embed_dim=embed_dim,
         ffn_embed_dim=4 * embed_dim,
         attention_heads=heads,
         position_embedding="rotary",
         max_positions=ESM2_MAX_POSITIONS,
-        padding_idx=a.padding_idx,
-        mask_idx=a.mask_idx,
-        cls_idx=a.cls_idx,
-        eos_idx=a.eos_idx,
-        prepend_bos=a.prepend_bos,
-        append_eos=a.append_eos,
         emb_layer_norm_before=False,
         token_dropout=bool(args["token_dropout"]),
         tie_lm_head=True,
         lm_head=True,
         contact_head=has_contacts,
     )
-    check_shapes(config, state)
+    check_state_matches(config, state, "tensors do not match the ESM-2 architecture")
     return Converted(config, a, state, provenance)
 
 
 __all__ = [
     "ESM2_PREFIXES", "ESM2_MAX_POSITIONS", "count_layers", "heads_from_rotary", "check_esm2_tensors",
-    "tie_lm_head", "check_shapes", "drop_rotary_buffers", "model_args", "regression_path", "load_regression", "convert_esm2",
+    "tie_lm_head", "drop_rotary_buffers", "model_args", "regression_path", "load_regression", "convert_esm2",
 ]

@@ -33,9 +33,8 @@ import numpy as np
 import torch
 
 from rnalm.errors import CheckpointError, RnalmError
-from rnalm.io.formats import Converted, Probe, check_rotary_inv_freq, register_format
+from rnalm.io.formats import Converted, Probe, check_state_matches, check_rotary_inv_freq, register_format
 from rnalm.model.config import EncoderConfig
-from rnalm.model.encoder import RNAEncoder
 from rnalm.models.protrna.alphabet import PROTRNA_ALPHABET
 
 FORMAT_NAME = "protrna-h5"
@@ -421,25 +420,6 @@ def build_config(state: dict[str, torch.Tensor], num_layers: int, heads: int, ma
     )
 
 
-def check_shapes(config: EncoderConfig, state: dict[str, torch.Tensor]) -> None:
-    """Every tensor present with the shape the inferred architecture needs, before building the model."""
-    with torch.device("meta"):
-        expected = {k: tuple(v.shape) for k, v in RNAEncoder(config).state_dict().items()}
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    wrong = sorted(f"{k}: {tuple(state[k].shape)} != {expected[k]}"
-                   for k in set(expected) & set(state) if tuple(state[k].shape) != expected[k])
-    if missing or unexpected or wrong:
-        raise CheckpointError(
-            f"weights do not fit a ProtRNA of {config.num_layers} layers, width {config.embed_dim}, "
-            f"ffn {config.ffn_embed_dim}, {config.attention_heads} heads: "
-            + "; ".join(p for p in (
-                f"missing {missing[:8]}" if missing else "",
-                f"unexpected {unexpected[:8]}" if unexpected else "",
-                f"shape mismatches {wrong[:8]}" if wrong else "") if p)
-        )
-
-
 # ----------------------------------------------------------------------------- entry points
 def convert_protrna_h5(path: Union[str, Path], attention_heads: Optional[int] = None,
                        max_positions: Optional[int] = None) -> Converted:
@@ -451,7 +431,7 @@ def convert_protrna_h5(path: Union[str, Path], attention_heads: Optional[int] = 
         heads, heads_source = infer_attention_heads(embed_dim, mapped.inv_freq, attention_heads)
         check_rotary_inv_freq(mapped.inv_freq, "", embed_dim // heads)  # "": check every one
         config = build_config(mapped.state, num_layers, heads, max_positions or DEFAULT_MAX_POSITIONS)
-        check_shapes(config, mapped.state)
+        check_state_matches(config, mapped.state, "weights do not fit a ProtRNA")
     except CheckpointError as exc:
         raise CheckpointError(f"{path}: {exc}") from exc
     provenance = {

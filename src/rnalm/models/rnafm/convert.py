@@ -33,9 +33,8 @@ import torch
 
 from rnalm.alphabet import Alphabet
 from rnalm.errors import CheckpointError
-from rnalm.io.formats import Converted, Probe, register_format
+from rnalm.io.formats import Converted, Probe, check_state_matches, register_format
 from rnalm.model.config import EncoderConfig
-from rnalm.model.encoder import RNAEncoder
 from rnalm.models.rnafm.alphabet import MRNA_FM_ALPHABET, RNA_FM_ALPHABET
 
 FORMAT_NAME = "rna-fm"
@@ -120,20 +119,14 @@ def config_from_args(args: dict[str, Any], state: dict[str, torch.Tensor], alpha
     missing = [a for a in ARCH_ARGS if a not in args]
     if missing:
         raise CheckpointError(f"'args' lacks {missing} (after rna-fm's 'encoder_' prefix removal)")
-    return EncoderConfig(
-        vocab_size=len(alphabet),
+    return EncoderConfig.for_alphabet(
+        alphabet,
         num_layers=int(args["layers"]),
         embed_dim=int(args["embed_dim"]),
         ffn_embed_dim=int(args["ffn_embed_dim"]),
         attention_heads=int(args["attention_heads"]),
         position_embedding="learned",
         max_positions=int(args["max_positions"]),
-        padding_idx=alphabet.padding_idx,
-        mask_idx=alphabet.mask_idx,
-        cls_idx=alphabet.cls_idx,
-        eos_idx=alphabet.eos_idx,
-        prepend_bos=True,
-        append_eos=True,
         # rna-fm overrides any stored flag with the presence of the weights
         emb_layer_norm_before=any(k.startswith("emb_layer_norm_before") for k in state),
         token_dropout=bool(args.get("token_dropout", False)),
@@ -142,29 +135,6 @@ def config_from_args(args: dict[str, Any], state: dict[str, torch.Tensor], alpha
         lm_head=True,
         contact_head=contact_head,
     )
-
-
-def check_against_architecture(config: EncoderConfig, state: dict[str, torch.Tensor]) -> None:
-    """Strict key and shape check, reported in checkpoint terms before any model is built."""
-    with torch.device("meta"):
-        expected = {k: tuple(v.shape) for k, v in RNAEncoder(config).state_dict().items()}
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    wrong = sorted(f"{k}: {tuple(state[k].shape)} != {expected[k]}"
-                   for k in set(expected) & set(state) if tuple(state[k].shape) != expected[k])
-    if missing or unexpected or wrong:
-        parts = []
-        if missing:
-            parts.append(f"missing tensors {missing[:8]}{' ...' if len(missing) > 8 else ''}")
-        if unexpected:
-            parts.append(f"unexpected tensors {unexpected[:8]}{' ...' if len(unexpected) > 8 else ''}")
-        if wrong:
-            parts.append(f"shape mismatches {wrong[:8]}{' ...' if len(wrong) > 8 else ''}")
-        raise CheckpointError(
-            f"weights do not fit the architecture its 'args' describe ({config.num_layers} layers, "
-            f"{config.embed_dim} wide, {config.attention_heads} heads, ffn {config.ffn_embed_dim}, "
-            f"{config.max_positions} positions): " + "; ".join(parts)
-        )
 
 
 def _json_safe(value: Any) -> Any:
@@ -200,7 +170,7 @@ def convert_rnafm(probe: Probe) -> Converted:
     state["embed_tokens.weight"] = embedding
     state["lm_head.weight"] = embedding
     config = config_from_args(args, state, alphabet, contact_head)
-    check_against_architecture(config, state)
+    check_state_matches(config, state, "weights do not fit the architecture its 'args' describe")
 
     provenance = {
         "format": FORMAT_NAME,

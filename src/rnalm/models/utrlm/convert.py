@@ -24,12 +24,11 @@ from typing import Any, Optional
 import torch
 
 from rnalm.errors import CheckpointError
-from rnalm.io.formats import Converted, Probe, register_format, strip_prefix
+from rnalm.io.formats import Converted, Probe, check_state_matches, register_format, strip_prefix
 from rnalm.model.config import named_config
 from rnalm.models.esm2.convert import (
     REGRESSION_KEYS,
     check_esm2_tensors,
-    check_shapes,
     count_layers,
     drop_rotary_buffers,
     heads_from_rotary,
@@ -95,18 +94,12 @@ def convert_utrlm(probe: Probe, attention_heads: Optional[int] = None) -> Conver
 
     config = named_config(
         "utr-lm",
-        vocab_size=len(a),
+        alphabet=a,
         num_layers=num_layers,
         embed_dim=embed_dim,
         ffn_embed_dim=4 * embed_dim,
         attention_heads=heads,
         max_positions=UTRLM_MAX_POSITIONS,
-        padding_idx=a.padding_idx,
-        mask_idx=a.mask_idx,
-        cls_idx=a.cls_idx,
-        eos_idx=a.eos_idx,
-        prepend_bos=a.prepend_bos,
-        append_eos=a.append_eos,
         token_dropout=True,
         tie_lm_head=True,
         lm_head=True,
@@ -114,7 +107,7 @@ def convert_utrlm(probe: Probe, attention_heads: Optional[int] = None) -> Conver
         mfe_head="mfe_head.weight" in state,
         structure_head="structure_head.weight" in state,
     )
-    check_shapes(config, state)
+    check_state_matches(config, state, "tensors do not match the UTR-LM architecture")
     provenance = {
         "converter": "rnalm.models.utrlm",
         "heads_from": "argument" if attention_heads else ("rotary buffers" if stored else "UTR-LM default (16)"),
