@@ -112,3 +112,16 @@ def test_error_mode_and_attentions_refuse_long_records(tmp_path, tiny_rnafm):
     with pytest.raises(RnalmError, match="--window-overlap"):
         embed_file(model, inp, tmp_path / "c.h5", EmbedOptions(overlap=62, progress=False), alphabet=alphabet)
     assert not list(tmp_path.glob("*.h5"))
+
+
+def test_bare_alphabet_takes_the_model_limit(tmp_path, tiny_rnafm):
+    """An in-memory model with an alphabet that does not carry max_length still gets windows."""
+    from rnalm.models.rnafm.alphabet import RNA_FM_ALPHABET
+
+    model, _ = tiny_rnafm
+    assert RNA_FM_ALPHABET.max_length is None
+    inp = write_fasta(tmp_path / "in.fa", [("long", "ACGU" * 25)])
+    out = tmp_path / "out.h5"
+    embed_file(model, inp, out, EmbedOptions(pools=["per-token"], progress=False), alphabet=RNA_FM_ALPHABET)
+    with open_embeddings(out) as emb:
+        assert emb.info("long")["windows"] == 2 and emb["long"]["layer_2/per_token"].shape == (100, 32)

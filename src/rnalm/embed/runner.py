@@ -309,6 +309,8 @@ def embed_file(
     sha, model_id = weights_digest(model, model_name)
     model = model.to(device=device, dtype=dtype).eval()
     cfg = model.config
+    if alphabet.max_length is None:  # an in-memory model's bare alphabet: the model's limit applies
+        alphabet = alphabet.with_max_length(cfg.max_length)
     layers = resolve_layers(opts.layers, cfg.num_layers)
     if opts.contacts and getattr(model, "contact_head", None) is None:
         raise RnalmError("--contacts: this model has no contact head")
