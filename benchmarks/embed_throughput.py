@@ -193,9 +193,11 @@ def run_rnalm_forward(model, alphabet, seqs, device, dtype, tokens_per_batch=Non
         plan = [[its[0] for _, its in chunk] for chunk in batches_of(items, 8)]
     else:
         plan = [b.items for b in plan_batches(items, tokens_per_batch, 4096, 2)]
+    from rnalm.embed.runner import cpu_kernels
+
     L = model.num_layers
     t0 = time.perf_counter()
-    with torch.inference_mode():
+    with torch.inference_mode(), cpu_kernels(torch.device(device), getattr(torch, dtype)):
         for batch in plan:
             tokens = batch_tensor(batch, alphabet).to(device)
             rep = model(tokens, repr_layers=[L], return_logits=False)["representations"][L]
@@ -254,6 +256,19 @@ def max_diff(a: dict, b: dict) -> float:
 
 
 # ------------------------------------------------------------------------------ memory (child processes)
+def peak_rss_kib() -> int:
+    """Peak resident memory of this process. ``VmHWM`` belongs to the current address space, so
+    unlike ``ru_maxrss`` (which Linux carries over from the parent across fork+exec) it is the
+    child's own peak."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def memory_child(n: int, workdir: str) -> None:
     """Run embed_file on n records with a small model; print peak RSS (KiB) before and after."""
     from rnalm.embed import EmbedOptions, embed_file
@@ -266,12 +281,12 @@ def memory_child(n: int, workdir: str) -> None:
                         max_positions=1024, padding_idx=a.padding_idx, mask_idx=a.mask_idx, cls_idx=a.cls_idx,
                         eos_idx=a.eos_idx)
     model = RNAEncoder(cfg).reset_parameters().eval()
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    before = peak_rss_kib()
     w = Path(workdir)
     s = embed_file(model, w / f"in{n}.fa", w / f"out{n}.h5",
                    EmbedOptions(pools=["per-token", "mean"], progress=False, tokens_per_batch=8192),
                    alphabet=a.with_max_length(cfg.max_length))
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    after = peak_rss_kib()
     print(json.dumps({"n": n, "rss_before_kib": before, "peak_rss_kib": after, "tokens": s.n_tokens,
                       "seconds": s.seconds, "output_bytes": (w / f"out{n}.h5").stat().st_size}))
 
@@ -303,7 +318,8 @@ def bench_device(device, dtypes, seqs, layers, workdir, peak, tokens_per_batch, 
     warm = seqs[:2]
     run_rnafm(fm_model, fm_alphabet, warm, layers, device)
     t_fm, out_fm = run_rnafm(fm_model, fm_alphabet, seqs, layers, device)
-    rows = [("rna-fm `fm.BioBertModel` (fp32)", "8 per batch, input order", t_fm)]
+    rows = _Rows(tokens)
+    rows.append(("rna-fm `fm.BioBertModel` (fp32)", "8 per batch, input order", t_fm))
     res: dict = {"tokens": tokens, "useful_flops": flops, "rnalm_loaded_by": how}
     if check_mm:
         run_multimolecule(mm, lut, pad, fm_alphabet, warm, device)
@@ -326,6 +342,19 @@ def bench_device(device, dtypes, seqs, layers, workdir, peak, tokens_per_batch, 
     res["rows"] = [{"system": s, "batching": b, "seconds": t, "tokens_per_s": tokens / t,
                     "vs_rnafm": t_fm / t, "fraction_of_fp32_peak": flops / t / peak} for s, b, t in rows]
     return res
+
+
+class _Rows(list):
+    """Result rows, each also reported on stderr as soon as it is measured (full runs take a while)."""
+
+    def __init__(self, tokens: int) -> None:
+        super().__init__()
+        self.tokens = tokens
+
+    def append(self, row) -> None:
+        super().append(row)
+        print(f"  {row[0]} [{row[1]}]: {row[2]:.1f} s, {self.tokens / row[2]:,.0f} tokens/s (load "
+              f"{os.getloadavg()[0]:.1f})", file=sys.stderr, flush=True)
 
 
 def markdown(res: dict, peak: float, device: str) -> str:
@@ -354,14 +383,13 @@ def main(argv=None) -> int:
                    help="also measure peak RSS on 1k and 20k records (default: on in full mode)")
     p.add_argument("--cpu-bf16", action="store_true", help="also run rnalm in bfloat16 on the CPU (informational)")
     p.add_argument("--no-gpu", action="store_true", help="skip the GPU section even if CUDA is available")
+    p.add_argument("--memory-only", action="store_true", help="only the peak-RSS measurement")
     p.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
     p.add_argument("--memory-child", nargs=2, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.memory_child:
         memory_child(int(args.memory_child[0]), args.memory_child[1])
         return 0
-
-    from rnalm.embed.runner import DEFAULT_TOKENS_PER_BATCH
 
     n = args.n or (24 if args.quick else 200)
     layers = args.layers or (2 if args.quick else 12)
@@ -377,35 +405,16 @@ def main(argv=None) -> int:
     failed = False
     with tempfile.TemporaryDirectory(prefix="rnalm-bench-") as tmp:
         work = Path(tmp)
-        peak = matmul_peak("cpu", n=2048 if args.quick else 4096)
-        tpb = args.tokens_per_batch or DEFAULT_TOKENS_PER_BATCH["cpu"]
-        res = bench_device("cpu", ["float32"] + (["bfloat16"] if args.cpu_bf16 else []), seqs, layers, work, peak,
-                           tpb)
-        peak_after = matmul_peak("cpu", n=2048 if args.quick else 4096)
-        res["peak_flops_before_after"] = [peak, peak_after]
-        peak = max(peak, peak_after)  # the best the machine showed: the conservative reference
-        for r in res["rows"]:
-            r["fraction_of_fp32_peak"] = res["useful_flops"] / r["seconds"] / peak
-        report["cpu"] = res
-        print(markdown(res, peak, "CPU"), flush=True)
-        print(f"(matmul peak re-measured after the runs: {peak_after / 1e9:,.1f} GFLOP/s)")
-        failed |= res["rnalm_float32_max_abs_diff_vs_rnafm"] > TOLERANCE
-        if torch.cuda.is_available() and not args.no_gpu:
-            gpeak = matmul_peak("cuda", n=8192)
-            gpeak_bf16 = matmul_peak("cuda", torch.bfloat16, n=8192)
-            gtpb = args.tokens_per_batch or DEFAULT_TOKENS_PER_BATCH["cuda"]
-            gres = bench_device("cuda", ["float32", "bfloat16"], seqs, layers, work, gpeak, gtpb, check_mm=True)
-            gres["bf16_matmul_peak"] = gpeak_bf16
-            report["gpu"] = gres
-            report["gpu_name"] = torch.cuda.get_device_name()
-            print(markdown(gres, gpeak, torch.cuda.get_device_name()), flush=True)
-            print(f"bf16 matmul peak: {gpeak_bf16 / 1e12:,.1f} TFLOP/s")
-            failed |= gres["rnalm_float32_max_abs_diff_vs_rnafm"] > TOLERANCE
+        if args.memory_only:
+            args.memory = True
+        else:
+            failed |= run_throughput(args, seqs, layers, work, report)
         memory = args.memory if args.memory is not None else not args.quick
         if memory:
             mem = measure_memory([1000, 20000], work)
             report["memory"] = mem
-            print("\n| records | tokens | peak RSS | RSS before embedding | output size |\n|---:|---:|---:|---:|---:|")
+            print("\n| records | tokens | peak RSS | peak RSS before embedding | output size |\n"
+                  "|---:|---:|---:|---:|---:|")
             for m in mem:
                 print(f"| {m['n']:,} | {m['tokens']:,} | {m['peak_rss_kib'] / 1024:.0f} MiB | "
                       f"{m['rss_before_kib'] / 1024:.0f} MiB | {m['output_bytes'] / 2**20:.0f} MiB |")
@@ -417,6 +426,38 @@ def main(argv=None) -> int:
         print(f"FAIL: rnalm's outputs differ from rna-fm's by more than {TOLERANCE}", file=sys.stderr)
         return 1
     return 0
+
+
+def run_throughput(args, seqs, layers, work: Path, report: dict) -> bool:
+    """The CPU (and GPU) throughput tables; returns True if rnalm's outputs differ from rna-fm's."""
+    from rnalm.embed.runner import DEFAULT_TOKENS_PER_BATCH
+
+    failed = False
+    peak = matmul_peak("cpu", n=2048 if args.quick else 4096)
+    tpb = args.tokens_per_batch or DEFAULT_TOKENS_PER_BATCH["cpu"]
+    res = bench_device("cpu", ["float32"] + (["bfloat16"] if args.cpu_bf16 else []), seqs, layers, work, peak,
+                       tpb)
+    peak_after = matmul_peak("cpu", n=2048 if args.quick else 4096)
+    res["peak_flops_before_after"] = [peak, peak_after]
+    peak = max(peak, peak_after)  # the best the machine showed: the conservative reference
+    for r in res["rows"]:
+        r["fraction_of_fp32_peak"] = res["useful_flops"] / r["seconds"] / peak
+    report["cpu"] = res
+    print(markdown(res, peak, "CPU"), flush=True)
+    print(f"(matmul peak re-measured after the runs: {peak_after / 1e9:,.1f} GFLOP/s)")
+    failed |= res["rnalm_float32_max_abs_diff_vs_rnafm"] > TOLERANCE
+    if torch.cuda.is_available() and not args.no_gpu:
+        gpeak = matmul_peak("cuda", n=8192)
+        gpeak_bf16 = matmul_peak("cuda", torch.bfloat16, n=8192)
+        gtpb = args.tokens_per_batch or DEFAULT_TOKENS_PER_BATCH["cuda"]
+        gres = bench_device("cuda", ["float32", "bfloat16"], seqs, layers, work, gpeak, gtpb, check_mm=True)
+        gres["bf16_matmul_peak"] = gpeak_bf16
+        report["gpu"] = gres
+        report["gpu_name"] = torch.cuda.get_device_name()
+        print(markdown(gres, gpeak, torch.cuda.get_device_name()), flush=True)
+        print(f"bf16 matmul peak: {gpeak_bf16 / 1e12:,.1f} TFLOP/s")
+        failed |= gres["rnalm_float32_max_abs_diff_vs_rnafm"] > TOLERANCE
+    return failed
 
 
 if __name__ == "__main__":

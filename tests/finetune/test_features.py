@@ -39,4 +39,37 @@ def test_kmer_frequencies_and_mfe(tmp_path):
     names = feature_names(FeatureSettings(mfe=True))
     assert x[0, names.index("mfe")] == pytest.approx(RNA.fold(seq)[1])
     assert x[0, names.index("mfe_per_nt")] == pytest.approx(RNA.fold(seq)[1] / len(seq))
-    assert list(tmp_path.rglob("*.mfe.npy"))  # cached on disk
+    cached = list(tmp_path.rglob("mfe.tsv"))
+    assert len(cached) == 1 and len(cached[0].read_text().splitlines()) == 1  # computed once, cached on disk
+    import rnalm.finetune.features as F
+
+    calls = []
+    real = RNA.fold
+    try:
+        RNA.fold = lambda s: calls.append(s) or real(s)
+        again = F.mfe_values([seq, "ACGUACGU"], tmp_path)
+    finally:
+        RNA.fold = real
+    assert calls == ["ACGUACGU"] and again[0] == pytest.approx(RNA.fold(seq)[1])
+
+
+def test_feature_model_saved_without_pickle_and_foreign_types_refused(tmp_path):
+    """The saved trees load through skops with only scikit-learn/NumPy types; anything else is refused."""
+    import numpy as np
+    import pytest
+    import skops.io as sio
+
+    from rnalm.finetune.features import FeatureModel
+    from rnalm.finetune.errors import RunDirError
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(40, 3)), rng.normal(size=40)
+    fm = FeatureModel(FeatureSettings(), "regression", seed=0).fit(x, y)
+    fm.save(tmp_path / "m.skops")
+    back = FeatureModel.load(tmp_path / "m.skops")
+    assert np.allclose(back.outputs(x), fm.outputs(x))
+    import collections
+    sio.dump({"x": collections.Counter("ab")}, tmp_path / "evil.skops")
+    (tmp_path / "evil.json").write_text('{"task": "regression"}')
+    with pytest.raises(RunDirError, match="refusing|cannot read"):
+        FeatureModel.load(tmp_path / "evil.skops")

@@ -194,7 +194,7 @@ def test_feature_baseline(tmp_path, regression_files):
     cfg = base_config(tmp_path, train, valid, backbone={"name": "features", "features": {"max_iter": 30}})
     res = finetune(cfg, log=quiet)
     assert res.metrics["valid"]["spearman"] > 0.5  # GC content is one of the features
-    assert (res.run_dir / "model.pkl").is_file()
+    assert (res.run_dir / "model.skops").is_file()
     assert_predict_reproduces(res.run_dir, tmp_path, valid)
 
 

@@ -8,8 +8,9 @@ Embed every sequence of a FASTA (plain or gzip) or CSV/TSV file with any model r
 
 Outputs are aligned to the input: per-token outputs have exactly one row per nucleotide (one per
 codon for mRNA-FM), with <cls>/<eos> removed; mean pooling averages those rows only (no special
-or padding tokens); cls is the <cls> vector. Records are read in input order and stored under
-their ids; batching order never shows in the output.
+or padding tokens); cls is the <cls> vector. Records are keyed by id (the first word of a FASTA
+header, or the id column), which must be unique; each stores its input position ('index'), and
+rnalm.embed.open_embeddings(OUTPUT) lists records in input order whatever order batches ran in.
 
 Long sequences (--long): 'window' (default) embeds sequences longer than the model's maximum in
 windows of the maximum length, overlapping by --window-overlap tokens (default a quarter of the

@@ -10,8 +10,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Trains a head (optionally with its language-model backbone) on labelled sequences and writes a "
                     "run directory: resolved config, best weights, trainer_state.json, metrics.json, predictions.csv "
                     "and figures. Every config key can be overridden as section.key=value, e.g. train.lr=1e-4 "
-                    "cv.folds=10 backbone.name=path/to/model.",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+                    "cv.folds=10 backbone.name=path/to/model.")
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="config overrides (YAML values)")
     p.add_argument("--config", "-c", help="YAML config (see recipes/)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its last checkpoint")

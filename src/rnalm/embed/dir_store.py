@@ -59,7 +59,6 @@ def read_log(path: Path, repair: bool = False) -> list[dict[str, Any]]:
 
 
 class DirStore(Store):
-    suffix = ""
 
     def __init__(self, path: Path) -> None:
         super().__init__(path)

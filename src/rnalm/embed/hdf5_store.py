@@ -33,7 +33,7 @@ from rnalm.embed.store import OutputError, Store
 #: Metadata cache size: bounded (memory must not grow with the output), and far above the
 #: metadata one commit creates (at most ``COMMIT_EVERY`` records of a few kB each), so dirty
 #: metadata is written at commits only.
-CACHE_BYTES = 16 << 20
+CACHE_BYTES = 4 << 20
 
 
 def _h5py() -> Any:

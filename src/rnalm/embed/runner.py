@@ -21,9 +21,10 @@ import queue
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional, Sequence, Union
+from typing import Any, Iterator, Optional, Sequence, Union
 
 import torch
 
@@ -390,19 +391,20 @@ def embed_file(
     t_work = time.perf_counter()
     writer = BackgroundWriter(store)
     try:
-        for batch in plan_batches(work(), tokens_per_batch, lookahead, specials, attn_cost,
-                                  ATTENTION_BUDGET_BYTES):
-            todo = {i for i, m in batch.records.items() if m.id not in done.ids}
-            if not todo:  # every record of this batch is already in the output
-                continue
-            finished = _embed_batch(model, alphabet, batch, todo, assembler, layers, pools, opts, device)
-            n_tokens += sum(len(it.ids) + specials for it in batch.items if it.record in todo)
-            writer.submit(finished)
-            n_embedded += len(finished)
-            if progress is not None:
-                progress.update(len(finished))
-                elapsed = max(time.perf_counter() - t_work, 1e-9)
-                progress.set_postfix_str(f"{n_tokens / elapsed:,.0f} tok/s", refresh=False)
+        with cpu_kernels(device, dtype):
+            for batch in plan_batches(work(), tokens_per_batch, lookahead, specials, attn_cost,
+                                      ATTENTION_BUDGET_BYTES):
+                todo = {i for i, m in batch.records.items() if m.id not in done.ids}
+                if not todo:  # every record of this batch is already in the output
+                    continue
+                finished = _embed_batch(model, alphabet, batch, todo, assembler, layers, pools, opts, device)
+                n_tokens += sum(len(it.ids) + specials for it in batch.items if it.record in todo)
+                writer.submit(finished)
+                n_embedded += len(finished)
+                if progress is not None:
+                    progress.update(len(finished))
+                    elapsed = max(time.perf_counter() - t_work, 1e-9)
+                    progress.set_postfix_str(f"{n_tokens / elapsed:,.0f} tok/s", refresh=False)
         writer.close()
         work_seconds = time.perf_counter() - t_work
         if len(assembler):
@@ -422,6 +424,26 @@ def embed_file(
     if opts.merge and world > 1:
         summary.merged = _merge_after_barrier(output, rank)
     return summary
+
+
+@contextmanager
+def cpu_kernels(device: torch.device, dtype: torch.dtype) -> Iterator[None]:
+    """float32 on the CPU: run without oneDNN, so memory does not grow with the number of batch shapes.
+
+    PyTorch sends float32 GELU to oneDNN, which JIT-compiles and caches one primitive per input
+    shape (up to 1,024 of them, ~150 kB each); token-budget batches bring ever new shapes, so the
+    process would grow by hundreds of MB over a long input. ATen's own kernels are as fast for
+    float32 (matrix products go to MKL either way). bfloat16 keeps oneDNN, its fast CPU path.
+    """
+    if device.type != "cpu" or dtype != torch.float32 or not torch.backends.mkldnn.is_available():
+        yield
+        return
+    before = torch.backends.mkldnn.enabled
+    torch.backends.mkldnn.enabled = False
+    try:
+        yield
+    finally:
+        torch.backends.mkldnn.enabled = before
 
 
 class _Done:

@@ -56,7 +56,7 @@ class Store(ABC):
 
     @abstractmethod
     def resume(self, metadata: dict[str, Any]) -> int:
-        """Open for appending, drop half-written records; returns how many were dropped."""
+        """Open for appending, drop half-written records (or their temporary files); returns how many."""
 
     @abstractmethod
     def write(self, rec: RecordOutput) -> None: ...

@@ -6,7 +6,7 @@ full / LoRA training, MLP, LAMAR, ResNet-1D and Optimus-style CNN heads, hold-ou
 evaluation, and a run directory holding everything needed to reproduce and to predict::
 
     from rnalm.finetune import finetune, predict_file
-    result = finetune("recipes/hek293_te_onehot.yaml", ["train.epochs=5"])
+    result = finetune("recipes/hek293_te/onehot.yaml", ["train.epochs=5"])
     predict_file(result.run_dir, "new_utrs.fa", "predictions.csv")
 """
 from rnalm.finetune.config import FinetuneConfig, load_finetune_config

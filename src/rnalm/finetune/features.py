@@ -10,15 +10,14 @@ frequencies. The model is scikit-learn's ``HistGradientBoosting{Regressor,Classi
 """
 from __future__ import annotations
 
+import hashlib
 import itertools
 import math
-import pickle
 from pathlib import Path
 from typing import Optional, Sequence
 
 import numpy as np
 
-from rnalm.finetune.cache import EmbeddingCache
 from rnalm.finetune.config import FeatureSettings
 from rnalm.finetune.errors import ConfigError, RunDirError
 
@@ -75,6 +74,37 @@ def sequence_features(seq: str, settings: FeatureSettings, mfe: Optional[float] 
     return row
 
 
+class MfeCache:
+    """Minimum free energies on disk: one append-only ``sha256<TAB>mfe`` file per ViennaRNA version
+    (folding thousands of long UTRs takes minutes; a second run, fold or recipe reads them back)."""
+
+    def __init__(self, root: Path, version: str) -> None:
+        self.path = Path(root) / f"vienna-{version}" / "mfe.tsv"
+        self.values: dict[str, float] = {}
+        if self.path.is_file():
+            for line in self.path.read_text().splitlines():
+                key, _, value = line.partition("\t")
+                try:
+                    self.values[key] = float(value)
+                except ValueError:
+                    continue  # a torn last line from an interrupted run
+
+    @staticmethod
+    def key(seq: str) -> str:
+        return hashlib.sha256(seq.encode()).hexdigest()
+
+    def get(self, seq: str) -> Optional[float]:
+        return self.values.get(self.key(seq))
+
+    def put_many(self, items: dict[str, float]) -> None:
+        if not items:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "a") as fh:
+            fh.write("".join(f"{self.key(s)}\t{v!r}\n" for s, v in items.items()))
+        self.values.update({self.key(s): v for s, v in items.items()})
+
+
 def mfe_values(seqs: Sequence[str], cache_root: Optional[Path]) -> list[float]:
     """ViennaRNA minimum free energies (kcal/mol), cached on disk by ViennaRNA version and sequence."""
     try:
@@ -82,17 +112,22 @@ def mfe_values(seqs: Sequence[str], cache_root: Optional[Path]) -> list[float]:
     except ImportError as exc:
         raise ConfigError("backbone.features.mfe needs ViennaRNA (pip install ViennaRNA), or set "
                           "backbone.features.mfe=false") from exc
-    cache = EmbeddingCache(cache_root, f"vienna-{RNA.__version__}".ljust(16, "0"), 0) if cache_root else None
-    out = []
+    cache = MfeCache(cache_root, RNA.__version__) if cache_root else None
+    out, new = [], {}
     for s in seqs:
         r = _rna(s)
-        hit = cache.get(r, "mfe") if cache is not None else None
-        if hit is None:
-            _, e = RNA.fold(r)
-            hit = np.array([e], dtype=np.float64)
-            if cache is not None:
-                cache.put(r, "mfe", hit)
-        out.append(float(hit[0]))
+        e = cache.get(r) if cache is not None else None
+        if e is None:
+            e = new.get(r)
+        if e is None:
+            e = float(RNA.fold(r)[1])
+            new[r] = e
+            if cache is not None and len(new) >= 256:
+                cache.put_many(new)
+                new = {}
+        out.append(e)
+    if cache is not None:
+        cache.put_many(new)
     return out
 
 
@@ -127,20 +162,46 @@ class FeatureModel:
         return np.log(probs)
 
     def save(self, path: Path) -> None:
-        with open(path, "wb") as fh:
-            pickle.dump(self, fh)
+        """Write the fitted trees with skops (no pickle) next to a small JSON header."""
+        import json
+
+        sio = _skops()
+        sio.dump(self.model, path)
+        path.with_suffix(".json").write_text(json.dumps({"task": self.task}) + "\n")
 
     @staticmethod
     def load(path: Path) -> "FeatureModel":
-        """Unpickles ``model.pkl`` of a run directory: only load runs you (or someone you trust) made."""
+        """Read a saved feature model without unpickling: skops rebuilds only the types it lists,
+        and every one of them must come from scikit-learn or NumPy (:data:`TRUSTED_TYPE_PREFIXES`)."""
+        import json
+
+        sio = _skops()
         try:
-            with open(path, "rb") as fh:
-                obj = pickle.load(fh)  # noqa: S301 - the user's own run directory
-        except (OSError, pickle.UnpicklingError, EOFError) as exc:
+            untrusted = sio.get_untrusted_types(file=path)
+            foreign = [t for t in untrusted if not t.startswith(TRUSTED_TYPE_PREFIXES)]
+            if foreign:
+                raise RunDirError(f"{path}: refusing to load types outside scikit-learn/NumPy: {foreign[:5]}")
+            model = sio.load(path, trusted=untrusted)
+            task = json.loads(path.with_suffix(".json").read_text())["task"]
+        except RunDirError:
+            raise
+        except Exception as exc:  # skops raises several types for damaged files
             raise RunDirError(f"{path}: cannot read the feature model: {exc}") from exc
-        if not isinstance(obj, FeatureModel):
-            raise RunDirError(f"{path}: not an rnalm feature model")
+        obj = FeatureModel.__new__(FeatureModel)
+        obj.task, obj.model = task, model
         return obj
+
+
+#: Module prefixes of the types a saved feature model may contain.
+TRUSTED_TYPE_PREFIXES = ("sklearn.", "numpy.")
+
+
+def _skops():
+    try:
+        import skops.io as sio
+    except ImportError as exc:
+        raise RunDirError("saving or loading feature models needs skops: pip install skops") from exc
+    return sio
 
 
 __all__ = ["FeatureModel", "feature_matrix", "feature_names", "mfe_values", "sequence_features"]

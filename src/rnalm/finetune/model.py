@@ -7,7 +7,7 @@ backbone is part of the trained model).
 """
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 import torch
@@ -103,7 +103,9 @@ class FeatureSource:
 
 
 class SeqDataset(Dataset):
-    def __init__(self, seqs: Sequence[str], targets: Optional[np.ndarray] = None) -> None:
+    """Sequences and their targets (any per-row objects a task's ``collate_targets`` can batch)."""
+
+    def __init__(self, seqs: Sequence[str], targets: Optional[Sequence] = None) -> None:
         self.seqs = list(seqs)
         self.targets = targets
 
@@ -114,10 +116,14 @@ class SeqDataset(Dataset):
         return i
 
 
-def make_collate(ds: SeqDataset, source: FeatureSource):
-    def collate(idx: list[int]) -> tuple[dict[str, torch.Tensor], Optional[torch.Tensor]]:
+def stack_targets(targets: list) -> torch.Tensor:
+    return torch.as_tensor(np.asarray(targets))
+
+
+def make_collate(ds: SeqDataset, source: FeatureSource, collate_targets: Callable[[list], Any] = stack_targets):
+    def collate(idx: list[int]) -> tuple[dict[str, torch.Tensor], Any]:
         batch = source([ds.seqs[i] for i in idx])
-        y = None if ds.targets is None else torch.as_tensor(ds.targets[idx])
+        y = None if ds.targets is None else collate_targets([ds.targets[i] for i in idx])
         return batch, y
 
     return collate

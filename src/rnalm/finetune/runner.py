@@ -51,7 +51,7 @@ INFO_FILE = "run_info.json"
 LABEL_FILE = "label_state.json"
 METRICS_FILE = "metrics.json"
 PREDICTIONS_FILE = "predictions.csv"
-FEATURE_MODEL_FILE = "model.pkl"
+FEATURE_MODEL_FILE = "model.skops"
 
 
 @dataclass

@@ -86,6 +86,15 @@ class Task:
     def metric_names(self, state: LabelState) -> list[str]:
         raise NotImplementedError
 
+    def collate_targets(self, targets: list) -> torch.Tensor:
+        """Batch per-row targets (a task with variable-size targets, e.g. pair maps, pads here)."""
+        return torch.as_tensor(np.asarray(targets))
+
+    def concat_outputs(self, outputs: list[torch.Tensor]) -> np.ndarray:
+        """Join model outputs -- one single-row slice per sequence, in dataset order -- into what
+        ``metrics`` / ``decode`` receive."""
+        return torch.cat(outputs).numpy()
+
     def plot(self, name: str, targets: np.ndarray, outputs: np.ndarray, state: LabelState, out_dir: Path,
              metrics: dict) -> list[str]:
         """Write this split's figures into ``out_dir``; returns their file names (none without matplotlib)."""

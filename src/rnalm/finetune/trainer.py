@@ -137,7 +137,7 @@ class Trainer:
         return out
 
     def _loader(self, ds: SeqDataset, batch_size: int, order: Optional[torch.Tensor] = None):
-        collate = make_collate(ds, self.source)
+        collate = make_collate(ds, self.source, self.task.collate_targets)
         idx = order.tolist() if order is not None else list(range(len(ds)))
         for i in range(0, len(idx), batch_size):
             yield collate(idx[i: i + batch_size])
@@ -160,21 +160,28 @@ class Trainer:
 
     # ------------------------------------------------------------------ evaluation
     @torch.no_grad()
-    def predict(self, ds: SeqDataset) -> np.ndarray:
-        """Raw outputs in dataset order (computed in length order: heads are padding-invariant)."""
+    def _run_eval(self, ds: SeqDataset) -> tuple[np.ndarray, Optional[float]]:
+        """Raw outputs in dataset order and the mean loss (when ``ds`` has targets). Batches run in
+        length order (less padding; heads are padding-invariant) and are put back in order."""
         self.model.eval()
-        order = torch.as_tensor(np.argsort([len(s) for s in ds.seqs], kind="stable"))
-        outs = [self.model(to_device(batch, self.device)).float().cpu()
-                for batch, _ in self._loader(ds, self.cfg.eval_batch_size, order)]
-        out = torch.cat(outs).numpy()
-        result = np.empty_like(out)
-        result[order.numpy()] = out
-        return result
+        order = np.argsort([len(s) for s in ds.seqs], kind="stable")
+        outs, loss_sum = [], 0.0
+        for batch, y in self._loader(ds, self.cfg.eval_batch_size, torch.as_tensor(order)):
+            out = self.model(to_device(batch, self.device))
+            if y is not None:
+                loss_sum += float(self.loss_fn(out, y.to(self.device))) * len(y)
+            outs.append(out.float().cpu())
+        inverse = np.empty_like(order)
+        inverse[order] = np.arange(len(order))
+        joined = self.task.concat_outputs([outs[i // self.cfg.eval_batch_size][i % self.cfg.eval_batch_size: i % self.cfg.eval_batch_size + 1]
+                                           for i in inverse])
+        return joined, (loss_sum / len(ds) if ds.targets is not None else None)
+
+    def predict(self, ds: SeqDataset) -> np.ndarray:
+        return self._run_eval(ds)[0]
 
     def evaluate(self, ds: SeqDataset) -> tuple[float, dict[str, Optional[float]], np.ndarray]:
-        outputs = self.predict(ds)
-        y = torch.as_tensor(ds.targets)
-        loss = float(self.loss_fn(torch.from_numpy(outputs), y))
+        outputs, loss = self._run_eval(ds)
         return loss, self.task.metrics(ds.targets, outputs, self.label_state), outputs
 
     # ------------------------------------------------------------------ checkpoints
@@ -247,7 +254,7 @@ class Trainer:
             if stopped:
                 break
             self.model.train()
-            collate = make_collate(self.train_ds, self.source)
+            collate = make_collate(self.train_ds, self.source, self.task.collate_targets)
             last_norm = 0.0
             for step_in_epoch, idx in enumerate(self._epoch_batches(epoch)):
                 batch, y = collate(idx)
