@@ -18,7 +18,7 @@ fp32 matmul peak is measured in the same process with large ``torch.matmul`` cal
 rnalm's useful FLOP rate (linear layers + attention of the real, unpadded tokens) is reported
 as a fraction of it. rnalm's outputs must equal rna-fm's (max abs diff <= 1e-4) or the script
 exits with status 1. ``--memory`` also runs ``embed_file`` in child processes on 1k and 20k
-records and reports their peak resident memory.
+records (``--memory-sizes``) and reports their peak resident memory.
 
 Usage::
 
@@ -384,6 +384,8 @@ def main(argv=None) -> int:
     p.add_argument("--cpu-bf16", action="store_true", help="also run rnalm in bfloat16 on the CPU (informational)")
     p.add_argument("--no-gpu", action="store_true", help="skip the GPU section even if CUDA is available")
     p.add_argument("--memory-only", action="store_true", help="only the peak-RSS measurement")
+    p.add_argument("--memory-sizes", type=int, nargs="+", default=[1000, 20000], metavar="N",
+                   help="record counts for the peak-RSS measurement (default: 1000 20000)")
     p.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
     p.add_argument("--memory-child", nargs=2, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -411,7 +413,7 @@ def main(argv=None) -> int:
             failed |= run_throughput(args, seqs, layers, work, report)
         memory = args.memory if args.memory is not None else not args.quick
         if memory:
-            mem = measure_memory([1000, 20000], work)
+            mem = measure_memory(args.memory_sizes, work)
             report["memory"] = mem
             print("\n| records | tokens | peak RSS | peak RSS before embedding | output size |\n"
                   "|---:|---:|---:|---:|---:|")
