@@ -18,3 +18,13 @@ def tiny_rnafm():
                         eos_idx=a.eos_idx)
     model = RNAEncoder(cfg).reset_parameters().eval()
     return model, a.with_max_length(cfg.max_length)
+
+
+@pytest.fixture(autouse=True)
+def _no_shipped_models(tmp_path_factory, monkeypatch):
+    """Tests see no shipped models unless they ask for some (tests/shipped points $RNALM_SHIPPED_DIR at
+    a folder it builds; tests/shipped/test_manifest.py reads the package's own manifest directly), so
+    results do not depend on which real models the package ships."""
+    from rnalm import shipped
+
+    monkeypatch.setenv(shipped.ENV_DIR, str(tmp_path_factory.getbasetemp() / "no-shipped-models"))

@@ -36,14 +36,20 @@ def load(
     ``name_or_path`` is either a path (file or directory; its format is detected from content:
     RNA-FM/mRNA-FM ``.pth``, UTR-LM state dicts, fair-esm ESM-2 ``.pt``, Hugging Face ESM
     directories such as LAMAR's, ProtRNA Keras ``.h5``, or rnalm's native directory) or the name
-    of a registered checkpoint (see ``rnalm models``), which is taken from the local cache and
-    downloaded when missing.
+    of a model: one shipped inside the package (``"utrlm-mini"`` or ``"shipped:utrlm-mini"``, no
+    network needed) or a registered checkpoint (see ``rnalm models``), which is taken from the local
+    cache and downloaded when missing.
     """
     path = Path(name_or_path)
     if not path.exists():
-        from rnalm import hub
+        from rnalm import shipped
 
-        path = hub.resolve(str(name_or_path))
+        if shipped.is_ref(name_or_path):
+            path = shipped.backbone_path(str(name_or_path))
+        else:
+            from rnalm import hub
+
+            path = hub.resolve(str(name_or_path))
     fmt, conv = convert_checkpoint(path)
     model = build_from_converted(conv)
     model.provenance.setdefault("source_format", fmt.name)  # type: ignore[attr-defined]

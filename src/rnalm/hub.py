@@ -560,6 +560,10 @@ class Listing:
     citation: str = ""
     notes: str = ""
     aliases: tuple[str, ...] = ()
+    #: shipped models only: backbone | task | structure, the task alias, the card's validation metric.
+    kind: str = ""
+    task: str = ""
+    metric: str = ""
 
 
 def listings(cache_dir: Union[str, Path, None] = None) -> Iterator[Listing]:

@@ -107,12 +107,17 @@ def table_row(out: str, name: str) -> list[str]:
     return next(line.split() for line in out.splitlines() if line.split()[:1] == [name])
 
 
+def header_line(out: str) -> list[str]:
+    """The downloadable table's header (the shipped models' table, if any, comes first)."""
+    return next(line.split() for line in out.splitlines() if line.split()[:2] == ["NAME", "FORMAT"])
+
+
 def test_models_lists_every_registered_checkpoint_and_cache_state(monkeypatch, served, tmp_path, capsys):
     url_of, _ = served
     register(monkeypatch, "tiny", url_of("/w.bin"))
     assert main(["models"]) == 0
     out = capsys.readouterr().out
-    assert out.splitlines()[0].split() == ["NAME", "FORMAT", "SIZE", "SHA256", "CACHED", "LICENCE"]
+    assert header_line(out) == ["NAME", "FORMAT", "SIZE", "SHA256", "CACHED", "LICENCE"]
     for name in hub.REGISTRY:
         assert table_row(out, name)
     assert table_row(out, "tiny")[-2:] == ["no", "MIT"]
@@ -151,4 +156,6 @@ def test_models_takes_rows_from_every_source(monkeypatch, capsys):
     monkeypatch.setattr(models, "SOURCES", [*models.SOURCES, f"{__name__}:shipped_demo"])
     assert main(["models"]) == 0
     out = capsys.readouterr().out
-    assert table_row(out, "shipped-demo")[-2:] == ["shipped", "MIT"] and table_row(out, "rna-fm")
+    # shipped rows get their own table (kind, task, size, validation metric, licence), before the downloadable one
+    assert out.index("shipped-demo") < out.index("rna-fm")
+    assert table_row(out, "shipped-demo")[-1] == "MIT" and table_row(out, "rna-fm")

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 DESCRIPTION = """\
-Embed every sequence of a FASTA (plain or gzip) or CSV/TSV file with any model rnalm loads.
+Embed every sequence of a FASTA (plain or gzip) or CSV/TSV file with any model rnalm loads
+(default: the backbone shipped with rnalm, utrlm-mini, which needs no download).
 
 Outputs are aligned to the input: per-token outputs have exactly one row per nucleotide (one per
 codon for mRNA-FM), with <cls>/<eos> removed; mean pooling averages those rows only (no special
@@ -36,7 +38,9 @@ N-th record into OUTPUT.rank<r>-of-<N>; add --merge to combine them at the end, 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("embed", help="embed sequences from FASTA/CSV into HDF5, .npy or .pt files",
                        description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", required=True, metavar="NAME_OR_PATH", help="registered model name or checkpoint path")
+    p.add_argument("--model", default=None, metavar="NAME_OR_PATH",
+                   help="shipped or registered model name, or checkpoint path (default: the backbone shipped with "
+                        "rnalm, utrlm-mini; see `rnalm models`)")
     p.add_argument("--input", "-i", required=True, metavar="FILE", help="FASTA (.gz ok), CSV or TSV with a header")
     p.add_argument("--output", "-o", required=True, metavar="PATH", help="HDF5 file, or directory for npy/pt")
     p.add_argument("--format", dest="storage", choices=("hdf5", "npy", "pt"), default="hdf5",
@@ -93,7 +97,19 @@ def run(args: argparse.Namespace) -> int:
         input_format=args.input_format, id_column=args.id_column, seq_column=args.seq_column,
         progress=not args.quiet, merge=args.merge,
     )
-    summary = embed_file(args.model, args.input, args.output, opts)
+    model = args.model
+    if model is None:
+        from rnalm import shipped
+        from rnalm.errors import RnalmError
+
+        entry = shipped.default_backbone()
+        if entry is None:
+            raise RnalmError(f"no --model given and no backbone is shipped with this installation (manifest "
+                             f"{shipped.root() / shipped.MANIFEST}); name one with --model (see `rnalm models`)")
+        model = shipped.ref(entry.name)
+        if not args.quiet:
+            print(f"rnalm embed: model {entry.name} (shipped with rnalm)", file=sys.stderr)
+    summary = embed_file(model, args.input, args.output, opts)
     print(f"rnalm embed: {summary.line()}")
     return 0
 

@@ -1,4 +1,5 @@
-"""``rnalm finetune --config FILE [key=value ...]``: train and evaluate a sequence-level predictor."""
+"""``rnalm finetune --config FILE [key=value ...]``: train and evaluate a sequence-level predictor
+or a secondary-structure model (``task: structure``)."""
 from __future__ import annotations
 
 import argparse
@@ -6,7 +7,8 @@ import argparse
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "finetune", help="fine-tune / evaluate a predictor of a sequence property (regression or classification)",
+        "finetune", help="fine-tune / evaluate a predictor of a sequence property (regression or classification) "
+                         "or of secondary structure (task=structure; then `rnalm fold --run RUN_DIR`)",
         description="Trains a head (optionally with its language-model backbone) on labelled sequences and writes a "
                     "run directory: resolved config, best weights, trainer_state.json, metrics.json, predictions.csv "
                     "and figures. Every config key can be overridden as section.key=value, e.g. train.lr=1e-4 "

@@ -13,22 +13,26 @@ import sys
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "fold", help="predict RNA secondary structures (trained head or ViennaRNA)",
-        description="Predict secondary structures with a structure model trained by `rnalm finetune` "
-                    "(--run RUN_DIR) or with the ViennaRNA baseline (--method vienna: MFE structure, "
-                    "base-pair probabilities as the .npy map). All records are validated before any "
-                    "output is written; every file is written atomically.")
+        "fold", help="predict RNA secondary structures (shipped model, your trained model, or ViennaRNA)",
+        description="Predict secondary structures with the structure model shipped with rnalm (the default: "
+                    "no --run and no --method; see `rnalm models`), with a structure model trained by "
+                    "`rnalm finetune` (--run RUN_DIR) or with the ViennaRNA baseline (--method vienna: MFE "
+                    "structure, base-pair probabilities as the .npy map). Without a shipped structure model the "
+                    "default is an error that says so (never a silent switch to ViennaRNA). All records are "
+                    "validated before any output is written; every file is written atomically.")
     p.add_argument("--input", "-i", required=True, help="FASTA (plain or gzip), or CSV/TSV with id and sequence columns")
     p.add_argument("--output", "-o", required=True, help="output directory (created if missing)")
-    p.add_argument("--method", choices=("vienna", "run"), default=None,
-                   help="'vienna' for ViennaRNA, 'run' for a trained model (the default when --run is given)")
+    p.add_argument("--method", choices=("shipped", "vienna", "run"), default=None,
+                   help="'shipped' for the structure model shipped with rnalm (the default without --run), "
+                        "'vienna' for ViennaRNA, 'run' for a trained model (the default when --run is given)")
     p.add_argument("--run", metavar="RUN_DIR", help="run directory of a structure model trained by `rnalm finetune`")
     p.add_argument("--max-length", type=int, default=1000,
                    help="refuse records longer than this many nt (default 1000; ViennaRNA time grows as L^3)")
     p.add_argument("--plots", action="store_true", help="also write an arc diagram and a dot plot (PNG) per record")
-    p.add_argument("--batch-size", type=int, default=8, help="records per model call (--run only)")
-    pp = p.add_argument_group("post-processing of probability maps (--run only; ViennaRNA's structure is its MFE)")
-    pp.add_argument("--threshold", type=float, default=None, help="pair if probability > threshold (default 0.5)")
+    p.add_argument("--batch-size", type=int, default=8, help="records per model call (learned models only)")
+    pp = p.add_argument_group("post-processing of probability maps (learned models only; ViennaRNA's structure is its MFE)")
+    pp.add_argument("--threshold", type=float, default=None,
+                    help="pair if probability > threshold (default 0.5, or the shipped model's own)")
     pp.add_argument("--min-loop", type=int, default=None,
                     help="minimum hairpin loop: pairs with j - i <= this are removed (default 3, i.e. |i-j| < 4)")
     pp.add_argument("--canonical-only", action="store_true", default=None, help="allow only AU, GC and GU pairs")
@@ -39,15 +43,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _postprocess_options(args: argparse.Namespace):
+def _postprocess_options(args: argparse.Namespace, defaults=None):
     from rnalm.structure.predict import PostprocessOptions
 
-    d = PostprocessOptions()
+    d = defaults or PostprocessOptions()
     one = d.one_partner if args.one_partner is None else (None if args.one_partner == "none" else args.one_partner)
     return PostprocessOptions(
         threshold=d.threshold if args.threshold is None else args.threshold,
         min_loop=d.min_loop if args.min_loop is None else args.min_loop,
-        canonical_only=bool(args.canonical_only),
+        canonical_only=d.canonical_only if args.canonical_only is None else bool(args.canonical_only),
         one_partner=one,
     )
 
@@ -56,9 +60,11 @@ def _predictor(args: argparse.Namespace):
     from rnalm.errors import RnalmError
     from rnalm.structure.predict import load_run_model, model_predictor, vienna_predictor
 
-    method = args.method or ("run" if args.run else None)
-    if method is None:
-        raise RnalmError("choose a predictor: --run RUN_DIR (a trained structure model) or --method vienna")
+    method = args.method or ("run" if args.run else "shipped")
+    if method == "shipped":
+        if args.run:
+            raise RnalmError("--run and --method shipped exclude each other")
+        return shipped_predictor(args)
     if method == "vienna":
         if args.run:
             raise RnalmError("--run and --method vienna exclude each other")
@@ -74,6 +80,26 @@ def _predictor(args: argparse.Namespace):
         raise RnalmError(f"--batch-size must be >= 1, got {args.batch_size}")
     options = _postprocess_options(args)
     return model_predictor(load_run_model(args.run), options), args.batch_size
+
+
+def shipped_predictor(args: argparse.Namespace):
+    """The shipped structure model with its recorded post-processing (overridable by the options)."""
+    from rnalm import shipped
+    from rnalm.errors import RnalmError
+    from rnalm.structure.predict import PostprocessOptions, load_run_model, model_predictor
+
+    entry = shipped.structure_entry()
+    if entry is None:
+        raise RnalmError(f"no structure model is shipped with this installation (manifest "
+                         f"{shipped.root() / shipped.MANIFEST}); choose a predictor: --run RUN_DIR (a trained "
+                         f"structure model) or --method vienna")
+    if args.batch_size < 1:
+        raise RnalmError(f"--batch-size must be >= 1, got {args.batch_size}")
+    entry.verify(entry.weight_files())
+    options = _postprocess_options(args, PostprocessOptions(**entry.postprocess))
+    if not args.quiet:
+        print(f"structure model: {entry.name} (shipped; validation {entry.metric_text()})", file=sys.stderr)
+    return model_predictor(load_run_model(shipped.run_view(entry)), options), args.batch_size
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,8 +1,8 @@
 """``rnalm models``: every model rnalm can give you, from every source, in one table.
 
 Rows come from the *sources* in :data:`SOURCES`: ``"module:function"`` strings naming a function
-``f(cache_dir) -> Iterable[rnalm.hub.Listing]``. The registry of downloadable checkpoints is one
-source; adding another kind (e.g. weights shipped inside the package) is adding one string.
+``f(cache_dir) -> Iterable[rnalm.hub.Listing]``: the models shipped inside the package
+(:mod:`rnalm.shipped`, rows with ``source == "shipped"``, printed in their own table first) and the registry of downloadable checkpoints (:mod:`rnalm.hub`).
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from typing import Optional, Union
 from rnalm.hub import Listing
 
 SOURCES: list[str] = [
+    "rnalm.shipped:listings",
     "rnalm.hub:listings",
 ]
 
@@ -40,17 +41,31 @@ def human_size(n: Optional[int]) -> str:
     raise AssertionError("unreachable")
 
 
-def format_table(rows: list[Listing]) -> str:
-    header = ("NAME", "FORMAT", "SIZE", "SHA256", "CACHED", "LICENCE")
-    body = [(r.name, r.format, human_size(r.size), r.sha256, r.cached, r.licence) for r in rows]
+def _table(header: tuple[str, ...], body: list[tuple[str, ...]]) -> str:
     widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip() for line in [header, *body]]
     return "\n".join(lines)
 
 
+def format_table(rows: list[Listing]) -> str:
+    """Downloadable checkpoints (and any other non-shipped source)."""
+    header = ("NAME", "FORMAT", "SIZE", "SHA256", "CACHED", "LICENCE")
+    return _table(header, [(r.name, r.format, human_size(r.size), r.sha256, r.cached, r.licence) for r in rows])
+
+
+def format_shipped_table(rows: list[Listing]) -> str:
+    """Models installed with rnalm: kind, task alias, size and the card's validation metric."""
+    header = ("NAME", "KIND", "TASK", "SIZE", "VALIDATION", "LICENCE")
+    return _table(header, [(r.name, r.kind or "-", r.task or "-", human_size(r.size), r.metric or "-", r.licence)
+                           for r in rows])
+
+
 def format_details(row: Listing) -> str:
-    lines = [f"{row.name}: {row.description}",
-             f"  format:   {row.format}",
+    lines = [f"{row.name}: {row.description}"]
+    if row.source == "shipped":
+        lines += [f"  kind:     {row.kind}" + (f" (rnalm predict --task {row.task})" if row.kind == "task" else ""),
+                  f"  metric:   {row.metric}"]
+    lines += [f"  format:   {row.format}",
              f"  size:     {human_size(row.size)}; sha256 {row.sha256}",
              f"  licence:  {row.licence}",
              f"  cached:   {row.cached} ({row.location})"]
@@ -68,8 +83,10 @@ def format_details(row: Listing) -> str:
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("models", help="list the models rnalm can load by name",
-                       description="Lists registered checkpoints: name, published format, size, whether a "
-                                   "sha256 is published, whether it is in the local cache, and licence.")
+                       description="Lists the models shipped inside the package (installed, work offline: kind, "
+                                   "task alias, size, validation metric from the model card) and the registered "
+                                   "downloadable checkpoints (published format, size, whether a sha256 is "
+                                   "published, whether it is in the local cache, licence).")
     p.add_argument("--cache-dir", type=Path, default=None,
                    help="cache folder (default: $RNALM_HOME, else ~/.cache/rnalm)")
     p.add_argument("--verbose", "-v", action="store_true", help="also show descriptions, URLs and citations")
@@ -84,8 +101,18 @@ def run(args: argparse.Namespace) -> int:
     elif args.verbose:
         print("\n\n".join(format_details(r) for r in rows))
     else:
-        print(format_table(rows))
-        if any(r.size is None or r.sha256 == "not published" for r in rows):
+        local = [r for r in rows if r.source == "shipped"]
+        remote = [r for r in rows if r.source != "shipped"]
+        if local:
+            print("Shipped with rnalm (installed, work offline; model cards: rnalm models -v):")
+            print(format_shipped_table(local))
+        else:
+            from rnalm import shipped
+
+            print(f"Shipped with rnalm: none in this installation ({shipped.root() / shipped.MANIFEST} lists no models).")
+        print("\nDownloadable (rnalm download NAME; cached under $RNALM_HOME):")
+        print(format_table(remote))
+        if any(r.size is None or r.sha256 == "not published" for r in remote):
             print("\n'unpublished'/'not published': the authors state no size or sha256 for that file, so a "
                   "download is checked only against the server's Content-Length.")
     return 0

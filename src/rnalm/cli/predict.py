@@ -1,18 +1,25 @@
-"""``rnalm predict --run RUN_DIR --input FILE --output FILE``: apply a fine-tuned run to new sequences."""
+"""``rnalm predict --task te|halflife|ires|family`` (a shipped model) or ``--run RUN_DIR`` (your own run)."""
 from __future__ import annotations
 
 import argparse
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from rnalm.shipped import TASK_ALIASES
+
+    tasks = "; ".join(f"{k}: {v}" for k, v in TASK_ALIASES.items() if k != "fold")
     p = sub.add_parser(
-        "predict", help="predict with a fine-tuned run (rnalm finetune) on new sequences",
-        description="Reads FASTA/CSV/TSV sequences, validates them with the run's alphabet, and writes a CSV with "
+        "predict", help="predict with a shipped task model (--task) or a fine-tuned run (--run) on new sequences",
+        description="Reads FASTA/CSV/TSV sequences, validates them with the model's alphabet, and writes a CSV with "
                     "one row per sequence: id, prediction (in the label's units; a standardised label is mapped "
-                    "back), class probabilities for classification. Cross-validated runs average their fold models.")
-    p.add_argument("--run", required=True, help="run directory written by rnalm finetune")
+                    "back), class probabilities for classification. Cross-validated runs average their fold models. "
+                    f"Shipped task models (see `rnalm models`), no download needed: {tasks}.")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--task", metavar="NAME",
+                       help="a task model shipped with rnalm, by alias (te, halflife, ires, family) or name")
+    which.add_argument("--run", help="run directory written by rnalm finetune")
     p.add_argument("--input", "-i", required=True, help="sequences: FASTA, CSV or TSV (.gz allowed)")
-    p.add_argument("--output", "-o", required=True, help="output CSV")
+    p.add_argument("--output", "-o", default=None, help="output CSV (default: the CSV goes to standard output)")
     p.add_argument("--format", choices=("fasta", "csv", "tsv"), help="input format (default: from the extension)")
     p.add_argument("--seq-column", help="CSV/TSV column holding sequences (default: the run's)")
     p.add_argument("--id-column", help="CSV/TSV column holding ids (default: row numbers)")
@@ -24,8 +31,32 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import sys
+    import tempfile
+    from pathlib import Path
+
     from rnalm.finetune.predict import predict_file
 
-    predict_file(args.run, args.input, args.output, args.format, args.seq_column, args.id_column,
-                 args.batch_size, args.backbone, log=(lambda _m: None) if args.quiet else print, device=args.device)
+    to_stdout = args.output is None
+    stream = sys.stderr if to_stdout else sys.stdout
+    log = (lambda _m: None) if args.quiet else (lambda m: print(m, file=stream))
+    run_dir, backbone = args.run, args.backbone
+    if args.task:
+        from rnalm import shipped
+
+        entry = shipped.task_entry(args.task)
+        entry.verify(entry.weight_files())
+        run_dir = entry.path
+        if entry.backbone and not backbone:
+            backbone = str(shipped.backbone_path(entry.backbone))
+        log(f"shipped model {entry.name} ({entry.description or entry.task}; validation {entry.metric_text()})")
+    if not to_stdout:
+        predict_file(run_dir, args.input, args.output, args.format, args.seq_column, args.id_column,
+                     args.batch_size, backbone, log=log, device=args.device)
+        return 0
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "predictions.csv"
+        predict_file(run_dir, args.input, out, args.format, args.seq_column, args.id_column,
+                     args.batch_size, backbone, log=lambda _m: None, device=args.device)
+        sys.stdout.write(out.read_text())
     return 0

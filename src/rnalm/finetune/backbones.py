@@ -7,6 +7,9 @@
 
 Features are at nucleotide resolution: ``tokens`` drops ``<cls>``/``<eos>``/padding and, for codon
 models (mRNA-FM), repeats each codon's vector three times so it lines up with the one-hot input.
+``attentions`` (every layer's and head's attention map, cut to the nucleotides; for pair-map
+heads) are too large to cache, so a frozen backbone that must give them runs inside the model,
+without gradients (:class:`LMBackbone` with ``frozen=True``).
 """
 from __future__ import annotations
 
@@ -37,12 +40,18 @@ def state_sha256(module: nn.Module) -> str:
 
 
 class LMBackbone(nn.Module):
-    """An :class:`RNAEncoder` plus its alphabet, producing ``cls`` / ``mean`` / ``tokens`` features."""
+    """An :class:`RNAEncoder` plus its alphabet, producing ``cls`` / ``mean`` / ``tokens`` /
+    ``attentions`` features. ``frozen``: the encoder's parameters never train, it stays in eval
+    mode and runs without gradients."""
 
-    def __init__(self, encoder: RNAEncoder, alphabet: Alphabet, layer: int = -1) -> None:
+    def __init__(self, encoder: RNAEncoder, alphabet: Alphabet, layer: int = -1, frozen: bool = False) -> None:
         super().__init__()
         self.encoder = encoder
         self.alphabet = alphabet
+        self.frozen = frozen
+        if frozen:
+            for p in encoder.parameters():
+                p.requires_grad_(False)
         n = encoder.config.num_layers
         self.layer = n + 1 + layer if layer < 0 else layer
         if not 0 <= self.layer <= n:
@@ -58,12 +67,29 @@ class LMBackbone(nn.Module):
         bc = a.get_batch_converter()
         return bc.pad([a.encode_normalized(s) for s in seqs])
 
+    def train(self, mode: bool = True) -> "LMBackbone":
+        super().train(mode)
+        if self.frozen:
+            self.encoder.eval()
+        return self
+
     def forward(self, token_ids: torch.Tensor, needs: Iterable[str]) -> dict[str, torch.Tensor]:
-        needs = set(needs) & LM_FEATURES
+        if self.frozen:
+            with torch.no_grad():
+                return self._features(token_ids, needs)
+        return self._features(token_ids, needs)
+
+    def _features(self, token_ids: torch.Tensor, needs: Iterable[str]) -> dict[str, torch.Tensor]:
+        needs = set(needs)
+        want_attn = "attentions" in needs
+        needs &= LM_FEATURES
         a = self.alphabet
         if "cls" in needs and not a.prepend_bos:
             raise ConfigError(f"alphabet {a.name!r} adds no <cls> token; use head.pooling=mean")
-        out = self.encoder(token_ids, repr_layers=[self.layer], return_logits=False)
+        if want_attn and a.k_mer != 1:
+            raise ConfigError(f"alphabet {a.name!r} reads {a.k_mer}-mers: its attention maps are not per nucleotide; "
+                              f"set head.attention=false")
+        out = self.encoder(token_ids, repr_layers=[self.layer], return_logits=False, need_head_weights=want_attn)
         rep = out["representations"][self.layer]
         bos = int(a.prepend_bos)
         special = torch.zeros_like(token_ids, dtype=torch.bool)
@@ -84,6 +110,12 @@ class LMBackbone(nn.Module):
             if a.k_mer > 1:
                 tok = tok.repeat_interleave(a.k_mer, dim=1)
             feats["tokens"] = tok
+        if want_attn:
+            n_tok = int(letters.sum(1).max())
+            att = out["attentions"]  # B, layers, heads, T, T
+            att = att.reshape(att.shape[0], -1, att.shape[-2], att.shape[-1])[:, :, bos: bos + n_tok, bos: bos + n_tok]
+            mask = letters[:, bos: bos + n_tok]
+            feats["attentions"] = att * (mask[:, :, None] & mask[:, None, :])[:, None].to(att.dtype)
         return feats
 
 

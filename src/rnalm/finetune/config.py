@@ -19,7 +19,7 @@ from rnalm.configfile import ConfigError, deep_merge, from_dict, load_config, pa
 LABEL_TRANSFORMS = ("none", "log", "log2", "log10", "log1p")
 TRUNCATE_MODES = ("error", "keep_5prime", "keep_3prime")
 MODES = ("frozen", "full", "lora")
-LOSSES = ("auto", "mse", "huber", "ce")
+LOSSES = ("auto", "mse", "huber", "ce", "bce")
 SCHEDULERS = ("linear", "constant", "cosine")
 
 
@@ -169,18 +169,28 @@ class BackboneConfig:
 class HeadConfig:
     """The predictor on top of the representation; fields apply to the head types named in comments."""
 
-    #: mlp | lamar | resnet1d | cnn (see :data:`rnalm.finetune.heads.HEADS`).
+    #: mlp | lamar | resnet1d | cnn; pairwise for task=structure (see :data:`rnalm.finetune.heads.HEADS`).
     type: str = "mlp"
     #: mlp: which sequence vector feeds the MLP: ``cls`` (the <cls> token) or ``mean`` (over letters).
     pooling: str = "cls"
     #: mlp: hidden layer sizes (UTR-LM: one hidden layer of 40).
     hidden: list = field(default_factory=lambda: [40])
     dropout: float = 0.2
-    #: resnet1d / cnn: per-token embeddings are reduced to this many channels (RNA-FM tutorial: 640 -> 32).
+    #: resnet1d / cnn / pairwise: per-token embeddings are reduced to this many channels (RNA-FM tutorial: 640 -> 32).
     reduction_dim: int = 32
-    #: resnet1d / cnn: concatenate the one-hot sequence with the (reduced) embeddings.
+    #: resnet1d / cnn / pairwise: concatenate the one-hot sequence with the (reduced) embeddings.
     onehot: bool = True
-    #: resnet1d: width and number of residual blocks.
+    #: pairwise: also feed the backbone's attention maps (every layer and head) to the 2-D network.
+    attention: bool = False
+    #: pairwise with attention: number of maps (layers x heads); filled in from the backbone.
+    attention_maps: Optional[int] = None
+    #: pairwise: also feed ViennaRNA's base-pair probability matrix of each sequence (RNAfold -p
+    #: defaults, folded once per sequence and cached) to the 2-D network (needs rnalm[vienna]).
+    vienna_bpp: bool = False
+    #: pairwise with vienna_bpp: also add the probabilities' logit (times a learned scale, initially 1)
+    #: to the head's output, so training starts from ViennaRNA's prediction and refines it.
+    vienna_bpp_prior: bool = True
+    #: resnet1d / pairwise (2-D residual blocks): width and number of residual blocks.
     channels: int = 64
     blocks: int = 6
     #: cnn (Optimus 5-Prime): filters, kernel size, conv layers, dense units.
@@ -208,6 +218,14 @@ class HeadConfig:
         _int("head.blocks", self.blocks, 0)
         if self.max_len is not None:
             _int("head.max_len", self.max_len, 1)
+        if self.attention_maps is not None:
+            _int("head.attention_maps", self.attention_maps, 1)
+        for name in ("vienna_bpp", "vienna_bpp_prior"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"head.{name}={getattr(self, name)!r} must be true or false")
+        if self.vienna_bpp and self.type != "pairwise":
+            raise ConfigError(f"head.vienna_bpp=true applies to head.type=pairwise (task=structure) only, "
+                              f"not head.type={self.type!r}")
 
 
 @dataclass
@@ -240,6 +258,11 @@ class TrainConfig:
     save_checkpoints: bool = True
     #: batch sequences of similar length together (less padding; faster on long, varied inputs).
     group_by_length: bool = False
+    #: structure task: weight of the positive (paired) cells in the masked binary cross-entropy.
+    pos_weight: float = 1.0
+    #: structure task: a batch holds at most this many L x L cells (batch size x longest length^2;
+    #: evaluation batches 4x as many) and at most ``batch_size`` sequences.
+    cells_per_batch: int = 160_000
     #: ``auto`` (CUDA when available, else CPU), ``cpu``, ``cuda``, ``cuda:1`` ...
     device: str = "auto"
 
@@ -258,6 +281,8 @@ class TrainConfig:
         _positive("train.weight_decay", self.weight_decay, allow_zero=True)
         _positive("train.grad_clip", self.grad_clip, allow_zero=True)
         _positive("train.huber_delta", self.huber_delta)
+        _positive("train.pos_weight", self.pos_weight)
+        _int("train.cells_per_batch", self.cells_per_batch, 1)
         if not (isinstance(self.warmup_ratio, (int, float)) and 0 <= self.warmup_ratio < 1):
             raise ConfigError(f"train.warmup_ratio={self.warmup_ratio!r} must be in [0, 1)")
         if self.threads is not None:
@@ -275,6 +300,9 @@ class CVConfig:
     #: share of each fold's training part held out for early stopping; 0 = select on the test fold
     #: itself (what UTR-LM's scripts do; optimistic, and flagged in metrics.json).
     inner_valid_fraction: float = 0.1
+    #: hold out whole groups for that inner validation (false: rows at random -- e.g. with a few
+    #: large RNA families as groups, where one held-out family could be half of the data).
+    inner_valid_grouped: bool = True
     #: run only these fold indices (None = all).
     only: Optional[list] = None
 
@@ -292,7 +320,7 @@ class CVConfig:
 class FinetuneConfig:
     """A whole fine-tuning run."""
 
-    #: regression | classification (see :data:`rnalm.finetune.tasks.TASKS`).
+    #: regression | classification | structure (see :data:`rnalm.finetune.tasks.TASKS`).
     task: str = "regression"
     #: the run directory (created; must be new or empty unless ``overwrite``).
     output_dir: str = "runs/finetune"
@@ -306,11 +334,16 @@ class FinetuneConfig:
 
     def validate(self) -> "FinetuneConfig":
         from rnalm.finetune.heads import HEADS
-        from rnalm.finetune.tasks import TASKS
+        from rnalm.finetune.tasks import TASKS, load_plugins
 
         _coerce_numbers(self, "")
+        load_plugins()
         if self.task not in TASKS:
             raise ConfigError(f"task={self.task!r} is not one of {sorted(TASKS)}")
+        TASKS[self.task].check_config(self)
+        for name, task in TASKS.items():
+            if name != self.task and self.head.type in task.own_heads:
+                raise ConfigError(f"head.type={self.head.type!r} belongs to task={name}, not task={self.task}")
         if self.head.type not in HEADS:
             raise ConfigError(f"head.type={self.head.type!r} is not one of {sorted(HEADS)}")
         for section in (self.data, self.backbone, self.head, self.train, self.cv):

@@ -3,7 +3,9 @@
 :class:`FeatureSource` turns a list of normalised sequences into a feature batch: one-hot and mask
 always computed on the fly (cheap), language-model features read from :class:`FrozenFeatures`
 (frozen mode) or left to the model to compute from ``token_ids`` (full / LoRA mode, where the
-backbone is part of the trained model).
+backbone is part of the trained model); pair maps a head needs as ``bpp`` (ViennaRNA base-pair
+probabilities, zero-padded ``(B, L, L)``) from a ``pair_probs`` provider
+(:class:`rnalm.structure.bpp.PairProbabilities`), which folds each sequence once.
 """
 from __future__ import annotations
 
@@ -80,10 +82,11 @@ class FeatureSource:
     """Builds feature batches for a head from normalised sequences."""
 
     def __init__(self, needs: Sequence[str], backbone: Optional[LMBackbone] = None,
-                 frozen: Optional[FrozenFeatures] = None) -> None:
+                 frozen: Optional[FrozenFeatures] = None, pair_probs: Optional[Any] = None) -> None:
         self.needs = set(needs)
         self.backbone = backbone
         self.frozen = frozen
+        self.pair_probs = pair_probs
 
     def __call__(self, seqs: Sequence[str]) -> dict[str, torch.Tensor]:
         batch: dict[str, torch.Tensor] = {}
@@ -99,6 +102,10 @@ class FeatureSource:
                 batch["token_ids"] = self.backbone.tokenize(seqs)
             else:
                 raise RuntimeError("the head needs language-model features but there is no backbone")
+        if "bpp" in self.needs:
+            if self.pair_probs is None:
+                raise RuntimeError("the head needs base-pair probability maps but there is no provider")
+            batch["bpp"] = self.pair_probs.batch(seqs)
         return batch
 
 

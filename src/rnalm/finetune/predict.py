@@ -53,6 +53,9 @@ class Predictor:
             raise RunDirError(f"{self.run_dir}: not a finished fine-tuning run (no {CONFIG_FILE} / {INFO_FILE})")
         self.cfg: FinetuneConfig = load_finetune_config(self.run_dir / CONFIG_FILE)
         self.info = json.loads((self.run_dir / INFO_FILE).read_text())
+        if self.cfg.task == "structure":
+            raise RunDirError(f"{self.run_dir}: a structure run predicts base pairs; use "
+                              f"`rnalm fold --run {self.run_dir} --input FILE --output DIR`")
         self.task = get_task(self.cfg.task)
         self.dirs = _model_dirs(self.run_dir, self.info)
         self.states = [LabelState.from_dict(json.loads((d / LABEL_FILE).read_text())) for d in self.dirs]
@@ -65,10 +68,18 @@ class Predictor:
             self.alphabet = default_alphabet()
 
     def _load_backbone(self, override: Optional[str]) -> None:
+        from rnalm import shipped
         from rnalm.api import load
 
         saved = self.info["backbone"]
         path = override or saved.get("path") or expand_path(self.cfg.backbone.name)
+        if not override:
+            # a model shipped with rnalm names its backbone (shipped:NAME), never a local path; a run
+            # trained with backbone.name=NAME of a shipped backbone is found the same way
+            for ref in (saved.get("path"), self.cfg.backbone.name):
+                if ref and (str(ref).startswith(shipped.PREFIX) or (not Path(str(ref)).exists() and shipped.is_ref(ref))):
+                    path = str(shipped.backbone_path(ref))
+                    break
         if not Path(path).exists() and not override:
             raise RunDirError(f"the run's backbone {path} is not there any more; pass its new location "
                               f"(--backbone PATH)")
@@ -124,9 +135,14 @@ class Predictor:
 
     def predict(self, seqs: Sequence[str], batch_size: int = 64) -> dict[str, np.ndarray]:
         """Columns (``prediction``, class probabilities) for already-prepared sequences."""
+        return self._combine([(self.task.decode(o, s), o, s) for o, s in self.raw_outputs(seqs, batch_size)])
+
+    def raw_outputs(self, seqs: Sequence[str], batch_size: int = 64) -> list[tuple[np.ndarray, LabelState]]:
+        """Per model (one, or one per fold): raw outputs in model space and that model's label state,
+        for the task's ``metrics`` (shipped models recompute their recorded metric this way)."""
         import torch
 
-        cols_per_model = []
+        per_model = []
         for d, state in zip(self.dirs, self.states):
             if self.cfg.backbone.kind == "features":
                 from rnalm.finetune.features import FeatureModel, feature_matrix
@@ -149,8 +165,8 @@ class Predictor:
                         outs.append(model(to_device(batch, self.device)).float().cpu())
                 outputs = np.empty((len(seqs), outs[0].shape[1]), dtype=np.float32)
                 outputs[order] = torch.cat(outs).numpy()
-            cols_per_model.append((self.task.decode(outputs, state), outputs, state))
-        return self._combine(cols_per_model)
+            per_model.append((outputs, state))
+        return per_model
 
     def _combine(self, per_model: list) -> dict[str, np.ndarray]:
         if len(per_model) == 1:

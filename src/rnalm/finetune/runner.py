@@ -86,6 +86,8 @@ class Context:
     encoder: Optional[torch.nn.Module] = None
     sha256: Optional[str] = None
     frozen: Optional[FrozenFeatures] = None
+    #: ViennaRNA base-pair probabilities (heads that need ``bpp``; :mod:`rnalm.structure.bpp`).
+    pair_probs: Optional[Any] = None
     cache_root: Optional[Path] = None
     force_standardize: bool = False
     callbacks: Sequence[Any] = field(default_factory=list)
@@ -157,10 +159,16 @@ def _splits(ctx: Context, bundle: DataBundle) -> dict[str, Split]:
     return out
 
 
-def _resolve_head(cfg: FinetuneConfig, splits: dict[str, Split]) -> None:
+def _resolve_head(cfg: FinetuneConfig, splits: dict[str, Split], encoder: Optional[torch.nn.Module]) -> None:
+    """Fill in head settings that come from the data or the backbone (saved in config.yaml)."""
     h = cfg.head
     if h.type == "cnn" and h.pool == "flatten" and h.max_len is None:
         h.max_len = max(len(s) for sp in splits.values() for s in sp.seqs)
+    if h.attention and encoder is not None:
+        n = encoder.config.num_layers * encoder.config.attention_heads
+        if h.attention_maps not in (None, n):
+            raise ConfigError(f"head.attention_maps={h.attention_maps}, but the backbone gives {n} attention maps")
+        h.attention_maps = n
 
 
 # ------------------------------------------------------------------------------------ one model
@@ -172,15 +180,30 @@ def _fit_labels(ctx: Context, train: Split, others: Sequence[Split]) -> LabelSta
     return state
 
 
+def _pair_probs(ctx: Context, needs: Sequence[str]) -> Optional[Any]:
+    """The run's base-pair probability provider when the head reads ``bpp`` (made once, shared by folds)."""
+    if "bpp" not in needs:
+        return None
+    if ctx.pair_probs is None:
+        from rnalm.structure.bpp import PairProbabilities
+
+        ctx.pair_probs = PairProbabilities()
+    return ctx.pair_probs
+
+
 def _build_model(ctx: Context, out_dim: int) -> tuple[SequenceModel, FeatureSource]:
     cfg = ctx.cfg
     if cfg.backbone.kind == "none":
         head = build_head(cfg.head, None, out_dim)
-        return SequenceModel(head), FeatureSource(head.needs)
+        return SequenceModel(head), FeatureSource(head.needs, pair_probs=_pair_probs(ctx, head.needs))
     dim = ctx.encoder.config.embed_dim
     head = build_head(cfg.head, dim, out_dim)
+    pp = _pair_probs(ctx, head.needs)
     if cfg.backbone.mode == "frozen":
-        return SequenceModel(head), FeatureSource(head.needs, frozen=ctx.frozen)
+        if "attentions" in head.needs:  # too large to cache: the frozen backbone runs with every batch
+            backbone = LMBackbone(ctx.encoder, ctx.alphabet, cfg.backbone.layer, frozen=True)
+            return SequenceModel(head, backbone), FeatureSource(head.needs, backbone=backbone, pair_probs=pp)
+        return SequenceModel(head), FeatureSource(head.needs, frozen=ctx.frozen, pair_probs=pp)
     encoder = copy.deepcopy(ctx.encoder)  # ctx.encoder itself never trains: every fold starts from it
     if cfg.backbone.mode == "lora":
         encoder = apply_lora(encoder, cfg.backbone.lora)
@@ -188,11 +211,11 @@ def _build_model(ctx: Context, out_dim: int) -> tuple[SequenceModel, FeatureSour
         for p in encoder.parameters():
             p.requires_grad = True
     backbone = LMBackbone(encoder, ctx.alphabet, cfg.backbone.layer)
-    return SequenceModel(head, backbone), FeatureSource(head.needs, backbone=backbone)
+    return SequenceModel(head, backbone), FeatureSource(head.needs, backbone=backbone, pair_probs=pp)
 
 
 def _prediction_rows(ctx: Context, split: Split, outputs: np.ndarray, state: LabelState, fold: Optional[int]) -> list[dict]:
-    cols = ctx.task.decode(outputs, state)
+    cols = ctx.task.prediction_columns(split.targets, outputs, state)
     labels = ctx.task.label_values(split.targets, state)
     rows = []
     for i in range(len(split.seqs)):
@@ -353,17 +376,30 @@ def _run_info(ctx: Context, bundle: DataBundle, needs: Sequence[str]) -> dict:
         "backbone": {"name": cfg.backbone.name, "kind": cfg.backbone.kind, "mode": cfg.backbone.mode,
                      "alphabet": ctx.alphabet.to_dict()},
         "head": {"type": cfg.head.type, "needs": sorted(needs)},
+        **({"vienna": {"version": ctx.pair_probs.version, "use": "base-pair probabilities (head.vienna_bpp)"}}
+           if ctx.pair_probs is not None else {}),
         "label_name": bundle.label_name,
         "notes": bundle.notes,
         "force_standardize": bundle.force_standardize,
     }
     if ctx.encoder is not None:
-        info["backbone"].update(path=str(Path(expand_path(cfg.backbone.name)).resolve()), sha256=ctx.sha256,
+        info["backbone"].update(path=_backbone_ref(cfg.backbone.name), sha256=ctx.sha256,
                                 layer=LMBackbone(ctx.encoder, ctx.alphabet, cfg.backbone.layer).layer,
                                 embed_dim=ctx.encoder.config.embed_dim,
                                 num_layers=ctx.encoder.config.num_layers,
                                 max_length=ctx.alphabet.max_length)
     return info
+
+
+def _backbone_ref(name: str) -> str:
+    """What the run records as its backbone: ``shipped:NAME`` for a model shipped with rnalm (its
+    location changes with the installation), else the checkpoint's absolute path."""
+    from rnalm import shipped
+
+    expanded = expand_path(name)
+    if not Path(expanded).exists() and shipped.is_ref(expanded):
+        return shipped.ref(str(expanded).removeprefix(shipped.PREFIX))
+    return str(Path(expanded).resolve())
 
 
 def _needs(ctx: Context) -> frozenset:
@@ -414,13 +450,16 @@ def _finetune(cfg: FinetuneConfig, run_dir: Path, resume: bool, callbacks: Seque
     ctx.force_standardize = bundle.force_standardize and cfg.task == "regression"
     _load_backbone(ctx)
     splits = _splits(ctx, bundle)
-    _resolve_head(cfg, splits)
+    _resolve_head(cfg, splits, ctx.encoder)
     ctx.cache_root = Path(expand_path(cfg.backbone.cache_dir)) if cfg.backbone.cache_dir else default_cache_dir()
     needs = _needs(ctx)
     if ctx.encoder is not None and cfg.backbone.mode == "frozen":
         if not (set(needs) & {"cls", "mean", "tokens"}):
             raise ConfigError(f"head {cfg.head.type!r} uses no language-model features; drop backbone.name or "
                               f"use a head that reads embeddings")
+    if ctx.encoder is not None and cfg.backbone.mode == "frozen" and "attentions" in needs:
+        log("attention maps are not cached: the frozen backbone runs with every batch")
+    elif ctx.encoder is not None and cfg.backbone.mode == "frozen":
         cache = EmbeddingCache(ctx.cache_root, ctx.sha256, LMBackbone(ctx.encoder, ctx.alphabet, cfg.backbone.layer).layer) \
             if cfg.backbone.cache else None
         ctx.frozen = FrozenFeatures(LMBackbone(ctx.encoder, ctx.alphabet, cfg.backbone.layer), needs, cache,
@@ -429,6 +468,14 @@ def _finetune(cfg: FinetuneConfig, run_dir: Path, resume: bool, callbacks: Seque
         ctx.frozen.ensure(s for sp in splits.values() for s in sp.seqs)
         log(f"frozen embeddings: {ctx.frozen.computed} computed, {ctx.frozen.from_cache} from cache "
             f"({time.time() - t0:.1f}s)")
+    if "bpp" in needs:
+        from rnalm.structure.bpp import PairProbabilities
+
+        ctx.pair_probs = PairProbabilities(ctx.cache_root if cfg.backbone.cache else None)
+        t0 = time.time()
+        ctx.pair_probs.ensure((s for sp in splits.values() for s in sp.seqs), log)
+        log(f"ViennaRNA {ctx.pair_probs.version} base-pair probabilities: {ctx.pair_probs.computed} computed, "
+            f"{ctx.pair_probs.from_cache} from cache ({time.time() - t0:.1f}s)")
     (run_dir / CONFIG_FILE).write_text(cfg.to_yaml())
     info = _run_info(ctx, bundle, needs)
     for note in bundle.notes:
@@ -481,7 +528,8 @@ def _run_cv(ctx: Context, splits: dict[str, Split], info: dict, resume: bool) ->
             train, test = data.subset(tr_idx, "train"), data.subset(te_idx, "test")
             if cfg.cv.inner_valid_fraction > 0:
                 sub = train
-                a, b = holdout(len(sub.seqs), cfg.cv.inner_valid_fraction, cfg.train.seed + i, _strata(ctx, sub), _groups(sub))
+                a, b = holdout(len(sub.seqs), cfg.cv.inner_valid_fraction, cfg.train.seed + i, _strata(ctx, sub),
+                               _groups(sub) if cfg.cv.inner_valid_grouped else None)
                 train, valid = sub.subset(a, "train"), sub.subset(b, "valid")
             else:
                 valid = test.subset(range(len(test.seqs)), "valid")

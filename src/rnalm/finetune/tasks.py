@@ -1,17 +1,19 @@
 """Tasks: how labels are parsed, what the model outputs, which loss, which metrics, which plots.
 
 A task is looked up by name in :data:`TASKS` (``regression``, ``classification``; the structure
-task plugs in the same way). The training loop never branches on the task: it asks the task for
-targets, a loss, decoded predictions and metrics. Everything a task learns from the training
+task, :mod:`rnalm.structure.task`, plugs in the same way from :data:`PLUGIN_MODULES`). The
+training loop never branches on the task: it asks the task for targets, a loss, batches,
+decoded predictions and metrics. Everything a task learns from the training
 labels (class names, the label scaler) is a :class:`LabelState`, saved in the run directory so
 ``rnalm predict`` maps outputs back exactly.
 """
 from __future__ import annotations
 
+import importlib
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
 
 import numpy as np
 import torch
@@ -20,6 +22,9 @@ import torch.nn.functional as F
 from rnalm.finetune.data.table import Records, parse_float
 from rnalm.finetune.errors import ConfigError, DataError
 from rnalm.finetune.metrics import classification_metrics, regression_metrics
+
+if TYPE_CHECKING:
+    from rnalm.finetune.config import FinetuneConfig, TrainConfig
 
 _TRANSFORMS: dict[str, Callable[[float], float]] = {
     "none": lambda x: x,
@@ -54,6 +59,12 @@ class Task:
     """Base class; subclasses define the label handling of one kind of prediction."""
 
     name = ""
+    #: head types that only this task can use (checked for every config).
+    own_heads: tuple[str, ...] = ()
+
+    @classmethod
+    def check_config(cls, cfg: "FinetuneConfig") -> None:
+        """Task-specific config rules (may fill in task defaults); raise ``ConfigError``."""
 
     def fit(self, train: Records, label_column: str, transform: str, standardize: bool) -> LabelState:
         raise NotImplementedError
@@ -85,6 +96,21 @@ class Task:
 
     def metric_names(self, state: LabelState) -> list[str]:
         raise NotImplementedError
+
+    def train_loss(self, cfg: "TrainConfig") -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+        """The loss the trainer minimises (default: :meth:`loss_fn` with the config's choice)."""
+        return self.loss_fn(cfg.loss, cfg.huber_delta)
+
+    def batch_plan(self, lengths: Sequence[int], cfg: "TrainConfig", train: bool, seed: int
+                   ) -> Optional[list[list[int]]]:
+        """Batches of dataset indices (training: shuffled from ``seed``), or ``None`` for the
+        trainer's fixed-size batches. Tasks whose memory grows faster than the length (pair maps)
+        budget their batches here."""
+        return None
+
+    def prediction_columns(self, targets: np.ndarray, outputs: np.ndarray, state: LabelState) -> dict[str, np.ndarray]:
+        """Columns for predictions.csv when the targets are known (default: :meth:`decode`)."""
+        return self.decode(outputs, state)
 
     def collate_targets(self, targets: list) -> torch.Tensor:
         """Batch per-row targets (a task with variable-size targets, e.g. pair maps, pads here)."""
@@ -250,8 +276,11 @@ class ClassificationTask(Task):
         return [path.name] if ok else []
 
 
-#: Task registry; the structure task registers here when its package is imported.
+#: Task registry; tasks defined elsewhere register when their module (:data:`PLUGIN_MODULES`) is imported.
 TASKS: dict[str, type[Task]] = {"regression": RegressionTask, "classification": ClassificationTask}
+#: Modules that register further tasks (imported on first use, so that importing the fine-tuning
+#: package does not pull in every task's dependencies).
+PLUGIN_MODULES: tuple[str, ...] = ("rnalm.structure.task",)
 
 
 def register_task(cls: type[Task]) -> type[Task]:
@@ -259,11 +288,18 @@ def register_task(cls: type[Task]) -> type[Task]:
     return cls
 
 
+def load_plugins() -> None:
+    for name in PLUGIN_MODULES:
+        importlib.import_module(name)
+
+
 def get_task(name: str) -> Task:
+    load_plugins()
     try:
         return TASKS[name]()
     except KeyError:
         raise ConfigError(f"task={name!r} is not one of {sorted(TASKS)}") from None
 
 
-__all__ = ["ClassificationTask", "LabelState", "RegressionTask", "TASKS", "Task", "get_task", "register_task"]
+__all__ = ["ClassificationTask", "LabelState", "PLUGIN_MODULES", "RegressionTask", "TASKS", "Task", "get_task",
+           "load_plugins", "register_task"]

@@ -110,8 +110,8 @@ class Trainer:
         self.callbacks = list(callbacks)
         self.log = log
         self.device = next(model.parameters()).device
-        self.loss_fn = task.loss_fn(cfg.loss, cfg.huber_delta)
-        self.steps_per_epoch = math.ceil(len(train_ds) / cfg.batch_size)
+        self.loss_fn = task.train_loss(cfg)
+        self.steps_per_epoch = len(self._epoch_batches(0))  # the same count every epoch
         self.max_steps = self.steps_per_epoch * cfg.epochs
         self.params = [p for p in model.parameters() if p.requires_grad]
         if not self.params:
@@ -136,15 +136,13 @@ class Trainer:
             out.append({"params": params, "lr": lr, "weight_decay": 0.0 if no_decay else cfg.weight_decay})
         return out
 
-    def _loader(self, ds: SeqDataset, batch_size: int, order: Optional[torch.Tensor] = None):
-        collate = make_collate(ds, self.source, self.task.collate_targets)
-        idx = order.tolist() if order is not None else list(range(len(ds)))
-        for i in range(0, len(idx), batch_size):
-            yield collate(idx[i: i + batch_size])
-
     def _epoch_batches(self, epoch: int) -> list[list[int]]:
         """Shuffled training order, a function of (seed, epoch) only; with ``group_by_length``,
-        chunks of 50 batches are sorted by length, cut into batches, and the batches shuffled."""
+        chunks of 50 batches are sorted by length, cut into batches, and the batches shuffled.
+        A task with its own :meth:`~rnalm.finetune.tasks.Task.batch_plan` decides instead."""
+        plan = self.task.batch_plan([len(s) for s in self.train_ds.seqs], self.cfg, True, self.cfg.seed * 1000 + epoch)
+        if plan is not None:
+            return plan
         g = torch.Generator().manual_seed(self.cfg.seed * 1000 + epoch)
         order = torch.randperm(len(self.train_ds), generator=g)
         bs = self.cfg.batch_size
@@ -164,17 +162,24 @@ class Trainer:
         """Raw outputs in dataset order and the mean loss (when ``ds`` has targets). Batches run in
         length order (less padding; heads are padding-invariant) and are put back in order."""
         self.model.eval()
-        order = np.argsort([len(s) for s in ds.seqs], kind="stable")
-        outs, loss_sum = [], 0.0
-        for batch, y in self._loader(ds, self.cfg.eval_batch_size, torch.as_tensor(order)):
+        lengths = [len(s) for s in ds.seqs]
+        plan = self.task.batch_plan(lengths, self.cfg, False, 0)
+        if plan is None:
+            order = np.argsort(lengths, kind="stable").tolist()
+            bs = self.cfg.eval_batch_size
+            plan = [order[i: i + bs] for i in range(0, len(order), bs)]
+        collate = make_collate(ds, self.source, self.task.collate_targets)
+        rows: list = [None] * len(ds)
+        loss_sum = 0.0
+        for idx in plan:
+            batch, y = collate(idx)
             out = self.model(to_device(batch, self.device))
             if y is not None:
                 loss_sum += float(self.loss_fn(out, y.to(self.device))) * len(y)
-            outs.append(out.float().cpu())
-        inverse = np.empty_like(order)
-        inverse[order] = np.arange(len(order))
-        joined = self.task.concat_outputs([outs[i // self.cfg.eval_batch_size][i % self.cfg.eval_batch_size: i % self.cfg.eval_batch_size + 1]
-                                           for i in inverse])
+            out = out.float().cpu()
+            for r, i in enumerate(idx):
+                rows[i] = out[r: r + 1]
+        joined = self.task.concat_outputs(rows)
         return joined, (loss_sum / len(ds) if ds.targets is not None else None)
 
     def predict(self, ds: SeqDataset) -> np.ndarray:

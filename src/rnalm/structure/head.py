@@ -3,7 +3,12 @@
 Pipeline: project each token's features to ``proj_dim``; build pair features for every ``(i, j)``
 (outer concatenation ``[x_i, x_j]``, outer product ``x_i * x_j`` or both, plus a one-hot of the
 binned distance ``|i - j|`` so the convolutions know how far apart two bases are, plus optional
-attention maps of the backbone); a 1x1 convolution to ``channels``; a stack of pre-activation 2-D
+attention maps of the backbone, plus optionally a base-pair probability map from a thermodynamic
+model such as ViennaRNA, as two channels: ``p`` and ``1 + log10(max(p, 1e-4)) / 4``, which spreads
+the many small probabilities over ``[0, 1]``, and with ``bpp_prior`` the map's logit
+``log(p / (1 - p))``, clipped to ``|.| <= 9.2``, times a learned scale that starts at 1 is added
+to the output logits, so an untrained head already predicts the pairs the thermodynamic model
+gives probability > 0.5 and training refines that); a 1x1 convolution to ``channels``; a stack of pre-activation 2-D
 residual blocks with dilated 3x3 convolutions; then ``h <- (h + h^T) / 2`` and a final 1x1
 convolution. That step is pointwise, so the logits are symmetric by construction; as optimised
 kernels may round cell ``(i, j)`` and ``(j, i)`` differently in the last bit, the logits are
@@ -34,6 +39,10 @@ PAD_LOGIT = -1e4
 #: Right edges of the distance bins for ``|i - j|`` (16 bins: 0..7 exactly, then log-spaced).
 DISTANCE_EDGES = (1, 2, 3, 4, 5, 6, 7, 8, 12, 16, 24, 32, 48, 64, 128)
 PAIR_FEATURES = ("concat", "product", "both")
+#: Channels made of a base-pair probability map ``p``: ``p`` and its log-scaled copy.
+BPP_CHANNELS = 2
+#: Floor of the log-scaled channel: ``1 + log10(max(p, BPP_FLOOR)) / 4`` is 0 below it, 1 at ``p = 1``.
+BPP_FLOOR = 1e-4
 
 
 @dataclass
@@ -52,6 +61,9 @@ class PairwiseHeadConfig:
         dilations: per-block dilation of the first convolution, cycled over the blocks.
         dropout: 2-D dropout inside the blocks.
         gradient_checkpointing: recompute block activations in backward (memory ~ 1 block).
+        bpp: the head reads a ``(B, L, L)`` base-pair probability map (:data:`BPP_CHANNELS` channels).
+        bpp_prior: with ``bpp``, also add the map's (clipped) logit, times a learned scalar that
+            starts at 1, to the output logits (a residual around the thermodynamic prediction).
     """
 
     in_dim: int
@@ -65,6 +77,8 @@ class PairwiseHeadConfig:
     dilations: tuple[int, ...] = (1, 2, 4, 8)
     dropout: float = 0.1
     gradient_checkpointing: bool = False
+    bpp: bool = False
+    bpp_prior: bool = False
 
     def __post_init__(self) -> None:
         self.dilations = tuple(int(d) for d in self.dilations)
@@ -76,6 +90,8 @@ class PairwiseHeadConfig:
             raise ValueError("in_dim, proj_dim, channels must be positive and blocks non-negative")
         if not self.dilations or min(self.dilations) < 1:
             raise ValueError("dilations must be a non-empty list of positive integers")
+        if self.bpp_prior and not self.bpp:
+            raise ValueError("bpp_prior needs bpp=True")
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
@@ -138,15 +154,19 @@ class PairwiseHead(nn.Module):
         self.config = c
         self.proj = nn.Sequential(nn.Linear(c.in_dim, c.proj_dim), nn.LayerNorm(c.proj_dim))
         n_pair = {"concat": 2 * c.proj_dim, "product": c.proj_dim, "both": 3 * c.proj_dim}[c.pair_features]
-        n_in = n_pair + (len(DISTANCE_EDGES) + 1 if c.distance_features else 0) + c.attn_channels
+        n_in = (n_pair + (len(DISTANCE_EDGES) + 1 if c.distance_features else 0) + c.attn_channels
+                + (BPP_CHANNELS if c.bpp else 0))
         self.stem = nn.Conv2d(n_in, c.channels, 1)
         self.blocks = nn.ModuleList(
             ResBlock2d(c.channels, c.kernel_size, c.dilations[k % len(c.dilations)], c.dropout) for k in range(c.blocks)
         )
         self.out_norm = ChannelLayerNorm(c.channels)
         self.out = nn.Conv2d(c.channels, 1, 1)
+        if c.bpp_prior:
+            self.bpp_scale = nn.Parameter(torch.ones(()))
 
-    def pair_features(self, x: torch.Tensor, attentions: Optional[torch.Tensor]) -> torch.Tensor:
+    def pair_features(self, x: torch.Tensor, attentions: Optional[torch.Tensor],
+                      bpp: Optional[torch.Tensor] = None) -> torch.Tensor:
         c = self.config
         b, length, _ = x.shape
         z = self.proj(x).transpose(1, 2)  # B, D, L
@@ -168,11 +188,22 @@ class PairwiseHead(nn.Module):
             feats.append(attentions.to(z.dtype))
         elif attentions is not None:
             raise ValueError("this head was built without attention maps (attn_channels=0)")
+        if c.bpp:
+            if bpp is None:
+                raise ValueError("this head was built for a base-pair probability map (bpp=True); none given")
+            if bpp.shape != (b, length, length):
+                raise ValueError(f"the base-pair probability map must be {(b, length, length)}, got {tuple(bpp.shape)}")
+            p = bpp.to(z.dtype).clamp(0.0, 1.0)
+            logp = 1.0 + torch.log10(p.clamp(min=BPP_FLOOR)) / 4.0
+            feats += [p[:, None], logp[:, None]]
+        elif bpp is not None:
+            raise ValueError("this head was built without a base-pair probability map (bpp=False)")
         return torch.cat(feats, dim=1)
 
     def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None,
-                attentions: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """``mask``: ``(B, L)`` bool, True on real nucleotides (default: all real)."""
+                attentions: Optional[torch.Tensor] = None, bpp: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """``mask``: ``(B, L)`` bool, True on real nucleotides (default: all real); ``bpp``:
+        ``(B, L, L)`` base-pair probabilities (heads built with ``bpp=True``), zero-padded."""
         if x.ndim != 3 or x.shape[-1] != self.config.in_dim:
             raise ValueError(f"expected (batch, length, {self.config.in_dim}) features, got {tuple(x.shape)}")
         b, length, _ = x.shape
@@ -180,7 +211,7 @@ class PairwiseHead(nn.Module):
             mask = torch.ones(b, length, dtype=torch.bool, device=x.device)
         pm = (mask[:, :, None] & mask[:, None, :])[:, None]  # B, 1, L, L
         pmf = pm.to(x.dtype)
-        h = self.stem(self.pair_features(x, attentions) * pmf) * pmf
+        h = self.stem(self.pair_features(x, attentions, bpp) * pmf) * pmf
         for block in self.blocks:
             if self.config.gradient_checkpointing and self.training and torch.is_grad_enabled():
                 h = _checkpoint(block, h, pmf, use_reentrant=False)
@@ -188,6 +219,9 @@ class PairwiseHead(nn.Module):
                 h = block(h, pmf)
         h = (h + h.transpose(-1, -2)) / 2
         logits = self.out(F.gelu(self.out_norm(h))).squeeze(1)
+        if self.config.bpp_prior:
+            p = bpp.to(logits.dtype).clamp(BPP_FLOOR, 1.0 - BPP_FLOOR)
+            logits = logits + self.bpp_scale * torch.log(p / (1.0 - p))
         logits = (logits + logits.transpose(-1, -2)) / 2  # removes kernel rounding asymmetries: exact
         return logits.masked_fill(~pm[:, 0], PAD_LOGIT)
 
@@ -225,4 +259,4 @@ def one_hot_head(**overrides) -> PairwiseHead:
 
 
 __all__ = ["PairwiseHead", "PairwiseHeadConfig", "ResBlock2d", "ChannelLayerNorm", "one_hot_inputs",
-           "one_hot_head", "distance_bins", "PAD_LOGIT", "DISTANCE_EDGES"]
+           "one_hot_head", "distance_bins", "PAD_LOGIT", "DISTANCE_EDGES", "BPP_CHANNELS", "BPP_FLOOR"]

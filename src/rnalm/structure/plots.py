@@ -1,4 +1,4 @@
-"""Arc diagram and dot plot of a predicted structure (PNG, matplotlib).
+"""Arc diagram and dot plot of a predicted structure; per-sequence F1 against length (PNG, matplotlib).
 
 matplotlib is optional and imported on first use; figures are drawn on an Agg canvas without
 touching pyplot's global state, so plotting works headless and inside worker processes.
@@ -89,4 +89,14 @@ def dot_plot(structure: Structure, probs: Optional[np.ndarray], path: str | Path
     return _save(fig, Path(path))
 
 
-__all__ = ["arc_diagram", "dot_plot", "PAGE_COLORS"]
+def f1_by_length(lengths, f1s, path: str | Path, title: str = "") -> Path:
+    """One dot per sequence: F1 against length (a trained run's figure for each evaluated split)."""
+    fig = _figure(5, 3.5)
+    ax = fig.add_subplot()
+    ax.scatter(lengths, f1s, s=6, alpha=0.5, linewidths=0)
+    ax.set(xlabel="length (nt)", ylabel="F1", ylim=(-0.03, 1.03),
+           title=f"{title} (mean F1 {np.mean(f1s):.3f}, n={len(f1s)})" if len(f1s) else title)
+    return _save(fig, Path(path))
+
+
+__all__ = ["arc_diagram", "dot_plot", "f1_by_length", "PAGE_COLORS"]

@@ -1,0 +1,157 @@
+"""The check metric of a shipped model: one number, recomputed from the installed files.
+
+Every shipped folder holds ``check.csv``, a fixed subset of the validation data drawn (seeded) when
+the model was packaged, and the manifest records the metric the packaged files gave on it. The
+same functions compute it at packaging time and in the test suite, so a reproduced value proves the
+installed weights, configs and code still produce the packaged model's predictions.
+
+* backbone -- ``mlm_acc``: masked-token accuracy with the pretraining validation procedure
+  (:func:`rnalm.pretrain.trainer.evaluate`: 15 % BERT masking from fixed seeds, token-budget
+  batches), columns ``id,sequence``;
+* task -- the run's selection metric (Spearman for regression, AUROC for two classes, accuracy for
+  more) through :class:`rnalm.finetune.predict.Predictor`, columns ``id,sequence,label`` (the label
+  as in the data file);
+* structure -- ``f1`` (per-sequence F1 averaged over sequences, the structure task's selection
+  metric) of the structures ``rnalm fold`` writes (the shipped model with the
+  manifest's post-processing), columns ``id,sequence,structure`` (dot-bracket).
+"""
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence
+
+from rnalm.shipped import Entry, ShippedModelError
+
+CHECK_FILE = "check.csv"
+#: masking and batching of the backbone check (the pretraining validation defaults).
+MLM_MASK_RATE = 0.15
+MLM_TOKENS_PER_BATCH = 4096
+MLM_MAX_BATCH = 128
+
+
+def read_check(path: str | Path) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def write_check(path: str | Path, rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> Path:
+    path = Path(path)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(columns), lineterminator="\n")
+        w.writeheader()
+        for r in rows:
+            w.writerow({c: r[c] for c in columns})
+    return path
+
+
+# ------------------------------------------------------------------------------------ backbone
+def backbone_metrics(model_dir: str | Path, seqs: Sequence[str], ids: Optional[Sequence[str]] = None) -> dict:
+    """``mlm_acc`` / ``mlm_loss`` of the native model in ``model_dir`` on ``seqs`` (fixed masking)."""
+    import contextlib
+
+    import torch
+
+    from rnalm.api import load
+    from rnalm.pretrain.data import Example
+    from rnalm.pretrain.trainer import ObjectiveConfig, OptimConfig, PretrainConfig, evaluate
+
+    model, alphabet = load(model_dir)
+    if not model.config.lm_head:
+        raise ShippedModelError(f"{model_dir}: the backbone has no language-model head, so no MLM check metric")
+    ids = list(ids) if ids is not None else [f"s{i}" for i in range(len(seqs))]
+    examples = [Example(i, alphabet.normalize(s, i)) for i, s in zip(ids, seqs)]
+    cfg = PretrainConfig(objective=ObjectiveConfig(mask_rate=MLM_MASK_RATE),
+                         optim=OptimConfig(tokens_per_batch=MLM_TOKENS_PER_BATCH, max_batch=MLM_MAX_BATCH))
+    with torch.no_grad():
+        res = evaluate(model, examples, [None] * len(examples), alphabet, cfg, torch.device("cpu"),
+                       contextlib.nullcontext)
+    return {k: float(v) for k, v in res.items()}
+
+
+# ------------------------------------------------------------------------------------ tasks
+def task_records(rows: Sequence[dict[str, str]], where: str = CHECK_FILE):
+    from rnalm.finetune.data.table import Records
+
+    recs = Records()
+    for i, r in enumerate(rows):
+        recs.append(r["id"], r["sequence"], r["label"], f"{where}:{i + 2}")
+    return recs
+
+
+def task_metrics(run_dir: str | Path, rows: Sequence[dict[str, str]], backbone: Optional[str] = None,
+                 log: Callable[[str], None] = lambda _m: None) -> dict:
+    """All validation metrics of the run in ``run_dir`` on labelled ``rows`` (model outputs averaged
+    over fold models for cross-validated runs, like ``rnalm predict``)."""
+    import numpy as np
+
+    from rnalm.finetune.predict import Predictor
+
+    pred = Predictor(run_dir, backbone, log=log, device="cpu")
+    recs = task_records(rows)
+    seqs = pred.prepare(recs)
+    per_model = pred.raw_outputs(seqs)
+    state = per_model[0][1]
+    targets = pred.task.targets(recs, state)
+    if len(per_model) == 1:
+        outputs = per_model[0][0]
+    elif pred.task.name == "classification":  # mean probabilities -> log-probabilities keep argmax and ranks
+        outputs = np.log(np.mean([pred.task.probabilities(o) for o, _ in per_model], axis=0) + 1e-12)
+    else:
+        outputs = np.mean([o for o, _ in per_model], axis=0)
+    return {k: v for k, v in pred.task.metrics(targets, outputs, state).items()}
+
+
+# ------------------------------------------------------------------------------------ structure
+def structure_metrics(run_dir: str | Path, rows: Sequence[dict[str, str]], postprocess: Optional[dict] = None) -> dict:
+    """Pair metrics (``f1`` = ``f1_seq_mean``, ...) of the structure model in ``run_dir`` against ``rows``."""
+    from rnalm.structure.metrics import evaluate
+    from rnalm.structure.pairs import dot_bracket_to_pairs
+    from rnalm.structure.predict import PostprocessOptions, check_sequence, load_run_model, model_predictor
+
+    options = PostprocessOptions(**(postprocess or {}))
+    predictor = model_predictor(load_run_model(run_dir), options)
+    batch = [(r["id"], check_sequence(r["id"], r["sequence"])) for r in rows]
+    preds = []
+    for i in range(0, len(batch), 8):
+        preds += predictor(batch[i: i + 8])
+    trues = [dot_bracket_to_pairs(r["structure"], r["id"]) for r in rows]
+    res = evaluate([p.structure.pairs for p in preds], trues, [len(s) for _, s in batch])
+    # the structure task's names (f1 = per-sequence F1 averaged over sequences, as in its metrics.json)
+    res.update({k[: -len("_seq_mean")]: v for k, v in list(res.items()) if k.endswith("_seq_mean")})
+    return res
+
+
+# ------------------------------------------------------------------------------------ any entry
+def entry_metrics(entry: Entry, rows: Optional[Sequence[dict[str, str]]] = None) -> dict:
+    """All check metrics of a shipped entry on its ``check.csv`` (or on ``rows``)."""
+    from rnalm import shipped
+
+    if rows is None:
+        rows = read_check(entry.path / entry.check.get("file", CHECK_FILE))
+    with shipped.using_root(entry.root):
+        if entry.kind == "backbone":
+            return backbone_metrics(entry.path, [r["sequence"] for r in rows], [r["id"] for r in rows])
+        if entry.kind == "task":
+            bb = str(shipped.backbone_path(entry.backbone)) if entry.backbone else None
+            return task_metrics(entry.path, rows, bb)
+        if entry.kind == "structure":
+            return structure_metrics(shipped.run_view(entry), rows, entry.postprocess)
+    raise ShippedModelError(f"shipped model {entry.name}: unknown kind {entry.kind!r}")
+
+
+def check_entry(entry: Entry) -> tuple[float, float]:
+    """``(recorded, recomputed)`` check metric of a shipped entry (after verifying its sha256s)."""
+    entry.verify()
+    name, recorded = entry.check.get("metric"), entry.check.get("value")
+    if name is None or recorded is None:
+        raise ShippedModelError(f"shipped model {entry.name}: the manifest records no check metric")
+    value = entry_metrics(entry).get(name)
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        raise ShippedModelError(f"shipped model {entry.name}: check metric {name} could not be computed")
+    return float(recorded), float(value)
+
+
+__all__ = ["CHECK_FILE", "backbone_metrics", "check_entry", "entry_metrics", "read_check", "structure_metrics",
+           "task_metrics", "write_check"]

@@ -1,0 +1,151 @@
+"""ViennaRNA base-pair probabilities as an input channel of the pairwise head (``head.vienna_bpp``).
+
+:func:`vienna_bpp` is the equilibrium base-pair probability matrix of one sequence, computed
+exactly as the ViennaRNA baseline computes it (:func:`rnalm.structure.vienna.vienna_fold`: default
+energy parameters, Turner 2004, 37 C; T read as U, N and other letters never pair) and returned as
+a 0-based symmetric ``(L, L)`` float32 array with a zero diagonal.
+
+:class:`PairProbabilities` serves them to the feature batches: each unique sequence is folded once
+per run and kept in memory (the strict upper triangle in float16, so training, evaluation and
+``rnalm fold --run`` all see the same rounded values), optionally backed by an on-disk cache of
+``.npy`` files keyed by the ViennaRNA version and the sequence (a second run, seed or head reads
+them back instead of refolding). No worker processes: folding happens in the calling process.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable, Iterable, Optional, Sequence
+
+import numpy as np
+import torch
+
+from rnalm.errors import RnalmError
+from rnalm.structure.pairs import normalize_rna
+
+#: Stored precision (memory and disk): probabilities to ~3 significant digits.
+STORE_DTYPE = np.float16
+
+
+def import_rna_for_bpp():
+    try:
+        import RNA  # type: ignore[import-not-found]
+    except ImportError:
+        raise RnalmError("head.vienna_bpp=true needs the ViennaRNA Python package (module RNA): "
+                         "pip install 'rnalm[vienna]'") from None
+    return RNA
+
+
+def vienna_bpp(sequence: str) -> np.ndarray:
+    """``(L, L)`` symmetric float32 base-pair probabilities (0-based, zero diagonal) of ``sequence``."""
+    import_rna_for_bpp()
+    from rnalm.structure.vienna import vienna_fold
+
+    return vienna_fold(sequence, bpp=True).probs
+
+
+def _pack(p: np.ndarray) -> np.ndarray:
+    return p[np.triu_indices(p.shape[0], 1)].astype(STORE_DTYPE)
+
+
+def _unpack(v: np.ndarray, n: int, out: np.ndarray) -> None:
+    """Write the symmetric map of packed ``v`` into ``out[:n, :n]`` (float32, zero diagonal)."""
+    i, j = np.triu_indices(n, 1)
+    out[i, j] = v
+    out[j, i] = v
+
+
+class BppDiskCache:
+    """``<root>/vienna-<version>/bpp/<key[:2]>/<key>.npy``: packed upper triangles (float16),
+    keyed by sha256 of the ViennaRNA version and the RNA sequence; written atomically."""
+
+    def __init__(self, root: str | Path, version: str) -> None:
+        self.version = version
+        self.dir = Path(root) / f"vienna-{version}" / "bpp"
+
+    def _path(self, seq: str) -> Path:
+        k = hashlib.sha256(f"{self.version}|{seq}".encode()).hexdigest()
+        return self.dir / k[:2] / f"{k}.npy"
+
+    def get(self, seq: str) -> Optional[np.ndarray]:
+        p = self._path(seq)
+        if not p.is_file():
+            return None
+        try:
+            v = np.load(p, allow_pickle=False)
+        except (OSError, ValueError):
+            return None  # torn or foreign file: recompute and overwrite
+        n = len(seq)
+        return v if v.shape == (n * (n - 1) // 2,) else None
+
+    def put(self, seq: str, value: np.ndarray) -> None:
+        p = self._path(seq)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp", suffix=".npy", dir=p.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                np.save(fh, value, allow_pickle=False)
+            os.replace(tmp, p)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+class PairProbabilities:
+    """Base-pair probability maps of sequences, folded once each; :meth:`batch` pads with zeros.
+
+    ``cache_root``: directory of the on-disk cache (``None``: memory only).
+    """
+
+    def __init__(self, cache_root: Optional[str | Path] = None) -> None:
+        RNA = import_rna_for_bpp()
+        self.version = str(RNA.__version__)
+        self.disk = BppDiskCache(cache_root, self.version) if cache_root is not None else None
+        self.packed: dict[str, np.ndarray] = {}
+        self.computed = 0
+        self.from_cache = 0
+
+    def clear(self) -> None:
+        self.packed.clear()
+
+    def ensure(self, seqs: Iterable[str], log: Optional[Callable[[str], None]] = None) -> None:
+        """Fold every sequence not yet in memory (or read it from the disk cache)."""
+        todo = [s for s in dict.fromkeys(normalize_rna(s) for s in seqs) if s not in self.packed]
+        t0, last = time.time(), time.time()
+        for k, s in enumerate(todo):
+            v = self.disk.get(s) if self.disk is not None else None
+            if v is not None:
+                self.from_cache += 1
+            else:
+                v = _pack(vienna_bpp(s))
+                self.computed += 1
+                if self.disk is not None:
+                    self.disk.put(s, v)
+            self.packed[s] = v
+            if log is not None and time.time() - last > 30:
+                last = time.time()
+                log(f"ViennaRNA base-pair probabilities: {k + 1}/{len(todo)} ({last - t0:.0f}s)")
+
+    def matrix(self, seq: str) -> np.ndarray:
+        """``(L, L)`` float32 map of one sequence (as stored: float16-rounded)."""
+        s = normalize_rna(seq)
+        self.ensure([s])
+        out = np.zeros((len(s), len(s)), dtype=np.float32)
+        _unpack(self.packed[s], len(s), out)
+        return out
+
+    def batch(self, seqs: Sequence[str], width: Optional[int] = None) -> torch.Tensor:
+        """``(B, W, W)`` float32 maps, each sequence's in the top-left corner, zeros elsewhere."""
+        norm = [normalize_rna(s) for s in seqs]
+        self.ensure(norm)
+        width = max(len(s) for s in norm) if width is None else width
+        out = np.zeros((len(norm), width, width), dtype=np.float32)
+        for b, s in enumerate(norm):
+            _unpack(self.packed[s], len(s), out[b])
+        return torch.from_numpy(out)
+
+
+__all__ = ["BppDiskCache", "PairProbabilities", "import_rna_for_bpp", "vienna_bpp"]

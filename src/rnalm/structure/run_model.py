@@ -1,0 +1,151 @@
+"""A trained structure run (``rnalm finetune``, ``task: structure``) as ``rnalm fold``'s probability model.
+
+The model is rebuilt exactly as the runner built it (:func:`rnalm.finetune.runner._build_model`
+from the run's resolved ``config.yaml``), so training and folding cannot drift apart. A
+language-model backbone is taken from the path recorded in ``run_info.json`` (else the config's
+``backbone.name``) and must have the weights the run was trained on (sha256), or the run is refused
+with an error saying so. A cross-validated run averages the probability maps of its fold models.
+Frozen embeddings and, for runs trained with ``head.vienna_bpp``, ViennaRNA base-pair
+probabilities are computed per call and not cached on disk: folding does not write into the caches.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+import torch
+from safetensors.torch import load_file
+
+from rnalm.errors import RnalmError
+from rnalm.finetune.backbones import FrozenFeatures, LMBackbone, state_sha256
+from rnalm.finetune.config import ConfigError, FinetuneConfig, expand_path, load_finetune_config
+from rnalm.finetune.model import resolve_device, to_device
+from rnalm.finetune.runner import CONFIG_FILE, INFO_FILE, Context, _build_model, _needs
+from rnalm.finetune.sequences import default_alphabet, prepare
+from rnalm.finetune.tasks import get_task
+from rnalm.finetune.trainer import WEIGHTS_FILE
+
+
+def _model_dirs(run_dir: Path, info: dict) -> list[Path]:
+    dirs = [run_dir / f"fold_{i}" for i in info["folds"]] if info.get("folds") else [run_dir]
+    for d in dirs:
+        if not (d / WEIGHTS_FILE).is_file():
+            raise RnalmError(f"{d}: no {WEIGHTS_FILE}; the training did not finish (resume it with "
+                             f"`rnalm finetune --resume {run_dir}`)")
+    return dirs
+
+
+def _load_backbone(run_dir: Path, cfg: FinetuneConfig, info: dict, device: torch.device):
+    from rnalm.api import load
+
+    saved = info.get("backbone") or {}
+    try:
+        name = expand_path(cfg.backbone.name)
+    except ConfigError:
+        name = None
+    path = next((p for p in (saved.get("path"), name) if p and Path(p).exists()), None)
+    where = saved.get("path") or cfg.backbone.name
+    if path is None:
+        if name is None or not _registered(name):
+            raise RnalmError(f"{run_dir}: the run's backbone {where} is not there any more; put the checkpoint "
+                             f"back at that path (the run needs weights sha256 {str(saved.get('sha256'))[:16]}...)")
+        path = name  # a registered checkpoint name: from the local cache, downloaded when missing
+    try:
+        encoder, alphabet = load(path, device=device)
+    except (RnalmError, OSError) as exc:
+        raise RnalmError(f"{run_dir}: cannot load the run's backbone {where}: {exc}") from None
+    sha = state_sha256(encoder)
+    if saved.get("sha256") and sha != saved["sha256"]:
+        raise RnalmError(f"{run_dir}: backbone {path} has weights sha256 {sha[:16]}..., but the run was "
+                         f"trained on {saved['sha256'][:16]}...; put the run's backbone back at {where}")
+    return encoder, alphabet, sha
+
+
+def _registered(name: str) -> bool:
+    from rnalm import hub, shipped
+
+    if shipped.is_ref(name):  # a backbone shipped inside the package (rnalm.load resolves it)
+        return True
+    try:
+        hub.get(name)
+    except RnalmError:
+        return False
+    return True
+
+
+class RunModel:
+    """Callable: sequences (A/C/G/U/N) -> their ``(L, L)`` base-pair probability maps."""
+
+    def __init__(self, ctx: Context, models: list, limit: Optional[int]) -> None:
+        self.ctx = ctx
+        self.models = models  # [(model, feature source)], one per fold
+        self.limit = limit
+
+    @classmethod
+    def load(cls, run_dir: Path, device: Optional[str] = None) -> Optional["RunModel"]:
+        """``None`` when ``run_dir`` is not a structure run; an :class:`RnalmError` when it is one
+        that cannot be used."""
+        if not (run_dir / CONFIG_FILE).is_file() or not (run_dir / INFO_FILE).is_file():
+            raise RnalmError(f"{run_dir}: no {CONFIG_FILE} / {INFO_FILE}; not a finished `rnalm finetune` run")
+        try:
+            cfg = load_finetune_config(run_dir / CONFIG_FILE)
+        except ConfigError as exc:
+            raise RnalmError(f"{run_dir}/{CONFIG_FILE}: {exc}") from None
+        if cfg.task != "structure":
+            return None
+        info = json.loads((run_dir / INFO_FILE).read_text())
+        dirs = _model_dirs(run_dir, info)
+        ctx = Context(cfg, get_task("structure"), run_dir, log=lambda _m: None, alphabet=None,
+                      device=resolve_device(device or cfg.train.device))
+        if cfg.backbone.kind == "lm":
+            ctx.encoder, ctx.alphabet, ctx.sha256 = _load_backbone(run_dir, cfg, info, ctx.device)
+        else:
+            ctx.alphabet = default_alphabet()
+        needs = _needs(ctx)
+        if "bpp" in needs:
+            from rnalm.structure.bpp import PairProbabilities
+
+            ctx.pair_probs = PairProbabilities()  # RnalmError naming rnalm[vienna] when ViennaRNA is missing
+        if ctx.encoder is not None and cfg.backbone.mode == "frozen" and "attentions" not in needs:
+            ctx.frozen = FrozenFeatures(LMBackbone(ctx.encoder, ctx.alphabet, cfg.backbone.layer), needs, None,
+                                        cfg.backbone.embed_batch_size)
+        models = []
+        for d in dirs:
+            model, source = _build_model(ctx, 1)
+            try:
+                model.load_saved_state(load_file(str(d / WEIGHTS_FILE)))
+            except (RuntimeError, OSError) as exc:
+                raise RnalmError(f"{d / WEIGHTS_FILE}: does not fit the run's config: {exc}") from None
+            models.append((model.to(ctx.device).eval(), source))
+        a = ctx.alphabet
+        limit = a.max_length * a.k_mer if a.max_length is not None else None
+        return cls(ctx, models, limit)
+
+    @torch.no_grad()
+    def __call__(self, sequences: Sequence[str]) -> list[np.ndarray]:
+        ids = [f"sequence {k + 1}" for k in range(len(sequences))]
+        for rid, s in zip(ids, sequences):
+            if self.limit is not None and len(s) > self.limit:
+                raise RnalmError(f"a sequence of {len(s)} nt is longer than the run's backbone accepts "
+                                 f"({self.limit} nt); fold it with --max-length {self.limit} or split it")
+        seqs = prepare(sequences, ids, ids, self.ctx.alphabet, "error", None)
+        if self.ctx.frozen is not None:
+            self.ctx.frozen.tokens.clear()
+            self.ctx.frozen.pooled.clear()
+            self.ctx.frozen.ensure(seqs)
+        if self.ctx.pair_probs is not None:
+            self.ctx.pair_probs.clear()
+        plan = self.ctx.task.batch_plan([len(s) for s in seqs], self.ctx.cfg.train, False, 0)
+        probs = [np.zeros((len(s), len(s)), dtype=np.float32) for s in seqs]
+        for model, source in self.models:
+            for idx in plan:
+                out = torch.sigmoid(model(to_device(source([seqs[i] for i in idx]), self.ctx.device)).float()).cpu().numpy()
+                for r, i in enumerate(idx):
+                    n = len(seqs[i])
+                    probs[i] += out[r, :n, :n]
+        return [p / len(self.models) for p in probs]
+
+
+__all__ = ["RunModel"]

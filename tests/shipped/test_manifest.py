@@ -1,0 +1,60 @@
+"""The models shipped in this package: files match manifest and cards, and each model reproduces
+the check metric recorded when it was packaged (on its ``check.csv``, a fixed validation subset)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from rnalm import shipped
+from rnalm.io.native import sha256_file
+from rnalm.shipped.check import check_entry
+
+ROOT = shipped.package_root()
+ENTRIES = shipped.entries(ROOT)
+#: issue 7: everything shipped together stays small.
+MAX_TOTAL_BYTES = 30_000_000
+
+
+def test_manifest_parses_and_is_consistent():
+    data = json.loads((ROOT / shipped.MANIFEST).read_text())
+    assert data["format"] == shipped.FORMAT and data["version"] <= shipped.VERSION
+    names = [e.name for e in ENTRIES]
+    aliases = [e.task for e in ENTRIES if e.task]
+    assert len(set(names)) == len(names) and len(set(aliases)) == len(aliases)
+    assert all(e.kind in shipped.KINDS for e in ENTRIES)
+    assert all(a in shipped.TASK_ALIASES for a in aliases)
+    backbones = {e.name: e for e in ENTRIES if e.kind == "backbone"}
+    for e in ENTRIES:
+        assert e.path.is_dir(), e.path
+        assert "card.md" in e.files and e.check.get("file") in e.files, e.name
+        if e.backbone:  # task models name a shipped backbone, verified by its weights' sha256
+            assert e.backbone in backbones and e.backbone_sha256 == backbones[e.backbone].backbone_sha256
+            info = json.loads((e.path / "run_info.json").read_text())
+            assert info["backbone"]["path"] == shipped.ref(e.backbone)
+    assert sum(e.size for e in ENTRIES) < MAX_TOTAL_BYTES
+    # the package-data rules ship the manifest and every entry's files
+    from pathlib import Path
+
+    pyproject = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()
+    for pattern in ("*.json", "*/*.safetensors", "*/*.json", "*/*.yaml", "*/*.md", "*/*.csv", "*/fold_*/*"):
+        assert f'"shipped/{pattern}"' in pyproject, pattern
+    for e in ENTRIES:  # no shipped file outside those patterns
+        for name in e.files:
+            assert name.endswith((".safetensors", ".json", ".yaml", ".md", ".csv", ".skops")), name
+
+
+@pytest.mark.parametrize("entry", ENTRIES or [pytest.param(None, marks=pytest.mark.skip(
+    reason="no models shipped yet: src/rnalm/shipped/manifest.json lists none"))],
+    ids=[e.name for e in ENTRIES] or ["none"])
+def test_shipped_model_matches_card_and_reproduces_check_metric(entry):
+    for name, sha in entry.files.items():
+        assert sha256_file(entry.path / name) == sha, f"{entry.name}/{name}"
+    card = entry.card.read_text()
+    for name, sha in entry.files.items():
+        if name != "card.md":
+            assert sha in card, f"{entry.name}: card.md does not list the sha256 of {name}"
+    listed = {str(p.relative_to(entry.path)) for p in entry.path.rglob("*") if p.is_file()}
+    assert listed == set(entry.files), f"{entry.name}: files on disk and in the manifest differ"
+    recorded, value = check_entry(entry)
+    assert value == pytest.approx(recorded, abs=1e-4), f"{entry.name}: {entry.check['metric']}"

@@ -1,0 +1,79 @@
+"""Fixtures for structure training tests: planted-hairpin structures written as real files, a tiny
+language model, and a config that trains in seconds on one thread."""
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+import torch
+
+from rnalm.structure.pairs import Structure
+
+COMPLEMENT = {"A": "U", "U": "A", "G": "C", "C": "G"}
+
+
+def planted(rng: random.Random, rid: str, stem: int = 5) -> Structure:
+    """A random 20-28 nt sequence holding one Watson-Crick stem of ``stem`` pairs around a 3-6 nt loop."""
+    n = rng.randint(20, 28)
+    loop = rng.randint(3, 6)
+    start = rng.randint(0, n - 2 * stem - loop)
+    seq = [rng.choice("ACGU") for _ in range(n)]
+    pairs = []
+    for k in range(stem):
+        i, j = start + k, start + 2 * stem + loop - 1 - k
+        seq[j] = COMPLEMENT[seq[i]]
+        pairs.append((i, j))
+    return Structure(rid, "".join(seq), tuple(pairs))
+
+
+def planted_set(n: int, seed: int = 0, prefix: str = "s") -> list[Structure]:
+    rng = random.Random(seed)
+    return [planted(rng, f"{prefix}{k}") for k in range(n)]
+
+
+def quiet(_msg: str) -> None:
+    pass
+
+
+def structure_config(tmp_path: Path, train_file, **sections) -> dict:
+    """A fast structure config: a tiny pairwise head, 2 epochs, one thread, no figures."""
+    cfg = {
+        "task": "structure",
+        "output_dir": str(tmp_path / "run"),
+        "plots": False,
+        "data": {"train": str(train_file), "valid_fraction": 0.2},
+        "backbone": {"cache_dir": str(tmp_path / "cache")},
+        "head": {"channels": 8, "blocks": 1, "reduction_dim": 8, "dropout": 0.0},
+        "train": {"epochs": 2, "batch_size": 8, "threads": 1, "lr": 5e-3, "logging_steps": 2, "pos_weight": 5.0},
+    }
+    for k, v in sections.items():
+        if isinstance(v, dict):
+            cfg.setdefault(k, {}).update(v)
+        else:
+            cfg[k] = v
+    return cfg
+
+
+@pytest.fixture
+def one_thread():
+    # a shared 2-core machine: one thread avoids OpenMP oversubscription
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="session")
+def tiny_lm_path(tmp_path_factory) -> Path:
+    """A 2-layer, 16-wide RNA-FM-style model (4 heads: 8 attention maps) in rnalm's native format."""
+    from rnalm.io.native import save_native
+    from rnalm.model import EncoderConfig, RNAEncoder
+    from rnalm.models.rnafm.alphabet import RNA_FM_ALPHABET
+
+    torch.manual_seed(0)
+    a = RNA_FM_ALPHABET
+    cfg = EncoderConfig(vocab_size=len(a), num_layers=2, embed_dim=16, ffn_embed_dim=32, attention_heads=4,
+                        max_positions=64, padding_idx=a.padding_idx, mask_idx=a.mask_idx, cls_idx=a.cls_idx,
+                        eos_idx=a.eos_idx)
+    return save_native(RNAEncoder(cfg).reset_parameters().eval(), a, tmp_path_factory.mktemp("models") / "tiny")
