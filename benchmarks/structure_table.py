@@ -25,7 +25,10 @@ saw it, or its family), and otherwise its ``valid`` rows -- which then also chos
 (marked in the output). Every method is scored by :mod:`rnalm.structure.metrics` from the
 dot-brackets: per-sequence precision / recall / F1 / MCC and shifted F1 (+-1, Mathews et al. 2004),
 averaged over sequences; the learned heads after ``rnalm fold``'s default post-processing
-(p > 0.5, min hairpin loop 3, greedy one partner), ViennaRNA's MFE structure (RNAfold defaults).
+(p > threshold, min hairpin loop 3, greedy one partner), ViennaRNA's MFE structure (RNAfold defaults).
+The threshold column shows each learned run's: 0.50, or the one chosen on its training split
+(``train.select_threshold`` / ``python -m rnalm.structure.calibrate RUN_DIR``, e.g. "0.35 (train)"),
+at which its predictions.csv was written.
 """
 from __future__ import annotations
 
@@ -90,10 +93,19 @@ def train(recipe: Path, overrides: list[str], output_dir: Path) -> Path:
 
 
 def table(results: list[tuple[str, dict]]) -> str:
-    lines = ["| method | n sequences | F1 | precision | recall | MCC | shifted F1 |", "|---|---|---|---|---|---|---|"]
+    lines = ["| method | threshold | n sequences | F1 | precision | recall | MCC | shifted F1 |",
+             "|---|---|---|---|---|---|---|---|"]
     for name, r in results:
-        lines.append(f"| {name} | {r['n_sequences']} | " + " | ".join(f"{r[k]:.3f}" for k in KEYS[1:]) + " |")
+        lines.append(f"| {name} | {r.get('threshold', '')} | {r['n_sequences']} | "
+                     + " | ".join(f"{r[k]:.3f}" for k in KEYS[1:]) + " |")
     return "\n".join(lines)
+
+
+def threshold_text(run_dir: Path) -> str:
+    """``0.50`` or e.g. ``0.35 (train)``: the threshold behind the run's predictions.csv."""
+    from rnalm.structure.threshold import describe, read_record
+
+    return describe(read_record(run_dir))
 
 
 def _describe(run_dir: Path) -> str:
@@ -160,11 +172,13 @@ def main(argv: Optional[list[str]] = None) -> int:
     results: list[tuple[str, dict]] = []
     for kind, run in runs:
         rows = [held[kind][1][k] for k in keys]
-        results.append((_describe(run), score(rows, [r["prediction"] for r in rows])))
+        results.append((_describe(run), {"threshold": threshold_text(run),
+                                         **score(rows, [r["prediction"] for r in rows])}))
     rows = [held[runs[0][0]][1][k] for k in keys]
     import RNA
 
-    results.append((f"ViennaRNA {RNA.__version__} (MFE, RNAfold defaults)", score(rows, vienna(keys, args.workers))))
+    results.append((f"ViennaRNA {RNA.__version__} (MFE, RNAfold defaults)",
+                    {"threshold": "MFE", **score(rows, vienna(keys, args.workers))}))
     what = held[runs[0][0]][0]
     print(f"### {args.recipe}: {len(keys)} held-out sequences ({what})\n")
     print(table(results))

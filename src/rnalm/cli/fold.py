@@ -32,7 +32,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=8, help="records per model call (learned models only)")
     pp = p.add_argument_group("post-processing of probability maps (learned models only; ViennaRNA's structure is its MFE)")
     pp.add_argument("--threshold", type=float, default=None,
-                    help="pair if probability > threshold (default 0.5, or the shipped model's own)")
+                    help="pair if probability > threshold (default 0.5, or the shipped model's own, or the one a "
+                         "--run recorded from its training split: train.select_threshold / "
+                         "python -m rnalm.structure.calibrate; a cross-validated run records the mean of its "
+                         "fold thresholds)")
     pp.add_argument("--min-loop", type=int, default=None,
                     help="minimum hairpin loop: pairs with j - i <= this are removed (default 3, i.e. |i-j| < 4)")
     pp.add_argument("--canonical-only", action="store_true", default=None, help="allow only AU, GC and GU pairs")
@@ -78,8 +81,19 @@ def _predictor(args: argparse.Namespace):
         raise RnalmError("--method run needs --run RUN_DIR")
     if args.batch_size < 1:
         raise RnalmError(f"--batch-size must be >= 1, got {args.batch_size}")
-    options = _postprocess_options(args)
-    return model_predictor(load_run_model(args.run), options), args.batch_size
+    model = load_run_model(args.run)
+    record = getattr(model, "threshold_record", None)
+    defaults = None
+    if record is not None:
+        from rnalm.structure.predict import PostprocessOptions
+
+        defaults = PostprocessOptions(threshold=float(record["threshold"]))
+        if args.threshold is None and not args.quiet:
+            how = record.get("combine") or f"{record.get('n_sequences', '?')} sequences"
+            print(f"threshold {defaults.threshold:.2f}: chosen on the run's training split ({how}; "
+                  f"{args.run}/postprocess.json); --threshold overrides it", file=sys.stderr)
+    options = _postprocess_options(args, defaults)
+    return model_predictor(model, options), args.batch_size
 
 
 def shipped_predictor(args: argparse.Namespace):

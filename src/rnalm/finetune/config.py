@@ -263,6 +263,10 @@ class TrainConfig:
     #: structure task: a batch holds at most this many L x L cells (batch size x longest length^2;
     #: evaluation batches 4x as many) and at most ``batch_size`` sequences.
     cells_per_batch: int = 160_000
+    #: structure task: after training, choose the base-pair threshold on (at most 400 of) the
+    #: training sequences -- grid 0.05..0.95, best mean per-sequence F1 -- and report valid / test
+    #: metrics at it (the 0.5 figures stay under ``<metric>_t050``); see :mod:`rnalm.structure.threshold`.
+    select_threshold: bool = False
     #: ``auto`` (CUDA when available, else CPU), ``cpu``, ``cuda``, ``cuda:1`` ...
     device: str = "auto"
 
@@ -354,6 +358,11 @@ class FinetuneConfig:
             raise ConfigError(f"backbone.mode={self.backbone.mode!r} needs a language model; backbone.name is {self.backbone.name!r}")
         if self.data.standardize and self.task != "regression":
             raise ConfigError("data.standardize applies to regression labels only")
+        if not isinstance(self.train.select_threshold, bool):
+            raise ConfigError(f"train.select_threshold={self.train.select_threshold!r} must be true or false")
+        if self.train.select_threshold and self.task != "structure":
+            raise ConfigError(f"train.select_threshold chooses the base-pair threshold of task=structure; "
+                              f"it does not apply to task={self.task}")
         if self.data.label_transform != "none" and self.task != "regression":
             raise ConfigError("data.label_transform applies to regression labels only")
         return self

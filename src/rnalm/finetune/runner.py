@@ -11,6 +11,8 @@ Layout of a run directory::
     predictions.csv        id, split, label, prediction (+ class probabilities)
     scatter_*.png | roc_pr_*.png, learning_curves.png
     checkpoint-<step>/     best and last checkpoints (resume)
+    postprocess.json       structure runs with train.select_threshold: the pair threshold chosen on
+                           the training split (rnalm.structure.threshold)
 
 With ``cv.folds = k`` each fold gets a ``fold_<i>/`` directory with that layout, and the top level
 holds out-of-fold ``predictions.csv`` and ``metrics.json`` with every fold's figures and their mean
@@ -284,6 +286,7 @@ def train_one(ctx: Context, train: Split, valid: Optional[Split], test: Optional
         raise ConfigError(f"train.metric={metric!r} is not a {ctx.task.name} metric; one of "
                           f"{ctx.task.metric_names(state) + ['loss']}")
     seed_everything(cfg.train.seed + (fold or 0))
+    ctx.task.use_decision(None)  # every model trains and selects its epoch at the default decision
     t0 = time.time()
     result: dict[str, Any] = {"n_train": len(train.seqs), "metric": metric}
     outputs: dict[str, np.ndarray] = {}
@@ -303,6 +306,10 @@ def train_one(ctx: Context, train: Split, valid: Optional[Split], test: Optional
         model.load_saved_state(outcome.best_state)
         save_file(outcome.best_state, str(out_dir / WEIGHTS_FILE), metadata={"format": "rnalm-finetune"})
         tstate = outcome.state
+        if cfg.train.select_threshold:
+            record = select_decision(ctx, lambda sp: trainer.predict(SeqDataset(sp.seqs, sp.targets)), train, state,
+                                     out_dir, fold)
+            result["postprocess"] = decision_summary(record)
         for sp in evals:
             outputs[sp.name] = trainer.predict(SeqDataset(sp.seqs, sp.targets))
         result.update(best_epoch=outcome.best_epoch, stopped_early=outcome.stopped_early,
@@ -330,6 +337,37 @@ def train_one(ctx: Context, train: Split, valid: Optional[Split], test: Optional
     _write_predictions(out_dir / PREDICTIONS_FILE, rows)
     _write_json(out_dir / METRICS_FILE, result)
     return result, rows
+
+
+def select_decision(ctx: Context, predict: Callable[[Split], np.ndarray], train: Split, state: LabelState,
+                    out_dir: Path, fold: Optional[int], max_sequences: Optional[int] = None,
+                    how: str = "train.select_threshold") -> dict:
+    """Choose the task's decision setting (structure: the pair threshold) on at most
+    ``max_sequences`` training sequences (seeded subset), use it and record it in ``out_dir``.
+    ``predict(split)`` gives the model's raw outputs. Shared by training and
+    ``python -m rnalm.structure.calibrate``."""
+    from rnalm.structure.threshold import MAX_SEQUENCES, subset_indices, write_record
+
+    cap = MAX_SEQUENCES if max_sequences is None else max_sequences
+    seed = ctx.cfg.train.seed + (fold or 0)
+    idx = subset_indices(len(train.seqs), cap, seed)
+    sub = train.subset(idx)
+    sub.targets = train.targets[idx]
+    t0 = time.time()
+    record = ctx.task.select_decision(sub.targets, predict(sub), state, n_train=len(train.seqs), seed=seed,
+                                      max_sequences=cap, how=how)
+    ctx.task.use_decision(record)
+    write_record(out_dir, record)
+    ctx.log(f"{'fold ' + str(fold) + ': ' if fold is not None else ''}threshold {record['threshold']:.2f} chosen on "
+            f"{record['n_sequences']} training sequences (train F1 {record['f1_train']:.4f}, at 0.5 "
+            f"{record['f1_train_t050']:.4f}; {time.time() - t0:.1f}s)")
+    return record
+
+
+def decision_summary(record: dict) -> dict:
+    """What metrics.json keeps of a threshold record."""
+    return {k: record[k] for k in ("threshold", "source", "combine", "folds", "n_sequences", "f1_train",
+                                   "f1_train_t050") if k in record}
 
 
 def _train_features(ctx: Context, train: Split, evals: Sequence[Split], state: LabelState, out_dir: Path,
@@ -490,14 +528,50 @@ def _finetune(cfg: FinetuneConfig, run_dir: Path, resume: bool, callbacks: Seque
     return RunResult(run_dir, metrics)
 
 
-def _run_holdout(ctx: Context, splits: dict[str, Split], info: dict, resume: bool) -> dict:
+def holdout_splits(ctx: Context, splits: dict[str, Split]) -> tuple[Split, Optional[Split], Optional[str]]:
+    """``(train, valid, note)`` of a run without cross-validation (``valid_fraction`` held out of
+    ``data.train`` when there is no ``data.valid``)."""
     cfg = ctx.cfg
     train = splits["train"]
     valid = splits.get("valid")
+    note = None
     if valid is None and cfg.data.valid_fraction > 0:
         tr, va = holdout(len(train.seqs), cfg.data.valid_fraction, cfg.train.seed, _strata(ctx, train), _groups(train))
         train, valid = train.subset(tr, "train"), train.subset(va, "valid")
-        info["valid_split"] = f"{len(va)} rows held out of data.train (valid_fraction={cfg.data.valid_fraction}, seed {cfg.train.seed})"
+        note = f"{len(va)} rows held out of data.train (valid_fraction={cfg.data.valid_fraction}, seed {cfg.train.seed})"
+    return train, valid, note
+
+
+def cv_folds(ctx: Context, data: Split) -> list:
+    return kfold(len(data.seqs), ctx.cfg.cv.folds, ctx.cfg.train.seed, _strata(ctx, data), _groups(data))
+
+
+def fold_splits(ctx: Context, data: Split, folds: list, i: int) -> tuple[Split, Split, Split]:
+    """``(train, valid, test)`` of fold ``i`` (``folds`` from :func:`cv_folds`)."""
+    cfg = ctx.cfg
+    tr_idx, te_idx = folds[i]
+    train, test = data.subset(tr_idx, "train"), data.subset(te_idx, "test")
+    if cfg.cv.inner_valid_fraction > 0:
+        sub = train
+        a, b = holdout(len(sub.seqs), cfg.cv.inner_valid_fraction, cfg.train.seed + i, _strata(ctx, sub),
+                       _groups(sub) if cfg.cv.inner_valid_grouped else None)
+        train, valid = sub.subset(a, "train"), sub.subset(b, "valid")
+    else:
+        valid = test.subset(range(len(test.seqs)), "valid")
+    return train, valid, test
+
+
+def rebuild_splits(ctx: Context) -> dict[str, Split]:
+    """A run's data, read and prepared as :func:`finetune` did (``ctx.alphabet`` set), before the
+    holdout / fold split."""
+    return _splits(ctx, load_data(ctx.cfg.data, ctx.cfg.task))
+
+
+def _run_holdout(ctx: Context, splits: dict[str, Split], info: dict, resume: bool) -> dict:
+    cfg = ctx.cfg
+    train, valid, note = holdout_splits(ctx, splits)
+    if note:
+        info["valid_split"] = note
     _write_json(ctx.run_dir / INFO_FILE, {**info, "folds": None})
     result, _ = train_one(ctx, train, valid, splits.get("test"), ctx.run_dir, None, resume)
     result = {"task": cfg.task, **result}
@@ -512,12 +586,11 @@ def _run_cv(ctx: Context, splits: dict[str, Split], info: dict, resume: bool) ->
     cfg = ctx.cfg
     data = splits["train"]
     k = cfg.cv.folds
-    folds = kfold(len(data.seqs), k, cfg.train.seed, _strata(ctx, data), _groups(data))
+    folds = cv_folds(ctx, data)
     only = cfg.cv.only if cfg.cv.only is not None else list(range(k))
     _write_json(ctx.run_dir / INFO_FILE, {**info, "folds": only, "n_folds": k})
     per_fold, all_rows = [], []
     for i in only:
-        tr_idx, te_idx = folds[i]
         fold_dir = ctx.run_dir / f"fold_{i}"
         if resume and (fold_dir / METRICS_FILE).is_file():
             result = json.loads((fold_dir / METRICS_FILE).read_text())
@@ -525,30 +598,20 @@ def _run_cv(ctx: Context, splits: dict[str, Split], info: dict, resume: bool) ->
                 all_rows += [r for r in csv.DictReader(fh) if r["split"] == "test"]
             ctx.log(f"fold {i}: already complete")
         else:
-            train, test = data.subset(tr_idx, "train"), data.subset(te_idx, "test")
-            if cfg.cv.inner_valid_fraction > 0:
-                sub = train
-                a, b = holdout(len(sub.seqs), cfg.cv.inner_valid_fraction, cfg.train.seed + i, _strata(ctx, sub),
-                               _groups(sub) if cfg.cv.inner_valid_grouped else None)
-                train, valid = sub.subset(a, "train"), sub.subset(b, "valid")
-            else:
-                valid = test.subset(range(len(test.seqs)), "valid")
+            train, valid, test = fold_splits(ctx, data, folds, i)
             result, rows = train_one(ctx, train, valid, test, fold_dir, i, resume)
             all_rows += [r for r in rows if r["split"] == "test"]
             ctx.log(f"fold {i}: test " + ", ".join(f"{m}={v:.4f}" for m, v in result["test"].items()
                                                     if isinstance(v, float) and m != "n"))
         per_fold.append({"fold": i, **result})
     metric = per_fold[0]["metric"]
-    summary = summarize_folds([f["test"] for f in per_fold])
     out = {"task": cfg.task, "metric": metric, "cv": {
         "folds": k, "run": only, "stratified": _strata(ctx, data) is not None, "grouped": _groups(data) is not None,
-        "selection_on_test_fold": cfg.cv.inner_valid_fraction == 0,
-        "mean_std": summary, "per_fold": per_fold}}
-    subsets = sorted({s for f in per_fold for s in f["test"].get("by_subset", {})})
-    if subsets:
-        out["cv"]["mean_std_by_subset"] = {
-            s: summarize_folds([f["test"]["by_subset"][s] for f in per_fold if s in f["test"].get("by_subset", {})])
-            for s in subsets}
+        "selection_on_test_fold": cfg.cv.inner_valid_fraction == 0, "per_fold": per_fold}}
+    out["cv"].update(fold_summaries(per_fold))
+    summary = out["cv"]["mean_std"]
+    if cfg.train.select_threshold:
+        out["postprocess"] = decision_summary(write_cv_decision(ctx.run_dir, only))
     pooled = _pooled_metrics(ctx, all_rows)
     if pooled is not None:
         out["cv"]["pooled_out_of_fold"] = pooled
@@ -559,6 +622,33 @@ def _run_cv(ctx: Context, splits: dict[str, Split], info: dict, resume: bool) ->
     if s.get("mean") is not None:
         ctx.log(f"{k}-fold CV: test {metric} = {s['mean']:.4f} ± {s['std']:.4f}")
     return out
+
+
+def fold_summaries(per_fold: list[dict]) -> dict:
+    """``mean_std`` (and ``mean_std_by_subset``) of the folds' test metrics."""
+    out: dict[str, Any] = {"mean_std": summarize_folds([f["test"] for f in per_fold])}
+    subsets = sorted({s for f in per_fold for s in f["test"].get("by_subset", {})})
+    if subsets:
+        out["mean_std_by_subset"] = {
+            s: summarize_folds([f["test"]["by_subset"][s] for f in per_fold if s in f["test"].get("by_subset", {})])
+            for s in subsets}
+    return out
+
+
+def write_cv_decision(run_dir: Path, folds: Sequence[int]) -> dict:
+    """The top-level threshold record of a cross-validated run from its folds' records."""
+    from rnalm.structure.threshold import cv_record, read_record, write_record
+
+    records = {}
+    for i in folds:
+        rec = read_record(run_dir / f"fold_{i}")
+        if rec is None:
+            raise RunDirError(f"{run_dir}/fold_{i}: no threshold record; run `python -m rnalm.structure.calibrate "
+                              f"{run_dir}`")
+        records[i] = rec
+    record = cv_record(records)
+    write_record(run_dir, record)
+    return record
 
 
 def _pooled_metrics(ctx: Context, rows: list[dict]) -> Optional[dict]:
@@ -572,4 +662,5 @@ def _pooled_metrics(ctx: Context, rows: list[dict]) -> Optional[dict]:
     return regression_metrics(y, p)
 
 
-__all__ = ["RunResult", "finetune", "train_one"]
+__all__ = ["RunResult", "cv_folds", "decision_summary", "finetune", "fold_splits", "fold_summaries",
+           "holdout_splits", "rebuild_splits", "select_decision", "train_one", "write_cv_decision"]

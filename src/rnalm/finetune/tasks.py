@@ -126,6 +126,15 @@ class Task:
         """Write this split's figures into ``out_dir``; returns their file names (none without matplotlib)."""
         return []
 
+    def select_decision(self, targets: np.ndarray, outputs: np.ndarray, state: LabelState, *, n_train: int,
+                        seed: int, max_sequences: Optional[int], how: str) -> dict:
+        """Choose a decision setting (the structure task's pair threshold) on training targets and
+        outputs; a JSON-serialisable record (``train.select_threshold``)."""
+        raise ConfigError(f"train.select_threshold does not apply to task={self.name}")
+
+    def use_decision(self, record: Optional[dict]) -> None:
+        """Evaluate and decode with this record from :meth:`select_decision` (``None``: the default)."""
+
 
 class RegressionTask(Task):
     name = "regression"

@@ -6,7 +6,14 @@ language-model backbone is taken from the path recorded in ``run_info.json`` (el
 ``backbone.name``) and must have the weights the run was trained on (sha256), or the run is refused
 with an error saying so. A cross-validated run averages the probability maps of its fold models.
 Frozen embeddings and, for runs trained with ``head.vienna_bpp``, ViennaRNA base-pair
-probabilities are computed per call and not cached on disk: folding does not write into the caches.
+probabilities are computed per call and not cached on disk: folding does not write into the caches
+(``use_cache=True``, for :mod:`rnalm.structure.calibrate`, reads and fills the run's caches as
+training did).
+
+A run may record a pair threshold chosen on its training split (``postprocess.json``,
+:mod:`rnalm.structure.threshold`): :attr:`RunModel.threshold_record`; ``rnalm fold --run`` uses it
+unless ``--threshold`` is given. A cross-validated run's top-level record holds the mean of its
+fold thresholds.
 """
 from __future__ import annotations
 
@@ -22,6 +29,7 @@ from rnalm.errors import RnalmError
 from rnalm.finetune.backbones import FrozenFeatures, LMBackbone, state_sha256
 from rnalm.finetune.config import ConfigError, FinetuneConfig, expand_path, load_finetune_config
 from rnalm.finetune.model import resolve_device, to_device
+from rnalm.finetune.cache import EmbeddingCache, default_cache_dir
 from rnalm.finetune.runner import CONFIG_FILE, INFO_FILE, Context, _build_model, _needs
 from rnalm.finetune.sequences import default_alphabet, prepare
 from rnalm.finetune.tasks import get_task
@@ -78,13 +86,19 @@ def _registered(name: str) -> bool:
 class RunModel:
     """Callable: sequences (A/C/G/U/N) -> their ``(L, L)`` base-pair probability maps."""
 
-    def __init__(self, ctx: Context, models: list, limit: Optional[int]) -> None:
+    def __init__(self, ctx: Context, models: list, limit: Optional[int], info: Optional[dict] = None,
+                 dirs: Optional[list[Path]] = None) -> None:
         self.ctx = ctx
         self.models = models  # [(model, feature source)], one per fold
         self.limit = limit
+        self.info = info or {}
+        self.dirs = dirs or []  # the model directories (run dir, or fold_<i>/), aligned with models
+        from rnalm.structure.threshold import read_record
+
+        self.threshold_record = read_record(ctx.run_dir)
 
     @classmethod
-    def load(cls, run_dir: Path, device: Optional[str] = None) -> Optional["RunModel"]:
+    def load(cls, run_dir: Path, device: Optional[str] = None, use_cache: bool = False) -> Optional["RunModel"]:
         """``None`` when ``run_dir`` is not a structure run; an :class:`RnalmError` when it is one
         that cannot be used."""
         if not (run_dir / CONFIG_FILE).is_file() or not (run_dir / INFO_FILE).is_file():
@@ -104,13 +118,17 @@ class RunModel:
         else:
             ctx.alphabet = default_alphabet()
         needs = _needs(ctx)
+        cache_root = None
+        if use_cache and cfg.backbone.cache:
+            cache_root = Path(expand_path(cfg.backbone.cache_dir)) if cfg.backbone.cache_dir else default_cache_dir()
         if "bpp" in needs:
             from rnalm.structure.bpp import PairProbabilities
 
-            ctx.pair_probs = PairProbabilities()  # RnalmError naming rnalm[vienna] when ViennaRNA is missing
+            ctx.pair_probs = PairProbabilities(cache_root)  # RnalmError naming rnalm[vienna] when ViennaRNA is missing
         if ctx.encoder is not None and cfg.backbone.mode == "frozen" and "attentions" not in needs:
-            ctx.frozen = FrozenFeatures(LMBackbone(ctx.encoder, ctx.alphabet, cfg.backbone.layer), needs, None,
-                                        cfg.backbone.embed_batch_size)
+            lmb = LMBackbone(ctx.encoder, ctx.alphabet, cfg.backbone.layer)
+            cache = EmbeddingCache(cache_root, ctx.sha256, lmb.layer) if cache_root is not None else None
+            ctx.frozen = FrozenFeatures(lmb, needs, cache, cfg.backbone.embed_batch_size)
         models = []
         for d in dirs:
             model, source = _build_model(ctx, 1)
@@ -121,10 +139,20 @@ class RunModel:
             models.append((model.to(ctx.device).eval(), source))
         a = ctx.alphabet
         limit = a.max_length * a.k_mer if a.max_length is not None else None
-        return cls(ctx, models, limit)
+        return cls(ctx, models, limit, info, dirs)
+
+    def __call__(self, sequences: Sequence[str]) -> list[np.ndarray]:
+        """Probability maps, averaged over the run's fold models."""
+        maps = self._run(sequences, self.models, torch.sigmoid)
+        return [p / len(self.models) for p in maps]
+
+    def outputs(self, sequences: Sequence[str], index: int = 0) -> list[np.ndarray]:
+        """Raw ``(L, L)`` logits of model ``index`` alone (a fold model; what the trainer's
+        ``predict`` gives), e.g. to recompute a fold's metrics."""
+        return self._run(sequences, [self.models[index]], lambda x: x)
 
     @torch.no_grad()
-    def __call__(self, sequences: Sequence[str]) -> list[np.ndarray]:
+    def _run(self, sequences: Sequence[str], models: list, fn) -> list[np.ndarray]:
         ids = [f"sequence {k + 1}" for k in range(len(sequences))]
         for rid, s in zip(ids, sequences):
             if self.limit is not None and len(s) > self.limit:
@@ -139,13 +167,13 @@ class RunModel:
             self.ctx.pair_probs.clear()
         plan = self.ctx.task.batch_plan([len(s) for s in seqs], self.ctx.cfg.train, False, 0)
         probs = [np.zeros((len(s), len(s)), dtype=np.float32) for s in seqs]
-        for model, source in self.models:
+        for model, source in models:
             for idx in plan:
-                out = torch.sigmoid(model(to_device(source([seqs[i] for i in idx]), self.ctx.device)).float()).cpu().numpy()
+                out = fn(model(to_device(source([seqs[i] for i in idx]), self.ctx.device)).float()).cpu().numpy()
                 for r, i in enumerate(idx):
                     n = len(seqs[i])
                     probs[i] += out[r, :n, :n]
-        return [p / len(self.models) for p in probs]
+        return probs
 
 
 __all__ = ["RunModel"]

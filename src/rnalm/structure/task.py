@@ -20,11 +20,15 @@ module supplies only what is particular to ``L x L`` targets:
   of the structure after ``rnalm fold``'s default post-processing (probability > 0.5, no hairpin
   shorter than 3, greedy one partner per base), averaged over sequences; model selection and early
   stopping use the validation ``f1``;
+* **threshold**: with ``train.select_threshold`` the pair threshold is chosen on the training
+  sequences once the best weights are loaded (:mod:`rnalm.structure.threshold`); the valid / test
+  metrics and predictions then use it, and the figures at 0.5 stay under ``<metric>_t050`` keys;
 * **predictions.csv**: true (``label``) and predicted dot-brackets and per-sequence scores;
 * **rnalm fold --run RUN_DIR**: :func:`load_structure_run`, registered as a run loader.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Optional, Sequence
@@ -45,6 +49,7 @@ from rnalm.structure.metrics import evaluate, score_pairs
 from rnalm.structure.pairs import Structure, pairs_to_dot_bracket
 from rnalm.structure.postprocess import postprocess
 from rnalm.structure.predict import PostprocessOptions, register_run_loader
+from rnalm.structure.threshold import SUFFIX_T050, THRESHOLD_GRID, choose_threshold, make_record
 
 #: Post-processing behind every reported metric (``rnalm fold``'s defaults).
 POSTPROCESS = PostprocessOptions()
@@ -192,10 +197,32 @@ class StructureTask(Task):
             out[k] = x[:n, :n].numpy().copy()
         return out
 
-    # ------------------------------------------------------------ evaluation
-    @staticmethod
-    def predicted_pairs(outputs: np.ndarray) -> list[list[tuple[int, int]]]:
+    # ------------------------------------------------------------ decision threshold
+    #: the threshold record in use (:mod:`rnalm.structure.threshold`); None = the fixed 0.5.
+    decision: Optional[dict] = None
+
+    @property
+    def options(self) -> PostprocessOptions:
+        if self.decision is None:
+            return POSTPROCESS
+        return replace(POSTPROCESS, threshold=float(self.decision["threshold"]))
+
+    def use_decision(self, record: Optional[dict]) -> None:
+        self.decision = record
+
+    def select_decision(self, targets: np.ndarray, outputs: np.ndarray, state: LabelState, *, n_train: int,
+                        seed: int, max_sequences: Optional[int], how: str) -> dict:
+        """The threshold record chosen on these (training) targets and raw outputs."""
         p = POSTPROCESS
+        choice = choose_threshold([_sigmoid(o) for o in outputs], [s.pairs for s in targets], THRESHOLD_GRID,
+                                  p.min_loop, p.canonical_only, p.one_partner)
+        return make_record(choice, len(targets), n_train, seed, max_sequences, p.min_loop, p.canonical_only,
+                           p.one_partner, how)
+
+    # ------------------------------------------------------------ evaluation
+    def predicted_pairs(self, outputs: np.ndarray, options: Optional[PostprocessOptions] = None
+                        ) -> list[list[tuple[int, int]]]:
+        p = options or self.options
         return [postprocess(_sigmoid(o), None, p.threshold, p.min_loop, p.canonical_only, p.one_partner)
                 for o in outputs]
 
@@ -206,7 +233,15 @@ class StructureTask(Task):
         return list(METRICS)
 
     def metrics(self, targets, outputs, state) -> dict:
-        r = evaluate(self.predicted_pairs(outputs), [s.pairs for s in targets], [len(s) for s in targets])
+        out = self._metrics(targets, outputs, self.options)
+        if self.decision is not None:  # keep the figures at the default 0.5 visible next to them
+            out["threshold"] = float(self.decision["threshold"])
+            at050 = self._metrics(targets, outputs, POSTPROCESS)
+            out.update({f"{k}{SUFFIX_T050}": at050[k] for k in METRICS})
+        return out
+
+    def _metrics(self, targets, outputs, options: PostprocessOptions) -> dict:
+        r = evaluate(self.predicted_pairs(outputs, options), [s.pairs for s in targets], [len(s) for s in targets])
         out: dict = {k: r[f"{k}_seq_mean"] for k in METRICS if k != "f1_pooled"}
         out["f1_pooled"] = r["f1_pooled"]
         out["n"] = r["n_sequences"]

@@ -1,0 +1,151 @@
+"""Choose the base-pair threshold of an already trained structure run on its training split.
+
+    python -m rnalm.structure.calibrate RUN_DIR [--max-sequences 400] [--device cpu]
+
+What ``train.select_threshold: true`` does at the end of training (:mod:`rnalm.structure.threshold`),
+for runs trained without it -- nothing is retrained:
+
+1. the run's model(s) are loaded as ``rnalm fold --run`` loads them (:mod:`rnalm.structure.run_model`;
+   frozen embeddings and ViennaRNA probabilities are read from the run's caches when it used them);
+2. the run's data is read and split by the runner's own code (same seed, ``valid_fraction``,
+   ``max_length`` filter, ``limit``; per fold for cross-validated runs), so the training split is
+   exactly the one the model was trained on;
+3. the threshold is chosen on at most ``--max-sequences`` training sequences (the same seeded subset
+   training would use) and written to ``postprocess.json`` (per ``fold_<i>/`` and, with the mean of
+   the fold thresholds, at the top for cross-validated runs);
+4. the valid / test metrics are recomputed at it and ``metrics.json`` / ``predictions.csv`` are
+   rewritten (atomically), the figures at 0.5 kept under ``<metric>_t050`` keys.
+
+It prints one line: the threshold, the training F1 at it and at 0.5, the validation F1 at it and at
+0.5 (the mean over folds for cross-validated runs).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Callable, Optional
+
+import numpy as np
+
+from rnalm.errors import RnalmError
+from rnalm.finetune.runner import (METRICS_FILE, PREDICTIONS_FILE, Split, _fit_labels, _prediction_rows,
+                                   _split_metrics, _write_json, _write_predictions, cv_folds, decision_summary,
+                                   fold_splits, fold_summaries, holdout_splits, rebuild_splits, select_decision,
+                                   write_cv_decision)
+from rnalm.structure.run_model import RunModel
+from rnalm.structure.threshold import MAX_SEQUENCES, SUFFIX_T050
+
+HOW = "python -m rnalm.structure.calibrate"
+
+
+def _predict(model: RunModel, index: int) -> Callable[[Split], np.ndarray]:
+    def predict(sp: Split) -> np.ndarray:
+        outs = model.outputs(sp.seqs, index)
+        arr = np.empty(len(outs), dtype=object)
+        for k, o in enumerate(outs):
+            arr[k] = o
+        return arr
+
+    return predict
+
+
+def _read_json(path: Path) -> dict:
+    if not path.is_file():
+        raise RnalmError(f"{path} is missing; the run did not finish")
+    return json.loads(path.read_text())
+
+
+def _model_split(model: RunModel, index: int, out_dir: Path, train: Split, evals: list[Split], fold: Optional[int],
+                 max_sequences: int) -> tuple[dict, dict, list[dict]]:
+    """Threshold record, updated metrics.json dict and prediction rows of one model directory."""
+    ctx = model.ctx
+    state = _fit_labels(ctx, train, evals)
+    predict = _predict(model, index)
+    record = select_decision(ctx, predict, train, state, out_dir, fold, max_sequences, HOW)
+    metrics = _read_json(out_dir / METRICS_FILE)
+    rows: list[dict] = []
+    for sp in evals:
+        outputs = predict(sp)
+        metrics[sp.name] = _split_metrics(ctx, sp, outputs, state)
+        rows += _prediction_rows(ctx, sp, outputs, state, fold)
+    metrics["postprocess"] = decision_summary(record)
+    return record, metrics, rows
+
+
+def calibrate(run_dir: str | Path, max_sequences: int = MAX_SEQUENCES, device: Optional[str] = None) -> dict:
+    """Calibrate ``run_dir`` in place; returns ``{"threshold", "f1_train", "f1_train_t050", "f1_valid",
+    "f1_valid_t050", ...}``."""
+    run_dir = Path(run_dir)
+    if max_sequences < 1:
+        raise RnalmError(f"--max-sequences must be >= 1, got {max_sequences}")
+    if not (run_dir / "run_info.json").is_file():
+        raise RnalmError(f"{run_dir}: not an `rnalm finetune` run directory (no run_info.json)")
+    model = RunModel.load(run_dir, device, use_cache=True)
+    if model is None:
+        raise RnalmError(f"{run_dir}: not a task=structure run; only structure runs have a pair threshold")
+    ctx = model.ctx
+    splits = rebuild_splits(ctx)
+    info = model.info
+    if not info.get("folds"):
+        train, valid, _ = holdout_splits(ctx, splits)
+        evals = [s for s in (valid, splits.get("test")) if s is not None]
+        record, metrics, rows = _model_split(model, 0, run_dir, train, evals, None, max_sequences)
+        _write_predictions(run_dir / PREDICTIONS_FILE, rows)
+        _write_json(run_dir / METRICS_FILE, metrics)
+        valid_m = [metrics.get("valid") or metrics.get("test") or {}]
+    else:
+        data = splits["train"]
+        folds = cv_folds(ctx, data)
+        top = _read_json(run_dir / METRICS_FILE)
+        per_fold, test_rows, valid_m = [], [], []
+        for index, i in enumerate(info["folds"]):
+            fold_dir = run_dir / f"fold_{i}"
+            train, valid, test = fold_splits(ctx, data, folds, i)
+            _, metrics, rows = _model_split(model, index, fold_dir, train, [valid, test], i, max_sequences)
+            _write_predictions(fold_dir / PREDICTIONS_FILE, rows)
+            _write_json(fold_dir / METRICS_FILE, metrics)
+            per_fold.append({"fold": i, **metrics})
+            test_rows += [r for r in rows if r["split"] == "test"]
+            valid_m.append(metrics["valid"])
+        record = write_cv_decision(run_dir, info["folds"])
+        top["cv"]["per_fold"] = per_fold
+        top["cv"].update(fold_summaries(per_fold))
+        top["postprocess"] = decision_summary(record)
+        _write_predictions(run_dir / PREDICTIONS_FILE, test_rows)
+        _write_json(run_dir / METRICS_FILE, top)
+    mean = lambda k: float(np.mean([m[k] for m in valid_m])) if valid_m and all(k in m for m in valid_m) else None
+    return {"run_dir": str(run_dir), "threshold": record["threshold"], "n_sequences": record["n_sequences"],
+            "f1_train": record["f1_train"], "f1_train_t050": record["f1_train_t050"],
+            "f1_valid": mean("f1"), "f1_valid_t050": mean(f"f1{SUFFIX_T050}"), "folds": record.get("folds")}
+
+
+def summary_line(r: dict) -> str:
+    fmt = lambda x: "n/a" if x is None else f"{x:.4f}"
+    where = f"mean of folds {r['folds']}" if r.get("folds") else f"{r['n_sequences']} training sequences"
+    valid = "valid (fold mean)" if r.get("folds") else "valid"
+    return (f"{r['run_dir']}: threshold {r['threshold']:.2f} ({where}); train F1 {fmt(r['f1_train'])} "
+            f"(at 0.5: {fmt(r['f1_train_t050'])}); {valid} F1 {fmt(r['f1_valid'])} (at 0.5: {fmt(r['f1_valid_t050'])})")
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m rnalm.structure.calibrate",
+                                 description="Choose a trained structure run's base-pair threshold on its training "
+                                             "split and recompute its metrics at it (nothing is retrained).")
+    ap.add_argument("run_dir", type=Path, help="run directory of `rnalm finetune` with task: structure")
+    ap.add_argument("--max-sequences", type=int, default=MAX_SEQUENCES,
+                    help=f"training sequences scored at most (seeded subset; default {MAX_SEQUENCES})")
+    ap.add_argument("--device", default=None, help="cpu, cuda, ... (default: the run's train.device)")
+    args = ap.parse_args(argv)
+    try:
+        r = calibrate(args.run_dir, args.max_sequences, args.device)
+    except RnalmError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(summary_line(r))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
