@@ -27,3 +27,22 @@ def test_codon_alphabet_needs_whole_codons():
         prepare(["AUGGC"], ["x"], ["f:2"], a)
     assert prepare(["AUGGC"], ["x"], ["f:2"], a, "keep_5prime") == ["AUG"]
     assert prepare(["AUGGCC"], ["x"], ["f:2"], a.with_max_length(1), "keep_3prime") == ["GCC"]
+
+
+def test_unknown_mask_keeps_iupac_letters_for_onehot_and_masks_them_for_the_lm():
+    import torch
+
+    from rnalm.finetune.backbones import LMBackbone
+    from rnalm.model import EncoderConfig, RNAEncoder
+    from rnalm.models import get_alphabet
+
+    a = get_alphabet("utr-lm")  # DNA letters A/C/G/T, no N
+    with pytest.raises(DataError, match=r"f:2: .*invalid character 'n' at position 3"):
+        prepare(["acnu"], ["x"], ["f:2"], a)
+    assert prepare(["acnu"], ["x"], ["f:2"], a, unknown="mask") == ["ACNT"]
+    with pytest.raises(DataError, match="invalid character 'Z'"):  # not an IUPAC letter: still an error
+        prepare(["acZu"], ["x"], ["f:2"], a, unknown="mask")
+    enc = RNAEncoder(EncoderConfig.for_alphabet(a, num_layers=1, embed_dim=8, ffn_embed_dim=16, attention_heads=2))
+    tokens = LMBackbone(enc, a).tokenize(["ACNT", "ACGT"])
+    assert tokens[0, 3].item() == a.mask_idx and tokens[1, 3].item() == a.tok_to_idx["G"]
+    assert torch.equal(tokens[0, [1, 2, 4]], tokens[1, [1, 2, 4]])

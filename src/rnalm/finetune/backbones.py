@@ -65,6 +65,10 @@ class LMBackbone(nn.Module):
         """Token ids of already-normalised sequences (``<cls>``/``<eos>`` added, right-padded)."""
         a = self.alphabet
         bc = a.get_batch_converter()
+        if a.k_mer == 1:  # letters kept by prepare(unknown="mask") become <mask>
+            letters = set(a.letters)
+            seqs = [s if set(s) <= letters else "".join(c if c in letters else "\x00" for c in s) for s in seqs]
+            return bc.pad([a.encode_normalized(s, unknown="mask") for s in seqs])
         return bc.pad([a.encode_normalized(s) for s in seqs])
 
     def train(self, mode: bool = True) -> "LMBackbone":

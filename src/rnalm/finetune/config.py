@@ -93,6 +93,10 @@ class DataConfig:
     max_length: Optional[int] = None
     #: loader-specific settings (e.g. ``cell_line`` for ``cao``); each loader checks its own keys.
     options: dict = field(default_factory=dict)
+    #: IUPAC letters the backbone's alphabet lacks (e.g. N for UTR-LM's A/C/G/T): None = an error
+    #: naming the record and position; ``mask`` = the language model reads ``<mask>`` there, while
+    #: one-hot input and ViennaRNA still see the letter.
+    unknown: Optional[str] = None
 
     def validate(self) -> None:
         _choice("data.label_transform", self.label_transform, LABEL_TRANSFORMS)
@@ -104,6 +108,8 @@ class DataConfig:
         if self.max_length is not None:
             _int("data.max_length", self.max_length, 1)
         _int("data.fasta_label_field", self.fasta_label_field, 0)
+        if self.unknown is not None:
+            _choice("data.unknown", self.unknown, ("mask",))
         if not isinstance(self.options, dict):
             raise ConfigError("data.options must be a mapping")
 

@@ -131,7 +131,7 @@ class Predictor:
         h = self.cfg.head
         if h.type == "cnn" and h.pool == "flatten":
             limit = h.max_len if limit is None else min(limit, h.max_len)
-        return prepare(recs.seqs, recs.ids, recs.where, self.alphabet, d.truncate, limit)
+        return prepare(recs.seqs, recs.ids, recs.where, self.alphabet, d.truncate, limit, d.unknown)
 
     def predict(self, seqs: Sequence[str], batch_size: int = 64) -> dict[str, np.ndarray]:
         """Columns (``prediction``, class probabilities) for already-prepared sequences."""

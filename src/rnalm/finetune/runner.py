@@ -156,7 +156,7 @@ def _splits(ctx: Context, bundle: DataBundle) -> dict[str, Split]:
         recs = getattr(bundle, name)
         if recs is None:
             continue
-        seqs = prepare(recs.seqs, recs.ids, recs.where, ctx.alphabet, d.truncate, d.max_length)
+        seqs = prepare(recs.seqs, recs.ids, recs.where, ctx.alphabet, d.truncate, d.max_length, d.unknown)
         out[name] = Split(name, recs, seqs)
     return out
 

@@ -44,9 +44,25 @@ def default_alphabet() -> Alphabet:
     return RNA_FM_ALPHABET
 
 
+def _lenient(seq: str, rid: str, alphabet: Alphabet, exc: InvalidSequenceError) -> str:
+    """``seq`` normalised by the alphabet's rules, keeping IUPAC letters it lacks (for ``unknown="mask"``)."""
+    out = []
+    for c in "".join(seq.split()):
+        c = c.upper() if alphabet.case == "upper" else c.lower()
+        c = alphabet.convert.get(c, c)
+        if c not in alphabet.letters and c.upper() not in _IUPAC:
+            raise exc
+        out.append(c)
+    return "".join(out)
+
+
 def prepare(seqs: Sequence[str], ids: Sequence[str], where: Sequence[str], alphabet: Alphabet,
-            truncate: str = "error", max_nt: Optional[int] = None) -> list[str]:
-    """Normalised sequences, truncated to ``max_nt`` letters as ``truncate`` says, or a clear error."""
+            truncate: str = "error", max_nt: Optional[int] = None, unknown: Optional[str] = None) -> list[str]:
+    """Normalised sequences, truncated to ``max_nt`` letters as ``truncate`` says, or a clear error.
+
+    ``unknown="mask"`` keeps IUPAC letters outside the alphabet (e.g. N for a DNA-letter model) in
+    the returned strings; :class:`~rnalm.finetune.backbones.LMBackbone` tokenises them as
+    ``<mask>``. Anything that is not an IUPAC letter is still an error."""
     k = alphabet.k_mer
     limit = None
     if alphabet.max_length is not None:
@@ -56,7 +72,12 @@ def prepare(seqs: Sequence[str], ids: Sequence[str], where: Sequence[str], alpha
     out = []
     for seq, rid, w in zip(seqs, ids, where):
         try:
-            norm = alphabet.normalize(seq, rid)
+            try:
+                norm = alphabet.normalize(seq, rid)
+            except InvalidSequenceError as exc:
+                if unknown != "mask" or alphabet.k_mer != 1:
+                    raise
+                norm = _lenient(seq, rid, alphabet, exc)
         except InvalidSequenceError as exc:
             raise DataError(f"{w}: {exc}") from None
         if not norm:

@@ -158,7 +158,8 @@ class RunModel:
             if self.limit is not None and len(s) > self.limit:
                 raise RnalmError(f"a sequence of {len(s)} nt is longer than the run's backbone accepts "
                                  f"({self.limit} nt); fold it with --max-length {self.limit} or split it")
-        seqs = prepare(sequences, ids, ids, self.ctx.alphabet, "error", None)
+        # rnalm fold accepts N (never paired): a language model without N reads <mask> there
+        seqs = prepare(sequences, ids, ids, self.ctx.alphabet, "error", None, "mask")
         if self.ctx.frozen is not None:
             self.ctx.frozen.tokens.clear()
             self.ctx.frozen.pooled.clear()
