@@ -46,3 +46,16 @@ def test_unknown_mask_keeps_iupac_letters_for_onehot_and_masks_them_for_the_lm()
     tokens = LMBackbone(enc, a).tokenize(["ACNT", "ACGT"])
     assert tokens[0, 3].item() == a.mask_idx and tokens[1, 3].item() == a.tok_to_idx["G"]
     assert torch.equal(tokens[0, [1, 2, 4]], tokens[1, [1, 2, 4]])
+
+
+def test_masked_letters_keep_their_place_in_per_token_features():
+    from rnalm.finetune.backbones import LMBackbone
+    from rnalm.model import EncoderConfig, RNAEncoder
+    from rnalm.models import get_alphabet
+
+    a = get_alphabet("utr-lm")
+    enc = RNAEncoder(EncoderConfig.for_alphabet(a, num_layers=1, embed_dim=8, ffn_embed_dim=16, attention_heads=2))
+    lmb = LMBackbone(enc, a, frozen=True)
+    feats = lmb(lmb.tokenize(["ACGN", "AC"]), {"tokens", "mean"})
+    assert feats["tokens"].shape[1] == 4  # the trailing N (<mask>) is a position, not padding
+    assert feats["tokens"][0, 3].abs().sum() > 0 and feats["tokens"][1, 2:].abs().sum() == 0

@@ -96,9 +96,12 @@ class LMBackbone(nn.Module):
         out = self.encoder(token_ids, repr_layers=[self.layer], return_logits=False, need_head_weights=want_attn)
         rep = out["representations"][self.layer]
         bos = int(a.prepend_bos)
+        # letter positions: everything but <cls>/<eos>/<pad>; <mask> / <unk> stand for a letter
+        # (data.unknown=mask) and keep their place, so per-token features stay aligned
         special = torch.zeros_like(token_ids, dtype=torch.bool)
         for idx in a.special_indices:
-            special |= token_ids.eq(idx)
+            if idx not in (a.mask_idx, a.unk_idx):
+                special |= token_ids.eq(idx)
         letters = ~special
         feats: dict[str, torch.Tensor] = {}
         if "cls" in needs:
