@@ -195,3 +195,42 @@ def test_bad_corpus_inputs(tmp_path):
         load_corpus(CorpusConfig(paths=[str(bad)], min_length=5, invalid="skip", long="error"), a, 100)
     _, _, rep = load_corpus(CorpusConfig(paths=[str(bad)], min_length=5, invalid="skip", long="truncate"), a, 100)
     assert rep.truncated == 1
+
+
+def test_fsdp_two_processes_equal_one_process_with_accumulation(tmp_path):
+    """FSDP2 (fully_shard, gloo on CPU) computes the same update as one process accumulating the
+    same global batch, and writes full (unsharded) tensors that rnalm.load reads back."""
+    corpus = write_corpus(tmp_path / "c.fa", n=60)
+    single = tiny_cfg(tmp_path / "one", corpus, save_every=2,
+                      optim=OptimConfig(max_steps=4, grad_accum=4, tokens_per_batch=300, warmup_steps=1, lr=3e-3))
+    pretrain(single)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    run2 = tmp_path / "two" / "run"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-addr", "127.0.0.1",
+           "--master-port", str(port), "-m", "rnalm", "pretrain", f"output={run2}", "distributed=fsdp", "seed=3",
+           "progress=false", "log_every=2", "eval_every=1000", "save_every=2", "model.size=tiny",
+           "model.alphabet=rna-fm", "model.overrides={max_positions: 128}", f"data.paths=[{corpus}]",
+           "data.valid_fraction=0.1", "data.min_length=5", "optim.max_steps=4", "optim.grad_accum=2",
+           "optim.tokens_per_batch=300", "optim.warmup_steps=1", "optim.lr=0.003"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env)
+    assert res.returncode == 0, res.stderr[-3000:]
+    a, b = _final_state(tmp_path / "one" / "run"), _final_state(run2)
+    assert a.keys() == b.keys()
+    for k in a:
+        assert a[k].shape == b[k].shape, k  # full, not sharded
+        assert torch.allclose(a[k], b[k], atol=1e-5), k
+    import rnalm
+    model, alphabet = rnalm.load(run2 / "final")
+    assert model.config.num_layers == 2 and alphabet.name == "rna-fm"
+    # the checkpoint has the single-process format: full model + name-keyed full optimizer state
+    from rnalm.io.safe_torch import safe_torch_load
+    ck1 = safe_torch_load(tmp_path / "one" / "run" / "checkpoints" / "step-00000004" / "state.pt")
+    ck2 = safe_torch_load(run2 / "checkpoints" / "step-00000004" / "state.pt")
+    s1, s2 = ck1["optimizer"]["state"], ck2["optimizer"]["state"]
+    assert s1.keys() == s2.keys() and s1
+    for k in s1:
+        assert torch.allclose(s1[k]["exp_avg_sq"], s2[k]["exp_avg_sq"], atol=1e-6), k
+    rnalm.load(run2 / "checkpoints" / "step-00000004" / "model")

@@ -1,4 +1,4 @@
-"""The pretraining loop: MLM (+ MFE + structure), DDP under torchrun, exact resume.
+"""The pretraining loop: MLM (+ MFE + structure), DDP or FSDP under torchrun, exact resume.
 
 Reproducibility contract. Micro-batch ``m`` (counted over the whole run) is fully determined by
 the seed: its examples come from the epoch's seeded token-budget batches, and its masking from a
@@ -6,7 +6,12 @@ generator seeded with ``(seed, m)``. An optimisation step consumes ``grad_accum 
 consecutive micro-batches, rank ``r`` taking those with ``m % world_size == r``. Hence one process
 with ``grad_accum = k`` and ``k`` processes with ``grad_accum = 1`` compute the same update (DDP
 averages gradients across ranks as accumulation averages them across micro-batches), and a run
-resumed from a checkpoint continues exactly as the uninterrupted run would.
+resumed from a checkpoint continues exactly as the uninterrupted run would. FSDP averages gradients
+the same way, so the contract holds for ``distributed: fsdp`` too (up to float reduction order).
+
+Checkpoints hold full (unsharded) tensors in both modes: the model as a native rnalm directory and
+the optimizer state keyed by parameter name, gathered to rank 0 under FSDP. A checkpoint written
+under FSDP therefore has the same format as one written under DDP or by a single process.
 """
 from __future__ import annotations
 
@@ -76,9 +81,20 @@ class OptimConfig:
 
 @dataclass
 class PretrainConfig:
+    """Top-level pretraining configuration.
+
+    ``distributed`` chooses how several torchrun processes share the work: ``ddp`` (default) keeps a
+    full model replica per process and all-reduces gradients; ``fsdp`` shards parameters, gradients
+    and optimizer state across processes (PyTorch FSDP2 ``fully_shard``, one unit per transformer
+    layer plus the root), for models that do not fit one device. Both compute the same update. With a
+    single process (no torchrun, or world size 1) ``fsdp`` is a no-op and training runs plain.
+    """
+
     output: str = "runs/pretrain"
     seed: int = 0
     device: str = "cpu"
+    #: ddp | fsdp (see the class docstring); only matters under torchrun with more than one process.
+    distributed: str = "ddp"
     #: bf16 autocast (GPU only).
     bf16: bool = False
     model: ModelSpec = field(default_factory=ModelSpec)
@@ -232,8 +248,10 @@ def compute_losses(model: torch.nn.Module, batch: dict[str, torch.Tensor], obj: 
 
 
 # ---------------------------------------------------------------------------------- checkpoints
-def save_checkpoint(out: Path, step: int, model: RNAEncoder, alphabet: Alphabet, optimizer, scheduler,
+def save_checkpoint(out: Path, step: int, model: RNAEncoder, alphabet: Alphabet, optim_state: dict, scheduler,
                     cfg: PretrainConfig, info: dict, keep: int) -> Path:
+    """Atomically write checkpoint ``step``. ``model`` must hold full tensors (see :func:`_full_model`),
+    ``optim_state`` is the full, name-keyed optimizer state (see :func:`_full_optim_state`)."""
     from rnalm.io.native import save_native
 
     ckdir = out / "checkpoints"
@@ -241,7 +259,7 @@ def save_checkpoint(out: Path, step: int, model: RNAEncoder, alphabet: Alphabet,
     tmp = ckdir / f".tmp-step-{step:08d}"
     shutil.rmtree(tmp, ignore_errors=True)
     save_native(model, alphabet, tmp / "model", provenance={"pretrain_step": step, **info})
-    torch.save({"step": step, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+    torch.save({"step": step, "optimizer": optim_state, "scheduler": scheduler.state_dict(),
                 "torch_rng": torch.get_rng_state(), "config": json.dumps(asdict(cfg))}, tmp / "state.pt")
     shutil.rmtree(final, ignore_errors=True)
     os.replace(tmp, final)
@@ -255,10 +273,51 @@ def latest_checkpoint(out: Path) -> Optional[Path]:
     return done[-1] if done else None
 
 
+def _full_opts():
+    from torch.distributed.checkpoint.state_dict import StateDictOptions
+
+    return StateDictOptions(full_state_dict=True, cpu_offload=True)
+
+
+def _full_optim_state(model: torch.nn.Module, optimizer) -> dict:
+    """Full optimizer state keyed by parameter name (collective under FSDP: call on every rank;
+    only rank 0 receives it there, other ranks get an empty dict)."""
+    from torch.distributed.checkpoint.state_dict import get_optimizer_state_dict
+
+    return get_optimizer_state_dict(model, optimizer, options=_full_opts())
+
+
+def _full_model(model: torch.nn.Module, sharded: bool, main: bool) -> Optional[torch.nn.Module]:
+    """A module with full tensors for saving: ``model`` itself unless sharded; under FSDP the
+    gathered weights (collective: call on every rank) loaded into a CPU copy on rank 0 (None elsewhere)."""
+    if not sharded:
+        return model
+    from torch.distributed.checkpoint.state_dict import get_model_state_dict
+
+    sd = get_model_state_dict(model, options=_full_opts())
+    if not main:
+        return None
+    full = RNAEncoder(model.config)
+    full.load_state_dict(sd, strict=True)
+    return full
+
+
+def _apply_fsdp(model: RNAEncoder) -> None:
+    """Shard each transformer layer, then the root (embeddings, final norm, heads)."""
+    from torch.distributed.fsdp import fully_shard
+
+    for layer in model.layers:
+        fully_shard(layer)
+    fully_shard(model)
+
+
 # ---------------------------------------------------------------------------------- main loop
 def pretrain(cfg: PretrainConfig, resume: bool = False) -> dict[str, Any]:
     """Run pretraining; returns the final metrics. Writes to ``cfg.output``."""
+    if cfg.distributed not in ("ddp", "fsdp"):
+        raise RnalmError(f"distributed must be 'ddp' or 'fsdp', got {cfg.distributed!r}")
     dist = init_distributed(cfg.device)
+    sharded = cfg.distributed == "fsdp" and dist.world > 1
     out = Path(cfg.output)
     torch.manual_seed(cfg.seed)
     model, alphabet, info = build_model(cfg.model, cfg.objective)
@@ -298,6 +357,8 @@ def pretrain(cfg: PretrainConfig, resume: bool = False) -> dict[str, Any]:
                  f"{label_stats.folded}, from headers {label_stats.from_header}, invalid (masked) "
                  f"{label_stats.invalid} {label_stats.invalid_examples}")
 
+    if sharded:  # before the optimizer: fully_shard replaces parameters with sharded DTensors
+        _apply_fsdp(model)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=cfg.optim.lr, betas=tuple(cfg.optim.betas),
                                   weight_decay=cfg.optim.weight_decay)
@@ -306,20 +367,29 @@ def pretrain(cfg: PretrainConfig, resume: bool = False) -> dict[str, Any]:
     if resume:
         ck = latest_checkpoint(out)
         if ck is not None:
+            from torch.distributed.checkpoint.state_dict import (StateDictOptions, set_model_state_dict,
+                                                                 set_optimizer_state_dict)
+
             from rnalm.api import load as load_model
             from rnalm.io.safe_torch import safe_torch_load
 
             loaded, _ = load_model(ck / "model")
-            model.load_state_dict(loaded.state_dict(), strict=True)
+            opts = StateDictOptions(full_state_dict=True, strict=True)
+            set_model_state_dict(model, loaded.state_dict(), options=opts)
+            del loaded
             state = safe_torch_load(ck / "state.pt")
-            optimizer.load_state_dict(state["optimizer"])
+            osd = state["optimizer"]
+            if osd.get("state") and all(isinstance(k, int) for k in osd["state"]):  # pre-FSDP checkpoints
+                optimizer.load_state_dict(osd)
+            else:
+                set_optimizer_state_dict(model, optimizer, osd, options=StateDictOptions(full_state_dict=True))
             scheduler.load_state_dict(state["scheduler"])
             torch.set_rng_state(state["torch_rng"])
             step = int(state["step"])
             log.truncate_after(step)
             log.info(f"resumed from {ck} at step {step}")
     ddp_model = model
-    if dist.world > 1:
+    if dist.world > 1 and not sharded:
         from torch.nn.parallel import DistributedDataParallel as DDP
 
         ddp_model = DDP(model, device_ids=[dist.local_rank] if device.type == "cuda" else None)
@@ -350,7 +420,11 @@ def pretrain(cfg: PretrainConfig, resume: bool = False) -> dict[str, Any]:
             batch = {k: v.to(device) for k, v in batch.items()}
             tokens_seen += int(batch["inputs"].ne(alphabet.padding_idx).sum()) * dist.world
             sync = j == cfg.optim.grad_accum - 1
-            ctx = ddp_model.no_sync() if (dist.world > 1 and not sync) else _null()
+            if sharded:  # FSDP2: accumulate unsharded grads locally, reduce-scatter on the last micro-batch
+                model.set_requires_gradient_sync(sync)
+                ctx = _null()
+            else:
+                ctx = ddp_model.no_sync() if (dist.world > 1 and not sync) else _null()
             with ctx:
                 loss, stats = compute_losses(ddp_model, batch, obj, autocast)
                 (loss / cfg.optim.grad_accum).backward()
@@ -376,18 +450,23 @@ def pretrain(cfg: PretrainConfig, resume: bool = False) -> dict[str, Any]:
             ev = evaluate(model, valid, valid_labels, alphabet, cfg, device, autocast)
             log.metrics({"step": step, **{f"valid_{k}": v for k, v in ev.items()}})
             model.train()
-        if dist.main and (step % cfg.save_every == 0 or step == cfg.optim.max_steps):
-            save_checkpoint(out, step, model, alphabet, optimizer, scheduler, cfg, info, cfg.keep_checkpoints)
+        if step % cfg.save_every == 0 or step == cfg.optim.max_steps:
+            full = _full_model(model, sharded, dist.main)  # collective under FSDP: every rank calls
+            optim_state = _full_optim_state(model, optimizer)
+            if dist.main:
+                save_checkpoint(out, step, full, alphabet, optim_state, scheduler, cfg, info, cfg.keep_checkpoints)
+            del full, optim_state
     if bar is not None:
         bar.close()
     model.eval()
     final_metrics: dict[str, Any] = {"step": step}
     if valid:
         final_metrics.update(evaluate(model, valid, valid_labels, alphabet, cfg, device, autocast))
+    full = _full_model(model, sharded, dist.main)
     if dist.main:
         from rnalm.io.native import save_native
 
-        save_native(model, alphabet, out / "final",
+        save_native(full, alphabet, out / "final",
                     provenance={"pretrain_steps": step, "corpus": report.summary(),
                                 "objective": asdict(obj), **info, "valid_metrics": final_metrics})
         (out / "final_metrics.json").write_text(json.dumps(final_metrics, indent=2) + "\n")
