@@ -37,25 +37,34 @@ class EmbeddingCache:
         return self.dir / k[:2] / f"{k}.{kind}.npy"
 
     def get(self, seq: str, kind: str) -> Optional[np.ndarray]:
-        p = self._path(seq, kind)
-        if not p.is_file():
-            return None
-        try:
-            return np.load(p, allow_pickle=False)
-        except (OSError, ValueError):
-            return None  # a torn or foreign file: recompute and overwrite
+        return load_cached_npy(self._path(seq, kind))
 
     def put(self, seq: str, kind: str, value: np.ndarray) -> None:
-        p = self._path(seq, kind)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp", suffix=".npy", dir=p.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.save(fh, value, allow_pickle=False)
-            os.replace(tmp, p)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        save_cached_npy(self._path(seq, kind), value)
 
 
-__all__ = ["EmbeddingCache", "default_cache_dir"]
+def load_cached_npy(path: Path) -> Optional[np.ndarray]:
+    """A cache entry, or ``None`` when it is missing, torn or foreign (the caller recomputes it)."""
+    if not path.is_file():
+        return None
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError):
+        return None
+
+
+def save_cached_npy(path: Path, value: np.ndarray) -> None:
+    """Write a cache entry atomically (temporary file + rename; no fsync: an entry lost in a crash
+    is recomputed, and caches write thousands of files)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp", suffix=".npy", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.save(fh, value, allow_pickle=False)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+__all__ = ["EmbeddingCache", "default_cache_dir", "load_cached_npy", "save_cached_npy"]

@@ -14,8 +14,6 @@ them back instead of refolding). No worker processes: folding happens in the cal
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Callable, Iterable, Optional, Sequence
@@ -24,6 +22,7 @@ import numpy as np
 import torch
 
 from rnalm.errors import RnalmError
+from rnalm.finetune.cache import load_cached_npy, save_cached_npy
 from rnalm.structure.pairs import normalize_rna
 
 #: Stored precision (memory and disk): probabilities to ~3 significant digits.
@@ -71,27 +70,12 @@ class BppDiskCache:
         return self.dir / k[:2] / f"{k}.npy"
 
     def get(self, seq: str) -> Optional[np.ndarray]:
-        p = self._path(seq)
-        if not p.is_file():
-            return None
-        try:
-            v = np.load(p, allow_pickle=False)
-        except (OSError, ValueError):
-            return None  # torn or foreign file: recompute and overwrite
+        v = load_cached_npy(self._path(seq))
         n = len(seq)
-        return v if v.shape == (n * (n - 1) // 2,) else None
+        return v if v is not None and v.shape == (n * (n - 1) // 2,) else None
 
     def put(self, seq: str, value: np.ndarray) -> None:
-        p = self._path(seq)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp", suffix=".npy", dir=p.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.save(fh, value, allow_pickle=False)
-            os.replace(tmp, p)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        save_cached_npy(self._path(seq), value)
 
 
 class PairProbabilities:
