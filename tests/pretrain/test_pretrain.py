@@ -123,24 +123,29 @@ def _final_state(run: Path) -> dict:
     return load_file(str(run / "final" / "model.safetensors"))
 
 
+def torchrun_pretrain(output: Path, corpus: Path, *overrides: str) -> None:
+    """``rnalm pretrain`` on the tiny model under ``torchrun`` with 2 CPU processes (gloo)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-addr", "127.0.0.1",
+           "--master-port", str(port), "-m", "rnalm", "pretrain", f"output={output}", "seed=3", "progress=false",
+           "log_every=2", "eval_every=1000", "model.size=tiny", "model.alphabet=rna-fm",
+           "model.overrides={max_positions: 128}", f"data.paths=[{corpus}]", "data.valid_fraction=0.1",
+           "data.min_length=5", "optim.max_steps=4", "optim.tokens_per_batch=300", "optim.warmup_steps=1",
+           "optim.lr=0.003", *overrides]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env)
+    assert res.returncode == 0, res.stderr[-3000:]
+
+
 def test_ddp_two_processes_equal_one_process_with_accumulation(tmp_path):
     corpus = write_corpus(tmp_path / "c.fa", n=60)
     single = tiny_cfg(tmp_path / "one", corpus, optim=OptimConfig(max_steps=4, grad_accum=2, tokens_per_batch=300,
                                                                   warmup_steps=1, lr=3e-3))
     pretrain(single)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     run2 = tmp_path / "two" / "run"
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-addr", "127.0.0.1",
-           "--master-port", str(port), "-m", "rnalm", "pretrain", f"output={run2}", "seed=3", "progress=false",
-           "log_every=2", "eval_every=1000", "save_every=1000", "model.size=tiny", "model.alphabet=rna-fm",
-           "model.overrides={max_positions: 128}", f"data.paths=[{corpus}]", "data.valid_fraction=0.1",
-           "data.min_length=5", "optim.max_steps=4", "optim.grad_accum=1", "optim.tokens_per_batch=300",
-           "optim.warmup_steps=1", "optim.lr=0.003"]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env)
-    assert res.returncode == 0, res.stderr[-3000:]
+    torchrun_pretrain(run2, corpus, "save_every=1000", "optim.grad_accum=1")
     a, b = _final_state(tmp_path / "one" / "run"), _final_state(run2)
     assert a.keys() == b.keys()
     for k in a:
@@ -204,19 +209,8 @@ def test_fsdp_two_processes_equal_one_process_with_accumulation(tmp_path):
     single = tiny_cfg(tmp_path / "one", corpus, save_every=2,
                       optim=OptimConfig(max_steps=4, grad_accum=4, tokens_per_batch=300, warmup_steps=1, lr=3e-3))
     pretrain(single)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     run2 = tmp_path / "two" / "run"
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-addr", "127.0.0.1",
-           "--master-port", str(port), "-m", "rnalm", "pretrain", f"output={run2}", "distributed=fsdp", "seed=3",
-           "progress=false", "log_every=2", "eval_every=1000", "save_every=2", "model.size=tiny",
-           "model.alphabet=rna-fm", "model.overrides={max_positions: 128}", f"data.paths=[{corpus}]",
-           "data.valid_fraction=0.1", "data.min_length=5", "optim.max_steps=4", "optim.grad_accum=2",
-           "optim.tokens_per_batch=300", "optim.warmup_steps=1", "optim.lr=0.003"]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env)
-    assert res.returncode == 0, res.stderr[-3000:]
+    torchrun_pretrain(run2, corpus, "distributed=fsdp", "save_every=2", "optim.grad_accum=2")
     a, b = _final_state(tmp_path / "one" / "run"), _final_state(run2)
     assert a.keys() == b.keys()
     for k in a:

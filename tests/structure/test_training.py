@@ -8,31 +8,15 @@ from __future__ import annotations
 
 import random
 
-import pytest
 import torch
 
 from rnalm.structure.batching import target_maps
 from rnalm.structure.head import one_hot_head, one_hot_inputs
 from rnalm.structure.loss import masked_bce_loss
 from rnalm.structure.metrics import evaluate
-from rnalm.structure.pairs import Structure
 from rnalm.structure.postprocess import postprocess
 
-COMPLEMENT = {"A": "U", "U": "A", "G": "C", "C": "G"}
-
-
-def planted(rng: random.Random, stem: int = 5) -> Structure:
-    n = rng.randint(20, 28)
-    loop = rng.randint(3, 6)
-    start = rng.randint(0, n - 2 * stem - loop)
-    seq = [rng.choice("ACGU") for _ in range(n)]
-    pairs = []
-    for k in range(stem):
-        i, j = start + k, start + 2 * stem + loop - 1 - k
-        seq[j] = COMPLEMENT[seq[i]]
-        pairs.append((i, j))
-    return Structure("planted", "".join(seq), tuple(pairs))
-
+from .conftest import planted  # one_thread is a conftest fixture too
 
 def _f1(head, data) -> float:
     head.eval()
@@ -43,25 +27,16 @@ def _f1(head, data) -> float:
     return evaluate(preds, [s.pairs for s in data], [len(s) for s in data])["f1_seq_mean"]
 
 
-@pytest.fixture
-def one_thread():
-    # a shared 2-core machine: one thread avoids OpenMP oversubscription (10x slower otherwise)
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def test_one_hot_head_learns_planted_hairpin(one_thread):
     rng = random.Random(0)
     torch.manual_seed(0)
     head = one_hot_head(proj_dim=8, channels=16, blocks=2, dilations=(1, 2), dropout=0.0)
-    test = [planted(random.Random(1000 + k)) for k in range(64)]
+    test = [planted(random.Random(1000 + k), "planted") for k in range(64)]
     before = _f1(head, test)
     opt = torch.optim.Adam(head.parameters(), lr=5e-3)
     head.train()
     for _ in range(300):
-        batch = [planted(rng) for _ in range(16)]
+        batch = [planted(rng, "planted") for _ in range(16)]
         x, m = one_hot_inputs([s.sequence for s in batch])
         loss = masked_bce_loss(head(x, m), target_maps(batch), m, pos_weight=5.0)
         opt.zero_grad()
