@@ -20,6 +20,19 @@ def tiny_rnafm():
     return model, a.with_max_length(cfg.max_length)
 
 
+@pytest.fixture(scope="session")
+def tiny_lm_dir(tmp_path_factory):
+    """A 2-layer, 16-wide RNA-FM-style model (4 heads: 8 attention maps) in rnalm's native format."""
+    from rnalm.io.native import save_native
+
+    torch.manual_seed(0)
+    a = RNA_FM_ALPHABET
+    cfg = EncoderConfig(vocab_size=len(a), num_layers=2, embed_dim=16, ffn_embed_dim=32, attention_heads=4,
+                        max_positions=64, padding_idx=a.padding_idx, mask_idx=a.mask_idx, cls_idx=a.cls_idx,
+                        eos_idx=a.eos_idx)
+    return save_native(RNAEncoder(cfg).reset_parameters().eval(), a, tmp_path_factory.mktemp("models") / "tiny")
+
+
 @pytest.fixture(autouse=True)
 def _no_shipped_models(tmp_path_factory, monkeypatch):
     """Tests see no shipped models unless they ask for some (tests/shipped points $RNALM_SHIPPED_DIR at

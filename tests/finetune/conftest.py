@@ -1,16 +1,11 @@
-"""Fixtures for the fine-tuning tests: small synthetic datasets with a learnable signal and a tiny
-native RNA-FM-style checkpoint, all written into temporary directories."""
+"""Fixtures for the fine-tuning tests: small synthetic datasets with a learnable signal, written into
+temporary directories (the tiny native checkpoint, ``tiny_lm_dir``, is in tests/conftest.py)."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
-
-from rnalm.io.native import save_native
-from rnalm.model import EncoderConfig, RNAEncoder
-from rnalm.models.rnafm.alphabet import RNA_FM_ALPHABET
 
 
 def random_seq(rng: np.random.Generator, lo: int = 12, hi: int = 30) -> str:
@@ -48,16 +43,6 @@ def classification_file(tmp_path: Path) -> Path:
     return write_csv(tmp_path / "cls.csv", rows)
 
 
-@pytest.fixture(scope="session")
-def tiny_lm_dir(tmp_path_factory) -> Path:
-    """A 2-layer, 16-wide RNA-FM-style model saved in rnalm's native format."""
-    torch.manual_seed(0)
-    a = RNA_FM_ALPHABET
-    cfg = EncoderConfig(vocab_size=len(a), num_layers=2, embed_dim=16, ffn_embed_dim=32, attention_heads=4,
-                        max_positions=64, padding_idx=a.padding_idx, mask_idx=a.mask_idx, cls_idx=a.cls_idx,
-                        eos_idx=a.eos_idx)
-    model = RNAEncoder(cfg).reset_parameters().eval()
-    return save_native(model, a, tmp_path_factory.mktemp("models") / "tiny")
 
 
 def base_config(tmp_path: Path, train_file: Path, valid_file: Path | None = None, **sections) -> dict:

@@ -65,15 +65,6 @@ def one_thread():
 
 
 @pytest.fixture(scope="session")
-def tiny_lm_path(tmp_path_factory) -> Path:
-    """A 2-layer, 16-wide RNA-FM-style model (4 heads: 8 attention maps) in rnalm's native format."""
-    from rnalm.io.native import save_native
-    from rnalm.model import EncoderConfig, RNAEncoder
-    from rnalm.models.rnafm.alphabet import RNA_FM_ALPHABET
-
-    torch.manual_seed(0)
-    a = RNA_FM_ALPHABET
-    cfg = EncoderConfig(vocab_size=len(a), num_layers=2, embed_dim=16, ffn_embed_dim=32, attention_heads=4,
-                        max_positions=64, padding_idx=a.padding_idx, mask_idx=a.mask_idx, cls_idx=a.cls_idx,
-                        eos_idx=a.eos_idx)
-    return save_native(RNAEncoder(cfg).reset_parameters().eval(), a, tmp_path_factory.mktemp("models") / "tiny")
+def tiny_lm_path(tiny_lm_dir) -> Path:
+    """The shared tiny native LM (tests/conftest.py)."""
+    return tiny_lm_dir
