@@ -38,11 +38,13 @@ def test_classification_metrics_binary_and_multiclass():
     assert m["auroc"] == pytest.approx(skm.roc_auc_score(y, p1))
     assert m["auprc"] == pytest.approx(skm.average_precision_score(y, p1))
     assert m["f1"] == pytest.approx(skm.f1_score(y, probs.argmax(1)))
+    assert m["log_loss"] == pytest.approx(skm.log_loss(y, probs))
     y3 = rng.integers(0, 3, 60)
     logits = rng.normal(size=(60, 3)) + 2 * np.eye(3)[y3]
     pr = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
     m3 = classification_metrics(y3, pr)
     assert m3["auroc"] == pytest.approx(skm.roc_auc_score(y3, pr, multi_class="ovr", average="macro"))
+    assert m3["log_loss"] == pytest.approx(skm.log_loss(y3, pr, labels=[0, 1, 2]))
     assert m3["f1"] == pytest.approx(skm.f1_score(y3, pr.argmax(1), average="macro"))
 
 

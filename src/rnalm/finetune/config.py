@@ -81,6 +81,9 @@ class DataConfig:
     id_column: Optional[str] = None
     #: rows sharing a group value stay in the same fold / split (e.g. a variant and its wild type).
     group_column: Optional[str] = None
+    #: join training rows that share an exact k-mer of this length into one group (single linkage;
+    #: see :mod:`rnalm.finetune.data.homology`), so hold-outs and folds test unseen families.
+    homology_kmer: Optional[int] = None
     #: FASTA only: which whitespace-separated header field (0 = the id) holds the label.
     fasta_label_field: int = 1
     label_transform: str = "none"
@@ -108,6 +111,12 @@ class DataConfig:
         if self.max_length is not None:
             _int("data.max_length", self.max_length, 1)
         _int("data.fasta_label_field", self.fasta_label_field, 0)
+        if self.homology_kmer is not None:
+            from rnalm.finetune.data.homology import MAX_K, MIN_K
+
+            _int("data.homology_kmer", self.homology_kmer, MIN_K)
+            if self.homology_kmer > MAX_K:
+                raise ConfigError(f"data.homology_kmer={self.homology_kmer!r} must be at most {MAX_K}")
         if self.unknown is not None:
             _choice("data.unknown", self.unknown, ("mask",))
         if not isinstance(self.options, dict):

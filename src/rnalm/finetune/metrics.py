@@ -2,7 +2,9 @@
 
 Regression: MSE, RMSE, MAE, R² (coefficient of determination), Pearson r and Spearman ρ.
 Classification: accuracy, F1 (binary: of the second class; multi-class: macro), AUROC and AUPRC
-(average precision; one-vs-rest macro averages for more than two classes). A metric that is
+(average precision; one-vs-rest macro averages for more than two classes), and log-loss (mean
+negative log-probability of the true class, natural log): the one metric here that moves with every
+change of the probabilities, so a near-ceiling AUROC still separates models. A metric that is
 undefined on the given data (a constant prediction, a single class present) is ``None`` rather
 than a warning and a NaN.
 """
@@ -14,7 +16,7 @@ from typing import Optional
 import numpy as np
 
 #: metrics where smaller is better; everything else is maximised.
-LOWER_IS_BETTER = frozenset({"mse", "rmse", "mae", "loss"})
+LOWER_IS_BETTER = frozenset({"mse", "rmse", "mae", "loss", "log_loss"})
 
 
 def greater_is_better(metric: str) -> bool:
@@ -60,7 +62,10 @@ def classification_metrics(y: np.ndarray, probs: np.ndarray) -> dict[str, Option
     n_classes = probs.shape[1]
     pred = probs.argmax(1)
     out: dict[str, Optional[float]] = {"accuracy": float(np.mean(pred == y)), "f1": None, "auroc": None,
-                                       "auprc": None, "n": int(y.size)}
+                                       "auprc": None, "log_loss": None, "n": int(y.size)}
+    if y.size and probs.shape[0] == y.size and y.max() < n_classes:
+        p_true = np.clip(probs[np.arange(y.size), y], 1e-15, 1.0)
+        out["log_loss"] = float(-np.mean(np.log(p_true)))
     present = np.unique(y)
     if n_classes == 2:
         out["f1"] = float(skm.f1_score(y, pred, pos_label=1, average="binary", zero_division=0))

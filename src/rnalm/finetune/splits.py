@@ -3,7 +3,9 @@
 Written here rather than taken from scikit-learn so that the folds of a given seed are the same
 on every scikit-learn version (a recipe's figures must be reproducible). Stratification deals each
 class's shuffled members round-robin over the folds; grouping shuffles the groups and assigns
-each, largest first, to the currently smallest fold, so groups never straddle folds.
+each, largest first, to the currently smallest fold, so groups never straddle folds. With both,
+a group counts as its majority class and is balanced within that class (homology groups of a
+classification set are nearly always of one class), so folds keep the class proportions too.
 """
 from __future__ import annotations
 
@@ -14,26 +16,47 @@ import numpy as np
 from rnalm.finetune.errors import DataError
 
 
+def _group_members(groups: Sequence) -> list[list[int]]:
+    """Row indices of each group, in order of first appearance; a row with group None is alone."""
+    uniq: dict = {}
+    for i, g in enumerate(groups):
+        uniq.setdefault(("\0row", i) if g is None else ("g", g), []).append(i)
+    return list(uniq.values())
+
+
+def _majority(members: list[list[int]], strata: Sequence) -> list[str]:
+    """Each group's most common stratum (ties: the first in sorted order)."""
+    out = []
+    for m in members:
+        counts: dict = {}
+        for i in m:
+            counts[str(strata[i])] = counts.get(str(strata[i]), 0) + 1
+        top = max(counts.values())
+        out.append(min(c for c, v in counts.items() if v == top))
+    return out
+
+
 def _fold_of(n: int, k: int, seed: int, strata: Optional[Sequence] = None,
              groups: Optional[Sequence] = None) -> np.ndarray:
     rng = np.random.default_rng(seed)
     fold = np.empty(n, dtype=np.int64)
     if groups is not None and any(g is not None for g in groups):
-        keys = [("\0row", i) if g is None else ("g", g) for i, g in enumerate(groups)]
-        uniq: dict = {}
-        for i, key in enumerate(keys):
-            uniq.setdefault(key, []).append(i)
-        members = list(uniq.values())
+        members = _group_members(groups)
         if len(members) < k:
             raise DataError(f"{len(members)} groups cannot fill {k} folds")
+        label = _majority(members, strata) if strata is not None else [""] * len(members)
         perm = rng.permutation(len(members))
-        # Largest first (stable on the shuffled order) into the smallest fold.
+        # Largest first (stable on the shuffled order) into the fold with the fewest rows of the
+        # group's class (then the fewest rows overall).
         order = sorted(perm, key=lambda j: -len(members[j]))
         sizes = np.zeros(k, dtype=np.int64)
+        per_class: dict = {}
         for j in order:
-            f = int(np.argmin(sizes))
+            cls = per_class.setdefault(label[j], np.zeros(k, dtype=np.int64))
+            f = int(np.lexsort((sizes, cls))[0])
             fold[members[j]] = f
             sizes[f] += len(members[j])
+            cls[f] += len(members[j])
         return fold
     if strata is not None:
         strata = list(strata)
@@ -75,17 +98,19 @@ def holdout(n: int, fraction: float, seed: int, strata: Optional[Sequence] = Non
     rng = np.random.default_rng(seed)
     held = np.zeros(n, dtype=bool)
     if groups is not None and any(g is not None for g in groups):
-        uniq: dict = {}
-        for i, g in enumerate(groups):
-            uniq.setdefault(("\0row", i) if g is None else ("g", g), []).append(i)
-        members = list(uniq.values())
-        target = fraction * n
-        taken = 0
-        for j in rng.permutation(len(members)):
-            if taken >= target:
-                break
-            held[members[j]] = True
-            taken += len(members[j])
+        members = _group_members(groups)
+        label = _majority(members, strata) if strata is not None else [""] * len(members)
+        # Within each class (all rows when unstratified), shuffled groups until the class's share is held.
+        order = rng.permutation(len(members))
+        for c in sorted(set(label)):
+            mine = [j for j in order if label[j] == c]
+            target = fraction * sum(len(members[j]) for j in mine)
+            taken = 0
+            for j in mine:
+                if taken >= target:
+                    break
+                held[members[j]] = True
+                taken += len(members[j])
     elif strata is not None:
         strata = list(strata)
         for c in sorted(set(strata), key=str):

@@ -255,7 +255,7 @@ class ClassificationTask(Task):
         return "auroc" if len(state.classes) == 2 else "accuracy"
 
     def metric_names(self, state: LabelState) -> list[str]:
-        return ["accuracy", "f1", "auroc", "auprc"]
+        return ["accuracy", "f1", "auroc", "auprc", "log_loss"]
 
     @staticmethod
     def probabilities(outputs: np.ndarray) -> np.ndarray:

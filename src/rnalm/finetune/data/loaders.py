@@ -49,7 +49,15 @@ def load_data(cfg: DataConfig, task: str) -> DataBundle:
         raise ConfigError(f"data.loader={cfg.loader!r} is not one of {sorted(LOADERS)}") from None
     if not cfg.train:
         raise ConfigError("data.train is required (the training file, or the file to cross-validate)")
-    return loader(cfg, task)
+    bundle = loader(cfg, task)
+    if cfg.homology_kmer:
+        from rnalm.finetune.data.homology import group_summary, shared_kmer_groups
+
+        tr = bundle.train
+        tr.groups = shared_kmer_groups(tr.seqs, cfg.homology_kmer, tr.groups if tr.has_groups else None)
+        bundle.notes.append(f"training rows grouped by shared {cfg.homology_kmer}-mers (data.homology_kmer): "
+                            f"{group_summary(tr.groups)}; hold-outs and folds keep groups whole")
+    return bundle
 
 
 def _options(cfg: DataConfig, defaults: dict) -> dict:
