@@ -85,3 +85,67 @@ def test_one_model_per_task_alias(shipped_root, tiny_models, tmp_path):
     assert main(["--remove", "--name", "tiny-bb", "--root", str(root)]) == 2  # still the backbone of three
     assert main(["--remove", "--name", "tiny-te", "--root", str(root)]) == 0
     assert shipped.find("te", folder=root) is None and not (root / "tiny-te").exists()
+
+
+def test_baselines_are_paired_on_the_validation_rows_and_shown_on_the_card(shipped_root, tiny_models, tmp_path):
+    import csv
+    import shutil
+
+    from rnalm.shipped.package import Options, package
+
+    root = tmp_path / "copy"
+    shutil.copytree(shipped_root, root)
+    te = tiny_models["te"]
+    ours = json.loads((te / "metrics.json").read_text())["valid"]["spearman"]
+
+    def baseline(name: str, spearman: float, drop_row: bool = False):
+        b = tmp_path / name
+        shutil.copytree(te, b)
+        m = json.loads((b / "metrics.json").read_text())
+        m["valid"]["spearman"] = spearman
+        (b / "metrics.json").write_text(json.dumps(m))
+        if drop_row:  # validated on other rows
+            rows = list(csv.DictReader(open(b / "predictions.csv", newline="")))
+            rows = [r for r in rows if r["split"] != "valid"] + [r for r in rows if r["split"] == "valid"][1:]
+            with open(b / "predictions.csv", "w", newline="") as fh:
+                w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+                w.writeheader()
+                w.writerows(rows)
+        return str(b)
+
+    opts = dict(name="tiny-te", task="te", data_licence="x", backbone="tiny-bb", check_size=8, recompute_valid=False)
+    entry = package(te, Options(**opts, baselines=(("onehot", baseline("lower", ours - 0.2)),
+                                                    ("onehot_bpp", baseline("higher", ours + 0.1))),
+                                notes=("Not better than onehot_bpp.",)),
+                    root, log=lambda _m: None)
+    rows = entry.raw["baselines"]
+    assert [(b["name"], b["beaten"]) for b in rows] == [("onehot", True), ("onehot_bpp", False)]
+    assert rows[0]["value"] == pytest.approx(ours - 0.2) and rows[0]["metric"] == "spearman"
+    assert entry.baselines == rows and f"onehot {ours - 0.2:.3f}" in entry.metric_text()  # rnalm models, demo
+    card = entry.card.read_text()
+    assert "## Baselines (same validation rows)" in card and "| onehot |" in card and "| no |" in card
+    assert "## Notes\n\nNot better than onehot_bpp." in card
+    with pytest.raises(shipped.ShippedModelError, match="validated on other rows"):
+        package(te, Options(**opts, baselines=(("onehot", baseline("other", 0.0, drop_row=True)),)),
+                root, log=lambda _m: None)
+
+
+def test_float16_storage_is_byte_for_byte_reproducible(tmp_path):
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    from rnalm.io.native import sha256_file
+    from rnalm.shipped.package import _float16
+
+    torch.manual_seed(0)
+    state = {"w": torch.randn(8, 4), "b": torch.randn(4), "step": torch.tensor([3])}
+    sums = set()
+    for i in range(8):  # two metadata keys came out in either order about half the time
+        p = tmp_path / f"m{i}.safetensors"
+        save_file(state, str(p), metadata={"format": "rnalm-finetune"})
+        _float16(p)
+        sums.add(sha256_file(p))
+    assert len(sums) == 1
+    back = load_file(str(p))
+    assert back["w"].dtype == torch.float16 and back["step"].dtype == torch.int64
+    assert torch.allclose(back["w"].float(), state["w"], atol=1e-2)

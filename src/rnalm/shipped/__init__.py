@@ -94,12 +94,21 @@ class Entry:
         return self.path / "card.md"
 
     def metric_text(self) -> str:
-        """``spearman 0.581 (valid, n=1090)`` -- the card's headline validation figure."""
+        """``spearman 0.610 (valid, n=1090, onehot.yaml 0.581)`` -- the card's headline validation
+        figure, with the recipe's one-hot baseline on the same rows when one was recorded."""
         m = self.metric or {}
         if m.get("value") is None:
             return "-"
-        where = ", ".join(str(x) for x in (m.get("split"), f"n={m['n']}" if m.get("n") else None) if x)
+        base = self.baselines[0] if self.baselines else None
+        where = ", ".join(str(x) for x in (m.get("split"), f"n={m['n']}" if m.get("n") else None,
+                                           f"{base['name']} {base['value']:.3f}" if base else None) if x)
         return f"{m.get('name')} {m['value']:.3f}" + (f" ({where})" if where else "")
+
+    @property
+    def baselines(self) -> list[dict]:
+        """Baselines validated on the same rows (``--baseline`` when packaged); the first is the
+        recipe's one-hot run: ``[{"name", "source", "metric", "value", "n", "beaten"}, ...]``."""
+        return list(self.raw.get("baselines") or [])
 
     def verify(self, names: Optional[list[str]] = None) -> None:
         """Check the files' sha256 against the manifest (all files, or ``names``)."""

@@ -29,6 +29,9 @@ CHECK_FILE = "check.csv"
 MLM_MASK_RATE = 0.15
 MLM_TOKENS_PER_BATCH = 4096
 MLM_MAX_BATCH = 128
+#: numbers in a manifest's ``check.all`` that are not outputs of the shipped files (row count; the
+#: float32 weights' figure recorded beside a float16 model's).
+NOT_RECOMPUTED = frozenset({"n", "float32_reference"})
 
 
 def read_check(path: str | Path) -> list[dict[str, str]]:
@@ -141,17 +144,30 @@ def entry_metrics(entry: Entry, rows: Optional[Sequence[dict[str, str]]] = None)
     raise ShippedModelError(f"shipped model {entry.name}: unknown kind {entry.kind!r}")
 
 
-def check_entry(entry: Entry) -> tuple[float, float]:
-    """``(recorded, recomputed)`` check metric of a shipped entry (after verifying its sha256s)."""
+def recheck(entry: Entry) -> dict[str, tuple[float, float]]:
+    """``{metric: (recorded, recomputed)}`` for the check metric and every other number recorded
+    on the check subset (log-loss, MSE, ... move with any change of the outputs, where a ranking
+    metric at its ceiling would not), after verifying the entry's sha256s."""
     entry.verify()
     name, recorded = entry.check.get("metric"), entry.check.get("value")
     if name is None or recorded is None:
         raise ShippedModelError(f"shipped model {entry.name}: the manifest records no check metric")
-    value = entry_metrics(entry).get(name)
+    now = entry_metrics(entry)
+    value = now.get(name)
     if value is None or (isinstance(value, float) and math.isnan(value)):
         raise ShippedModelError(f"shipped model {entry.name}: check metric {name} could not be computed")
-    return float(recorded), float(value)
+    out = {name: (float(recorded), float(value))}
+    for k, v in (entry.check.get("all") or {}).items():
+        if k != name and k not in NOT_RECOMPUTED and isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
+            got = now.get(k)
+            out[k] = (float(v), float("nan") if got is None else float(got))
+    return out
 
 
-__all__ = ["CHECK_FILE", "backbone_metrics", "check_entry", "entry_metrics", "read_check", "structure_metrics",
+def check_entry(entry: Entry) -> tuple[float, float]:
+    """``(recorded, recomputed)`` check metric of a shipped entry (after verifying its sha256s)."""
+    return recheck(entry)[entry.check["metric"]]
+
+
+__all__ = ["CHECK_FILE", "backbone_metrics", "check_entry", "entry_metrics", "read_check", "recheck", "structure_metrics",
            "task_metrics", "write_check"]

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import csv
 import datetime
 import json
 import math
@@ -151,7 +152,9 @@ def _float16(path: Path) -> None:
 
     state = load_file(str(path))
     state = {k: (v.to(torch.float16) if v.is_floating_point() else v).contiguous() for k, v in state.items()}
-    save_file(state, str(path), metadata={"format": "rnalm-finetune", "dtype": "float16"})
+    # one metadata key: safetensors writes metadata from a hash map, so two keys can come out in
+    # either order and the same weights would get another sha256 each time they are packaged
+    save_file(state, str(path), metadata={"format": "rnalm-finetune"})
 
 
 def _n_params(path: Path) -> int:
@@ -555,6 +558,48 @@ class Options:
     threshold: Optional[float] = None
     include: tuple = ()
     recompute_valid: bool = True
+    #: ``(name, run folder)`` of baselines validated on the same rows (the first: the recipe's one-hot baseline).
+    baselines: tuple = ()
+    #: paragraphs for the card's Notes section (what a user should know beyond the figures).
+    notes: tuple = ()
+
+
+def _valid_ids(run: Path) -> list[str]:
+    path = run / "predictions.csv"
+    if not path.is_file():
+        raise ShippedModelError(f"{run}: no predictions.csv, so its validation rows cannot be compared")
+    with open(path, newline="", encoding="utf-8") as fh:
+        return sorted(r["id"] for r in csv.DictReader(fh) if r.get("split") == "valid")
+
+
+def baselines(source: Path, metric: dict, specs: Sequence[tuple[str, str]]) -> list[dict]:
+    """Each baseline's figure for the shipped model's metric, after checking that it was validated
+    on exactly the shipped run's validation rows (same ids), so the comparison is paired."""
+    from rnalm.finetune.metrics import greater_is_better
+
+    out = []
+    ours = _valid_ids(source) if specs else []
+    for name, run in specs:
+        run_dir = Path(run)
+        m = _json(run_dir / "metrics.json") if (run_dir / "metrics.json").is_file() else None
+        value = ((m or {}).get("valid") or {}).get(metric["name"])
+        if value is None:
+            raise ShippedModelError(f"baseline {name}: {run_dir}/metrics.json has no validation {metric['name']}")
+        if _valid_ids(run_dir) != ours:
+            raise ShippedModelError(f"baseline {name}: {run_dir} was validated on other rows than {source}; "
+                                    f"a baseline must share the shipped model's validation split")
+        better = metric["value"] > value if greater_is_better(metric["name"]) else metric["value"] < value
+        out.append({"name": name, "source": _display_path(run_dir), "metric": metric["name"], "value": float(value),
+                    "n": m.get("n_valid", len(ours)), "beaten": bool(better)})
+    return out
+
+
+def _baseline_table(rows: Sequence[dict], metric: dict) -> str:
+    head = (f"## Baselines (same validation rows)\n\nThis model: {metric['name']} = {_fmt(metric['value'])}. "
+            "The first row is the recipe's one-hot baseline.\n\n| baseline | run | "
+            f"{metric['name']} | beaten by this model |\n|---|---|---|---|\n")
+    return head + "".join(f"| {b['name']} | `{b['source']}` | {_fmt(b['value'])} | {'yes' if b['beaten'] else 'no'} |\n"
+                          for b in rows)
 
 
 def _card(name: str, kind: str, opts: Options, packed: Packed, folder: Path, files: Sequence[str]) -> str:
@@ -565,6 +610,9 @@ def _card(name: str, kind: str, opts: Options, packed: Packed, folder: Path, fil
         "structure": "`rnalm fold --input seqs.fa --output structures/` (the default without --run / --method)",
     }[kind]
     m, c = packed.metric, packed.check
+    compared = [_baseline_table(packed.extra["baselines"], m)] if packed.extra.get("baselines") else []
+    if opts.notes:
+        compared.append("## Notes\n\n" + "\n\n".join(opts.notes) + "\n")
     head = [
         f"# {name}\n",
         (opts.description or shipped.TASK_ALIASES.get(alias or "", "")) + "\n",
@@ -587,7 +635,7 @@ def _card(name: str, kind: str, opts: Options, packed: Packed, folder: Path, fil
         "sha256 of every shipped file but this card (the manifest lists this card's too):\n\n"
         + _file_table(folder, [f for f in files if f != CARD_FILE]),
     ]
-    return "\n".join(head + packed.card_sections + check)
+    return "\n".join(head + compared + packed.card_sections + check)
 
 
 def _display_path(p: Path) -> str:
@@ -670,6 +718,10 @@ def package(source: str | Path, opts: Options, root: str | Path | None = None,
                 packed = pack_task(source, tmp, info, opts, log)
             else:
                 packed = pack_structure(source, tmp, info, opts, log)
+        if opts.baselines:
+            if kind == "backbone":
+                raise ShippedModelError("--baseline applies to task and structure runs")
+            packed.extra["baselines"] = baselines(source, packed.metric, opts.baselines)
         write_check(tmp / CHECK_FILE, packed.rows, packed.columns)
         files = _all_files(tmp)
         (tmp / CARD_FILE).write_text(_card(name, kind, opts, packed, tmp, files + [CARD_FILE]), encoding="utf-8")
@@ -745,8 +797,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--include", nargs="*", default=[], help="extra run files prediction needs (structure runs)")
     p.add_argument("--no-recompute-valid", action="store_true",
                    help="skip re-scoring the whole validation split with the packaged files")
+    p.add_argument("--baseline", action="append", default=[], metavar="NAME=RUN",
+                   help="a baseline run validated on the same rows, listed on the card with its figure "
+                        "(repeatable; give the recipe's one-hot baseline first)")
+    p.add_argument("--note", action="append", default=[], metavar="TEXT",
+                   help="a paragraph for the card's Notes section (repeatable)")
     p.add_argument("--root", help=f"folder of shipped models (default: ${shipped.ENV_DIR} or the package's)")
     return p
+
+
+def _baseline_arg(parser: argparse.ArgumentParser, value: str) -> tuple[str, str]:
+    name, sep, run = value.partition("=")
+    if not sep or not name.strip() or not run.strip():
+        parser.error(f"--baseline {value!r}: give NAME=RUN, e.g. onehot=runs/ires/onehot")
+    return name.strip(), run.strip()
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -768,7 +832,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     opts = Options(name=args.name, data_licence=args.data_licence, task=args.task, licence=args.licence,
                    description=args.description, command=args.command, check_size=args.check_size, seed=args.seed,
                    check_data=args.check_data, dtype=args.dtype, backbone=args.backbone, threshold=args.threshold,
-                   include=tuple(args.include), recompute_valid=not args.no_recompute_valid)
+                   include=tuple(args.include), recompute_valid=not args.no_recompute_valid,
+                   baselines=tuple(_baseline_arg(parser, b) for b in args.baseline), notes=tuple(args.note))
     try:
         package(args.source, opts, args.root)
     except RnalmError as exc:
