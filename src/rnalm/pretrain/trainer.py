@@ -152,6 +152,8 @@ class Dist:
     rank: int = 0
     world: int = 1
     local_rank: int = 0
+    #: the process group was created here (and is torn down here), not by a caller
+    owned: bool = False
 
     @property
     def main(self) -> bool:
@@ -164,12 +166,25 @@ def init_distributed(device: str) -> Dist:
     import torch.distributed as dist
 
     backend = "nccl" if device.startswith("cuda") else "gloo"
-    if not dist.is_initialized():
+    owned = not dist.is_initialized()
+    if owned:
         dist.init_process_group(backend)
-    d = Dist(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", 0)))
+    d = Dist(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", 0)), owned)
     if device.startswith("cuda"):
         torch.cuda.set_device(d.local_rank)
     return d
+
+
+def finish_distributed(d: Dist) -> None:
+    """Wait for every rank, then tear down the process group this run created. A rank that exits
+    with a live gloo group can abort in the group's destructor ("terminate called without an
+    active exception") after its work is done, failing the whole torchrun job."""
+    if d.world > 1 and d.owned:
+        import torch.distributed as dist
+
+        if dist.is_initialized():
+            dist.barrier()
+            dist.destroy_process_group()
 
 
 # ---------------------------------------------------------------------------------- batches
@@ -472,6 +487,7 @@ def pretrain(cfg: PretrainConfig, resume: bool = False) -> dict[str, Any]:
         (out / "final_metrics.json").write_text(json.dumps(final_metrics, indent=2) + "\n")
         log.info(f"done: {out / 'final'} {json.dumps(final_metrics)}")
     log.close()
+    finish_distributed(dist)
     return final_metrics
 
 
