@@ -8,6 +8,17 @@ from rnalm.model import EncoderConfig, RNAEncoder
 from rnalm.models.rnafm.alphabet import RNA_FM_ALPHABET
 
 
+def merge_sections(cfg: dict, sections: dict) -> dict:
+    """``cfg`` with test-specific config ``sections`` applied: a dict updates that section's keys,
+    anything else replaces the top-level value."""
+    for k, v in sections.items():
+        if isinstance(v, dict):
+            cfg.setdefault(k, {}).update(v)
+        else:
+            cfg[k] = v
+    return cfg
+
+
 @pytest.fixture
 def tiny_rnafm():
     """A 2-layer RNA-FM-style encoder with random weights and its alphabet."""

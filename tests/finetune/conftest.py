@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from ..conftest import merge_sections
+
 
 def random_seq(rng: np.random.Generator, lo: int = 12, hi: int = 30) -> str:
     return "".join(rng.choice(list("ACGU"), int(rng.integers(lo, hi))))
@@ -54,9 +56,4 @@ def base_config(tmp_path: Path, train_file: Path, valid_file: Path | None = None
         "backbone": {"cache_dir": str(tmp_path / "cache")},
         "train": {"epochs": 2, "batch_size": 16, "threads": 1, "lr": 3e-3, "logging_steps": 2},
     }
-    for k, v in sections.items():
-        if isinstance(v, dict):
-            cfg.setdefault(k, {}).update(v)
-        else:
-            cfg[k] = v
-    return cfg
+    return merge_sections(cfg, sections)

@@ -10,23 +10,9 @@ from rnalm.cli import main
 from rnalm.shipped.check import check_entry
 from rnalm.shipped.package import Options, package
 
+from ..structure.conftest import planted
+
 pytest.importorskip("rnalm.structure.task", reason="the structure task is not in this tree")
-
-COMPLEMENT = {"A": "U", "U": "A", "G": "C", "C": "G"}
-
-
-def planted(rng: random.Random, rid: str):
-    from rnalm.structure.pairs import Structure
-
-    n, stem, loop = rng.randint(20, 28), 5, rng.randint(3, 6)
-    start = rng.randint(0, n - 2 * stem - loop)
-    seq = [rng.choice("ACGU") for _ in range(n)]
-    pairs = []
-    for k in range(stem):
-        i, j = start + k, start + 2 * stem + loop - 1 - k
-        seq[j] = COMPLEMENT[seq[i]]
-        pairs.append((i, j))
-    return Structure(rid, "".join(seq), tuple(pairs))
 
 
 def test_structure_run_ships_and_folds_by_default(tiny_models, tmp_path, monkeypatch, capsys):

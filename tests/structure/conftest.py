@@ -10,6 +10,8 @@ import torch
 
 from rnalm.structure.pairs import Structure
 
+from ..conftest import merge_sections
+
 COMPLEMENT = {"A": "U", "U": "A", "G": "C", "C": "G"}
 
 
@@ -47,12 +49,7 @@ def structure_config(tmp_path: Path, train_file, **sections) -> dict:
         "head": {"channels": 8, "blocks": 1, "reduction_dim": 8, "dropout": 0.0},
         "train": {"epochs": 2, "batch_size": 8, "threads": 1, "lr": 5e-3, "logging_steps": 2, "pos_weight": 5.0},
     }
-    for k, v in sections.items():
-        if isinstance(v, dict):
-            cfg.setdefault(k, {}).update(v)
-        else:
-            cfg[k] = v
-    return cfg
+    return merge_sections(cfg, sections)
 
 
 @pytest.fixture

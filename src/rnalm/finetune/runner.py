@@ -47,6 +47,7 @@ from rnalm.finetune.sequences import default_alphabet, prepare
 from rnalm.finetune.splits import holdout, kfold
 from rnalm.finetune.tasks import LabelState, Task, get_task
 from rnalm.finetune.trainer import STATE_FILE, WEIGHTS_FILE, Trainer, TrainerState
+from rnalm.io.jsonfile import write_json
 
 CONFIG_FILE = "config.yaml"
 INFO_FILE = "run_info.json"
@@ -94,20 +95,6 @@ class Context:
     force_standardize: bool = False
     callbacks: Sequence[Any] = field(default_factory=list)
     device: torch.device = torch.device("cpu")
-
-
-def _write_json(path: Path, obj: Any) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2, default=_json_default) + "\n")
-    tmp.replace(path)
-
-
-def _json_default(o: Any) -> Any:
-    if isinstance(o, (np.floating, np.integer)):
-        return o.item()
-    if isinstance(o, Path):
-        return str(o)
-    raise TypeError(f"{type(o).__name__} is not JSON serialisable")
 
 
 def seed_everything(seed: int) -> None:
@@ -280,7 +267,7 @@ def train_one(ctx: Context, train: Split, valid: Optional[Split], test: Optional
     out_dir.mkdir(parents=True, exist_ok=True)
     evals = [s for s in (valid, test) if s is not None]
     state = _fit_labels(ctx, train, evals)
-    _write_json(out_dir / LABEL_FILE, state.to_dict())
+    write_json(out_dir / LABEL_FILE, state.to_dict())
     metric = cfg.train.metric if cfg.train.metric != "auto" else ctx.task.default_metric(state)
     if metric != "loss" and metric not in ctx.task.metric_names(state):
         raise ConfigError(f"train.metric={metric!r} is not a {ctx.task.name} metric; one of "
@@ -335,7 +322,7 @@ def train_one(ctx: Context, train: Split, valid: Optional[Split], test: Optional
     result["figures"] = figures
     result["train_seconds"] = round(time.time() - t0, 2)
     _write_predictions(out_dir / PREDICTIONS_FILE, rows)
-    _write_json(out_dir / METRICS_FILE, result)
+    write_json(out_dir / METRICS_FILE, result)
     return result, rows
 
 
@@ -523,7 +510,7 @@ def _finetune(cfg: FinetuneConfig, run_dir: Path, resume: bool, callbacks: Seque
     else:
         metrics = _run_holdout(ctx, splits, info, resume)
     metrics["notes"] = bundle.notes
-    _write_json(run_dir / METRICS_FILE, metrics)
+    write_json(run_dir / METRICS_FILE, metrics)
     log(f"run directory: {run_dir}")
     return RunResult(run_dir, metrics)
 
@@ -572,7 +559,7 @@ def _run_holdout(ctx: Context, splits: dict[str, Split], info: dict, resume: boo
     train, valid, note = holdout_splits(ctx, splits)
     if note:
         info["valid_split"] = note
-    _write_json(ctx.run_dir / INFO_FILE, {**info, "folds": None})
+    write_json(ctx.run_dir / INFO_FILE, {**info, "folds": None})
     result, _ = train_one(ctx, train, valid, splits.get("test"), ctx.run_dir, None, resume)
     result = {"task": cfg.task, **result}
     for name in ("valid", "test"):
@@ -588,7 +575,7 @@ def _run_cv(ctx: Context, splits: dict[str, Split], info: dict, resume: bool) ->
     k = cfg.cv.folds
     folds = cv_folds(ctx, data)
     only = cfg.cv.only if cfg.cv.only is not None else list(range(k))
-    _write_json(ctx.run_dir / INFO_FILE, {**info, "folds": only, "n_folds": k})
+    write_json(ctx.run_dir / INFO_FILE, {**info, "folds": only, "n_folds": k})
     per_fold, all_rows = [], []
     for i in only:
         fold_dir = ctx.run_dir / f"fold_{i}"

@@ -53,6 +53,7 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 
 from rnalm import shipped
+from rnalm.io.jsonfile import write_json
 from rnalm.shipped import MANIFEST, ShippedModelError
 from rnalm.shipped.check import CHECK_FILE, backbone_metrics, structure_metrics, task_metrics, write_check
 
@@ -82,18 +83,6 @@ class Packed:
 # ------------------------------------------------------------------------------------ helpers
 def _json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
-
-
-def _write_json(path: Path, obj: Any) -> None:
-    path.write_text(json.dumps(obj, indent=2, default=_default) + "\n", encoding="utf-8")
-
-
-def _default(o: Any) -> Any:
-    if isinstance(o, (np.floating, np.integer)):
-        return o.item()
-    if isinstance(o, Path):
-        return str(o)
-    raise TypeError(f"{type(o).__name__} is not JSON serialisable")
 
 
 def _sample(n: int, k: int, seed: int, strata: Optional[Sequence] = None) -> list[int]:
@@ -319,7 +308,7 @@ def _copy_run(source: Path, dest: Path, info: dict, opts: "Options", backbone_na
         bb["cache_dir"] = None
     cfg["overwrite"] = False
     (dest / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
-    _write_json(dest / "run_info.json", new_info)
+    write_json(dest / "run_info.json", new_info)
     return ["config.yaml", "run_info.json", *copied]
 
 
@@ -666,9 +655,7 @@ def _update_manifest(root: Path, entry: dict, log: Callable[[str], None]) -> Non
     order = {k: i for i, k in enumerate(shipped.KINDS)}
     models.sort(key=lambda m: (order.get(m.get("kind"), 9), m.get("name")))
     data["models"] = models
-    tmp = root / (MANIFEST + ".tmp")
-    _write_json(tmp, data)
-    os.replace(tmp, root / MANIFEST)
+    write_json(root / MANIFEST, data)
 
 
 def package(source: str | Path, opts: Options, root: str | Path | None = None,
@@ -768,9 +755,7 @@ def remove(name: str, root: str | Path | None = None, log: Callable[[str], None]
     if users:
         raise ShippedModelError(f"{name} is the backbone of {', '.join(users)}; remove those first")
     data["models"] = [m for m in data["models"] if m.get("name") != name]
-    tmp = root / (MANIFEST + ".tmp")
-    _write_json(tmp, data)
-    os.replace(tmp, root / MANIFEST)
+    write_json(root / MANIFEST, data)
     shutil.rmtree(root / name, ignore_errors=True)
     log(f"removed {name} from {root}")
 

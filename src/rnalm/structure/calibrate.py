@@ -30,8 +30,9 @@ from typing import Callable, Optional
 import numpy as np
 
 from rnalm.errors import RnalmError
+from rnalm.io.jsonfile import write_json
 from rnalm.finetune.runner import (METRICS_FILE, PREDICTIONS_FILE, Split, _fit_labels, _prediction_rows,
-                                   _split_metrics, _write_json, _write_predictions, cv_folds, decision_summary,
+                                   _split_metrics, _write_predictions, cv_folds, decision_summary,
                                    fold_splits, fold_summaries, holdout_splits, rebuild_splits, select_decision,
                                    write_cv_decision)
 from rnalm.structure.run_model import RunModel
@@ -93,7 +94,7 @@ def calibrate(run_dir: str | Path, max_sequences: int = MAX_SEQUENCES, device: O
         evals = [s for s in (valid, splits.get("test")) if s is not None]
         record, metrics, rows = _model_split(model, 0, run_dir, train, evals, None, max_sequences)
         _write_predictions(run_dir / PREDICTIONS_FILE, rows)
-        _write_json(run_dir / METRICS_FILE, metrics)
+        write_json(run_dir / METRICS_FILE, metrics)
         valid_m = [metrics.get("valid") or metrics.get("test") or {}]
     else:
         data = splits["train"]
@@ -105,7 +106,7 @@ def calibrate(run_dir: str | Path, max_sequences: int = MAX_SEQUENCES, device: O
             train, valid, test = fold_splits(ctx, data, folds, i)
             _, metrics, rows = _model_split(model, index, fold_dir, train, [valid, test], i, max_sequences)
             _write_predictions(fold_dir / PREDICTIONS_FILE, rows)
-            _write_json(fold_dir / METRICS_FILE, metrics)
+            write_json(fold_dir / METRICS_FILE, metrics)
             per_fold.append({"fold": i, **metrics})
             test_rows += [r for r in rows if r["split"] == "test"]
             valid_m.append(metrics["valid"])
@@ -114,7 +115,7 @@ def calibrate(run_dir: str | Path, max_sequences: int = MAX_SEQUENCES, device: O
         top["cv"].update(fold_summaries(per_fold))
         top["postprocess"] = decision_summary(record)
         _write_predictions(run_dir / PREDICTIONS_FILE, test_rows)
-        _write_json(run_dir / METRICS_FILE, top)
+        write_json(run_dir / METRICS_FILE, top)
     mean = lambda k: float(np.mean([m[k] for m in valid_m])) if valid_m and all(k in m for m in valid_m) else None
     return {"run_dir": str(run_dir), "threshold": record["threshold"], "n_sequences": record["n_sequences"],
             "f1_train": record["f1_train"], "f1_train_t050": record["f1_train_t050"],

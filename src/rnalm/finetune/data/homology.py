@@ -73,7 +73,7 @@ def shared_kmer_groups(seqs: Sequence[str], k: int, groups: Optional[Sequence] =
     uf = _UnionFind(n)
     per_seq = [kmer_codes(s, k) for s in seqs]
     if n:
-        codes = np.concatenate(per_seq) if per_seq else np.empty(0, dtype=np.uint64)
+        codes = np.concatenate(per_seq)
         owner = np.repeat(np.arange(n), [c.size for c in per_seq])
         order = np.argsort(codes, kind="stable")
         codes, owner = codes[order], owner[order]
