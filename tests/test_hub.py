@@ -1,8 +1,11 @@
 """rnalm.hub against a real HTTP server on 127.0.0.1: resume, retries, verification, offline errors.
 
-The server is started by the tests (``http.server`` in a daemon thread), supports ``Range``, logs
-every request with the bytes it actually sent, can be told to ignore ``Range``, to fail with 503,
-or to cut a transfer short; a watchdog stops it after a minute whatever happens.
+The server is started by the tests (``http.server`` in a daemon thread), supports ``Range`` and
+``If-Range`` (ETag + Last-Modified), logs every request with the bytes it actually sent, and can
+be told to ignore ``Range`` or ``If-Range``, to send no validator, to fail with 503, to cut a
+transfer short (with or without ``Content-Length``, or as a chunked body), to send another
+``Content-Type`` or to redirect; a watchdog stops it after a minute whatever happens.
+The payloads are real torch files, so the format probe passes for them.
 """
 from __future__ import annotations
 
@@ -10,7 +13,8 @@ import argparse
 import copy
 import dataclasses
 import hashlib
-import random
+import io
+import json
 import re
 import socket
 import threading
@@ -24,7 +28,18 @@ import rnalm
 from rnalm import hub
 from rnalm.errors import DownloadError
 
-PAYLOAD = random.Random(0).randbytes(300_000)
+def torch_bytes(obj) -> bytes:
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    return buf.getvalue()
+
+
+def regression_file(seed: int, n: int = 75_000) -> bytes:
+    """A torch file like fair-esm's contact-regression heads (~300 KB for the default n)."""
+    return torch_bytes({"regression.weight": torch.randn(1, n, generator=torch.Generator().manual_seed(seed))})
+
+
+PAYLOAD = regression_file(0)
 PAYLOAD_SHA = hashlib.sha256(PAYLOAD).hexdigest()
 
 
@@ -33,18 +48,35 @@ class _State:
         self.files: dict[str, bytes] = {}
         self.log: list[dict] = []
         self.ignore_range = False
+        self.ignore_if_range = False
+        self.send_validators = True
+        self.mode: dict[str, str] = {}  # path -> "no-length" (body ends at close) or "chunked"
+        self.content_type: dict[str, str] = {}
+        self.redirects: dict[str, str] = {}  # path -> path to send a 302 to
         self.fail_next: dict[str, int] = {}  # path -> number of 503 answers still to give
         self.cut_next: dict[str, int] = {}  # path -> send only this many body bytes, once
 
 
+def etag_of(data: bytes) -> str:
+    return '"' + hashlib.sha256(data).hexdigest()[:16] + '"'
+
+
 class _Handler(BaseHTTPRequestHandler):
     timeout = 10  # a stuck client cannot hold a server thread for long
+    protocol_version = "HTTP/1.1"  # chunked bodies need it
 
     def do_GET(self) -> None:  # noqa: N802 (http.server naming)
         state: _State = self.server.state  # type: ignore[attr-defined]
-        rng = self.headers.get("Range")
-        entry = {"path": self.path, "range": rng, "status": None, "sent": 0}
+        rng, if_range = self.headers.get("Range"), self.headers.get("If-Range")
+        entry = {"path": self.path, "range": rng, "if_range": if_range, "status": None, "sent": 0}
         state.log.append(entry)
+        if self.path in state.redirects:
+            entry["status"] = 302
+            self.send_response(302)
+            self.send_header("Location", state.redirects[self.path])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         data = state.files.get(self.path)
         if data is None or state.fail_next.get(self.path, 0) > 0:
             if data is not None:
@@ -54,7 +86,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         start = 0
         match = re.fullmatch(r"bytes=(\d+)-", rng or "")
-        if match and not state.ignore_range:
+        same_version = if_range is None or if_range == etag_of(data) or state.ignore_if_range
+        if match and not state.ignore_range and same_version:
             start = int(match.group(1))
             if start >= len(data):
                 entry["status"] = 416
@@ -70,14 +103,27 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_response(200)
             entry["status"] = 200
         body = data[start:]
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Content-Type", "application/octet-stream")
+        mode = state.mode.get(self.path)
+        if mode == "chunked":
+            self.send_header("Transfer-Encoding", "chunked")
+        elif mode == "no-length":
+            self.send_header("Connection", "close")
+        else:
+            self.send_header("Content-Length", str(len(body)))
+        self.send_header("Content-Type", state.content_type.get(self.path, "application/octet-stream"))
+        if state.send_validators:
+            self.send_header("ETag", etag_of(data))
+            self.send_header("Last-Modified", "Mon, 30 Nov 2026 12:00:00 GMT")
         self.end_headers()
         cut = state.cut_next.pop(self.path, None)
         sent = body if cut is None else body[:cut]
-        self.wfile.write(sent)
+        if mode == "chunked":
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(sent), sent) + (b"0\r\n\r\n" if cut is None else b""))
+        else:
+            self.wfile.write(sent)
         self.wfile.flush()
         entry["sent"] = len(sent)
+        self.close_connection = True
 
     def log_message(self, *args) -> None:  # keep test output clean
         pass
@@ -138,7 +184,13 @@ def single(name: str, url_or_urls, filename: str = "weights.bin", sha256=None, s
 
 
 def leftovers(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir() if p.name.endswith((".part", ".url", ".corrupt")))
+    return sorted(p.name for p in folder.iterdir() if p.name.endswith((".part", ".url", ".corrupt", ".part.json")))
+
+
+def sidecar(folder: Path, url: str, data: bytes, filename: str = "weights.bin") -> None:
+    """What a first, interrupted download of ``data`` from ``url`` leaves next to its ``.part``."""
+    (folder / (filename + ".part.json")).write_text(json.dumps(
+        {"url": url, "etag": etag_of(data), "last_modified": None, "size": len(data)}))
 
 
 def test_download_places_verified_file(server, tmp_path):
@@ -163,11 +215,13 @@ def test_progress_bar_goes_to_stderr_and_quiet_silences_it(server, tmp_path, cap
 
 
 def test_resume_requests_only_the_remainder(server, tmp_path):
-    entry = single("t", server.serve("/w.bin", PAYLOAD), sha256=PAYLOAD_SHA)
+    url = server.serve("/w.bin", PAYLOAD)
+    entry = single("t", url, sha256=PAYLOAD_SHA)
     folder = tmp_path / "c" / "t"
     folder.mkdir(parents=True)
     k = 123_456
     (folder / "weights.bin.part").write_bytes(PAYLOAD[:k])
+    sidecar(folder, url, PAYLOAD)
     path = hub.download(entry, tmp_path / "c", quiet=True)
     assert path.read_bytes() == PAYLOAD
     assert [(e["range"], e["status"], e["sent"]) for e in server.log] == [(f"bytes={k}-", 206, len(PAYLOAD) - k)]
@@ -175,20 +229,24 @@ def test_resume_requests_only_the_remainder(server, tmp_path):
 
 
 def test_complete_part_is_accepted_after_416(server, tmp_path):
-    entry = single("t", server.serve("/w.bin", PAYLOAD), sha256=PAYLOAD_SHA)
+    url = server.serve("/w.bin", PAYLOAD)
+    entry = single("t", url, sha256=PAYLOAD_SHA)
     folder = tmp_path / "c" / "t"
     folder.mkdir(parents=True)
     (folder / "weights.bin.part").write_bytes(PAYLOAD)
+    sidecar(folder, url, PAYLOAD)
     assert hub.download(entry, tmp_path / "c", quiet=True).read_bytes() == PAYLOAD
     assert [e["status"] for e in server.log] == [416]
 
 
 def test_server_ignoring_range_restarts_cleanly(server, tmp_path):
     server.state.ignore_range = True
-    entry = single("t", server.serve("/w.bin", PAYLOAD), sha256=PAYLOAD_SHA)
+    url = server.serve("/w.bin", PAYLOAD)
+    entry = single("t", url, sha256=PAYLOAD_SHA)
     folder = tmp_path / "c" / "t"
     folder.mkdir(parents=True)
     (folder / "weights.bin.part").write_bytes(b"\xff" * 100_000)  # not a prefix: appending would corrupt
+    sidecar(folder, url, PAYLOAD)
     path = hub.download(entry, tmp_path / "c", quiet=True)
     assert path.read_bytes() == PAYLOAD
     assert [(e["range"], e["status"], e["sent"]) for e in server.log] == [("bytes=100000-", 200, len(PAYLOAD))]
@@ -278,13 +336,13 @@ def test_force_replaces_the_cached_file_only_after_verification(server, tmp_path
 
 
 def test_verify_flags_a_bad_cached_file(tmp_path):
+    # Every use re-checks a cached file now (issue 12): no call trusts it unchecked any more.
     folder = tmp_path / "c" / "t"
     folder.mkdir(parents=True)
     (folder / "weights.bin").write_bytes(b"tampered")
     entry = single("t", "http://127.0.0.1:9/unused", sha256=PAYLOAD_SHA)
-    assert hub.download(entry, tmp_path / "c", quiet=True) == folder / "weights.bin"  # trusted without verify
     with pytest.raises(DownloadError, match="cached copy of t is bad"):
-        hub.download(entry, tmp_path / "c", quiet=True, verify=True)
+        hub.download(entry, tmp_path / "c", quiet=True)
     assert (folder / "weights.bin.corrupt").read_bytes() == b"tampered" and hub.cache_status(entry, tmp_path / "c") == "no"
 
 
@@ -345,7 +403,7 @@ def test_names_are_case_insensitive_with_aliases():
 
 
 def test_multi_file_entries_share_one_folder(monkeypatch, server, tmp_path):
-    model, regression = b"model-bytes" * 100, b"regression-bytes" * 10
+    model, regression = regression_file(1, 100), regression_file(2, 10)
     esm = hub.Checkpoint(
         name="esm-like", description="test", format="test", licence="MIT", homepage="https://example.org",
         files=(hub.RemoteFile("m.pt", (server.serve("/m.pt", model),)),
