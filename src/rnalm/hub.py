@@ -633,7 +633,7 @@ def probe_problem(path: Path, probe: str) -> Optional[str]:
     """Why ``path`` does not open as ``probe`` (a format of :mod:`rnalm.io.formats` or a container), or None."""
     try:
         if probe in CONTAINER_PROBES:
-            return None if CONTAINER_PROBES[probe](Probe(path)) else f"it is not a {probe} file"
+            return None if CONTAINER_PROBES[probe](Probe(path)) else f"no {probe} content found"
         fmt, _ = detect_format(path)
     except RnalmError as exc:
         return str(exc)

@@ -3,17 +3,26 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import json
 import socket
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+import torch
 
 from rnalm import hub
 from rnalm.cli import main
 
-PAYLOAD = bytes(range(256)) * 400
+def _torch_file() -> bytes:
+    """A small real torch file (a contact-regression-like head), so the download's format probe passes."""
+    buf = io.BytesIO()
+    torch.save({"regression.weight": torch.randn(1, 25_000, generator=torch.Generator().manual_seed(0))}, buf)
+    return buf.getvalue()
+
+
+PAYLOAD = _torch_file()
 
 
 @pytest.fixture

@@ -30,6 +30,14 @@ def collect(cache_dir: Union[str, Path, None] = None, sources: Optional[list[str
     return rows
 
 
+#: What the SHA256 column says, printed under the downloadable table.
+SHA256_LEGEND = (
+    "SHA256 of a cached checkpoint: 'publisher' = checked on every use against the authors' sha256; "
+    "'trust-on-first-use' = checked on every use against the sha256 recorded at its first download "
+    "(this detects later changes, not a bad first download); 'not recorded yet' = put there by hand, "
+    "recorded on next use.")
+
+
 def human_size(n: Optional[int]) -> str:
     if n is None:
         return "unpublished"
@@ -86,7 +94,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Lists the models shipped inside the package (installed, work offline: kind, "
                                    "task alias, size, validation metric from the model card) and the registered "
                                    "downloadable checkpoints (published format, size, whether a sha256 is "
-                                   "published, whether it is in the local cache, licence).")
+                                   "published or, once cached, whether its files are checked against the "
+                                   "publisher's sha256 or one recorded at the first download (trust on first "
+                                   "use), whether it is in the local cache, licence).")
     p.add_argument("--cache-dir", type=Path, default=None,
                    help="cache folder (default: $RNALM_HOME, else ~/.cache/rnalm)")
     p.add_argument("--verbose", "-v", action="store_true", help="also show descriptions, URLs and citations")
@@ -114,5 +124,7 @@ def run(args: argparse.Namespace) -> int:
         print(format_table(remote))
         if any(r.size is None or r.sha256 == "not published" for r in remote):
             print("\n'unpublished'/'not published': the authors state no size or sha256 for that file, so a "
-                  "download is checked only against the server's Content-Length.")
+                  "download is checked against the server's Content-Length and the format probe, and its "
+                  "sha256 is recorded then.")
+        print(SHA256_LEGEND)
     return 0
