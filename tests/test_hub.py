@@ -27,6 +27,7 @@ import torch
 import rnalm
 from rnalm import hub
 from rnalm.errors import DownloadError
+from rnalm.io.formats import FORMATS
 
 def torch_bytes(obj) -> bytes:
     buf = io.BytesIO()
@@ -50,6 +51,7 @@ class _State:
         self.ignore_range = False
         self.ignore_if_range = False
         self.send_validators = True
+        self.misaligned = False  # answer a Range request with a 206 for the whole file
         self.mode: dict[str, str] = {}  # path -> "no-length" (body ends at close) or "chunked"
         self.content_type: dict[str, str] = {}
         self.redirects: dict[str, str] = {}  # path -> path to send a 302 to
@@ -96,6 +98,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 return
+            if state.misaligned:
+                start = 0
             self.send_response(206)
             self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
             entry["status"] = 206
@@ -497,3 +501,258 @@ def test_rnalm_load_by_name_downloads_through_resolve(monkeypatch, server, tmp_p
         out, expected = model(tokens, repr_layers=[2]), ref(ref_tokens, repr_layers=[2])
     assert (out["representations"][2] - expected["representations"][2]).abs().max() <= 1e-4
     assert (out["logits"] - expected["logits"]).abs().max() <= 1e-4
+
+
+# --------------------------------------------------------------------------------------------
+# Issue 12: a file is cached only once complete and verified
+# --------------------------------------------------------------------------------------------
+
+
+def cached_names(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+def test_short_body_without_content_length_is_caught_by_the_format_probe(server, tmp_path):
+    # No Content-Length, no chunks: the end of the body is wherever the connection closes, so the
+    # length cannot be checked; the format probe is what refuses the truncated file.
+    url = server.serve("/w.bin", PAYLOAD)
+    server.state.mode["/w.bin"] = "no-length"
+    server.state.cut_next["/w.bin"] = len(PAYLOAD) // 2
+    with pytest.raises(DownloadError, match=r"does not open as torch.*not a readable PyTorch checkpoint") as info:
+        hub.download(single("t", url), tmp_path / "c", quiet=True)
+    assert url in str(info.value)
+    folder = tmp_path / "c" / "t"
+    assert not (folder / "weights.bin").exists() and not (folder / hub.RECORD_NAME).exists()
+    assert (folder / "weights.bin.corrupt").read_bytes() == PAYLOAD[:len(PAYLOAD) // 2]
+    # The whole body without Content-Length passes (the probe is the only check then).
+    assert hub.download(single("t", url), tmp_path / "c", quiet=True).read_bytes() == PAYLOAD
+
+
+def test_short_body_with_content_length_is_never_cached(server, tmp_path):
+    url = server.serve("/w.bin", PAYLOAD)
+    server.state.cut_next["/w.bin"] = 1000
+    with pytest.raises(DownloadError, match=f"transfer stopped after 1000 of {len(PAYLOAD)} bytes"):
+        hub.download(single("t", url), tmp_path / "c", quiet=True, retries=0)
+    folder = tmp_path / "c" / "t"
+    assert "weights.bin" not in cached_names(folder) and hub.cache_status(single("t", url), tmp_path / "c") == "partial"
+
+
+def test_chunked_body_ended_early_is_retried_not_cached(server, tmp_path):
+    url = server.serve("/w.bin", PAYLOAD)
+    server.state.mode["/w.bin"] = "chunked"
+    server.state.cut_next["/w.bin"] = 70_000  # the chunk announces 70,000 bytes, then no terminating chunk
+    with pytest.raises(DownloadError, match="transfer interrupted"):
+        hub.download(single("t", url), tmp_path / "c", quiet=True, retries=0)
+    assert "weights.bin" not in cached_names(tmp_path / "c" / "t")
+    server.state.cut_next["/w.bin"] = 70_000
+    assert hub.download(single("t", url), tmp_path / "c", quiet=True, retries=1).read_bytes() == PAYLOAD
+    assert [e["status"] for e in server.log] == [200, 200, 200]
+
+
+def interrupted(server, tmp_path, data: bytes, k: int) -> tuple[hub.Checkpoint, Path]:
+    """A first download of ``data`` from /w.bin cut after ``k`` bytes: leaves .part + validator."""
+    url = server.serve("/w.bin", data)
+    server.state.cut_next["/w.bin"] = k
+    entry = single("t", url)
+    with pytest.raises(DownloadError):
+        hub.download(entry, tmp_path / "c", quiet=True, retries=0)
+    folder = tmp_path / "c" / "t"
+    assert (folder / "weights.bin.part").stat().st_size == k
+    assert json.loads((folder / "weights.bin.part.json").read_text())["etag"] == etag_of(data)
+    return entry, folder
+
+
+@pytest.mark.parametrize("server_ignores_if_range", [False, True])
+def test_resume_against_a_changed_file_never_splices(server, tmp_path, server_ignores_if_range):
+    k = 100_000
+    entry, folder = interrupted(server, tmp_path, PAYLOAD, k)
+    changed = regression_file(7)  # same size, other bytes, other ETag
+    assert len(changed) == len(PAYLOAD) and changed[:k] != PAYLOAD[:k]
+    server.state.files["/w.bin"] = changed
+    server.state.ignore_if_range = server_ignores_if_range
+    del server.log[:]
+    path = hub.download(entry, tmp_path / "c", quiet=True, retries=0)
+    assert path.read_bytes() == changed
+    requests = [(e["range"], e["if_range"], e["status"]) for e in server.log]
+    if server_ignores_if_range:  # the 206 carries the new ETag: refused, whole file fetched again
+        assert requests == [(f"bytes={k}-", etag_of(PAYLOAD), 206), (None, None, 200)]
+    else:
+        assert requests == [(f"bytes={k}-", etag_of(PAYLOAD), 200)]
+    assert leftovers(folder) == []
+
+
+def test_resume_of_the_same_file_sends_if_range(server, tmp_path):
+    entry, folder = interrupted(server, tmp_path, PAYLOAD, 100_000)
+    del server.log[:]
+    assert hub.download(entry, tmp_path / "c", quiet=True).read_bytes() == PAYLOAD
+    assert [(e["range"], e["if_range"], e["status"]) for e in server.log] == [
+        ("bytes=100000-", etag_of(PAYLOAD), 206)]
+
+
+def test_no_validator_means_no_resume(server, tmp_path):
+    server.state.send_validators = False
+    url = server.serve("/w.bin", PAYLOAD)
+    server.state.cut_next["/w.bin"] = 100_000
+    assert hub.download(single("t", url), tmp_path / "c", quiet=True, retries=1).read_bytes() == PAYLOAD
+    assert [(e["range"], e["status"]) for e in server.log] == [(None, 200), (None, 200)]
+
+
+def test_part_longer_than_the_file_starts_over(server, tmp_path):
+    entry, folder = interrupted(server, tmp_path, PAYLOAD, 100_000)
+    (folder / "weights.bin.part").write_bytes(PAYLOAD[:100_000] + b"\0" * (len(PAYLOAD) + 10 - 100_000))
+    del server.log[:]
+    assert hub.download(entry, tmp_path / "c", quiet=True, retries=0).read_bytes() == PAYLOAD
+    assert [(e["range"], e["status"]) for e in server.log] == [(f"bytes={len(PAYLOAD) + 10}-", 416), (None, 200)]
+
+
+def test_partial_answer_for_another_range_is_not_spliced(server, tmp_path):
+    entry, folder = interrupted(server, tmp_path, PAYLOAD, 100_000)
+    server.state.misaligned = True  # answers any Range with "206 bytes 0-..." (the whole file)
+    del server.log[:]
+    assert hub.download(entry, tmp_path / "c", quiet=True, retries=0).read_bytes() == PAYLOAD
+    assert [(e["range"], e["status"]) for e in server.log] == [("bytes=100000-", 206), (None, 200)]
+
+
+@pytest.mark.parametrize("content_type, body", [
+    ("text/html; charset=utf-8", b"<!DOCTYPE html><html><body>Quota exceeded</body></html>"),
+    ("text/plain", b"Error: file temporarily unavailable"),
+    ("application/json", b'{"error": "not found"}'),
+])
+def test_text_answers_are_refused_with_the_url(server, tmp_path, content_type, body):
+    url = server.serve("/w.bin", body)
+    server.state.content_type["/w.bin"] = content_type
+    with pytest.raises(DownloadError) as info:
+        hub.download(single("t", url), tmp_path / "c", quiet=True)
+    msg = str(info.value)
+    assert url in msg and content_type.split(";")[0] in msg and body.decode()[:20] in msg
+    assert cached_names(tmp_path / "c" / "t") == [".lock"]
+    assert len(server.log) == 1  # not worth retrying
+
+
+def test_html_body_sent_as_binary_is_refused_too(server, tmp_path):
+    url = server.serve("/w.bin", b"  <html><head><title>Sign in</title></head></html>")
+    with pytest.raises(DownloadError, match="web page") as info:
+        hub.download(single("t", url), tmp_path / "c", quiet=True)
+    assert url in str(info.value) and "weights.bin" not in cached_names(tmp_path / "c" / "t")
+
+
+def test_format_probe_of_the_registry_entry_must_pass(server, tmp_path):
+    # A valid torch file, but not the RNA-FM checkpoint the entry promises.
+    url = server.serve("/w.bin", PAYLOAD)
+    entry = dataclasses.replace(single("t", url), files=(hub.RemoteFile("weights.bin", (url,), probe="rna-fm"),))
+    with pytest.raises(DownloadError, match="does not open as rna-fm"):
+        hub.download(entry, tmp_path / "c", quiet=True)
+    assert "weights.bin" not in cached_names(tmp_path / "c" / "t")
+
+
+def test_safetensors_probe_refuses_a_truncated_file(server, tmp_path):
+    from safetensors.torch import save
+
+    data = save({"w": torch.zeros(1000)})
+    for body, ok in ((data, True), (data[:-100], False)):
+        url = server.serve(f"/{ok}.safetensors", body)
+        entry = dataclasses.replace(single(f"s{ok}", url),
+                                    files=(hub.RemoteFile("model.safetensors", (url,), probe="safetensors"),))
+        server.state.mode[f"/{ok}.safetensors"] = "no-length"
+        if ok:
+            assert hub.download(entry, tmp_path / "c", quiet=True).read_bytes() == body
+        else:
+            with pytest.raises(DownloadError, match="does not open as safetensors"):
+                hub.download(entry, tmp_path / "c", quiet=True)
+
+
+def test_mirror_replaces_registry_urls_and_follows_redirects(monkeypatch, server, tmp_path):
+    origin = f"http://127.0.0.1:{closed_port()}/origin/weights.bin"  # never contacted
+    entry = single("t", origin)
+    server.state.redirects["/mirror/t/weights.bin"] = "/blobs/0042"
+    server.serve("/blobs/0042", PAYLOAD)
+    monkeypatch.setenv(hub.ENV_MIRROR, server.url("/mirror/"))
+    assert hub.download_urls(entry, entry.files[0]) == (server.url("/mirror/t/weights.bin"),)
+    assert hub.download(entry, tmp_path / "c", quiet=True).read_bytes() == PAYLOAD
+    assert [(e["path"], e["status"]) for e in server.log] == [("/mirror/t/weights.bin", 302), ("/blobs/0042", 200)]
+    record = hub.read_records(tmp_path / "c" / "t")["weights.bin"]
+    assert record["url"] == server.url("/mirror/t/weights.bin") and record["sha256"] == PAYLOAD_SHA
+    # Names are URL-quoted; a missing file on the mirror names the mirror URL.
+    spaced = single("t2", origin, filename="my weights.bin")
+    assert hub.download_urls(spaced, spaced.files[0]) == (server.url("/mirror/t2/my%20weights.bin"),)
+    with pytest.raises(DownloadError, match=re.escape(server.url("/mirror/t2/my%20weights.bin")) + " -> HTTP 404"):
+        hub.download(spaced, tmp_path / "c", quiet=True)
+
+
+@pytest.mark.parametrize("name", ["../escape.bin", "..", ".", "", "/etc/passwd", "a/b.bin", "a\\b.bin",
+                                  ".lock", hub.RECORD_NAME, "nul\0.bin"])
+def test_registry_file_names_cannot_leave_the_cache_folder(name):
+    with pytest.raises(DownloadError, match="not a plain file name"):
+        hub.RemoteFile(name, ("https://example.org/x",))
+    with pytest.raises(DownloadError, match="not a plain file name"):
+        single(name, "https://example.org/x", filename="ok.bin")
+
+
+def test_first_download_is_recorded_and_checked_on_every_use(monkeypatch, server, tmp_path):
+    url = server.serve("/w.bin", PAYLOAD)
+    monkeypatch.setitem(hub.REGISTRY, "t", single("t", url))
+    path = hub.resolve("t", quiet=True)
+    folder = path.parent
+    record = hub.read_records(folder)["weights.bin"]
+    assert record["sha256"] == PAYLOAD_SHA and record["source"] == hub.TRUST_ON_FIRST_USE and record["url"] == url
+    assert hub.trust_state(hub.REGISTRY["t"]) == hub.TRUST_ON_FIRST_USE
+    assert hub.resolve("t") == path and len(server.log) == 1
+
+    tampered = bytearray(PAYLOAD)
+    tampered[5000] ^= 1
+    path.write_bytes(bytes(tampered))
+    bad_sha = hashlib.sha256(tampered).hexdigest()
+    with pytest.raises(DownloadError) as info:
+        hub.resolve("t")
+    msg = str(info.value)
+    assert str(path) in msg and bad_sha in msg and PAYLOAD_SHA in msg and "`rnalm download t`" in msg
+    assert (folder / "weights.bin.corrupt").read_bytes() == bytes(tampered)
+    # Fetching again gives the recorded file back.
+    assert hub.download("t", quiet=True).read_bytes() == PAYLOAD
+
+
+def test_a_changed_file_on_the_server_is_refused_until_force(monkeypatch, server, tmp_path):
+    url = server.serve("/w.bin", PAYLOAD)
+    monkeypatch.setitem(hub.REGISTRY, "t", single("t", url))
+    path = hub.resolve("t", quiet=True)
+    path.unlink()
+    changed = regression_file(3)
+    server.state.files["/w.bin"] = changed
+    with pytest.raises(DownloadError, match=f"recorded {PAYLOAD_SHA}.*rnalm download t --force"):
+        hub.resolve("t", quiet=True)
+    assert not path.exists()
+    assert hub.download("t", quiet=True, force=True).read_bytes() == changed
+    assert hub.read_records(path.parent)["weights.bin"]["sha256"] == hashlib.sha256(changed).hexdigest()
+
+
+def test_publisher_hash_is_the_reference_and_listed_as_such(monkeypatch, server, tmp_path):
+    url = server.serve("/w.bin", PAYLOAD)
+    monkeypatch.setitem(hub.REGISTRY, "t", single("t", url, sha256=PAYLOAD_SHA))
+    hub.resolve("t", quiet=True)
+    assert hub.read_records(tmp_path / "home" / "t")["weights.bin"]["source"] == hub.FROM_PUBLISHER
+    assert {r.name: r for r in hub.listings()}["t"].sha256 == hub.FROM_PUBLISHER
+
+
+def test_a_file_placed_by_hand_is_probed_then_trusted(monkeypatch, tmp_path):
+    entry = single("t", f"http://127.0.0.1:{closed_port()}/w.bin")
+    monkeypatch.setitem(hub.REGISTRY, "t", entry)
+    folder = tmp_path / "home" / "t"
+    folder.mkdir(parents=True)
+    (folder / "weights.bin").write_bytes(b"<html>not weights</html>")
+    assert hub.trust_state(entry) == "not recorded yet"
+    with pytest.raises(DownloadError, match="never verified by rnalm.*does not open as torch.*--force"):
+        hub.resolve("t")
+    assert (folder / "weights.bin").exists()  # not ours: left where it is
+    (folder / "weights.bin").write_bytes(PAYLOAD)
+    assert hub.resolve("t") == folder / "weights.bin"
+    assert hub.read_records(folder)["weights.bin"]["sha256"] == PAYLOAD_SHA
+    assert hub.trust_state(entry) == hub.TRUST_ON_FIRST_USE
+
+
+def test_every_registry_file_names_a_probe_rnalm_has():
+    known = set(hub.CONTAINER_PROBES) | set(FORMATS)
+    for entry in hub.REGISTRY.values():
+        for f in entry.files:
+            assert f.probe in known, (entry.name, f.filename, f.probe)
+    assert hub.REGISTRY["rna-fm"].files[0].probe == "rna-fm"
+    assert [f.probe for f in hub.REGISTRY["esm2_t6_8M_UR50D"].files] == ["esm2", "torch"]

@@ -168,3 +168,32 @@ def test_models_takes_rows_from_every_source(monkeypatch, capsys):
     # shipped rows get their own table (kind, task, size, validation metric, licence), before the downloadable one
     assert out.index("shipped-demo") < out.index("rna-fm")
     assert table_row(out, "shipped-demo")[-1] == "MIT" and table_row(out, "rna-fm")
+
+
+def test_download_refuses_a_cached_file_that_fails_its_recorded_sha256(monkeypatch, served, tmp_path, capsys):
+    url_of, requests = served
+    register(monkeypatch, "tiny", url_of("/w.bin"))
+    assert main(["download", "tiny"]) == 0
+    assert "sha256 recorded for later checks (trust on first use" in capsys.readouterr().err
+    assert main(["download", "tiny"]) == 0
+    assert "already cached (sha256 verified against the one recorded at its first download" in capsys.readouterr().err
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert table_row(out, "tiny")[-3:] == ["trust-on-first-use", "yes", "MIT"] and "'trust-on-first-use' =" in out
+
+    cached = tmp_path / "home" / "tiny" / "w.bin"
+    cached.write_bytes(PAYLOAD[:-1] + b"!")
+    assert main(["download", "tiny"]) == 2
+    err = capsys.readouterr().err
+    assert "already cached" not in err and err.count("\n") == 1
+    assert str(cached) in err and hashlib.sha256(PAYLOAD).hexdigest() in err and "`rnalm download tiny`" in err
+    assert main(["download", "tiny", "-q"]) == 0 and cached.read_bytes() == PAYLOAD
+    assert requests == ["/w.bin", "/w.bin"]
+
+
+def test_models_says_publisher_for_checkpoints_with_a_published_sha256(monkeypatch, served, capsys):
+    url_of, _ = served
+    register(monkeypatch, "tiny", url_of("/w.bin"), hashlib.sha256(PAYLOAD).hexdigest())
+    assert main(["download", "tiny", "-q"]) == 0
+    assert main(["models"]) == 0
+    assert table_row(capsys.readouterr().out, "tiny")[-3:] == ["publisher", "yes", "MIT"]
