@@ -72,7 +72,7 @@ def check_fields(obj: Any, source: str, error: type[RnalmError] = ConfigError) -
 def describe(cls: type, err: dict[str, Any], prefix: str = "") -> str:
     """One pydantic error as ``key=value must be ...``, in the words of rnalm's configs."""
     loc = [str(p) for p in err["loc"]]
-    key = prefix + ".".join(loc)
+    key = prefix + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"]).lstrip(".")
     kind = err["type"]
     if kind == "unexpected_keyword_argument":
         known = sorted(f.name for f in dataclasses.fields(_dataclass_at(cls, loc[:-1])))
@@ -82,7 +82,7 @@ def describe(cls: type, err: dict[str, Any], prefix: str = "") -> str:
     if kind == "missing":
         return f"{key} is required"
     if kind == "value_error":  # raised by a dataclass's __post_init__: its own message
-        return f"{key.rstrip('.') or 'config'}: {err['ctx']['error']}"
+        return f"{key.rstrip('.') + ': ' if key else ''}{err['ctx']['error']}"
     shown = repr(err.get("input"))
     shown = shown if len(shown) <= 60 else shown[:57] + "..."
     if kind in _BOUND:

@@ -393,7 +393,12 @@ def load_finetune_config(path: Optional[str | Path] = None, overrides: Sequence[
         cfg = from_dict(FinetuneConfig, merged)
     else:
         cfg = load_config(FinetuneConfig, path, overrides)
-    return cfg.validate()
+    try:
+        return cfg.validate()
+    except ConfigError as exc:
+        if path is None:
+            raise
+        raise ConfigError(f"{path}: {exc}") from None
 
 
 __all__ = [

@@ -161,7 +161,7 @@ def check_weights_fit_config(config: EncoderConfig, weights: Path, config_path: 
     context = f"{weights}: tensors do not match the encoder that {config_path} describes"
     if stored != implied:
         raise CheckpointError(
-            f"{context}: the config implies {implied:,} values ({nbytes / 2**20:,.1f} MiB: {config.num_layers} "
+            f"{context}: the config implies {implied:,} values ({nbytes / 2**30:,.2f} GiB: {config.num_layers} "
             f"layers x {config.embed_dim} wide), the file holds {stored:,}; the config was edited or belongs "
             f"to other weights (convert the original checkpoint again with rnalm convert)")
     check_shapes_match(config, shapes, context)
