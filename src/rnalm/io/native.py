@@ -147,11 +147,11 @@ def stored_shapes(weights: Path) -> dict[str, tuple[int, ...]]:
         raise CheckpointError(f"{weights}: unreadable safetensors file: {exc}") from exc
 
 
-def check_weights_fit_config(config: EncoderConfig, weights: Path, config_path: Path) -> None:
+def check_weights_fit_config(config: EncoderConfig, weights: Path, config_path: Path) -> tuple[int, int]:
     """Refuse weights whose tensors differ from those ``config`` implies, before anything is allocated.
 
     The totals are compared first (cheap for any config); the per-tensor comparison names the
-    first tensors that differ with both shapes.
+    first tensors that differ with both shapes. Returns the :func:`implied_size` of ``config``.
     """
     shapes = stored_shapes(weights)
     if config.lm_head and config.tie_lm_head and "embed_tokens.weight" in shapes:
@@ -165,6 +165,7 @@ def check_weights_fit_config(config: EncoderConfig, weights: Path, config_path: 
             f"layers x {config.embed_dim} wide), the file holds {stored:,}; the config was edited or belongs "
             f"to other weights (convert the original checkpoint again with rnalm convert)")
     check_shapes_match(config, shapes, context)
+    return implied, nbytes
 
 
 def _sniff(probe: Probe) -> bool:
@@ -179,9 +180,9 @@ def convert_native(probe: Probe, verify: bool = True) -> Converted:
     weights = probe.path / WEIGHTS_FILE
     if not weights.is_file():
         raise CheckpointError(f"{probe.path}: missing {WEIGHTS_FILE}")
-    check_weights_fit_config(config, weights, probe.path / CONFIG_FILE)
+    size = check_weights_fit_config(config, weights, probe.path / CONFIG_FILE)
     # the file's tensors and the model hold the weights at once while loading
-    check_fits_in_memory(config, str(probe.path), copies=2, error=CheckpointError)
+    check_fits_in_memory(config, str(probe.path), copies=2, error=CheckpointError, size=size)
     if verify and cfg.weights_sha256:
         actual = sha256_file(weights)
         if actual != cfg.weights_sha256:

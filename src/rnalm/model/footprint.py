@@ -52,13 +52,14 @@ def physical_memory() -> Optional[int]:
 
 
 def check_fits_in_memory(config: EncoderConfig, context: str, copies: int = 1,
-                         error: type[RnalmError] = RnalmError) -> int:
-    """Refuse a config whose ``copies`` of the weights exceed physical memory; returns the bytes of one copy.
+                         error: type[RnalmError] = RnalmError, size: Optional[tuple[int, int]] = None) -> None:
+    """Refuse a config whose ``copies`` of the weights exceed physical memory.
 
     ``copies``: how many weight-sized tensors the caller holds at once (2 when loading: the file's
     tensors and the model; 4 when training with AdamW: weights, gradients and two moments).
+    ``size``: :func:`implied_size` of ``config`` when the caller has it already.
     """
-    elements, nbytes = implied_size(config)
+    elements, nbytes = size or implied_size(config)
     ram = physical_memory()
     if ram is not None and nbytes * copies > ram:
         raise error(
@@ -66,7 +67,6 @@ def check_fits_in_memory(config: EncoderConfig, context: str, copies: int = 1,
             f"{elements:,} parameters = {nbytes / 2**30:.1f} GiB, x{copies} = {nbytes * copies / 2**30:.1f} GiB, "
             f"more than this machine's {ram / 2**30:.1f} GiB of memory; check num_layers / embed_dim / ffn_embed_dim"
         )
-    return nbytes
 
 
 __all__ = ["check_fits_in_memory", "implied_size", "physical_memory", "tensor_shapes"]
