@@ -4,7 +4,8 @@ The sections mirror the questions a run has to answer: what data (``data``), whi
 (``backbone``), which predictor on top (``head``), how to train (``train``) and how to split (``cv``).
 Types are checked strictly by the schema the annotations make (:mod:`rnalm.schema`: ``"false"`` is
 not a bool, an unknown key suggests the nearest one), ranges and combinations by ``validate`` below,
-once, so a typo or an impossible combination fails before any data is read; the resolved config is written into the run directory and is all ``rnalm predict`` needs.
+once, so a typo or an impossible combination fails before any data is read; the resolved config is
+written into the run directory and is all ``rnalm predict`` needs.
 """
 from __future__ import annotations
 

@@ -45,9 +45,9 @@ class NativeConfigFile:
     """The schema of ``config.json``; unknown keys are errors."""
 
     format: Literal["rnalm"]
-    format_version: Annotated[int, Field(ge=1, le=FORMAT_VERSION)]
     encoder: EncoderConfig
     alphabet: Alphabet
+    format_version: Annotated[int, Field(ge=1, le=FORMAT_VERSION)] = FORMAT_VERSION
     provenance: dict[str, Any] = field(default_factory=dict)
     weights_sha256: Optional[Annotated[str, Field(pattern="^[0-9a-f]{64}$")]] = None
 
