@@ -8,17 +8,13 @@ and the resolved config is written next to the run's outputs.
 from __future__ import annotations
 
 import dataclasses
-import typing
 from pathlib import Path
 from typing import Any, Optional, Sequence, TypeVar
 
-from rnalm.errors import RnalmError
+from rnalm.errors import ConfigError
+from rnalm.schema import coerce_yaml_floats, validate_fields
 
 T = TypeVar("T")
-
-
-class ConfigError(RnalmError):
-    """A config file or override does not match the command's schema."""
 
 
 def _yaml():
@@ -58,37 +54,12 @@ def deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def from_dict(cls: type[T], data: dict[str, Any], where: str = "") -> T:
-    """Build dataclass ``cls`` from ``data``, recursing into dataclass-typed fields."""
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where or 'config'}: expected a mapping, got {type(data).__name__}")
-    hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    unknown = sorted(set(data) - names)
-    if unknown:
-        raise ConfigError(f"{where or 'config'}: unknown key(s) {unknown}; known: {sorted(names)}")
-    kwargs = {}
-    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
-        if f.name not in data:
-            continue
-        value, hint = data[f.name], hints[f.name]
-        sub = _dataclass_in(hint)
-        if sub is not None and isinstance(value, dict):
-            value = from_dict(sub, value, f"{where}{f.name}.")
-        kwargs[f.name] = value
-    try:
-        return cls(**kwargs)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{where or 'config'}: {exc}") from exc
+def from_dict(cls: type[T], data: dict[str, Any], source: str = "config") -> T:
+    """Build dataclass ``cls`` from YAML data, strictly checked (see :mod:`rnalm.schema`).
 
-
-def _dataclass_in(hint: Any) -> Optional[type]:
-    if dataclasses.is_dataclass(hint):
-        return hint
-    for arg in typing.get_args(hint):
-        if dataclasses.is_dataclass(arg):
-            return arg
-    return None
+    ``source`` (the file, or the command line) starts every error message.
+    """
+    return validate_fields(cls, coerce_yaml_floats(cls, data), source)
 
 
 def load_config(cls: type[T], path: Optional[str | Path], overrides: Sequence[str] = ()) -> T:
@@ -102,7 +73,8 @@ def load_config(cls: type[T], path: Optional[str | Path], overrides: Sequence[st
         except Exception as exc:  # yaml.YAMLError
             raise ConfigError(f"{p}: invalid YAML: {exc}") from exc
     data = deep_merge(data, parse_overrides(overrides))
-    return from_dict(cls, data)
+    source = " + ".join(([str(path)] if path is not None else []) + (["command-line overrides"] if overrides else []))
+    return from_dict(cls, data, source or "config")
 
 
 def to_yaml(cfg: Any) -> str:

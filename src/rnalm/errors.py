@@ -28,6 +28,10 @@ class SequenceLengthError(RnalmError, ValueError):
     """A sequence is empty, too long for the model, or not a whole number of codons."""
 
 
+class ConfigError(RnalmError):
+    """A config file or override does not match the command's schema."""
+
+
 class CheckpointError(RnalmError):
     """A checkpoint file is truncated, foreign or inconsistent with its declared format."""
 

@@ -58,3 +58,19 @@ def test_expand_path(monkeypatch):
     monkeypatch.delenv("RNALM_TEST_DATA")
     with pytest.raises(ConfigError, match="not set"):
         expand_path("${RNALM_TEST_DATA}/x.csv")
+
+
+@pytest.mark.parametrize("text, message", [
+    ("train: {epochs: ten}", r"train\.epochs='ten' must be an integer"),
+    ("train: {lr: -1e-4}", r"train\.lr=-0\.0001 must be a positive number"),
+    ("trian: {lr: 0.1}", r"unknown key 'trian'; did you mean 'train'"),
+    ("head: {hidden: [40, 2.5]}", r"head\.hidden\[1\]=2\.5 must be an integer"),
+    ("train: {deterministic: 'false'}", r"train\.deterministic='false' must be true or false"),
+    ("data: [a.csv]", r"data=\['a\.csv'\] must be a mapping"),
+])
+def test_yaml_errors_name_the_file_and_the_field(tmp_path, text, message):
+    p = tmp_path / "run.yaml"
+    p.write_text(text)
+    with pytest.raises(ConfigError, match=message) as info:
+        load_finetune_config(p)
+    assert str(info.value).startswith(str(p))

@@ -2,8 +2,10 @@
 
 The sections mirror the questions a run has to answer: what data (``data``), which representation
 (``backbone``), which predictor on top (``head``), how to train (``train``) and how to split (``cv``).
-Values are checked here, once, so a typo or an impossible combination fails before any data is
-read; the resolved config is written into the run directory and is all ``rnalm predict`` needs.
+Types are checked strictly by the schema the annotations make (:mod:`rnalm.schema`: ``"false"`` is
+not a bool, an unknown key suggests the nearest one), ranges and combinations by ``validate`` below,
+once, so a typo or an impossible combination fails before any data is read; the resolved config is
+written into the run directory and is all ``rnalm predict`` needs.
 """
 from __future__ import annotations
 
@@ -14,35 +16,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
+from pydantic import with_config
+
 from rnalm.configfile import ConfigError, deep_merge, from_dict, load_config, parse_overrides, to_yaml
+from rnalm.schema import STRICT, check_fields
 
 LABEL_TRANSFORMS = ("none", "log", "log2", "log10", "log1p")
 TRUNCATE_MODES = ("error", "keep_5prime", "keep_3prime")
 MODES = ("frozen", "full", "lora")
 LOSSES = ("auto", "mse", "huber", "ce", "bce")
 SCHEDULERS = ("linear", "constant", "cosine")
-
-
-def _coerce_numbers(obj: Any, where: str) -> None:
-    """PyYAML reads ``1e-4`` (no dot) as a string; turn numeric strings in float/int fields into numbers."""
-    import typing
-
-    hints = typing.get_type_hints(type(obj))
-    for f in dataclasses.fields(obj):
-        value = getattr(obj, f.name)
-        if dataclasses.is_dataclass(value):
-            _coerce_numbers(value, f"{where}{f.name}.")
-            continue
-        if not isinstance(value, str):
-            continue
-        kinds = set(typing.get_args(hints[f.name])) | {hints[f.name]}
-        try:
-            if float in kinds:
-                setattr(obj, f.name, float(value))
-            elif int in kinds:
-                setattr(obj, f.name, int(value))
-        except ValueError:
-            pass  # left as is; the section's validate() names the field
 
 
 def _choice(where: str, value: Any, allowed: Sequence[str]) -> None:
@@ -95,7 +78,7 @@ class DataConfig:
     truncate: str = "error"
     max_length: Optional[int] = None
     #: loader-specific settings (e.g. ``cell_line`` for ``cao``); each loader checks its own keys.
-    options: dict = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
     #: IUPAC letters the backbone's alphabet lacks (e.g. N for UTR-LM's A/C/G/T): None = an error
     #: naming the record and position; ``mask`` = the language model reads ``<mask>`` there, while
     #: one-hot input and ViennaRNA still see the letter.
@@ -119,8 +102,6 @@ class DataConfig:
                 raise ConfigError(f"data.homology_kmer={self.homology_kmer!r} must be at most {MAX_K}")
         if self.unknown is not None:
             _choice("data.unknown", self.unknown, ("mask",))
-        if not isinstance(self.options, dict):
-            raise ConfigError("data.options must be a mapping")
 
 
 @dataclass
@@ -130,7 +111,7 @@ class LoraSettings:
     r: int = 8
     alpha: int = 16
     dropout: float = 0.05
-    targets: list = field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "out_proj"])
+    targets: list[str] = field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "out_proj"])
 
 
 @dataclass
@@ -172,8 +153,6 @@ class BackboneConfig:
     def validate(self) -> None:
         _choice("backbone.mode", self.mode, MODES)
         _int("backbone.embed_batch_size", self.embed_batch_size, 1)
-        if not isinstance(self.layer, int) or isinstance(self.layer, bool):
-            raise ConfigError(f"backbone.layer={self.layer!r} must be an integer")
         _int("backbone.lora.r", self.lora.r, 1)
         _int("backbone.features.kmer", self.features.kmer, 0)
         if self.features.kmer > 5:
@@ -189,7 +168,7 @@ class HeadConfig:
     #: mlp: which sequence vector feeds the MLP: ``cls`` (the <cls> token) or ``mean`` (over letters).
     pooling: str = "cls"
     #: mlp: hidden layer sizes (UTR-LM: one hidden layer of 40).
-    hidden: list = field(default_factory=lambda: [40])
+    hidden: list[int] = field(default_factory=lambda: [40])
     dropout: float = 0.2
     #: resnet1d / cnn / pairwise: per-token embeddings are reduced to this many channels (RNA-FM tutorial: 640 -> 32).
     reduction_dim: int = 32
@@ -224,7 +203,7 @@ class HeadConfig:
         _choice("head.pooling", self.pooling, ("cls", "mean"))
         _choice("head.pool", self.pool, ("flatten", "mean", "max"))
         _choice("head.pad_side", self.pad_side, ("left", "right"))
-        if not isinstance(self.hidden, list) or not all(isinstance(h, int) and h > 0 for h in self.hidden):
+        if not all(h > 0 for h in self.hidden):
             raise ConfigError(f"head.hidden={self.hidden!r} must be a list of positive integers")
         if not (isinstance(self.dropout, (int, float)) and 0 <= self.dropout < 1):
             raise ConfigError(f"head.dropout={self.dropout!r} must be in [0, 1)")
@@ -235,9 +214,6 @@ class HeadConfig:
             _int("head.max_len", self.max_len, 1)
         if self.attention_maps is not None:
             _int("head.attention_maps", self.attention_maps, 1)
-        for name in ("vienna_bpp", "vienna_bpp_prior"):
-            if not isinstance(getattr(self, name), bool):
-                raise ConfigError(f"head.{name}={getattr(self, name)!r} must be true or false")
         if self.vienna_bpp and self.type != "pairwise":
             raise ConfigError(f"head.vienna_bpp=true applies to head.type=pairwise (task=structure) only, "
                               f"not head.type={self.type!r}")
@@ -323,7 +299,7 @@ class CVConfig:
     #: large RNA families as groups, where one held-out family could be half of the data).
     inner_valid_grouped: bool = True
     #: run only these fold indices (None = all).
-    only: Optional[list] = None
+    only: Optional[list[int]] = None
 
     def validate(self) -> None:
         if self.folds not in (0, 1):
@@ -331,10 +307,11 @@ class CVConfig:
         if not (isinstance(self.inner_valid_fraction, (int, float)) and 0 <= self.inner_valid_fraction < 1):
             raise ConfigError(f"cv.inner_valid_fraction={self.inner_valid_fraction!r} must be in [0, 1)")
         if self.only is not None:
-            if not isinstance(self.only, list) or not all(isinstance(i, int) and 0 <= i < max(self.folds, 1) for i in self.only):
+            if not all(0 <= i < max(self.folds, 1) for i in self.only):
                 raise ConfigError(f"cv.only={self.only!r} must list fold indices in 0..{self.folds - 1}")
 
 
+@with_config(STRICT)
 @dataclass
 class FinetuneConfig:
     """A whole fine-tuning run."""
@@ -355,7 +332,7 @@ class FinetuneConfig:
         from rnalm.finetune.heads import HEADS
         from rnalm.finetune.tasks import TASKS, load_plugins
 
-        _coerce_numbers(self, "")
+        check_fields(self, "config")
         load_plugins()
         if self.task not in TASKS:
             raise ConfigError(f"task={self.task!r} is not one of {sorted(TASKS)}")
@@ -373,8 +350,6 @@ class FinetuneConfig:
             raise ConfigError(f"backbone.mode={self.backbone.mode!r} needs a language model; backbone.name is {self.backbone.name!r}")
         if self.data.standardize and self.task != "regression":
             raise ConfigError("data.standardize applies to regression labels only")
-        if not isinstance(self.train.select_threshold, bool):
-            raise ConfigError(f"train.select_threshold={self.train.select_threshold!r} must be true or false")
         if self.train.select_threshold and self.task != "structure":
             raise ConfigError(f"train.select_threshold chooses the base-pair threshold of task=structure; "
                               f"it does not apply to task={self.task}")
@@ -419,7 +394,12 @@ def load_finetune_config(path: Optional[str | Path] = None, overrides: Sequence[
         cfg = from_dict(FinetuneConfig, merged)
     else:
         cfg = load_config(FinetuneConfig, path, overrides)
-    return cfg.validate()
+    try:
+        return cfg.validate()
+    except ConfigError as exc:
+        if path is None:
+            raise
+        raise ConfigError(f"{path}: {exc}") from None
 
 
 __all__ = [

@@ -21,6 +21,7 @@ from rnalm.alphabet import Alphabet
 from rnalm.errors import CheckpointError
 from rnalm.io.safe_torch import safe_torch_load
 from rnalm.model.config import EncoderConfig
+from rnalm.model.footprint import tensor_shapes
 
 ZIP_MAGIC = b"PK\x03\x04"
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
@@ -181,17 +182,19 @@ def check_state_matches(config: EncoderConfig, state: dict[str, torch.Tensor], c
     Run by converters before any model is built, so a mismatch is a :class:`CheckpointError` in
     checkpoint terms (``context`` says what the file claimed to be) rather than a bare RuntimeError.
     """
-    from rnalm.model.encoder import RNAEncoder
+    check_shapes_match(config, {k: tuple(v.shape) for k, v in state.items()}, context)
 
-    with torch.device("meta"):
-        expected = {k: tuple(v.shape) for k, v in RNAEncoder(config).state_dict().items()}
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    wrong = sorted(f"{k}: {tuple(state[k].shape)} != {expected[k]}"
-                   for k in set(expected) & set(state) if tuple(state[k].shape) != expected[k])
+
+def check_shapes_match(config: EncoderConfig, shapes: dict[str, tuple[int, ...]], context: str) -> None:
+    """:func:`check_state_matches` on tensor shapes alone (e.g. from a safetensors header)."""
+    expected = tensor_shapes(config)
+    missing = sorted(set(expected) - set(shapes))
+    unexpected = sorted(set(shapes) - set(expected))
+    wrong = sorted(f"{k}: {tuple(shapes[k])} != {expected[k]}"
+                   for k in set(expected) & set(shapes) if tuple(shapes[k]) != expected[k])
     parts = [f"{what} {items[:8]}{' ...' if len(items) > 8 else ''}"
-             for what, items in (("missing tensors", missing), ("unexpected tensors", unexpected),
-                                 ("shape mismatches", wrong)) if items]
+             for what, items in (("shape mismatches (file != config)", wrong), ("missing tensors", missing),
+                                 ("unexpected tensors", unexpected)) if items]
     if parts:
         raise CheckpointError(
             f"{context} ({config.num_layers} layers, {config.embed_dim} wide, {config.attention_heads} heads, "

@@ -4,6 +4,11 @@
 architecture, the alphabet (token order and input rules), provenance (which published file it
 came from, converter, rnalm version) and the sha256 of the weights file, checked on load.
 safetensors cannot hold code, so loading a native checkpoint is always safe.
+
+Loading checks before it allocates: every field of ``config.json`` against :class:`NativeConfigFile`
+(strict types and ranges), then the tensor shapes the encoder config implies against the shapes in
+the safetensors header (read without the data), so a config that claims 2,000 layers next to a
+small weights file is refused in milliseconds instead of allocating gigabytes.
 """
 from __future__ import annotations
 
@@ -12,21 +17,39 @@ import json
 import os
 import shutil
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Annotated, Any, Literal, Optional
 
 import torch
+from pydantic import Field, with_config
+from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from rnalm.alphabet import Alphabet
 from rnalm.errors import CheckpointError
-from rnalm.io.formats import Converted, Probe, register_format
+from rnalm.io.formats import Converted, Probe, check_shapes_match, register_format
 from rnalm.model.config import EncoderConfig
+from rnalm.model.footprint import check_fits_in_memory, implied_size
+from rnalm.schema import STRICT, validate_fields
 
 FORMAT_NAME = "rnalm"
 FORMAT_VERSION = 1
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
+
+
+@with_config(STRICT)
+@dataclass
+class NativeConfigFile:
+    """The schema of ``config.json``; unknown keys are errors."""
+
+    format: Literal["rnalm"]
+    encoder: EncoderConfig
+    alphabet: Alphabet
+    format_version: Annotated[int, Field(ge=1, le=FORMAT_VERSION)] = FORMAT_VERSION
+    provenance: dict[str, Any] = field(default_factory=dict)
+    weights_sha256: Optional[Annotated[str, Field(pattern="^[0-9a-f]{64}$")]] = None
 
 
 def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
@@ -55,7 +78,6 @@ def save_native(
     alphabet: Alphabet,
     path: str | Path,
     provenance: Optional[dict[str, Any]] = None,
-    extra: Optional[dict[str, Any]] = None,
 ) -> Path:
     """Write ``model`` (an :class:`~rnalm.model.RNAEncoder`) atomically to directory ``path``."""
     path = Path(path)
@@ -74,8 +96,6 @@ def save_native(
             "provenance": {"rnalm_version": __version__, **(provenance or {})},
             "weights_sha256": sha256_file(weights),
         }
-        if extra:
-            cfg.update(extra)
         (tmp / CONFIG_FILE).write_text(json.dumps(cfg, indent=2) + "\n")
         if path.exists():
             backup = path.with_name(path.name + ".old")
@@ -90,17 +110,62 @@ def save_native(
     return path
 
 
-def read_native_config(path: str | Path) -> dict[str, Any]:
+def _read_config_json(path: str | Path) -> tuple[Path, Any]:
     p = Path(path) / CONFIG_FILE
     try:
         cfg = json.loads(p.read_text())
     except (OSError, ValueError) as exc:
         raise CheckpointError(f"{p}: cannot read rnalm config: {exc}") from exc
-    if cfg.get("format") != FORMAT_NAME:
-        raise CheckpointError(f"{p}: not an rnalm config (format={cfg.get('format')!r})")
-    if cfg.get("format_version", 0) > FORMAT_VERSION:
-        raise CheckpointError(f"{p}: format version {cfg['format_version']} is newer than this rnalm supports")
+    if not isinstance(cfg, dict) or cfg.get("format") != FORMAT_NAME:
+        found = cfg.get("format") if isinstance(cfg, dict) else type(cfg).__name__
+        raise CheckpointError(f"{p}: not an rnalm config (format={found!r})")
+    version = cfg.get("format_version", 0)
+    if isinstance(version, int) and version > FORMAT_VERSION:
+        raise CheckpointError(f"{p}: format version {version} is newer than this rnalm supports")
+    return p, cfg
+
+
+def load_native_config(path: str | Path) -> NativeConfigFile:
+    """``config.json`` of native checkpoint directory ``path``, every field checked."""
+    p, cfg = _read_config_json(path)
+    return validate_fields(NativeConfigFile, cfg, str(p), error=CheckpointError)
+
+
+def read_native_config(path: str | Path) -> dict[str, Any]:
+    """``config.json`` as JSON data, after the checks of :func:`load_native_config`."""
+    p, cfg = _read_config_json(path)
+    validate_fields(NativeConfigFile, cfg, str(p), error=CheckpointError)
     return cfg
+
+
+def stored_shapes(weights: Path) -> dict[str, tuple[int, ...]]:
+    """Tensor name -> shape from a safetensors header; the tensor data is not read."""
+    try:
+        with safe_open(str(weights), framework="pt") as fh:
+            return {k: tuple(fh.get_slice(k).get_shape()) for k in fh.keys()}
+    except Exception as exc:  # safetensors raises its own error types
+        raise CheckpointError(f"{weights}: unreadable safetensors file: {exc}") from exc
+
+
+def check_weights_fit_config(config: EncoderConfig, weights: Path, config_path: Path) -> tuple[int, int]:
+    """Refuse weights whose tensors differ from those ``config`` implies, before anything is allocated.
+
+    The totals are compared first (cheap for any config); the per-tensor comparison names the
+    first tensors that differ with both shapes. Returns the :func:`implied_size` of ``config``.
+    """
+    shapes = stored_shapes(weights)
+    if config.lm_head and config.tie_lm_head and "embed_tokens.weight" in shapes:
+        shapes.setdefault("lm_head.weight", shapes["embed_tokens.weight"])  # tied: stored once
+    stored = sum(int(torch.Size(s).numel()) for s in shapes.values())
+    implied, nbytes = implied_size(config)
+    context = f"{weights}: tensors do not match the encoder that {config_path} describes"
+    if stored != implied:
+        raise CheckpointError(
+            f"{context}: the config implies {implied:,} values ({nbytes / 2**30:,.2f} GiB: {config.num_layers} "
+            f"layers x {config.embed_dim} wide), the file holds {stored:,}; the config was edited or belongs "
+            f"to other weights (convert the original checkpoint again with rnalm convert)")
+    check_shapes_match(config, shapes, context)
+    return implied, nbytes
 
 
 def _sniff(probe: Probe) -> bool:
@@ -110,24 +175,27 @@ def _sniff(probe: Probe) -> bool:
 
 @register_format("rnalm", "rnalm native directory (config.json with format 'rnalm' + model.safetensors)", _sniff)
 def convert_native(probe: Probe, verify: bool = True) -> Converted:
-    cfg = read_native_config(probe.path)
+    cfg = load_native_config(probe.path)
+    config = cfg.encoder
     weights = probe.path / WEIGHTS_FILE
     if not weights.is_file():
         raise CheckpointError(f"{probe.path}: missing {WEIGHTS_FILE}")
-    if verify and cfg.get("weights_sha256"):
+    size = check_weights_fit_config(config, weights, probe.path / CONFIG_FILE)
+    # the file's tensors and the model hold the weights at once while loading
+    check_fits_in_memory(config, str(probe.path), copies=2, error=CheckpointError, size=size)
+    if verify and cfg.weights_sha256:
         actual = sha256_file(weights)
-        if actual != cfg["weights_sha256"]:
+        if actual != cfg.weights_sha256:
             raise CheckpointError(
-                f"{weights}: sha256 {actual} does not match config.json ({cfg['weights_sha256']}); "
+                f"{weights}: sha256 {actual} does not match config.json ({cfg.weights_sha256}); "
                 f"the file is corrupted or was replaced"
             )
     try:
         state = load_file(str(weights))
     except Exception as exc:  # safetensors raises its own error types
         raise CheckpointError(f"{weights}: unreadable safetensors file: {exc}") from exc
-    config = EncoderConfig.from_dict(cfg["encoder"])
     if config.lm_head and config.tie_lm_head and "lm_head.weight" not in state:
         state["lm_head.weight"] = state["embed_tokens.weight"]
-    prov = dict(cfg.get("provenance", {}))
-    prov["weights_sha256"] = cfg.get("weights_sha256")
-    return Converted(config, Alphabet.from_dict(cfg["alphabet"]), state, prov)
+    prov = dict(cfg.provenance)
+    prov["weights_sha256"] = cfg.weights_sha256
+    return Converted(config, cfg.alphabet, state, prov)

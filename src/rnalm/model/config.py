@@ -14,32 +14,43 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Annotated, Any, Optional
+
+from pydantic import Field, with_config
+
+from rnalm.schema import STRICT, validate_fields
+
+Count = Annotated[int, Field(ge=1)]
+Index = Annotated[int, Field(ge=0)]
+Rate = Annotated[float, Field(ge=0, lt=1)]
 
 
+@with_config(STRICT)
 @dataclass
 class EncoderConfig:
-    vocab_size: int
-    num_layers: int = 12
-    embed_dim: int = 640
-    ffn_embed_dim: int = 5120
-    attention_heads: int = 20
+    """The architecture; the annotations are also the schema of ``config.json``'s ``encoder``."""
+
+    vocab_size: Count
+    num_layers: Count = 12
+    embed_dim: Count = 640
+    ffn_embed_dim: Count = 5120
+    attention_heads: Count = 20
     #: "learned" (ESM-1b) or "rotary" (ESM-2).
     position_embedding: str = "learned"
     #: longest input in tokens *including* <cls>/<eos>; learned tables hold this many + padding offset.
-    max_positions: int = 1024
-    padding_idx: int = 1
-    mask_idx: int = 24
-    cls_idx: int = 0
-    eos_idx: int = 2
+    max_positions: Count = 1024
+    padding_idx: Index = 1
+    mask_idx: Index = 24
+    cls_idx: Index = 0
+    eos_idx: Index = 2
     prepend_bos: bool = True
     append_eos: bool = True
     emb_layer_norm_before: bool = False
     token_dropout: bool = False
     #: fraction of tokens replaced by <mask> in pretraining (15% x 80%), used by token dropout.
-    mask_ratio_train: float = 0.15 * 0.8
-    layer_norm_eps: float = 1e-5
-    embed_scale: float = 1.0
+    mask_ratio_train: Rate = 0.15 * 0.8
+    layer_norm_eps: Annotated[float, Field(gt=0)] = 1e-5
+    embed_scale: Annotated[float, Field(gt=0)] = 1.0
     #: whether the LM head's output projection shares the token-embedding matrix.
     tie_lm_head: bool = True
     lm_head: bool = True
@@ -47,14 +58,16 @@ class EncoderConfig:
     #: UTR-LM supervised heads: MFE regression on <cls>, per-token structure classes "(", ".", ")".
     mfe_head: bool = False
     structure_head: bool = False
-    dropout: float = 0.0
-    attention_dropout: float = 0.0
+    dropout: Rate = 0.0
+    attention_dropout: Rate = 0.0
 
     def __post_init__(self) -> None:
         if self.position_embedding not in ("learned", "rotary"):
             raise ValueError(f"position_embedding must be 'learned' or 'rotary', got {self.position_embedding!r}")
         if self.embed_dim % self.attention_heads:
             raise ValueError(f"embed_dim {self.embed_dim} is not divisible by attention_heads {self.attention_heads}")
+        if self.padding_idx >= self.vocab_size:
+            raise ValueError(f"padding_idx {self.padding_idx} is not a token id (vocab_size {self.vocab_size})")
 
     @classmethod
     def for_alphabet(cls, alphabet: Any, **fields: Any) -> "EncoderConfig":
@@ -76,12 +89,9 @@ class EncoderConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "EncoderConfig":
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(d) - known
-        if unknown:
-            raise ValueError(f"unknown encoder config keys: {sorted(unknown)}")
-        return cls(**d)
+    def from_dict(cls, d: dict[str, Any], source: str = "encoder config") -> "EncoderConfig":
+        """Strictly checked (types, ranges, unknown keys); errors start with ``source``."""
+        return validate_fields(cls, d, source)
 
 
 #: Named sizes, RiNALMo style: one place to read what each published architecture is.

@@ -17,7 +17,19 @@ from rnalm.model.config import EncoderConfig
 from rnalm.model.modules import ContactHead, LMHead, TransformerLayer, init_weights
 
 
-class LearnedPositionalEmbedding(nn.Embedding):
+class Embedding(nn.Embedding):
+    """``nn.Embedding`` that skips its random initialisation on the ``meta`` device.
+
+    Shape-only builds (:mod:`rnalm.model.footprint`, run before every checkpoint load) have no
+    values to initialise, and torch's meta ``normal_`` imports ``torch._dynamo`` (seconds) on first use.
+    """
+
+    def reset_parameters(self) -> None:
+        if not self.weight.is_meta:
+            super().reset_parameters()
+
+
+class LearnedPositionalEmbedding(Embedding):
     """ESM-1b positions: non-pad tokens count from ``padding_idx + 1``; pads get ``padding_idx``."""
 
     def __init__(self, max_positions: int, embed_dim: int, padding_idx: int) -> None:
@@ -42,7 +54,7 @@ class RNAEncoder(nn.Module):
         self.config = config
         c = config
         self.padding_idx = c.padding_idx
-        self.embed_tokens = nn.Embedding(c.vocab_size, c.embed_dim, padding_idx=c.padding_idx)
+        self.embed_tokens = Embedding(c.vocab_size, c.embed_dim, padding_idx=c.padding_idx)
         self.embed_positions = (
             LearnedPositionalEmbedding(c.max_positions, c.embed_dim, c.padding_idx)
             if c.position_embedding == "learned" else None

@@ -27,7 +27,8 @@ class RotaryEmbedding(nn.Module):
 
     def __init__(self, dim: int, base: float = 10000.0) -> None:
         super().__init__()
-        inv_freq = 1.0 / (base ** (torch.arange(0, dim, 2, dtype=torch.float32) / dim))
+        # computed on the CPU even in a shape-only ``meta`` build, where this pow would import torch._dynamo
+        inv_freq = 1.0 / (base ** (torch.arange(0, dim, 2, dtype=torch.float32, device="cpu") / dim))
         self.register_buffer("inv_freq", inv_freq, persistent=False)
         self._cache: tuple[int, torch.device, torch.dtype, torch.Tensor, torch.Tensor] | None = None
 
@@ -137,7 +138,8 @@ class LMHead(nn.Module):
         self.layer_norm = nn.LayerNorm(embed_dim, eps=eps)
         if weight is None:
             self.weight = nn.Parameter(torch.empty(vocab_size, embed_dim))
-            nn.init.normal_(self.weight, std=0.02)
+            if not self.weight.is_meta:  # shape-only builds: see rnalm.model.encoder.Embedding
+                nn.init.normal_(self.weight, std=0.02)
         else:
             self.weight = weight
         self.bias = nn.Parameter(torch.zeros(vocab_size))

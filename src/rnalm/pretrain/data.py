@@ -11,7 +11,9 @@ from __future__ import annotations
 import hashlib
 import random
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Annotated, Literal, Optional
+
+from pydantic import Field
 
 from rnalm.alphabet import Alphabet
 from rnalm.errors import InvalidSequenceError, RnalmError
@@ -20,19 +22,21 @@ from rnalm.pretrain.labels import StructureLabel, parse_header
 
 @dataclass
 class CorpusConfig:
+    """The ``data`` section of a pretraining config; the annotations are its schema (ranges included)."""
+
     paths: list[str] = field(default_factory=list)
     #: for CSV/TSV inputs; None = auto-detect.
     seq_column: Optional[str] = None
     id_column: Optional[str] = None
-    min_length: int = 10
+    min_length: Annotated[int, Field(ge=1)] = 10
     #: in letters; None = the model's maximum.
-    max_length: Optional[int] = None
+    max_length: Optional[Annotated[int, Field(ge=1)]] = None
     #: what to do with sequences longer than max_length: "skip", "truncate" or "error".
-    long: str = "skip"
+    long: Literal["skip", "truncate", "error"] = "skip"
     #: what to do with sequences holding letters the alphabet lacks: "error" or "skip".
-    invalid: str = "error"
+    invalid: Literal["error", "skip"] = "error"
     dedup: bool = True
-    valid_fraction: float = 0.05
+    valid_fraction: Annotated[float, Field(ge=0, lt=1)] = 0.05
     #: read ``>id|structure|mfe`` labels from FASTA headers when present.
     header_labels: bool = True
 

@@ -23,17 +23,25 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Annotated, Any, Literal, Optional
 
 import torch
 import torch.nn.functional as F
+from pydantic import Field, with_config
 
 from rnalm.alphabet import Alphabet
-from rnalm.errors import RnalmError
-from rnalm.model import RNAEncoder, named_config
+from rnalm.errors import ConfigError, RnalmError
+from rnalm.model import EncoderConfig, RNAEncoder, named_config
+from rnalm.model.footprint import check_fits_in_memory
 from rnalm.pretrain.data import CorpusConfig, Example, load_corpus, token_budget_batches
 from rnalm.pretrain.labels import STRUCTURE_INDEX, LabelCache, LabelStats, compute_labels
 from rnalm.pretrain.masking import IGNORE_INDEX, mask_tokens
+from rnalm.schema import STRICT, check_fields, validate_fields
+
+# Field types of the pretraining config: the annotations are its schema (see rnalm.schema).
+Count = Annotated[int, Field(ge=1)]
+NonNegative = Annotated[float, Field(ge=0)]
+Fraction = Annotated[float, Field(ge=0, lt=1)]
 
 
 @dataclass
@@ -47,38 +55,40 @@ class ModelSpec:
     #: start from a checkpoint rnalm.load accepts (ProtRNA-style transfer when its alphabet differs).
     init_from: Optional[str] = None
     #: freezing for transfer: train only the last k transformer layers (None = all layers).
-    train_last_layers: Optional[int] = None
+    train_last_layers: Optional[Annotated[int, Field(ge=0)]] = None
     train_embeddings: bool = True
 
 
 @dataclass
 class ObjectiveConfig:
-    mask_rate: float = 0.15
+    mask_rate: Annotated[float, Field(gt=0, lt=1)] = 0.15
     #: UTR-LM's ``supervised_weight``: weight of the MFE regression loss (0 = off).
-    mfe_weight: float = 0.0
+    mfe_weight: NonNegative = 0.0
     #: UTR-LM's ``structure_weight``: weight of the per-token structure loss (0 = off).
-    structure_weight: float = 0.0
+    structure_weight: NonNegative = 0.0
     #: MFE targets are divided by this (kcal/mol) to keep the regression loss on the MLM scale.
-    mfe_scale: float = 10.0
+    mfe_scale: Annotated[float, Field(gt=0)] = 10.0
     #: SQLite cache of ViennaRNA labels (default: <output>/labels.sqlite).
     label_cache: Optional[str] = None
-    label_processes: int = 1
+    label_processes: Count = 1
 
 
 @dataclass
 class OptimConfig:
-    lr: float = 1e-3
-    weight_decay: float = 0.01
-    betas: tuple[float, float] = (0.9, 0.98)
-    warmup_steps: int = 100
-    schedule: str = "cosine"  # cosine | linear | constant
-    max_steps: int = 1000
-    grad_accum: int = 1
-    clip_norm: float = 1.0
-    tokens_per_batch: int = 8192
-    max_batch: int = 256
+    lr: Annotated[float, Field(gt=0)] = 1e-3
+    weight_decay: NonNegative = 0.01
+    betas: tuple[Fraction, Fraction] = (0.9, 0.98)
+    warmup_steps: Annotated[int, Field(ge=0)] = 100
+    schedule: Literal["cosine", "linear", "constant"] = "cosine"
+    max_steps: Count = 1000
+    grad_accum: Count = 1
+    #: max gradient norm (0 = no clipping).
+    clip_norm: NonNegative = 1.0
+    tokens_per_batch: Count = 8192
+    max_batch: Count = 256
 
 
+@with_config(STRICT)
 @dataclass
 class PretrainConfig:
     """Top-level pretraining configuration.
@@ -91,20 +101,20 @@ class PretrainConfig:
     """
 
     output: str = "runs/pretrain"
-    seed: int = 0
+    seed: Annotated[int, Field(ge=0)] = 0
     device: str = "cpu"
     #: ddp | fsdp (see the class docstring); only matters under torchrun with more than one process.
-    distributed: str = "ddp"
+    distributed: Literal["ddp", "fsdp"] = "ddp"
     #: bf16 autocast (GPU only).
     bf16: bool = False
     model: ModelSpec = field(default_factory=ModelSpec)
     data: CorpusConfig = field(default_factory=CorpusConfig)
     objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
-    log_every: int = 10
-    eval_every: int = 200
-    save_every: int = 200
-    keep_checkpoints: int = 2
+    log_every: Count = 10
+    eval_every: Count = 200
+    save_every: Count = 200
+    keep_checkpoints: Count = 2
     tensorboard: bool = False
     progress: bool = True
 
@@ -122,7 +132,7 @@ def build_model(spec: ModelSpec, obj: ObjectiveConfig) -> tuple[RNAEncoder, Alph
 
         model, info = transfer_from(spec.init_from, alphabet, heads)
     else:
-        cfg = named_config(spec.size, alphabet=alphabet, **{**heads, **spec.overrides})
+        cfg = encoder_config(spec, alphabet, heads)
         model = RNAEncoder(cfg).reset_parameters()
         info = {"init": "random", "size": spec.size}
     if spec.train_last_layers is not None or not spec.train_embeddings:
@@ -130,6 +140,20 @@ def build_model(spec: ModelSpec, obj: ObjectiveConfig) -> tuple[RNAEncoder, Alph
 
         info["trainable"] = freeze(model, spec.train_last_layers, spec.train_embeddings)
     return model, alphabet.with_max_length(model.config.max_length), info
+
+
+def encoder_config(spec: ModelSpec, alphabet: Alphabet, heads: dict[str, bool]) -> EncoderConfig:
+    """The named size with ``model.overrides``, strictly checked and refused before allocation
+    when training it (weights, gradients, two AdamW moments) would not fit in memory."""
+    try:
+        base = named_config(spec.size, alphabet=alphabet, **heads)
+    except ValueError as exc:
+        raise ConfigError(f"model.size: {exc}") from None
+    cfg = validate_fields(EncoderConfig, {**base.to_dict(), **spec.overrides}, "pretrain config",
+                          prefix="model.overrides.")
+    check_fits_in_memory(cfg, f"pretrain config model.size={spec.size} with model.overrides", copies=4,
+                         error=ConfigError)
+    return cfg
 
 
 def lr_lambda(opt: OptimConfig):
@@ -329,6 +353,7 @@ def _apply_fsdp(model: RNAEncoder) -> None:
 # ---------------------------------------------------------------------------------- main loop
 def pretrain(cfg: PretrainConfig, resume: bool = False) -> dict[str, Any]:
     """Run pretraining; returns the final metrics. Writes to ``cfg.output``."""
+    check_fields(cfg, "pretrain config")
     if cfg.distributed not in ("ddp", "fsdp"):
         raise RnalmError(f"distributed must be 'ddp' or 'fsdp', got {cfg.distributed!r}")
     dist = init_distributed(cfg.device)
