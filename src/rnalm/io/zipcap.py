@@ -1,0 +1,63 @@
+"""A size cap on zip archives before any member is inflated (decompression bombs).
+
+Two formats rnalm reads are zip archives: PyTorch checkpoints (``torch.save`` since 1.6) and the
+feature baseline's ``model.skops``. A few hundred kilobytes of deflated zeros inflate to gigabytes,
+so :func:`check_zip_inflation` reads only the central directory and refuses an archive whose
+members declare more uncompressed bytes than ``max(MAX_INFLATION_RATIO x archive size,
+INFLATION_FLOOR_BYTES)``.
+
+Why a check on *declared* sizes suffices: both readers inflate a member into the size its
+directory entry declares and no further -- Python's ``zipfile`` stops at ``file_size`` and then
+fails the CRC check, PyTorch's reader (miniz) extracts into a buffer of the declared size and fails
+when the stream has more. A member whose header lies (small declared size, huge stream) therefore
+fails to read after at most its declared size (tests/io/test_safe_torch.py measures this).
+
+Why these limits: ``torch.save`` stores members uncompressed (ratio 1.0); skops deflates its
+arrays, and rnalm's own feature models inflate well under the floor. A ratio of 20 with a 64 MiB
+floor leaves room for checkpoints re-zipped with compression while refusing bombs (ratio ~1000).
+"""
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+from typing import Union
+
+from rnalm.errors import RnalmError
+
+#: Declared uncompressed bytes allowed per byte of archive, above the floor.
+MAX_INFLATION_RATIO = 20
+#: Any archive may inflate to this many bytes, whatever its ratio.
+INFLATION_FLOOR_BYTES = 64 * 2**20
+
+
+class InflationError(RnalmError):
+    """A zip archive declares far more uncompressed data than its size justifies."""
+
+
+def zip_inflation_limit(archive_bytes: int) -> int:
+    """Uncompressed bytes an archive of ``archive_bytes`` bytes may declare."""
+    return max(MAX_INFLATION_RATIO * archive_bytes, INFLATION_FLOOR_BYTES)
+
+
+def check_zip_inflation(path: Path, data: Union[bytes, None] = None) -> None:
+    """Refuse ``path`` (or its already-read bytes ``data``) if its members would inflate past
+    :func:`zip_inflation_limit`. Files that are not zip archives pass: their readers judge them."""
+    source = io.BytesIO(data) if data is not None else path
+    size = len(data) if data is not None else Path(path).stat().st_size
+    try:
+        with zipfile.ZipFile(source) as zf:
+            declared = sum(info.file_size for info in zf.infolist())
+    except zipfile.BadZipFile:
+        return
+    limit = zip_inflation_limit(size)
+    if declared > limit:
+        raise InflationError(
+            f"{path}: refused: its zip members declare {declared:,} uncompressed bytes for a "
+            f"{size:,}-byte file (more than {MAX_INFLATION_RATIO}x its size and over "
+            f"{INFLATION_FLOOR_BYTES // 2**20} MiB); this is a decompression bomb or a damaged file, "
+            f"not a checkpoint rnalm or PyTorch writes. Use a trusted copy of the file.")
+
+
+__all__ = ["INFLATION_FLOOR_BYTES", "InflationError", "MAX_INFLATION_RATIO", "check_zip_inflation",
+           "zip_inflation_limit"]
