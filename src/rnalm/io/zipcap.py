@@ -10,7 +10,10 @@ Why a check on *declared* sizes suffices: both readers inflate a member into the
 directory entry declares and no further -- Python's ``zipfile`` stops at ``file_size`` and then
 fails the CRC check, PyTorch's reader (miniz) extracts into a buffer of the declared size and fails
 when the stream has more. A member whose header lies (small declared size, huge stream) therefore
-fails to read after at most its declared size (tests/io/test_safe_torch.py measures this).
+fails to read after at most its declared size (tests/io/test_safe_torch.py measures this). PyTorch
+does not check the CRC, so it would take such a member's declared prefix as data: compressed
+members (never written by ``torch.save``; skops's arrays) are therefore read once here, in bounded
+chunks, and their CRC checked, which refuses a lying header instead of reading a truncated stream.
 
 Why these limits: ``torch.save`` stores members uncompressed (ratio 1.0); skops deflates its
 arrays, and rnalm's own feature models inflate well under the floor. A ratio of 20 with a 64 MiB
@@ -23,15 +26,17 @@ import zipfile
 from pathlib import Path
 from typing import Union
 
-from rnalm.errors import RnalmError
+from rnalm.errors import CheckpointError
 
 #: Declared uncompressed bytes allowed per byte of archive, above the floor.
 MAX_INFLATION_RATIO = 20
 #: Any archive may inflate to this many bytes, whatever its ratio.
 INFLATION_FLOOR_BYTES = 64 * 2**20
+#: Read size when checking a compressed member.
+CHUNK_BYTES = 2**20
 
 
-class InflationError(RnalmError):
+class InflationError(CheckpointError):
     """A zip archive declares far more uncompressed data than its size justifies."""
 
 
@@ -46,18 +51,36 @@ def check_zip_inflation(path: Path, data: Union[bytes, None] = None) -> None:
     source = io.BytesIO(data) if data is not None else path
     size = len(data) if data is not None else Path(path).stat().st_size
     try:
-        with zipfile.ZipFile(source) as zf:
-            declared = sum(info.file_size for info in zf.infolist())
+        zf = zipfile.ZipFile(source)
     except zipfile.BadZipFile:
         return
-    limit = zip_inflation_limit(size)
-    if declared > limit:
+    with zf:
+        infos = zf.infolist()
+        declared = sum(info.file_size for info in infos)
+        limit = zip_inflation_limit(size)
+        if declared > limit:
+            raise InflationError(
+                f"{path}: refused: its zip members declare {declared:,} uncompressed bytes for a "
+                f"{size:,}-byte file (more than {MAX_INFLATION_RATIO}x its size and over "
+                f"{INFLATION_FLOOR_BYTES // 2**20} MiB); this is a decompression bomb or a damaged file, "
+                f"not a checkpoint rnalm or PyTorch writes. Use a trusted copy of the file.")
+        for info in infos:
+            if info.compress_type != zipfile.ZIP_STORED:
+                check_member(zf, info, path)
+
+
+def check_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) -> None:
+    """Inflate one compressed member in bounded chunks (``zipfile`` stops at its declared size)
+    and let ``zipfile`` check its CRC."""
+    try:
+        with zf.open(info) as fh:
+            while fh.read(CHUNK_BYTES):
+                pass
+    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as exc:
         raise InflationError(
-            f"{path}: refused: its zip members declare {declared:,} uncompressed bytes for a "
-            f"{size:,}-byte file (more than {MAX_INFLATION_RATIO}x its size and over "
-            f"{INFLATION_FLOOR_BYTES // 2**20} MiB); this is a decompression bomb or a damaged file, "
-            f"not a checkpoint rnalm or PyTorch writes. Use a trusted copy of the file.")
+            f"{path}: refused: zip member {info.filename!r} does not inflate to what its header declares "
+            f"({info.file_size:,} bytes): {exc}. The file is damaged or forged; use a trusted copy.") from None
 
 
-__all__ = ["INFLATION_FLOOR_BYTES", "InflationError", "MAX_INFLATION_RATIO", "check_zip_inflation",
+__all__ = ["INFLATION_FLOOR_BYTES", "InflationError", "MAX_INFLATION_RATIO", "check_member", "check_zip_inflation",
            "zip_inflation_limit"]
