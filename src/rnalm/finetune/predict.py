@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 import numpy as np
-from safetensors.torch import load_file
 
 from rnalm.finetune.backbones import FrozenFeatures, LMBackbone, apply_lora, state_sha256
 from rnalm.finetune.cache import EmbeddingCache, default_cache_dir
@@ -28,6 +27,7 @@ from rnalm.finetune.runner import CONFIG_FILE, FEATURE_MODEL_FILE, INFO_FILE, LA
 from rnalm.finetune.sequences import default_alphabet, prepare
 from rnalm.finetune.tasks import ClassificationTask, LabelState, get_task
 from rnalm.finetune.trainer import WEIGHTS_FILE
+from rnalm.io.arrayfiles import read_safetensors
 
 
 def _model_dirs(run_dir: Path, info: dict) -> list[Path]:
@@ -113,7 +113,7 @@ class Predictor:
                 backbone = LMBackbone(encoder, self.alphabet, cfg.backbone.layer)
                 model = SequenceModel(head, backbone)
                 source = FeatureSource(head.needs, backbone=backbone)
-        model.load_saved_state(load_file(str(d / WEIGHTS_FILE)))
+        model.load_saved_state(read_safetensors(d / WEIGHTS_FILE))
         return model.to(self.device).eval(), source
 
     def _frozen(self, needs) -> FrozenFeatures:

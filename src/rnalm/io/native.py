@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any, Optional
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
 from rnalm.alphabet import Alphabet
 from rnalm.errors import CheckpointError
+from rnalm.io.arrayfiles import read_safetensors
 from rnalm.io.formats import Converted, Probe, register_format
 from rnalm.model.config import EncoderConfig
 
@@ -121,10 +122,7 @@ def convert_native(probe: Probe, verify: bool = True) -> Converted:
                 f"{weights}: sha256 {actual} does not match config.json ({cfg['weights_sha256']}); "
                 f"the file is corrupted or was replaced"
             )
-    try:
-        state = load_file(str(weights))
-    except Exception as exc:  # safetensors raises its own error types
-        raise CheckpointError(f"{weights}: unreadable safetensors file: {exc}") from exc
+    state = read_safetensors(weights)
     config = EncoderConfig.from_dict(cfg["encoder"])
     if config.lm_head and config.tie_lm_head and "lm_head.weight" not in state:
         state["lm_head.weight"] = state["embed_tokens.weight"]

@@ -23,7 +23,6 @@ from typing import Optional, Sequence
 
 import numpy as np
 import torch
-from safetensors.torch import load_file
 
 from rnalm.errors import RnalmError
 from rnalm.finetune.backbones import FrozenFeatures, LMBackbone, state_sha256
@@ -34,6 +33,7 @@ from rnalm.finetune.runner import CONFIG_FILE, INFO_FILE, Context, _build_model,
 from rnalm.finetune.sequences import default_alphabet, prepare
 from rnalm.finetune.tasks import get_task
 from rnalm.finetune.trainer import WEIGHTS_FILE
+from rnalm.io.arrayfiles import read_safetensors
 
 
 def _model_dirs(run_dir: Path, info: dict) -> list[Path]:
@@ -132,8 +132,9 @@ class RunModel:
         models = []
         for d in dirs:
             model, source = _build_model(ctx, 1)
+            state = read_safetensors(d / WEIGHTS_FILE)
             try:
-                model.load_saved_state(load_file(str(d / WEIGHTS_FILE)))
+                model.load_saved_state(state)
             except (RuntimeError, OSError) as exc:
                 raise RnalmError(f"{d / WEIGHTS_FILE}: does not fit the run's config: {exc}") from None
             models.append((model.to(ctx.device).eval(), source))
