@@ -19,7 +19,7 @@ import torch
 
 from rnalm.errors import CheckpointError
 from rnalm.io.safe_torch import safe_torch_load
-from rnalm.io.zipcap import INFLATION_FLOOR_BYTES, InflationError
+from rnalm.io.sizecap import INFLATION_FLOOR_BYTES, InflationError
 
 BOMB_MIB = 200
 SRC = str(Path(__file__).resolve().parents[2] / "src")

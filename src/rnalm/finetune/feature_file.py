@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from rnalm.finetune.errors import RunDirError
-from rnalm.io.zipcap import check_zip_inflation
+from rnalm.io.sizecap import check_zip_inflation
 
 _HGB = "sklearn.ensemble._hist_gradient_boosting"
 

@@ -3,7 +3,7 @@
 Published checkpoints are pickles, and unpickling runs arbitrary code. rnalm never does a bare
 unpickle: everything goes through ``weights_only=True`` with only the classes listed here allowed
 (RNA-FM and fair-esm store their fairseq arguments as an ``argparse.Namespace``). Zip checkpoints
-are size-checked before anything is inflated (:mod:`rnalm.io.zipcap`).
+are size-checked before anything is inflated (:mod:`rnalm.io.sizecap`).
 
 A refusal says which file and what is safe to do about it. It never passes on PyTorch's own
 advice to switch the restriction off: that advice runs the file's code, which is what the
@@ -22,7 +22,7 @@ from typing import Any
 import torch
 
 from rnalm.errors import CheckpointError
-from rnalm.io.zipcap import check_zip_inflation
+from rnalm.io.sizecap import check_zip_inflation
 
 #: Classes a published checkpoint may contain besides tensors and builtin containers.
 ALLOWED_GLOBALS: list[Any] = [argparse.Namespace, collections.OrderedDict]
