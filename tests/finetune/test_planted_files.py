@@ -73,3 +73,21 @@ def test_pickle_planted_as_model_safetensors_is_named_by_predict(tmp_path, regre
         Predictor(run, log=quiet).predict(["ACGUACGU"])
     assert not marker.exists() and not (tmp_path / "out.csv").exists()
     shutil.rmtree(run)
+
+
+def test_hostile_json_in_a_run_is_named(tmp_path, regression_files, capsys):
+    """JSON cannot run code, but a run's JSON files are untrusted too: 100,000 nested arrays (a
+    RecursionError in json) or a list where an object belongs must end in an error naming the file."""
+    train, valid = regression_files
+    run = finetune(base_config(tmp_path, train, valid, **KW), log=quiet).run_dir
+    (tmp_path / "new.fa").write_text(">a\nACGUACGU\n")
+    argv = ["predict", "--run", str(run), "--input", str(tmp_path / "new.fa"), "--output", str(tmp_path / "o.csv")]
+    info = (run / "run_info.json").read_text()
+    (run / "run_info.json").write_text("[" * 100_000 + "]" * 100_000)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"{run / 'run_info.json'}: not a readable JSON file" in err and "Traceback" not in err
+    (run / "run_info.json").write_text(info)
+    (run / "label_state.json").write_text("[1, 2]")
+    assert main(argv) == 2
+    assert f"{run / 'label_state.json'}: expected a JSON object, found list" in capsys.readouterr().err

@@ -17,7 +17,6 @@ fold thresholds.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -34,6 +33,7 @@ from rnalm.finetune.sequences import default_alphabet, prepare
 from rnalm.finetune.tasks import get_task
 from rnalm.finetune.trainer import WEIGHTS_FILE
 from rnalm.io.arrayfiles import read_safetensors
+from rnalm.io.jsonfile import read_json_object
 
 
 def _model_dirs(run_dir: Path, info: dict) -> list[Path]:
@@ -109,7 +109,7 @@ class RunModel:
             raise RnalmError(f"{run_dir}/{CONFIG_FILE}: {exc}") from None
         if cfg.task != "structure":
             return None
-        info = json.loads((run_dir / INFO_FILE).read_text())
+        info = read_json_object(run_dir / INFO_FILE)
         dirs = _model_dirs(run_dir, info)
         ctx = Context(cfg, get_task("structure"), run_dir, log=lambda _m: None, alphabet=None,
                       device=resolve_device(device or cfg.train.device))
