@@ -105,3 +105,23 @@ def test_wrong_root_or_unlisted_estimator_refused(tmp_path):
     (tmp_path / "d.json").write_text('{"task": "os.system"}')
     with pytest.raises(RunDirError, match=r"d.json: task 'os.system'"):
         FeatureModel.load(tmp_path / "d.skops")
+
+
+def test_random_generator_naming_another_numpy_random_function_is_refused(tmp_path):
+    """skops calls numpy.random.<name> to rebuild a Generator; only PCG64 (what rnalm writes) passes."""
+    import json
+    import zipfile
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(40, 3)), rng.normal(size=40)
+    FeatureModel(FeatureSettings(max_iter=5), "regression", seed=0).fit(x, y).save(tmp_path / "m.skops")
+    with zipfile.ZipFile(tmp_path / "m.skops") as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    schema = members["schema.json"].decode()
+    assert schema.count('\\"PCG64\\"') == 1
+    members["schema.json"] = schema.replace('\\"PCG64\\"', '\\"seed\\"').encode()
+    with zipfile.ZipFile(tmp_path / "m.skops", "w") as zf:
+        for n, data in members.items():
+            zf.writestr(n, data)
+    with pytest.raises(RunDirError, match=r"m.skops: refusing to load it: a random generator names numpy.random.seed"):
+        FeatureModel.load(tmp_path / "m.skops")

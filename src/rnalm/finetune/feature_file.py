@@ -11,8 +11,9 @@ every node in the files rnalm writes for ``HistGradientBoostingRegressor`` (regr
 ``HistGradientBoostingClassifier`` (binary and multi-class classification), collected with
 scikit-learn 1.9 / skops 0.16 from fitted models of both tasks. The whole schema is checked
 against it before skops constructs anything, the root must be the estimator class of the task
-named in ``model.json``, and the loaded object must be exactly that class. Nothing callable beyond
-those classes (and the ``str`` type) can be named, so no function or method from the file runs.
+named in ``model.json``, and the loaded object must be exactly that class. The one name skops
+resolves from a plain string, a ``Generator``'s bit generator, must be ``PCG64``. Nothing callable
+beyond those classes (and the ``str`` type) can be named, so no function or method from the file runs.
 
 Why skops with an exact list rather than a new tree format: old feature runs stay readable
 unchanged, and predictions keep coming from scikit-learn's own predictor rather than a
@@ -66,6 +67,10 @@ ROOT_BY_TASK: dict[str, tuple[str, str]] = {
     "classification": (f"{_HGB}.gradient_boosting", "HistGradientBoostingClassifier"),
 }
 
+#: Bit generators a saved ``numpy.random.Generator`` may name. skops calls ``numpy.random.<name>``
+#: for it, and only skops >= 0.16 puts that name through its own trust review.
+ALLOWED_BIT_GENERATORS = frozenset({"PCG64"})
+
 SCHEMA_MEMBER = "schema.json"
 
 
@@ -101,6 +106,22 @@ def schema_nodes(schema: Any) -> Iterator[tuple[str, str, str]]:
             stack.extend(node)
 
 
+def bit_generator_names(schema: Any) -> Iterator[str]:
+    """The bit generator each ``RandomGeneratorNode`` names (``"?"`` where the layout is unexpected)."""
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if node.get("__loader__") == "RandomGeneratorNode":
+                try:
+                    yield json.loads(node["content"]["bit_generator"]["content"]["bit_generator"]["content"])
+                except (KeyError, TypeError, ValueError):
+                    yield "?"
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+
+
 def read_task(path: Path) -> str:
     head = header_path(path)
     try:
@@ -129,6 +150,10 @@ def check_schema(path: Path, data: bytes, task: str) -> None:
             f"{path}: refusing to load it: it names {len(foreign)} type(s) or function(s) that rnalm's feature models never "
             f"contain: {', '.join(foreign[:6])}{' ...' if len(foreign) > 6 else ''}. Nothing was loaded. If the "
             f"run is yours, retrain it with `rnalm finetune`; otherwise do not use it.")
+    generators = set(map(str, bit_generator_names(schema))) - ALLOWED_BIT_GENERATORS
+    if generators:
+        raise RunDirError(f"{path}: refusing to load it: a random generator names numpy.random."
+                          f"{sorted(generators)[0]}, not one of {sorted(ALLOWED_BIT_GENERATORS)}. Nothing was loaded.")
     root = (str(schema.get("__module__")), str(schema.get("__class__")))
     if root != ROOT_BY_TASK[task]:
         raise RunDirError(f"{path}: refusing to load it: the saved object is {'.'.join(root)}, but a {task} feature model is "
