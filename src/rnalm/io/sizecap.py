@@ -38,6 +38,8 @@ from rnalm.errors import CheckpointError
 MAX_INFLATION_RATIO = 20
 #: Any archive may inflate to this many bytes, whatever its ratio.
 INFLATION_FLOOR_BYTES = 64 * 2**20
+#: First bytes of a zip archive (a local file header).
+ZIP_LOCAL_MAGIC = b"PK\x03\x04"
 #: Read size when checking a compressed member.
 CHUNK_BYTES = 2**20
 
@@ -65,12 +67,17 @@ def check_declared_size(path: Path, declared: int, size: int, what: str) -> None
 
 def check_zip_inflation(path: Path, data: Union[bytes, None] = None) -> None:
     """Refuse ``path`` (or its already-read bytes ``data``) if its members would inflate past
-    :func:`zip_inflation_limit`. Files that are not zip archives pass: their readers judge them."""
+    :func:`zip_inflation_limit`, or if it starts like a zip but its directory cannot be read.
+    Files that are not zip archives pass: their readers judge them."""
     source = io.BytesIO(data) if data is not None else path
     size = len(data) if data is not None else Path(path).stat().st_size
     try:
         zf = zipfile.ZipFile(source)
-    except zipfile.BadZipFile:
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        head = data[:4] if data is not None else _head(path)
+        if head == ZIP_LOCAL_MAGIC:  # a zip that cannot be inspected cannot be capped either
+            raise InflationError(f"{path}: refused: a zip archive whose directory cannot be read "
+                                 f"(truncated or corrupted?): {exc}") from None
         return
     with zf:
         infos = zf.infolist()
@@ -78,6 +85,14 @@ def check_zip_inflation(path: Path, data: Union[bytes, None] = None) -> None:
         for info in infos:
             if info.compress_type != zipfile.ZIP_STORED:
                 check_member(zf, info, path)
+
+
+def _head(path: Path) -> bytes:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(4)
+    except OSError:
+        return b""
 
 
 def check_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) -> None:
