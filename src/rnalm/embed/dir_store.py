@@ -31,6 +31,8 @@ import numpy as np
 from rnalm.embed.naming import file_name
 from rnalm.embed.outputs import RecordOutput
 from rnalm.embed.store import OutputError, Store
+from rnalm.io.arrayfiles import read_npy
+from rnalm.io.safe_torch import safe_torch_load
 
 META_FILE = "rnalm_embed.json"
 LOG_FILE = "rnalm_embed.done"
@@ -173,7 +175,7 @@ class NpyStore(DirStore):
 
     def load(self, record_id: str) -> dict[str, np.ndarray]:
         name = self._record(record_id)["name"]
-        return {k: np.load(self._dir_for(k) / f"{name}.npy") for k in self._keys()}
+        return {k: read_npy(self._dir_for(k) / f"{name}.npy") for k in self._keys()}
 
     def record_files(self, attrs: dict[str, Any]) -> list[Path]:
         return [(self._dir_for(k) / f"{attrs['name']}.npy").relative_to(self.path) for k in self._keys()]
@@ -206,10 +208,8 @@ class PtStore(DirStore):
         return [Path(f"{attrs['name']}.pt")]
 
     def load(self, record_id: str) -> dict[str, np.ndarray]:
-        import torch
-
         name = self._record(record_id)["name"]
-        obj = torch.load(self.path / f"{name}.pt", map_location="cpu", weights_only=True)
+        obj = safe_torch_load(self.path / f"{name}.pt")
         out: dict[str, np.ndarray] = {}
         for pool, pt_key in self._PT_KEYS.items():
             for layer, t in obj.get(pt_key, {}).items():

@@ -19,7 +19,8 @@ from typing import Optional, Sequence
 import numpy as np
 
 from rnalm.finetune.config import FeatureSettings
-from rnalm.finetune.errors import ConfigError, RunDirError
+from rnalm.finetune.errors import ConfigError
+from rnalm.finetune.feature_file import read_feature_model, write_feature_model
 
 STOPS = ("UAA", "UAG", "UGA")
 KOZAK = "GCCRCC"  # positions -6..-1 before the AUG; R = A or G
@@ -163,45 +164,16 @@ class FeatureModel:
 
     def save(self, path: Path) -> None:
         """Write the fitted trees with skops (no pickle) next to a small JSON header."""
-        import json
-
-        sio = _skops()
-        sio.dump(self.model, path)
-        path.with_suffix(".json").write_text(json.dumps({"task": self.task}) + "\n")
+        write_feature_model(self.model, self.task, path)
 
     @staticmethod
     def load(path: Path) -> "FeatureModel":
-        """Read a saved feature model without unpickling: skops rebuilds only the types it lists,
-        and every one of them must come from scikit-learn or NumPy (:data:`TRUSTED_TYPE_PREFIXES`)."""
-        import json
-
-        sio = _skops()
-        try:
-            untrusted = sio.get_untrusted_types(file=path)
-            foreign = [t for t in untrusted if not t.startswith(TRUSTED_TYPE_PREFIXES)]
-            if foreign:
-                raise RunDirError(f"{path}: refusing to load types outside scikit-learn/NumPy: {foreign[:5]}")
-            model = sio.load(path, trusted=untrusted)
-            task = json.loads(path.with_suffix(".json").read_text())["task"]
-        except RunDirError:
-            raise
-        except Exception as exc:  # skops raises several types for damaged files
-            raise RunDirError(f"{path}: cannot read the feature model: {exc}") from exc
+        """Read a saved feature model without running code from it: only the exact types rnalm
+        writes are rebuilt (:mod:`rnalm.finetune.feature_file` says which, and why)."""
+        model, task = read_feature_model(path)
         obj = FeatureModel.__new__(FeatureModel)
         obj.task, obj.model = task, model
         return obj
-
-
-#: Module prefixes of the types a saved feature model may contain.
-TRUSTED_TYPE_PREFIXES = ("sklearn.", "numpy.")
-
-
-def _skops():
-    try:
-        import skops.io as sio
-    except ImportError as exc:
-        raise RunDirError("saving or loading feature models needs skops: pip install skops") from exc
-    return sio
 
 
 __all__ = ["FeatureModel", "feature_matrix", "feature_names", "mfe_values", "sequence_features"]

@@ -10,12 +10,10 @@ in training, with errors naming the file and row.
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 import numpy as np
-from safetensors.torch import load_file
 
 from rnalm.finetune.backbones import FrozenFeatures, LMBackbone, apply_lora, state_sha256
 from rnalm.finetune.cache import EmbeddingCache, default_cache_dir
@@ -28,6 +26,8 @@ from rnalm.finetune.runner import CONFIG_FILE, FEATURE_MODEL_FILE, INFO_FILE, LA
 from rnalm.finetune.sequences import default_alphabet, prepare
 from rnalm.finetune.tasks import ClassificationTask, LabelState, get_task
 from rnalm.finetune.trainer import WEIGHTS_FILE
+from rnalm.io.arrayfiles import read_safetensors
+from rnalm.io.jsonfile import read_json_object
 
 
 def _model_dirs(run_dir: Path, info: dict) -> list[Path]:
@@ -52,13 +52,13 @@ class Predictor:
         if not (self.run_dir / CONFIG_FILE).is_file() or not (self.run_dir / INFO_FILE).is_file():
             raise RunDirError(f"{self.run_dir}: not a finished fine-tuning run (no {CONFIG_FILE} / {INFO_FILE})")
         self.cfg: FinetuneConfig = load_finetune_config(self.run_dir / CONFIG_FILE)
-        self.info = json.loads((self.run_dir / INFO_FILE).read_text())
+        self.info = read_json_object(self.run_dir / INFO_FILE)
         if self.cfg.task == "structure":
             raise RunDirError(f"{self.run_dir}: a structure run predicts base pairs; use "
                               f"`rnalm fold --run {self.run_dir} --input FILE --output DIR`")
         self.task = get_task(self.cfg.task)
         self.dirs = _model_dirs(self.run_dir, self.info)
-        self.states = [LabelState.from_dict(json.loads((d / LABEL_FILE).read_text())) for d in self.dirs]
+        self.states = [LabelState.from_dict(read_json_object(d / LABEL_FILE)) for d in self.dirs]
         self.log = log
         self.encoder = None
         bb = self.cfg.backbone
@@ -113,7 +113,7 @@ class Predictor:
                 backbone = LMBackbone(encoder, self.alphabet, cfg.backbone.layer)
                 model = SequenceModel(head, backbone)
                 source = FeatureSource(head.needs, backbone=backbone)
-        model.load_saved_state(load_file(str(d / WEIGHTS_FILE)))
+        model.load_saved_state(read_safetensors(d / WEIGHTS_FILE))
         return model.to(self.device).eval(), source
 
     def _frozen(self, needs) -> FrozenFeatures:

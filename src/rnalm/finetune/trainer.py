@@ -20,13 +20,16 @@ from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
+from rnalm.errors import CheckpointError
 from rnalm.finetune.config import TrainConfig
 from rnalm.finetune.errors import RunDirError
 from rnalm.finetune.metrics import greater_is_better
 from rnalm.finetune.model import FeatureSource, SeqDataset, SequenceModel, make_collate, to_device
 from rnalm.finetune.tasks import LabelState, Task
+from rnalm.io.arrayfiles import read_safetensors
+from rnalm.io.safe_torch import safe_torch_load
 
 STATE_FILE = "trainer_state.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -219,14 +222,16 @@ class Trainer:
 
     def _restore(self, ck: Path) -> TrainerState:
         try:
-            self.model.load_saved_state(load_file(str(ck / WEIGHTS_FILE)))
-            self.optimizer.load_state_dict(torch.load(ck / "optimizer.pt", weights_only=True, map_location=self.device))
-            self.scheduler.load_state_dict(torch.load(ck / "scheduler.pt", weights_only=True))
-            rng = torch.load(ck / "rng_state.pth", weights_only=True)
+            self.model.load_saved_state(read_safetensors(ck / WEIGHTS_FILE))
+            self.optimizer.load_state_dict(safe_torch_load(ck / "optimizer.pt", map_location=self.device))
+            self.scheduler.load_state_dict(safe_torch_load(ck / "scheduler.pt"))
+            rng = safe_torch_load(ck / "rng_state.pth")
             torch.set_rng_state(rng["cpu"])
             if "cuda" in rng and self.device.type == "cuda":
                 torch.cuda.set_rng_state(rng["cuda"], self.device)
-        except (OSError, RuntimeError, KeyError, ValueError) as exc:
+        except CheckpointError as exc:  # names the file inside the checkpoint that is bad
+            raise RunDirError(f"cannot resume from {ck}: {exc}") from None
+        except (OSError, RuntimeError, KeyError, ValueError, TypeError) as exc:
             raise RunDirError(f"{ck}: cannot resume from this checkpoint: {exc}") from exc
         return TrainerState.load(ck / STATE_FILE)
 
@@ -354,7 +359,7 @@ class Trainer:
 
     def _best_from_disk(self, state: TrainerState) -> dict[str, torch.Tensor]:
         if state.best_model_checkpoint and (Path(state.best_model_checkpoint) / WEIGHTS_FILE).is_file():
-            return load_file(str(Path(state.best_model_checkpoint) / WEIGHTS_FILE))
+            return read_safetensors(Path(state.best_model_checkpoint) / WEIGHTS_FILE)
         return self.model.saved_state()
 
 

@@ -24,10 +24,11 @@ from typing import Annotated, Any, Literal, Optional
 import torch
 from pydantic import Field, with_config
 from safetensors import safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
 from rnalm.alphabet import Alphabet
 from rnalm.errors import CheckpointError
+from rnalm.io.arrayfiles import read_safetensors
 from rnalm.io.formats import Converted, Probe, check_shapes_match, register_format
 from rnalm.model.config import EncoderConfig
 from rnalm.model.footprint import check_fits_in_memory, implied_size
@@ -190,10 +191,7 @@ def convert_native(probe: Probe, verify: bool = True) -> Converted:
                 f"{weights}: sha256 {actual} does not match config.json ({cfg.weights_sha256}); "
                 f"the file is corrupted or was replaced"
             )
-    try:
-        state = load_file(str(weights))
-    except Exception as exc:  # safetensors raises its own error types
-        raise CheckpointError(f"{weights}: unreadable safetensors file: {exc}") from exc
+    state = read_safetensors(weights)
     if config.lm_head and config.tie_lm_head and "lm_head.weight" not in state:
         state["lm_head.weight"] = state["embed_tokens.weight"]
     prov = dict(cfg.provenance)

@@ -80,11 +80,16 @@ def open_text(path: PathLike) -> TextIO:
     return io.TextIOWrapper(raw, encoding="utf-8", newline="")  # type: ignore[arg-type]
 
 
+#: Characters of the first non-blank line that format detection reads at most.
+SNIFF_LINE_CHARS = 1 << 20
+
+
 def _first_line(path: Path) -> Optional[str]:
     """First non-blank line of the file, or None for an empty (or all-blank) file."""
     with open_text(path) as fh:
         try:
-            for line in fh:
+            # bounded reads: a gzip file of one endless line must not inflate whole just to be sniffed
+            while line := fh.readline(SNIFF_LINE_CHARS):
                 if line.strip():
                     return line
         except (UnicodeDecodeError, EOFError, OSError, gzip.BadGzipFile) as exc:

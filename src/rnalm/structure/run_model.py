@@ -17,13 +17,11 @@ fold thresholds.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Optional, Sequence
 
 import numpy as np
 import torch
-from safetensors.torch import load_file
 
 from rnalm.errors import RnalmError
 from rnalm.finetune.backbones import FrozenFeatures, LMBackbone, state_sha256
@@ -34,6 +32,8 @@ from rnalm.finetune.runner import CONFIG_FILE, INFO_FILE, Context, _build_model,
 from rnalm.finetune.sequences import default_alphabet, prepare
 from rnalm.finetune.tasks import get_task
 from rnalm.finetune.trainer import WEIGHTS_FILE
+from rnalm.io.arrayfiles import read_safetensors
+from rnalm.io.jsonfile import read_json_object
 
 
 def _model_dirs(run_dir: Path, info: dict) -> list[Path]:
@@ -109,7 +109,7 @@ class RunModel:
             raise RnalmError(f"{run_dir}/{CONFIG_FILE}: {exc}") from None
         if cfg.task != "structure":
             return None
-        info = json.loads((run_dir / INFO_FILE).read_text())
+        info = read_json_object(run_dir / INFO_FILE)
         dirs = _model_dirs(run_dir, info)
         ctx = Context(cfg, get_task("structure"), run_dir, log=lambda _m: None, alphabet=None,
                       device=resolve_device(device or cfg.train.device))
@@ -132,8 +132,9 @@ class RunModel:
         models = []
         for d in dirs:
             model, source = _build_model(ctx, 1)
+            state = read_safetensors(d / WEIGHTS_FILE)
             try:
-                model.load_saved_state(load_file(str(d / WEIGHTS_FILE)))
+                model.load_saved_state(state)
             except (RuntimeError, OSError) as exc:
                 raise RnalmError(f"{d / WEIGHTS_FILE}: does not fit the run's config: {exc}") from None
             models.append((model.to(ctx.device).eval(), source))

@@ -34,6 +34,7 @@ import torch
 
 from rnalm.errors import CheckpointError, RnalmError
 from rnalm.io.formats import Converted, Probe, check_state_matches, check_rotary_inv_freq, register_format
+from rnalm.io.sizecap import check_declared_size
 from rnalm.model.config import EncoderConfig
 from rnalm.models.protrna.alphabet import PROTRNA_ALPHABET
 
@@ -132,6 +133,9 @@ def read_keras_weights(path: Union[str, Path]) -> KerasWeights:
 
 
 def _read_open_file(h5py: Any, f: Any, path: Path) -> KerasWeights:
+    sizes: list[int] = []
+    f.visititems(lambda n, obj: sizes.append(int(obj.size) * obj.dtype.itemsize) if isinstance(obj, h5py.Dataset) else None)
+    check_declared_size(path, sum(sizes), path.stat().st_size, "HDF5 datasets")
     layer_names = read_name_list(f, "layer_names")
     if layer_names is None:
         hint = (" It looks like a full-model Keras file (a 'model_weights' group); ProtRNA publishes "
