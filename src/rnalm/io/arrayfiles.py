@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file
 
 from rnalm.errors import CheckpointError, RnalmError
@@ -22,6 +22,12 @@ class ArrayFileError(RnalmError):
     """An ``.npy`` file is missing, damaged, or holds Python objects instead of numbers."""
 
 
+def _unreadable(path: Path, exc: Exception) -> CheckpointError:
+    return CheckpointError(
+        f"{path}: not a readable safetensors file ({exc}); it is truncated, damaged or another format "
+        f"(rnalm never reads pickles as weights). Use a trusted copy of the run or checkpoint.")
+
+
 def read_safetensors(path: str | Path) -> dict[str, torch.Tensor]:
     """All tensors of a safetensors file (on the CPU); :class:`CheckpointError` naming ``path``
     for anything that is not one (a pickle, a truncated file, a missing file)."""
@@ -29,9 +35,18 @@ def read_safetensors(path: str | Path) -> dict[str, torch.Tensor]:
     try:
         return load_file(str(path))
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
-        raise CheckpointError(
-            f"{path}: not a readable safetensors file ({exc}); it is truncated, damaged or another format "
-            f"(rnalm never reads pickles as weights). Use a trusted copy of the run or checkpoint.") from None
+        raise _unreadable(path, exc) from None
+
+
+def safetensors_shapes(path: str | Path) -> dict[str, tuple[int, ...]]:
+    """Tensor name -> shape from a safetensors header; the tensor data is not read (so a config can
+    be checked against the weights before anything is allocated)."""
+    path = Path(path)
+    try:
+        with safe_open(str(path), framework="pt") as fh:
+            return {k: tuple(fh.get_slice(k).get_shape()) for k in fh.keys()}
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise _unreadable(path, exc) from None
 
 
 def read_npy(path: str | Path) -> np.ndarray:
@@ -48,4 +63,4 @@ def read_npy(path: str | Path) -> np.ndarray:
         raise ArrayFileError(f"{path}: not a readable .npy array: {exc}") from None
 
 
-__all__ = ["ArrayFileError", "read_npy", "read_safetensors"]
+__all__ = ["ArrayFileError", "read_npy", "read_safetensors", "safetensors_shapes"]

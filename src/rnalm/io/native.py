@@ -23,12 +23,11 @@ from typing import Annotated, Any, Literal, Optional
 
 import torch
 from pydantic import Field, with_config
-from safetensors import safe_open
 from safetensors.torch import save_file
 
 from rnalm.alphabet import Alphabet
 from rnalm.errors import CheckpointError
-from rnalm.io.arrayfiles import read_safetensors
+from rnalm.io.arrayfiles import read_safetensors, safetensors_shapes
 from rnalm.io.formats import Converted, Probe, check_shapes_match, register_format
 from rnalm.model.config import EncoderConfig
 from rnalm.model.footprint import check_fits_in_memory, implied_size
@@ -139,22 +138,13 @@ def read_native_config(path: str | Path) -> dict[str, Any]:
     return cfg
 
 
-def stored_shapes(weights: Path) -> dict[str, tuple[int, ...]]:
-    """Tensor name -> shape from a safetensors header; the tensor data is not read."""
-    try:
-        with safe_open(str(weights), framework="pt") as fh:
-            return {k: tuple(fh.get_slice(k).get_shape()) for k in fh.keys()}
-    except Exception as exc:  # safetensors raises its own error types
-        raise CheckpointError(f"{weights}: unreadable safetensors file: {exc}") from exc
-
-
 def check_weights_fit_config(config: EncoderConfig, weights: Path, config_path: Path) -> tuple[int, int]:
     """Refuse weights whose tensors differ from those ``config`` implies, before anything is allocated.
 
     The totals are compared first (cheap for any config); the per-tensor comparison names the
     first tensors that differ with both shapes. Returns the :func:`implied_size` of ``config``.
     """
-    shapes = stored_shapes(weights)
+    shapes = safetensors_shapes(weights)
     if config.lm_head and config.tie_lm_head and "embed_tokens.weight" in shapes:
         shapes.setdefault("lm_head.weight", shapes["embed_tokens.weight"])  # tied: stored once
     stored = sum(int(torch.Size(s).numel()) for s in shapes.values())
