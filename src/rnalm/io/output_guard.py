@@ -120,14 +120,14 @@ def claim_output(path: PathLike, kind: OutputKind, overwrite: bool = False, resu
     """Decide what a run may do with ``path``: :data:`NEW`, :data:`REPLACE` or :data:`RESUME`.
 
     Raises :class:`OutputError` for an existing, non-empty output without ``overwrite`` /
-    ``resume``; for ``overwrite`` of anything that is not rnalm output of ``kind``; for a resume
-    of something else (an empty directory included); and whenever ``path`` is or contains one
-    of ``inputs``. Otherwise an empty directory counts as new. The option names appear in the
+    ``resume``; for ``overwrite`` of anything that is not rnalm output of ``kind`` or that is or
+    contains one of ``inputs``; for a resume of something else (an empty directory included).
+    Otherwise an empty directory counts as new. The option names appear in the
     messages.
     """
     path = Path(path)
-    inside = input_inside(path, inputs)
-    if inside is not None and (overwrite or exists(path)):
+    inside = input_inside(path, inputs) if overwrite else None
+    if inside is not None:
         raise OutputError(f"{path}: holds this command's input {inside}; rnalm never replaces a path that "
                           f"contains its input; choose another output path")
     if not exists(path):
