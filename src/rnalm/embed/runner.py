@@ -383,7 +383,7 @@ def _embed_locked(model: Union[str, Path, torch.nn.Module], alphabet: Optional[A
 
     # 5. open the output for writing: a replacement is built aside and swapped in at the end
     if action == NEW and is_empty_dir(target):
-        target.rmdir()
+        remove_path(target)
     writing = staging_path(target) if action == REPLACE else target
     store = make_store(writing, opts.storage)
     dropped = 0

@@ -99,7 +99,8 @@ def exists(path: Path) -> bool:
 
 
 def is_empty_dir(path: Path) -> bool:
-    return path.is_dir() and not path.is_symlink() and not any(path.iterdir())
+    """A real directory holding nothing but (perhaps) rnalm's marker: a run that failed before writing."""
+    return path.is_dir() and not path.is_symlink() and all(p.name == MARKER_FILE for p in path.iterdir())
 
 
 def input_inside(path: Path, inputs: Iterable[Optional[PathLike]]) -> Optional[Path]:
