@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -21,6 +20,7 @@ from safetensors.torch import load_file, save_file
 from rnalm.alphabet import Alphabet
 from rnalm.errors import CheckpointError
 from rnalm.io.formats import Converted, Probe, register_format
+from rnalm.io.output_guard import OutputKind, swap_into_place
 from rnalm.model.config import EncoderConfig
 
 FORMAT_NAME = "rnalm"
@@ -57,7 +57,11 @@ def save_native(
     provenance: Optional[dict[str, Any]] = None,
     extra: Optional[dict[str, Any]] = None,
 ) -> Path:
-    """Write ``model`` (an :class:`~rnalm.model.RNAEncoder`) atomically to directory ``path``."""
+    """Write ``model`` (an :class:`~rnalm.model.RNAEncoder`) atomically to directory ``path``.
+
+    The checkpoint is built beside ``path`` and swapped in; an existing ``path`` is replaced
+    only if it is an rnalm native checkpoint (or an empty directory), never anything else.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
@@ -77,14 +81,7 @@ def save_native(
         if extra:
             cfg.update(extra)
         (tmp / CONFIG_FILE).write_text(json.dumps(cfg, indent=2) + "\n")
-        if path.exists():
-            backup = path.with_name(path.name + ".old")
-            shutil.rmtree(backup, ignore_errors=True)
-            os.replace(path, backup)
-            os.replace(tmp, path)
-            shutil.rmtree(backup, ignore_errors=True)
-        else:
-            os.replace(tmp, path)
+        swap_into_place(tmp, path, NATIVE_CHECKPOINT)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return path
@@ -101,6 +98,16 @@ def read_native_config(path: str | Path) -> dict[str, Any]:
     if cfg.get("format_version", 0) > FORMAT_VERSION:
         raise CheckpointError(f"{p}: format version {cfg['format_version']} is newer than this rnalm supports")
     return cfg
+
+
+def is_native_checkpoint(path: Path) -> bool:
+    """True for a directory whose ``config.json`` says ``format: rnalm`` (what :func:`save_native` writes)."""
+    return (Path(path) / CONFIG_FILE).is_file() and bool(read_native_config(path))
+
+
+#: ``rnalm convert`` outputs and every checkpoint :func:`save_native` writes.
+NATIVE_CHECKPOINT = OutputKind("checkpoint", "an rnalm native checkpoint (config.json with format 'rnalm')",
+                               is_native_checkpoint)
 
 
 def _sniff(probe: Probe) -> bool:

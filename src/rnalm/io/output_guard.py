@@ -246,7 +246,7 @@ def swap_into_place(staged: PathLike, path: PathLike, kind: OutputKind) -> Path:
         os.replace(staged, path)
         return path
     if not (kind.owns(path) or is_empty_dir(path)):
-        raise OutputError(f"{path}: is no longer {kind.description}; the new output is left at {staged}")
+        raise OutputError(f"{path}: exists and is not {kind.description}; refusing to replace it with {staged.name}")
     old = path.with_name(f".{path.name}{OLD_MARK}{os.getpid()}")
     if exists(old):
         remove_path(old)
