@@ -124,8 +124,8 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from rnalm.errors import RnalmError
-    from rnalm.io.output_guard import (claim_output, output_lock, remove_path, staging_path, swap_into_place,
-                                       write_marker)
+    from rnalm.io.output_guard import (claim_output, output_lock, remove_path, remove_stale_staging, staging_path,
+                                       swap_into_place, write_marker)
     from rnalm.io.seqio import iter_records, unique_ids
     from rnalm.structure.predict import FOLD_OUTPUT, fold_records
 
@@ -146,6 +146,7 @@ def run(args: argparse.Namespace) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     with output_lock(out):
         claim_output(out, FOLD_OUTPUT, args.overwrite, inputs=inputs)
+        remove_stale_staging(out, FOLD_OUTPUT)
         staged = staging_path(out)
         try:
             staged.mkdir()

@@ -28,7 +28,8 @@ from rnalm.finetune.runner import CONFIG_FILE, FEATURE_MODEL_FILE, INFO_FILE, LA
 from rnalm.finetune.sequences import default_alphabet, prepare
 from rnalm.finetune.tasks import ClassificationTask, LabelState, get_task
 from rnalm.finetune.trainer import WEIGHTS_FILE
-from rnalm.io.output_guard import OutputKind, claim_output, output_lock, remove_path, staging_path, swap_into_place
+from rnalm.io.output_guard import (OutputKind, claim_output, output_lock, remove_path, remove_stale_staging,
+                                   staging_path, swap_into_place)
 
 
 def _model_dirs(run_dir: Path, info: dict) -> list[Path]:
@@ -250,6 +251,7 @@ def predict_file(run_dir: str | Path, input_path: str | Path, output_path: str |
     out.parent.mkdir(parents=True, exist_ok=True)
     with output_lock(out):
         claim_output(out, PREDICTIONS, overwrite, inputs=[input_path])
+        remove_stale_staging(out, PREDICTIONS)
         pred = Predictor(run_dir, backbone, log, device)
         default = pred.cfg.data.options.get("seq_column") or pred.cfg.data.seq_column
         recs = read_inputs(input_path, fmt, seq_column, id_column, default)

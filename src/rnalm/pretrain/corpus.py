@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from rnalm.errors import RnalmError
-from rnalm.io.output_guard import OutputKind, claim_output, output_lock, remove_path, staging_path, swap_into_place
+from rnalm.io.output_guard import (OutputKind, claim_output, output_lock, remove_path, remove_stale_staging,
+                                   staging_path, swap_into_place)
 
 
 def _csv_column(column: str, delimiter: str = ",") -> Callable[[Path], Iterator[str]]:
@@ -122,6 +123,7 @@ def build_corpus(data_dir: str | Path, output: str | Path, include_valid: bool =
     output.parent.mkdir(parents=True, exist_ok=True)
     with output_lock(output):
         claim_output(output, CORPUS, overwrite, inputs=[data_dir])
+        remove_stale_staging(output, CORPUS)
         tmp = staging_path(output)
         try:
             counts = _write_corpus(data_dir, tmp, gzip.open if output.suffix == ".gz" else open, include_valid,
