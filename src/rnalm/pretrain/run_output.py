@@ -1,6 +1,6 @@
 """The output folder of ``rnalm pretrain``: what rnalm writes there, and when it may be reused.
 
-A pretraining output holds ``checkpoints/``, ``final/``, ``metrics.jsonl``,
+A pretraining output holds ``config.yaml``, ``checkpoints/``, ``final/``, ``metrics.jsonl``,
 ``final_metrics.json``, ``tensorboard/`` (all from the run) and ``labels.sqlite`` (the ViennaRNA
 label cache, keyed by the sequence's sha256, so valid for any run). Writing into an existing,
 non-empty output is an error unless ``--resume`` (continue it) or ``--overwrite`` (start over):
@@ -19,8 +19,8 @@ from rnalm.io.native import read_native_config
 from rnalm.io.output_guard import REPLACE, OutputKind, claim_output, exists, remove_path, write_marker
 
 #: Everything a pretraining run writes into its output, except the reusable label cache.
-RUN_FILES = ("checkpoints", "final", "final.old", "metrics.jsonl", "metrics.tmp", "final_metrics.json",
-             "tensorboard")
+RUN_FILES = ("config.yaml", "checkpoints", "final", "final.old", "metrics.jsonl", "metrics.tmp",
+             "final_metrics.json", "tensorboard")
 
 
 def is_pretrain_output(path: Path) -> bool:
