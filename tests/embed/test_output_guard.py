@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rnalm.embed import open_embeddings
+from rnalm.embed import EmbedOptions, embed_file, open_embeddings, runner
 from rnalm.embed.dir_store import LOG_FILE
 from rnalm.io.output_guard import MARKER_FILE, lock_path, read_marker
 
@@ -115,3 +115,19 @@ def test_a_journal_with_every_id_twice_reads_back_once(tmp_path, tiny_dir):
             for k, v in expected[r].items():
                 np.testing.assert_array_equal(emb[r][k], v)
     assert embed(model_dir, tmp_path / "in.fa", out, "--format", "npy", "--resume") == 0
+
+
+def test_a_failed_overwrite_leaves_the_old_output_as_it_was(tmp_path, tiny_dir, monkeypatch):
+    model_dir, _, _ = tiny_dir
+    out = tmp_path / "out"
+    assert embed(model_dir, write_fasta(tmp_path / "a.fa", RECORDS), out, "--format", "npy") == 0
+    before = tree_digest(out)
+
+    def crash(*_a, **_k):
+        raise RuntimeError("simulated crash mid-run")
+
+    monkeypatch.setattr(runner, "_embed_batch", crash)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        embed_file(model_dir, tmp_path / "a.fa", out, EmbedOptions(storage="npy", overwrite=True, progress=False))
+    assert tree_digest(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.fa", "out", "tiny_model"]
