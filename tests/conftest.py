@@ -1,8 +1,16 @@
 """Shared fixtures: tiny models built in-process, so no test needs network or shared data."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
 import pytest
 import torch
+
+import rnalm
 
 from rnalm.model import EncoderConfig, RNAEncoder
 from rnalm.models.rnafm.alphabet import RNA_FM_ALPHABET
@@ -17,6 +25,36 @@ def merge_sections(cfg: dict, sections: dict) -> dict:
         else:
             cfg[k] = v
     return cfg
+
+
+#: A second process that takes an output's one-writer lock, says so, and holds it until its stdin closes.
+_HOLD_LOCK = """import sys
+from rnalm.io.output_guard import output_lock
+with output_lock(sys.argv[1]):
+    print("locked", flush=True)
+    sys.stdin.read()
+"""
+
+
+@contextmanager
+def lock_held_by_child(path):
+    """Run the ``with`` block while a child process holds ``path``'s rnalm output lock; yields its pid."""
+    src = str(Path(rnalm.__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (src, os.environ.get("PYTHONPATH")) if p)}
+    proc = subprocess.Popen([sys.executable, "-c", _HOLD_LOCK, str(path)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert proc.stdout.readline().strip() == "locked"
+        yield proc.pid
+    finally:
+        proc.stdin.close()
+        assert proc.wait(timeout=60) == 0
+
+
+@pytest.fixture
+def child_lock():
+    """:func:`lock_held_by_child`, as a fixture for test packages that cannot import this module."""
+    return lock_held_by_child
 
 
 @pytest.fixture

@@ -96,7 +96,7 @@ def test_fold_defaults_to_the_shipped_structure_model(use_shipped, fasta, tmp_pa
         db = (out / f"{rid}.dbn").read_text().splitlines()[-1]
         assert re.fullmatch(r"[.()\[\]{}]+", db)
     assert main(["fold", "--input", str(fasta), "--output", str(out), "--method", "shipped", "-q",
-                 "--threshold", "0.99"]) == 0
+                 "--threshold", "0.99", "--overwrite"]) == 0
     assert "(" not in (out / "a.dbn").read_text().splitlines()[-1]  # the option overrides the shipped threshold
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -92,10 +93,11 @@ def test_run_dir_with_registered_loader(tmp_path, capsys, monkeypatch):
     rc, stdout, _ = _fold(capsys, "-i", fa, "-o", str(out), "--run", str(run), "--batch-size", "2")
     assert rc == 0 and calls == [2, 1] and "3 record(s) folded" in stdout
     assert read_dbn(out / "a.dbn")[0].dot_bracket() == "(....)"
-    rc, _, _ = _fold(capsys, "-i", fa, "-o", str(out), "--run", str(run), "--canonical-only", "--threshold", "0.95")
+    rc, _, _ = _fold(capsys, "-i", fa, "-o", str(out), "--run", str(run), "--canonical-only", "--threshold", "0.95",
+                     "--overwrite")
     assert rc == 0
     assert read_dbn(out / "a.dbn")[0].pairs == () and read_dbn(out / "b.dbn")[0].pairs == ()
-    rc, _, _ = _fold(capsys, "-i", fa, "-o", str(out), "--run", str(run), "--canonical-only")
+    rc, _, _ = _fold(capsys, "-i", fa, "-o", str(out), "--run", str(run), "--canonical-only", "--overwrite")
     assert [read_dbn(out / f"{k}.dbn")[0].pairs for k in "abc"] == [((0, 5),), (), ((0, 5),)]
     assert np.load(out / "b.npy")[0, 7] == pytest.approx(0.9)
 
@@ -108,7 +110,7 @@ def test_vienna_writes_every_file(tmp_path, capsys):
     assert rc == 0, err
     names = sorted(p.name for p in out.iterdir())
     assert names == sorted(["hp.ct", "hp.bpseq", "hp.dbn", "hp.npy", "x_2.ct", "x_2.bpseq", "x_2.dbn", "x_2.npy",
-                            "summary.tsv"])
+                            "summary.tsv", "rnalm_output.json"])
     ct = read_ct(out / "hp.ct")[0]
     assert ct == read_bpseq(out / "hp.bpseq") == read_dbn(out / "hp.dbn")[0]
     assert ct.id == "hp" and ct.dot_bracket() == "((((....))))"
@@ -130,3 +132,31 @@ def test_plots(tmp_path, capsys):
     assert _fold(capsys, "-i", fa, "-o", str(out), "--method", "vienna", "--plots")[0] == 0
     for name in ("hp.arc.png", "hp.dotplot.png"):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_existing_output_needs_overwrite_and_overwrite_replaces_only_fold_output(tmp_path, capsys, child_lock):
+    """Issue 12 item 2: `rnalm fold --output` follows finetune's rule (error unless --overwrite)."""
+    pytest.importorskip("RNA")
+    fa = _fa(tmp_path, ">hp\nGGGGAAAACCCC\n>b\nGGGAAACCC\n")
+    out = tmp_path / "o"
+    assert _fold(capsys, "-i", fa, "-o", str(out), "--method", "vienna")[0] == 0
+    rc, _, err = _fold(capsys, "-i", fa, "-o", str(out), "--method", "vienna")
+    assert rc == 2 and "o: already exists; pass --overwrite to replace it" in err
+    (out / "b.dbn").write_text("stale\n")
+    one = _fa(tmp_path, ">hp\nGGGGAAAACCCC\n", "one.fa")
+    assert _fold(capsys, "-i", one, "-o", str(out), "--method", "vienna", "--overwrite")[0] == 0
+    assert not (out / "b.dbn").exists() and (out / "hp.dbn").is_file()  # replaced as a whole
+    assert not [q for q in tmp_path.iterdir() if q.name.startswith(".")]  # no staging, old copy or lock left
+    with child_lock(out) as pid:
+        rc, _, err = _fold(capsys, "-i", one, "-o", str(out), "--method", "vienna", "--overwrite")
+        assert rc == 2 and f"o: process {pid} is writing this output" in err
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("x")
+    rc, _, err = _fold(capsys, "-i", one, "-o", str(mine), "--method", "vienna", "--overwrite")
+    assert rc == 2 and "mine: exists and is not an rnalm fold output folder" in err
+    inside = _fa(mine, ">hp\nGGGGAAAACCCC\n")
+    rc, _, err = _fold(capsys, "-i", inside, "-o", str(mine), "--method", "vienna", "--overwrite")
+    assert rc == 2 and "holds this command's input" in err
+    assert sorted(p.name for p in mine.iterdir()) == sorted(["notes.txt", Path(inside).name])

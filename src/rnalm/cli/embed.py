@@ -25,6 +25,10 @@ Formats: hdf5 (default; one group per id, datasets layer_<L>/<pool>, contacts, a
 h5py), npy (RNA-FM's layout: representations/<id>.npy ...), pt (fair-esm's extract layout:
 <id>.pt). Each record is committed atomically; --resume finishes an interrupted run, even after
 kill -9, with output identical to an uninterrupted run (same batches are recomputed).
+An existing OUTPUT needs --resume or --overwrite; --overwrite replaces only rnalm embedding output
+(never a folder of other files, nor one holding the input) and writes the new output beside it
+until it is complete, so an interrupted --overwrite leaves the old output as it was. One process
+writes an OUTPUT at a time (a lock file .OUTPUT.rnalm-lock beside it); a second one stops at once.
 
 Precision: --dtype float32 everywhere; bfloat16 on GPU and on CPU (fast on CPUs with native
 bf16, e.g. AVX512-BF16/AMX; slower elsewhere); float16 on GPU only. Outputs are stored as float32.
@@ -67,7 +71,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=int, default=None, help="CPU threads for the model (default: torch's)")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--resume", action="store_true", help="skip records already complete in OUTPUT")
-    g.add_argument("--overwrite", action="store_true", help="replace an existing OUTPUT (after input validation)")
+    g.add_argument("--overwrite", action="store_true",
+                   help="replace an existing OUTPUT, only if it is rnalm embedding output and does not hold the "
+                        "input; the new output is built beside it and swapped in when complete")
     p.add_argument("--unknown", default=None, metavar="LETTER|mask|unk",
                    help="replace invalid characters instead of failing (default: fail naming the record)")
     p.add_argument("--input-format", choices=("fasta", "csv", "tsv"), default=None,

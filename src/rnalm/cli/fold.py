@@ -21,7 +21,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "default is an error that says so (never a silent switch to ViennaRNA). All records are "
                     "validated before any output is written; every file is written atomically.")
     p.add_argument("--input", "-i", required=True, help="FASTA (plain or gzip), or CSV/TSV with id and sequence columns")
-    p.add_argument("--output", "-o", required=True, help="output directory (created if missing)")
+    p.add_argument("--output", "-o", required=True,
+                   help="output directory (created if missing; an existing, non-empty one needs --overwrite)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing --output folder, only if `rnalm fold` wrote it (never one holding "
+                        "the input or the run); the new folder is built aside and swapped in when complete")
     p.add_argument("--method", choices=("shipped", "vienna", "run"), default=None,
                    help="'shipped' for the structure model shipped with rnalm (the default without --run), "
                         "'vienna' for ViennaRNA, 'run' for a trained model (the default when --run is given)")
@@ -117,12 +121,21 @@ def shipped_predictor(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from rnalm.errors import RnalmError
+    from rnalm.io.output_guard import (claim_output, output_lock, remove_path, remove_stale_staging, staging_path,
+                                       swap_into_place, write_marker)
     from rnalm.io.seqio import iter_records, unique_ids
-    from rnalm.structure.predict import fold_records
+    from rnalm.structure.predict import FOLD_OUTPUT, fold_records
 
     if args.max_length is not None and args.max_length < 1:
         raise RnalmError(f"--max-length must be positive, got {args.max_length}")
+    out = Path(args.output)
+    inputs = [args.input, args.run]
+    claim_output(out, FOLD_OUTPUT, args.overwrite, inputs=inputs)
+    if out.exists() and not out.is_dir():
+        raise RnalmError(f"output {out} exists and is not a directory")
     predictor, batch_size = _predictor(args)
     records = ((r.id, r.seq) for r in unique_ids(iter_records(args.input), args.input))
 
@@ -130,8 +143,19 @@ def run(args: argparse.Namespace) -> int:
         if not args.quiet and sys.stderr.isatty():
             print(f"\rfolded {done}/{total}", end="" if done < total else "\n", file=sys.stderr, flush=True)
 
-    rows = fold_records(records, predictor, args.output, max_length=args.max_length, batch_size=batch_size,
-                        plots=args.plots, progress=progress)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with output_lock(out):
+        claim_output(out, FOLD_OUTPUT, args.overwrite, inputs=inputs)
+        remove_stale_staging(out, FOLD_OUTPUT)
+        staged = staging_path(out)
+        try:
+            staged.mkdir()
+            write_marker(staged, FOLD_OUTPUT)
+            rows = fold_records(records, predictor, staged, max_length=args.max_length, batch_size=batch_size,
+                                plots=args.plots, progress=progress)
+            swap_into_place(staged, out, FOLD_OUTPUT)
+        finally:
+            remove_path(staged)
     if not args.quiet:
         paired = sum(r["pairs"] for r in rows)
         print(f"{len(rows)} record(s) folded -> {args.output} ({paired} pairs in total; see summary.tsv)")

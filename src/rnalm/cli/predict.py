@@ -19,7 +19,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="a task model shipped with rnalm, by alias (te, halflife, ires, family) or name")
     which.add_argument("--run", help="run directory written by rnalm finetune")
     p.add_argument("--input", "-i", required=True, help="sequences: FASTA, CSV or TSV (.gz allowed)")
-    p.add_argument("--output", "-o", default=None, help="output CSV (default: the CSV goes to standard output)")
+    p.add_argument("--output", "-o", default=None,
+                   help="output CSV (default: the CSV goes to standard output); must not exist unless --overwrite")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an existing --output, only if it is a prediction CSV rnalm wrote (never the input)")
     p.add_argument("--format", choices=("fasta", "csv", "tsv"), help="input format (default: from the extension)")
     p.add_argument("--seq-column", help="CSV/TSV column holding sequences (default: the run's)")
     p.add_argument("--id-column", help="CSV/TSV column holding ids (default: row numbers)")
@@ -52,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         log(f"shipped model {entry.name} ({entry.description or entry.task}; validation {entry.metric_text()})")
     if not to_stdout:
         predict_file(run_dir, args.input, args.output, args.format, args.seq_column, args.id_column,
-                     args.batch_size, backbone, log=log, device=args.device)
+                     args.batch_size, backbone, log=log, device=args.device, overwrite=args.overwrite)
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "predictions.csv"

@@ -14,8 +14,9 @@ With several ``--layers`` each of the first three gains a ``layer_<L>/`` level.
 ``{"label", "representations": {L: (n_rows, D)}, "mean_representations": {L: (D,)},
 "bos_representations": {L: (D,)}, "contacts", "attentions", "rnalm": record attributes}``.
 
-Both keep ``rnalm_embed.json`` (metadata) and ``rnalm_embed.done``, an append-only log with one
-JSON line per committed record. Files are written under a temporary name and renamed into
+Both keep ``rnalm_embed.json`` (metadata), ``rnalm_output.json`` (the marker that lets
+``--overwrite`` replace only rnalm's own output, :mod:`rnalm.io.output_guard`) and
+``rnalm_embed.done``, an append-only log with one JSON line per committed record. Files are written under a temporary name and renamed into
 place, and the log line is written after them, so a record is complete exactly when it is in
 the log; a torn last line (a kill mid-write) is cut off on ``--resume``.
 """
@@ -30,8 +31,9 @@ import numpy as np
 
 from rnalm.embed.naming import file_name
 from rnalm.embed.outputs import RecordOutput
-from rnalm.embed.store import OutputError, Store
+from rnalm.embed.store import EMBEDDINGS, OutputError, Store
 from rnalm.io.arrayfiles import read_npy
+from rnalm.io.output_guard import write_marker
 from rnalm.io.safe_torch import safe_torch_load
 
 META_FILE = "rnalm_embed.json"
@@ -47,17 +49,32 @@ def write_json_atomic(path: Path, obj: Any) -> None:
 
 
 def read_log(path: Path, repair: bool = False) -> list[dict[str, Any]]:
-    """Committed records from the log; with ``repair``, cut a torn last line off the file."""
+    """Committed records from the log, one per id; with ``repair``, cut a torn last line off the file.
+
+    Versions before the one-writer lock let two ``--resume`` runs log every id twice; such a log
+    reads back with each id once (its last line: the files of both runs have the same name,
+    and the last rename won), in the order ids first appeared.
+    """
     log = path / LOG_FILE
     if not log.exists():
         return []
     data = log.read_bytes()
     good = data.rfind(b"\n") + 1
-    records = [json.loads(line) for line in data[:good].splitlines() if line.strip()]
+    records: dict[str, dict[str, Any]] = {}
+    for n, line in enumerate(data[:good].splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+            rid = rec["id"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise OutputError(f"{log}: line {n} is not a record entry ({exc}); the output is damaged, "
+                              f"embed into a new output path") from exc
+        records[rid] = rec
     if repair and good != len(data):
         with open(log, "r+b") as fh:
             fh.truncate(good)
-    return records
+    return list(records.values())
 
 
 class DirStore(Store):
@@ -95,6 +112,7 @@ class DirStore(Store):
             self.path.mkdir()
         except OSError as exc:
             raise OutputError(f"{self.path}: cannot create output directory: {exc.strerror or exc}") from exc
+        write_marker(self.path, EMBEDDINGS)
         self._meta = metadata
         write_json_atomic(self.path / META_FILE, metadata)
         self._open_log()

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any, Union
 
 from rnalm.embed.naming import find_parts
-from rnalm.embed.store import RESUME_KEYS, OutputError, open_store, remove_output, storage_of
+from rnalm.embed.store import EMBEDDINGS, RESUME_KEYS, OutputError, open_store, remove_output, storage_of
+from rnalm.io.output_guard import write_marker
 
 
 @dataclass
@@ -93,6 +94,7 @@ def _merge_dirs(tmp: Path, stores: list, entries: list, meta: dict[str, Any]) ->
     from rnalm.embed.dir_store import LOG_FILE, META_FILE, write_json_atomic
 
     tmp.mkdir()
+    write_marker(tmp, EMBEDDINGS)
     with open(tmp / LOG_FILE, "wb") as log:
         for _, si, attrs in entries:
             st = stores[si]

@@ -32,9 +32,10 @@ from rnalm.alphabet import Alphabet
 from rnalm.embed.batching import Preparer, batch_tensor, check_long_options, plan_batches
 from rnalm.embed.naming import part_path, rank_from_env
 from rnalm.embed.outputs import POOLS, Assembler, extract
-from rnalm.embed.store import (STORAGES, OutputError, Store, check_compatible, make_store, remove_output,
-                               storage_of)
+from rnalm.embed.store import EMBEDDINGS, STORAGES, OutputError, Store, check_compatible, make_store, storage_of
 from rnalm.errors import RnalmError
+from rnalm.io.output_guard import (NEW, REPLACE, RESUME, claim_output, is_empty_dir, output_lock, remove_path,
+                                   remove_stale_staging, staging_path, swap_into_place)
 from rnalm.io.seqio import IdSet, SequenceFileError, iter_records, unique_ids
 
 DTYPES = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16,
@@ -282,18 +283,34 @@ def embed_file(
     dtype = resolve_dtype(opts.dtype, device)
     if not input_path.is_file():
         raise SequenceFileError(f"{input_path}: no such input file")
-    existing = target.exists() or target.is_symlink()
-    if existing and not (opts.resume or opts.overwrite):
-        raise OutputError(f"{target}: already exists; pass --resume to complete it or --overwrite to replace it")
-    if existing and opts.resume and storage_of(target) != opts.storage:
-        raise OutputError(f"{target}: holds {storage_of(target)} output, not {opts.storage}; pass --format "
-                          f"{storage_of(target)} to resume it")
+    claim_output(target, EMBEDDINGS, opts.overwrite, opts.resume, [input_path], resume_option="--resume")
     if world > 1 and output.exists() and not opts.overwrite:
         raise OutputError(f"{output}: a merged output already exists; remove it before a new sharded run")
     if opts.merge and world > 1 and "MASTER_ADDR" not in os.environ:
         raise RnalmError("--merge with several ranks needs torchrun's rendezvous (MASTER_ADDR); otherwise run "
                          "`rnalm embed-merge OUTPUT` after all ranks finish")
     check_output_path(target)
+    with output_lock(target):
+        return _embed_locked(model, alphabet, input_path, output, target, opts, rank, world, pools, device, dtype,
+                             t_start)
+
+
+def _embed_locked(model: Union[str, Path, torch.nn.Module], alphabet: Optional[Alphabet], input_path: Path,
+                  output: Path, target: Path, opts: EmbedOptions, rank: int, world: int, pools: list[str],
+                  device: torch.device, dtype: torch.dtype, t_start: float) -> EmbedSummary:
+    """Steps 2-6 of :func:`embed_file`, run while this process holds ``target``'s one-writer lock.
+
+    The output is claimed again under the lock (another run may have created it meanwhile).
+    A new output is written in place, so a killed run can be completed with ``--resume``; a
+    replacement (``--overwrite``) is written beside it and swapped in only once complete, so a
+    killed ``--overwrite`` leaves the old output as it was.
+    """
+    action = claim_output(target, EMBEDDINGS, opts.overwrite, opts.resume, [input_path], resume_option="--resume")
+    existing = action == RESUME
+    if existing and storage_of(target) != opts.storage:
+        raise OutputError(f"{target}: holds {storage_of(target)} output, not {opts.storage}; pass --format "
+                          f"{storage_of(target)} to resume it")
+    remove_stale_staging(target, EMBEDDINGS)
     if opts.threads:
         torch.set_num_threads(opts.threads)
 
@@ -364,10 +381,11 @@ def embed_file(
 
     n_mine, n_mine_done = _validate(records(), input_path, preparer, done, rank, world, target)
 
-    # 5. open the output for writing
-    if existing and opts.overwrite:
-        remove_output(target)
-    store = make_store(target, opts.storage)
+    # 5. open the output for writing: a replacement is built aside and swapped in at the end
+    if action == NEW and is_empty_dir(target):
+        remove_path(target)
+    writing = staging_path(target) if action == REPLACE else target
+    store = make_store(writing, opts.storage)
     dropped = 0
     if existing and opts.resume:
         dropped = store.resume(metadata)
@@ -390,6 +408,7 @@ def embed_file(
     n_embedded = n_tokens = 0
     t_work = time.perf_counter()
     writer = BackgroundWriter(store)
+    finished = False
     try:
         with cpu_kernels(device, dtype):
             for batch in plan_batches(work(), tokens_per_batch, lookahead, specials, attn_cost,
@@ -411,6 +430,7 @@ def embed_file(
             raise RuntimeError(f"{len(assembler)} windowed records were left incomplete (a bug)")
         seconds = time.perf_counter() - t_start
         store.finish({"n_records": n_mine, "n_embedded": n_embedded + n_mine_done, "seconds_last_run": seconds})
+        finished = True
     finally:
         try:
             writer.close()
@@ -419,6 +439,10 @@ def embed_file(
         store.close()
         if progress is not None:
             progress.close()
+        if writing != target and not finished:
+            remove_path(writing)
+    if writing != target:
+        swap_into_place(writing, target, EMBEDDINGS)
     summary = EmbedSummary(target, n_mine, n_embedded, n_mine_done, n_tokens, time.perf_counter() - t_start,
                            work_seconds, dropped, rank=rank, world_size=world)
     if opts.merge and world > 1:

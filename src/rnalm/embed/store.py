@@ -17,7 +17,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from rnalm.embed.outputs import RecordOutput
-from rnalm.errors import RnalmError
+from rnalm.io.output_guard import OutputError, OutputKind
 
 FORMAT_NAME = "rnalm-embeddings"
 FORMAT_VERSION = 1
@@ -27,10 +27,6 @@ RESUME_KEYS = ("storage", "model_id", "alphabet", "layers", "pools", "contacts",
                "window", "overlap", "dtype", "unknown", "rank", "world_size")
 #: Settings that change batch composition: a mismatch is allowed but breaks bit-identity.
 BATCH_KEYS = ("tokens_per_batch", "lookahead")
-
-
-class OutputError(RnalmError):
-    """The output path cannot be written, or holds something incompatible."""
 
 
 class Store(ABC):
@@ -128,6 +124,19 @@ def make_store(path: Path, storage: str) -> Store:
 
 def open_store(path: Path) -> Store:
     return make_store(path, storage_of(path))
+
+
+def is_embedding_output(path: Path) -> bool:
+    """True when ``path`` holds an rnalm embedding output (HDF5 attribute or ``rnalm_embed.json``)."""
+    st = open_store(path)
+    try:
+        return st.read_metadata().get("format") == FORMAT_NAME
+    finally:
+        st.close()
+
+
+#: ``rnalm embed`` output, any storage: ``--overwrite`` replaces only this.
+EMBEDDINGS = OutputKind("embeddings", "an rnalm embedding output", is_embedding_output)
 
 
 def remove_output(path: Path) -> None:

@@ -28,6 +28,8 @@ from rnalm.finetune.tasks import ClassificationTask, LabelState, get_task
 from rnalm.finetune.trainer import WEIGHTS_FILE
 from rnalm.io.arrayfiles import read_safetensors
 from rnalm.io.jsonfile import read_json_object
+from rnalm.io.output_guard import (OutputKind, claim_output, output_lock, remove_path, remove_stale_staging,
+                                   staging_path, swap_into_place)
 
 
 def _model_dirs(run_dir: Path, info: dict) -> list[Path]:
@@ -219,29 +221,56 @@ def read_inputs(path: str | Path, fmt: Optional[str], seq_column: Optional[str],
     return recs
 
 
+def is_predictions_csv(path: Path) -> bool:
+    """True for a file whose header is one :func:`predict_file` writes: ``id,prediction[,prob_*...],length``."""
+    if not path.is_file():
+        return False
+    with open(path, newline="", encoding="utf-8", errors="replace") as fh:
+        header = next(csv.reader([fh.readline(4096)]), [])
+    return (len(header) >= 3 and header[0] == "id" and header[1] == "prediction" and header[-1] == "length"
+            and all(h.startswith("prob_") for h in header[2:-1]))
+
+
+#: ``rnalm predict --output``: ``--overwrite`` replaces only a CSV this function wrote.
+PREDICTIONS = OutputKind("predictions", "a prediction CSV written by rnalm (header id,prediction,...,length)",
+                         is_predictions_csv)
+
+
 def predict_file(run_dir: str | Path, input_path: str | Path, output_path: str | Path, fmt: Optional[str] = None,
                  seq_column: Optional[str] = None, id_column: Optional[str] = None, batch_size: int = 64,
-                 backbone: Optional[str] = None, log: Callable[[str], None] = print, device: str = "auto") -> Path:
-    """Predict every sequence of a FASTA/CSV/TSV file and write a CSV (id, prediction, ...)."""
-    pred = Predictor(run_dir, backbone, log, device)
-    default = pred.cfg.data.options.get("seq_column") or pred.cfg.data.seq_column
-    recs = read_inputs(input_path, fmt, seq_column, id_column, default)
-    seqs = pred.prepare(recs)
-    cols = pred.predict(seqs, batch_size)
+                 backbone: Optional[str] = None, log: Callable[[str], None] = print, device: str = "auto",
+                 overwrite: bool = False) -> Path:
+    """Predict every sequence of a FASTA/CSV/TSV file and write a CSV (id, prediction, ...).
+
+    An existing ``output_path`` is an error unless ``overwrite``, which replaces only a
+    prediction CSV rnalm wrote (never the input); the CSV is written aside and renamed into
+    place, by one process at a time.
+    """
     out = Path(output_path)
-    if out.parent and not out.parent.exists():
-        out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    with open(tmp, "w", newline="") as fh:
-        w = csv.writer(fh)
-        keys = list(cols)
-        w.writerow(["id", *keys, "length"])
-        for i, rid in enumerate(recs.ids):
-            w.writerow([rid, *[(f"{cols[k][i]:.6g}" if isinstance(cols[k][i], (float, np.floating)) else cols[k][i])
-                              for k in keys], len(seqs[i])])
-    tmp.replace(out)
+    claim_output(out, PREDICTIONS, overwrite, inputs=[input_path])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with output_lock(out):
+        claim_output(out, PREDICTIONS, overwrite, inputs=[input_path])
+        remove_stale_staging(out, PREDICTIONS)
+        pred = Predictor(run_dir, backbone, log, device)
+        default = pred.cfg.data.options.get("seq_column") or pred.cfg.data.seq_column
+        recs = read_inputs(input_path, fmt, seq_column, id_column, default)
+        seqs = pred.prepare(recs)
+        cols = pred.predict(seqs, batch_size)
+        tmp = staging_path(out)
+        try:
+            with open(tmp, "w", newline="") as fh:
+                w = csv.writer(fh)
+                keys = list(cols)
+                w.writerow(["id", *keys, "length"])
+                for i, rid in enumerate(recs.ids):
+                    w.writerow([rid, *[(f"{cols[k][i]:.6g}" if isinstance(cols[k][i], (float, np.floating))
+                                        else cols[k][i]) for k in keys], len(seqs[i])])
+            swap_into_place(tmp, out, PREDICTIONS)
+        finally:
+            remove_path(tmp)
     log(f"{len(seqs)} predictions -> {out}")
     return out
 
 
-__all__ = ["Predictor", "predict_file", "read_inputs"]
+__all__ = ["PREDICTIONS", "Predictor", "is_predictions_csv", "predict_file", "read_inputs"]

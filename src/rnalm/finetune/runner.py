@@ -48,6 +48,7 @@ from rnalm.finetune.splits import holdout, kfold
 from rnalm.finetune.tasks import LabelState, Task, get_task
 from rnalm.finetune.trainer import STATE_FILE, WEIGHTS_FILE, Trainer, TrainerState
 from rnalm.io.jsonfile import write_json
+from rnalm.io.output_guard import OutputKind, input_inside, is_empty_dir, output_lock, write_marker
 
 CONFIG_FILE = "config.yaml"
 INFO_FILE = "run_info.json"
@@ -104,20 +105,35 @@ def seed_everything(seed: int) -> None:
 
 
 # ------------------------------------------------------------------------------------ setup
+def is_run_dir(path: Path) -> bool:
+    """A fine-tuning run directory of an rnalm version before the marker: it holds the run's config."""
+    return (path / CONFIG_FILE).is_file()
+
+
+#: ``rnalm finetune`` run directories: ``overwrite=true`` replaces only these.
+FINETUNE_RUN = OutputKind("finetune", "an rnalm fine-tuning run directory", is_run_dir)
+
+
 def _prepare_run_dir(cfg: FinetuneConfig, resume: bool) -> Path:
+    """Check the run directory (call under its lock) and mark it; ``overwrite`` removes only a run directory."""
     run_dir = Path(expand_path(cfg.output_dir))
     if resume:
         if not (run_dir / CONFIG_FILE).is_file():
             raise RunDirError(f"{run_dir}: nothing to resume (no {CONFIG_FILE})")
         return run_dir
-    if run_dir.exists() and any(run_dir.iterdir()):
+    if run_dir.exists() and not is_empty_dir(run_dir):
         if not cfg.overwrite:
             raise RunDirError(f"{run_dir} already exists and is not empty; choose another output_dir, "
                               f"set overwrite=true, or resume it with `rnalm finetune --resume {run_dir}`")
-        if not (run_dir / CONFIG_FILE).is_file():
+        if not FINETUNE_RUN.owns(run_dir):
             raise RunDirError(f"{run_dir} is not a run directory (no {CONFIG_FILE}); refusing to delete it with overwrite=true")
+        inside = input_inside(run_dir, [expand_path(p) for p in (cfg.data.train, cfg.data.valid, cfg.data.test)])
+        if inside is not None:
+            raise RunDirError(f"{run_dir} holds the data file {inside}; refusing to delete it with overwrite=true, "
+                              f"choose another output_dir")
         shutil.rmtree(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
+    write_marker(run_dir, FINETUNE_RUN)
     return run_dir
 
 
@@ -455,16 +471,17 @@ def finetune(config: FinetuneConfig | str | Path | dict, overrides: Sequence[str
         cfg = load_finetune_config(data=config, overrides=overrides)
     else:
         cfg = load_finetune_config(config, overrides)
-    run_dir = _prepare_run_dir(cfg, resume)
-    if cfg.train.threads:
-        torch.set_num_threads(cfg.train.threads)
-    prev_det = torch.are_deterministic_algorithms_enabled()
-    if cfg.train.deterministic:
-        torch.use_deterministic_algorithms(True, warn_only=True)
-    try:
-        return _finetune(cfg, run_dir, resume, callbacks, log)
-    finally:
-        torch.use_deterministic_algorithms(prev_det)
+    with output_lock(Path(expand_path(cfg.output_dir))):
+        run_dir = _prepare_run_dir(cfg, resume)
+        if cfg.train.threads:
+            torch.set_num_threads(cfg.train.threads)
+        prev_det = torch.are_deterministic_algorithms_enabled()
+        if cfg.train.deterministic:
+            torch.use_deterministic_algorithms(True, warn_only=True)
+        try:
+            return _finetune(cfg, run_dir, resume, callbacks, log)
+        finally:
+            torch.use_deterministic_algorithms(prev_det)
 
 
 def _finetune(cfg: FinetuneConfig, run_dir: Path, resume: bool, callbacks: Sequence[Any],

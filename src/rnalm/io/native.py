@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from rnalm.alphabet import Alphabet
 from rnalm.errors import CheckpointError
 from rnalm.io.arrayfiles import read_safetensors, safetensors_shapes
 from rnalm.io.formats import Converted, Probe, check_shapes_match, register_format
+from rnalm.io.output_guard import OutputKind, swap_into_place
 from rnalm.model.config import EncoderConfig
 from rnalm.model.footprint import check_fits_in_memory, implied_size
 from rnalm.schema import STRICT, validate_fields
@@ -79,7 +79,11 @@ def save_native(
     path: str | Path,
     provenance: Optional[dict[str, Any]] = None,
 ) -> Path:
-    """Write ``model`` (an :class:`~rnalm.model.RNAEncoder`) atomically to directory ``path``."""
+    """Write ``model`` (an :class:`~rnalm.model.RNAEncoder`) atomically to directory ``path``.
+
+    The checkpoint is built beside ``path`` and swapped in; an existing ``path`` is replaced
+    only if it is an rnalm native checkpoint (or an empty directory), never anything else.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
@@ -97,14 +101,7 @@ def save_native(
             "weights_sha256": sha256_file(weights),
         }
         (tmp / CONFIG_FILE).write_text(json.dumps(cfg, indent=2) + "\n")
-        if path.exists():
-            backup = path.with_name(path.name + ".old")
-            shutil.rmtree(backup, ignore_errors=True)
-            os.replace(path, backup)
-            os.replace(tmp, path)
-            shutil.rmtree(backup, ignore_errors=True)
-        else:
-            os.replace(tmp, path)
+        swap_into_place(tmp, path, NATIVE_CHECKPOINT)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return path
@@ -157,6 +154,16 @@ def check_weights_fit_config(config: EncoderConfig, weights: Path, config_path: 
             f"to other weights (convert the original checkpoint again with rnalm convert)")
     check_shapes_match(config, shapes, context)
     return implied, nbytes
+
+
+def is_native_checkpoint(path: Path) -> bool:
+    """True for a directory whose ``config.json`` says ``format: rnalm`` (what :func:`save_native` writes)."""
+    return (Path(path) / CONFIG_FILE).is_file() and bool(read_native_config(path))
+
+
+#: ``rnalm convert`` outputs and every checkpoint :func:`save_native` writes.
+NATIVE_CHECKPOINT = OutputKind("checkpoint", "an rnalm native checkpoint (config.json with format 'rnalm')",
+                               is_native_checkpoint)
 
 
 def _sniff(probe: Probe) -> bool:

@@ -10,12 +10,14 @@ from __future__ import annotations
 import csv
 import gzip
 import json
-import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
 from rnalm.errors import RnalmError
+from rnalm.io.output_guard import (OutputKind, claim_output, output_lock, remove_path, remove_stale_staging,
+                                   staging_path, swap_into_place)
 
 
 def _csv_column(column: str, delimiter: str = ",") -> Callable[[Path], Iterator[str]]:
@@ -82,17 +84,59 @@ SOURCES: tuple[Source, ...] = (
 )
 
 
+def _first_line(path: Path) -> str:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8", errors="replace") as fh:
+        return fh.readline(4096).rstrip("\n")
+
+
+#: Record ids :func:`build_corpus` writes: ``>SOURCE_PATH_WITH_COLONS:ROW``.
+_CORPUS_ID = re.compile("^>(" + "|".join(re.escape(s.path.replace("/", ":")) for s in SOURCES) + r"):\d+$")
+
+
+def is_corpus_fasta(path: Path) -> bool:
+    """True for a FASTA :func:`build_corpus` wrote: its first id names one of :data:`SOURCES` (or it is empty)."""
+    if not path.is_file():
+        return False
+    try:
+        first = _first_line(path)
+    except (OSError, EOFError, gzip.BadGzipFile):
+        return False
+    return first == "" or bool(_CORPUS_ID.match(first))
+
+
+#: ``rnalm corpus --output``: ``--overwrite`` replaces only a corpus FASTA rnalm wrote.
+CORPUS = OutputKind("corpus", "a corpus FASTA written by rnalm corpus", is_corpus_fasta)
+
+
 def build_corpus(data_dir: str | Path, output: str | Path, include_valid: bool = False,
-                 min_length: int = 10) -> dict[str, int]:
-    """Write the deduplicated corpus FASTA atomically; return per-source counts of kept records."""
+                 min_length: int = 10, overwrite: bool = False) -> dict[str, int]:
+    """Write the deduplicated corpus FASTA atomically; return per-source counts of kept records.
+
+    An existing ``output`` is an error unless ``overwrite``, which replaces only a corpus FASTA
+    rnalm wrote; one process writes it at a time.
+    """
     data_dir, output = Path(data_dir), Path(output)
     if not data_dir.is_dir():
         raise RnalmError(f"{data_dir}: not a directory (expected the shared datasets folder)")
+    claim_output(output, CORPUS, overwrite, inputs=[data_dir])
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with output_lock(output):
+        claim_output(output, CORPUS, overwrite, inputs=[data_dir])
+        remove_stale_staging(output, CORPUS)
+        tmp = staging_path(output)
+        try:
+            counts = _write_corpus(data_dir, tmp, gzip.open if output.suffix == ".gz" else open, include_valid,
+                                   min_length)
+            swap_into_place(tmp, output, CORPUS)
+        finally:
+            remove_path(tmp)
+    return counts
+
+
+def _write_corpus(data_dir: Path, tmp: Path, opener: Callable, include_valid: bool, min_length: int) -> dict[str, int]:
     seen: set[str] = set()
     counts: dict[str, int] = {}
-    output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = output.with_name(output.name + ".tmp")
-    opener = gzip.open if output.suffix == ".gz" else open
     with opener(tmp, "wt") as out:
         for src in SOURCES:
             if src.validation and not include_valid:
@@ -110,5 +154,4 @@ def build_corpus(data_dir: str | Path, output: str | Path, include_valid: bool =
                 kept += 1
                 out.write(f">{src.path.replace('/', ':')}:{i}\n{seq}\n")
             counts[src.path] = kept
-    os.replace(tmp, output)
     return counts

@@ -21,6 +21,7 @@ import os
 import shutil
 import sys
 import time
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional
@@ -31,11 +32,13 @@ from pydantic import Field, with_config
 
 from rnalm.alphabet import Alphabet
 from rnalm.errors import ConfigError, RnalmError
+from rnalm.io.output_guard import output_lock
 from rnalm.model import EncoderConfig, RNAEncoder, named_config
 from rnalm.model.footprint import check_fits_in_memory
 from rnalm.pretrain.data import CorpusConfig, Example, load_corpus, token_budget_batches
 from rnalm.pretrain.labels import STRUCTURE_INDEX, LabelCache, LabelStats, compute_labels
 from rnalm.pretrain.masking import IGNORE_INDEX, mask_tokens
+from rnalm.pretrain.run_output import claim_pretrain_output
 from rnalm.schema import STRICT, check_fields, validate_fields
 
 # Field types of the pretraining config: the annotations are its schema (see rnalm.schema).
@@ -351,14 +354,29 @@ def _apply_fsdp(model: RNAEncoder) -> None:
 
 
 # ---------------------------------------------------------------------------------- main loop
-def pretrain(cfg: PretrainConfig, resume: bool = False) -> dict[str, Any]:
-    """Run pretraining; returns the final metrics. Writes to ``cfg.output``."""
+def pretrain(cfg: PretrainConfig, resume: bool = False, overwrite: bool = False) -> dict[str, Any]:
+    """Run pretraining; returns the final metrics. Writes to ``cfg.output``.
+
+    An existing, non-empty output needs ``resume`` (continue from its newest checkpoint) or
+    ``overwrite`` (start over; only an rnalm pretraining output, see :mod:`.run_output`). The
+    main rank holds the output's one-writer lock for the whole run.
+    """
     check_fields(cfg, "pretrain config")
     if cfg.distributed not in ("ddp", "fsdp"):
         raise RnalmError(f"distributed must be 'ddp' or 'fsdp', got {cfg.distributed!r}")
+    if resume and overwrite:
+        raise RnalmError("--resume and --overwrite exclude each other")
     dist = init_distributed(cfg.device)
-    sharded = cfg.distributed == "fsdp" and dist.world > 1
     out = Path(cfg.output)
+    with ExitStack() as held:
+        if dist.main:
+            held.enter_context(output_lock(out))
+            claim_pretrain_output(out, resume, overwrite, [*cfg.data.paths, cfg.model.init_from])
+        return _pretrain(cfg, resume, dist, out)
+
+
+def _pretrain(cfg: PretrainConfig, resume: bool, dist: Dist, out: Path) -> dict[str, Any]:
+    sharded = cfg.distributed == "fsdp" and dist.world > 1
     torch.manual_seed(cfg.seed)
     model, alphabet, info = build_model(cfg.model, cfg.objective)
     device = torch.device(cfg.device if not cfg.device.startswith("cuda") or dist.world == 1

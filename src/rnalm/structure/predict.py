@@ -30,6 +30,7 @@ from typing import Callable, Iterable, Optional, Sequence
 import numpy as np
 
 from rnalm.errors import RnalmError, SequenceLengthError
+from rnalm.io.output_guard import OutputKind
 from rnalm.structure.atomic import atomic_save_npy, atomic_write_text
 from rnalm.structure.formats import format_bpseq, format_ct, format_dbn
 from rnalm.structure.pairs import Structure, assign_pages
@@ -229,6 +230,17 @@ def _ct_title(pred: Prediction) -> str:
 
 
 SUMMARY_FILE = "summary.tsv"
+SUMMARY_COLUMNS = ["id", "file", "length", "pairs", "pseudoknot_pairs", "energy"]
+
+
+def is_fold_output(path: Path) -> bool:
+    """A folder ``rnalm fold`` wrote before the marker: its ``summary.tsv`` has rnalm's header."""
+    with open(path / SUMMARY_FILE, encoding="utf-8", errors="replace") as fh:
+        return fh.readline(4096).rstrip("\n").split("\t") == SUMMARY_COLUMNS
+
+
+#: ``rnalm fold --output``: ``--overwrite`` replaces only such a folder.
+FOLD_OUTPUT = OutputKind("fold", "an rnalm fold output folder", is_fold_output)
 
 
 def fold_records(records: Iterable[tuple[str, str]], predictor: Predictor, out_dir: str | Path,
@@ -254,7 +266,7 @@ def fold_records(records: Iterable[tuple[str, str]], predictor: Predictor, out_d
                          "energy": "" if pred.energy is None else f"{pred.energy:.2f}"})
         if progress is not None:
             progress(len(rows), len(prepared))
-    cols = ["id", "file", "length", "pairs", "pseudoknot_pairs", "energy"]
+    cols = SUMMARY_COLUMNS
     lines = ["\t".join(cols)] + ["\t".join(str(r[c]) for c in cols) for r in rows]
     atomic_write_text(out_dir / SUMMARY_FILE, "\n".join(lines) + "\n")
     return rows
@@ -262,4 +274,5 @@ def fold_records(records: Iterable[tuple[str, str]], predictor: Predictor, out_d
 
 __all__ = ["Prediction", "Predictor", "ProbabilityModel", "PostprocessOptions", "FoldInputError", "check_sequence",
            "safe_stem", "prepare_records", "vienna_predictor", "model_predictor", "register_run_loader",
-           "load_run_model", "write_prediction", "fold_records", "FOLD_LETTERS", "RUN_LOADER_MODULES"]
+           "load_run_model", "write_prediction", "fold_records", "FOLD_LETTERS", "RUN_LOADER_MODULES", "FOLD_OUTPUT",
+           "SUMMARY_COLUMNS", "is_fold_output"]
