@@ -10,11 +10,9 @@ Quick start, in fair-esm's shape::
 """
 from rnalm.alphabet import Alphabet, BatchConverter
 from rnalm.api import load
-from rnalm.errors import (CheckpointError, DownloadError, InvalidSequenceError, RnalmError,
-                          SequenceLengthError)
+from rnalm.errors import CheckpointError, DownloadError, InvalidSequenceError, RnalmError, SequenceLengthError
 from rnalm.model import EncoderConfig, RNAEncoder
-
-__version__ = "0.1.0"
+from rnalm.version import __version__
 
 __all__ = [
     "Alphabet", "BatchConverter", "CheckpointError", "DownloadError", "EncoderConfig",
