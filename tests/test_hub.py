@@ -26,8 +26,9 @@ import torch
 
 import rnalm
 from rnalm import hub
+from rnalm.hub import downloader
 from rnalm.errors import DownloadError
-from rnalm.io.formats import FORMATS
+from rnalm.models import FORMATS
 
 def torch_bytes(obj) -> bytes:
     buf = io.BytesIO()
@@ -175,8 +176,8 @@ def server():
 @pytest.fixture(autouse=True)
 def isolated(monkeypatch, tmp_path):
     """Fast retries, no offline flag, and a cache in tmp_path unless a test says otherwise."""
-    monkeypatch.setattr(hub, "BACKOFF_S", 0.0)
-    monkeypatch.setattr(hub, "TIMEOUT_S", 5.0)
+    monkeypatch.setattr(downloader, "BACKOFF_S", 0.0)
+    monkeypatch.setattr(downloader, "TIMEOUT_S", 5.0)
     monkeypatch.delenv(hub.ENV_OFFLINE, raising=False)
     monkeypatch.setenv(hub.ENV_HOME, str(tmp_path / "home"))
 

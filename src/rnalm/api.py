@@ -1,4 +1,5 @@
-"""``rnalm.load``: any supported checkpoint, by path or registered name, to ``(model, alphabet)``."""
+"""``rnalm.load``: any supported checkpoint, by path or name, to ``(model, alphabet)``; :func:`resolve`
+is the one place a model reference (path, shipped name, registered name) becomes a local path."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,24 +7,30 @@ from typing import Optional, Union
 
 import torch
 
+from rnalm import hub, shipped
 from rnalm.alphabet import Alphabet
-from rnalm.errors import CheckpointError
-from rnalm.io.formats import Converted, convert_checkpoint
 from rnalm.model.encoder import RNAEncoder
+from rnalm.models import convert_checkpoint
+from rnalm.models.build import load_converted
 
 
-def build_from_converted(conv: Converted) -> RNAEncoder:
-    """Instantiate the encoder and load the converted weights *strictly*."""
-    model = RNAEncoder(conv.config)
-    missing, unexpected = model.load_state_dict(conv.state_dict, strict=False)
-    if missing or unexpected:
-        raise CheckpointError(
-            "checkpoint does not match the architecture its config describes: "
-            f"missing keys {sorted(missing)[:10]}{'...' if len(missing) > 10 else ''}, "
-            f"unexpected keys {sorted(unexpected)[:10]}{'...' if len(unexpected) > 10 else ''}"
-        )
-    model.provenance = conv.provenance  # type: ignore[attr-defined]
-    return model
+def resolve(ref: Union[str, Path]) -> Path:
+    """The local path of model reference ``ref``.
+
+    An existing path (file or directory) is returned as it is; a shipped backbone
+    (``"utrlm-mini"`` or ``"shipped:utrlm-mini"``) gives its folder inside the installation after
+    checking its weights' and config's sha256 against the manifest; any other name must be a
+    registered checkpoint (see ``rnalm models``), taken from the local cache and downloaded when
+    missing (:func:`rnalm.hub.resolve`).
+    """
+    path = Path(ref)
+    if path.exists():
+        return path
+    if shipped.is_ref(ref):
+        entry = shipped.get(str(ref), "backbone")
+        entry.verify(entry.weight_files() + ["config.json"])
+        return entry.path
+    return hub.resolve(str(ref))
 
 
 def load(
@@ -40,23 +47,6 @@ def load(
     network needed) or a registered checkpoint (see ``rnalm models``), which is taken from the local
     cache and downloaded when missing.
     """
-    path = Path(name_or_path)
-    if not path.exists():
-        from rnalm import shipped
-
-        if shipped.is_ref(name_or_path):
-            path = shipped.backbone_path(str(name_or_path))
-        else:
-            from rnalm import hub
-
-            path = hub.resolve(str(name_or_path))
+    path = resolve(name_or_path)
     fmt, conv = convert_checkpoint(path)
-    model = build_from_converted(conv)
-    model.provenance.setdefault("source_format", fmt.name)  # type: ignore[attr-defined]
-    model.provenance.setdefault("source_path", str(path))  # type: ignore[attr-defined]
-    if device is not None:
-        model = model.to(device)
-    if eval_mode:
-        model.eval()
-    alphabet = conv.alphabet.with_max_length(conv.config.max_length)
-    return model, alphabet
+    return load_converted(conv, fmt.name, path, device=device, eval_mode=eval_mode)

@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from rnalm import hub
+from rnalm.hub import downloader
 from rnalm.cli import main
 
 def _torch_file() -> bytes:
@@ -57,8 +58,8 @@ def served(tmp_path):
 
 @pytest.fixture(autouse=True)
 def isolated(monkeypatch, tmp_path):
-    monkeypatch.setattr(hub, "BACKOFF_S", 0.0)
-    monkeypatch.setattr(hub, "TIMEOUT_S", 5.0)
+    monkeypatch.setattr(downloader, "BACKOFF_S", 0.0)
+    monkeypatch.setattr(downloader, "TIMEOUT_S", 5.0)
     monkeypatch.delenv(hub.ENV_OFFLINE, raising=False)
     monkeypatch.setenv(hub.ENV_HOME, str(tmp_path / "home"))
 
@@ -162,7 +163,7 @@ def shipped_demo(cache_dir):
 def test_models_takes_rows_from_every_source(monkeypatch, capsys):
     from rnalm.cli import models
 
-    monkeypatch.setattr(models, "SOURCES", [*models.SOURCES, f"{__name__}:shipped_demo"])
+    monkeypatch.setattr(models, "SOURCES", (*models.SOURCES, shipped_demo))
     assert main(["models"]) == 0
     out = capsys.readouterr().out
     # shipped rows get their own table (kind, task, size, validation metric, licence), before the downloadable one

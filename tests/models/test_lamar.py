@@ -24,7 +24,7 @@ import torch
 
 import rnalm
 from rnalm.errors import CheckpointError, InvalidSequenceError, SequenceLengthError
-from rnalm.io.formats import convert_checkpoint
+from rnalm.models import convert_checkpoint
 from rnalm.models.esm2.alphabet import ESM2_TOKENS
 from rnalm.models.lamar.alphabet import LAMAR_ALPHABET, LAMAR_TOKENS
 

@@ -17,9 +17,10 @@ esm = pytest.importorskip("esm")
 from esm.model.esm2 import ESM2  # noqa: E402
 
 import rnalm  # noqa: E402
-from rnalm.api import build_from_converted  # noqa: E402
 from rnalm.errors import CheckpointError, InvalidSequenceError  # noqa: E402
-from rnalm.io.formats import Probe, detect_format  # noqa: E402
+from rnalm.io.formats import Probe  # noqa: E402
+from rnalm.models import detect_format  # noqa: E402
+from rnalm.models.build import build_from_converted  # noqa: E402
 from rnalm.models.utrlm import UTRLM_ALPHABET, UTRLM_TOKENS  # noqa: E402
 from rnalm.models.utrlm.convert import convert_utrlm  # noqa: E402
 

@@ -4,6 +4,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from rnalm.io.native import NATIVE_CHECKPOINT, save_native
+from rnalm.io.output_guard import claim_output, output_lock
+from rnalm.models import convert_checkpoint
+from rnalm.models.build import build_from_converted
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("convert", help="convert a published checkpoint to rnalm's native format",
@@ -19,11 +24,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rnalm.api import build_from_converted
-    from rnalm.io.formats import convert_checkpoint
-    from rnalm.io.native import NATIVE_CHECKPOINT, save_native
-    from rnalm.io.output_guard import claim_output, output_lock
-
     dst = Path(args.dst)
     claim_output(dst, NATIVE_CHECKPOINT, args.overwrite, inputs=[args.src])
     fmt, conv = convert_checkpoint(args.src)

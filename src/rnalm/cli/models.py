@@ -1,32 +1,35 @@
 """``rnalm models``: every model rnalm can give you, from every source, in one table.
 
-Rows come from the *sources* in :data:`SOURCES`: ``"module:function"`` strings naming a function
-``f(cache_dir) -> Iterable[rnalm.hub.Listing]``: the models shipped inside the package
-(:mod:`rnalm.shipped`, rows with ``source == "shipped"``, printed in their own table first) and the registry of downloadable checkpoints (:mod:`rnalm.hub`).
+Rows come from the *sources* in :data:`SOURCES`: functions ``f(cache_dir) -> Iterable[rnalm.hub.Listing]``:
+the models shipped inside the package (:func:`rnalm.shipped.listings`, rows with
+``source == "shipped"``, printed in their own table first) and the registry of downloadable
+checkpoints (:func:`rnalm.hub.listings`).
 """
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import importlib
 import json
 from pathlib import Path
-from typing import Optional, Union
+from typing import Callable, Iterable, Optional, Sequence, Union
 
+from rnalm import hub, shipped
 from rnalm.hub import Listing
 
-SOURCES: list[str] = [
-    "rnalm.shipped:listings",
-    "rnalm.hub:listings",
-]
+#: A source of rows: ``f(cache_dir) -> Iterable[Listing]``.
+Source = Callable[[Union[str, Path, None]], Iterable[Listing]]
+
+SOURCES: tuple[Source, ...] = (
+    shipped.listings,
+    hub.listings,
+)
 
 
-def collect(cache_dir: Union[str, Path, None] = None, sources: Optional[list[str]] = None) -> list[Listing]:
+def collect(cache_dir: Union[str, Path, None] = None, sources: Optional[Sequence[Source]] = None) -> list[Listing]:
     """All rows from all sources, in source order."""
     rows: list[Listing] = []
-    for spec in SOURCES if sources is None else sources:
-        module, _, func = spec.partition(":")
-        rows.extend(getattr(importlib.import_module(module), func)(cache_dir))
+    for source in SOURCES if sources is None else sources:
+        rows.extend(source(cache_dir))
     return rows
 
 
@@ -117,9 +120,8 @@ def run(args: argparse.Namespace) -> int:
             print("Shipped with rnalm (installed, work offline; model cards: rnalm models -v):")
             print(format_shipped_table(local))
         else:
-            from rnalm import shipped
-
-            print(f"Shipped with rnalm: none in this installation ({shipped.root() / shipped.MANIFEST} lists no models).")
+            manifest = shipped.root() / shipped.MANIFEST
+            print(f"Shipped with rnalm: none in this installation ({manifest} lists no models).")
         print("\nDownloadable (rnalm download NAME; cached under $RNALM_HOME):")
         print(format_table(remote))
         if any(r.size is None or r.sha256 == "not published" for r in remote):

@@ -1,10 +1,11 @@
-"""Checkpoint formats: a registry of (sniff, convert) pairs, detection by content.
+"""Checkpoint formats: what a (sniff, convert) pair is, and the helpers converters share.
 
-A format module registers itself with :func:`register_format`. ``sniff`` looks at a
-:class:`Probe` (cheap facts about the path, computed once and shared) and says whether the file
-is its format; ``convert`` turns it into a :class:`Converted` -- config, alphabet and a state dict
-in rnalm's parameter names -- which :func:`rnalm.load` then loads *strictly*. Format quirks live
-only in the converters.
+Each format module defines one :class:`CheckpointFormat` value; the table of all of them, in the
+order they are tried, is :data:`rnalm.models.FORMATS`, and detection by content is
+:func:`rnalm.models.detect_format`. ``sniff`` looks at a :class:`Probe` (cheap facts about the
+path, computed once and shared) and says whether the file is its format; ``convert`` turns it into
+a :class:`Converted` -- config, alphabet and a state dict in rnalm's parameter names -- which
+:func:`rnalm.load` then loads *strictly*. Format quirks live only in the converters.
 """
 from __future__ import annotations
 
@@ -97,58 +98,12 @@ class Probe:
 
 @dataclass(frozen=True)
 class CheckpointFormat:
+    """A checkpoint format: its name, a line describing the files, its content sniffer and its converter."""
+
     name: str
     description: str
     sniff: Callable[[Probe], bool]
     convert: Callable[[Probe], Converted]
-
-
-FORMATS: dict[str, CheckpointFormat] = {}
-
-
-def register_format(name: str, description: str, sniff: Callable[[Probe], bool]
-                    ) -> Callable[[Callable[[Probe], Converted]], Callable[[Probe], Converted]]:
-    """Decorator registering ``convert`` for a format recognised by ``sniff``."""
-
-    def deco(convert: Callable[[Probe], Converted]) -> Callable[[Probe], Converted]:
-        FORMATS[name] = CheckpointFormat(name, description, sniff, convert)
-        return convert
-
-    return deco
-
-
-def _import_format_modules() -> None:
-    # Importing the model packages registers their formats.
-    import rnalm.models  # noqa: F401
-
-
-def detect_format(path: str | Path) -> tuple[CheckpointFormat, Probe]:
-    """Identify a checkpoint by its content (never by its file name)."""
-    _import_format_modules()
-    path = Path(path)
-    if not path.exists():
-        raise CheckpointError(f"{path}: no such file or directory")
-    probe = Probe(path)
-    if not probe.is_dir and path.stat().st_size == 0:
-        raise CheckpointError(f"{path}: empty file, expected a model checkpoint")
-    for fmt in FORMATS.values():
-        if fmt.sniff(probe):
-            return fmt, probe
-    expected = "; ".join(f"{f.name}: {f.description}" for f in FORMATS.values())
-    raise CheckpointError(f"{path}: not a checkpoint format rnalm knows. Expected one of: {expected}")
-
-
-def convert_checkpoint(path: str | Path) -> tuple[CheckpointFormat, Converted]:
-    fmt, probe = detect_format(path)
-    try:
-        return fmt, fmt.convert(probe)
-    except CheckpointError:
-        raise
-    except (KeyError, AttributeError, TypeError, ValueError) as exc:
-        raise CheckpointError(
-            f"{path}: looks like {fmt.name} ({fmt.description}) but its content is not as expected: "
-            f"{type(exc).__name__}: {exc}"
-        ) from exc
 
 
 def strip_prefix(state: dict[str, Any], prefixes: tuple[str, ...]) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from safetensors.torch import save_file
 from rnalm.alphabet import Alphabet
 from rnalm.errors import CheckpointError
 from rnalm.io.arrayfiles import read_safetensors, safetensors_shapes
-from rnalm.io.formats import Converted, Probe, check_shapes_match, register_format
+from rnalm.io.formats import CheckpointFormat, Converted, Probe, check_shapes_match
 from rnalm.io.output_guard import OutputKind, swap_into_place
 from rnalm.model.config import EncoderConfig
 from rnalm.model.footprint import check_fits_in_memory, implied_size
@@ -171,7 +171,6 @@ def _sniff(probe: Probe) -> bool:
     return bool(cfg) and cfg.get("format") == FORMAT_NAME
 
 
-@register_format("rnalm", "rnalm native directory (config.json with format 'rnalm' + model.safetensors)", _sniff)
 def convert_native(probe: Probe, verify: bool = True) -> Converted:
     cfg = load_native_config(probe.path)
     config = cfg.encoder
@@ -194,3 +193,8 @@ def convert_native(probe: Probe, verify: bool = True) -> Converted:
     prov = dict(cfg.provenance)
     prov["weights_sha256"] = cfg.weights_sha256
     return Converted(config, cfg.alphabet, state, prov)
+
+
+#: The native format, tried first (see :data:`rnalm.models.FORMATS`).
+NATIVE_FORMAT = CheckpointFormat(
+    FORMAT_NAME, "rnalm native directory (config.json with format 'rnalm' + model.safetensors)", _sniff, convert_native)

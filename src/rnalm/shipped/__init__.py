@@ -36,6 +36,8 @@ from pathlib import Path
 from typing import Any, Iterator, Optional, Union
 
 from rnalm.errors import RnalmError
+from rnalm.hub import Listing
+from rnalm.io.native import sha256_file
 
 #: Environment variable naming another folder of shipped models (with its own manifest.json).
 ENV_DIR = "RNALM_SHIPPED_DIR"
@@ -112,8 +114,6 @@ class Entry:
 
     def verify(self, names: Optional[list[str]] = None) -> None:
         """Check the files' sha256 against the manifest (all files, or ``names``)."""
-        from rnalm.io.native import sha256_file
-
         for fname in names or list(self.files):
             want = self.files.get(fname)
             p = self.path / fname
@@ -319,10 +319,8 @@ def ref(name: str) -> str:
 
 
 # ------------------------------------------------------------------------------------ listing
-def listings(cache_dir: Union[str, Path, None] = None):
+def listings(cache_dir: Union[str, Path, None] = None) -> Iterator[Listing]:
     """Rows for ``rnalm models`` (source ``shipped``); ``cache_dir`` is unused (nothing is downloaded)."""
-    from rnalm.hub import Listing
-
     try:
         found = entries()
     except ShippedModelError:

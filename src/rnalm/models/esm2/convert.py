@@ -28,7 +28,14 @@ from typing import Any, Optional
 import torch
 
 from rnalm.errors import CheckpointError
-from rnalm.io.formats import Converted, Probe, check_state_matches, check_rotary_inv_freq, register_format, strip_prefix
+from rnalm.io.formats import (
+    CheckpointFormat,
+    Converted,
+    Probe,
+    check_rotary_inv_freq,
+    check_state_matches,
+    strip_prefix,
+)
 from rnalm.io.safe_torch import safe_torch_load
 from rnalm.model.config import EncoderConfig
 from rnalm.models.esm2.alphabet import ESM2_ALPHABET
@@ -152,7 +159,6 @@ def _sniff(probe: Probe) -> bool:
     return any(str(k).endswith("embed_tokens.weight") for k in obj["model"])
 
 
-@register_format("esm2", "fair-esm ESM-2 .pt (dict with 'cfg' holding the model arguments and 'model' state dict)", _sniff)
 def convert_esm2(probe: Probe) -> Converted:
     obj = probe.torch_obj
     args = model_args(obj)
@@ -171,7 +177,8 @@ def convert_esm2(probe: Probe) -> Converted:
     check_esm2_tensors(state, len(ESM2_ALPHABET), embed_dim, num_layers)
     stored_heads = heads_from_rotary(state, embed_dim)
     if stored_heads is not None and stored_heads != heads:
-        raise CheckpointError(f"{probe.path}: cfg says {heads} attention heads but the rotary buffers imply {stored_heads}")
+        raise CheckpointError(
+            f"{probe.path}: cfg says {heads} attention heads but the rotary buffers imply {stored_heads}")
     if embed_dim % heads:
         raise CheckpointError(f"{probe.path}: width {embed_dim} is not divisible by {heads} heads")
     state = drop_rotary_buffers(state, embed_dim // heads)
@@ -203,7 +210,12 @@ def convert_esm2(probe: Probe) -> Converted:
     return Converted(config, a, state, provenance)
 
 
+#: fair-esm ESM-2 checkpoints (listed in :data:`rnalm.models.FORMATS`).
+ESM2_FORMAT = CheckpointFormat(
+    "esm2", "fair-esm ESM-2 .pt (dict with 'cfg' holding the model arguments and 'model' state dict)", _sniff,
+    convert_esm2)
 __all__ = [
+    "ESM2_FORMAT",
     "ESM2_PREFIXES", "ESM2_MAX_POSITIONS", "count_layers", "heads_from_rotary", "check_esm2_tensors",
     "tie_lm_head", "drop_rotary_buffers", "model_args", "regression_path", "load_regression", "convert_esm2",
 ]

@@ -32,7 +32,7 @@ import torch
 
 from rnalm.alphabet import Alphabet
 from rnalm.errors import CheckpointError
-from rnalm.io.formats import Converted, Probe, check_rotary_inv_freq, register_format
+from rnalm.io.formats import CheckpointFormat, Converted, Probe, check_rotary_inv_freq
 from rnalm.io.safe_torch import safe_torch_load
 from rnalm.model.config import EncoderConfig
 from rnalm.models.esm2.alphabet import ESM2_ALPHABET, ESM2_TOKENS
@@ -432,12 +432,6 @@ def _sniff(probe: Probe) -> bool:
     return isinstance(cfg, dict) and cfg.get("model_type") == "esm" and cfg.get("format") != "rnalm"
 
 
-@register_format(
-    FORMAT_NAME,
-    "Hugging Face ESM directory such as LAMAR's (config.json with model_type 'esm' + model.safetensors "
-    "or pytorch_model.bin)",
-    _sniff,
-)
 def convert_hf_esm_dir(probe: Probe) -> Converted:
     cfg = probe.json_file(CONFIG_FILE)
     assert cfg is not None  # guaranteed by the sniffer
@@ -447,4 +441,15 @@ def convert_hf_esm_dir(probe: Probe) -> Converted:
     return conv
 
 
-__all__ = ["FORMAT_NAME", "convert_hf_esm", "convert_hf_esm_dir", "load_weights", "rename_key", "read_vocab"]
+#: Hugging Face ESM directories (listed in :data:`rnalm.models.FORMATS`).
+HF_ESM_FORMAT = CheckpointFormat(
+    FORMAT_NAME,
+    "Hugging Face ESM directory such as LAMAR's (config.json with model_type 'esm' + model.safetensors "
+    "or pytorch_model.bin)",
+    _sniff,
+    convert_hf_esm_dir,
+)
+
+
+__all__ = ["HF_ESM_FORMAT", "FORMAT_NAME", "convert_hf_esm", "convert_hf_esm_dir", "load_weights", "rename_key",
+           "read_vocab"]

@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 from rnalm.errors import CheckpointError, RnalmError
-from rnalm.io.formats import Converted, Probe, check_state_matches, check_rotary_inv_freq, register_format
+from rnalm.io.formats import CheckpointFormat, Converted, Probe, check_rotary_inv_freq, check_state_matches
 from rnalm.io.sizecap import check_declared_size
 from rnalm.model.config import EncoderConfig
 from rnalm.models.protrna.alphabet import PROTRNA_ALPHABET
@@ -134,7 +134,8 @@ def read_keras_weights(path: Union[str, Path]) -> KerasWeights:
 
 def _read_open_file(h5py: Any, f: Any, path: Path) -> KerasWeights:
     sizes: list[int] = []
-    f.visititems(lambda n, obj: sizes.append(int(obj.size) * obj.dtype.itemsize) if isinstance(obj, h5py.Dataset) else None)
+    f.visititems(lambda n, obj: sizes.append(int(obj.size) * obj.dtype.itemsize)
+                 if isinstance(obj, h5py.Dataset) else None)
     check_declared_size(path, sum(sizes), path.stat().st_size, "HDF5 datasets")
     layer_names = read_name_list(f, "layer_names")
     if layer_names is None:
@@ -372,7 +373,8 @@ def infer_attention_heads(embed_dim: int, inv_freq: dict[str, torch.Tensor], ove
     if lengths:
         head_dim = 2 * lengths.pop()
         if head_dim == 0 or embed_dim % head_dim:
-            raise CheckpointError(f"rotary inv_freq implies head size {head_dim}, which does not divide width {embed_dim}")
+            raise CheckpointError(
+                f"rotary inv_freq implies head size {head_dim}, which does not divide width {embed_dim}")
         heads = embed_dim // head_dim
         if override is not None and override != heads:
             raise CheckpointError(
@@ -458,12 +460,14 @@ def _sniff(probe: Probe) -> bool:
     return not probe.is_dir and probe.is_hdf5
 
 
-@register_format(FORMAT_NAME, FORMAT_DESCRIPTION, _sniff)
 def convert_protrna(probe: Probe) -> Converted:
     return convert_protrna_h5(probe.path)
 
 
+#: ProtRNA Keras files (listed in :data:`rnalm.models.FORMATS`).
+PROTRNA_FORMAT = CheckpointFormat(FORMAT_NAME, FORMAT_DESCRIPTION, _sniff, convert_protrna)
 __all__ = [
+    "PROTRNA_FORMAT",
     "FORMAT_NAME", "FORMAT_DESCRIPTION", "DEFAULT_ATTENTION_HEADS", "DEFAULT_MAX_POSITIONS", "IGNORED",
     "convert_protrna", "convert_protrna_h5", "read_keras_weights", "read_name_list", "relative_name",
     "keras_uid", "map_weights", "import_h5py",

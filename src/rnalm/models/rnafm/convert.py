@@ -33,7 +33,7 @@ import torch
 
 from rnalm.alphabet import Alphabet
 from rnalm.errors import CheckpointError
-from rnalm.io.formats import Converted, Probe, check_state_matches, register_format
+from rnalm.io.formats import CheckpointFormat, Converted, Probe, check_state_matches
 from rnalm.model.config import EncoderConfig
 from rnalm.models.rnafm.alphabet import MRNA_FM_ALPHABET, RNA_FM_ALPHABET
 
@@ -44,7 +44,8 @@ FORMAT_DESCRIPTION = (
 )
 ARCH = "roberta_large"
 #: Embedding rows -> alphabet; the only two vocabularies rna-fm's roberta_large models use.
-ALPHABETS_BY_ROWS: dict[int, Alphabet] = {len(RNA_FM_ALPHABET): RNA_FM_ALPHABET, len(MRNA_FM_ALPHABET): MRNA_FM_ALPHABET}
+ALPHABETS_BY_ROWS: dict[int, Alphabet] = {len(RNA_FM_ALPHABET): RNA_FM_ALPHABET,
+                                          len(MRNA_FM_ALPHABET): MRNA_FM_ALPHABET}
 #: Upgraded argument names the architecture is read from.
 ARCH_ARGS = ("layers", "embed_dim", "ffn_embed_dim", "attention_heads", "max_positions")
 REGRESSION_KEYS = ("contact_head.regression.weight", "contact_head.regression.bias")
@@ -145,7 +146,6 @@ def _json_safe(value: Any) -> Any:
     return repr(value)
 
 
-@register_format(FORMAT_NAME, FORMAT_DESCRIPTION, _sniff)
 def convert_rnafm(probe: Probe) -> Converted:
     obj = probe.torch_obj
     raw_args: argparse.Namespace = obj["args"]
@@ -183,7 +183,10 @@ def convert_rnafm(probe: Probe) -> Converted:
     return Converted(config, alphabet, state, provenance)
 
 
+#: RNA-FM / mRNA-FM checkpoints (listed in :data:`rnalm.models.FORMATS`).
+RNAFM_FORMAT = CheckpointFormat(FORMAT_NAME, FORMAT_DESCRIPTION, _sniff, convert_rnafm)
 __all__ = [
+    "RNAFM_FORMAT",
     "FORMAT_NAME", "convert_rnafm", "upgrade_key", "upgrade_arg_name", "upgrade_args",
     "choose_alphabet", "tied_embedding", "config_from_args",
 ]

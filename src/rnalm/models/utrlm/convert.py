@@ -24,7 +24,7 @@ from typing import Any, Optional
 import torch
 
 from rnalm.errors import CheckpointError
-from rnalm.io.formats import Converted, Probe, check_state_matches, register_format, strip_prefix
+from rnalm.io.formats import CheckpointFormat, Converted, Probe, check_state_matches, strip_prefix
 from rnalm.model.config import named_config
 from rnalm.models.esm2.convert import (
     REGRESSION_KEYS,
@@ -64,8 +64,6 @@ def _sniff(probe: Probe) -> bool:
     return has_heads or state["embed_tokens.weight"].shape[0] == len(UTRLM_ALPHABET)
 
 
-@register_format("utr-lm", "UTR-LM .pkl (fair-esm ESM2 state dict with a 10-token DNA vocabulary, optional "
-                 "'module.' prefix, supervised_linear / structure_linear heads)", _sniff)
 def convert_utrlm(probe: Probe, attention_heads: Optional[int] = None) -> Converted:
     state = flat_state(probe.torch_obj)
     if state is None:
@@ -116,4 +114,10 @@ def convert_utrlm(probe: Probe, attention_heads: Optional[int] = None) -> Conver
     return Converted(config, a, state, provenance)
 
 
-__all__ = ["convert_utrlm", "flat_state", "DEFAULT_HEADS", "UTRLM_MAX_POSITIONS"]
+#: UTR-LM state dicts (listed in :data:`rnalm.models.FORMATS`).
+UTRLM_FORMAT = CheckpointFormat(
+    "utr-lm", "UTR-LM .pkl (fair-esm ESM2 state dict with a 10-token DNA vocabulary, optional "
+              "'module.' prefix, supervised_linear / structure_linear heads)", _sniff, convert_utrlm)
+
+
+__all__ = ["UTRLM_FORMAT", "convert_utrlm", "flat_state", "DEFAULT_HEADS", "UTRLM_MAX_POSITIONS"]
