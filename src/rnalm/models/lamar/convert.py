@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
@@ -280,16 +281,23 @@ def _expect(cond: bool, message: str) -> None:
         raise CheckpointError(message)
 
 
-def convert_hf_esm(directory: Path, cfg: dict[str, Any], state: dict[str, torch.Tensor]) -> Converted:
-    """Check ``cfg`` against the tensors, rename them, and build rnalm's config and alphabet."""
-    pos = check_representable(cfg)
-    state = normalize_keys(state)
-    ignored: list[str] = []
-    notes: list[str] = []
+@dataclass(frozen=True)
+class _Dims:
+    """The architecture read from the tensors (and checked against config.json)."""
 
+    vocab_size: int
+    width: int
+    num_layers: int
+    heads: int
+    ffn: int
+
+
+def _check_dims(cfg: dict[str, Any], state: dict[str, torch.Tensor]) -> tuple[torch.Tensor, _Dims]:
+    """The token embedding and the architecture, each config.json field checked against the tensors."""
     emb = state.get("embeddings.word_embeddings.weight")
     _expect(emb is not None and emb.ndim == 2,
             "no embeddings.word_embeddings.weight: not an ESM model's weights")
+    assert emb is not None
     vocab_size, width = emb.shape
     num_layers = _count_layers(state)
     heads = int(_hf(cfg, "num_attention_heads"))
@@ -303,18 +311,21 @@ def convert_hf_esm(directory: Path, cfg: dict[str, Any], state: dict[str, torch.
     _expect(heads > 0 and width % heads == 0, f"hidden size {width} is not divisible by {heads} attention heads")
     fc1 = state.get("encoder.layer.0.intermediate.dense.weight")
     _expect(fc1 is not None, "no encoder.layer.0.intermediate.dense.weight")
+    assert fc1 is not None
     ffn = fc1.shape[0]
     _expect(int(_hf(cfg, "intermediate_size")) == ffn,
             f"config.json intermediate_size={_hf(cfg, 'intermediate_size')} but the weights have {ffn}")
+    return emb, _Dims(vocab_size, width, num_layers, heads, ffn)
 
-    alphabet = resolve_alphabet(directory, cfg, vocab_size, notes)
-    padding_idx = alphabet.padding_idx
 
-    # Buffers and tensors the original ignores (or recomputes); each is checked or recorded.
+def _drop_unused(state: dict[str, torch.Tensor], pos: str, head_dim: int
+                 ) -> tuple[dict[str, torch.Tensor], list[str]]:
+    """Remove the buffers and tensors the original ignores (or recomputes), each checked or recorded."""
+    ignored: list[str] = []
     rotary_keys = [k for k in state if _ROTARY_KEY.match(k)]
     if rotary_keys:
         _expect(pos == "rotary", f"rotary buffers {rotary_keys[:2]} in an absolute-position model")
-        state = check_rotary_inv_freq(state, "rotary_embeddings.inv_freq", width // heads)
+        state = check_rotary_inv_freq(state, "rotary_embeddings.inv_freq", head_dim)
         ignored += sorted(rotary_keys)
     if "embeddings.position_ids" in state:  # persistent in older transformers and in LAMAR; never read
         ignored.append("embeddings.position_ids")
@@ -327,15 +338,16 @@ def convert_hf_esm(directory: Path, cfg: dict[str, Any], state: dict[str, torch.
         # EsmModel's pooler only feeds pooler_output, which rnalm does not produce.
         ignored.append(key)
         del state[key]
+    return state, ignored
 
-    has_emb_ln = "embeddings.layer_norm.weight" in state
-    _expect(has_emb_ln == bool(_hf(cfg, "emb_layer_norm_before")),
-            f"config.json emb_layer_norm_before={_hf(cfg, 'emb_layer_norm_before')} but the embedding "
-            f"LayerNorm is {'present' if has_emb_ln else 'absent'} in the weights")
 
+def _max_positions(directory: Path, cfg: dict[str, Any], state: dict[str, torch.Tensor], pos: str,
+                   padding_idx: int) -> int:
+    """The longest input: from the position table (absolute) or the declared limits (rotary)."""
     if pos == "absolute":
         table = state.get("embeddings.position_embeddings.weight")
         _expect(table is not None, "absolute-position model without embeddings.position_embeddings.weight")
+        assert table is not None
         rows = table.shape[0]
         _expect(rows == int(_hf(cfg, "max_position_embeddings")),
                 f"position table has {rows} rows but config.json max_position_embeddings="
@@ -344,14 +356,18 @@ def convert_hf_esm(directory: Path, cfg: dict[str, Any], state: dict[str, torch.
         # LearnedPositionalEmbedding does; rnalm's table holds max_positions + padding_idx + 1 rows.
         max_positions = rows - padding_idx - 1
         _expect(max_positions > 0, f"position table of {rows} rows leaves no room after pad index {padding_idx}")
-    else:
-        # Rotary positions have no table; the declared limit (or the tokenizer's, if larger) is the
-        # longest input the model was trained on.
-        max_positions = max(int(_hf(cfg, "max_position_embeddings")), _tokenizer_max_length(directory) or 0)
+        return max_positions
+    # Rotary positions have no table; the declared limit (or the tokenizer's, if larger) is the
+    # longest input the model was trained on.
+    return max(int(_hf(cfg, "max_position_embeddings")), _tokenizer_max_length(directory) or 0)
 
-    # LM head: tied (decoder absent or equal to the embeddings) or untied.
-    lm_keys = [k for k in state if k.startswith("lm_head.")]
-    has_lm = bool(lm_keys)
+
+def _lm_head(cfg: dict[str, Any], state: dict[str, torch.Tensor], emb: torch.Tensor, notes: list[str]
+             ) -> tuple[bool, bool]:
+    """``(has_lm, tie)``: the LM head is tied (decoder absent or equal to the embeddings) or untied.
+
+    A tied decoder is removed from ``state``."""
+    has_lm = any(k.startswith("lm_head.") for k in state)
     tie = True
     if has_lm:
         decoder = state.pop("lm_head.decoder.weight", None)
@@ -369,8 +385,11 @@ def convert_hf_esm(directory: Path, cfg: dict[str, Any], state: dict[str, torch.
                     "is true: LAMAR's own EsmForMaskedLM (a plain nn.Module) uses the stored decoder, "
                     "transformers' would overwrite it with the embeddings; rnalm uses the stored weights"
                 )
-    has_contact = "contact_head.regression.weight" in state
+    return has_lm, tie
 
+
+def _renamed(directory: Path, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """``state`` in rnalm's parameter names; a tensor with no counterpart is a CheckpointError."""
     renamed: dict[str, torch.Tensor] = {}
     unknown = []
     for key, value in state.items():
@@ -384,15 +403,36 @@ def convert_hf_esm(directory: Path, cfg: dict[str, Any], state: dict[str, torch.
             f"{directory}: tensors with no counterpart in an ESM masked-LM encoder: {sorted(unknown)[:8]}"
             f"{'...' if len(unknown) > 8 else ''} (task heads such as classifier.* are not loaded by rnalm)"
         )
+    return renamed
+
+
+def convert_hf_esm(directory: Path, cfg: dict[str, Any], state: dict[str, torch.Tensor]) -> Converted:
+    """Check ``cfg`` against the tensors, rename them, and build rnalm's config and alphabet."""
+    pos = check_representable(cfg)
+    state = normalize_keys(state)
+    notes: list[str] = []
+    emb, dims = _check_dims(cfg, state)
+    alphabet = resolve_alphabet(directory, cfg, dims.vocab_size, notes)
+    padding_idx = alphabet.padding_idx
+    state, ignored = _drop_unused(state, pos, dims.width // dims.heads)
+
+    has_emb_ln = "embeddings.layer_norm.weight" in state
+    _expect(has_emb_ln == bool(_hf(cfg, "emb_layer_norm_before")),
+            f"config.json emb_layer_norm_before={_hf(cfg, 'emb_layer_norm_before')} but the embedding "
+            f"LayerNorm is {'present' if has_emb_ln else 'absent'} in the weights")
+    max_positions = _max_positions(directory, cfg, state, pos, padding_idx)
+    has_lm, tie = _lm_head(cfg, state, emb, notes)
+    has_contact = "contact_head.regression.weight" in state
+    renamed = _renamed(directory, state)
     if has_lm and tie:
         renamed["lm_head.weight"] = renamed["embed_tokens.weight"]
 
     config = EncoderConfig(
-        vocab_size=vocab_size,
-        num_layers=num_layers,
-        embed_dim=width,
-        ffn_embed_dim=ffn,
-        attention_heads=heads,
+        vocab_size=dims.vocab_size,
+        num_layers=dims.num_layers,
+        embed_dim=dims.width,
+        ffn_embed_dim=dims.ffn,
+        attention_heads=dims.heads,
         position_embedding="learned" if pos == "absolute" else "rotary",
         max_positions=max_positions,
         padding_idx=padding_idx,
