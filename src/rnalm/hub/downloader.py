@@ -42,6 +42,9 @@ from rnalm.hub.verify import check_cached, verify_download
 from rnalm.io.jsonfile import write_json
 from rnalm.version import __version__
 
+if sys.platform != "win32":
+    import fcntl
+
 #: Environment variable that forbids network access in :func:`resolve` when set to 1/true/yes.
 ENV_OFFLINE = "RNALM_OFFLINE"
 #: Environment variable naming a mirror: file F of checkpoint C is fetched from ``$RNALM_HUB_MIRROR/C/F``.
@@ -212,9 +215,7 @@ def _receive(resp: Any, url: str, part: Path, meta: Path, info: Optional[dict], 
 @contextlib.contextmanager
 def _lock(folder: Path) -> Iterator[None]:
     """Serialise downloads into one cache folder across processes (POSIX; a no-op elsewhere)."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows
+    if sys.platform == "win32":  # pragma: no cover - no fcntl
         yield
         return
     with open(folder / ".lock", "w") as fh:

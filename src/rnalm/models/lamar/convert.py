@@ -30,6 +30,8 @@ from pathlib import Path
 from typing import Any, Optional
 
 import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file
 
 from rnalm.alphabet import Alphabet
 from rnalm.errors import CheckpointError
@@ -99,9 +101,6 @@ _LAYER_KEY = re.compile(r"^encoder\.layer\.(\d+)\.(.+)$")
 # ----------------------------------------------------------------------------- reading files
 def _load_tensor_file(path: Path) -> dict[str, torch.Tensor]:
     if path.name.endswith(".safetensors"):
-        from safetensors import SafetensorError
-        from safetensors.torch import load_file
-
         try:
             return load_file(str(path))
         except (SafetensorError, OSError, ValueError) as exc:
