@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from rnalm.errors import CheckpointError
-from rnalm.pretrain.trainer import OptimConfig, pretrain
+from rnalm.pretrain.config import OptimConfig
+from rnalm.pretrain.trainer import pretrain
 
 from .test_pretrain import tiny_cfg, write_corpus
 

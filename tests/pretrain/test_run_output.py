@@ -10,7 +10,9 @@ import pytest
 from rnalm.cli import main
 from rnalm.errors import RnalmError
 from rnalm.io.output_guard import MARKER_FILE, OutputLockedError, read_marker
-from rnalm.pretrain.trainer import OptimConfig, latest_checkpoint, pretrain
+from rnalm.pretrain.checkpoints import latest_checkpoint
+from rnalm.pretrain.config import OptimConfig
+from rnalm.pretrain.trainer import pretrain
 
 from .test_pretrain import tiny_cfg, write_corpus
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from rnalm import shipped
-from rnalm.io.native import sha256_file
+from rnalm.io.digest import sha256_file
 from rnalm.shipped.check import recheck
 
 ROOT = shipped.package_root()

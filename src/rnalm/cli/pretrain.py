@@ -26,7 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from rnalm.configfile import load_config
-    from rnalm.pretrain.trainer import PretrainConfig, pretrain
+    from rnalm.pretrain.config import PretrainConfig
+    from rnalm.pretrain.trainer import pretrain
 
     cfg = load_config(PretrainConfig, args.config, args.overrides)
     pretrain(cfg, resume=args.resume, overwrite=args.overwrite)

@@ -8,7 +8,6 @@ deleted silently.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 from typing import Callable, Optional
@@ -18,11 +17,9 @@ from safetensors import SafetensorError, safe_open
 from rnalm.errors import DownloadError, RnalmError
 from rnalm.hub.cache import FROM_PUBLISHER, TRUST_ON_FIRST_USE, new_record
 from rnalm.hub.registry import RemoteFile
+from rnalm.io.digest import sha256_file
 from rnalm.io.formats import Probe
 from rnalm.models import detect_format
-
-#: Bytes read at a time while hashing.
-HASH_BLOCK_BYTES = 1 << 20
 
 
 def _probe_torch(probe: Probe) -> bool:
@@ -46,14 +43,6 @@ CONTAINER_PROBES: dict[str, Callable[[Probe], bool]] = {
     "torch": _probe_torch,
     "safetensors": _probe_safetensors,
 }
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(HASH_BLOCK_BYTES), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _keep_corrupt(path: Path) -> Path:
@@ -86,7 +75,7 @@ def verify_file(path: Path, remote: RemoteFile, url: str = "") -> str:
     with open(path, "rb") as fh:
         head = fh.read(512).lstrip().lower()
     size = path.stat().st_size
-    actual = _sha256(path)
+    actual = sha256_file(path)
     problem = next((what for magic, what in _NOT_A_FILE if head.startswith(magic)), None)
     if problem is None and remote.size is not None and size != remote.size:
         problem = f"{size} bytes instead of the published {remote.size}"
@@ -134,7 +123,7 @@ def check_cached(checkpoint: str, remote: RemoteFile, dest: Path, records: dict[
     """Re-hash a cached file against the publisher's or the recorded sha256 (rename it ``*.corrupt`` on a
     mismatch); return a record to store when there is none yet or the publisher's hash now applies."""
     recorded = records.get(remote.filename)
-    digest = _sha256(dest)
+    digest = sha256_file(dest)
     if remote.sha256:
         reference, whose = remote.sha256.lower(), "the publisher's sha256"
     elif recorded:

@@ -14,12 +14,11 @@ from typing import Optional
 import torch
 
 from rnalm.alphabet import Alphabet
+from rnalm.api import load
 from rnalm.model import EncoderConfig, RNAEncoder
 
 
 def transfer_from(source: str, alphabet: Alphabet, heads: dict[str, bool]) -> tuple[RNAEncoder, dict]:
-    from rnalm.api import load
-
     src, src_alpha = load(source)
     a = alphabet
     vocab = EncoderConfig.for_alphabet(a)

@@ -37,7 +37,7 @@ from typing import Any, Iterator, Optional, Union
 
 from rnalm.errors import RnalmError
 from rnalm.hub import Listing
-from rnalm.io.native import sha256_file
+from rnalm.io.digest import sha256_file
 
 #: Environment variable naming another folder of shipped models (with its own manifest.json).
 ENV_DIR = "RNALM_SHIPPED_DIR"
