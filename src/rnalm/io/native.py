@@ -32,6 +32,7 @@ from rnalm.io.output_guard import OutputKind, swap_into_place
 from rnalm.model.config import EncoderConfig
 from rnalm.model.footprint import check_fits_in_memory, implied_size
 from rnalm.schema import STRICT, validate_fields
+from rnalm.version import __version__
 
 FORMAT_NAME = "rnalm"
 FORMAT_VERSION = 1
@@ -82,8 +83,6 @@ def save_native(
     try:
         weights = tmp / WEIGHTS_FILE
         save_file(_untied_state(model), str(weights), metadata={"format": FORMAT_NAME})
-        from rnalm import __version__
-
         cfg = {
             "format": FORMAT_NAME,
             "format_version": FORMAT_VERSION,

@@ -1,0 +1,45 @@
+"""rnalm.api.resolve: a path, a shipped backbone name or a registered checkpoint name to a local path."""
+from __future__ import annotations
+
+import pytest
+
+from rnalm import hub, shipped
+from rnalm.api import resolve
+from rnalm.errors import DownloadError
+
+
+def test_an_existing_path_is_returned_as_it_is(tiny_lm_dir):
+    assert resolve(tiny_lm_dir) == tiny_lm_dir
+    assert resolve(str(tiny_lm_dir)) == tiny_lm_dir
+
+
+@pytest.mark.parametrize("ref", ["utrlm-mini", "shipped:utrlm-mini"])
+def test_a_shipped_backbone_name_gives_its_folder(ref):
+    with shipped.using_root(shipped.package_root()):
+        assert resolve(ref) == shipped.get("utrlm-mini", "backbone").path
+
+
+def test_a_shipped_backbone_whose_weights_changed_is_refused(tmp_path):
+    root = shipped.package_root()
+    entry = shipped.get("utrlm-mini", "backbone", root)
+    copy = tmp_path / "shipped"
+    (copy / entry.dir).mkdir(parents=True)
+    (copy / shipped.MANIFEST).write_bytes((root / shipped.MANIFEST).read_bytes())
+    for name in entry.files:
+        (copy / entry.dir / name).write_bytes((entry.path / name).read_bytes())
+    (copy / entry.dir / "config.json").write_text("{}")
+    with shipped.using_root(copy), pytest.raises(shipped.ShippedModelError, match="does not match the sha256"):
+        resolve("utrlm-mini")
+
+
+def test_an_unknown_name_is_neither_path_nor_registered(tmp_path, monkeypatch):
+    monkeypatch.setenv(hub.ENV_HOME, str(tmp_path))
+    with pytest.raises(DownloadError, match="no such file or directory, and 'no-such-model' is not a registered"):
+        resolve("no-such-model")
+
+
+def test_a_registered_name_not_cached_offline_names_where_to_put_it(tmp_path, monkeypatch):
+    monkeypatch.setenv(hub.ENV_HOME, str(tmp_path))
+    monkeypatch.setenv(hub.ENV_OFFLINE, "1")
+    with pytest.raises(DownloadError, match=r"rna-fm is not in the cache and \$RNALM_OFFLINE is set"):
+        resolve("rna-fm")
