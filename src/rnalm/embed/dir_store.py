@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Iterator, Optional
 
 import numpy as np
+import torch
 
 from rnalm.embed.naming import file_name
 from rnalm.embed.outputs import RecordOutput
@@ -210,8 +211,6 @@ class PtStore(DirStore):
     _PT_KEYS = {"per_token": "representations", "mean": "mean_representations", "cls": "bos_representations"}
 
     def _write_files(self, name: str, rec: RecordOutput) -> None:
-        import torch
-
         obj: dict[str, Any] = {"label": rec.meta.id}
         for k, arr in rec.arrays.items():
             t = torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float32))

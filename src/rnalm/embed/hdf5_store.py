@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -58,7 +58,7 @@ class HDF5Store(Store):
 
     def __init__(self, path: Path) -> None:
         super().__init__(path)
-        self._f: Optional[Any] = None
+        self._f: Any = None  # an open h5py.File, or None
 
     # ----------------------------------------------------------------- reading
     def _reader(self) -> Any:

@@ -137,7 +137,7 @@ def _embed_locked(model: Union[str, Path, torch.nn.Module], alphabet: Optional[A
     # 2. the model
     em, old_meta = setup_model(model, alphabet, opts, pools, device, dtype, old_meta)
     batching = batching_settings(opts, old_meta, device)
-    metadata = run_metadata(em.alphabet, em.model, em.identity, em.layers, pools, em.preparer, opts, dtype,
+    metadata = run_metadata(em.alphabet, em.config, em.identity, em.layers, pools, em.preparer, opts, dtype,
                             batching, rank, world, input_path)
 
     # 3. what the output already holds (read only)
@@ -181,7 +181,7 @@ def _embed_locked(model: Union[str, Path, torch.nn.Module], alphabet: Optional[A
 
 def _attention_cost(em: EmbedModel, opts: EmbedOptions) -> int:
     """Bytes per query-key pair of the attention maps a batch keeps (0 when none are kept)."""
-    cfg = em.model.config
+    cfg = em.config
     return cfg.num_layers * cfg.attention_heads * 4 if (opts.contacts or opts.attentions) else 0
 
 

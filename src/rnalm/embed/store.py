@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, Iterator
@@ -140,8 +141,6 @@ EMBEDDINGS = OutputKind("embeddings", "an rnalm embedding output", is_embedding_
 
 
 def remove_output(path: Path) -> None:
-    import shutil
-
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path)
     elif path.exists() or path.is_symlink():
