@@ -16,7 +16,8 @@ from typing import Any, Union
 
 from rnalm.embed.dir_store import LOG_FILE, META_FILE, write_json_atomic
 from rnalm.embed.naming import find_parts
-from rnalm.embed.store import EMBEDDINGS, RESUME_KEYS, OutputError, open_store, remove_output, storage_of
+from rnalm.embed.storage import EMBEDDINGS, open_store
+from rnalm.embed.store import RESUME_KEYS, OutputError, remove_output, storage_of
 from rnalm.io.output_guard import write_marker
 
 

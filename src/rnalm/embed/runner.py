@@ -42,7 +42,8 @@ from rnalm.embed.options import (
 from rnalm.embed.outputs import Assembler
 from rnalm.embed.plan import DoneRecords, batching_settings, rank_work, read_old_metadata, validate_input
 from rnalm.embed.setup import EmbedModel, setup_model
-from rnalm.embed.store import EMBEDDINGS, STORAGES, OutputError, Store, check_compatible, make_store, storage_of
+from rnalm.embed.storage import EMBEDDINGS, make_store
+from rnalm.embed.store import STORAGES, OutputError, Store, check_compatible, storage_of
 from rnalm.errors import RnalmError
 from rnalm.io.output_guard import (
     NEW,

@@ -33,8 +33,10 @@ BATCH_KEYS = ("tokens_per_batch", "lookahead")
 class Store(ABC):
     storage: str = ""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, kind: OutputKind) -> None:
         self.path = Path(path)
+        #: the output kind a directory store is marked as (see :mod:`rnalm.io.output_guard`)
+        self.kind = kind
 
     # ----------------------------------------------------------------- reading
     @abstractmethod
@@ -109,35 +111,6 @@ def storage_of(path: Path) -> str:
     if head == b"\x89HDF\r\n\x1a\n":
         return "hdf5"
     raise OutputError(f"{path}: exists and is not an rnalm embedding output (neither HDF5 nor an output directory)")
-
-
-def make_store(path: Path, storage: str) -> Store:
-    if storage == "hdf5":
-        from rnalm.embed.hdf5_store import HDF5Store
-
-        return HDF5Store(path)
-    if storage in ("npy", "pt"):
-        from rnalm.embed.dir_store import NpyStore, PtStore
-
-        return NpyStore(path) if storage == "npy" else PtStore(path)
-    raise OutputError(f"unknown output format {storage!r}; expected one of {', '.join(STORAGES)}")
-
-
-def open_store(path: Path) -> Store:
-    return make_store(path, storage_of(path))
-
-
-def is_embedding_output(path: Path) -> bool:
-    """True when ``path`` holds an rnalm embedding output (HDF5 attribute or ``rnalm_embed.json``)."""
-    st = open_store(path)
-    try:
-        return st.read_metadata().get("format") == FORMAT_NAME
-    finally:
-        st.close()
-
-
-#: ``rnalm embed`` output, any storage: ``--overwrite`` replaces only this.
-EMBEDDINGS = OutputKind("embeddings", "an rnalm embedding output", is_embedding_output)
 
 
 def remove_output(path: Path) -> None:
