@@ -1,4 +1,4 @@
-"""Issue 12, case 5: `rnalm pretrain` into an existing output replaced the final model, kept the old
+"""An earlier version: `rnalm pretrain` into an existing output replaced the final model, kept the old
 run's later checkpoints and appended to its metrics.jsonl. Now: an error unless --resume or
 --overwrite, --overwrite only for rnalm's own pretraining output, one writer at a time."""
 from __future__ import annotations
