@@ -36,6 +36,7 @@ from rnalm.embed.store import (STORAGES, OutputError, Store, check_compatible, m
                                storage_of)
 from rnalm.errors import RnalmError
 from rnalm.io.seqio import IdSet, SequenceFileError, iter_records, unique_ids
+from rnalm.numerics import reproducible
 
 DTYPES = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16,
           "float16": torch.float16, "fp16": torch.float16}
@@ -294,6 +295,7 @@ def embed_file(
         raise RnalmError("--merge with several ranks needs torchrun's rendezvous (MASTER_ADDR); otherwise run "
                          "`rnalm embed-merge OUTPUT` after all ranks finish")
     check_output_path(target)
+    reproducible()  # run-to-run identical math (a no-op under RNALM_FAST_MATH=1)
     if opts.threads:
         torch.set_num_threads(opts.threads)
 

@@ -48,6 +48,7 @@ from rnalm.finetune.splits import holdout, kfold
 from rnalm.finetune.tasks import LabelState, Task, get_task
 from rnalm.finetune.trainer import STATE_FILE, WEIGHTS_FILE, Trainer, TrainerState
 from rnalm.io.jsonfile import write_json
+from rnalm.numerics import reproducible
 
 CONFIG_FILE = "config.yaml"
 INFO_FILE = "run_info.json"
@@ -456,6 +457,8 @@ def finetune(config: FinetuneConfig | str | Path | dict, overrides: Sequence[str
     else:
         cfg = load_finetune_config(config, overrides)
     run_dir = _prepare_run_dir(cfg, resume)
+    if cfg.train.deterministic:
+        reproducible()  # run-to-run identical math (a no-op under RNALM_FAST_MATH=1)
     if cfg.train.threads:
         torch.set_num_threads(cfg.train.threads)
     prev_det = torch.are_deterministic_algorithms_enabled()

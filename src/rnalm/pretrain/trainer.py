@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from rnalm.alphabet import Alphabet
 from rnalm.errors import RnalmError
 from rnalm.model import RNAEncoder, named_config
+from rnalm.numerics import reproducible
 from rnalm.pretrain.data import CorpusConfig, Example, load_corpus, token_budget_batches
 from rnalm.pretrain.labels import STRUCTURE_INDEX, LabelCache, LabelStats, compute_labels
 from rnalm.pretrain.masking import IGNORE_INDEX, mask_tokens
@@ -331,6 +332,7 @@ def pretrain(cfg: PretrainConfig, resume: bool = False) -> dict[str, Any]:
     """Run pretraining; returns the final metrics. Writes to ``cfg.output``."""
     if cfg.distributed not in ("ddp", "fsdp"):
         raise RnalmError(f"distributed must be 'ddp' or 'fsdp', got {cfg.distributed!r}")
+    reproducible()  # run-to-run identical math (a no-op under RNALM_FAST_MATH=1)
     dist = init_distributed(cfg.device)
     sharded = cfg.distributed == "fsdp" and dist.world > 1
     out = Path(cfg.output)
