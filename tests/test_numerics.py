@@ -26,7 +26,7 @@ with warnings.catch_warnings(record=True) as caught:
     if scenario.startswith("cli"):
         from rnalm.cli import main
         main((["--fast-math"] if scenario == "cli-fast" else []) + ["models"])
-        mode = numerics.NumericsMode(numerics.fast_math_requested(), numerics.mkl_cbwr_mode())
+        mode = numerics.current()
     else:
         mode = numerics.reproducible()
 a = torch.randn(32, 32); a @ a

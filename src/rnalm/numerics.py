@@ -48,7 +48,7 @@ class NumericsMode:
     """What :func:`reproducible` found: whether the opt-out was taken and oneMKL's active branch."""
 
     fast_math: bool
-    mkl_cbwr: Optional[str]  # None: this torch has no oneMKL rnalm can query
+    mkl_cbwr: Optional[str]  # None: this torch has no oneMKL rnalm can query (nothing to fix)
 
     @property
     def reproducible(self) -> bool:
@@ -94,6 +94,11 @@ def mkl_cbwr_mode() -> Optional[str]:
         return None
     name = CBWR_BRANCHES.get(value & ~_CBWR_STRICT, str(value & ~_CBWR_STRICT))
     return name + (",STRICT" if value & _CBWR_STRICT else "")
+
+
+def current() -> NumericsMode:
+    """The mode this process computes in now (recorded in a fine-tuning run's ``run_info.json``)."""
+    return NumericsMode(fast_math=fast_math_requested(), mkl_cbwr=mkl_cbwr_mode())
 
 
 def reproducible(fast_math: bool = False, warn: bool = True) -> NumericsMode:

@@ -4,6 +4,7 @@ the bytes of an uninterrupted run. Compared byte for byte, so a math library tha
 from one process to the next makes these tests fail."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -61,6 +62,7 @@ def runs(tmp_path_factory) -> tuple[Path, list[Path]]:
 @pytest.mark.slow
 def test_identical_runs_give_identical_bytes(runs):
     _, dirs = runs
+    assert json.loads((dirs[0] / "run_info.json").read_text())["numerics"]["reproducible"]
     first = results(dirs[0])
     for d in dirs[1:]:
         assert results(d) == first, f"{d.name} differs from {dirs[0].name}"

@@ -48,7 +48,7 @@ from rnalm.finetune.splits import holdout, kfold
 from rnalm.finetune.tasks import LabelState, Task, get_task
 from rnalm.finetune.trainer import STATE_FILE, WEIGHTS_FILE, Trainer, TrainerState
 from rnalm.io.jsonfile import write_json
-from rnalm.numerics import reproducible
+from rnalm.numerics import current, reproducible
 
 CONFIG_FILE = "config.yaml"
 INFO_FILE = "run_info.json"
@@ -407,6 +407,7 @@ def _run_info(ctx: Context, bundle: DataBundle, needs: Sequence[str]) -> dict:
         "label_name": bundle.label_name,
         "notes": bundle.notes,
         "force_standardize": bundle.force_standardize,
+        "numerics": current().to_dict(),  # whether the math ran in the run-to-run reproducible mode
     }
     if ctx.encoder is not None:
         info["backbone"].update(path=_backbone_ref(cfg.backbone.name), sha256=ctx.sha256,
