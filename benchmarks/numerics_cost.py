@@ -107,7 +107,8 @@ def run_child(mode: str, threads: int) -> dict:
     env.update(MODES[mode])
     src = str(Path(__file__).resolve().parents[1] / "src")
     env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
-    res = subprocess.run([sys.executable, __file__, "--child", "--threads", str(threads)], capture_output=True, text=True, env=env)
+    res = subprocess.run([sys.executable, __file__, "--child", "--threads", str(threads)], check=False,
+                         capture_output=True, text=True, env=env)
     if res.returncode != 0:
         sys.exit(f"{mode}: child failed:\n{res.stderr[-3000:]}")
     return json.loads(res.stdout.strip().splitlines()[-1])

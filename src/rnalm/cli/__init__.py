@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rnalm", description="RNA language models: load, embed, fine-tune, fold.")
     parser.add_argument("--version", action="version", version=f"rnalm {__version__}")
     parser.add_argument("--fast-math", action="store_true",
-                        help=f"leave the math libraries in their default mode: faster on some CPUs, but identical "
+                        help="leave the math libraries in their default mode: faster on some CPUs, but identical "
                              f"runs may differ in the last bits (same as {numerics.FAST_MATH_ENV}=1)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
