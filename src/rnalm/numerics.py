@@ -5,8 +5,8 @@ kernels and splits work between threads at run time, and the choice can change f
 to the next (it was seen to alternate between two Spearman values over four identical fine-tuning
 runs, issue 12), so the rounding, and with it a trained model, differs between identical runs.
 oneMKL's *conditional numerical reproducibility* (CNR) fixes the code path; turning its dynamic
-thread count off (``MKL_DYNAMIC=FALSE``) stops it from using fewer threads than asked for. With a fixed thread count, results are then
-bitwise identical run to run on one machine.
+thread count off (``MKL_DYNAMIC=FALSE``) stops it from using fewer threads than asked for. With a
+fixed thread count, results are then bitwise identical run to run on one machine.
 
 oneMKL reads ``MKL_CBWR`` once, at its first call; a process that has already done a matrix product
 can no longer change the mode. Hence :func:`reproducible` is called first thing by the ``rnalm``
@@ -105,7 +105,8 @@ def reproducible(fast_math: bool = False, warn: bool = True) -> NumericsMode:
     """Ask the math libraries for run-to-run identical results, unless the caller or ``RNALM_FAST_MATH`` opts out.
 
     Sets ``MKL_CBWR=AUTO`` and ``MKL_DYNAMIC=FALSE`` where the environment does not already set
-    them (``torch.set_num_threads`` switches oneMKL's dynamic thread count off in this process), then reads back the mode oneMKL actually uses. If oneMKL was already
+    them (``torch.set_num_threads`` switches oneMKL's dynamic thread count off in this process),
+    then reads back the mode oneMKL actually uses. If oneMKL was already
     used by this process without CNR (a matrix product before this call), the mode can no longer
     change; with ``warn`` that is reported as a :class:`RuntimeWarning` naming the remedy.
     ``fast_math=True`` (``rnalm --fast-math``) sets ``RNALM_FAST_MATH=1``, so that later calls in
