@@ -12,8 +12,13 @@ import torch
 
 import rnalm
 
+from rnalm import numerics
 from rnalm.model import EncoderConfig, RNAEncoder
 from rnalm.models.rnafm.alphabet import RNA_FM_ALPHABET
+
+# What a library user does: fix the math libraries' mode before the first torch computation, so the
+# whole suite (and every `rnalm` subprocess it starts, which inherits the environment) runs in it.
+numerics.reproducible()
 
 
 def merge_sections(cfg: dict, sections: dict) -> dict:

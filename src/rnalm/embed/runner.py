@@ -58,6 +58,7 @@ from rnalm.io.output_guard import (
     swap_into_place,
 )
 from rnalm.io.seqio import SequenceFileError, iter_records
+from rnalm.numerics import reproducible
 from rnalm.training.device import resolve_device
 
 
@@ -112,6 +113,7 @@ def _check_before_loading(opts: EmbedOptions, input_path: Path, output: Path, ta
         raise RnalmError("--merge with several ranks needs torchrun's rendezvous (MASTER_ADDR); otherwise run "
                          "`rnalm embed-merge OUTPUT` after all ranks finish")
     check_output_path(target)
+    reproducible()  # run-to-run identical math (a no-op under RNALM_FAST_MATH=1)
     return pools, device, dtype
 
 

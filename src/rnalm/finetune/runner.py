@@ -49,6 +49,7 @@ from rnalm.finetune.tasks import LabelState, Task, get_task
 from rnalm.finetune.trainer import STATE_FILE, WEIGHTS_FILE, Trainer, TrainerState
 from rnalm.io.jsonfile import write_json
 from rnalm.io.output_guard import OutputKind, input_inside, is_empty_dir, output_lock, write_marker
+from rnalm.numerics import current, reproducible
 
 CONFIG_FILE = "config.yaml"
 INFO_FILE = "run_info.json"
@@ -422,6 +423,7 @@ def _run_info(ctx: Context, bundle: DataBundle, needs: Sequence[str]) -> dict:
         "label_name": bundle.label_name,
         "notes": bundle.notes,
         "force_standardize": bundle.force_standardize,
+        "numerics": current().to_dict(),  # whether the math ran in the run-to-run reproducible mode
     }
     if ctx.encoder is not None:
         info["backbone"].update(path=_backbone_ref(cfg.backbone.name), sha256=ctx.sha256,
@@ -473,6 +475,8 @@ def finetune(config: FinetuneConfig | str | Path | dict, overrides: Sequence[str
         cfg = load_finetune_config(config, overrides)
     with output_lock(Path(expand_path(cfg.output_dir))):
         run_dir = _prepare_run_dir(cfg, resume)
+        if cfg.train.deterministic:
+            reproducible()  # run-to-run identical math (a no-op under RNALM_FAST_MATH=1)
         if cfg.train.threads:
             torch.set_num_threads(cfg.train.threads)
         prev_det = torch.are_deterministic_algorithms_enabled()

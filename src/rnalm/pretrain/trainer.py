@@ -30,6 +30,7 @@ from rnalm.errors import RnalmError
 from rnalm.io.native import save_native
 from rnalm.io.output_guard import output_lock
 from rnalm.model import RNAEncoder
+from rnalm.numerics import reproducible
 from rnalm.pretrain.build import build_model
 from rnalm.pretrain.checkpoints import (
     full_model,
@@ -61,6 +62,7 @@ def pretrain(cfg: PretrainConfig, resume: bool = False, overwrite: bool = False)
         raise RnalmError(f"distributed must be 'ddp' or 'fsdp', got {cfg.distributed!r}")
     if resume and overwrite:
         raise RnalmError("--resume and --overwrite exclude each other")
+    reproducible()  # run-to-run identical math (a no-op under RNALM_FAST_MATH=1)
     dist = init_distributed(cfg.device)
     out = Path(cfg.output)
     with ExitStack() as held:
