@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from rnalm.finetune.config import expand_path, load_finetune_config
+from rnalm.finetune.config import expand_path
+from rnalm.finetune.run_config import load_finetune_config
 from rnalm.finetune.errors import ConfigError
 
 

@@ -6,7 +6,8 @@ import torch
 
 from rnalm.finetune.data.table import Records
 from rnalm.finetune.errors import ConfigError
-from rnalm.finetune.tasks import TASKS, LabelState, get_task
+from rnalm.finetune.task_base import LabelState
+from rnalm.finetune.tasks import TASKS, get_task
 
 
 def recs(labels) -> Records:

@@ -6,7 +6,8 @@ import pytest
 from rnalm.finetune.config import HeadConfig, TrainConfig
 from rnalm.finetune.heads import build_head
 from rnalm.finetune.model import FeatureSource, SeqDataset, SequenceModel
-from rnalm.finetune.tasks import LabelState, get_task
+from rnalm.finetune.task_base import LabelState
+from rnalm.finetune.tasks import get_task
 from rnalm.finetune.trainer import Trainer, _schedule
 
 

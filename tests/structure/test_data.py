@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from rnalm.finetune.config import load_finetune_config
+from rnalm.finetune.run_config import load_finetune_config
 from rnalm.finetune.data import load_data
 from rnalm.finetune.errors import ConfigError, DataError
 from rnalm.finetune.splits import kfold

@@ -12,7 +12,7 @@ from rnalm.finetune import finetune
 from rnalm.finetune.errors import DataError
 from rnalm.finetune.tasks import get_task
 from rnalm.structure.formats import write_bpseq, write_dbn
-from rnalm.structure.head import PAD_LOGIT
+from rnalm.finetune.structure.head import PAD_LOGIT
 from rnalm.structure.pairs import Structure
 
 from .conftest import planted_set, quiet, structure_config

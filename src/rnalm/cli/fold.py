@@ -38,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     pp.add_argument("--threshold", type=float, default=None,
                     help="pair if probability > threshold (default 0.5, or the shipped model's own, or the one a "
                          "--run recorded from its training split: train.select_threshold / "
-                         "python -m rnalm.structure.calibrate; a cross-validated run records the mean of its "
+                         "python -m rnalm.finetune.structure.calibrate; a cross-validated run records the mean of its "
                          "fold thresholds)")
     pp.add_argument("--min-loop", type=int, default=None,
                     help="minimum hairpin loop: pairs with j - i <= this are removed (default 3, i.e. |i-j| < 4)")
@@ -65,7 +65,8 @@ def _postprocess_options(args: argparse.Namespace, defaults=None):
 
 def _predictor(args: argparse.Namespace):
     from rnalm.errors import RnalmError
-    from rnalm.structure.predict import load_run_model, model_predictor, vienna_predictor
+    from rnalm.finetune.structure.run_model import load_run_model
+    from rnalm.structure.predict import model_predictor, vienna_predictor
 
     method = args.method or ("run" if args.run else "shipped")
     if method == "shipped":
@@ -104,7 +105,8 @@ def shipped_predictor(args: argparse.Namespace):
     """The shipped structure model with its recorded post-processing (overridable by the options)."""
     from rnalm import shipped
     from rnalm.errors import RnalmError
-    from rnalm.structure.predict import PostprocessOptions, load_run_model, model_predictor
+    from rnalm.finetune.structure.run_model import load_run_model
+    from rnalm.structure.predict import PostprocessOptions, model_predictor
 
     entry = shipped.structure_entry()
     if entry is None:
@@ -117,7 +119,7 @@ def shipped_predictor(args: argparse.Namespace):
     options = _postprocess_options(args, PostprocessOptions(**entry.postprocess))
     if not args.quiet:
         print(f"structure model: {entry.name} (shipped; validation {entry.metric_text()})", file=sys.stderr)
-    return model_predictor(load_run_model(shipped.run_view(entry)), options), args.batch_size
+    return model_predictor(load_run_model(entry.path), options), args.batch_size
 
 
 def run(args: argparse.Namespace) -> int:

@@ -13,12 +13,11 @@ import dataclasses
 import os
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from pydantic import with_config
 
-from rnalm.configfile import ConfigError, deep_merge, from_dict, load_config, parse_overrides, to_yaml
+from rnalm.configfile import ConfigError, to_yaml
 from rnalm.schema import STRICT, check_fields
 
 LABEL_TRANSFORMS = ("none", "log", "log2", "log10", "log1p")
@@ -329,19 +328,9 @@ class FinetuneConfig:
     cv: CVConfig = field(default_factory=CVConfig)
 
     def validate(self) -> "FinetuneConfig":
-        from rnalm.finetune.heads import HEADS
-        from rnalm.finetune.tasks import TASKS, load_plugins
-
+        """Field types, sections and the rules between them (the task's and head's own rules are
+        checked first, by :func:`rnalm.finetune.run_config.load_finetune_config`)."""
         check_fields(self, "config")
-        load_plugins()
-        if self.task not in TASKS:
-            raise ConfigError(f"task={self.task!r} is not one of {sorted(TASKS)}")
-        TASKS[self.task].check_config(self)
-        for name, task in TASKS.items():
-            if name != self.task and self.head.type in task.own_heads:
-                raise ConfigError(f"head.type={self.head.type!r} belongs to task={name}, not task={self.task}")
-        if self.head.type not in HEADS:
-            raise ConfigError(f"head.type={self.head.type!r} is not one of {sorted(HEADS)}")
         for section in (self.data, self.backbone, self.head, self.train, self.cv):
             section.validate()
         if self.cv.folds >= 2 and self.data.valid:
@@ -383,26 +372,7 @@ def expand_path(value: Optional[str]) -> Optional[str]:
     return os.path.expanduser(_VAR.sub(sub, str(value)))
 
 
-def load_finetune_config(path: Optional[str | Path] = None, overrides: Sequence[str] = (),
-                         data: Optional[dict[str, Any]] = None) -> FinetuneConfig:
-    """Read a YAML file (and/or a dict) and apply ``key=value`` overrides; validated."""
-    if data is not None:
-        merged = deep_merge(data, parse_overrides(overrides))
-        if path is not None:
-            base = load_config(FinetuneConfig, path)
-            merged = deep_merge(base.to_dict(), merged)
-        cfg = from_dict(FinetuneConfig, merged)
-    else:
-        cfg = load_config(FinetuneConfig, path, overrides)
-    try:
-        return cfg.validate()
-    except ConfigError as exc:
-        if path is None:
-            raise
-        raise ConfigError(f"{path}: {exc}") from None
-
-
 __all__ = [
     "BackboneConfig", "CVConfig", "ConfigError", "DataConfig", "FeatureSettings", "FinetuneConfig", "HeadConfig",
-    "LoraSettings", "TrainConfig", "expand_path", "load_finetune_config",
+    "LoraSettings", "TrainConfig", "expand_path",
 ]

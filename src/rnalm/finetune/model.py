@@ -17,7 +17,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from rnalm.finetune.backbones import FrozenFeatures, LMBackbone
-from rnalm.finetune.heads import Head
+from rnalm.finetune.head_base import Head
 from rnalm.finetune.sequences import onehot_batch
 
 

@@ -17,14 +17,16 @@ import numpy as np
 
 from rnalm.finetune.backbones import FrozenFeatures, LMBackbone, apply_lora, state_sha256
 from rnalm.finetune.cache import EmbeddingCache, default_cache_dir
-from rnalm.finetune.config import FinetuneConfig, expand_path, load_finetune_config
+from rnalm.finetune.config import FinetuneConfig, expand_path
+from rnalm.finetune.run_config import load_finetune_config
 from rnalm.finetune.data.table import Records
 from rnalm.finetune.errors import DataError, RunDirError
 from rnalm.finetune.heads import build_head
 from rnalm.finetune.model import FeatureSource, SeqDataset, SequenceModel, make_collate, resolve_device, to_device
 from rnalm.finetune.runner import CONFIG_FILE, FEATURE_MODEL_FILE, INFO_FILE, LABEL_FILE
 from rnalm.finetune.sequences import default_alphabet, prepare
-from rnalm.finetune.tasks import ClassificationTask, LabelState, get_task
+from rnalm.finetune.task_base import LabelState
+from rnalm.finetune.tasks import ClassificationTask, get_task
 from rnalm.finetune.trainer import WEIGHTS_FILE
 from rnalm.io.arrayfiles import read_safetensors
 from rnalm.io.jsonfile import read_json_object

@@ -37,7 +37,8 @@ from safetensors.torch import save_file
 from rnalm.finetune import plots
 from rnalm.finetune.backbones import FrozenFeatures, LMBackbone, apply_lora, state_sha256
 from rnalm.finetune.cache import EmbeddingCache, default_cache_dir
-from rnalm.finetune.config import FinetuneConfig, expand_path, load_finetune_config
+from rnalm.finetune.config import FinetuneConfig, expand_path
+from rnalm.finetune.run_config import load_finetune_config
 from rnalm.finetune.data import DataBundle, Records, load_data
 from rnalm.finetune.errors import ConfigError, RunDirError
 from rnalm.finetune.heads import build_head
@@ -45,7 +46,8 @@ from rnalm.finetune.metrics import summarize_folds
 from rnalm.finetune.model import FeatureSource, SeqDataset, SequenceModel, resolve_device
 from rnalm.finetune.sequences import default_alphabet, prepare
 from rnalm.finetune.splits import holdout, kfold
-from rnalm.finetune.tasks import LabelState, Task, get_task
+from rnalm.finetune.task_base import LabelState, Task
+from rnalm.finetune.tasks import get_task
 from rnalm.finetune.trainer import STATE_FILE, WEIGHTS_FILE, Trainer, TrainerState
 from rnalm.io.jsonfile import write_json
 from rnalm.io.output_guard import OutputKind, input_inside, is_empty_dir, output_lock, write_marker
@@ -177,7 +179,7 @@ def _resolve_head(cfg: FinetuneConfig, splits: dict[str, Split], encoder: Option
 
 
 # ------------------------------------------------------------------------------------ one model
-def _fit_labels(ctx: Context, train: Split, others: Sequence[Split]) -> LabelState:
+def fit_labels(ctx: Context, train: Split, others: Sequence[Split]) -> LabelState:
     d = ctx.cfg.data
     state = ctx.task.fit(train.recs, d.label_column, d.label_transform, d.standardize or ctx.force_standardize)
     for sp in (train, *others):
@@ -196,7 +198,7 @@ def _pair_probs(ctx: Context, needs: Sequence[str]) -> Optional[Any]:
     return ctx.pair_probs
 
 
-def _build_model(ctx: Context, out_dim: int) -> tuple[SequenceModel, FeatureSource]:
+def build_model(ctx: Context, out_dim: int) -> tuple[SequenceModel, FeatureSource]:
     cfg = ctx.cfg
     if cfg.backbone.kind == "none":
         head = build_head(cfg.head, None, out_dim)
@@ -219,7 +221,7 @@ def _build_model(ctx: Context, out_dim: int) -> tuple[SequenceModel, FeatureSour
     return SequenceModel(head, backbone), FeatureSource(head.needs, backbone=backbone, pair_probs=pp)
 
 
-def _prediction_rows(ctx: Context, split: Split, outputs: np.ndarray, state: LabelState, fold: Optional[int]) -> list[dict]:
+def prediction_rows(ctx: Context, split: Split, outputs: np.ndarray, state: LabelState, fold: Optional[int]) -> list[dict]:
     cols = ctx.task.prediction_columns(split.targets, outputs, state)
     labels = ctx.task.label_values(split.targets, state)
     rows = []
@@ -237,7 +239,7 @@ def _prediction_rows(ctx: Context, split: Split, outputs: np.ndarray, state: Lab
     return rows
 
 
-def _split_metrics(ctx: Context, split: Split, outputs: np.ndarray, state: LabelState) -> dict:
+def split_metrics(ctx: Context, split: Split, outputs: np.ndarray, state: LabelState) -> dict:
     m = ctx.task.metrics(split.targets, outputs, state)
     subsets = split.recs.extra.get("subset")
     if subsets:
@@ -258,7 +260,7 @@ def _plots(ctx: Context, out_dir: Path, split: Split, outputs: np.ndarray, state
     return ctx.task.plot(split.name, split.targets, outputs, state, out_dir, metrics)
 
 
-def _write_predictions(path: Path, rows: list[dict]) -> None:
+def write_predictions(path: Path, rows: list[dict]) -> None:
     if not rows:
         return
     keys: list[str] = []
@@ -282,7 +284,7 @@ def train_one(ctx: Context, train: Split, valid: Optional[Split], test: Optional
     cfg = ctx.cfg
     out_dir.mkdir(parents=True, exist_ok=True)
     evals = [s for s in (valid, test) if s is not None]
-    state = _fit_labels(ctx, train, evals)
+    state = fit_labels(ctx, train, evals)
     write_json(out_dir / LABEL_FILE, state.to_dict())
     metric = cfg.train.metric if cfg.train.metric != "auto" else ctx.task.default_metric(state)
     if metric != "loss" and metric not in ctx.task.metric_names(state):
@@ -297,7 +299,7 @@ def train_one(ctx: Context, train: Split, valid: Optional[Split], test: Optional
         outputs, tstate = _train_features(ctx, train, evals, state, out_dir, metric)
         result.update(best_epoch=None, stopped_early=False)
     else:
-        model, source = _build_model(ctx, ctx.task.out_dim(state))
+        model, source = build_model(ctx, ctx.task.out_dim(state))
         model.to(ctx.device)
         n_params = sum(p.numel() for p in model.parameters() if p.requires_grad)
         ctx.log(f"{'fold ' + str(fold) + ': ' if fold is not None else ''}training {n_params:,} parameters on "
@@ -324,10 +326,10 @@ def train_one(ctx: Context, train: Split, valid: Optional[Split], test: Optional
     rows: list[dict] = []
     figures: list[str] = []
     for sp in evals:
-        m = _split_metrics(ctx, sp, outputs[sp.name], state)
+        m = split_metrics(ctx, sp, outputs[sp.name], state)
         result[sp.name] = m
         result[f"n_{sp.name}"] = len(sp.seqs)
-        rows += _prediction_rows(ctx, sp, outputs[sp.name], state, fold)
+        rows += prediction_rows(ctx, sp, outputs[sp.name], state, fold)
         figures += _plots(ctx, out_dir, sp, outputs[sp.name], state, m)
     if cfg.plots and any("eval_loss" in e for e in tstate.log_history):
         if plots.learning_curves(tstate.log_history, metric, out_dir / "learning_curves.png",
@@ -337,7 +339,7 @@ def train_one(ctx: Context, train: Split, valid: Optional[Split], test: Optional
         result["figures_skipped"] = "matplotlib is not installed"
     result["figures"] = figures
     result["train_seconds"] = round(time.time() - t0, 2)
-    _write_predictions(out_dir / PREDICTIONS_FILE, rows)
+    write_predictions(out_dir / PREDICTIONS_FILE, rows)
     write_json(out_dir / METRICS_FILE, result)
     return result, rows
 
@@ -348,7 +350,7 @@ def select_decision(ctx: Context, predict: Callable[[Split], np.ndarray], train:
     """Choose the task's decision setting (structure: the pair threshold) on at most
     ``max_sequences`` training sequences (seeded subset), use it and record it in ``out_dir``.
     ``predict(split)`` gives the model's raw outputs. Shared by training and
-    ``python -m rnalm.structure.calibrate``."""
+    ``python -m rnalm.finetune.structure.calibrate``."""
     from rnalm.structure.threshold import MAX_SEQUENCES, subset_indices, write_record
 
     cap = MAX_SEQUENCES if max_sequences is None else max_sequences
@@ -443,7 +445,7 @@ def _backbone_ref(name: str) -> str:
     return str(Path(expanded).resolve())
 
 
-def _needs(ctx: Context) -> frozenset:
+def head_needs(ctx: Context) -> frozenset:
     if ctx.cfg.backbone.kind == "features":
         return frozenset()
     dim = ctx.encoder.config.embed_dim if ctx.encoder is not None else None
@@ -494,7 +496,7 @@ def _finetune(cfg: FinetuneConfig, run_dir: Path, resume: bool, callbacks: Seque
     splits = _splits(ctx, bundle)
     _resolve_head(cfg, splits, ctx.encoder)
     ctx.cache_root = Path(expand_path(cfg.backbone.cache_dir)) if cfg.backbone.cache_dir else default_cache_dir()
-    needs = _needs(ctx)
+    needs = head_needs(ctx)
     if ctx.encoder is not None and cfg.backbone.mode == "frozen":
         if not (set(needs) & {"cls", "mean", "tokens"}):
             raise ConfigError(f"head {cfg.head.type!r} uses no language-model features; drop backbone.name or "
@@ -619,7 +621,7 @@ def _run_cv(ctx: Context, splits: dict[str, Split], info: dict, resume: bool) ->
     pooled = _pooled_metrics(ctx, all_rows)
     if pooled is not None:
         out["cv"]["pooled_out_of_fold"] = pooled
-    _write_predictions(ctx.run_dir / PREDICTIONS_FILE, all_rows)
+    write_predictions(ctx.run_dir / PREDICTIONS_FILE, all_rows)
     if cfg.plots:
         plots.fold_summary([f["test"].get(metric) for f in per_fold], metric, ctx.run_dir / f"folds_{metric}.png")
     s = summary.get(metric, {})
@@ -647,7 +649,7 @@ def write_cv_decision(run_dir: Path, folds: Sequence[int]) -> dict:
     for i in folds:
         rec = read_record(run_dir / f"fold_{i}")
         if rec is None:
-            raise RunDirError(f"{run_dir}/fold_{i}: no threshold record; run `python -m rnalm.structure.calibrate "
+            raise RunDirError(f"{run_dir}/fold_{i}: no threshold record; run `python -m rnalm.finetune.structure.calibrate "
                               f"{run_dir}`")
         records[i] = rec
     record = cv_record(records)

@@ -27,7 +27,7 @@ from rnalm.finetune.config import TrainConfig
 from rnalm.finetune.errors import RunDirError
 from rnalm.finetune.metrics import greater_is_better
 from rnalm.finetune.model import FeatureSource, SeqDataset, SequenceModel, make_collate, to_device
-from rnalm.finetune.tasks import LabelState, Task
+from rnalm.finetune.task_base import LabelState, Task
 from rnalm.io.arrayfiles import read_safetensors
 from rnalm.io.safe_torch import safe_torch_load
 

@@ -111,7 +111,8 @@ def structure_metrics(run_dir: str | Path, rows: Sequence[dict[str, str]], postp
     """Pair metrics (``f1`` = ``f1_seq_mean``, ...) of the structure model in ``run_dir`` against ``rows``."""
     from rnalm.structure.metrics import evaluate
     from rnalm.structure.pairs import dot_bracket_to_pairs
-    from rnalm.structure.predict import PostprocessOptions, check_sequence, load_run_model, model_predictor
+    from rnalm.finetune.structure.run_model import load_run_model
+    from rnalm.structure.predict import PostprocessOptions, check_sequence, model_predictor
 
     options = PostprocessOptions(**(postprocess or {}))
     predictor = model_predictor(load_run_model(run_dir), options)
@@ -140,7 +141,7 @@ def entry_metrics(entry: Entry, rows: Optional[Sequence[dict[str, str]]] = None)
             bb = str(shipped.backbone_path(entry.backbone)) if entry.backbone else None
             return task_metrics(entry.path, rows, bb)
         if entry.kind == "structure":
-            return structure_metrics(shipped.run_view(entry), rows, entry.postprocess)
+            return structure_metrics(entry.path, rows, entry.postprocess)
     raise ShippedModelError(f"shipped model {entry.name}: unknown kind {entry.kind!r}")
 
 

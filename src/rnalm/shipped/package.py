@@ -334,7 +334,7 @@ def _check_backbone(info: dict, opts: "Options") -> Optional[tuple[str, str]]:
 
 def _valid_records(source: Path):
     """The run's validation split, exactly as ``rnalm finetune`` made it (Records, raw labels)."""
-    from rnalm.finetune.config import load_finetune_config
+    from rnalm.finetune.run_config import load_finetune_config
     from rnalm.finetune.data import load_data
     from rnalm.finetune.splits import holdout
 
@@ -499,9 +499,6 @@ def pack_structure(source: Path, dest: Path, info: dict, opts: "Options", log: C
         where = str(p)
     else:
         try:
-            import rnalm.structure.predict as sp
-
-            sp._import_loader_modules()  # the structure task registers its data loaders there
             recs, _, where = _valid_records(source)
         except ShippedModelError:
             raise

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from rnalm.errors import RnalmError
-from rnalm.finetune.cache import load_cached_npy, save_cached_npy
+from rnalm.io.npycache import load_cached_npy, save_cached_npy
 from rnalm.structure.pairs import normalize_rna
 
 #: Stored precision (memory and disk): probabilities to ~3 significant digits.

@@ -1,11 +1,11 @@
 """Choose the base-pair threshold of an already trained structure run on its training split.
 
-    python -m rnalm.structure.calibrate RUN_DIR [--max-sequences 400] [--device cpu]
+    python -m rnalm.finetune.structure.calibrate RUN_DIR [--max-sequences 400] [--device cpu]
 
 What ``train.select_threshold: true`` does at the end of training (:mod:`rnalm.structure.threshold`),
 for runs trained without it -- nothing is retrained:
 
-1. the run's model(s) are loaded as ``rnalm fold --run`` loads them (:mod:`rnalm.structure.run_model`;
+1. the run's model(s) are loaded as ``rnalm fold --run`` loads them (:mod:`rnalm.finetune.structure.run_model`;
    frozen embeddings and ViennaRNA probabilities are read from the run's caches when it used them);
 2. the run's data is read and split by the runner's own code (same seed, ``valid_fraction``,
    ``max_length`` filter, ``limit``; per fold for cross-validated runs), so the training split is
@@ -30,15 +30,28 @@ from typing import Callable, Optional
 import numpy as np
 
 from rnalm.errors import RnalmError
+from rnalm.finetune.runner import (
+    METRICS_FILE,
+    PREDICTIONS_FILE,
+    Split,
+    cv_folds,
+    decision_summary,
+    fit_labels,
+    fold_splits,
+    fold_summaries,
+    holdout_splits,
+    prediction_rows,
+    rebuild_splits,
+    select_decision,
+    split_metrics,
+    write_cv_decision,
+    write_predictions,
+)
+from rnalm.finetune.structure.run_model import RunModel
 from rnalm.io.jsonfile import write_json
-from rnalm.finetune.runner import (METRICS_FILE, PREDICTIONS_FILE, Split, _fit_labels, _prediction_rows,
-                                   _split_metrics, _write_predictions, cv_folds, decision_summary,
-                                   fold_splits, fold_summaries, holdout_splits, rebuild_splits, select_decision,
-                                   write_cv_decision)
-from rnalm.structure.run_model import RunModel
 from rnalm.structure.threshold import MAX_SEQUENCES, SUFFIX_T050
 
-HOW = "python -m rnalm.structure.calibrate"
+HOW = "python -m rnalm.finetune.structure.calibrate"
 
 
 def _predict(model: RunModel, index: int) -> Callable[[Split], np.ndarray]:
@@ -62,15 +75,15 @@ def _model_split(model: RunModel, index: int, out_dir: Path, train: Split, evals
                  max_sequences: int) -> tuple[dict, dict, list[dict]]:
     """Threshold record, updated metrics.json dict and prediction rows of one model directory."""
     ctx = model.ctx
-    state = _fit_labels(ctx, train, evals)
+    state = fit_labels(ctx, train, evals)
     predict = _predict(model, index)
     record = select_decision(ctx, predict, train, state, out_dir, fold, max_sequences, HOW)
     metrics = _read_json(out_dir / METRICS_FILE)
     rows: list[dict] = []
     for sp in evals:
         outputs = predict(sp)
-        metrics[sp.name] = _split_metrics(ctx, sp, outputs, state)
-        rows += _prediction_rows(ctx, sp, outputs, state, fold)
+        metrics[sp.name] = split_metrics(ctx, sp, outputs, state)
+        rows += prediction_rows(ctx, sp, outputs, state, fold)
     metrics["postprocess"] = decision_summary(record)
     return record, metrics, rows
 
@@ -93,7 +106,7 @@ def calibrate(run_dir: str | Path, max_sequences: int = MAX_SEQUENCES, device: O
         train, valid, _ = holdout_splits(ctx, splits)
         evals = [s for s in (valid, splits.get("test")) if s is not None]
         record, metrics, rows = _model_split(model, 0, run_dir, train, evals, None, max_sequences)
-        _write_predictions(run_dir / PREDICTIONS_FILE, rows)
+        write_predictions(run_dir / PREDICTIONS_FILE, rows)
         write_json(run_dir / METRICS_FILE, metrics)
         valid_m = [metrics.get("valid") or metrics.get("test") or {}]
     else:
@@ -105,7 +118,7 @@ def calibrate(run_dir: str | Path, max_sequences: int = MAX_SEQUENCES, device: O
             fold_dir = run_dir / f"fold_{i}"
             train, valid, test = fold_splits(ctx, data, folds, i)
             _, metrics, rows = _model_split(model, index, fold_dir, train, [valid, test], i, max_sequences)
-            _write_predictions(fold_dir / PREDICTIONS_FILE, rows)
+            write_predictions(fold_dir / PREDICTIONS_FILE, rows)
             write_json(fold_dir / METRICS_FILE, metrics)
             per_fold.append({"fold": i, **metrics})
             test_rows += [r for r in rows if r["split"] == "test"]
@@ -114,7 +127,7 @@ def calibrate(run_dir: str | Path, max_sequences: int = MAX_SEQUENCES, device: O
         top["cv"]["per_fold"] = per_fold
         top["cv"].update(fold_summaries(per_fold))
         top["postprocess"] = decision_summary(record)
-        _write_predictions(run_dir / PREDICTIONS_FILE, test_rows)
+        write_predictions(run_dir / PREDICTIONS_FILE, test_rows)
         write_json(run_dir / METRICS_FILE, top)
     mean = lambda k: float(np.mean([m[k] for m in valid_m])) if valid_m and all(k in m for m in valid_m) else None
     return {"run_dir": str(run_dir), "threshold": record["threshold"], "n_sequences": record["n_sequences"],
@@ -131,7 +144,7 @@ def summary_line(r: dict) -> str:
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m rnalm.structure.calibrate",
+    ap = argparse.ArgumentParser(prog="python -m rnalm.finetune.structure.calibrate",
                                  description="Choose a trained structure run's base-pair threshold on its training "
                                              "split and recompute its metrics at it (nothing is retrained).")
     ap.add_argument("run_dir", type=Path, help="run directory of `rnalm finetune` with task: structure")
