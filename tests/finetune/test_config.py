@@ -5,7 +5,7 @@ import yaml
 
 from rnalm.finetune.config import expand_path
 from rnalm.finetune.run_config import load_finetune_config
-from rnalm.finetune.errors import ConfigError
+from rnalm.runs.errors import ConfigError
 
 
 def test_yaml_and_dotted_overrides(tmp_path):

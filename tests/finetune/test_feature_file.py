@@ -13,7 +13,7 @@ import pytest
 from rnalm.cli import main
 from rnalm.finetune import Predictor, finetune
 from rnalm.finetune.config import FeatureSettings
-from rnalm.finetune.errors import RunDirError
+from rnalm.runs.errors import RunDirError
 from rnalm.finetune.feature_file import ALLOWED_NODES, schema_nodes
 from rnalm.finetune.features import FeatureModel
 

@@ -9,7 +9,7 @@ import pytest
 from rnalm.finetune.config import DataConfig
 from rnalm.finetune.data import load_data
 from rnalm.finetune.data.loaders import CAO_PREFIX, CAO_SUFFIX
-from rnalm.finetune.errors import ConfigError, DataError
+from rnalm.runs.errors import ConfigError, DataError
 from rnalm.finetune.tasks import get_task
 
 

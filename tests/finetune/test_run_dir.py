@@ -6,7 +6,7 @@ import shutil
 import pytest
 
 from rnalm.finetune import finetune
-from rnalm.finetune.errors import RunDirError
+from rnalm.runs.errors import RunDirError
 from rnalm.io.output_guard import OutputLockedError, read_marker
 
 from .conftest import base_config

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from rnalm.finetune.errors import DataError
+from rnalm.runs.errors import DataError
 from rnalm.finetune.sequences import default_alphabet, prepare
 from rnalm.models.rnafm.alphabet import MRNA_FM_ALPHABET
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from rnalm.finetune.data.table import Records
-from rnalm.finetune.errors import ConfigError
+from rnalm.runs.errors import ConfigError
 from rnalm.finetune.task_base import LabelState
 from rnalm.finetune.tasks import TASKS, get_task
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from rnalm.finetune import finetune
-from rnalm.finetune.errors import DataError
+from rnalm.runs.errors import DataError
 from rnalm.finetune.tasks import get_task
 from rnalm.structure.formats import write_bpseq, write_dbn
 from rnalm.finetune.structure.head import PAD_LOGIT

@@ -23,8 +23,8 @@ from torch import nn
 from rnalm.alphabet import Alphabet
 from rnalm.finetune.cache import EmbeddingCache
 from rnalm.finetune.config import LoraSettings
-from rnalm.finetune.errors import ConfigError
 from rnalm.model.encoder import RNAEncoder
+from rnalm.runs.errors import ConfigError
 
 LM_FEATURES = frozenset({"cls", "mean", "tokens"})
 

@@ -25,7 +25,7 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
-        from rnalm.finetune.errors import ConfigError
+        from rnalm.runs.errors import ConfigError
 
         raise ConfigError(f"train.device={name} but CUDA is not available; use train.device=cpu")
     return torch.device(name)

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from rnalm.finetune.data.table import Records
-from rnalm.finetune.errors import ConfigError
+from rnalm.runs.errors import ConfigError
 
 if TYPE_CHECKING:
     from rnalm.finetune.config import FinetuneConfig, TrainConfig
@@ -44,10 +44,23 @@ class Task:
     name = ""
     #: head types that only this task can use (checked for every config).
     own_heads: tuple[str, ...] = ()
+    #: hold-outs and folds keep the label proportions (with ``cv.stratify``): class labels.
+    stratify_by_label = False
+    #: labels that a data loader may ask to standardize (``DataBundle.force_standardize``).
+    scales_labels = False
 
     @classmethod
     def check_config(cls, cfg: "FinetuneConfig") -> None:
         """Task-specific config rules (may fill in task defaults); raise ``ConfigError``."""
+
+    def class_count(self, state: LabelState) -> int:
+        """Classes a gradient-boosting baseline predicts probabilities for (0: a value per row)."""
+        return 0
+
+    def pooled_metrics(self, labels: Sequence[Any], predictions: Sequence[Any]) -> Optional[dict]:
+        """Metrics over every fold's out-of-fold predictions together (``predictions.csv`` strings),
+        where they are comparable across folds; ``None`` where they are not."""
+        return None
 
     def fit(self, train: Records, label_column: str, transform: str, standardize: bool) -> LabelState:
         raise NotImplementedError

@@ -10,16 +10,16 @@ labels (class names, the label scaler) is a :class:`LabelState`, saved in the ru
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
 
 import numpy as np
 import torch.nn.functional as F
 
 from rnalm.finetune.data.table import Records, parse_float
-from rnalm.finetune.errors import ConfigError, DataError
 from rnalm.finetune.metrics import classification_metrics, regression_metrics
 from rnalm.finetune.structure.task import StructureTask
 from rnalm.finetune.task_base import LabelState, Task
+from rnalm.runs.errors import ConfigError, DataError
 
 if TYPE_CHECKING:
     pass
@@ -35,6 +35,11 @@ _TRANSFORMS: dict[str, Callable[[float], float]] = {
 
 class RegressionTask(Task):
     name = "regression"
+    scales_labels = True
+
+    def pooled_metrics(self, labels: Sequence[Any], predictions: Sequence[Any]) -> Optional[dict]:
+        """Scales agree across folds: one set of metrics over all out-of-fold predictions."""
+        return regression_metrics(np.array([float(v) for v in labels]), np.array([float(v) for v in predictions]))
 
     def fit(self, train: Records, label_column: str, transform: str, standardize: bool) -> LabelState:
         state = LabelState(self.name, label_column, transform, standardize)
@@ -103,6 +108,10 @@ def _sort_classes(values: set[str]) -> list[str]:
 
 class ClassificationTask(Task):
     name = "classification"
+    stratify_by_label = True
+
+    def class_count(self, state: LabelState) -> int:
+        return self.out_dim(state)
 
     def fit(self, train: Records, label_column: str, transform: str, standardize: bool) -> LabelState:
         labels = self._raw(train, label_column)

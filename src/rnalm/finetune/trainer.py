@@ -24,15 +24,13 @@ from safetensors.torch import save_file
 
 from rnalm.errors import CheckpointError
 from rnalm.finetune.config import TrainConfig
-from rnalm.finetune.errors import RunDirError
 from rnalm.finetune.metrics import greater_is_better
 from rnalm.finetune.model import FeatureSource, SeqDataset, SequenceModel, make_collate, to_device
 from rnalm.finetune.task_base import LabelState, Task
 from rnalm.io.arrayfiles import read_safetensors
 from rnalm.io.safe_torch import safe_torch_load
-
-STATE_FILE = "trainer_state.json"
-WEIGHTS_FILE = "model.safetensors"
+from rnalm.runs.errors import RunDirError
+from rnalm.runs.rundir import STATE_FILE, WEIGHTS_FILE
 
 
 @dataclass

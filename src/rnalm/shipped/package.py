@@ -336,7 +336,7 @@ def _valid_records(source: Path):
     """The run's validation split, exactly as ``rnalm finetune`` made it (Records, raw labels)."""
     from rnalm.finetune.run_config import load_finetune_config
     from rnalm.finetune.data import load_data
-    from rnalm.finetune.splits import holdout
+    from rnalm.runs.splits import holdout
 
     cfg = load_finetune_config(source / "config.yaml")
     bundle = load_data(cfg.data, cfg.task)

@@ -15,8 +15,8 @@ from rnalm.finetune.data.loaders import (
     load_sample_snv,
     load_sample_varlen,
 )
-from rnalm.finetune.errors import ConfigError
 from rnalm.finetune.structure.data import load_structures
+from rnalm.runs.errors import ConfigError
 
 Loader = Callable[[DataConfig, str], DataBundle]
 

@@ -23,7 +23,7 @@ from rnalm.finetune.data.table import (
     read_labelled,
     read_table,
 )
-from rnalm.finetune.errors import ConfigError, DataError
+from rnalm.runs.errors import ConfigError, DataError
 
 
 @dataclass

@@ -15,7 +15,7 @@ from typing import IO, Iterator, Optional, Sequence
 
 import numpy as np
 
-from rnalm.finetune.errors import DataError
+from rnalm.runs.errors import DataError
 
 FASTA_EXT = (".fa", ".fasta", ".fna", ".fas")
 CSV_EXT = (".csv",)

@@ -30,25 +30,13 @@ from typing import Callable, Optional
 import numpy as np
 
 from rnalm.errors import RnalmError
-from rnalm.finetune.runner import (
-    METRICS_FILE,
-    PREDICTIONS_FILE,
-    Split,
-    cv_folds,
-    decision_summary,
-    fit_labels,
-    fold_splits,
-    fold_summaries,
-    holdout_splits,
-    prediction_rows,
-    rebuild_splits,
-    select_decision,
-    split_metrics,
-    write_cv_decision,
-    write_predictions,
-)
+from rnalm.finetune.context import Split
+from rnalm.finetune.decision import decision_summary, select_decision, write_cv_decision
+from rnalm.finetune.evaluation import fit_labels, fold_summaries, prediction_rows, split_metrics, write_predictions
+from rnalm.finetune.run_splits import cv_folds, fold_splits, holdout_splits, rebuild_splits
 from rnalm.finetune.structure.run_model import RunModel
 from rnalm.io.jsonfile import write_json
+from rnalm.runs.rundir import INFO_FILE, METRICS_FILE, PREDICTIONS_FILE
 from rnalm.structure.threshold import MAX_SEQUENCES, SUFFIX_T050
 
 HOW = "python -m rnalm.finetune.structure.calibrate"
@@ -94,8 +82,8 @@ def calibrate(run_dir: str | Path, max_sequences: int = MAX_SEQUENCES, device: O
     run_dir = Path(run_dir)
     if max_sequences < 1:
         raise RnalmError(f"--max-sequences must be >= 1, got {max_sequences}")
-    if not (run_dir / "run_info.json").is_file():
-        raise RnalmError(f"{run_dir}: not an `rnalm finetune` run directory (no run_info.json)")
+    if not (run_dir / INFO_FILE).is_file():
+        raise RnalmError(f"{run_dir}: not an `rnalm finetune` run directory (no {INFO_FILE})")
     model = RunModel.load(run_dir, device, use_cache=True)
     if model is None:
         raise RnalmError(f"{run_dir}: not a task=structure run; only structure runs have a pair threshold")

@@ -31,7 +31,7 @@ from typing import Optional
 from rnalm.finetune.config import DataConfig
 from rnalm.finetune.data.loaders import DataBundle, data_path, loader_options
 from rnalm.finetune.data.table import Records
-from rnalm.finetune.errors import ConfigError, DataError
+from rnalm.runs.errors import ConfigError, DataError
 from rnalm.structure.formats import (
     READERS,
     archiveii_family,

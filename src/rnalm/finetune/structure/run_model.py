@@ -1,6 +1,6 @@
 """A trained structure run (``rnalm finetune``, ``task: structure``) as ``rnalm fold``'s probability model.
 
-The model is rebuilt exactly as the runner built it (:func:`rnalm.finetune.runner.build_model`
+The model is rebuilt exactly as the runner built it (:func:`rnalm.finetune.builder.build_model`
 from the run's resolved ``config.yaml``), so training and folding cannot drift apart. A
 language-model backbone is taken from the path recorded in ``run_info.json`` (else the config's
 ``backbone.name``) and must have the weights the run was trained on (sha256), or the run is refused
@@ -28,27 +28,27 @@ from rnalm import hub, shipped
 from rnalm.api import load
 from rnalm.errors import RnalmError
 from rnalm.finetune.backbones import FrozenFeatures, LMBackbone, state_sha256
+from rnalm.finetune.builder import head_needs
 from rnalm.finetune.cache import EmbeddingCache, default_cache_dir
 from rnalm.finetune.config import ConfigError, FinetuneConfig, expand_path
-from rnalm.finetune.run_config import load_finetune_config
+from rnalm.finetune.context import Context, fresh_model
 from rnalm.finetune.model import resolve_device, to_device
-from rnalm.finetune.runner import CONFIG_FILE, INFO_FILE, Context, build_model, head_needs
+from rnalm.finetune.run_config import load_finetune_config
 from rnalm.finetune.sequences import default_alphabet, prepare
 from rnalm.finetune.tasks import get_task
-from rnalm.finetune.trainer import WEIGHTS_FILE
 from rnalm.io.arrayfiles import read_safetensors
-from rnalm.io.jsonfile import read_json_object
+from rnalm.runs.rundir import CONFIG_FILE, INFO_FILE, WEIGHTS_FILE, RunDir
 from rnalm.structure.bpp import PairProbabilities
 from rnalm.structure.threshold import read_record
 
 
 def _model_dirs(run_dir: Path, info: dict) -> list[Path]:
-    dirs = [run_dir / f"fold_{i}" for i in info["folds"]] if info.get("folds") else [run_dir]
+    dirs = RunDir(run_dir).model_dirs(info)
     for d in dirs:
-        if not (d / WEIGHTS_FILE).is_file():
-            raise RnalmError(f"{d}: no {WEIGHTS_FILE}; the training did not finish (resume it with "
+        if not d.weights.is_file():
+            raise RnalmError(f"{d.path}: no {WEIGHTS_FILE}; the training did not finish (resume it with "
                              f"`rnalm finetune --resume {run_dir}`)")
-    return dirs
+    return [d.path for d in dirs]
 
 
 def _load_backbone(run_dir: Path, cfg: FinetuneConfig, info: dict, device: torch.device):
@@ -126,15 +126,16 @@ class RunModel:
     def load(cls, run_dir: Path, device: Optional[str] = None, use_cache: bool = False) -> Optional["RunModel"]:
         """``None`` when ``run_dir`` is not a structure run; an :class:`RnalmError` when it is one
         that cannot be used."""
-        if not (run_dir / CONFIG_FILE).is_file() or not (run_dir / INFO_FILE).is_file():
+        run = RunDir(run_dir)
+        if not run.is_finished():
             raise RnalmError(f"{run_dir}: no {CONFIG_FILE} / {INFO_FILE}; not a finished `rnalm finetune` run")
         try:
-            cfg = load_finetune_config(run_dir / CONFIG_FILE)
+            cfg = load_finetune_config(run.config)
         except ConfigError as exc:
             raise RnalmError(f"{run_dir}/{CONFIG_FILE}: {exc}") from None
         if cfg.task != "structure":
             return None
-        info = read_json_object(run_dir / INFO_FILE)
+        info = run.read_info()
         dirs = _model_dirs(run_dir, info)
         ctx = Context(cfg, get_task("structure"), run_dir, log=lambda _m: None, alphabet=None,
                       device=resolve_device(device or cfg.train.device))
@@ -142,7 +143,7 @@ class RunModel:
             ctx.encoder, ctx.alphabet, ctx.sha256 = _load_backbone(run_dir, cfg, info, ctx.device)
         else:
             ctx.alphabet = default_alphabet()
-        needs = head_needs(ctx)
+        needs = head_needs(cfg, ctx.encoder)
         cache_root = None
         if use_cache and cfg.backbone.cache:
             cache_root = Path(expand_path(cfg.backbone.cache_dir)) if cfg.backbone.cache_dir else default_cache_dir()
@@ -154,8 +155,8 @@ class RunModel:
             ctx.frozen = FrozenFeatures(lmb, needs, cache, cfg.backbone.embed_batch_size)
         models = []
         for d in dirs:
-            model, source = build_model(ctx, 1)
-            state = read_safetensors(d / WEIGHTS_FILE)
+            model, source = fresh_model(ctx, 1)
+            state = read_safetensors(RunDir(d).weights)
             try:
                 model.load_saved_state(state)
             except (RuntimeError, OSError) as exc:

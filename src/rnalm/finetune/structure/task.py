@@ -38,11 +38,11 @@ import torch
 
 from rnalm.finetune.config import FinetuneConfig, TrainConfig
 from rnalm.finetune.data.table import Records
-from rnalm.finetune.errors import ConfigError, DataError
 from rnalm.finetune.structure.batching import length_buckets
 from rnalm.finetune.structure.head import PAD_LOGIT
 from rnalm.finetune.structure.loss import masked_bce_loss
 from rnalm.finetune.task_base import LabelState, Task
+from rnalm.runs.errors import ConfigError, DataError
 from rnalm.structure.metrics import evaluate, score_pairs
 from rnalm.structure.pairs import Structure, pairs_to_dot_bracket
 from rnalm.structure.postprocess import postprocess

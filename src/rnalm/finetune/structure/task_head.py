@@ -6,9 +6,9 @@ from typing import Optional
 import torch
 
 from rnalm.finetune.config import HeadConfig
-from rnalm.finetune.errors import ConfigError
 from rnalm.finetune.head_base import Head
 from rnalm.finetune.structure.head import PairwiseHead, PairwiseHeadConfig
+from rnalm.runs.errors import ConfigError
 
 
 class PairwiseTaskHead(Head):
