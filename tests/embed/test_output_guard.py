@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rnalm.embed import EmbedOptions, embed_file, open_embeddings, runner
+from rnalm.embed import EmbedOptions, embed_file, loop, open_embeddings
 from rnalm.embed.dir_store import LOG_FILE
 from rnalm.io.output_guard import MARKER_FILE, lock_path, read_marker
 
@@ -126,7 +126,7 @@ def test_a_failed_overwrite_leaves_the_old_output_as_it_was(tmp_path, tiny_dir, 
     def crash(*_a, **_k):
         raise RuntimeError("simulated crash mid-run")
 
-    monkeypatch.setattr(runner, "_embed_batch", crash)
+    monkeypatch.setattr(loop, "embed_batch", crash)
     with pytest.raises(RuntimeError, match="simulated crash"):
         embed_file(model_dir, tmp_path / "a.fa", out, EmbedOptions(storage="npy", overwrite=True, progress=False))
     assert tree_digest(out) == before

@@ -16,9 +16,10 @@ With several ``--layers`` each of the first three gains a ``layer_<L>/`` level.
 
 Both keep ``rnalm_embed.json`` (metadata), ``rnalm_output.json`` (the marker that lets
 ``--overwrite`` replace only rnalm's own output, :mod:`rnalm.io.output_guard`) and
-``rnalm_embed.done``, an append-only log with one JSON line per committed record. Files are written under a temporary name and renamed into
-place, and the log line is written after them, so a record is complete exactly when it is in
-the log; a torn last line (a kill mid-write) is cut off on ``--resume``.
+``rnalm_embed.done``, an append-only log with one JSON line per committed record. Files are
+written under a temporary name and renamed into place, and the log line is written after them,
+so a record is complete exactly when it is in the log; a torn last line (a kill mid-write) is
+cut off on ``--resume``.
 """
 from __future__ import annotations
 

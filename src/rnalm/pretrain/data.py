@@ -9,7 +9,6 @@ corpora orderings and process counts.
 from __future__ import annotations
 
 import hashlib
-import random
 from dataclasses import dataclass, field
 from typing import Annotated, Literal, Optional
 
@@ -118,30 +117,3 @@ def load_corpus(cfg: CorpusConfig, alphabet: Alphabet, model_max_length: int
     if not train:
         raise RnalmError(f"pretraining corpus is empty after filtering ({rep.summary()})")
     return train, valid, rep
-
-
-def token_budget_batches(lengths: list[int], tokens_per_batch: int, seed: int, max_batch: int = 512,
-                         shuffle: bool = True) -> list[list[int]]:
-    """Group indices of similar length so that ``batch * max_len <= tokens_per_batch``.
-
-    Sorting by length (ties broken by a seeded shuffle) keeps padding small; the batch order is
-    then shuffled with the same seed, so a given (seed, epoch) always yields the same batches.
-    """
-    rng = random.Random(seed)
-    order = list(range(len(lengths)))
-    if shuffle:
-        rng.shuffle(order)
-    order.sort(key=lambda i: lengths[i])
-    batches, cur, cur_max = [], [], 0
-    for i in order:
-        new_max = max(cur_max, lengths[i])
-        if cur and (new_max * (len(cur) + 1) > tokens_per_batch or len(cur) >= max_batch):
-            batches.append(cur)
-            cur, new_max = [], lengths[i]
-        cur.append(i)
-        cur_max = new_max
-    if cur:
-        batches.append(cur)
-    if shuffle:
-        rng.shuffle(batches)
-    return batches

@@ -16,7 +16,6 @@ under FSDP therefore has the same format as one written under DDP or by a single
 from __future__ import annotations
 
 import json
-import math
 import os
 import shutil
 import sys
@@ -35,11 +34,13 @@ from rnalm.errors import ConfigError, RnalmError
 from rnalm.io.output_guard import output_lock
 from rnalm.model import EncoderConfig, RNAEncoder, named_config
 from rnalm.model.footprint import check_fits_in_memory
-from rnalm.pretrain.data import CorpusConfig, Example, load_corpus, token_budget_batches
+from rnalm.pretrain.data import CorpusConfig, Example, load_corpus
 from rnalm.pretrain.labels import STRUCTURE_INDEX, LabelCache, LabelStats, compute_labels
 from rnalm.pretrain.masking import IGNORE_INDEX, mask_tokens
 from rnalm.pretrain.run_output import claim_pretrain_output
 from rnalm.schema import STRICT, check_fields, validate_fields
+from rnalm.training.batching import Budget, budget_batches
+from rnalm.training.schedule import lr_factor
 
 # Field types of the pretraining config: the annotations are its schema (see rnalm.schema).
 Count = Annotated[int, Field(ge=1)]
@@ -159,20 +160,6 @@ def encoder_config(spec: ModelSpec, alphabet: Alphabet, heads: dict[str, bool]) 
     return cfg
 
 
-def lr_lambda(opt: OptimConfig):
-    def f(step: int) -> float:
-        if step < opt.warmup_steps:
-            return (step + 1) / max(1, opt.warmup_steps)
-        if opt.schedule == "constant":
-            return 1.0
-        progress = min(1.0, (step - opt.warmup_steps) / max(1, opt.max_steps - opt.warmup_steps))
-        if opt.schedule == "linear":
-            return 1.0 - progress
-        return 0.5 * (1.0 + math.cos(math.pi * progress))
-
-    return f
-
-
 # ---------------------------------------------------------------------------------- distributed
 @dataclass
 class Dist:
@@ -224,8 +211,8 @@ class MicroBatches:
 
     def epoch_batches(self, epoch: int) -> list[list[int]]:
         if epoch not in self._epochs:
-            self._epochs = {epoch: token_budget_batches(self.lengths, self.opt.tokens_per_batch,
-                                                        self.seed * 1_000_003 + epoch, self.opt.max_batch)}
+            budget = Budget(tokens=self.opt.tokens_per_batch, max_rows=self.opt.max_batch)
+            self._epochs = {epoch: budget_batches(self.lengths, budget, shuffle=True, seed=self.seed * 1_000_003 + epoch)}
         return self._epochs[epoch]
 
     def __getitem__(self, m: int) -> tuple[int, list[int]]:
@@ -420,7 +407,8 @@ def _pretrain(cfg: PretrainConfig, resume: bool, dist: Dist, out: Path) -> dict[
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=cfg.optim.lr, betas=tuple(cfg.optim.betas),
                                   weight_decay=cfg.optim.weight_decay)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(cfg.optim))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor(cfg.optim.schedule, cfg.optim.warmup_steps,
+                                                                        cfg.optim.max_steps))
     step = 0
     if resume:
         ck = latest_checkpoint(out)
@@ -541,7 +529,8 @@ def evaluate(model: RNAEncoder, valid: list[Example], labels: list, alphabet: Al
     model.eval()
     lengths = [len(e.seq) // alphabet.k_mer + 2 for e in valid]
     acc: dict[str, float] = {}
-    for k, idx in enumerate(token_budget_batches(lengths, cfg.optim.tokens_per_batch, 0, cfg.optim.max_batch, False)):
+    budget = Budget(tokens=cfg.optim.tokens_per_batch, max_rows=cfg.optim.max_batch)
+    for k, idx in enumerate(budget_batches(lengths, budget)):
         gen = torch.Generator().manual_seed(12345 + k)
         batch = collate([valid[i] for i in idx], [labels[i] for i in idx], alphabet, cfg.objective, gen)
         batch = {kk: v.to(device) for kk, v in batch.items()}
