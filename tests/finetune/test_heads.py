@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from rnalm.api import load
-from rnalm.finetune.backbones import FrozenFeatures, LMBackbone, state_sha256
+from rnalm.finetune.backbones import FrozenFeatures, LMBackbone
+from rnalm.io.digest import state_sha256
 from rnalm.finetune.cache import EmbeddingCache
 from rnalm.finetune.config import HeadConfig
 from rnalm.runs.errors import ConfigError, DataError

@@ -97,7 +97,7 @@ def tiny_models(tmp_path_factory) -> dict:
     """Trained tiny sources: {'pretrain': dir, 'te': run, 'ires': run, 'fold': run, 'fold_check': csv}."""
     from rnalm.configfile import from_dict
     from rnalm.finetune import finetune
-    from rnalm.finetune.backbones import state_sha256
+    from rnalm.io.digest import state_sha256
     from rnalm.pretrain.trainer import PretrainConfig, pretrain
 
     base = tmp_path_factory.mktemp("sources")

@@ -9,18 +9,17 @@ from __future__ import annotations
 import copy
 from typing import Any, Callable, Optional, Union
 
-from torch import nn
-
 from rnalm.finetune.backbones import FrozenFeatures, LMBackbone, apply_lora
 from rnalm.finetune.config import FinetuneConfig
 from rnalm.finetune.heads import build_head
 from rnalm.finetune.model import FeatureSource, SequenceModel
+from rnalm.model.encoder import RNAEncoder
 
 #: Frozen features, or a function making them from the head's needs on first use.
 FrozenProvider = Union[FrozenFeatures, Callable[[frozenset], FrozenFeatures], None]
 
 
-def head_needs(cfg: FinetuneConfig, encoder: Optional[nn.Module]) -> frozenset:
+def head_needs(cfg: FinetuneConfig, encoder: Optional[RNAEncoder]) -> frozenset:
     """What the run's head reads from a batch (``cls``, ``tokens``, ``onehot``, ``bpp`` ...)."""
     if cfg.backbone.kind == "features":
         return frozenset()
@@ -28,7 +27,7 @@ def head_needs(cfg: FinetuneConfig, encoder: Optional[nn.Module]) -> frozenset:
     return build_head(cfg.head, dim, 1).needs
 
 
-def build_model(cfg: FinetuneConfig, out_dim: int, encoder: Optional[nn.Module] = None, alphabet: Any = None,
+def build_model(cfg: FinetuneConfig, out_dim: int, encoder: Optional[RNAEncoder] = None, alphabet: Any = None,
                 frozen: FrozenProvider = None, pair_probs: Optional[Any] = None) -> tuple[SequenceModel, FeatureSource]:
     """The head (and, for full / LoRA fine-tuning, a private copy of ``encoder``) of ``cfg``.
 

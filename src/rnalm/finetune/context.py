@@ -2,22 +2,23 @@
 splits, the head settings that come from the data, the model of one fold."""
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Collection, Iterable, Optional, Sequence
 
 import numpy as np
 import torch
 
 from rnalm.api import load
-from rnalm.finetune.backbones import FrozenFeatures, state_sha256
+from rnalm.finetune.backbones import FrozenFeatures
 from rnalm.finetune.builder import build_model, head_needs
 from rnalm.finetune.config import FinetuneConfig, expand_path
 from rnalm.finetune.data import DataBundle, Records
 from rnalm.finetune.model import FeatureSource, SequenceModel
 from rnalm.finetune.sequences import default_alphabet, prepare
 from rnalm.finetune.task_base import Task
+from rnalm.io.digest import state_sha256
+from rnalm.model.encoder import RNAEncoder
 from rnalm.runs.errors import ConfigError
 from rnalm.structure.bpp import PairProbabilities
 
@@ -31,7 +32,7 @@ class Split:
     seqs: list[str]
     targets: Optional[np.ndarray] = None
 
-    def subset(self, idx: Sequence[int], name: Optional[str] = None) -> "Split":
+    def subset(self, idx: Iterable[int], name: Optional[str] = None) -> "Split":
         idx = list(idx)
         return Split(name or self.name, self.recs.subset(idx), [self.seqs[i] for i in idx])
 
@@ -45,7 +46,7 @@ class Context:
     run_dir: Path
     log: Callable[[str], None]
     alphabet: Any
-    encoder: Optional[torch.nn.Module] = None
+    encoder: Optional[RNAEncoder] = None
     sha256: Optional[str] = None
     frozen: Optional[FrozenFeatures] = None
     #: ViennaRNA base-pair probabilities (heads that need ``bpp``; :mod:`rnalm.structure.bpp`).
@@ -54,12 +55,6 @@ class Context:
     force_standardize: bool = False
     callbacks: Sequence[Any] = field(default_factory=list)
     device: torch.device = torch.device("cpu")
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % (2 ** 32))
-    torch.manual_seed(seed)
 
 
 def load_backbone(ctx: Context) -> None:
@@ -87,7 +82,7 @@ def prepare_splits(ctx: Context, bundle: DataBundle) -> dict[str, Split]:
     return out
 
 
-def resolve_head(cfg: FinetuneConfig, splits: dict[str, Split], encoder: Optional[torch.nn.Module]) -> None:
+def resolve_head(cfg: FinetuneConfig, splits: dict[str, Split], encoder: Optional[RNAEncoder]) -> None:
     """Fill in head settings that come from the data or the backbone (saved in config.yaml)."""
     h = cfg.head
     if h.type == "cnn" and h.pool == "flatten" and h.max_len is None:
@@ -99,7 +94,7 @@ def resolve_head(cfg: FinetuneConfig, splits: dict[str, Split], encoder: Optiona
         h.attention_maps = n
 
 
-def pair_probs(ctx: Context, needs: Sequence[str]) -> Optional[Any]:
+def pair_probs(ctx: Context, needs: Collection[str]) -> Optional[Any]:
     """The run's base-pair probability provider when the head reads ``bpp`` (made once, shared by folds)."""
     if "bpp" not in needs:
         return None
@@ -114,4 +109,4 @@ def fresh_model(ctx: Context, out_dim: int) -> tuple[SequenceModel, FeatureSourc
     return build_model(ctx.cfg, out_dim, ctx.encoder, ctx.alphabet, ctx.frozen, pp)
 
 
-__all__ = ["Context", "Split", "fresh_model", "load_backbone", "pair_probs", "prepare_splits", "resolve_head", "seed_everything"]
+__all__ = ["Context", "Split", "fresh_model", "load_backbone", "pair_probs", "prepare_splits", "resolve_head"]

@@ -14,7 +14,6 @@ from rnalm.finetune.context import (
     Context,
     Split,
     fresh_model,
-    seed_everything,
 )
 from rnalm.finetune.decision import decision_summary, select_decision
 from rnalm.finetune.evaluation import (
@@ -38,6 +37,7 @@ from rnalm.runs.rundir import (
     STATE_FILE,
     WEIGHTS_FILE,
 )
+from rnalm.training.seeding import seed_everything
 
 
 def train_one(ctx: Context, train: Split, valid: Optional[Split], test: Optional[Split], out_dir: Path,

@@ -15,17 +15,18 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from rnalm.finetune.backbones import FrozenFeatures, LMBackbone, state_sha256
+from rnalm.finetune.backbones import FrozenFeatures, LMBackbone
 from rnalm.finetune.builder import build_model
 from rnalm.finetune.cache import EmbeddingCache, default_cache_dir
 from rnalm.finetune.config import FinetuneConfig, expand_path
 from rnalm.finetune.data.table import Records
-from rnalm.finetune.model import SeqDataset, make_collate, resolve_device, to_device
+from rnalm.finetune.model import SeqDataset, make_collate, run_device, to_device
 from rnalm.finetune.run_config import load_finetune_config
 from rnalm.finetune.sequences import default_alphabet, prepare
 from rnalm.finetune.task_base import LabelState
 from rnalm.finetune.tasks import ClassificationTask, get_task
 from rnalm.io.arrayfiles import read_safetensors
+from rnalm.io.digest import state_sha256
 from rnalm.io.jsonfile import read_json_object
 from rnalm.io.output_guard import (
     OutputKind,
@@ -56,7 +57,7 @@ class Predictor:
                  device: str = "auto") -> None:
         self.run_dir = Path(run_dir)
         run = RunDir(self.run_dir)
-        self.device = resolve_device(device)
+        self.device = run_device(device)
         if not run.is_finished():
             raise RunDirError(f"{self.run_dir}: not a finished fine-tuning run (no {CONFIG_FILE} / {INFO_FILE})")
         self.cfg: FinetuneConfig = load_finetune_config(run.config)

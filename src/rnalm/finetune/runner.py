@@ -10,7 +10,7 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Collection, Optional, Sequence
 
 import torch
 
@@ -34,7 +34,7 @@ from rnalm.finetune.evaluation import (
     pooled_metrics,
     write_predictions,
 )
-from rnalm.finetune.model import resolve_device
+from rnalm.finetune.model import run_device
 from rnalm.finetune.one_model import train_one
 from rnalm.finetune.run_config import load_finetune_config
 from rnalm.finetune.run_splits import cv_folds, fold_splits, groups, holdout_splits, strata
@@ -89,7 +89,7 @@ def _prepare_run_dir(cfg: FinetuneConfig, resume: bool) -> Path:
     return run_dir
 
 
-def _run_info(ctx: Context, bundle: DataBundle, needs: Sequence[str]) -> dict:
+def _run_info(ctx: Context, bundle: DataBundle, needs: Collection[str]) -> dict:
     cfg = ctx.cfg
     info: dict[str, Any] = {
         "rnalm_version": __version__,
@@ -158,7 +158,7 @@ def finetune(config: FinetuneConfig | str | Path | dict, overrides: Sequence[str
 def _finetune(cfg: FinetuneConfig, run_dir: Path, resume: bool, callbacks: Sequence[Any],
               log: Callable[[str], None]) -> RunResult:
     task = get_task(cfg.task)
-    ctx = Context(cfg, task, run_dir, log, alphabet=None, callbacks=callbacks, device=resolve_device(cfg.train.device))
+    ctx = Context(cfg, task, run_dir, log, alphabet=None, callbacks=callbacks, device=run_device(cfg.train.device))
     bundle = load_data(cfg.data, cfg.task)
     ctx.force_standardize = bundle.force_standardize and task.scales_labels
     load_backbone(ctx)

@@ -176,7 +176,7 @@ def _read_sequences(path: Path) -> list[tuple[str, str]]:
 
 def pack_backbone(source: Path, dest: Path, opts: "Options", log: Callable[[str], None]) -> Packed:
     from rnalm.api import load
-    from rnalm.finetune.backbones import state_sha256
+    from rnalm.io.digest import state_sha256
     from rnalm.io.native import read_native_config
 
     if opts.dtype != "float32":
@@ -318,7 +318,7 @@ def _check_backbone(info: dict, opts: "Options") -> Optional[tuple[str, str]]:
     if bb.get("kind", "lm") != "lm" or not bb.get("sha256"):
         return None
     from rnalm.api import load
-    from rnalm.finetune.backbones import state_sha256
+    from rnalm.io.digest import state_sha256
 
     entry = shipped.get(opts.backbone, "backbone")
     entry.verify()

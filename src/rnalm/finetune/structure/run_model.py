@@ -27,16 +27,17 @@ import torch
 from rnalm import hub, shipped
 from rnalm.api import load
 from rnalm.errors import RnalmError
-from rnalm.finetune.backbones import FrozenFeatures, LMBackbone, state_sha256
+from rnalm.finetune.backbones import FrozenFeatures, LMBackbone
 from rnalm.finetune.builder import head_needs
 from rnalm.finetune.cache import EmbeddingCache, default_cache_dir
 from rnalm.finetune.config import ConfigError, FinetuneConfig, expand_path
 from rnalm.finetune.context import Context, fresh_model
-from rnalm.finetune.model import resolve_device, to_device
+from rnalm.finetune.model import run_device, to_device
 from rnalm.finetune.run_config import load_finetune_config
 from rnalm.finetune.sequences import default_alphabet, prepare
 from rnalm.finetune.tasks import get_task
 from rnalm.io.arrayfiles import read_safetensors
+from rnalm.io.digest import state_sha256
 from rnalm.runs.rundir import CONFIG_FILE, INFO_FILE, WEIGHTS_FILE, RunDir
 from rnalm.structure.bpp import PairProbabilities
 from rnalm.structure.threshold import read_record
@@ -138,7 +139,7 @@ class RunModel:
         info = run.read_info()
         dirs = _model_dirs(run_dir, info)
         ctx = Context(cfg, get_task("structure"), run_dir, log=lambda _m: None, alphabet=None,
-                      device=resolve_device(device or cfg.train.device))
+                      device=run_device(device or cfg.train.device))
         if cfg.backbone.kind == "lm":
             ctx.encoder, ctx.alphabet, ctx.sha256 = _load_backbone(run_dir, cfg, info, ctx.device)
         else:
