@@ -16,8 +16,8 @@ import torch
 from rnalm.errors import RnalmError
 from rnalm.finetune.config import ConfigError
 from rnalm.finetune.run_config import load_finetune_config
-from rnalm.structure.formats import read_dbn, write_dbn
 from rnalm.finetune.structure.head import PAD_LOGIT, PairwiseHead, PairwiseHeadConfig
+from rnalm.structure.formats import read_dbn, write_dbn
 
 from .conftest import planted_set, quiet, structure_config
 

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
+from rnalm.finetune.data.loader_table import load_data
 from rnalm.finetune.run_config import load_finetune_config
-from rnalm.finetune.data import load_data
 from rnalm.runs.errors import ConfigError, DataError
 from rnalm.runs.splits import kfold
 from rnalm.structure.formats import StructureFormatError, write_bpseq, write_ct, write_dbn

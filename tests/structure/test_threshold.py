@@ -17,8 +17,15 @@ from rnalm.finetune.run_config import load_finetune_config
 from rnalm.finetune.structure import calibrate
 from rnalm.structure.formats import read_dbn, write_dbn
 from rnalm.structure.postprocess import postprocess
-from rnalm.structure.threshold import (RECORD_FILE, THRESHOLD_GRID, choose_threshold, describe, pairs_by_threshold,
-                                       read_record, subset_indices)
+from rnalm.structure.threshold import (
+    RECORD_FILE,
+    THRESHOLD_GRID,
+    choose_threshold,
+    describe,
+    pairs_by_threshold,
+    read_record,
+    subset_indices,
+)
 
 from .conftest import planted_set, quiet, structure_config
 

@@ -18,6 +18,7 @@ from rnalm.structure.postprocess import postprocess
 
 from .conftest import planted  # one_thread is a conftest fixture too
 
+
 def _f1(head, data) -> float:
     head.eval()
     with torch.no_grad():

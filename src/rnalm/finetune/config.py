@@ -13,11 +13,12 @@ import dataclasses
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Any, Optional, Sequence
+from typing import Any, Optional, Sequence, overload
 
 from pydantic import with_config
 
 from rnalm.configfile import ConfigError, to_yaml
+from rnalm.finetune.data.homology import MAX_K, MIN_K
 from rnalm.schema import STRICT, check_fields
 
 LABEL_TRANSFORMS = ("none", "log", "log2", "log10", "log1p")
@@ -94,8 +95,6 @@ class DataConfig:
             _int("data.max_length", self.max_length, 1)
         _int("data.fasta_label_field", self.fasta_label_field, 0)
         if self.homology_kmer is not None:
-            from rnalm.finetune.data.homology import MAX_K, MIN_K
-
             _int("data.homology_kmer", self.homology_kmer, MIN_K)
             if self.homology_kmer > MAX_K:
                 raise ConfigError(f"data.homology_kmer={self.homology_kmer!r} must be at most {MAX_K}")
@@ -356,6 +355,10 @@ class FinetuneConfig:
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
+@overload
+def expand_path(value: str) -> str: ...
+@overload
+def expand_path(value: None) -> None: ...
 def expand_path(value: Optional[str]) -> Optional[str]:
     """``${VAR:-default}`` and ``~`` expansion for paths in configs (recipes use ``${RNALM_SHARED_DATA:-../shared/data}``)."""
     if value is None:

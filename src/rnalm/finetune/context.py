@@ -13,7 +13,8 @@ from rnalm.api import load
 from rnalm.finetune.backbones import FrozenFeatures
 from rnalm.finetune.builder import build_model, head_needs
 from rnalm.finetune.config import FinetuneConfig, expand_path
-from rnalm.finetune.data import DataBundle, Records
+from rnalm.finetune.data.loaders import DataBundle
+from rnalm.finetune.data.table import Records
 from rnalm.finetune.model import FeatureSource, SequenceModel
 from rnalm.finetune.sequences import default_alphabet, prepare
 from rnalm.finetune.task_base import Task

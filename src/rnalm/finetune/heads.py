@@ -28,7 +28,7 @@ from torch import nn
 from rnalm.finetune.config import HeadConfig
 from rnalm.finetune.head_base import Head
 from rnalm.finetune.structure.task_head import PairwiseTaskHead
-from rnalm.runs.errors import ConfigError
+from rnalm.runs.errors import ConfigError, DataError
 
 
 def _masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -157,8 +157,6 @@ def repack(x: torch.Tensor, mask: torch.Tensor, width: int, side: str) -> tuple[
     b, length, c = x.shape
     lengths = mask.sum(1)
     if int(lengths.max()) > width:
-        from rnalm.runs.errors import DataError
-
         raise DataError(f"a sequence of {int(lengths.max())} nt exceeds the head's fixed input length {width} "
                         f"(head.max_len); truncate the input (data.truncate) or retrain with a larger head.max_len")
     out = x.new_zeros(b, width, c)

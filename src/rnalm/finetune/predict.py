@@ -14,17 +14,22 @@ from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 import numpy as np
+import torch
 
+from rnalm import shipped
+from rnalm.api import load
 from rnalm.finetune.backbones import FrozenFeatures, LMBackbone
 from rnalm.finetune.builder import build_model
 from rnalm.finetune.cache import EmbeddingCache, default_cache_dir
 from rnalm.finetune.config import FinetuneConfig, expand_path
-from rnalm.finetune.data.table import Records
+from rnalm.finetune.data.table import Records, read_table
+from rnalm.finetune.features import FeatureModel, feature_matrix
 from rnalm.finetune.model import SeqDataset, make_collate, run_device, to_device
 from rnalm.finetune.run_config import load_finetune_config
 from rnalm.finetune.sequences import default_alphabet, prepare
 from rnalm.finetune.task_base import LabelState
 from rnalm.finetune.tasks import ClassificationTask, get_task
+from rnalm.io import seqio
 from rnalm.io.arrayfiles import read_safetensors
 from rnalm.io.digest import state_sha256
 from rnalm.io.jsonfile import read_json_object
@@ -77,9 +82,6 @@ class Predictor:
             self.alphabet = default_alphabet()
 
     def _load_backbone(self, override: Optional[str]) -> None:
-        from rnalm import shipped
-        from rnalm.api import load
-
         saved = self.info["backbone"]
         path = override or saved.get("path") or expand_path(self.cfg.backbone.name)
         if not override:
@@ -127,13 +129,9 @@ class Predictor:
     def raw_outputs(self, seqs: Sequence[str], batch_size: int = 64) -> list[tuple[np.ndarray, LabelState]]:
         """Per model (one, or one per fold): raw outputs in model space and that model's label state,
         for the task's ``metrics`` (shipped models recompute their recorded metric this way)."""
-        import torch
-
         per_model = []
         for d, state in zip(self.dirs, self.states):
             if self.cfg.backbone.kind == "features":
-                from rnalm.finetune.features import FeatureModel, feature_matrix
-
                 fm = FeatureModel.load(d / FEATURE_MODEL_FILE)
                 root = Path(expand_path(self.cfg.backbone.cache_dir)) if self.cfg.backbone.cache_dir else default_cache_dir()
                 x = feature_matrix(seqs, self.cfg.backbone.features, root)
@@ -176,8 +174,6 @@ def read_inputs(path: str | Path, fmt: Optional[str], seq_column: Optional[str],
     """Sequences to predict, read as ``rnalm embed`` reads them (:func:`rnalm.io.seqio.iter_records`:
     format from content, FASTA ids from headers, unique ids). A table without an id column gets
     row-number ids. ``default_seq_column`` (the run's) is used when the file has that column."""
-    from rnalm.io import seqio
-
     p = Path(path)
     kind = fmt or seqio.detect_format(p)
     sc: Optional[str] = seq_column
@@ -195,8 +191,6 @@ def read_inputs(path: str | Path, fmt: Optional[str], seq_column: Optional[str],
                 if sc is None:
                     raise DataError(f"{p}: cannot tell which column holds the sequences; columns are {header}. "
                                     f"Name it with --seq-column")
-            from rnalm.finetune.data.table import read_table
-
             return read_table(p, "\t" if kind == "tsv" else ",", sc, None)
         if ic is None:
             ic = next(header[lowered.index(c)] for c in seqio.ID_COLUMNS if c != "label" and c in lowered)

@@ -13,7 +13,8 @@ from rnalm.finetune.context import (
     Split,
     prepare_splits,
 )
-from rnalm.finetune.data import Records, load_data
+from rnalm.finetune.data.loader_table import load_data
+from rnalm.finetune.data.table import Records
 from rnalm.finetune.run_config import load_finetune_config
 from rnalm.finetune.task_base import Task
 from rnalm.finetune.tasks import get_task

@@ -27,7 +27,8 @@ from rnalm.finetune.context import (
     prepare_splits,
     resolve_head,
 )
-from rnalm.finetune.data import DataBundle, load_data
+from rnalm.finetune.data.loader_table import load_data
+from rnalm.finetune.data.loaders import DataBundle
 from rnalm.finetune.decision import decision_summary, write_cv_decision
 from rnalm.finetune.evaluation import (
     fold_summaries,

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
 import numpy as np
 import torch.nn.functional as F
 
+from rnalm.finetune import plots
 from rnalm.finetune.data.table import Records, parse_float
 from rnalm.finetune.metrics import classification_metrics, regression_metrics
 from rnalm.finetune.structure.task import StructureTask
@@ -92,8 +93,6 @@ class RegressionTask(Task):
         return regression_metrics(self.label_values(targets, state), self.decode(outputs, state)["prediction"])
 
     def plot(self, name, targets, outputs, state, out_dir, metrics):
-        from rnalm.finetune import plots
-
         path = out_dir / f"scatter_{name}.png"
         ok = plots.scatter(self.label_values(targets, state), self.decode(outputs, state)["prediction"], path, name, metrics)
         return [path.name] if ok else []
@@ -184,8 +183,6 @@ class ClassificationTask(Task):
         return classification_metrics(targets, self.probabilities(outputs))
 
     def plot(self, name, targets, outputs, state, out_dir, metrics):
-        from rnalm.finetune import plots
-
         path = out_dir / f"roc_pr_{name}.png"
         ok = plots.roc_pr(targets, self.probabilities(outputs), state.classes, path, name)
         return [path.name] if ok else []

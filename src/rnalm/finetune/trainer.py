@@ -14,7 +14,7 @@ import json
 import math
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
@@ -61,8 +61,6 @@ class TrainerState:
     stateful_callbacks: dict = field(default_factory=dict)
 
     def to_json(self) -> str:
-        from dataclasses import asdict
-
         return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
 
     def save(self, path: Path) -> None:

@@ -334,8 +334,8 @@ def _check_backbone(info: dict, opts: "Options") -> Optional[tuple[str, str]]:
 
 def _valid_records(source: Path):
     """The run's validation split, exactly as ``rnalm finetune`` made it (Records, raw labels)."""
+    from rnalm.finetune.data.loader_table import load_data
     from rnalm.finetune.run_config import load_finetune_config
-    from rnalm.finetune.data import load_data
     from rnalm.runs.splits import holdout
 
     cfg = load_finetune_config(source / "config.yaml")

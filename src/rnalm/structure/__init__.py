@@ -18,8 +18,17 @@ Nothing here trains: ``task: structure`` of ``rnalm finetune`` (data loader, pai
 trained runs as ``rnalm fold --run`` models) is :mod:`rnalm.finetune.structure`.
 """
 from rnalm.structure.formats import (
-    StructureFormatError, read_archiveii_csv, read_archiveii_splits, read_bpseq, read_bprna_jsonl, read_ct,
-    read_dbn, read_structures, write_bpseq, write_ct, write_dbn,
+    StructureFormatError,
+    read_archiveii_csv,
+    read_archiveii_splits,
+    read_bprna_jsonl,
+    read_bpseq,
+    read_ct,
+    read_dbn,
+    read_structures,
+    write_bpseq,
+    write_ct,
+    write_dbn,
 )
 from rnalm.structure.metrics import average_scores, evaluate, score_pairs
 from rnalm.structure.pairs import Structure, StructureError

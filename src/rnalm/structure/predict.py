@@ -31,6 +31,7 @@ from rnalm.structure.atomic import atomic_save_npy, atomic_write_text
 from rnalm.structure.formats import format_bpseq, format_ct, format_dbn
 from rnalm.structure.pairs import Structure, assign_pages
 from rnalm.structure.postprocess import ONE_PARTNER_METHODS, postprocess
+from rnalm.structure.vienna import import_rna, vienna_fold
 
 #: Letters ``rnalm fold`` accepts (case-insensitive); T is read as U, N never pairs.
 FOLD_LETTERS = "ACGUTN"
@@ -115,8 +116,6 @@ def prepare_records(records: Iterable[tuple[str, str]], max_length: Optional[int
 
 # ------------------------------------------------------------------------------ predictors
 def vienna_predictor(bpp: bool = True) -> Predictor:
-    from rnalm.structure.vienna import import_rna, vienna_fold
-
     import_rna()  # fail before any work if ViennaRNA is missing
 
     def predict(batch: Sequence[tuple[str, str]]) -> list[Prediction]:

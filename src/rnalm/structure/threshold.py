@@ -27,6 +27,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
+from rnalm.errors import RnalmError
 from rnalm.structure.atomic import atomic_write_text
 from rnalm.structure.metrics import score_pairs
 from rnalm.structure.postprocess import candidate_mask, greedy_pairs, postprocess
@@ -149,8 +150,6 @@ def read_record(run_dir: Path) -> Optional[dict[str, Any]]:
         rec = json.loads(path.read_text(encoding="utf-8"))
         float(rec["threshold"])
     except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError) as exc:
-        from rnalm.errors import RnalmError
-
         raise RnalmError(f"{path}: unreadable threshold record ({exc})") from None
     return rec
 

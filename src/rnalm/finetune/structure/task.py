@@ -36,6 +36,7 @@ from typing import Optional, Sequence
 import numpy as np
 import torch
 
+from rnalm.finetune import plots
 from rnalm.finetune.config import FinetuneConfig, TrainConfig
 from rnalm.finetune.data.table import Records
 from rnalm.finetune.structure.batching import length_buckets
@@ -45,6 +46,7 @@ from rnalm.finetune.task_base import LabelState, Task
 from rnalm.runs.errors import ConfigError, DataError
 from rnalm.structure.metrics import evaluate, score_pairs
 from rnalm.structure.pairs import Structure, pairs_to_dot_bracket
+from rnalm.structure.plots import f1_by_length
 from rnalm.structure.postprocess import postprocess
 from rnalm.structure.predict import PostprocessOptions
 from rnalm.structure.threshold import SUFFIX_T050, THRESHOLD_GRID, choose_threshold, make_record
@@ -226,12 +228,8 @@ class StructureTask(Task):
         return cols
 
     def plot(self, name, targets, outputs, state, out_dir: Path, metrics) -> list[str]:
-        from rnalm.finetune import plots
-
         if not plots.available():
             return []
-        from rnalm.structure.plots import f1_by_length
-
         preds = self.predicted_pairs(outputs)
         f1 = [score_pairs(p, s.pairs, len(s)).f1 for p, s in zip(preds, targets)]
         path = Path(out_dir) / f"f1_length_{name}.png"
