@@ -16,10 +16,11 @@ from safetensors.torch import load_file
 
 from rnalm.errors import InvalidSequenceError, RnalmError
 from rnalm.models.rnafm.alphabet import RNA_FM_ALPHABET
+from rnalm.pretrain.config import ModelSpec, ObjectiveConfig, OptimConfig, PretrainConfig
 from rnalm.pretrain.data import CorpusConfig, load_corpus
 from rnalm.pretrain.labels import LabelCache, LabelStats, StructureLabel, compute_labels, fold_one, parse_header
 from rnalm.pretrain.masking import IGNORE_INDEX, mask_tokens
-from rnalm.pretrain.trainer import ModelSpec, ObjectiveConfig, OptimConfig, PretrainConfig, pretrain
+from rnalm.pretrain.trainer import pretrain
 from rnalm.training.batching import Budget, budget_batches
 
 MOTIFS = ["GGGAAACCC", "AUGCAUGCA", "UUUUCCCCGGGGAAAA", "ACACACAC"]

@@ -98,7 +98,8 @@ def tiny_models(tmp_path_factory) -> dict:
     from rnalm.configfile import from_dict
     from rnalm.finetune import finetune
     from rnalm.io.digest import state_sha256
-    from rnalm.pretrain.trainer import PretrainConfig, pretrain
+    from rnalm.pretrain.config import PretrainConfig
+    from rnalm.pretrain.trainer import pretrain
 
     base = tmp_path_factory.mktemp("sources")
     rng = np.random.default_rng(0)

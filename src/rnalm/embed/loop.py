@@ -72,7 +72,7 @@ def cpu_kernels(device: torch.device, dtype: torch.dtype) -> Iterator[None]:
         yield
         return
     before = torch.backends.mkldnn.enabled
-    torch.backends.mkldnn.enabled = False
+    torch.backends.mkldnn.enabled = False  # type: ignore[assignment]
     try:
         yield
     finally:

@@ -21,6 +21,7 @@ from rnalm.alphabet import Alphabet
 from rnalm.embed.batching import Preparer
 from rnalm.embed.options import EmbedOptions
 from rnalm.io.digest import sha256_file
+from rnalm.model import EncoderConfig
 
 #: Prefix of the tensor digest earlier versions recorded as ``model_id`` when no file sha256 was known.
 OLD_TENSOR_ID = "state-sha256:"
@@ -64,12 +65,11 @@ def adopt_old_identity(old: dict[str, Any], model: torch.nn.Module, file_sha256:
     return old
 
 
-def run_metadata(alphabet: Alphabet, model: torch.nn.Module, identity: dict[str, Any], layers: list[int],
+def run_metadata(alphabet: Alphabet, cfg: EncoderConfig, identity: dict[str, Any], layers: list[int],
                  pools: list[str], preparer: Preparer, opts: EmbedOptions, dtype: torch.dtype,
                  batching: tuple[int, int], rank: int, world: int, input_path: Path) -> dict[str, Any]:
     """The metadata an output stores: ``identity`` holds ``model``, ``weights_sha256`` and ``weights_id``;
     ``batching`` is (tokens per batch, look-ahead)."""
-    cfg = model.config
     window = alphabet.max_length
     return {
         "format": "rnalm-embeddings", "format_version": 1, "storage": opts.storage,

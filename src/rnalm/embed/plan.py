@@ -9,7 +9,8 @@ import torch
 
 from rnalm.embed.batching import Item, Preparer, RecordMeta
 from rnalm.embed.options import DEFAULT_LOOKAHEAD, DEFAULT_TOKENS_PER_BATCH, EmbedOptions
-from rnalm.embed.store import OutputError, Store, make_store
+from rnalm.embed.storage import make_store
+from rnalm.embed.store import OutputError, Store
 from rnalm.io.seqio import IdSet, Record, unique_ids
 
 

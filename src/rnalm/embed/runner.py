@@ -42,7 +42,8 @@ from rnalm.embed.options import (
 from rnalm.embed.outputs import Assembler
 from rnalm.embed.plan import DoneRecords, batching_settings, rank_work, read_old_metadata, validate_input
 from rnalm.embed.setup import EmbedModel, setup_model
-from rnalm.embed.store import EMBEDDINGS, STORAGES, OutputError, Store, check_compatible, make_store, storage_of
+from rnalm.embed.storage import EMBEDDINGS, make_store
+from rnalm.embed.store import STORAGES, OutputError, Store, check_compatible, storage_of
 from rnalm.errors import RnalmError
 from rnalm.io.output_guard import (
     NEW,
@@ -137,7 +138,7 @@ def _embed_locked(model: Union[str, Path, torch.nn.Module], alphabet: Optional[A
     # 2. the model
     em, old_meta = setup_model(model, alphabet, opts, pools, device, dtype, old_meta)
     batching = batching_settings(opts, old_meta, device)
-    metadata = run_metadata(em.alphabet, em.model, em.identity, em.layers, pools, em.preparer, opts, dtype,
+    metadata = run_metadata(em.alphabet, em.config, em.identity, em.layers, pools, em.preparer, opts, dtype,
                             batching, rank, world, input_path)
 
     # 3. what the output already holds (read only)
@@ -181,7 +182,7 @@ def _embed_locked(model: Union[str, Path, torch.nn.Module], alphabet: Optional[A
 
 def _attention_cost(em: EmbedModel, opts: EmbedOptions) -> int:
     """Bytes per query-key pair of the attention maps a batch keeps (0 when none are kept)."""
-    cfg = em.model.config
+    cfg = em.config
     return cfg.num_layers * cfg.attention_heads * 4 if (opts.contacts or opts.attentions) else 0
 
 

@@ -15,6 +15,7 @@ from rnalm.embed.metadata import adopt_old_identity, weights_file_sha256
 from rnalm.embed.options import EmbedOptions, resolve_layers
 from rnalm.errors import RnalmError
 from rnalm.io.digest import state_sha256
+from rnalm.model import EncoderConfig
 
 
 @dataclass
@@ -22,6 +23,8 @@ class EmbedModel:
     """A model ready to embed with: on its device and dtype, with what the run needs to know of it."""
 
     model: torch.nn.Module
+    #: the model's encoder configuration (``model.config``)
+    config: EncoderConfig
     alphabet: Alphabet
     #: ``model`` (the name or path given), ``weights_sha256`` (file) and ``weights_id`` (state digest)
     identity: dict[str, Any]
@@ -49,7 +52,7 @@ def setup_model(model: Union[str, Path, torch.nn.Module], alphabet: Optional[Alp
     old_meta = adopt_old_identity(old_meta, model, file_sha, weights_id)
     identity = {"model": model_name, "weights_sha256": file_sha, "weights_id": weights_id}
     model = model.to(device=device, dtype=dtype).eval()
-    cfg = model.config
+    cfg: EncoderConfig = model.config  # type: ignore[assignment]  # every rnalm encoder has one
     if alphabet.max_length is None:  # an in-memory model's bare alphabet: the model's limit applies
         alphabet = alphabet.with_max_length(cfg.max_length)
     layers = resolve_layers(opts.layers, cfg.num_layers)
@@ -60,4 +63,4 @@ def setup_model(model: Union[str, Path, torch.nn.Module], alphabet: Optional[Alp
     check_long_options(alphabet, opts.long, opts.overlap)
     preparer = Preparer(alphabet, opts.long, opts.overlap, opts.unknown,
                         refuse_windows="attention maps are not defined across windows" if opts.attentions else None)
-    return EmbedModel(model, alphabet, identity, layers, preparer), old_meta
+    return EmbedModel(model, cfg, alphabet, identity, layers, preparer), old_meta

@@ -6,7 +6,7 @@ same functions compute it at packaging time and in the test suite, so a reproduc
 installed weights, configs and code still produce the packaged model's predictions.
 
 * backbone -- ``mlm_acc``: masked-token accuracy with the pretraining validation procedure
-  (:func:`rnalm.pretrain.trainer.evaluate`: 15 % BERT masking from fixed seeds, token-budget
+  (:func:`rnalm.pretrain.objective.evaluate`: 15 % BERT masking from fixed seeds, token-budget
   batches), columns ``id,sequence``;
 * task -- the run's selection metric (Spearman for regression, AUROC for two classes, accuracy for
   more) through :class:`rnalm.finetune.predict.Predictor`, columns ``id,sequence,label`` (the label
@@ -58,7 +58,8 @@ def backbone_metrics(model_dir: str | Path, seqs: Sequence[str], ids: Optional[S
 
     from rnalm.api import load
     from rnalm.pretrain.data import Example
-    from rnalm.pretrain.trainer import ObjectiveConfig, OptimConfig, PretrainConfig, evaluate
+    from rnalm.pretrain.config import ObjectiveConfig, OptimConfig, PretrainConfig
+    from rnalm.pretrain.objective import evaluate
 
     model, alphabet = load(model_dir)
     if not model.config.lm_head:

@@ -192,7 +192,7 @@ def pack_backbone(source: Path, dest: Path, opts: "Options", log: Callable[[str]
     pcfg = None
     if pre is not None:
         from rnalm.configfile import load_config
-        from rnalm.pretrain.trainer import PretrainConfig
+        from rnalm.pretrain.config import PretrainConfig
 
         pcfg = load_config(PretrainConfig, pre / "config.yaml")
 
