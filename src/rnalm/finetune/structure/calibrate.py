@@ -117,14 +117,22 @@ def calibrate(run_dir: str | Path, max_sequences: int = MAX_SEQUENCES, device: O
         top["postprocess"] = decision_summary(record)
         write_predictions(run_dir / PREDICTIONS_FILE, test_rows)
         write_json(run_dir / METRICS_FILE, top)
-    mean = lambda k: float(np.mean([m[k] for m in valid_m])) if valid_m and all(k in m for m in valid_m) else None
     return {"run_dir": str(run_dir), "threshold": record["threshold"], "n_sequences": record["n_sequences"],
             "f1_train": record["f1_train"], "f1_train_t050": record["f1_train_t050"],
-            "f1_valid": mean("f1"), "f1_valid_t050": mean(f"f1{SUFFIX_T050}"), "folds": record.get("folds")}
+            "f1_valid": _mean(valid_m, "f1"), "f1_valid_t050": _mean(valid_m, f"f1{SUFFIX_T050}"), "folds": record.get("folds")}
+
+
+def _mean(metrics: list[dict], key: str) -> Optional[float]:
+    """The mean of ``key`` over ``metrics`` (None unless every one has it)."""
+    return float(np.mean([m[key] for m in metrics])) if metrics and all(key in m for m in metrics) else None
+
+
+def _fmt(x: Optional[float]) -> str:
+    return "n/a" if x is None else f"{x:.4f}"
 
 
 def summary_line(r: dict) -> str:
-    fmt = lambda x: "n/a" if x is None else f"{x:.4f}"
+    fmt = _fmt
     where = f"mean of folds {r['folds']}" if r.get("folds") else f"{r['n_sequences']} training sequences"
     valid = "valid (fold mean)" if r.get("folds") else "valid"
     return (f"{r['run_dir']}: threshold {r['threshold']:.2f} ({where}); train F1 {fmt(r['f1_train'])} "
