@@ -3,7 +3,8 @@
 A batch of ``B`` sequences padded to length ``L`` costs ``B * L^2`` cells in every 2-D layer, so
 batches are formed by that budget rather than by a fixed batch size (:mod:`rnalm.training.batching`
 with a cell budget): sequences are sorted by length and cut into consecutive runs whose
-``len(run) * max_len(run)^2`` stays within ``max_cells``. Sorting also keeps padding waste small. A single sequence whose ``L^2`` alone is
+``len(run) * max_len(run)^2`` stays within ``max_cells``. Sorting also keeps padding waste small.
+A single sequence whose ``L^2`` alone is
 over the budget gets a batch of its own (the budget cannot be met; it is never dropped silently
 -- filter by length beforehand if it must not run).
 """

@@ -119,7 +119,8 @@ def calibrate(run_dir: str | Path, max_sequences: int = MAX_SEQUENCES, device: O
         write_json(run_dir / METRICS_FILE, top)
     return {"run_dir": str(run_dir), "threshold": record["threshold"], "n_sequences": record["n_sequences"],
             "f1_train": record["f1_train"], "f1_train_t050": record["f1_train_t050"],
-            "f1_valid": _mean(valid_m, "f1"), "f1_valid_t050": _mean(valid_m, f"f1{SUFFIX_T050}"), "folds": record.get("folds")}
+            "f1_valid": _mean(valid_m, "f1"), "f1_valid_t050": _mean(valid_m, f"f1{SUFFIX_T050}"),
+            "folds": record.get("folds")}
 
 
 def _mean(metrics: list[dict], key: str) -> Optional[float]:
