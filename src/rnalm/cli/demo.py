@@ -165,7 +165,8 @@ def _fold(res: StructureResult, predictor, records: list, batch_size: int) -> No
 def _structures(records: list, out: Path, vienna: bool, plots: bool) -> list[StructureResult]:
     from rnalm import shipped
     from rnalm.errors import RnalmError
-    from rnalm.structure.predict import PostprocessOptions, load_run_model, model_predictor, vienna_predictor
+    from rnalm.finetune.structure.run_model import load_run_model
+    from rnalm.structure.predict import PostprocessOptions, model_predictor, vienna_predictor
 
     results = []
     entry = shipped.structure_entry()

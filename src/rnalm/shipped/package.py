@@ -176,7 +176,7 @@ def _read_sequences(path: Path) -> list[tuple[str, str]]:
 
 def pack_backbone(source: Path, dest: Path, opts: "Options", log: Callable[[str], None]) -> Packed:
     from rnalm.api import load
-    from rnalm.finetune.backbones import state_sha256
+    from rnalm.io.digest import state_sha256
     from rnalm.io.native import read_native_config
 
     if opts.dtype != "float32":
@@ -318,7 +318,7 @@ def _check_backbone(info: dict, opts: "Options") -> Optional[tuple[str, str]]:
     if bb.get("kind", "lm") != "lm" or not bb.get("sha256"):
         return None
     from rnalm.api import load
-    from rnalm.finetune.backbones import state_sha256
+    from rnalm.io.digest import state_sha256
 
     entry = shipped.get(opts.backbone, "backbone")
     entry.verify()
@@ -334,9 +334,9 @@ def _check_backbone(info: dict, opts: "Options") -> Optional[tuple[str, str]]:
 
 def _valid_records(source: Path):
     """The run's validation split, exactly as ``rnalm finetune`` made it (Records, raw labels)."""
-    from rnalm.finetune.config import load_finetune_config
-    from rnalm.finetune.data import load_data
-    from rnalm.finetune.splits import holdout
+    from rnalm.finetune.data.loader_table import load_data
+    from rnalm.finetune.run_config import load_finetune_config
+    from rnalm.runs.splits import holdout
 
     cfg = load_finetune_config(source / "config.yaml")
     bundle = load_data(cfg.data, cfg.task)
@@ -499,9 +499,6 @@ def pack_structure(source: Path, dest: Path, info: dict, opts: "Options", log: C
         where = str(p)
     else:
         try:
-            import rnalm.structure.predict as sp
-
-            sp._import_loader_modules()  # the structure task registers its data loaders there
             recs, _, where = _valid_records(source)
         except ShippedModelError:
             raise
