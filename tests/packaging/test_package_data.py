@@ -21,8 +21,13 @@ def _data_files() -> set[Path]:
             and "__pycache__" not in p.parts}
 
 
+#: what the packager writes for runs not shipped today: skops weights, the folds of a cross-validated run
+PACKAGER_FORMAT = {"shipped/*/*.skops", "shipped/*/fold_*/*"}
+
+
 def test_every_pattern_matches_a_file():
-    empty = [pat for pat in _patterns() if not any(p.is_file() for p in PACKAGE.glob(pat))]
+    empty = [pat for pat in _patterns()
+             if pat not in PACKAGER_FORMAT and not any(p.is_file() for p in PACKAGE.glob(pat))]
     assert not empty, f"package-data patterns matching nothing: {empty}"
 
 
