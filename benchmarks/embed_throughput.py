@@ -193,7 +193,7 @@ def run_rnalm_forward(model, alphabet, seqs, device, dtype, tokens_per_batch=Non
         plan = [[its[0] for _, its in chunk] for chunk in batches_of(items, 8)]
     else:
         plan = [b.items for b in plan_batches(items, tokens_per_batch, 4096, 2)]
-    from rnalm.embed.runner import cpu_kernels
+    from rnalm.embed.loop import cpu_kernels
 
     L = model.num_layers
     t0 = time.perf_counter()
@@ -432,7 +432,7 @@ def main(argv=None) -> int:
 
 def run_throughput(args, seqs, layers, work: Path, report: dict) -> bool:
     """The CPU (and GPU) throughput tables; returns True if rnalm's outputs differ from rna-fm's."""
-    from rnalm.embed.runner import DEFAULT_TOKENS_PER_BATCH
+    from rnalm.embed.options import DEFAULT_TOKENS_PER_BATCH
 
     failed = False
     peak = matmul_peak("cpu", n=2048 if args.quick else 4096)

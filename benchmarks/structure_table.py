@@ -27,7 +27,7 @@ dot-brackets: per-sequence precision / recall / F1 / MCC and shifted F1 (+-1, Ma
 averaged over sequences; the learned heads after ``rnalm fold``'s default post-processing
 (p > threshold, min hairpin loop 3, greedy one partner), ViennaRNA's MFE structure (RNAfold defaults).
 The threshold column shows each learned run's: 0.50, or the one chosen on its training split
-(``train.select_threshold`` / ``python -m rnalm.structure.calibrate RUN_DIR``, e.g. "0.35 (train)"),
+(``train.select_threshold`` / ``python -m rnalm.finetune.structure.calibrate RUN_DIR``, e.g. "0.35 (train)"),
 at which its predictions.csv was written.
 """
 from __future__ import annotations
@@ -139,7 +139,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     recipes = ROOT / "recipes" / args.recipe
     if not (recipes / "onehot.yaml").is_file():
         ap.error(f"{recipes}/onehot.yaml not found")
-    from rnalm.finetune.config import expand_path, load_finetune_config
+    from rnalm.finetune.config import expand_path
+    from rnalm.finetune.run_config import load_finetune_config
 
     train_file = expand_path(load_finetune_config(recipes / "onehot.yaml", args.set).data.train)
     want_bpp = args.vienna_bpp or args.bpp_run is not None

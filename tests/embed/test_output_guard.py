@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rnalm.embed import EmbedOptions, embed_file, open_embeddings, runner
+from rnalm.embed import EmbedOptions, embed_file, loop, open_embeddings
 from rnalm.embed.dir_store import LOG_FILE
 from rnalm.io.output_guard import MARKER_FILE, lock_path, read_marker
 
@@ -15,7 +15,7 @@ RECORDS = random_records(6, 5, 30, seed=3)
 
 
 def test_overwrite_refuses_a_folder_that_holds_the_input(tmp_path, tiny_dir, capsys):
-    """Issue 12, case 2: `--output ud3 --format npy --overwrite` removed ud3/in.fa and ud3/notes.txt."""
+    """An earlier version: `--output ud3 --format npy --overwrite` removed ud3/in.fa and ud3/notes.txt."""
     model_dir, _, _ = tiny_dir
     ud3 = tmp_path / "ud3"
     ud3.mkdir()
@@ -85,7 +85,7 @@ def test_directory_outputs_carry_the_marker(tmp_path, tiny_dir):
 @pytest.mark.parametrize("storage,mode", [("hdf5", "--overwrite"), ("npy", "--overwrite"), ("npy", "--resume"),
                                           ("hdf5", "--resume")])
 def test_second_writer_is_refused_with_the_holders_pid(tmp_path, tiny_dir, capsys, child_lock, storage, mode):
-    """Issue 12, case 2: two concurrent `embed --overwrite` (or `--resume`) runs both exited 0."""
+    """An earlier version: two concurrent `embed --overwrite` (or `--resume`) runs both exited 0."""
     model_dir, _, _ = tiny_dir
     inp = write_fasta(tmp_path / "in.fa", RECORDS)
     out = tmp_path / "out"
@@ -101,7 +101,7 @@ def test_second_writer_is_refused_with_the_holders_pid(tmp_path, tiny_dir, capsy
 
 
 def test_a_journal_with_every_id_twice_reads_back_once(tmp_path, tiny_dir):
-    """Issue 12, case 2: two concurrent `--resume` runs of older versions logged every id twice."""
+    """Two concurrent `--resume` runs of older versions logged every id twice."""
     model_dir, _, _ = tiny_dir
     out = tmp_path / "out"
     assert embed(model_dir, write_fasta(tmp_path / "in.fa", RECORDS), out, "--format", "npy") == 0
@@ -126,7 +126,7 @@ def test_a_failed_overwrite_leaves_the_old_output_as_it_was(tmp_path, tiny_dir, 
     def crash(*_a, **_k):
         raise RuntimeError("simulated crash mid-run")
 
-    monkeypatch.setattr(runner, "_embed_batch", crash)
+    monkeypatch.setattr(loop, "embed_batch", crash)
     with pytest.raises(RuntimeError, match="simulated crash"):
         embed_file(model_dir, tmp_path / "a.fa", out, EmbedOptions(storage="npy", overwrite=True, progress=False))
     assert tree_digest(out) == before

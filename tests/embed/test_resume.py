@@ -12,7 +12,9 @@ import h5py
 import pytest
 
 from rnalm.embed import EmbedOptions, embed_file, open_embeddings
+from rnalm.embed.metadata import old_model_id
 from rnalm.embed.store import OutputError
+from rnalm.io.digest import state_sha256
 
 from .helpers import random_records, write_fasta
 
@@ -158,3 +160,33 @@ def test_resume_adds_new_records_and_refuses_changed_ones(tmp_path, tiny_rnafm):
     assert out.read_bytes() == before
     s = embed_file(model, tmp_path / "b.fa", out, EmbedOptions(overwrite=True, **opts), alphabet=alphabet)
     assert (s.n_skipped, s.n_embedded) == (0, 8)
+
+
+def _as_written_by_an_earlier_version(out, model_id):
+    """Rewrite an npy output's metadata the way versions before ``weights_id`` wrote it."""
+    meta_file = out / "rnalm_embed.json"
+    meta = json.loads(meta_file.read_text())
+    del meta["weights_id"]
+    meta["model_id"] = model_id
+    meta_file.write_text(json.dumps(meta))
+
+
+@pytest.mark.parametrize("from_file", [True, False])
+def test_an_output_of_an_earlier_version_resumes_with_its_model(tmp_path, tiny_dir, from_file):
+    model_dir, model, alphabet = tiny_dir
+    seqs = random_records(6, 5, 40, seed=5)
+    out = tmp_path / "out"
+    opts = dict(pools=["mean"], storage="npy", progress=False)
+    src = (str(model_dir),) if from_file else (model,)
+    kw = {} if from_file else {"alphabet": alphabet}
+    embed_file(*src, write_fasta(tmp_path / "a.fa", seqs[:4]), out, EmbedOptions(**opts), **kw)
+    meta = json.loads((out / "rnalm_embed.json").read_text())
+    assert meta["weights_id"] == meta["model_id"] == state_sha256(model)  # the id a fine-tuning run records
+    old_id = meta["weights_sha256"] if from_file else old_model_id(model, None)
+    _as_written_by_an_earlier_version(out, old_id)
+    s = embed_file(*src, write_fasta(tmp_path / "b.fa", seqs), out, EmbedOptions(resume=True, **opts), **kw)
+    assert (s.n_skipped, s.n_embedded) == (4, 2)
+    assert json.loads((out / "rnalm_embed.json").read_text())["weights_id"] == state_sha256(model)
+    _as_written_by_an_earlier_version(out, "state-sha256:" + "0" * 64)  # another model's id
+    with pytest.raises(OutputError, match="other settings.*model_id"):
+        embed_file(*src, tmp_path / "b.fa", out, EmbedOptions(resume=True, **opts), **kw)

@@ -3,8 +3,9 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from rnalm.finetune.config import expand_path, load_finetune_config
-from rnalm.finetune.errors import ConfigError
+from rnalm.finetune.config import expand_path
+from rnalm.finetune.run_config import load_finetune_config
+from rnalm.runs.errors import ConfigError
 
 
 def test_yaml_and_dotted_overrides(tmp_path):

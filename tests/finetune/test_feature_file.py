@@ -13,9 +13,9 @@ import pytest
 from rnalm.cli import main
 from rnalm.finetune import Predictor, finetune
 from rnalm.finetune.config import FeatureSettings
-from rnalm.finetune.errors import RunDirError
 from rnalm.finetune.feature_file import ALLOWED_NODES, schema_nodes
 from rnalm.finetune.features import FeatureModel
+from rnalm.runs.errors import RunDirError
 
 from .conftest import base_config
 
@@ -109,7 +109,6 @@ def test_wrong_root_or_unlisted_estimator_refused(tmp_path):
 
 def test_random_generator_naming_another_numpy_random_function_is_refused(tmp_path):
     """skops calls numpy.random.<name> to rebuild a Generator; only PCG64 (what rnalm writes) passes."""
-    import json
     import zipfile
 
     rng = np.random.default_rng(0)

@@ -60,7 +60,7 @@ def test_feature_model_saved_without_pickle_and_foreign_types_refused(tmp_path):
     import skops.io as sio
 
     from rnalm.finetune.features import FeatureModel
-    from rnalm.finetune.errors import RunDirError
+    from rnalm.runs.errors import RunDirError
 
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(40, 3)), rng.normal(size=40)

@@ -6,13 +6,14 @@ import pytest
 import torch
 
 from rnalm.api import load
-from rnalm.finetune.backbones import FrozenFeatures, LMBackbone, state_sha256
+from rnalm.finetune.backbones import FrozenFeatures, LMBackbone
 from rnalm.finetune.cache import EmbeddingCache
 from rnalm.finetune.config import HeadConfig
-from rnalm.finetune.errors import ConfigError, DataError
 from rnalm.finetune.heads import MaskedBatchNorm1d, build_head
 from rnalm.finetune.model import FeatureSource
 from rnalm.finetune.sequences import onehot_batch
+from rnalm.io.digest import state_sha256
+from rnalm.runs.errors import ConfigError, DataError
 
 SEQS = ["ACGUACGUAC", "GGGCCCAUAUAUGCGCAAU", "UUAG"]
 

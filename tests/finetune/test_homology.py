@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 
 from rnalm.finetune.config import ConfigError, DataConfig
-from rnalm.finetune.data import load_data
 from rnalm.finetune.data.homology import kmer_codes, shared_kmer_groups
-from rnalm.finetune.errors import DataError
-from rnalm.finetune.splits import holdout, kfold
+from rnalm.finetune.data.loader_table import load_data
+from rnalm.runs.errors import DataError
+from rnalm.runs.splits import holdout, kfold
 
 
 def _random(rng: np.random.Generator, n: int) -> str:

@@ -7,10 +7,10 @@ import math
 import pytest
 
 from rnalm.finetune.config import DataConfig
-from rnalm.finetune.data import load_data
+from rnalm.finetune.data.loader_table import load_data
 from rnalm.finetune.data.loaders import CAO_PREFIX, CAO_SUFFIX
-from rnalm.finetune.errors import ConfigError, DataError
 from rnalm.finetune.tasks import get_task
+from rnalm.runs.errors import ConfigError, DataError
 
 
 def cfg(**kw) -> DataConfig:

@@ -14,7 +14,7 @@ import torch
 from rnalm.cli import main
 from rnalm.errors import CheckpointError
 from rnalm.finetune import Predictor, finetune
-from rnalm.finetune.errors import RunDirError
+from rnalm.runs.errors import RunDirError
 
 from .conftest import base_config
 from .test_runner import Interrupt

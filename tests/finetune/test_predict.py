@@ -6,8 +6,8 @@ import csv
 import pytest
 
 from rnalm.finetune import Predictor, finetune, predict_file
-from rnalm.finetune.errors import DataError, RunDirError
 from rnalm.io.seqio import SequenceFileError
+from rnalm.runs.errors import DataError, RunDirError
 
 from .conftest import base_config
 

@@ -6,8 +6,8 @@ import shutil
 import pytest
 
 from rnalm.finetune import finetune
-from rnalm.finetune.errors import RunDirError
 from rnalm.io.output_guard import OutputLockedError, read_marker
+from rnalm.runs.errors import RunDirError
 
 from .conftest import base_config
 

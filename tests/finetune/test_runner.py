@@ -9,7 +9,7 @@ import pytest
 from safetensors.torch import load_file
 
 from rnalm.finetune import finetune, predict_file
-from rnalm.finetune.errors import DataError, RunDirError
+from rnalm.runs.errors import DataError, RunDirError
 
 from .conftest import base_config, gc_label, write_csv
 

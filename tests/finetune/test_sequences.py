@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from rnalm.finetune.errors import DataError
 from rnalm.finetune.sequences import default_alphabet, prepare
 from rnalm.models.rnafm.alphabet import MRNA_FM_ALPHABET
+from rnalm.runs.errors import DataError
 
 
 def test_prepare_normalises_and_truncates():

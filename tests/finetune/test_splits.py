@@ -3,8 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rnalm.finetune.errors import DataError
-from rnalm.finetune.splits import holdout, kfold
+from rnalm.runs.errors import DataError
+from rnalm.runs.splits import holdout, kfold
 
 
 def test_kfold_partitions_and_is_seeded():

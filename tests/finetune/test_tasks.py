@@ -5,8 +5,9 @@ import pytest
 import torch
 
 from rnalm.finetune.data.table import Records
-from rnalm.finetune.errors import ConfigError
-from rnalm.finetune.tasks import TASKS, LabelState, get_task
+from rnalm.finetune.task_base import LabelState
+from rnalm.finetune.tasks import TASKS, get_task
+from rnalm.runs.errors import ConfigError
 
 
 def recs(labels) -> Records:

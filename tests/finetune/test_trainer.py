@@ -6,8 +6,10 @@ import pytest
 from rnalm.finetune.config import HeadConfig, TrainConfig
 from rnalm.finetune.heads import build_head
 from rnalm.finetune.model import FeatureSource, SeqDataset, SequenceModel
-from rnalm.finetune.tasks import LabelState, get_task
-from rnalm.finetune.trainer import Trainer, _schedule
+from rnalm.finetune.task_base import LabelState
+from rnalm.finetune.tasks import get_task
+from rnalm.finetune.trainer import Trainer
+from rnalm.training.schedule import lr_factor
 
 
 def make_trainer(tmp_path, **train) -> Trainer:
@@ -35,12 +37,12 @@ def test_epoch_batches_partition_and_depend_on_seed_and_epoch_only(tmp_path, gro
 
 
 def test_warmup_and_decay_schedules():
-    f = _schedule("linear", 2, 10)
+    f = lr_factor("linear", 2, 10)
     assert [round(f(s), 3) for s in range(4)] == [0.333, 0.667, 1.0, 0.875]
     assert f(10) == 0.0
-    c = _schedule("cosine", 0, 10)
+    c = lr_factor("cosine", 0, 10)
     assert c(0) == 1.0 and c(5) == pytest.approx(0.5) and c(10) == pytest.approx(0.0)
-    assert _schedule("constant", 3, 10)(8) == 1.0
+    assert lr_factor("constant", 3, 10)(8) == 1.0
 
 
 def test_weight_decay_skips_biases(tmp_path):

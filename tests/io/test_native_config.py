@@ -9,7 +9,8 @@ from safetensors.torch import load_file, save_file
 
 import rnalm
 from rnalm.errors import CheckpointError
-from rnalm.io.native import CONFIG_FILE, WEIGHTS_FILE, save_native, sha256_file
+from rnalm.io.digest import sha256_file
+from rnalm.io.native import CONFIG_FILE, WEIGHTS_FILE, save_native
 
 
 @pytest.fixture

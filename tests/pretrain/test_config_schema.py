@@ -7,7 +7,8 @@ import yaml
 from rnalm.configfile import load_config
 from rnalm.errors import ConfigError
 from rnalm.models import get_alphabet
-from rnalm.pretrain.trainer import ModelSpec, PretrainConfig, encoder_config
+from rnalm.pretrain.build import encoder_config
+from rnalm.pretrain.config import ModelSpec, PretrainConfig
 
 HEADS = dict(mfe_head=False, structure_head=False, contact_head=False)
 

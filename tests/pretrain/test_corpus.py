@@ -1,4 +1,4 @@
-"""`rnalm corpus --output`: issue 12, case 5 (an existing output was overwritten without asking)."""
+"""`rnalm corpus --output`: an existing output is never overwritten without asking (an earlier version did)."""
 from __future__ import annotations
 
 import gzip

@@ -1,6 +1,6 @@
 """Files planted in a pretraining checkpoint: an error naming the bad file when resuming.
 
-Issue 12, "Also seen": a pickle planted in a checkpoint gave a raw traceback, not the file's name.
+An earlier version: a pickle planted in a checkpoint gave a raw traceback, not the file's name.
 """
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from rnalm.errors import CheckpointError
-from rnalm.pretrain.trainer import OptimConfig, pretrain
+from rnalm.pretrain.config import OptimConfig
+from rnalm.pretrain.trainer import pretrain
 
 from .test_pretrain import tiny_cfg, write_corpus
 

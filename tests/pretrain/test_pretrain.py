@@ -16,10 +16,12 @@ from safetensors.torch import load_file
 
 from rnalm.errors import InvalidSequenceError, RnalmError
 from rnalm.models.rnafm.alphabet import RNA_FM_ALPHABET
-from rnalm.pretrain.data import CorpusConfig, load_corpus, token_budget_batches
+from rnalm.pretrain.config import ModelSpec, ObjectiveConfig, OptimConfig, PretrainConfig
+from rnalm.pretrain.data import CorpusConfig, load_corpus
 from rnalm.pretrain.labels import LabelCache, LabelStats, StructureLabel, compute_labels, fold_one, parse_header
 from rnalm.pretrain.masking import IGNORE_INDEX, mask_tokens
-from rnalm.pretrain.trainer import ModelSpec, ObjectiveConfig, OptimConfig, PretrainConfig, pretrain
+from rnalm.pretrain.trainer import pretrain
+from rnalm.training.batching import Budget, budget_batches
 
 MOTIFS = ["GGGAAACCC", "AUGCAUGCA", "UUUUCCCCGGGGAAAA", "ACACACAC"]
 
@@ -66,10 +68,10 @@ def test_masking_proportions_and_specials():
 
 def test_token_budget_batches_cover_and_respect_budget():
     lengths = [random.Random(i).randint(5, 100) for i in range(300)]
-    batches = token_budget_batches(lengths, 500, seed=1)
+    batches = budget_batches(lengths, Budget(tokens=500, max_rows=512), shuffle=True, seed=1)
     assert sorted(i for b in batches for i in b) == list(range(300))
     assert all(max(lengths[i] for i in b) * len(b) <= 500 for b in batches)
-    assert batches == token_budget_batches(lengths, 500, seed=1)
+    assert batches == budget_batches(lengths, Budget(tokens=500, max_rows=512), shuffle=True, seed=1)
 
 
 def test_header_labels_agree_with_vienna(tmp_path):

@@ -1,4 +1,4 @@
-"""Issue 12, case 5: `rnalm pretrain` into an existing output replaced the final model, kept the old
+"""An earlier version: `rnalm pretrain` into an existing output replaced the final model, kept the old
 run's later checkpoints and appended to its metrics.jsonl. Now: an error unless --resume or
 --overwrite, --overwrite only for rnalm's own pretraining output, one writer at a time."""
 from __future__ import annotations
@@ -10,7 +10,9 @@ import pytest
 from rnalm.cli import main
 from rnalm.errors import RnalmError
 from rnalm.io.output_guard import MARKER_FILE, OutputLockedError, read_marker
-from rnalm.pretrain.trainer import OptimConfig, latest_checkpoint, pretrain
+from rnalm.pretrain.checkpoints import latest_checkpoint
+from rnalm.pretrain.config import OptimConfig
+from rnalm.pretrain.trainer import pretrain
 
 from .test_pretrain import tiny_cfg, write_corpus
 

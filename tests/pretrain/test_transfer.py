@@ -27,7 +27,8 @@ def test_transfer_from_protein_model_to_protrna_vocab(tmp_path):
     assert not any(p.requires_grad for p in model.layers[1].parameters())
     assert all(p.requires_grad for p in model.layers[2].parameters())
     assert model.embed_tokens.weight.requires_grad
-    expected = sum(p.numel() for p in model.parameters() if p.requires_grad) / sum(p.numel() for p in model.parameters())
+    n_trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    expected = n_trainable / sum(p.numel() for p in model.parameters())
     assert abs(rep["trainable_fraction"] - expected) < 1e-12 and 0 < expected < 0.6
     # the transferred model reads RNA
     tokens = rna.get_batch_converter()([("r", "ACGUT")])[2]

@@ -3,7 +3,7 @@
 A 2-layer UTR-LM-style backbone is pretrained for two steps on a random corpus (``rnalm
 pretrain``), two task runs are fine-tuned on it (``rnalm finetune``: GC content as a stand-in for
 TE, and a GC > 50 % class as a stand-in for IRES), and a stand-in structure run whose probability
-model is registered with :func:`rnalm.structure.predict.register_run_loader`. All are packaged
+model is served in place of :meth:`rnalm.finetune.structure.run_model.RunModel.load`. All are packaged
 with :func:`rnalm.packaging.package` into a temporary folder that the tests point
 ``$RNALM_SHIPPED_DIR`` at.
 """
@@ -78,12 +78,17 @@ def fake_structure_loader(run_dir: Path):
 
 @pytest.fixture(scope="session", autouse=True)
 def _fake_structure_loader():
-    from rnalm.structure import predict as sp
+    from rnalm.finetune.structure.run_model import RunModel
 
-    sp._import_loader_modules()
-    sp._RUN_LOADERS.insert(0, fake_structure_loader)
+    real = RunModel.__dict__["load"]
+
+    def load(cls, run_dir, device=None, use_cache=False):
+        fake = fake_structure_loader(run_dir)
+        return fake if fake is not None else real.__func__(cls, run_dir, device, use_cache)
+
+    RunModel.load = classmethod(load)
     yield
-    sp._RUN_LOADERS.remove(fake_structure_loader)
+    RunModel.load = real
 
 
 # ---------------------------------------------------------------------- the session's models
@@ -92,8 +97,9 @@ def tiny_models(tmp_path_factory) -> dict:
     """Trained tiny sources: {'pretrain': dir, 'te': run, 'ires': run, 'fold': run, 'fold_check': csv}."""
     from rnalm.configfile import from_dict
     from rnalm.finetune import finetune
-    from rnalm.finetune.backbones import state_sha256
-    from rnalm.pretrain.trainer import PretrainConfig, pretrain
+    from rnalm.io.digest import state_sha256
+    from rnalm.pretrain.config import PretrainConfig
+    from rnalm.pretrain.trainer import pretrain
 
     base = tmp_path_factory.mktemp("sources")
     rng = np.random.default_rng(0)

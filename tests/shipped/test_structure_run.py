@@ -12,7 +12,7 @@ from rnalm.shipped.check import check_entry
 
 from ..structure.conftest import planted
 
-pytest.importorskip("rnalm.structure.task", reason="the structure task is not in this tree")
+pytest.importorskip("rnalm.finetune.structure.task", reason="the structure task is not in this tree")
 
 
 def test_structure_run_ships_and_folds_by_default(tiny_models, tmp_path, monkeypatch, capsys):

@@ -14,9 +14,10 @@ import pytest
 import torch
 
 from rnalm.errors import RnalmError
-from rnalm.finetune.config import ConfigError, load_finetune_config
+from rnalm.finetune.config import ConfigError
+from rnalm.finetune.run_config import load_finetune_config
+from rnalm.finetune.structure.head import PAD_LOGIT, PairwiseHead, PairwiseHeadConfig
 from rnalm.structure.formats import read_dbn, write_dbn
-from rnalm.structure.head import PAD_LOGIT, PairwiseHead, PairwiseHeadConfig
 
 from .conftest import planted_set, quiet, structure_config
 

@@ -5,10 +5,10 @@ import json
 
 import pytest
 
-from rnalm.finetune.config import load_finetune_config
-from rnalm.finetune.data import load_data
-from rnalm.finetune.errors import ConfigError, DataError
-from rnalm.finetune.splits import kfold
+from rnalm.finetune.data.loader_table import load_data
+from rnalm.finetune.run_config import load_finetune_config
+from rnalm.runs.errors import ConfigError, DataError
+from rnalm.runs.splits import kfold
 from rnalm.structure.formats import StructureFormatError, write_bpseq, write_ct, write_dbn
 from rnalm.structure.pairs import Structure
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from rnalm.cli import main
-from rnalm.structure import predict
+from rnalm.finetune.structure.run_model import RunModel
 from rnalm.structure.formats import read_bpseq, read_ct, read_dbn
 
 
@@ -53,8 +53,7 @@ def test_option_errors(tmp_path, capsys):
 
 
 def test_run_dir_errors(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(predict, "RUN_LOADER_MODULES", ())
-    monkeypatch.setattr(predict, "_RUN_LOADERS", [])
+    monkeypatch.setattr(RunModel, "load", classmethod(lambda cls, run_dir, device=None: None))
     fa = _fa(tmp_path, ">a\nGGGGAAAACCCC\n")
     o = str(tmp_path / "o")
     run = tmp_path / "run"
@@ -70,8 +69,6 @@ def test_run_dir_errors(tmp_path, capsys, monkeypatch):
 
 def test_run_dir_with_registered_loader(tmp_path, capsys, monkeypatch):
     """The plug-in point: a loader turns a run directory into a probability model."""
-    monkeypatch.setattr(predict, "RUN_LOADER_MODULES", ())
-    monkeypatch.setattr(predict, "_RUN_LOADERS", [])
     run = tmp_path / "run"
     run.mkdir()
     (run / "run_info.json").write_text(json.dumps({"task": "structure"}))
@@ -87,7 +84,7 @@ def test_run_dir_with_registered_loader(tmp_path, capsys, monkeypatch):
             out.append(p)
         return out
 
-    predict.register_run_loader(lambda d: model if d == run else None)
+    monkeypatch.setattr(RunModel, "load", classmethod(lambda cls, d, device=None: model if d == run else None))
     fa = _fa(tmp_path, ">a\nGAAAAC\n>b\nGAAAAAAA\n>c\nCAAAAG\n")
     out = tmp_path / "o"
     rc, stdout, _ = _fold(capsys, "-i", fa, "-o", str(out), "--run", str(run), "--batch-size", "2")

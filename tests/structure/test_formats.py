@@ -6,8 +6,18 @@ import json
 import pytest
 
 from rnalm.structure.formats import (
-    StructureFormatError, archiveii_family, read_archiveii_csv, read_archiveii_splits, read_bpseq, read_bprna_jsonl,
-    read_ct, read_dbn, read_structures, write_bpseq, write_ct, write_dbn,
+    StructureFormatError,
+    archiveii_family,
+    read_archiveii_csv,
+    read_archiveii_splits,
+    read_bprna_jsonl,
+    read_bpseq,
+    read_ct,
+    read_dbn,
+    read_structures,
+    write_bpseq,
+    write_ct,
+    write_dbn,
 )
 from rnalm.structure.pairs import Structure
 

@@ -9,8 +9,15 @@ import pytest
 
 from rnalm.errors import RnalmError
 from rnalm.structure.pairs import (
-    Structure, StructureError, assign_pages, canonical_mask, dot_bracket_to_pairs, is_nested, matrix_to_pairs,
-    max_nested_subset, pairs_to_dot_bracket,
+    Structure,
+    StructureError,
+    assign_pages,
+    canonical_mask,
+    dot_bracket_to_pairs,
+    is_nested,
+    matrix_to_pairs,
+    max_nested_subset,
+    pairs_to_dot_bracket,
 )
 
 

@@ -8,7 +8,12 @@ import pytest
 
 from rnalm.errors import RnalmError
 from rnalm.structure.predict import (
-    FoldInputError, PostprocessOptions, check_sequence, fold_records, model_predictor, safe_stem,
+    FoldInputError,
+    PostprocessOptions,
+    check_sequence,
+    fold_records,
+    model_predictor,
+    safe_stem,
 )
 
 

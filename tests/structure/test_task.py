@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from rnalm.finetune import finetune
-from rnalm.finetune.errors import DataError
+from rnalm.finetune.structure.head import PAD_LOGIT
 from rnalm.finetune.tasks import get_task
+from rnalm.runs.errors import DataError
 from rnalm.structure.formats import write_bpseq, write_dbn
-from rnalm.structure.head import PAD_LOGIT
 from rnalm.structure.pairs import Structure
 
 from .conftest import planted_set, quiet, structure_config

@@ -1,5 +1,5 @@
 """The base-pair threshold chosen on the training split: selection rule, training option,
-``rnalm fold --run`` read-back, and ``python -m rnalm.structure.calibrate`` on trained runs."""
+``rnalm fold --run`` read-back, and ``python -m rnalm.finetune.structure.calibrate`` on trained runs."""
 from __future__ import annotations
 
 import csv
@@ -12,12 +12,20 @@ import torch
 
 from rnalm.cli import main
 from rnalm.finetune import finetune
-from rnalm.finetune.config import ConfigError, load_finetune_config
-from rnalm.structure import calibrate
+from rnalm.finetune.config import ConfigError
+from rnalm.finetune.run_config import load_finetune_config
+from rnalm.finetune.structure import calibrate
 from rnalm.structure.formats import read_dbn, write_dbn
 from rnalm.structure.postprocess import postprocess
-from rnalm.structure.threshold import (RECORD_FILE, THRESHOLD_GRID, choose_threshold, describe, pairs_by_threshold,
-                                       read_record, subset_indices)
+from rnalm.structure.threshold import (
+    RECORD_FILE,
+    THRESHOLD_GRID,
+    choose_threshold,
+    describe,
+    pairs_by_threshold,
+    read_record,
+    subset_indices,
+)
 
 from .conftest import planted_set, quiet, structure_config
 
@@ -134,7 +142,7 @@ def test_calibrate_holdout_run_updates_metrics_and_keeps_t050(tiny_runs, tmp_pat
     assert calibrate.main([str(run), "--max-sequences", "10"]) == 0
     line = capsys.readouterr().out.strip()
     rec = read_record(run)
-    assert rec["n_sequences"] == 10 and rec["chosen_by"] == "python -m rnalm.structure.calibrate"
+    assert rec["n_sequences"] == 10 and rec["chosen_by"] == "python -m rnalm.finetune.structure.calibrate"
     assert f"threshold {rec['threshold']:.2f}" in line and "train F1" in line and "valid F1" in line
     after = json.loads((run / "metrics.json").read_text())
     v0, v1 = before["valid"], after["valid"]

@@ -10,13 +10,14 @@ import random
 
 import torch
 
-from rnalm.structure.batching import target_maps
-from rnalm.structure.head import one_hot_head, one_hot_inputs
-from rnalm.structure.loss import masked_bce_loss
+from rnalm.finetune.structure.batching import target_maps
+from rnalm.finetune.structure.head import one_hot_head, one_hot_inputs
+from rnalm.finetune.structure.loss import masked_bce_loss
 from rnalm.structure.metrics import evaluate
 from rnalm.structure.postprocess import postprocess
 
 from .conftest import planted  # one_thread is a conftest fixture too
+
 
 def _f1(head, data) -> float:
     head.eval()

@@ -2,6 +2,13 @@
 from __future__ import annotations
 
 import argparse
+import sys
+
+from tqdm import tqdm
+
+from rnalm.io.seqio import iter_records
+from rnalm.pretrain.corpus import build_corpus
+from rnalm.pretrain.labels import LabelCache, LabelStats, compute_labels
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,8 +30,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rnalm.pretrain.corpus import build_corpus
-
     counts = build_corpus(args.data, args.output, args.include_valid, args.min_length, args.overwrite)
     for src, n in counts.items():
         print(f"{src}\t{'missing' if n < 0 else n}")
@@ -35,13 +40,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def fold_corpus(corpus: str, cache_path: str, max_length: int | None, processes: int, chunk: int = 256) -> None:
-    import sys
-
-    from tqdm import tqdm
-
-    from rnalm.io.seqio import iter_records
-    from rnalm.pretrain.labels import LabelCache, LabelStats, compute_labels
-
     seqs = [r.seq for r in iter_records(corpus) if max_length is None or len(r.seq) <= max_length]
     seqs.sort(key=len)  # short first: progress is visible early, long ones are the costly tail
     cache, stats = LabelCache(cache_path), LabelStats()

@@ -4,6 +4,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from rnalm import shipped
+from rnalm.embed import EmbedOptions, embed_file, merge_parts
+from rnalm.errors import RnalmError
+
 DESCRIPTION = """\
 Embed every sequence of a FASTA (plain or gzip) or CSV/TSV file with any model rnalm loads
 (default: the backbone shipped with rnalm, utrlm-mini, which needs no download).
@@ -93,8 +97,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rnalm.embed import EmbedOptions, embed_file
-
     opts = EmbedOptions(
         layers=args.layers, pools=args.pool, storage=args.storage, contacts=args.contacts,
         attentions=args.attentions, long=args.long, overlap=args.window_overlap,
@@ -105,9 +107,6 @@ def run(args: argparse.Namespace) -> int:
     )
     model = args.model
     if model is None:
-        from rnalm import shipped
-        from rnalm.errors import RnalmError
-
         entry = shipped.default_backbone()
         if entry is None:
             raise RnalmError(f"no --model given and no backbone is shipped with this installation (manifest "
@@ -121,8 +120,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_merge(args: argparse.Namespace) -> int:
-    from rnalm.embed import merge_parts
-
     res = merge_parts(args.output, keep_parts=args.keep_parts)
     print(f"rnalm embed-merge: {res.parts} parts, {res.records} records -> {res.output}")
     return 0

@@ -38,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     pp.add_argument("--threshold", type=float, default=None,
                     help="pair if probability > threshold (default 0.5, or the shipped model's own, or the one a "
                          "--run recorded from its training split: train.select_threshold / "
-                         "python -m rnalm.structure.calibrate; a cross-validated run records the mean of its "
+                         "python -m rnalm.finetune.structure.calibrate; a cross-validated run records the mean of its "
                          "fold thresholds)")
     pp.add_argument("--min-loop", type=int, default=None,
                     help="minimum hairpin loop: pairs with j - i <= this are removed (default 3, i.e. |i-j| < 4)")
@@ -65,7 +65,7 @@ def _postprocess_options(args: argparse.Namespace, defaults=None):
 
 def _predictor(args: argparse.Namespace):
     from rnalm.errors import RnalmError
-    from rnalm.structure.predict import load_run_model, model_predictor, vienna_predictor
+    from rnalm.predictors import fold
 
     method = args.method or ("run" if args.run else "shipped")
     if method == "shipped":
@@ -80,31 +80,25 @@ def _predictor(args: argparse.Namespace):
                  if v is not None]
         if given:
             raise RnalmError(f"{', '.join(given)} apply to --run models only; ViennaRNA's structure is its MFE structure")
-        return vienna_predictor(bpp=True), 1
+        return fold.vienna(bpp=True), 1
     if not args.run:
         raise RnalmError("--method run needs --run RUN_DIR")
     if args.batch_size < 1:
         raise RnalmError(f"--batch-size must be >= 1, got {args.batch_size}")
-    model = load_run_model(args.run)
-    record = getattr(model, "threshold_record", None)
-    defaults = None
-    if record is not None:
-        from rnalm.structure.predict import PostprocessOptions
-
-        defaults = PostprocessOptions(threshold=float(record["threshold"]))
-        if args.threshold is None and not args.quiet:
-            how = record.get("combine") or f"{record.get('n_sequences', '?')} sequences"
-            print(f"threshold {defaults.threshold:.2f}: chosen on the run's training split ({how}; "
-                  f"{args.run}/postprocess.json); --threshold overrides it", file=sys.stderr)
-    options = _postprocess_options(args, defaults)
-    return model_predictor(model, options), args.batch_size
+    model, defaults, record = fold.run_defaults(args.run)
+    if record is not None and args.threshold is None and not args.quiet:
+        how = record.get("combine") or f"{record.get('n_sequences', '?')} sequences"
+        print(f"threshold {defaults.threshold:.2f}: chosen on the run's training split ({how}; "
+              f"{args.run}/postprocess.json); --threshold overrides it", file=sys.stderr)
+    options = _postprocess_options(args, defaults if record is not None else None)
+    return fold.from_model(f"run {args.run}", model, options, record), args.batch_size
 
 
 def shipped_predictor(args: argparse.Namespace):
     """The shipped structure model with its recorded post-processing (overridable by the options)."""
     from rnalm import shipped
     from rnalm.errors import RnalmError
-    from rnalm.structure.predict import PostprocessOptions, load_run_model, model_predictor
+    from rnalm.predictors import fold
 
     entry = shipped.structure_entry()
     if entry is None:
@@ -114,10 +108,10 @@ def shipped_predictor(args: argparse.Namespace):
     if args.batch_size < 1:
         raise RnalmError(f"--batch-size must be >= 1, got {args.batch_size}")
     entry.verify(entry.weight_files())
-    options = _postprocess_options(args, PostprocessOptions(**entry.postprocess))
+    options = _postprocess_options(args, fold.shipped_options(entry))
     if not args.quiet:
         print(f"structure model: {entry.name} (shipped; validation {entry.metric_text()})", file=sys.stderr)
-    return model_predictor(load_run_model(shipped.run_view(entry)), options), args.batch_size
+    return fold.from_shipped(entry, options, verify=False), args.batch_size
 
 
 def run(args: argparse.Namespace) -> int:

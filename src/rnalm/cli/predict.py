@@ -38,28 +38,26 @@ def run(args: argparse.Namespace) -> int:
     import tempfile
     from pathlib import Path
 
-    from rnalm.finetune.predict import predict_file
+    from rnalm.predictors import task
 
     to_stdout = args.output is None
     stream = sys.stderr if to_stdout else sys.stdout
     log = (lambda _m: None) if args.quiet else (lambda m: print(m, file=stream))
-    run_dir, backbone = args.run, args.backbone
     if args.task:
         from rnalm import shipped
 
         entry = shipped.task_entry(args.task)
-        entry.verify(entry.weight_files())
-        run_dir = entry.path
-        if entry.backbone and not backbone:
-            backbone = str(shipped.backbone_path(entry.backbone))
+        predictor = task.from_shipped(entry, args.backbone, args.device, log)
         log(f"shipped model {entry.name} ({entry.description or entry.task}; validation {entry.metric_text()})")
+    else:
+        predictor = task.from_run(args.run, args.backbone, args.device, log)
     if not to_stdout:
-        predict_file(run_dir, args.input, args.output, args.format, args.seq_column, args.id_column,
-                     args.batch_size, backbone, log=log, device=args.device, overwrite=args.overwrite)
+        predictor.predict_file(args.input, args.output, args.format, args.seq_column, args.id_column,
+                               args.batch_size, overwrite=args.overwrite)
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "predictions.csv"
-        predict_file(run_dir, args.input, out, args.format, args.seq_column, args.id_column,
-                     args.batch_size, backbone, log=lambda _m: None, device=args.device)
+        predictor.predict_file(args.input, out, args.format, args.seq_column, args.id_column, args.batch_size,
+                               log=lambda _m: None)
         sys.stdout.write(out.read_text())
     return 0

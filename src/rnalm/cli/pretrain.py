@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import argparse
 
+from rnalm.configfile import load_config
+from rnalm.pretrain.config import PretrainConfig
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("pretrain", help="pretrain an encoder (MLM, optional MFE and structure supervision)",
@@ -25,8 +28,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rnalm.configfile import load_config
-    from rnalm.pretrain.trainer import PretrainConfig, pretrain
+    # imported here, not at the top: the trainer loads torch's distributed checkpointing (seconds),
+    # which every other `rnalm` command would otherwise pay for when the parser is built
+    from rnalm.pretrain.trainer import pretrain
 
     cfg = load_config(PretrainConfig, args.config, args.overrides)
     pretrain(cfg, resume=args.resume, overwrite=args.overwrite)

@@ -20,9 +20,10 @@ import numpy as np
 import torch
 
 from rnalm.alphabet import Alphabet
+from rnalm.embed.windows import default_overlap, window_starts
 from rnalm.errors import RnalmError, SequenceLengthError
 from rnalm.io.seqio import Record
-from rnalm.embed.windows import default_overlap, window_starts
+from rnalm.training.batching import Budget, least_padding_runs
 
 LONG_MODES = ("error", "truncate", "window")
 
@@ -163,46 +164,17 @@ def _cut(chunk: list[tuple[RecordMeta, list[Item]]], budget: int, specials: int,
          attention_cost: int, attention_budget: int) -> Iterator[Batch]:
     """Split one look-ahead window into batches with the least padding (plus a per-batch cost).
 
-    Items are sorted longest first (ties keep input order, so the plan is deterministic); a
-    batch is then a run of consecutive items whose first item sets the padded width. A dynamic
-    program picks the runs minimising ``padded tokens + batch_cost * batches`` under the token
-    (and attention) budget: greedy filling would pad a batch of 900-nt sequences to the one
-    1,000-nt sequence that happened to open it, while one batch per length would waste the
-    matrix units on tiny batches. ``batch_cost`` is 1/32 of the budget.
+    Items are sorted longest first (ties keep input order, so the plan is deterministic) and cut
+    into the runs of :func:`~rnalm.training.batching.least_padding_runs` under the token (and
+    attention) budget, with a per-batch cost of 1/32 of the token budget.
     """
     metas = {m.index: m for m, _ in chunk}
     items = [it for _, its in chunk for it in its]
     items.sort(key=lambda it: -len(it.ids))
-    n = len(items)
-    width = np.fromiter((len(it.ids) + specials for it in items), dtype=np.int64, count=n)
-    batch_cost = budget / 32.0
-    best = np.zeros(n + 1)
-    start = np.zeros(n + 1, dtype=np.int64)
-    lo = 0
-    for i in range(1, n + 1):
-        # the run items[j:i] fits iff (i - j) * width[j] (and its attention) stays within budget;
-        # widths fall with j, so the feasible j form a range [lo, i) whose lo only moves forward
-        while lo < i - 1 and not _fits(i - lo, int(width[lo]), budget, attention_cost, attention_budget):
-            lo += 1
-        rows = i - np.arange(lo, i)
-        cost = best[lo:i] + rows * width[lo:i] + batch_cost
-        k = int(np.argmin(cost))
-        best[i] = cost[k]
-        start[i] = lo + k
-    cuts = []
-    i = n
-    while i > 0:
-        cuts.append((int(start[i]), i))
-        i = int(start[i])
-    for a, b in reversed(cuts):
+    limits = Budget(tokens=budget, cells=attention_budget if attention_cost else None, cell_bytes=attention_cost)
+    for a, b in least_padding_runs([len(it.ids) + specials for it in items], limits, budget / 32.0):
         batch = items[a:b]
         yield Batch(batch, {it.record: metas[it.record] for it in batch})
-
-
-def _fits(rows: int, width: int, budget: int, attention_cost: int, attention_budget: int) -> bool:
-    if rows * width > budget:
-        return False
-    return not attention_cost or rows * width * width * attention_cost <= attention_budget
 
 
 def batch_tensor(items: list[Item], alphabet: Alphabet) -> torch.Tensor:

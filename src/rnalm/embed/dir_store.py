@@ -16,9 +16,10 @@ With several ``--layers`` each of the first three gains a ``layer_<L>/`` level.
 
 Both keep ``rnalm_embed.json`` (metadata), ``rnalm_output.json`` (the marker that lets
 ``--overwrite`` replace only rnalm's own output, :mod:`rnalm.io.output_guard`) and
-``rnalm_embed.done``, an append-only log with one JSON line per committed record. Files are written under a temporary name and renamed into
-place, and the log line is written after them, so a record is complete exactly when it is in
-the log; a torn last line (a kill mid-write) is cut off on ``--resume``.
+``rnalm_embed.done``, an append-only log with one JSON line per committed record. Files are
+written under a temporary name and renamed into place, and the log line is written after them,
+so a record is complete exactly when it is in the log; a torn last line (a kill mid-write) is
+cut off on ``--resume``.
 """
 from __future__ import annotations
 
@@ -28,12 +29,13 @@ from pathlib import Path
 from typing import Any, Iterator, Optional
 
 import numpy as np
+import torch
 
 from rnalm.embed.naming import file_name
 from rnalm.embed.outputs import RecordOutput
-from rnalm.embed.store import EMBEDDINGS, OutputError, Store
+from rnalm.embed.store import OutputError, Store
 from rnalm.io.arrayfiles import read_npy
-from rnalm.io.output_guard import write_marker
+from rnalm.io.output_guard import OutputKind, write_marker
 from rnalm.io.safe_torch import safe_torch_load
 
 META_FILE = "rnalm_embed.json"
@@ -79,8 +81,8 @@ def read_log(path: Path, repair: bool = False) -> list[dict[str, Any]]:
 
 class DirStore(Store):
 
-    def __init__(self, path: Path) -> None:
-        super().__init__(path)
+    def __init__(self, path: Path, kind: OutputKind) -> None:
+        super().__init__(path, kind)
         self._log: Optional[Any] = None
         self._meta: Optional[dict[str, Any]] = None
         self._records: Optional[dict[str, dict[str, Any]]] = None
@@ -112,7 +114,7 @@ class DirStore(Store):
             self.path.mkdir()
         except OSError as exc:
             raise OutputError(f"{self.path}: cannot create output directory: {exc.strerror or exc}") from exc
-        write_marker(self.path, EMBEDDINGS)
+        write_marker(self.path, self.kind)
         self._meta = metadata
         write_json_atomic(self.path / META_FILE, metadata)
         self._open_log()
@@ -209,8 +211,6 @@ class PtStore(DirStore):
     _PT_KEYS = {"per_token": "representations", "mean": "mean_representations", "cls": "bos_representations"}
 
     def _write_files(self, name: str, rec: RecordOutput) -> None:
-        import torch
-
         obj: dict[str, Any] = {"label": rec.meta.id}
         for k, arr in rec.arrays.items():
             t = torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float32))

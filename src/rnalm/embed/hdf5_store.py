@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator
 
 import numpy as np
 
 from rnalm.embed.naming import record_name
 from rnalm.embed.outputs import RecordOutput
 from rnalm.embed.store import OutputError, Store
+from rnalm.io.output_guard import OutputKind
 
 #: Metadata cache size: bounded (memory must not grow with the output), and far above the
 #: metadata one commit creates (at most ``COMMIT_EVERY`` records of a few kB each), so dirty
@@ -56,9 +57,9 @@ def _tune_cache(f: Any) -> None:
 class HDF5Store(Store):
     storage = "hdf5"
 
-    def __init__(self, path: Path) -> None:
-        super().__init__(path)
-        self._f: Optional[Any] = None
+    def __init__(self, path: Path, kind: OutputKind) -> None:
+        super().__init__(path, kind)
+        self._f: Any = None  # an open h5py.File, or None
 
     # ----------------------------------------------------------------- reading
     def _reader(self) -> Any:

@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Union
 
+from rnalm.embed.dir_store import LOG_FILE, META_FILE, write_json_atomic
 from rnalm.embed.naming import find_parts
-from rnalm.embed.store import EMBEDDINGS, RESUME_KEYS, OutputError, open_store, remove_output, storage_of
+from rnalm.embed.storage import EMBEDDINGS, open_store
+from rnalm.embed.store import RESUME_KEYS, OutputError, remove_output, storage_of
 from rnalm.io.output_guard import write_marker
 
 
@@ -91,8 +93,6 @@ def _merge_hdf5(tmp: Path, stores: list, entries: list, meta: dict[str, Any]) ->
 
 
 def _merge_dirs(tmp: Path, stores: list, entries: list, meta: dict[str, Any]) -> None:
-    from rnalm.embed.dir_store import LOG_FILE, META_FILE, write_json_atomic
-
     tmp.mkdir()
     write_marker(tmp, EMBEDDINGS)
     with open(tmp / LOG_FILE, "wb") as log:

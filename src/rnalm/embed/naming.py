@@ -14,6 +14,8 @@ import re
 from pathlib import Path
 from typing import Optional
 
+from rnalm.errors import RnalmError
+
 #: Characters escaped in names: the escape character itself and path separators.
 _ESCAPE = set("%/\\")
 #: Longest file name we produce, in bytes, leaving room for suffixes under the usual 255 limit.
@@ -52,12 +54,8 @@ def rank_from_env() -> tuple[int, int]:
         world = int(os.environ.get("WORLD_SIZE", "1"))
         rank = int(os.environ.get("RANK", "0"))
     except ValueError as exc:
-        from rnalm.errors import RnalmError
-
         raise RnalmError(f"RANK/WORLD_SIZE must be integers: {exc}") from exc
     if world < 1 or not 0 <= rank < world:
-        from rnalm.errors import RnalmError
-
         raise RnalmError(f"invalid RANK={rank} for WORLD_SIZE={world}")
     return rank, world
 

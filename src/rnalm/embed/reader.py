@@ -13,7 +13,8 @@ from typing import Any, Iterator, Union
 import numpy as np
 
 from rnalm.embed.naming import find_parts
-from rnalm.embed.store import OutputError, Store, open_store
+from rnalm.embed.storage import open_store
+from rnalm.embed.store import OutputError, Store
 
 
 class Embeddings:

@@ -15,235 +15,50 @@ operation is needed except for the optional ``merge`` at the end.
 """
 from __future__ import annotations
 
-import hashlib
 import os
-import queue
 import sys
-import threading
 import time
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
-from typing import Any, Iterator, Optional, Sequence, Union
+from typing import Any, Optional, Union
 
 import torch
+import torch.distributed as dist
 
 from rnalm.alphabet import Alphabet
-from rnalm.embed.batching import Preparer, batch_tensor, check_long_options, plan_batches
+from rnalm.embed.batching import plan_batches
+from rnalm.embed.loop import BackgroundWriter, cpu_kernels, embed_batches, progress_bar
+from rnalm.embed.merge import merge_parts
+from rnalm.embed.metadata import run_metadata
 from rnalm.embed.naming import part_path, rank_from_env
-from rnalm.embed.outputs import POOLS, Assembler, extract
-from rnalm.embed.store import EMBEDDINGS, STORAGES, OutputError, Store, check_compatible, make_store, storage_of
+from rnalm.embed.options import (
+    ATTENTION_BUDGET_BYTES,
+    EmbedOptions,
+    EmbedSummary,
+    check_output_path,
+    resolve_dtype,
+    resolve_pools,
+)
+from rnalm.embed.outputs import Assembler
+from rnalm.embed.plan import DoneRecords, batching_settings, rank_work, read_old_metadata, validate_input
+from rnalm.embed.setup import EmbedModel, setup_model
+from rnalm.embed.storage import EMBEDDINGS, make_store
+from rnalm.embed.store import STORAGES, OutputError, Store, check_compatible, storage_of
 from rnalm.errors import RnalmError
-from rnalm.io.output_guard import (NEW, REPLACE, RESUME, claim_output, is_empty_dir, output_lock, remove_path,
-                                   remove_stale_staging, staging_path, swap_into_place)
-from rnalm.io.seqio import IdSet, SequenceFileError, iter_records, unique_ids
-
-DTYPES = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16,
-          "float16": torch.float16, "fp16": torch.float16}
-#: Default padded tokens per batch: large batches keep CPU matrix multiplies efficient.
-DEFAULT_TOKENS_PER_BATCH = {"cpu": 8192, "cuda": 65536}
-#: Records read ahead and sorted by length for batching.
-DEFAULT_LOOKAHEAD = 4096
-#: Records between commits inside one batch (batches of short sequences can hold thousands).
-COMMIT_EVERY = 256
-#: Upper bound on the attention maps a batch may hold when contacts/attentions are requested.
-ATTENTION_BUDGET_BYTES = 2 << 30
-
-
-@dataclass
-class EmbedOptions:
-    """Settings of one embedding run (the CLI flags of ``rnalm embed``)."""
-
-    layers: Optional[Sequence[Union[int, str]]] = None  # None: the last layer
-    pools: Sequence[str] = ("mean",)
-    storage: str = "hdf5"
-    contacts: bool = False
-    attentions: bool = False
-    long: str = "window"
-    overlap: Optional[int] = None
-    tokens_per_batch: Optional[int] = None
-    lookahead: Optional[int] = None  # None: DEFAULT_LOOKAHEAD, or the interrupted run's value on resume
-    device: Optional[str] = None
-    dtype: str = "float32"
-    threads: Optional[int] = None
-    resume: bool = False
-    overwrite: bool = False
-    unknown: Optional[str] = None
-    input_format: Optional[str] = None
-    id_column: Optional[str] = None
-    seq_column: Optional[str] = None
-    progress: bool = True
-    merge: bool = False
-    rank: Optional[int] = None
-    world_size: Optional[int] = None
-    model_name: Optional[str] = None
-
-
-@dataclass
-class EmbedSummary:
-    output: Path
-    n_records: int  # records of this rank
-    n_embedded: int
-    n_skipped: int  # already complete (resume)
-    n_tokens: int  # model tokens computed, padding excluded
-    seconds: float  # the whole call: checks, model load, validation, embedding, writes
-    work_seconds: float = 0.0  # the batch loop alone (forward passes and writes)
-    dropped: int = 0  # half-written records removed on resume
-    merged: Optional[Path] = None
-    rank: int = 0
-    world_size: int = 1
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def line(self) -> str:
-        s = max(self.seconds, 1e-9)
-        part = f" (rank {self.rank} of {self.world_size})" if self.world_size > 1 else ""
-        text = (f"embedded {self.n_embedded} of {self.n_records} records{part}, {self.n_tokens} tokens in "
-                f"{self.seconds:.1f} s ({self.n_embedded / s:.1f} seq/s, {self.n_tokens / s:.0f} tok/s); "
-                f"{self.n_skipped} already complete")
-        if self.dropped:
-            text += f", {self.dropped} half-written removed"
-        text += f"; output: {self.merged or self.output}"
-        return text
-
-
-# ------------------------------------------------------------------------------ option checks
-def resolve_device(name: Optional[str], world_size: int = 1) -> torch.device:
-    if name in (None, "auto"):
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        dev = torch.device(name)
-    except RuntimeError as exc:
-        raise RnalmError(f"--device: {exc}") from exc
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise RnalmError("--device cuda: no CUDA GPU is available to this process")
-        if dev.index is None and world_size > 1:
-            dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
-    return dev
-
-
-def resolve_dtype(name: str, device: torch.device) -> torch.dtype:
-    """float32 anywhere; bfloat16 on GPU and CPU (fast on CPUs with native bf16); float16 on GPU only."""
-    try:
-        dtype = DTYPES[name.lower()]
-    except KeyError:
-        raise RnalmError(f"--dtype must be one of float32, bfloat16, float16; got {name!r}") from None
-    if dtype == torch.float16 and device.type == "cpu":
-        raise RnalmError("--dtype float16 needs a GPU; on CPU use float32 (or bfloat16)")
-    return dtype
-
-
-def resolve_layers(layers: Optional[Sequence[Union[int, str]]], num_layers: int) -> list[int]:
-    """Layer numbers 0..num_layers (0 = embeddings); negatives count from the end; ``all``."""
-    if not layers:
-        return [num_layers]
-    out: list[int] = []
-    for spec in layers:
-        if isinstance(spec, str) and spec.strip().lower() == "all":
-            out.extend(range(num_layers + 1))
-            continue
-        try:
-            i = int(spec)
-        except (TypeError, ValueError):
-            raise RnalmError(f"--layers: {spec!r} is not a layer number") from None
-        j = i + num_layers + 1 if i < 0 else i
-        if not 0 <= j <= num_layers:
-            raise RnalmError(f"--layers: {i} is out of range for a {num_layers}-layer model "
-                             f"(0..{num_layers}, or -1..-{num_layers + 1})")
-        out.append(j)
-    return sorted(set(out))
-
-
-def resolve_pools(pools: Sequence[str]) -> list[str]:
-    out = []
-    for p in pools:
-        q = p.strip().lower().replace("-", "_")
-        if q in ("per_token", "token", "tokens"):
-            q = "per_token"
-        if q not in POOLS:
-            raise RnalmError(f"--pool: {p!r} is not one of per-token, mean, cls")
-        if q not in out:
-            out.append(q)
-    if not out:
-        raise RnalmError("--pool: give at least one of per-token, mean, cls")
-    return out
-
-
-def check_output_path(target: Path) -> None:
-    """Fail early, with the path in the message, if ``target`` cannot be created."""
-    parent = target.parent if str(target.parent) else Path(".")
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"{target}: cannot create the output's directory {parent}: {exc.strerror or exc}") from exc
-    if not parent.is_dir():
-        raise OutputError(f"{target}: {parent} is not a directory")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise OutputError(f"{target}: no permission to write in {parent}")
-
-
-def weights_digest(model: torch.nn.Module, source: Optional[str]) -> tuple[Optional[str], str]:
-    """``(weights_sha256, model_id)``: the checkpoint file's sha256 when known, else a digest of the tensors."""
-    prov = getattr(model, "provenance", {}) or {}
-    sha = prov.get("weights_sha256")
-    if not sha:
-        from rnalm.io.native import sha256_file
-
-        p = Path(prov.get("source_path") or source or "")
-        if str(p) and p.is_file():
-            sha = sha256_file(p)
-        elif str(p) and p.is_dir():
-            for fn in ("model.safetensors", "pytorch_model.bin"):
-                if (p / fn).is_file():
-                    sha = sha256_file(p / fn)
-                    break
-    if sha:
-        return sha, sha
-    h = hashlib.sha256()
-    for k, v in sorted(model.state_dict().items()):
-        h.update(k.encode())
-        h.update(v.detach().float().cpu().contiguous().numpy().tobytes())
-    return None, f"state-sha256:{h.hexdigest()}"
-
-
-# ------------------------------------------------------------------------------ background writes
-class BackgroundWriter:
-    """Writes and commits each batch's records in a thread, so disk I/O overlaps the next forward."""
-
-    def __init__(self, store: Store, depth: int = 2) -> None:
-        self.store = store
-        self._q: "queue.Queue[Optional[list]]" = queue.Queue(maxsize=depth)
-        self._err: Optional[BaseException] = None
-        self._t = threading.Thread(target=self._run, name="rnalm-embed-writer", daemon=True)
-        self._t.start()
-
-    def _run(self) -> None:
-        while True:
-            job = self._q.get()
-            if job is None:
-                return
-            if self._err is not None:
-                continue
-            try:
-                for i, rec in enumerate(job, 1):
-                    self.store.write(rec)
-                    if i % COMMIT_EVERY == 0:
-                        self.store.commit()
-                self.store.commit()
-            except BaseException as exc:  # re-raised in the main thread
-                self._err = exc
-
-    def submit(self, records: list) -> None:
-        if self._err is not None:
-            raise self._err
-        self._q.put(records)
-
-    def close(self) -> None:
-        self._q.put(None)
-        self._t.join()
-        if self._err is not None:
-            err, self._err = self._err, None
-            raise err
+from rnalm.io.output_guard import (
+    NEW,
+    REPLACE,
+    RESUME,
+    claim_output,
+    is_empty_dir,
+    output_lock,
+    remove_path,
+    remove_stale_staging,
+    staging_path,
+    swap_into_place,
+)
+from rnalm.io.seqio import SequenceFileError, iter_records
+from rnalm.training.device import resolve_device
 
 
 # ------------------------------------------------------------------------------ the run
@@ -268,8 +83,15 @@ def embed_file(
     else:
         rank, world = rank_from_env()
     target = part_path(output, rank, world)
+    pools, device, dtype = _check_before_loading(opts, input_path, output, target, world)
+    with output_lock(target):
+        return _embed_locked(model, alphabet, input_path, output, target, opts, rank, world, pools, device, dtype,
+                             t_start)
 
-    # 1. cheap checks, before loading anything
+
+def _check_before_loading(opts: EmbedOptions, input_path: Path, output: Path, target: Path, world: int
+                          ) -> tuple[list[str], torch.device, torch.dtype]:
+    """Step 1 of :func:`embed_file`: the cheap checks, before loading anything."""
     if opts.storage not in STORAGES:
         raise OutputError(f"--format must be one of {', '.join(STORAGES)}, got {opts.storage!r}")
     if opts.resume and opts.overwrite:
@@ -290,9 +112,7 @@ def embed_file(
         raise RnalmError("--merge with several ranks needs torchrun's rendezvous (MASTER_ADDR); otherwise run "
                          "`rnalm embed-merge OUTPUT` after all ranks finish")
     check_output_path(target)
-    with output_lock(target):
-        return _embed_locked(model, alphabet, input_path, output, target, opts, rank, world, pools, device, dtype,
-                             t_start)
+    return pools, device, dtype
 
 
 def _embed_locked(model: Union[str, Path, torch.nn.Module], alphabet: Optional[Alphabet], input_path: Path,
@@ -306,69 +126,24 @@ def _embed_locked(model: Union[str, Path, torch.nn.Module], alphabet: Optional[A
     killed ``--overwrite`` leaves the old output as it was.
     """
     action = claim_output(target, EMBEDDINGS, opts.overwrite, opts.resume, [input_path], resume_option="--resume")
-    existing = action == RESUME
-    if existing and storage_of(target) != opts.storage:
+    resuming = action == RESUME and opts.resume
+    if action == RESUME and storage_of(target) != opts.storage:
         raise OutputError(f"{target}: holds {storage_of(target)} output, not {opts.storage}; pass --format "
                           f"{storage_of(target)} to resume it")
     remove_stale_staging(target, EMBEDDINGS)
     if opts.threads:
         torch.set_num_threads(opts.threads)
+    old_meta = read_old_metadata(target, opts.storage) if resuming else {}
 
     # 2. the model
-    if isinstance(model, (str, Path)):
-        from rnalm.api import load
-
-        model_name = str(model)
-        model, alphabet = load(model)
-    else:
-        if alphabet is None:
-            raise TypeError("embed_file: pass the model's alphabet with an in-memory model")
-        model_name = opts.model_name or type(model).__name__
-    sha, model_id = weights_digest(model, model_name)
-    model = model.to(device=device, dtype=dtype).eval()
-    cfg = model.config
-    if alphabet.max_length is None:  # an in-memory model's bare alphabet: the model's limit applies
-        alphabet = alphabet.with_max_length(cfg.max_length)
-    layers = resolve_layers(opts.layers, cfg.num_layers)
-    if opts.contacts and getattr(model, "contact_head", None) is None:
-        raise RnalmError("--contacts: this model has no contact head")
-    if "cls" in pools and not alphabet.prepend_bos:
-        raise RnalmError("--pool cls: this model's inputs have no <cls> token")
-    check_long_options(alphabet, opts.long, opts.overlap)
-    preparer = Preparer(alphabet, opts.long, opts.overlap, opts.unknown,
-                        refuse_windows="attention maps are not defined across windows" if opts.attentions else None)
-    window = alphabet.max_length
-    # what the output already holds decides the batching defaults: resuming with the interrupted
-    # run's batches is what makes the finished output identical to an uninterrupted run's
-    old_meta: dict[str, Any] = {}
-    if existing and opts.resume:
-        st = make_store(target, opts.storage)
-        try:
-            old_meta = st.read_metadata()
-        finally:
-            st.close()
-    tokens_per_batch = (opts.tokens_per_batch or old_meta.get("tokens_per_batch")
-                        or DEFAULT_TOKENS_PER_BATCH.get(device.type, 8192))
-    lookahead = opts.lookahead or old_meta.get("lookahead") or DEFAULT_LOOKAHEAD
-    from rnalm import __version__
-
-    metadata: dict[str, Any] = {
-        "format": "rnalm-embeddings", "format_version": 1, "storage": opts.storage,
-        "model": model_name, "weights_sha256": sha, "model_id": model_id, "rnalm_version": __version__,
-        "alphabet": alphabet.name, "k_mer": alphabet.k_mer, "embed_dim": cfg.embed_dim,
-        "num_layers": cfg.num_layers, "layers": layers, "pools": pools,
-        "contacts": bool(opts.contacts), "attentions": bool(opts.attentions),
-        "long": opts.long, "window": window,
-        "overlap": preparer.overlap_for(window) if (window and opts.long == "window") else None,
-        "dtype": str(dtype).replace("torch.", ""), "unknown": opts.unknown,
-        "tokens_per_batch": tokens_per_batch, "lookahead": lookahead,
-        "rank": rank, "world_size": world, "input": str(input_path), "finished": False,
-        "stored_dtype": "float32",
-    }
+    em, old_meta = setup_model(model, alphabet, opts, pools, device, dtype, old_meta)
+    batching = batching_settings(opts, old_meta, device)
+    metadata = run_metadata(em.alphabet, em.config, em.identity, em.layers, pools, em.preparer, opts, dtype,
+                            batching, rank, world, input_path)
 
     # 3. what the output already holds (read only)
-    done = _Done()
-    if existing and opts.resume:
+    done = DoneRecords()
+    if resuming:
         batch_diffs = check_compatible(old_meta, metadata, target)
         done.read(make_store(target, opts.storage))
         if batch_diffs and opts.progress:
@@ -379,68 +154,23 @@ def _embed_locked(model: Union[str, Path, torch.nn.Module], alphabet: Optional[A
     def records():
         return iter_records(input_path, opts.input_format, opts.id_column, opts.seq_column)
 
-    n_mine, n_mine_done = _validate(records(), input_path, preparer, done, rank, world, target)
+    n_mine, n_mine_done = validate_input(records(), input_path, em.preparer, done, rank, world, target)
 
     # 5. open the output for writing: a replacement is built aside and swapped in at the end
     if action == NEW and is_empty_dir(target):
         remove_path(target)
     writing = staging_path(target) if action == REPLACE else target
     store = make_store(writing, opts.storage)
-    dropped = 0
-    if existing and opts.resume:
-        dropped = store.resume(metadata)
-    else:
+    dropped = store.resume(metadata) if resuming else 0
+    if not resuming:
         store.create(metadata)
 
     # 6. embed
-    specials = int(alphabet.prepend_bos) + int(alphabet.append_eos)
-    attn_cost = cfg.num_layers * cfg.attention_heads * 4 if (opts.contacts or opts.attentions) else 0
-
-    def work():
-        for rec in records():
-            if rec.index % world != rank:
-                continue
-            meta, ids = preparer.meta(rec)
-            yield meta, preparer.items(meta, ids)
-
-    assembler = Assembler(layers, set(pools), opts.contacts, opts.attentions)
-    progress = _progress(n_mine, n_mine_done, opts.progress)
-    n_embedded = n_tokens = 0
-    t_work = time.perf_counter()
-    writer = BackgroundWriter(store)
-    finished = False
-    try:
-        with cpu_kernels(device, dtype):
-            for batch in plan_batches(work(), tokens_per_batch, lookahead, specials, attn_cost,
-                                      ATTENTION_BUDGET_BYTES):
-                todo = {i for i, m in batch.records.items() if m.id not in done.ids}
-                if not todo:  # every record of this batch is already in the output
-                    continue
-                finished = _embed_batch(model, alphabet, batch, todo, assembler, layers, pools, opts, device)
-                n_tokens += sum(len(it.ids) + specials for it in batch.items if it.record in todo)
-                writer.submit(finished)
-                n_embedded += len(finished)
-                if progress is not None:
-                    progress.update(len(finished))
-                    elapsed = max(time.perf_counter() - t_work, 1e-9)
-                    progress.set_postfix_str(f"{n_tokens / elapsed:,.0f} tok/s", refresh=False)
-        writer.close()
-        work_seconds = time.perf_counter() - t_work
-        if len(assembler):
-            raise RuntimeError(f"{len(assembler)} windowed records were left incomplete (a bug)")
-        seconds = time.perf_counter() - t_start
-        store.finish({"n_records": n_mine, "n_embedded": n_embedded + n_mine_done, "seconds_last_run": seconds})
-        finished = True
-    finally:
-        try:
-            writer.close()
-        except BaseException:
-            pass
-        store.close()
-        if progress is not None:
-            progress.close()
-        if writing != target and not finished:
-            remove_path(writing)
+    batches = plan_batches(rank_work(records(), em.preparer, rank, world), batching[0], batching[1],
+                           int(em.alphabet.prepend_bos) + int(em.alphabet.append_eos), _attention_cost(em, opts),
+                           ATTENTION_BUDGET_BYTES)
+    n_embedded, n_tokens, work_seconds = _embed_into(em, batches, done, store, writing != target, opts, pools,
+                                                     device, dtype, (n_mine, n_mine_done), t_start)
     if writing != target:
         swap_into_place(writing, target, EMBEDDINGS)
     summary = EmbedSummary(target, n_mine, n_embedded, n_mine_done, n_tokens, time.perf_counter() - t_start,
@@ -450,95 +180,51 @@ def _embed_locked(model: Union[str, Path, torch.nn.Module], alphabet: Optional[A
     return summary
 
 
-@contextmanager
-def cpu_kernels(device: torch.device, dtype: torch.dtype) -> Iterator[None]:
-    """float32 on the CPU: run without oneDNN, so memory does not grow with the number of batch shapes.
+def _attention_cost(em: EmbedModel, opts: EmbedOptions) -> int:
+    """Bytes per query-key pair of the attention maps a batch keeps (0 when none are kept)."""
+    cfg = em.config
+    return cfg.num_layers * cfg.attention_heads * 4 if (opts.contacts or opts.attentions) else 0
 
-    PyTorch sends float32 GELU to oneDNN, which JIT-compiles and caches one primitive per input
-    shape (up to 1,024 of them, ~150 kB each); token-budget batches bring ever new shapes, so the
-    process would grow by hundreds of MB over a long input. ATen's own kernels are as fast for
-    float32 (matrix products go to MKL either way). bfloat16 keeps oneDNN, its fast CPU path.
+
+def _embed_into(em: EmbedModel, batches: Any, done: DoneRecords, store: Store, staged: bool, opts: EmbedOptions,
+                pools: list[str], device: torch.device, dtype: torch.dtype, counts: tuple[int, int],
+                t_start: float) -> tuple[int, int, float]:
+    """Run the batch loop into ``store`` and finish it; returns (records embedded, tokens, loop seconds).
+
+    On failure the store is closed and, when it is a ``staged`` replacement, removed.
     """
-    if device.type != "cpu" or dtype != torch.float32 or not torch.backends.mkldnn.is_available():
-        yield
-        return
-    before = torch.backends.mkldnn.enabled
-    torch.backends.mkldnn.enabled = False
+    n_mine, n_mine_done = counts
+    assembler = Assembler(em.layers, set(pools), opts.contacts, opts.attentions)
+    progress = progress_bar(n_mine, n_mine_done, opts.progress)
+    t_work = time.perf_counter()
+    writer = BackgroundWriter(store)
+    complete = False
     try:
-        yield
+        with cpu_kernels(device, dtype):
+            n_embedded, n_tokens = embed_batches(em.model, em.alphabet, batches, done.ids, assembler, em.layers,
+                                                 pools, opts.contacts, opts.attentions, device, writer, progress)
+        writer.close()
+        work_seconds = time.perf_counter() - t_work
+        if len(assembler):
+            raise RuntimeError(f"{len(assembler)} windowed records were left incomplete (a bug)")
+        seconds = time.perf_counter() - t_start
+        store.finish({"n_records": n_mine, "n_embedded": n_embedded + n_mine_done, "seconds_last_run": seconds})
+        complete = True
     finally:
-        torch.backends.mkldnn.enabled = before
-
-
-class _Done:
-    """Ids already complete in the output, and (id, sequence digest) pairs to catch changed inputs."""
-
-    def __init__(self) -> None:
-        self.ids = IdSet()
-        self.pairs = IdSet()
-
-    def read(self, store: Store) -> None:
         try:
-            for a in store.complete_records():
-                self.ids.add(a["id"])
-                self.pairs.add(f"{a['id']}\0{a.get('sequence_hash', '')}")
-        finally:
-            store.close()
-
-
-def _validate(records, input_path: Path, preparer: Preparer, done: _Done, rank: int, world: int,
-              target: Path) -> tuple[int, int]:
-    """One streaming pass over the whole input: every error surfaces before any output changes.
-
-    Returns this rank's record count and how many of them the output already holds.
-    """
-    n_mine = n_mine_done = 0
-    for rec in unique_ids(records, input_path):
-        meta, _ = preparer.meta(rec)
-        if meta.id in done.ids and f"{meta.id}\0{meta.sequence_hash}" not in done.pairs:
-            raise OutputError(f"record {meta.id!r}: {target} holds an embedding of a different sequence under "
-                              f"this id; use a new output path or --overwrite")
-        if rec.index % world == rank:
-            n_mine += 1
-            n_mine_done += meta.id in done.ids
-    return n_mine, n_mine_done
-
-
-def _embed_batch(model: torch.nn.Module, alphabet: Alphabet, batch: Any, todo: set[int], assembler: Assembler,
-                 layers: list[int], pools: list[str], opts: EmbedOptions, device: torch.device) -> list:
-    """One forward pass; returns the records it completes (windowed records may need several batches)."""
-    tokens = batch_tensor(batch.items, alphabet).to(device, non_blocking=True)
-    with torch.inference_mode():
-        out = model(tokens, repr_layers=layers, return_contacts=opts.contacts,
-                    need_head_weights=opts.attentions, return_logits=False)
-        windowed = {i for i, m in batch.records.items() if m.windows > 1}
-        results = extract(out, batch.items, layers, set(pools), int(alphabet.prepend_bos), windowed)
-    finished = []
-    for res in results:
-        if res.item.record in todo:
-            rec_out = assembler.add(batch.records[res.item.record], res)
-            if rec_out is not None:
-                finished.append(rec_out)
-    return finished
-
-
-def _progress(total: int, initial: int, enabled: bool) -> Any:
-    if not enabled:
-        return None
-    from tqdm import tqdm
-
-    return tqdm(total=total, initial=initial, unit="seq", file=sys.stderr, dynamic_ncols=True, mininterval=0.5,
-                desc="embed")
+            writer.close()
+        except BaseException:
+            pass
+        store.close()
+        if progress is not None:
+            progress.close()
+        if staged and not complete:
+            remove_path(store.path)
+    return n_embedded, n_tokens, work_seconds
 
 
 def _merge_after_barrier(output: Path, rank: int) -> Optional[Path]:
     """Wait for every rank (gloo barrier), then rank 0 merges the parts."""
-    from datetime import timedelta
-
-    import torch.distributed as dist
-
-    from rnalm.embed.merge import merge_parts
-
     owns = not dist.is_initialized()
     if owns:
         dist.init_process_group("gloo", timeout=timedelta(hours=48))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, Iterator
@@ -32,8 +33,10 @@ BATCH_KEYS = ("tokens_per_batch", "lookahead")
 class Store(ABC):
     storage: str = ""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, kind: OutputKind) -> None:
         self.path = Path(path)
+        #: the output kind a directory store is marked as (see :mod:`rnalm.io.output_guard`)
+        self.kind = kind
 
     # ----------------------------------------------------------------- reading
     @abstractmethod
@@ -110,38 +113,7 @@ def storage_of(path: Path) -> str:
     raise OutputError(f"{path}: exists and is not an rnalm embedding output (neither HDF5 nor an output directory)")
 
 
-def make_store(path: Path, storage: str) -> Store:
-    if storage == "hdf5":
-        from rnalm.embed.hdf5_store import HDF5Store
-
-        return HDF5Store(path)
-    if storage in ("npy", "pt"):
-        from rnalm.embed.dir_store import NpyStore, PtStore
-
-        return NpyStore(path) if storage == "npy" else PtStore(path)
-    raise OutputError(f"unknown output format {storage!r}; expected one of {', '.join(STORAGES)}")
-
-
-def open_store(path: Path) -> Store:
-    return make_store(path, storage_of(path))
-
-
-def is_embedding_output(path: Path) -> bool:
-    """True when ``path`` holds an rnalm embedding output (HDF5 attribute or ``rnalm_embed.json``)."""
-    st = open_store(path)
-    try:
-        return st.read_metadata().get("format") == FORMAT_NAME
-    finally:
-        st.close()
-
-
-#: ``rnalm embed`` output, any storage: ``--overwrite`` replaces only this.
-EMBEDDINGS = OutputKind("embeddings", "an rnalm embedding output", is_embedding_output)
-
-
 def remove_output(path: Path) -> None:
-    import shutil
-
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path)
     elif path.exists() or path.is_symlink():

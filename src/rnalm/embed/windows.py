@@ -85,7 +85,7 @@ class Stitcher:
         return (self.cls[layer] / self.n_windows).astype(np.float32)
 
     def contact_map(self) -> Optional[np.ndarray]:
-        if self.contacts is None:
+        if self.contacts is None or self.contact_count is None:
             return None
         with np.errstate(invalid="ignore", divide="ignore"):
             out = self.contacts / self.contact_count

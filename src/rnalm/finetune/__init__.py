@@ -9,10 +9,11 @@ evaluation, and a run directory holding everything needed to reproduce and to pr
     result = finetune("recipes/hek293_te/onehot.yaml", ["train.epochs=5"])
     predict_file(result.run_dir, "new_utrs.fa", "predictions.csv")
 """
-from rnalm.finetune.config import FinetuneConfig, load_finetune_config
-from rnalm.finetune.errors import ConfigError, DataError, RunDirError
+from rnalm.finetune.config import FinetuneConfig
 from rnalm.finetune.predict import Predictor, predict_file
+from rnalm.finetune.run_config import load_finetune_config
 from rnalm.finetune.runner import RunResult, finetune
+from rnalm.runs.errors import ConfigError, DataError, RunDirError
 
 __all__ = ["ConfigError", "DataError", "FinetuneConfig", "Predictor", "RunDirError", "RunResult", "finetune",
            "load_finetune_config", "predict_file"]

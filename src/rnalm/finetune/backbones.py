@@ -13,7 +13,6 @@ without gradients (:class:`LMBackbone` with ``frozen=True``).
 """
 from __future__ import annotations
 
-import hashlib
 from typing import Iterable, Optional, Sequence
 
 import numpy as np
@@ -23,20 +22,10 @@ from torch import nn
 from rnalm.alphabet import Alphabet
 from rnalm.finetune.cache import EmbeddingCache
 from rnalm.finetune.config import LoraSettings
-from rnalm.finetune.errors import ConfigError
 from rnalm.model.encoder import RNAEncoder
+from rnalm.runs.errors import ConfigError
 
 LM_FEATURES = frozenset({"cls", "mean", "tokens"})
-
-
-def state_sha256(module: nn.Module) -> str:
-    """sha256 over a module's state (names, dtypes, shapes, bytes): the weights' identity."""
-    h = hashlib.sha256()
-    for name, t in sorted(module.state_dict().items()):
-        t = t.detach().cpu().contiguous()
-        h.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
-        h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
-    return h.hexdigest()
 
 
 class LMBackbone(nn.Module):
@@ -237,4 +226,4 @@ class FrozenFeatures:
         return out
 
 
-__all__ = ["FrozenFeatures", "LMBackbone", "apply_lora", "state_sha256"]
+__all__ = ["FrozenFeatures", "LMBackbone", "apply_lora"]

@@ -13,12 +13,12 @@ import dataclasses
 import os
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Optional, Sequence, overload
 
 from pydantic import with_config
 
-from rnalm.configfile import ConfigError, deep_merge, from_dict, load_config, parse_overrides, to_yaml
+from rnalm.configfile import ConfigError, to_yaml
+from rnalm.finetune.data.homology import MAX_K, MIN_K
 from rnalm.schema import STRICT, check_fields
 
 LABEL_TRANSFORMS = ("none", "log", "log2", "log10", "log1p")
@@ -95,8 +95,6 @@ class DataConfig:
             _int("data.max_length", self.max_length, 1)
         _int("data.fasta_label_field", self.fasta_label_field, 0)
         if self.homology_kmer is not None:
-            from rnalm.finetune.data.homology import MAX_K, MIN_K
-
             _int("data.homology_kmer", self.homology_kmer, MIN_K)
             if self.homology_kmer > MAX_K:
                 raise ConfigError(f"data.homology_kmer={self.homology_kmer!r} must be at most {MAX_K}")
@@ -329,19 +327,9 @@ class FinetuneConfig:
     cv: CVConfig = field(default_factory=CVConfig)
 
     def validate(self) -> "FinetuneConfig":
-        from rnalm.finetune.heads import HEADS
-        from rnalm.finetune.tasks import TASKS, load_plugins
-
+        """Field types, sections and the rules between them (the task's and head's own rules are
+        checked first, by :func:`rnalm.finetune.run_config.load_finetune_config`)."""
         check_fields(self, "config")
-        load_plugins()
-        if self.task not in TASKS:
-            raise ConfigError(f"task={self.task!r} is not one of {sorted(TASKS)}")
-        TASKS[self.task].check_config(self)
-        for name, task in TASKS.items():
-            if name != self.task and self.head.type in task.own_heads:
-                raise ConfigError(f"head.type={self.head.type!r} belongs to task={name}, not task={self.task}")
-        if self.head.type not in HEADS:
-            raise ConfigError(f"head.type={self.head.type!r} is not one of {sorted(HEADS)}")
         for section in (self.data, self.backbone, self.head, self.train, self.cv):
             section.validate()
         if self.cv.folds >= 2 and self.data.valid:
@@ -367,6 +355,10 @@ class FinetuneConfig:
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
+@overload
+def expand_path(value: str) -> str: ...
+@overload
+def expand_path(value: None) -> None: ...
 def expand_path(value: Optional[str]) -> Optional[str]:
     """``${VAR:-default}`` and ``~`` expansion for paths in configs (recipes use ``${RNALM_SHARED_DATA:-../shared/data}``)."""
     if value is None:
@@ -383,26 +375,7 @@ def expand_path(value: Optional[str]) -> Optional[str]:
     return os.path.expanduser(_VAR.sub(sub, str(value)))
 
 
-def load_finetune_config(path: Optional[str | Path] = None, overrides: Sequence[str] = (),
-                         data: Optional[dict[str, Any]] = None) -> FinetuneConfig:
-    """Read a YAML file (and/or a dict) and apply ``key=value`` overrides; validated."""
-    if data is not None:
-        merged = deep_merge(data, parse_overrides(overrides))
-        if path is not None:
-            base = load_config(FinetuneConfig, path)
-            merged = deep_merge(base.to_dict(), merged)
-        cfg = from_dict(FinetuneConfig, merged)
-    else:
-        cfg = load_config(FinetuneConfig, path, overrides)
-    try:
-        return cfg.validate()
-    except ConfigError as exc:
-        if path is None:
-            raise
-        raise ConfigError(f"{path}: {exc}") from None
-
-
 __all__ = [
     "BackboneConfig", "CVConfig", "ConfigError", "DataConfig", "FeatureSettings", "FinetuneConfig", "HeadConfig",
-    "LoraSettings", "TrainConfig", "expand_path", "load_finetune_config",
+    "LoraSettings", "TrainConfig", "expand_path",
 ]

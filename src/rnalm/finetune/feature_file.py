@@ -29,8 +29,8 @@ import zipfile
 from pathlib import Path
 from typing import Any, Iterator
 
-from rnalm.finetune.errors import RunDirError
 from rnalm.io.sizecap import check_zip_inflation
+from rnalm.runs.errors import RunDirError
 
 _HGB = "sklearn.ensemble._hist_gradient_boosting"
 

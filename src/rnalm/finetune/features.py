@@ -19,8 +19,8 @@ from typing import Optional, Sequence
 import numpy as np
 
 from rnalm.finetune.config import FeatureSettings
-from rnalm.finetune.errors import ConfigError
 from rnalm.finetune.feature_file import read_feature_model, write_feature_model
+from rnalm.runs.errors import ConfigError
 
 STOPS = ("UAA", "UAG", "UGA")
 KOZAK = "GCCRCC"  # positions -6..-1 before the AUG; R = A or G

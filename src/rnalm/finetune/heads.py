@@ -10,6 +10,7 @@ uses, so the backbone computes (or the cache stores) only those. Heads:
 * ``resnet1d``: RNA-FM's UTR tutorial: per-token embeddings reduced to 32 channels (640 -> 32),
   concatenated with the one-hot sequence, a conv stem, six pre-activation residual blocks (strides
   2,1,2,1,2,1) and global average pooling.
+* ``pairwise``: the 2-D residual network of ``task: structure`` (:mod:`rnalm.finetune.structure.task_head`).
 * ``cnn``: Optimus 5-Prime: three convolutions (120 filters of width 8), flatten (or global
   pooling), dense 40, dropout; on one-hot input, optionally concatenated with reduced embeddings.
 
@@ -25,12 +26,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from rnalm.finetune.config import HeadConfig
-from rnalm.finetune.errors import ConfigError
-
-
-class Head(nn.Module):
-    #: feature names this head reads from the batch.
-    needs: frozenset[str] = frozenset()
+from rnalm.finetune.head_base import Head
+from rnalm.finetune.structure.task_head import PairwiseTaskHead
+from rnalm.runs.errors import ConfigError, DataError
 
 
 def _masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -159,8 +157,6 @@ def repack(x: torch.Tensor, mask: torch.Tensor, width: int, side: str) -> tuple[
     b, length, c = x.shape
     lengths = mask.sum(1)
     if int(lengths.max()) > width:
-        from rnalm.finetune.errors import DataError
-
         raise DataError(f"a sequence of {int(lengths.max())} nt exceeds the head's fixed input length {width} "
                         f"(head.max_len); truncate the input (data.truncate) or retrain with a larger head.max_len")
     out = x.new_zeros(b, width, c)
@@ -228,6 +224,7 @@ HEADS: dict[str, HeadBuilder] = {
     "resnet1d": lambda c, d, o: ResNet1DHead(d, o, c.reduction_dim, c.onehot, c.channels, c.blocks, c.dropout),
     "cnn": lambda c, d, o: CNNHead(d, o, c.reduction_dim, c.onehot, c.filters, c.kernel_size, c.conv_layers,
                                    c.dense, c.dropout, c.pool, c.max_len, c.pad_side),
+    "pairwise": lambda c, d, o: PairwiseTaskHead(c, d),  # task=structure
 }
 
 
@@ -239,8 +236,4 @@ def build_head(cfg: HeadConfig, in_dim: Optional[int], out_dim: int) -> Head:
     return builder(cfg, in_dim, out_dim)
 
 
-def register_head(name: str, builder: HeadBuilder) -> None:
-    HEADS[name] = builder
-
-
-__all__ = ["CNNHead", "HEADS", "Head", "LamarHead", "MLPHead", "ResNet1DHead", "build_head", "register_head"]
+__all__ = ["CNNHead", "HEADS", "Head", "LamarHead", "MLPHead", "ResNet1DHead", "build_head"]

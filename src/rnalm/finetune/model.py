@@ -9,7 +9,7 @@ probabilities, zero-padded ``(B, L, L)``) from a ``pair_probs`` provider
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Iterable, Optional, Sequence
 
 import numpy as np
 import torch
@@ -17,18 +17,16 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from rnalm.finetune.backbones import FrozenFeatures, LMBackbone
-from rnalm.finetune.heads import Head
+from rnalm.finetune.head_base import Head
 from rnalm.finetune.sequences import onehot_batch
+from rnalm.runs.errors import ConfigError
+from rnalm.training.device import resolve_device
 
 
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        from rnalm.finetune.errors import ConfigError
-
-        raise ConfigError(f"train.device={name} but CUDA is not available; use train.device=cpu")
-    return torch.device(name)
+def run_device(name: str) -> torch.device:
+    """``train.device`` (or ``--device``) as a ``torch.device``; ``auto`` picks CUDA when available."""
+    return resolve_device(name, setting="train.device", error=ConfigError,
+                          no_cuda=f"train.device={name} but CUDA is not available; use train.device=cpu")
 
 
 def to_device(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
@@ -81,7 +79,7 @@ class SequenceModel(nn.Module):
 class FeatureSource:
     """Builds feature batches for a head from normalised sequences."""
 
-    def __init__(self, needs: Sequence[str], backbone: Optional[LMBackbone] = None,
+    def __init__(self, needs: Iterable[str], backbone: Optional[LMBackbone] = None,
                  frozen: Optional[FrozenFeatures] = None, pair_probs: Optional[Any] = None) -> None:
         self.needs = set(needs)
         self.backbone = backbone
@@ -136,4 +134,4 @@ def make_collate(ds: SeqDataset, source: FeatureSource, collate_targets: Callabl
     return collate
 
 
-__all__ = ["FeatureSource", "SeqDataset", "SequenceModel", "make_collate", "resolve_device", "to_device"]
+__all__ = ["FeatureSource", "SeqDataset", "SequenceModel", "make_collate", "run_device", "to_device"]

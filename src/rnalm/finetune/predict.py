@@ -14,34 +14,45 @@ from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 import numpy as np
+import torch
 
-from rnalm.finetune.backbones import FrozenFeatures, LMBackbone, apply_lora, state_sha256
+from rnalm import shipped
+from rnalm.api import load
+from rnalm.finetune.backbones import FrozenFeatures, LMBackbone
+from rnalm.finetune.builder import build_model
 from rnalm.finetune.cache import EmbeddingCache, default_cache_dir
-from rnalm.finetune.config import FinetuneConfig, expand_path, load_finetune_config
-from rnalm.finetune.data.table import Records
-from rnalm.finetune.errors import DataError, RunDirError
-from rnalm.finetune.heads import build_head
-from rnalm.finetune.model import FeatureSource, SeqDataset, SequenceModel, make_collate, resolve_device, to_device
-from rnalm.finetune.runner import CONFIG_FILE, FEATURE_MODEL_FILE, INFO_FILE, LABEL_FILE
+from rnalm.finetune.config import FinetuneConfig, expand_path
+from rnalm.finetune.data.table import Records, read_table
+from rnalm.finetune.features import FeatureModel, feature_matrix
+from rnalm.finetune.model import SeqDataset, make_collate, run_device, to_device
+from rnalm.finetune.run_config import load_finetune_config
 from rnalm.finetune.sequences import default_alphabet, prepare
-from rnalm.finetune.tasks import ClassificationTask, LabelState, get_task
-from rnalm.finetune.trainer import WEIGHTS_FILE
+from rnalm.finetune.task_base import LabelState
+from rnalm.finetune.tasks import ClassificationTask, get_task
+from rnalm.io import seqio
 from rnalm.io.arrayfiles import read_safetensors
+from rnalm.io.digest import state_sha256
 from rnalm.io.jsonfile import read_json_object
-from rnalm.io.output_guard import (OutputKind, claim_output, output_lock, remove_path, remove_stale_staging,
-                                   staging_path, swap_into_place)
+from rnalm.io.output_guard import (
+    OutputKind,
+    claim_output,
+    output_lock,
+    remove_path,
+    remove_stale_staging,
+    staging_path,
+    swap_into_place,
+)
+from rnalm.runs.errors import DataError, RunDirError
+from rnalm.runs.rundir import CONFIG_FILE, FEATURE_MODEL_FILE, INFO_FILE, LABEL_FILE, WEIGHTS_FILE, RunDir
 
 
 def _model_dirs(run_dir: Path, info: dict) -> list[Path]:
-    if info.get("folds"):
-        dirs = [run_dir / f"fold_{i}" for i in info["folds"]]
-    else:
-        dirs = [run_dir]
+    dirs = RunDir(run_dir).model_dirs(info)
     for d in dirs:
-        if not (d / LABEL_FILE).is_file() or not ((d / WEIGHTS_FILE).is_file() or (d / FEATURE_MODEL_FILE).is_file()):
-            raise RunDirError(f"{d}: incomplete run (no {LABEL_FILE} / {WEIGHTS_FILE}); did training finish? "
+        if not d.labels.is_file() or not (d.weights.is_file() or d.feature_model.is_file()):
+            raise RunDirError(f"{d.path}: incomplete run (no {LABEL_FILE} / {WEIGHTS_FILE}); did training finish? "
                               f"Resume it with `rnalm finetune --resume {run_dir}`")
-    return dirs
+    return [d.path for d in dirs]
 
 
 class Predictor:
@@ -50,11 +61,12 @@ class Predictor:
     def __init__(self, run_dir: str | Path, backbone: Optional[str] = None, log: Callable[[str], None] = print,
                  device: str = "auto") -> None:
         self.run_dir = Path(run_dir)
-        self.device = resolve_device(device)
-        if not (self.run_dir / CONFIG_FILE).is_file() or not (self.run_dir / INFO_FILE).is_file():
+        run = RunDir(self.run_dir)
+        self.device = run_device(device)
+        if not run.is_finished():
             raise RunDirError(f"{self.run_dir}: not a finished fine-tuning run (no {CONFIG_FILE} / {INFO_FILE})")
-        self.cfg: FinetuneConfig = load_finetune_config(self.run_dir / CONFIG_FILE)
-        self.info = read_json_object(self.run_dir / INFO_FILE)
+        self.cfg: FinetuneConfig = load_finetune_config(run.config)
+        self.info = run.read_info()
         if self.cfg.task == "structure":
             raise RunDirError(f"{self.run_dir}: a structure run predicts base pairs; use "
                               f"`rnalm fold --run {self.run_dir} --input FILE --output DIR`")
@@ -70,9 +82,6 @@ class Predictor:
             self.alphabet = default_alphabet()
 
     def _load_backbone(self, override: Optional[str]) -> None:
-        from rnalm import shipped
-        from rnalm.api import load
-
         saved = self.info["backbone"]
         path = override or saved.get("path") or expand_path(self.cfg.backbone.name)
         if not override:
@@ -92,29 +101,7 @@ class Predictor:
                               f"{str(saved.get('sha256'))[:16]}...; pass the backbone the run was trained with")
 
     def _model(self, d: Path, state: LabelState):
-        cfg = self.cfg
-        out_dim = self.task.out_dim(state)
-        if cfg.backbone.kind == "none":
-            head = build_head(cfg.head, None, out_dim)
-            model = SequenceModel(head)
-            source = FeatureSource(head.needs)
-        else:
-            import copy
-
-            head = build_head(cfg.head, self.encoder.config.embed_dim, out_dim)
-            if cfg.backbone.mode == "frozen":
-                model = SequenceModel(head)
-                source = FeatureSource(head.needs, frozen=self._frozen(head.needs))
-            else:
-                encoder = copy.deepcopy(self.encoder)
-                if cfg.backbone.mode == "lora":
-                    encoder = apply_lora(encoder, cfg.backbone.lora)
-                else:
-                    for p in encoder.parameters():
-                        p.requires_grad = True
-                backbone = LMBackbone(encoder, self.alphabet, cfg.backbone.layer)
-                model = SequenceModel(head, backbone)
-                source = FeatureSource(head.needs, backbone=backbone)
+        model, source = build_model(self.cfg, self.task.out_dim(state), self.encoder, self.alphabet, self._frozen)
         model.load_saved_state(read_safetensors(d / WEIGHTS_FILE))
         return model.to(self.device).eval(), source
 
@@ -142,17 +129,13 @@ class Predictor:
     def raw_outputs(self, seqs: Sequence[str], batch_size: int = 64) -> list[tuple[np.ndarray, LabelState]]:
         """Per model (one, or one per fold): raw outputs in model space and that model's label state,
         for the task's ``metrics`` (shipped models recompute their recorded metric this way)."""
-        import torch
-
         per_model = []
         for d, state in zip(self.dirs, self.states):
             if self.cfg.backbone.kind == "features":
-                from rnalm.finetune.features import FeatureModel, feature_matrix
-
                 fm = FeatureModel.load(d / FEATURE_MODEL_FILE)
                 root = Path(expand_path(self.cfg.backbone.cache_dir)) if self.cfg.backbone.cache_dir else default_cache_dir()
                 x = feature_matrix(seqs, self.cfg.backbone.features, root)
-                outputs = fm.outputs(x, self.task.out_dim(state) if self.task.name == "classification" else 0)
+                outputs = fm.outputs(x, self.task.class_count(state))
             else:
                 model, source = self._model(d, state)
                 if source.frozen is not None:
@@ -191,8 +174,6 @@ def read_inputs(path: str | Path, fmt: Optional[str], seq_column: Optional[str],
     """Sequences to predict, read as ``rnalm embed`` reads them (:func:`rnalm.io.seqio.iter_records`:
     format from content, FASTA ids from headers, unique ids). A table without an id column gets
     row-number ids. ``default_seq_column`` (the run's) is used when the file has that column."""
-    from rnalm.io import seqio
-
     p = Path(path)
     kind = fmt or seqio.detect_format(p)
     sc: Optional[str] = seq_column
@@ -210,8 +191,6 @@ def read_inputs(path: str | Path, fmt: Optional[str], seq_column: Optional[str],
                 if sc is None:
                     raise DataError(f"{p}: cannot tell which column holds the sequences; columns are {header}. "
                                     f"Name it with --seq-column")
-            from rnalm.finetune.data.table import read_table
-
             return read_table(p, "\t" if kind == "tsv" else ",", sc, None)
         if ic is None:
             ic = next(header[lowered.index(c)] for c in seqio.ID_COLUMNS if c != "label" and c in lowered)

@@ -14,7 +14,7 @@ import torch
 
 from rnalm.alphabet import Alphabet
 from rnalm.errors import InvalidSequenceError, SequenceLengthError
-from rnalm.finetune.errors import DataError
+from rnalm.runs.errors import DataError
 
 _IUPAC = {
     "A": "A", "C": "C", "G": "G", "U": "U", "T": "U",

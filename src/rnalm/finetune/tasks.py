@@ -1,7 +1,7 @@
 """Tasks: how labels are parsed, what the model outputs, which loss, which metrics, which plots.
 
-A task is looked up by name in :data:`TASKS` (``regression``, ``classification``; the structure
-task, :mod:`rnalm.structure.task`, plugs in the same way from :data:`PLUGIN_MODULES`). The
+A task is looked up by name in :data:`TASKS` (``regression``, ``classification`` and ``structure``,
+:mod:`rnalm.finetune.structure.task`); the interface they share is :mod:`rnalm.finetune.task_base`. The
 training loop never branches on the task: it asks the task for targets, a loss, batches,
 decoded predictions and metrics. Everything a task learns from the training
 labels (class names, the label scaler) is a :class:`LabelState`, saved in the run directory so
@@ -9,22 +9,21 @@ labels (class names, the label scaler) is a :class:`LabelState`, saved in the ru
 """
 from __future__ import annotations
 
-import importlib
 import math
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
 
 import numpy as np
-import torch
 import torch.nn.functional as F
 
+from rnalm.finetune import plots
 from rnalm.finetune.data.table import Records, parse_float
-from rnalm.finetune.errors import ConfigError, DataError
 from rnalm.finetune.metrics import classification_metrics, regression_metrics
+from rnalm.finetune.structure.task import StructureTask
+from rnalm.finetune.task_base import LabelState, Task
+from rnalm.runs.errors import ConfigError, DataError
 
 if TYPE_CHECKING:
-    from rnalm.finetune.config import FinetuneConfig, TrainConfig
+    pass
 
 _TRANSFORMS: dict[str, Callable[[float], float]] = {
     "none": lambda x: x,
@@ -35,109 +34,13 @@ _TRANSFORMS: dict[str, Callable[[float], float]] = {
 }
 
 
-@dataclass
-class LabelState:
-    """What the task learned from the training labels (JSON-serialisable)."""
-
-    task: str
-    label_column: str = "label"
-    transform: str = "none"
-    standardize: bool = False
-    mean: float = 0.0
-    std: float = 1.0
-    classes: list = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "LabelState":
-        return cls(**d)
-
-
-class Task:
-    """Base class; subclasses define the label handling of one kind of prediction."""
-
-    name = ""
-    #: head types that only this task can use (checked for every config).
-    own_heads: tuple[str, ...] = ()
-
-    @classmethod
-    def check_config(cls, cfg: "FinetuneConfig") -> None:
-        """Task-specific config rules (may fill in task defaults); raise ``ConfigError``."""
-
-    def fit(self, train: Records, label_column: str, transform: str, standardize: bool) -> LabelState:
-        raise NotImplementedError
-
-    def targets(self, recs: Records, state: LabelState) -> np.ndarray:
-        """Training targets in model space (float32 (N,) for regression, int64 (N,) class indices)."""
-        raise NotImplementedError
-
-    def out_dim(self, state: LabelState) -> int:
-        raise NotImplementedError
-
-    def loss_fn(self, name: str, huber_delta: float) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
-        raise NotImplementedError
-
-    def default_metric(self, state: LabelState) -> str:
-        raise NotImplementedError
-
-    def metrics(self, targets: np.ndarray, outputs: np.ndarray, state: LabelState) -> dict[str, Optional[float]]:
-        """Metrics from model-space targets and raw outputs, reported in label space."""
-        raise NotImplementedError
-
-    def decode(self, outputs: np.ndarray, state: LabelState) -> dict[str, np.ndarray]:
-        """Columns for predictions.csv from raw outputs (``prediction`` always present)."""
-        raise NotImplementedError
-
-    def label_values(self, targets: np.ndarray, state: LabelState) -> np.ndarray:
-        """Model-space targets back to the label column's values (for predictions.csv)."""
-        raise NotImplementedError
-
-    def metric_names(self, state: LabelState) -> list[str]:
-        raise NotImplementedError
-
-    def train_loss(self, cfg: "TrainConfig") -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
-        """The loss the trainer minimises (default: :meth:`loss_fn` with the config's choice)."""
-        return self.loss_fn(cfg.loss, cfg.huber_delta)
-
-    def batch_plan(self, lengths: Sequence[int], cfg: "TrainConfig", train: bool, seed: int
-                   ) -> Optional[list[list[int]]]:
-        """Batches of dataset indices (training: shuffled from ``seed``), or ``None`` for the
-        trainer's fixed-size batches. Tasks whose memory grows faster than the length (pair maps)
-        budget their batches here."""
-        return None
-
-    def prediction_columns(self, targets: np.ndarray, outputs: np.ndarray, state: LabelState) -> dict[str, np.ndarray]:
-        """Columns for predictions.csv when the targets are known (default: :meth:`decode`)."""
-        return self.decode(outputs, state)
-
-    def collate_targets(self, targets: list) -> torch.Tensor:
-        """Batch per-row targets (a task with variable-size targets, e.g. pair maps, pads here)."""
-        return torch.as_tensor(np.asarray(targets))
-
-    def concat_outputs(self, outputs: list[torch.Tensor]) -> np.ndarray:
-        """Join model outputs -- one single-row slice per sequence, in dataset order -- into what
-        ``metrics`` / ``decode`` receive."""
-        return torch.cat(outputs).numpy()
-
-    def plot(self, name: str, targets: np.ndarray, outputs: np.ndarray, state: LabelState, out_dir: Path,
-             metrics: dict) -> list[str]:
-        """Write this split's figures into ``out_dir``; returns their file names (none without matplotlib)."""
-        return []
-
-    def select_decision(self, targets: np.ndarray, outputs: np.ndarray, state: LabelState, *, n_train: int,
-                        seed: int, max_sequences: Optional[int], how: str) -> dict:
-        """Choose a decision setting (the structure task's pair threshold) on training targets and
-        outputs; a JSON-serialisable record (``train.select_threshold``)."""
-        raise ConfigError(f"train.select_threshold does not apply to task={self.name}")
-
-    def use_decision(self, record: Optional[dict]) -> None:
-        """Evaluate and decode with this record from :meth:`select_decision` (``None``: the default)."""
-
-
 class RegressionTask(Task):
     name = "regression"
+    scales_labels = True
+
+    def pooled_metrics(self, labels: Sequence[Any], predictions: Sequence[Any]) -> Optional[dict]:
+        """Scales agree across folds: one set of metrics over all out-of-fold predictions."""
+        return regression_metrics(np.array([float(v) for v in labels]), np.array([float(v) for v in predictions]))
 
     def fit(self, train: Records, label_column: str, transform: str, standardize: bool) -> LabelState:
         state = LabelState(self.name, label_column, transform, standardize)
@@ -190,8 +93,6 @@ class RegressionTask(Task):
         return regression_metrics(self.label_values(targets, state), self.decode(outputs, state)["prediction"])
 
     def plot(self, name, targets, outputs, state, out_dir, metrics):
-        from rnalm.finetune import plots
-
         path = out_dir / f"scatter_{name}.png"
         ok = plots.scatter(self.label_values(targets, state), self.decode(outputs, state)["prediction"], path, name, metrics)
         return [path.name] if ok else []
@@ -206,6 +107,10 @@ def _sort_classes(values: set[str]) -> list[str]:
 
 class ClassificationTask(Task):
     name = "classification"
+    stratify_by_label = True
+
+    def class_count(self, state: LabelState) -> int:
+        return self.out_dim(state)
 
     def fit(self, train: Records, label_column: str, transform: str, standardize: bool) -> LabelState:
         labels = self._raw(train, label_column)
@@ -278,37 +183,24 @@ class ClassificationTask(Task):
         return classification_metrics(targets, self.probabilities(outputs))
 
     def plot(self, name, targets, outputs, state, out_dir, metrics):
-        from rnalm.finetune import plots
-
         path = out_dir / f"roc_pr_{name}.png"
         ok = plots.roc_pr(targets, self.probabilities(outputs), state.classes, path, name)
         return [path.name] if ok else []
 
 
-#: Task registry; tasks defined elsewhere register when their module (:data:`PLUGIN_MODULES`) is imported.
-TASKS: dict[str, type[Task]] = {"regression": RegressionTask, "classification": ClassificationTask}
-#: Modules that register further tasks (imported on first use, so that importing the fine-tuning
-#: package does not pull in every task's dependencies).
-PLUGIN_MODULES: tuple[str, ...] = ("rnalm.structure.task",)
-
-
-def register_task(cls: type[Task]) -> type[Task]:
-    TASKS[cls.name] = cls
-    return cls
-
-
-def load_plugins() -> None:
-    for name in PLUGIN_MODULES:
-        importlib.import_module(name)
+#: Every task type, by its ``task:`` name.
+TASKS: dict[str, type[Task]] = {
+    "regression": RegressionTask,
+    "classification": ClassificationTask,
+    "structure": StructureTask,
+}
 
 
 def get_task(name: str) -> Task:
-    load_plugins()
     try:
         return TASKS[name]()
     except KeyError:
         raise ConfigError(f"task={name!r} is not one of {sorted(TASKS)}") from None
 
 
-__all__ = ["ClassificationTask", "LabelState", "PLUGIN_MODULES", "RegressionTask", "TASKS", "Task", "get_task",
-           "load_plugins", "register_task"]
+__all__ = ["ClassificationTask", "RegressionTask", "TASKS", "get_task"]

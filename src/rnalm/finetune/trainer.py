@@ -14,7 +14,7 @@ import json
 import math
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
@@ -24,15 +24,15 @@ from safetensors.torch import save_file
 
 from rnalm.errors import CheckpointError
 from rnalm.finetune.config import TrainConfig
-from rnalm.finetune.errors import RunDirError
 from rnalm.finetune.metrics import greater_is_better
 from rnalm.finetune.model import FeatureSource, SeqDataset, SequenceModel, make_collate, to_device
-from rnalm.finetune.tasks import LabelState, Task
+from rnalm.finetune.task_base import LabelState, Task
 from rnalm.io.arrayfiles import read_safetensors
 from rnalm.io.safe_torch import safe_torch_load
-
-STATE_FILE = "trainer_state.json"
-WEIGHTS_FILE = "model.safetensors"
+from rnalm.runs.errors import RunDirError
+from rnalm.runs.rundir import STATE_FILE, WEIGHTS_FILE
+from rnalm.training.batching import shuffled_batches
+from rnalm.training.schedule import lr_factor
 
 
 @dataclass
@@ -61,8 +61,6 @@ class TrainerState:
     stateful_callbacks: dict = field(default_factory=dict)
 
     def to_json(self) -> str:
-        from dataclasses import asdict
-
         return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
 
     def save(self, path: Path) -> None:
@@ -88,18 +86,40 @@ class TrainOutcome:
     stopped_early: bool
 
 
-def _schedule(kind: str, warmup: int, total: int) -> Callable[[int], float]:
-    def f(step: int) -> float:
-        if warmup and step < warmup:
-            return (step + 1) / (warmup + 1)
-        if kind == "constant":
-            return 1.0
-        progress = (step - warmup) / max(1, total - warmup)
-        if kind == "cosine":
-            return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
-        return max(0.0, 1.0 - progress)
+@dataclass
+class _Losses:
+    """Training loss sums: since the last log entry (running) and over the whole run."""
 
-    return f
+    run_loss: float = 0.0
+    run_n: int = 0
+    sum_loss: float = 0.0
+    sum_n: int = 0
+
+    def add(self, loss: float, n: int) -> None:
+        self.run_loss += loss * n
+        self.run_n += n
+        self.sum_loss += loss * n
+        self.sum_n += n
+
+    def take_running(self) -> float:
+        value = self.run_loss / max(self.run_n, 1)
+        self.run_loss, self.run_n = 0.0, 0
+        return value
+
+    def mean(self) -> Optional[float]:
+        return self.sum_loss / self.sum_n if self.sum_n else None
+
+
+def _stateful_callbacks(patience: int, patience_counter: int, stopped: bool) -> dict[str, Any]:
+    """Early-stopping state in Hugging Face's ``stateful_callbacks`` layout (read back on resume)."""
+    return {
+        "EarlyStoppingCallback": {"args": {"early_stopping_patience": patience,
+                                           "early_stopping_threshold": 0.0},
+                                  "attributes": {"early_stopping_patience_counter": patience_counter}},
+        "TrainerControl": {"args": {"should_epoch_stop": False, "should_evaluate": False,
+                                    "should_log": False, "should_save": True,
+                                    "should_training_stop": stopped}, "attributes": {}},
+    }
 
 
 class Trainer:
@@ -121,7 +141,7 @@ class Trainer:
             raise RuntimeError("the model has no trainable parameters")
         self.optimizer = torch.optim.AdamW(self._param_groups(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         warmup = math.ceil(cfg.warmup_ratio * self.max_steps)
-        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, _schedule(cfg.scheduler, warmup, self.max_steps))
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lr_factor(cfg.scheduler, warmup, self.max_steps))
 
     # ------------------------------------------------------------------ setup
     def _param_groups(self) -> list[dict]:
@@ -146,18 +166,8 @@ class Trainer:
         plan = self.task.batch_plan([len(s) for s in self.train_ds.seqs], self.cfg, True, self.cfg.seed * 1000 + epoch)
         if plan is not None:
             return plan
-        g = torch.Generator().manual_seed(self.cfg.seed * 1000 + epoch)
-        order = torch.randperm(len(self.train_ds), generator=g)
-        bs = self.cfg.batch_size
-        if not self.cfg.group_by_length:
-            idx = order.tolist()
-            return [idx[i: i + bs] for i in range(0, len(idx), bs)]
-        lengths = [len(s) for s in self.train_ds.seqs]
-        batches = []
-        for i in range(0, len(order), bs * 50):
-            chunk = sorted(order[i: i + bs * 50].tolist(), key=lambda j: -lengths[j])
-            batches += [chunk[k: k + bs] for k in range(0, len(chunk), bs)]
-        return [batches[b] for b in torch.randperm(len(batches), generator=g).tolist()]
+        lengths = [len(s) for s in self.train_ds.seqs] if self.cfg.group_by_length else None
+        return shuffled_batches(len(self.train_ds), self.cfg.batch_size, self.cfg.seed * 1000 + epoch, lengths, group=50)
 
     # ------------------------------------------------------------------ evaluation
     @torch.no_grad()
@@ -239,84 +249,16 @@ class Trainer:
     def train(self, resume: bool = False) -> TrainOutcome:
         cfg = self.cfg
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        patience_counter = 0
-        stopped = False
-        state = TrainerState(max_steps=self.max_steps, logging_steps=cfg.logging_steps,
-                             eval_steps=self.steps_per_epoch, save_steps=self.steps_per_epoch,
-                             train_batch_size=cfg.batch_size, num_train_epochs=cfg.epochs)
+        state, start_epoch, patience_counter, stopped = self._start(resume)
         best_state: Optional[dict[str, torch.Tensor]] = None
-        start_epoch = 0
-        cks = self._checkpoint_dirs() if resume else []
-        if cks:
-            state = self._restore(cks[-1])
-            start_epoch = int(round(state.epoch))
-            es = state.stateful_callbacks.get("EarlyStoppingCallback", {}).get("attributes", {})
-            patience_counter = int(es.get("early_stopping_patience_counter", 0))
-            stopped = bool(state.stateful_callbacks.get("TrainerControl", {}).get("args", {}).get("should_training_stop"))
-            self.log(f"resuming from {cks[-1]} (epoch {start_epoch}, step {state.global_step})")
-        else:
-            torch.manual_seed(cfg.seed)
-        higher = greater_is_better(self.metric)
         t_start = time.time()
-        run_loss, run_n, sum_loss, sum_n = 0.0, 0, 0.0, 0
-        epoch = start_epoch
+        losses = _Losses()
         for epoch in range(start_epoch, cfg.epochs):
             if stopped:
                 break
-            self.model.train()
-            collate = make_collate(self.train_ds, self.source, self.task.collate_targets)
-            last_norm = 0.0
-            for step_in_epoch, idx in enumerate(self._epoch_batches(epoch)):
-                batch, y = collate(idx)
-                batch, y = to_device(batch, self.device), y.to(self.device)
-                out = self.model(batch)
-                loss = self.loss_fn(out, y)
-                if not torch.isfinite(loss):
-                    raise RuntimeError(f"loss became {loss.item()} at step {state.global_step + 1}; lower train.lr")
-                loss.backward()
-                if cfg.grad_clip > 0:
-                    last_norm = float(torch.nn.utils.clip_grad_norm_(self.params, cfg.grad_clip))
-                else:
-                    last_norm = float(torch.linalg.vector_norm(torch.stack(
-                        [p.grad.detach().norm() for p in self.params if p.grad is not None])))
-                self.optimizer.step()
-                self.scheduler.step()
-                self.optimizer.zero_grad(set_to_none=True)
-                state.global_step += 1
-                loss_value = loss.item()
-                run_loss += loss_value * len(y)
-                run_n += len(y)
-                sum_loss += loss_value * len(y)
-                sum_n += len(y)
-                if state.global_step % cfg.logging_steps == 0:
-                    state.log_history.append({
-                        "epoch": round(epoch + (step_in_epoch + 1) / self.steps_per_epoch, 4),
-                        "grad_norm": last_norm, "learning_rate": self.scheduler.get_last_lr()[0],
-                        "loss": run_loss / max(run_n, 1), "step": state.global_step})
-                    run_loss, run_n = 0.0, 0
+            self._train_epoch(state, epoch, losses)
             state.epoch = float(epoch + 1)
-            logs: dict[str, Any] = {"epoch": state.epoch, "step": state.global_step}
-            improved = False
-            if self.valid_ds is not None:
-                t0 = time.time()
-                eval_loss, metrics, _ = self.evaluate(self.valid_ds)
-                dt = time.time() - t0
-                logs.update({"eval_loss": eval_loss, **{f"eval_{k}": v for k, v in metrics.items() if k != "n"},
-                             "eval_runtime": round(dt, 4),
-                             "eval_samples_per_second": round(len(self.valid_ds) / max(dt, 1e-9), 3)})
-                value = eval_loss if self.metric == "loss" else metrics.get(self.metric)
-                if value is not None and (state.best_metric is None
-                                          or (value > state.best_metric if higher else value < state.best_metric)):
-                    improved = True
-                    state.best_metric = float(value)
-                    state.best_global_step = state.global_step
-                state.log_history.append(logs)
-                msg = ", ".join(f"{k}={v:.4g}" for k, v in logs.items() if isinstance(v, float) and k.startswith("eval_")
-                                and not k.endswith(("runtime", "second")))
-                self.log(f"epoch {epoch + 1}/{cfg.epochs}: {msg}")
-            else:
-                improved = True  # no validation data: the last epoch is the model
-                state.best_global_step = state.global_step
+            logs, improved = self._validate(state, epoch)
             if improved:
                 patience_counter = 0
                 best_state = self.model.saved_state()
@@ -326,28 +268,14 @@ class Trainer:
             if cfg.patience and self.valid_ds is not None and patience_counter >= cfg.patience:
                 stopped = True
                 self.log(f"early stopping: no improvement of {self.metric} in {cfg.patience} epochs")
-            state.stateful_callbacks = {
-                "EarlyStoppingCallback": {"args": {"early_stopping_patience": cfg.patience,
-                                                   "early_stopping_threshold": 0.0},
-                                          "attributes": {"early_stopping_patience_counter": patience_counter}},
-                "TrainerControl": {"args": {"should_epoch_stop": False, "should_evaluate": False,
-                                            "should_log": False, "should_save": True,
-                                            "should_training_stop": stopped}, "attributes": {}},
-            }
+            state.stateful_callbacks = _stateful_callbacks(cfg.patience, patience_counter, stopped)
             if cfg.save_checkpoints:
                 self._save_checkpoint(state)
             for cb in self.callbacks:
                 hook = getattr(cb, "on_epoch_end", None)
                 if hook is not None:
                     hook(self, epoch + 1, logs)
-        runtime = time.time() - t_start
-        state.log_history = [e for e in state.log_history if "train_runtime" not in e]
-        done_epochs = max(state.epoch - start_epoch, 0)
-        state.log_history.append({
-            "epoch": state.epoch, "step": state.global_step, "total_flos": 0.0,
-            "train_loss": sum_loss / sum_n if sum_n else None, "train_runtime": round(runtime, 4),
-            "train_samples_per_second": round(len(self.train_ds) * done_epochs / max(runtime, 1e-9), 3),
-            "train_steps_per_second": round(self.steps_per_epoch * done_epochs / max(runtime, 1e-9), 3)})
+        self._log_summary(state, start_epoch, time.time() - t_start, losses)
         if best_state is None:
             best_state = self._best_from_disk(state)
         if not cfg.save_checkpoints:
@@ -356,6 +284,90 @@ class Trainer:
         if state.best_global_step is not None:
             best_epoch = int(round(state.best_global_step / self.steps_per_epoch))
         return TrainOutcome(state, best_state, best_epoch, stopped)
+
+    def _start(self, resume: bool) -> tuple[TrainerState, int, int, bool]:
+        """``(state, first epoch, patience counter, stopped)``: fresh, or from the last checkpoint."""
+        cfg = self.cfg
+        state = TrainerState(max_steps=self.max_steps, logging_steps=cfg.logging_steps,
+                             eval_steps=self.steps_per_epoch, save_steps=self.steps_per_epoch,
+                             train_batch_size=cfg.batch_size, num_train_epochs=cfg.epochs)
+        cks = self._checkpoint_dirs() if resume else []
+        if not cks:
+            torch.manual_seed(cfg.seed)
+            return state, 0, 0, False
+        state = self._restore(cks[-1])
+        start_epoch = int(round(state.epoch))
+        es = state.stateful_callbacks.get("EarlyStoppingCallback", {}).get("attributes", {})
+        patience_counter = int(es.get("early_stopping_patience_counter", 0))
+        stopped = bool(state.stateful_callbacks.get("TrainerControl", {}).get("args", {}).get("should_training_stop"))
+        self.log(f"resuming from {cks[-1]} (epoch {start_epoch}, step {state.global_step})")
+        return state, start_epoch, patience_counter, stopped
+
+    def _train_epoch(self, state: TrainerState, epoch: int, losses: "_Losses") -> None:
+        """One pass over the training batches of ``epoch``; logs every ``logging_steps`` steps."""
+        cfg = self.cfg
+        self.model.train()
+        collate = make_collate(self.train_ds, self.source, self.task.collate_targets)
+        last_norm = 0.0
+        for step_in_epoch, idx in enumerate(self._epoch_batches(epoch)):
+            batch, y = collate(idx)
+            batch, y = to_device(batch, self.device), y.to(self.device)
+            out = self.model(batch)
+            loss = self.loss_fn(out, y)
+            if not torch.isfinite(loss):
+                raise RuntimeError(f"loss became {loss.item()} at step {state.global_step + 1}; lower train.lr")
+            loss.backward()
+            if cfg.grad_clip > 0:
+                last_norm = float(torch.nn.utils.clip_grad_norm_(self.params, cfg.grad_clip))
+            else:
+                last_norm = float(torch.linalg.vector_norm(torch.stack(
+                    [p.grad.detach().norm() for p in self.params if p.grad is not None])))
+            self.optimizer.step()
+            self.scheduler.step()
+            self.optimizer.zero_grad(set_to_none=True)
+            state.global_step += 1
+            losses.add(loss.item(), len(y))
+            if state.global_step % cfg.logging_steps == 0:
+                state.log_history.append({
+                    "epoch": round(epoch + (step_in_epoch + 1) / self.steps_per_epoch, 4),
+                    "grad_norm": last_norm, "learning_rate": self.scheduler.get_last_lr()[0],
+                    "loss": losses.take_running(), "step": state.global_step})
+
+    def _validate(self, state: TrainerState, epoch: int) -> tuple[dict[str, Any], bool]:
+        """The end-of-epoch log entry and whether this epoch is the best so far."""
+        logs: dict[str, Any] = {"epoch": state.epoch, "step": state.global_step}
+        if self.valid_ds is None:
+            state.best_global_step = state.global_step  # no validation data: the last epoch is the model
+            return logs, True
+        t0 = time.time()
+        eval_loss, metrics, _ = self.evaluate(self.valid_ds)
+        dt = time.time() - t0
+        logs.update({"eval_loss": eval_loss, **{f"eval_{k}": v for k, v in metrics.items() if k != "n"},
+                     "eval_runtime": round(dt, 4),
+                     "eval_samples_per_second": round(len(self.valid_ds) / max(dt, 1e-9), 3)})
+        value = eval_loss if self.metric == "loss" else metrics.get(self.metric)
+        improved = False
+        higher = greater_is_better(self.metric)
+        if value is not None and (state.best_metric is None
+                                  or (value > state.best_metric if higher else value < state.best_metric)):
+            improved = True
+            state.best_metric = float(value)
+            state.best_global_step = state.global_step
+        state.log_history.append(logs)
+        msg = ", ".join(f"{k}={v:.4g}" for k, v in logs.items() if isinstance(v, float) and k.startswith("eval_")
+                        and not k.endswith(("runtime", "second")))
+        self.log(f"epoch {epoch + 1}/{self.cfg.epochs}: {msg}")
+        return logs, improved
+
+    def _log_summary(self, state: TrainerState, start_epoch: int, runtime: float, losses: "_Losses") -> None:
+        """The closing ``train_runtime`` entry of the log history (Hugging Face's layout)."""
+        state.log_history = [e for e in state.log_history if "train_runtime" not in e]
+        done_epochs = max(state.epoch - start_epoch, 0)
+        state.log_history.append({
+            "epoch": state.epoch, "step": state.global_step, "total_flos": 0.0,
+            "train_loss": losses.mean(), "train_runtime": round(runtime, 4),
+            "train_samples_per_second": round(len(self.train_ds) * done_epochs / max(runtime, 1e-9), 3),
+            "train_steps_per_second": round(self.steps_per_epoch * done_epochs / max(runtime, 1e-9), 3)})
 
     def _best_from_disk(self, state: TrainerState) -> dict[str, torch.Tensor]:
         if state.best_model_checkpoint and (Path(state.best_model_checkpoint) / WEIGHTS_FILE).is_file():

@@ -12,7 +12,6 @@ small weights file is refused in milliseconds instead of allocating gigabytes.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import tempfile
@@ -27,6 +26,7 @@ from safetensors.torch import save_file
 from rnalm.alphabet import Alphabet
 from rnalm.errors import CheckpointError
 from rnalm.io.arrayfiles import read_safetensors, safetensors_shapes
+from rnalm.io.digest import sha256_file
 from rnalm.io.formats import Converted, Probe, check_shapes_match, register_format
 from rnalm.io.output_guard import OutputKind, swap_into_place
 from rnalm.model.config import EncoderConfig
@@ -50,14 +50,6 @@ class NativeConfigFile:
     format_version: Annotated[int, Field(ge=1, le=FORMAT_VERSION)] = FORMAT_VERSION
     provenance: dict[str, Any] = field(default_factory=dict)
     weights_sha256: Optional[Annotated[str, Field(pattern="^[0-9a-f]{64}$")]] = None
-
-
-def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _untied_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:

@@ -8,14 +8,14 @@ from typing import Any, Callable, Optional
 
 from rnalm.api import load
 from rnalm.configfile import load_config
-from rnalm.finetune.backbones import state_sha256
+from rnalm.io.digest import state_sha256
 from rnalm.io.native import read_native_config
 from rnalm.packaging.card import backbone_sections
 from rnalm.packaging.checkset import read_sequences, sample
 from rnalm.packaging.files import read_json
 from rnalm.packaging.options import Options, Packed
+from rnalm.pretrain.config import PretrainConfig
 from rnalm.pretrain.data import load_corpus
-from rnalm.pretrain.trainer import PretrainConfig
 from rnalm.shipped import ShippedModelError
 from rnalm.shipped.check import backbone_metrics
 

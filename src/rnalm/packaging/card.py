@@ -11,7 +11,7 @@ from typing import Any, Optional, Sequence
 import yaml
 
 from rnalm import __version__, shipped
-from rnalm.io.native import sha256_file
+from rnalm.io.digest import sha256_file
 from rnalm.packaging.files import read_json
 from rnalm.packaging.options import CARD_FILE, TOLERANCE, Options, Packed
 from rnalm.shipped.check import CHECK_FILE

@@ -7,11 +7,11 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from rnalm.finetune.config import FinetuneConfig, load_finetune_config
-from rnalm.finetune.data import load_data
+from rnalm.finetune.config import FinetuneConfig
 from rnalm.finetune.data.table import Records
-from rnalm.finetune.splits import holdout
+from rnalm.finetune.run_splits import validation_records
 from rnalm.io.seqio import iter_records, unique_ids
+from rnalm.runs.errors import RunDirError
 from rnalm.shipped import ShippedModelError
 from rnalm.shipped.check import read_check
 from rnalm.structure.pairs import Structure, pairs_to_dot_bracket
@@ -55,19 +55,11 @@ def check_rows_table(path: Path, columns: Sequence[str]) -> list[dict]:
 
 def valid_records(source: Path) -> tuple[Records, FinetuneConfig, str]:
     """The run's validation split, exactly as ``rnalm finetune`` made it (Records, raw labels)."""
-    cfg = load_finetune_config(source / "config.yaml")
-    bundle = load_data(cfg.data, cfg.task)
-    if bundle.valid is not None:
-        return bundle.valid, cfg, "data.valid"
-    if cfg.cv.folds >= 2:
-        raise ShippedModelError(f"{source} is a {cfg.cv.folds}-fold cross-validated run; ship a hold-out run "
-                                f"(its validation split is the check source) or pass --check-data FILE")
-    train = bundle.train
-    strata = [str(v).strip() for v in train.labels] if cfg.task == "classification" and cfg.cv.stratify else None
-    groups = train.groups if train.has_groups else None
-    _, va = holdout(len(train), cfg.data.valid_fraction, cfg.train.seed, strata, groups)
-    return train.subset([int(i) for i in va]), cfg, (f"{len(va)} rows held out of data.train (valid_fraction "
-                                   f"{cfg.data.valid_fraction}, seed {cfg.train.seed})")
+    try:
+        return validation_records(source)
+    except RunDirError as exc:
+        raise ShippedModelError(f"{exc}; ship a hold-out run (its validation split is the check source) "
+                                f"or pass --check-data FILE") from None
 
 
 def number_duplicate_ids(rows: list[dict]) -> None:

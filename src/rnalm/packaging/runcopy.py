@@ -13,7 +13,7 @@ from safetensors import safe_open
 
 from rnalm import shipped
 from rnalm.api import load
-from rnalm.finetune.backbones import state_sha256
+from rnalm.io.digest import state_sha256
 from rnalm.io.jsonfile import write_json
 from rnalm.packaging.files import store_float16
 from rnalm.packaging.options import WEIGHT_FILES, Options

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from rnalm import __version__, shipped
-from rnalm.io.native import sha256_file
+from rnalm.io.digest import sha256_file
 from rnalm.packaging.backbone import pack_backbone
 from rnalm.packaging.baselines import baselines
 from rnalm.packaging.card import card

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-import rnalm.structure.predict as structure_predict
 from rnalm import shipped
 from rnalm.packaging.card import run_sections
 from rnalm.packaging.checkset import check_rows_table, label_to_dot_bracket, sample, valid_records
@@ -40,7 +39,6 @@ def _pool(source: Path, opts: Options) -> tuple[list[dict], str]:
             pool = [{"id": s.id, "sequence": s.sequence, "structure": s.dot_bracket()} for s in read_structures(p)]
         return pool, str(p)
     try:
-        structure_predict._import_loader_modules()  # the structure task registers its data loaders there
         recs, _, where = valid_records(source)
     except ShippedModelError:
         raise

@@ -16,8 +16,15 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from rnalm.errors import RnalmError
-from rnalm.io.output_guard import (OutputKind, claim_output, output_lock, remove_path, remove_stale_staging,
-                                   staging_path, swap_into_place)
+from rnalm.io.output_guard import (
+    OutputKind,
+    claim_output,
+    output_lock,
+    remove_path,
+    remove_stale_staging,
+    staging_path,
+    swap_into_place,
+)
 
 
 def _csv_column(column: str, delimiter: str = ",") -> Callable[[Path], Iterator[str]]:

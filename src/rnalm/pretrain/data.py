@@ -9,7 +9,6 @@ corpora orderings and process counts.
 from __future__ import annotations
 
 import hashlib
-import random
 from dataclasses import dataclass, field
 from typing import Annotated, Literal, Optional
 
@@ -17,7 +16,9 @@ from pydantic import Field
 
 from rnalm.alphabet import Alphabet
 from rnalm.errors import InvalidSequenceError, RnalmError
+from rnalm.io.seqio import iter_records
 from rnalm.pretrain.labels import StructureLabel, parse_header
+from rnalm.training.batching import Budget, budget_batches
 
 
 @dataclass
@@ -70,8 +71,6 @@ def is_validation(seq: str, fraction: float) -> bool:
 
 def load_corpus(cfg: CorpusConfig, alphabet: Alphabet, model_max_length: int
                 ) -> tuple[list[Example], list[Example], CorpusReport]:
-    from rnalm.io.seqio import iter_records
-
     if not cfg.paths:
         raise RnalmError("pretraining corpus: no input paths (data.paths)")
     if cfg.long not in ("skip", "truncate", "error") or cfg.invalid not in ("skip", "error"):
@@ -79,7 +78,8 @@ def load_corpus(cfg: CorpusConfig, alphabet: Alphabet, model_max_length: int
     max_len = min(cfg.max_length or model_max_length, model_max_length) * alphabet.k_mer
     rep = CorpusReport()
     seen: set[bytes] = set()
-    train, valid = [], []
+    train: list[Example] = []
+    valid: list[Example] = []
     for path in cfg.paths:
         for rec in iter_records(path, id_column=cfg.id_column, seq_column=cfg.seq_column):
             rep.read += 1
@@ -120,28 +120,22 @@ def load_corpus(cfg: CorpusConfig, alphabet: Alphabet, model_max_length: int
     return train, valid, rep
 
 
-def token_budget_batches(lengths: list[int], tokens_per_batch: int, seed: int, max_batch: int = 512,
-                         shuffle: bool = True) -> list[list[int]]:
-    """Group indices of similar length so that ``batch * max_len <= tokens_per_batch``.
+class MicroBatches:
+    """Maps the global micro-batch counter to example indices, epoch by epoch (each epoch's
+    token-budget batches are a function of the seed and the epoch only)."""
 
-    Sorting by length (ties broken by a seeded shuffle) keeps padding small; the batch order is
-    then shuffled with the same seed, so a given (seed, epoch) always yields the same batches.
-    """
-    rng = random.Random(seed)
-    order = list(range(len(lengths)))
-    if shuffle:
-        rng.shuffle(order)
-    order.sort(key=lambda i: lengths[i])
-    batches, cur, cur_max = [], [], 0
-    for i in order:
-        new_max = max(cur_max, lengths[i])
-        if cur and (new_max * (len(cur) + 1) > tokens_per_batch or len(cur) >= max_batch):
-            batches.append(cur)
-            cur, new_max = [], lengths[i]
-        cur.append(i)
-        cur_max = new_max
-    if cur:
-        batches.append(cur)
-    if shuffle:
-        rng.shuffle(batches)
-    return batches
+    def __init__(self, lengths: list[int], tokens_per_batch: int, max_batch: int, seed: int) -> None:
+        self.lengths, self.seed = lengths, seed
+        self.budget = Budget(tokens=tokens_per_batch, max_rows=max_batch)
+        self._epochs: dict[int, list[list[int]]] = {}
+
+    def epoch_batches(self, epoch: int) -> list[list[int]]:
+        if epoch not in self._epochs:
+            seed = self.seed * 1_000_003 + epoch
+            self._epochs = {epoch: budget_batches(self.lengths, self.budget, shuffle=True, seed=seed)}
+        return self._epochs[epoch]
+
+    def __getitem__(self, m: int) -> tuple[int, list[int]]:
+        n = len(self.epoch_batches(0))
+        epoch, i = divmod(m, n)
+        return epoch, self.epoch_batches(epoch)[i]

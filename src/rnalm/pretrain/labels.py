@@ -152,10 +152,10 @@ def compute_labels(
             for (i, _), (_, lab) in zip(missing, new):
                 out[i] = lab
             stats.folded += len(new)
-    for i, lab in enumerate(out):
-        if lab is None:
+    for i, label in enumerate(out):
+        if label is None:
             continue
-        why = validate_label(seqs[i], lab)
+        why = validate_label(seqs[i], label)
         if why:
             stats.invalid += 1
             if len(stats.invalid_examples) < 5:

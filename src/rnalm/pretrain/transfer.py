@@ -9,24 +9,26 @@ fresh for the others; the LM-head bias of new tokens starts at zero.
 from __future__ import annotations
 
 import dataclasses
-from typing import Optional
+from typing import Any, Optional
 
 import torch
 
 from rnalm.alphabet import Alphabet
+from rnalm.api import load
 from rnalm.model import EncoderConfig, RNAEncoder
 
 
 def transfer_from(source: str, alphabet: Alphabet, heads: dict[str, bool]) -> tuple[RNAEncoder, dict]:
-    from rnalm.api import load
-
     src, src_alpha = load(source)
     a = alphabet
     vocab = EncoderConfig.for_alphabet(a)
-    cfg = dataclasses.replace(src.config, vocab_size=vocab.vocab_size, padding_idx=vocab.padding_idx,
-                              mask_idx=vocab.mask_idx, cls_idx=vocab.cls_idx, eos_idx=vocab.eos_idx,
-                              prepend_bos=vocab.prepend_bos, append_eos=vocab.append_eos, lm_head=True, **heads)
+    changes: dict[str, Any] = dict(vocab_size=vocab.vocab_size, padding_idx=vocab.padding_idx,
+                                   mask_idx=vocab.mask_idx, cls_idx=vocab.cls_idx, eos_idx=vocab.eos_idx,
+                                   prepend_bos=vocab.prepend_bos, append_eos=vocab.append_eos, lm_head=True, **heads)
+    cfg = dataclasses.replace(src.config, **changes)
     model = RNAEncoder(cfg).reset_parameters()
+    head = model.lm_head
+    assert head is not None  # lm_head=True above
     src_state = src.state_dict()
     own = model.state_dict()
     vocab_keys = {"embed_tokens.weight", "lm_head.weight", "lm_head.bias"}
@@ -38,12 +40,12 @@ def transfer_from(source: str, alphabet: Alphabet, heads: dict[str, bool]) -> tu
             i, j = a.tok_to_idx[t], src_alpha.tok_to_idx[t]
             model.embed_tokens.weight[i] = src.embed_tokens.weight[j]
             if src.lm_head is not None:
-                model.lm_head.bias[i] = src.lm_head.bias[j]
+                head.bias[i] = src.lm_head.bias[j]
                 if not cfg.tie_lm_head:
-                    model.lm_head.weight[i] = src.lm_head.weight[j]
+                    head.weight[i] = src.lm_head.weight[j]
         new_rows = [a.tok_to_idx[t] for t in a.tokens if t not in src_alpha.tok_to_idx]
         for i in new_rows:
-            model.lm_head.bias[i] = 0.0
+            head.bias[i] = 0.0
     info = {"init": "transfer", "init_from": str(source), "source_alphabet": src_alpha.name,
             "tokens_copied": len(shared), "tokens_new": len(a) - len(shared),
             "tensors_copied": len(copied)}

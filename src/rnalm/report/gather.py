@@ -15,9 +15,10 @@ from rnalm.api import load
 from rnalm.errors import InvalidSequenceError, RnalmError
 from rnalm.finetune.data.table import Records
 from rnalm.finetune.predict import Predictor
+from rnalm.finetune.structure.run_model import load_run_model
 from rnalm.models import alphabets
 from rnalm.report.results import Embeddings, StructureResult, TaskResult, short
-from rnalm.structure.predict import PostprocessOptions, fold_records, load_run_model, model_predictor, vienna_predictor
+from rnalm.structure.predict import PostprocessOptions, fold_records, model_predictor, vienna_predictor
 
 
 def _display(alias: str, row: dict) -> str:

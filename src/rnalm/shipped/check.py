@@ -6,7 +6,7 @@ same functions compute it at packaging time and in the test suite, so a reproduc
 installed weights, configs and code still produce the packaged model's predictions.
 
 * backbone -- ``mlm_acc``: masked-token accuracy with the pretraining validation procedure
-  (:func:`rnalm.pretrain.trainer.evaluate`: 15 % BERT masking from fixed seeds, token-budget
+  (:func:`rnalm.pretrain.objective.evaluate`: 15 % BERT masking from fixed seeds, token-budget
   batches), columns ``id,sequence``;
 * task -- the run's selection metric (Spearman for regression, AUROC for two classes, accuracy for
   more) through :class:`rnalm.finetune.predict.Predictor`, columns ``id,sequence,label`` (the label
@@ -58,7 +58,8 @@ def backbone_metrics(model_dir: str | Path, seqs: Sequence[str], ids: Optional[S
 
     from rnalm.api import load
     from rnalm.pretrain.data import Example
-    from rnalm.pretrain.trainer import ObjectiveConfig, OptimConfig, PretrainConfig, evaluate
+    from rnalm.pretrain.config import ObjectiveConfig, OptimConfig, PretrainConfig
+    from rnalm.pretrain.objective import evaluate
 
     model, alphabet = load(model_dir)
     if not model.config.lm_head:
@@ -89,9 +90,9 @@ def task_metrics(run_dir: str | Path, rows: Sequence[dict[str, str]], backbone: 
     over fold models for cross-validated runs, like ``rnalm predict``)."""
     import numpy as np
 
-    from rnalm.finetune.predict import Predictor
+    from rnalm.predictors import task
 
-    pred = Predictor(run_dir, backbone, log=log, device="cpu")
+    pred = task.from_run(run_dir, backbone, device="cpu", log=log).model
     recs = task_records(rows)
     seqs = pred.prepare(recs)
     per_model = pred.raw_outputs(seqs)
@@ -109,12 +110,12 @@ def task_metrics(run_dir: str | Path, rows: Sequence[dict[str, str]], backbone: 
 # ------------------------------------------------------------------------------------ structure
 def structure_metrics(run_dir: str | Path, rows: Sequence[dict[str, str]], postprocess: Optional[dict] = None) -> dict:
     """Pair metrics (``f1`` = ``f1_seq_mean``, ...) of the structure model in ``run_dir`` against ``rows``."""
+    from rnalm.predictors import fold
     from rnalm.structure.metrics import evaluate
     from rnalm.structure.pairs import dot_bracket_to_pairs
-    from rnalm.structure.predict import PostprocessOptions, check_sequence, load_run_model, model_predictor
+    from rnalm.structure.predict import PostprocessOptions, check_sequence
 
-    options = PostprocessOptions(**(postprocess or {}))
-    predictor = model_predictor(load_run_model(run_dir), options)
+    predictor = fold.from_run(run_dir, PostprocessOptions(**(postprocess or {})))
     batch = [(r["id"], check_sequence(r["id"], r["sequence"])) for r in rows]
     preds = []
     for i in range(0, len(batch), 8):
@@ -140,7 +141,7 @@ def entry_metrics(entry: Entry, rows: Optional[Sequence[dict[str, str]]] = None)
             bb = str(shipped.backbone_path(entry.backbone)) if entry.backbone else None
             return task_metrics(entry.path, rows, bb)
         if entry.kind == "structure":
-            return structure_metrics(shipped.run_view(entry), rows, entry.postprocess)
+            return structure_metrics(entry.path, rows, entry.postprocess)
     raise ShippedModelError(f"shipped model {entry.name}: unknown kind {entry.kind!r}")
 
 

@@ -1,4 +1,4 @@
-"""RNA secondary structure: formats, metrics, post-processing, the pairwise head, ViennaRNA.
+"""RNA secondary structure: formats, metrics, post-processing, ViennaRNA.
 
 Modules, one job each:
 
@@ -9,18 +9,26 @@ Modules, one job each:
 * :mod:`~rnalm.structure.metrics` -- precision / recall / F1 / MCC and the shifted-pair variant,
   per sequence and averaged over sequences;
 * :mod:`~rnalm.structure.postprocess` -- probability map -> valid pairs;
-* :mod:`~rnalm.structure.head`, :mod:`~rnalm.structure.loss`, :mod:`~rnalm.structure.batching`,
-  :mod:`~rnalm.structure.features` -- the trainable pairwise head and what it needs (torch);
 * :mod:`~rnalm.structure.vienna` -- the ViennaRNA baseline; :mod:`~rnalm.structure.bpp` -- its base-pair
   probabilities as an input of the pairwise head (``head.vienna_bpp``), folded once and cached;
-* :mod:`~rnalm.structure.predict`, :mod:`~rnalm.structure.plots` -- the ``rnalm fold`` engine;
-* :mod:`~rnalm.structure.task`, :mod:`~rnalm.structure.data`, :mod:`~rnalm.structure.run_model` --
-  ``task: structure`` in ``rnalm finetune`` (data loader, pairwise head, loss, metrics) and trained
-  runs as ``rnalm fold --run`` models.
+* :mod:`~rnalm.structure.threshold` -- choosing the pair threshold on training sequences;
+* :mod:`~rnalm.structure.predict`, :mod:`~rnalm.structure.plots` -- the ``rnalm fold`` engine.
+
+Nothing here trains: ``task: structure`` of ``rnalm finetune`` (data loader, pairwise head, loss,
+trained runs as ``rnalm fold --run`` models) is :mod:`rnalm.finetune.structure`.
 """
 from rnalm.structure.formats import (
-    StructureFormatError, read_archiveii_csv, read_archiveii_splits, read_bpseq, read_bprna_jsonl, read_ct,
-    read_dbn, read_structures, write_bpseq, write_ct, write_dbn,
+    StructureFormatError,
+    read_archiveii_csv,
+    read_archiveii_splits,
+    read_bprna_jsonl,
+    read_bpseq,
+    read_ct,
+    read_dbn,
+    read_structures,
+    write_bpseq,
+    write_ct,
+    write_dbn,
 )
 from rnalm.structure.metrics import average_scores, evaluate, score_pairs
 from rnalm.structure.pairs import Structure, StructureError

@@ -22,8 +22,9 @@ import numpy as np
 import torch
 
 from rnalm.errors import RnalmError
-from rnalm.finetune.cache import load_cached_npy, save_cached_npy
+from rnalm.io.npycache import load_cached_npy, save_cached_npy
 from rnalm.structure.pairs import normalize_rna
+from rnalm.structure.vienna import vienna_fold
 
 #: Stored precision (memory and disk): probabilities to ~3 significant digits.
 STORE_DTYPE = np.float16
@@ -41,8 +42,6 @@ def import_rna_for_bpp():
 def vienna_bpp(sequence: str) -> np.ndarray:
     """``(L, L)`` symmetric float32 base-pair probabilities (0-based, zero diagonal) of ``sequence``."""
     import_rna_for_bpp()
-    from rnalm.structure.vienna import vienna_fold
-
     return vienna_fold(sequence, bpp=True).probs
 
 

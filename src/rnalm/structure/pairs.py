@@ -17,7 +17,7 @@ than whichever stem happens to start first. Ties are broken toward pairs that op
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Optional, Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 

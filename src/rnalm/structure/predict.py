@@ -8,11 +8,9 @@ A *predictor* maps a batch of ``(id, sequence)`` to :class:`Prediction` objects.
   probability matrices, e.g. a trained pairwise head with its backbone) followed by the
   user's post-processing choices (:mod:`rnalm.structure.postprocess`).
 
-Learned models come from ``rnalm finetune`` run directories. The run-directory format belongs to
-the fine-tuning code, so this module does not parse weights itself: :func:`load_run_model`
-checks that the directory is a structure run and hands it to the loaders registered with
-:func:`register_run_loader` (modules listed in :data:`RUN_LOADER_MODULES` are imported first so
-they can register). Every failure is an :class:`~rnalm.errors.RnalmError` naming the directory.
+Learned models come from ``rnalm finetune`` run directories; the run-directory format belongs to
+the fine-tuning code (:func:`rnalm.finetune.structure.run_model.load_run_model`), so this module
+never parses weights itself.
 
 Every record is validated before anything is written: letters (A, C, G, U, T, N in any case; T is
 read as U), non-empty, at most ``max_length`` nt, unique output names. Each output file is written
@@ -20,8 +18,6 @@ atomically.
 """
 from __future__ import annotations
 
-import importlib
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +31,7 @@ from rnalm.structure.atomic import atomic_save_npy, atomic_write_text
 from rnalm.structure.formats import format_bpseq, format_ct, format_dbn
 from rnalm.structure.pairs import Structure, assign_pages
 from rnalm.structure.postprocess import ONE_PARTNER_METHODS, postprocess
+from rnalm.structure.vienna import import_rna, vienna_fold
 
 #: Letters ``rnalm fold`` accepts (case-insensitive); T is read as U, N never pairs.
 FOLD_LETTERS = "ACGUTN"
@@ -119,8 +116,6 @@ def prepare_records(records: Iterable[tuple[str, str]], max_length: Optional[int
 
 # ------------------------------------------------------------------------------ predictors
 def vienna_predictor(bpp: bool = True) -> Predictor:
-    from rnalm.structure.vienna import import_rna, vienna_fold
-
     import_rna()  # fail before any work if ViennaRNA is missing
 
     def predict(batch: Sequence[tuple[str, str]]) -> list[Prediction]:
@@ -151,59 +146,6 @@ def model_predictor(model: ProbabilityModel, options: PostprocessOptions = Postp
         return out
 
     return predict
-
-
-# ---------------------------------------------------------------------------- run directories
-RunLoader = Callable[[Path], Optional[ProbabilityModel]]
-_RUN_LOADERS: list[RunLoader] = []
-#: Modules imported before run directories are loaded, so that they can register their loader.
-RUN_LOADER_MODULES: tuple[str, ...] = ("rnalm.structure.task",)
-RUN_INFO_FILE = "run_info.json"
-
-
-def register_run_loader(loader: RunLoader) -> RunLoader:
-    """Register ``loader(run_dir) -> probability model`` (``None`` when it does not apply)."""
-    if loader not in _RUN_LOADERS:
-        _RUN_LOADERS.append(loader)
-    return loader
-
-
-def _import_loader_modules() -> None:
-    for name in RUN_LOADER_MODULES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name is None or not name.startswith(exc.name):
-                raise  # the module exists but one of its imports is missing: a real error
-
-
-def load_run_model(run_dir: str | Path, loaders: Optional[Sequence[RunLoader]] = None) -> ProbabilityModel:
-    """The probability model of a trained structure run, or a clear error."""
-    run_dir = Path(run_dir)
-    if not run_dir.exists():
-        raise RnalmError(f"run directory {run_dir} does not exist")
-    if not run_dir.is_dir():
-        raise RnalmError(f"{run_dir} is not a directory; --run expects an `rnalm finetune` run directory")
-    info_path = run_dir / RUN_INFO_FILE
-    if not info_path.is_file():
-        raise RnalmError(f"{run_dir} is not a trained `rnalm finetune` run (no {RUN_INFO_FILE}); "
-                         f"train a structure model first (task: structure)")
-    try:
-        task = json.loads(info_path.read_text(encoding="utf-8")).get("task")
-    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError) as exc:
-        raise RnalmError(f"{info_path}: unreadable run info ({exc})") from None
-    if task != "structure":
-        raise RnalmError(f"{run_dir} is a {task!r} run, not a secondary-structure model; "
-                         f"`rnalm fold --run` needs a run trained with task: structure")
-    if loaders is None:
-        _import_loader_modules()
-        loaders = _RUN_LOADERS
-    for loader in loaders:
-        model = loader(run_dir)
-        if model is not None:
-            return model
-    raise RnalmError(f"{run_dir} is a structure run, but no structure model could be loaded from it "
-                     f"(no registered loader accepted it; is the training finished?)")
 
 
 # ------------------------------------------------------------------------------------ writing
@@ -273,6 +215,6 @@ def fold_records(records: Iterable[tuple[str, str]], predictor: Predictor, out_d
 
 
 __all__ = ["Prediction", "Predictor", "ProbabilityModel", "PostprocessOptions", "FoldInputError", "check_sequence",
-           "safe_stem", "prepare_records", "vienna_predictor", "model_predictor", "register_run_loader",
-           "load_run_model", "write_prediction", "fold_records", "FOLD_LETTERS", "RUN_LOADER_MODULES", "FOLD_OUTPUT",
+           "safe_stem", "prepare_records", "vienna_predictor", "model_predictor",
+           "write_prediction", "fold_records", "FOLD_LETTERS", "FOLD_OUTPUT",
            "SUMMARY_COLUMNS", "is_fold_output"]

@@ -3,7 +3,7 @@
 A pairwise head's probabilities are not calibrated to 0.5: a head may be precise but shy (ViennaRNA
 BPP input: precision 0.59 / recall 0.40 at 0.5 on bpRNA), and its F1 then depends strongly on the
 threshold. Choosing the threshold on held-out data would leak it into the reported figures, so with
-``train.select_threshold: true`` (or afterwards, ``python -m rnalm.structure.calibrate RUN_DIR``)
+``train.select_threshold: true`` (or afterwards, ``python -m rnalm.finetune.structure.calibrate RUN_DIR``)
 it is chosen on the run's own training sequences:
 
 * at most :data:`MAX_SEQUENCES` training sequences (a subset drawn with the run's seed; all of them
@@ -27,6 +27,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
+from rnalm.errors import RnalmError
 from rnalm.structure.atomic import atomic_write_text
 from rnalm.structure.metrics import score_pairs
 from rnalm.structure.postprocess import candidate_mask, greedy_pairs, postprocess
@@ -149,8 +150,6 @@ def read_record(run_dir: Path) -> Optional[dict[str, Any]]:
         rec = json.loads(path.read_text(encoding="utf-8"))
         float(rec["threshold"])
     except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError) as exc:
-        from rnalm.errors import RnalmError
-
         raise RnalmError(f"{path}: unreadable threshold record ({exc})") from None
     return rec
 

@@ -1,5 +1,3 @@
-"""Labelled data for fine-tuning: generic readers, published layouts, records."""
-from rnalm.finetune.data.loaders import LOADERS, DataBundle, load_data, register_loader
-from rnalm.finetune.data.table import Records, read_labelled
-
-__all__ = ["DataBundle", "LOADERS", "Records", "load_data", "read_labelled", "register_loader"]
+"""Labelled data for fine-tuning: records (:mod:`~rnalm.finetune.data.table`), the published layouts
+(:mod:`~rnalm.finetune.data.loaders`), the table of loaders and :func:`~rnalm.finetune.data.loader_table.load_data`
+(:mod:`~rnalm.finetune.data.loader_table`), homology groups (:mod:`~rnalm.finetune.data.homology`)."""

@@ -5,7 +5,7 @@ one element, and a random 10 % hold-out of LAMAR's IRES file shares a 40-mer wit
 rows for 40 % of its sequences. A model then scores by recognising relatives, not by generalising,
 and a one-hot CNN looks as good as anything. ``data.homology_kmer: K`` joins every two sequences
 that share a K-mer (single linkage, so groups are the connected components) and the splitter keeps
-each group whole (:mod:`rnalm.finetune.splits`).
+each group whole (:mod:`rnalm.runs.splits`).
 
 Sequences are compared after upper-casing and U -> T; k-mers that contain a letter other than
 A/C/G/T (N, IUPAC codes) are skipped, so an ambiguous stretch never joins two sequences. K-mers are
@@ -18,7 +18,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from rnalm.finetune.errors import DataError
+from rnalm.runs.errors import DataError
 
 #: k-mer lengths allowed (2 bits a letter in one uint64; shorter k-mers join unrelated sequences).
 MIN_K, MAX_K = 8, 32

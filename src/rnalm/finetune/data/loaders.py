@@ -2,20 +2,28 @@
 
 A loader turns a :class:`~rnalm.finetune.config.DataConfig` into a :class:`DataBundle`: the
 train split, optional valid/test splits, and notes that end up in ``metrics.json`` so a reader of
-the results knows which published preprocessing was applied. Loaders register by name in
-:data:`LOADERS`; each validates its own ``data.options`` keys.
+the results knows which published preprocessing was applied. The table of loaders by
+name is :data:`rnalm.finetune.data.loader_table.LOADERS`; each validates its own ``data.options`` keys.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Optional
 
 from rnalm.finetune.config import DataConfig, expand_path
-from rnalm.finetune.data.table import (Records, iter_table, column_index, parse_float, read_fasta,
-                                       read_labelled, read_table)
-from rnalm.finetune.errors import ConfigError, DataError
+from rnalm.finetune.data.table import (
+    Records,
+    column_index,
+    iter_table,
+    open_text,
+    parse_float,
+    read_fasta,
+    read_labelled,
+    read_table,
+)
+from rnalm.runs.errors import ConfigError, DataError
 
 
 @dataclass
@@ -30,85 +38,52 @@ class DataBundle:
     force_standardize: bool = False
 
 
-Loader = Callable[[DataConfig, str], DataBundle]
-LOADERS: dict[str, Loader] = {}
-
-
-def register_loader(name: str) -> Callable[[Loader], Loader]:
-    def deco(fn: Loader) -> Loader:
-        LOADERS[name] = fn
-        return fn
-
-    return deco
-
-
-def load_data(cfg: DataConfig, task: str) -> DataBundle:
-    try:
-        loader = LOADERS[cfg.loader]
-    except KeyError:
-        raise ConfigError(f"data.loader={cfg.loader!r} is not one of {sorted(LOADERS)}") from None
-    if not cfg.train:
-        raise ConfigError("data.train is required (the training file, or the file to cross-validate)")
-    bundle = loader(cfg, task)
-    if cfg.homology_kmer:
-        from rnalm.finetune.data.homology import group_summary, shared_kmer_groups
-
-        tr = bundle.train
-        tr.groups = shared_kmer_groups(tr.seqs, cfg.homology_kmer, tr.groups if tr.has_groups else None)
-        bundle.notes.append(f"training rows grouped by shared {cfg.homology_kmer}-mers (data.homology_kmer): "
-                            f"{group_summary(tr.groups)}; hold-outs and folds keep groups whole")
-    return bundle
-
-
-def _options(cfg: DataConfig, defaults: dict) -> dict:
+def loader_options(cfg: DataConfig, defaults: dict) -> dict:
     unknown = sorted(set(cfg.options) - set(defaults))
     if unknown:
         raise ConfigError(f"data.options {unknown} are not options of loader {cfg.loader!r}; known: {sorted(defaults)}")
     return {**defaults, **cfg.options}
 
 
-def _path(value: Optional[str]) -> Optional[Path]:
+def data_path(value: Optional[str]) -> Optional[Path]:
     p = expand_path(value)
     return Path(p) if p else None
 
 
 # ------------------------------------------------------------------------------------ generic
-@register_loader("generic")
 def load_generic(cfg: DataConfig, task: str) -> DataBundle:
     """CSV/TSV with ``seq_column``/``label_column`` (and optional id/group columns), or FASTA with
     the label in header field ``fasta_label_field``; separate train/valid/test files."""
-    _options(cfg, {})
+    loader_options(cfg, {})
 
     def read(p: Optional[str]) -> Optional[Records]:
         if not p:
             return None
-        return read_labelled(_path(p), cfg.format, cfg.seq_column, cfg.label_column, cfg.id_column,
+        return read_labelled(data_path(p), cfg.format, cfg.seq_column, cfg.label_column, cfg.id_column,
                              cfg.group_column, cfg.fasta_label_field)
 
     return DataBundle(read(cfg.train), read(cfg.valid), read(cfg.test), label_name=cfg.label_column)
 
 
-@register_loader("lamar")
 def load_lamar(cfg: DataConfig, task: str) -> DataBundle:
     """LAMAR's fine-tuning CSVs: exactly the columns ``seq,label`` (train/valid/test files)."""
-    _options(cfg, {})
+    loader_options(cfg, {})
 
     def read(p: Optional[str]) -> Optional[Records]:
-        return read_table(_path(p), ",", "seq", "label") if p else None
+        return read_table(data_path(p), ",", "seq", "label") if p else None
 
     return DataBundle(read(cfg.train), read(cfg.valid), read(cfg.test), label_name="label",
                       notes=["LAMAR layout: CSV seq,label"])
 
 
-@register_loader("nrc")
 def load_nrc(cfg: DataConfig, task: str) -> DataBundle:
     """nRC-style FASTA: ``>ID CLASS`` headers (the ncRNA family dataset)."""
-    _options(cfg, {})
+    loader_options(cfg, {})
     if task != "classification":
         raise ConfigError("data.loader=nrc reads class labels: set task=classification")
 
     def read(p: Optional[str]) -> Optional[Records]:
-        return read_fasta(_path(p), 1) if p else None
+        return read_fasta(data_path(p), 1) if p else None
 
     return DataBundle(read(cfg.train), read(cfg.valid), read(cfg.test), label_name="class",
                       notes=["nRC layout: FASTA with the class as the second header field"])
@@ -144,7 +119,6 @@ def _reads(values: list[str], lines: list[int], path: Path, column: str) -> list
     return out
 
 
-@register_loader("sample2019_gsm3130435")
 def load_sample_random50(cfg: DataConfig, task: str) -> DataBundle:
     """Sample et al. 2019 random 50-nt library (GEO GSM3130435, ``egfp_unmod_1``).
 
@@ -152,9 +126,9 @@ def load_sample_random50(cfg: DataConfig, task: str) -> DataBundle:
     sequences (280,000), the ``n_test`` (20,000) most-read of those are the test set, the rest
     train; MRL (``rl``) standardised with the training split's statistics.
     """
-    o = _options(cfg, {"seq_column": "utr", "label_column": "rl", "reads_column": "total_reads",
+    o = loader_options(cfg, {"seq_column": "utr", "label_column": "rl", "reads_column": "total_reads",
                        "keep": 280_000, "n_test": 20_000})
-    path = _path(cfg.train)
+    path = data_path(cfg.train)
     lines, cols = _read_columns(path, {"seq": o["seq_column"], "label": o["label_column"], "reads": o["reads_column"]})
     reads = _reads(cols["reads"], lines, path, o["reads_column"])
     order = sorted(range(len(lines)), key=lambda i: -reads[i])[: int(o["keep"])]
@@ -169,7 +143,6 @@ def load_sample_random50(cfg: DataConfig, task: str) -> DataBundle:
         f"Sample 2019 GSM3130435 split: {len(order)} most-read sequences kept, the {n_test} most-read are the test set"])
 
 
-@register_loader("sample2019_gsm4084997")
 def load_sample_varlen(cfg: DataConfig, task: str) -> DataBundle:
     """Sample et al. 2019 varying-length library (GEO GSM4084997, 25-100 nt).
 
@@ -177,10 +150,10 @@ def load_sample_varlen(cfg: DataConfig, task: str) -> DataBundle:
     ``human`` sets, the ``n_test_per_length`` (100) most-read sequences of every length form that
     set's test set (reported separately); everything else trains. Labels standardised on train.
     """
-    o = _options(cfg, {"seq_column": "utr", "label_column": "rl", "reads_column": "total_reads",
+    o = loader_options(cfg, {"seq_column": "utr", "label_column": "rl", "reads_column": "total_reads",
                        "set_column": "set", "min_reads": 10, "n_test_per_length": 100,
                        "test_sets": ["random", "human"]})
-    path = _path(cfg.train)
+    path = data_path(cfg.train)
     lines, cols = _read_columns(path, {"seq": o["seq_column"], "label": o["label_column"],
                                        "reads": o["reads_column"], "set": o["set_column"]})
     reads = _reads(cols["reads"], lines, path, o["reads_column"])
@@ -212,20 +185,19 @@ def load_sample_varlen(cfg: DataConfig, task: str) -> DataBundle:
         f"most-read sequences of each length in sets {o['test_sets']} ({len(test)} rows)"])
 
 
-@register_loader("sample2019_snv")
 def load_sample_snv(cfg: DataConfig, task: str) -> DataBundle:
     """Sample et al. 2019 designed-library SNV subset (``snv_phenotype_log_diff.csv``): 50-nt human
     5' UTRs and their variants, MRL in ``hrl``. Rows are grouped by wild type (``mother``) so that a
     variant never lands in a different fold than its wild type; ``info4`` (normal / variant)
     becomes the per-subset breakdown in the metrics."""
-    o = _options(cfg, {"seq_column": "utr", "label_column": "hrl", "id_column": "id", "group_column": "mother",
+    o = loader_options(cfg, {"seq_column": "utr", "label_column": "hrl", "id_column": "id", "group_column": "mother",
                        "subset_column": "info4"})
-    path = _path(cfg.train)
+    path = data_path(cfg.train)
     recs = read_table(path, ",", o["seq_column"], o["label_column"], o["id_column"], o["group_column"],
                       extra_columns=[o["subset_column"]] if o["subset_column"] else [])
     if o["subset_column"]:
         recs.extra["subset"] = recs.extra.pop(o["subset_column"])
-    test = read_table(_path(cfg.test), ",", o["seq_column"], o["label_column"], o["id_column"]) if cfg.test else None
+    test = read_table(data_path(cfg.test), ",", o["seq_column"], o["label_column"], o["id_column"]) if cfg.test else None
     return DataBundle(recs, None, test, label_name=o["label_column"], notes=[
         f"Sample 2019 SNV set: label {o['label_column']}, rows grouped by {o['group_column']!r} (wild type)"])
 
@@ -237,7 +209,6 @@ CAO_PREFIX = "TAAACTTAAGCTTGGTACCG"
 CAO_SUFFIX = "GCCACCATGGTGAGCAAGGG"
 
 
-@register_loader("cao")
 def load_cao(cfg: DataConfig, task: str) -> DataBundle:
     """Cao et al. endogenous 5' UTR library (``final_endogenous.txt``): ``sequence<TAB>annotation``.
 
@@ -248,7 +219,7 @@ def load_cao(cfg: DataConfig, task: str) -> DataBundle:
     ``insert`` (the 100-nt UTR fragment between the fixed flanks, UTR-LM's input) or ``construct``
     (all 140 nt). Fragments of one transcript share a label, so they are grouped for splitting.
     """
-    o = _options(cfg, {"cell_line": "HEK293", "target": "te", "region": "insert", "log": True,
+    o = loader_options(cfg, {"cell_line": "HEK293", "target": "te", "region": "insert", "log": True,
                        "group_by_transcript": True})
     cell = CAO_CELL_LINES.get(str(o["cell_line"]).lower())
     if cell is None:
@@ -258,9 +229,7 @@ def load_cao(cfg: DataConfig, task: str) -> DataBundle:
     if o["region"] not in ("insert", "construct"):
         raise ConfigError(f"data.options.region={o['region']!r} must be 'insert' or 'construct'")
     key = "te" if o["target"] == "te" else "rnaseq_rpkm"
-    path = _path(cfg.train)
-    from rnalm.finetune.data.table import open_text
-
+    path = data_path(cfg.train)
     recs = Records()
     skipped = 0
     with open_text(path) as fh:
@@ -302,4 +271,5 @@ def load_cao(cfg: DataConfig, task: str) -> DataBundle:
         f"{skipped} unmeasured designed constructs skipped" + ("; fragments grouped by transcript" if o["group_by_transcript"] else "")])
 
 
-__all__ = ["DataBundle", "LOADERS", "load_data", "register_loader"]
+__all__ = ["DataBundle", "data_path", "load_cao", "load_generic", "load_lamar", "load_nrc", "load_sample_random50",
+           "load_sample_snv", "load_sample_varlen", "loader_options"]

@@ -11,11 +11,11 @@ import gzip
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Iterator, Optional, Sequence
+from typing import IO, Iterable, Iterator, Optional, Sequence
 
 import numpy as np
 
-from rnalm.finetune.errors import DataError
+from rnalm.runs.errors import DataError
 
 FASTA_EXT = (".fa", ".fasta", ".fna", ".fas")
 CSV_EXT = (".csv",)
@@ -46,7 +46,7 @@ class Records:
         self.groups.append(group)
         self.where.append(where)
 
-    def subset(self, idx: Sequence[int]) -> "Records":
+    def subset(self, idx: Iterable[int]) -> "Records":
         idx = [int(i) for i in idx]
         return Records(
             ids=[self.ids[i] for i in idx],

@@ -1,20 +1,21 @@
 """Length bucketing and collation for pair-map training.
 
 A batch of ``B`` sequences padded to length ``L`` costs ``B * L^2`` cells in every 2-D layer, so
-batches are formed by that budget rather than by a fixed batch size: sequences are sorted by
-length and cut into consecutive runs whose ``len(run) * max_len(run)^2`` stays within
-``max_cells``. Sorting also keeps padding waste small. A single sequence whose ``L^2`` alone is
+batches are formed by that budget rather than by a fixed batch size (:mod:`rnalm.training.batching`
+with a cell budget): sequences are sorted by length and cut into consecutive runs whose
+``len(run) * max_len(run)^2`` stays within ``max_cells``. Sorting also keeps padding waste small.
+A single sequence whose ``L^2`` alone is
 over the budget gets a batch of its own (the budget cannot be met; it is never dropped silently
 -- filter by length beforehand if it must not run).
 """
 from __future__ import annotations
 
-import random
 from typing import Optional, Sequence
 
 import torch
 
 from rnalm.structure.pairs import Structure
+from rnalm.training.batching import Budget, budget_batches
 
 
 def length_buckets(lengths: Sequence[int], max_cells: int, max_batch_size: Optional[int] = None,
@@ -26,23 +27,7 @@ def length_buckets(lengths: Sequence[int], max_cells: int, max_batch_size: Optio
     """
     if max_cells <= 0:
         raise ValueError("max_cells must be positive")
-    rng = random.Random(seed)
-    keys = [(int(n), rng.random() if shuffle else k, k) for k, n in enumerate(lengths)]
-    order = [k for _, _, k in sorted(keys)]
-    batches: list[list[int]] = []
-    cur: list[int] = []
-    for k in order:
-        n = int(lengths[k])
-        fits = (len(cur) + 1) * n * n <= max_cells  # n is the largest so far: sorted ascending
-        if cur and (not fits or (max_batch_size is not None and len(cur) >= max_batch_size)):
-            batches.append(cur)
-            cur = []
-        cur.append(k)
-    if cur:
-        batches.append(cur)
-    if shuffle:
-        rng.shuffle(batches)
-    return batches
+    return budget_batches(lengths, Budget(cells=max_cells, max_rows=max_batch_size), shuffle, seed, ties="draw")
 
 
 def target_maps(structures: Sequence[Structure], length: Optional[int] = None) -> torch.Tensor:

@@ -1,11 +1,11 @@
 """Choose the base-pair threshold of an already trained structure run on its training split.
 
-    python -m rnalm.structure.calibrate RUN_DIR [--max-sequences 400] [--device cpu]
+    python -m rnalm.finetune.structure.calibrate RUN_DIR [--max-sequences 400] [--device cpu]
 
 What ``train.select_threshold: true`` does at the end of training (:mod:`rnalm.structure.threshold`),
 for runs trained without it -- nothing is retrained:
 
-1. the run's model(s) are loaded as ``rnalm fold --run`` loads them (:mod:`rnalm.structure.run_model`;
+1. the run's model(s) are loaded as ``rnalm fold --run`` loads them (:mod:`rnalm.finetune.structure.run_model`;
    frozen embeddings and ViennaRNA probabilities are read from the run's caches when it used them);
 2. the run's data is read and split by the runner's own code (same seed, ``valid_fraction``,
    ``max_length`` filter, ``limit``; per fold for cross-validated runs), so the training split is
@@ -30,15 +30,16 @@ from typing import Callable, Optional
 import numpy as np
 
 from rnalm.errors import RnalmError
+from rnalm.finetune.context import Split
+from rnalm.finetune.decision import decision_summary, select_decision, write_cv_decision
+from rnalm.finetune.evaluation import fit_labels, fold_summaries, prediction_rows, split_metrics, write_predictions
+from rnalm.finetune.run_splits import cv_folds, fold_splits, holdout_splits, rebuild_splits
+from rnalm.finetune.structure.run_model import RunModel
 from rnalm.io.jsonfile import write_json
-from rnalm.finetune.runner import (METRICS_FILE, PREDICTIONS_FILE, Split, _fit_labels, _prediction_rows,
-                                   _split_metrics, _write_predictions, cv_folds, decision_summary,
-                                   fold_splits, fold_summaries, holdout_splits, rebuild_splits, select_decision,
-                                   write_cv_decision)
-from rnalm.structure.run_model import RunModel
+from rnalm.runs.rundir import INFO_FILE, METRICS_FILE, PREDICTIONS_FILE
 from rnalm.structure.threshold import MAX_SEQUENCES, SUFFIX_T050
 
-HOW = "python -m rnalm.structure.calibrate"
+HOW = "python -m rnalm.finetune.structure.calibrate"
 
 
 def _predict(model: RunModel, index: int) -> Callable[[Split], np.ndarray]:
@@ -62,15 +63,15 @@ def _model_split(model: RunModel, index: int, out_dir: Path, train: Split, evals
                  max_sequences: int) -> tuple[dict, dict, list[dict]]:
     """Threshold record, updated metrics.json dict and prediction rows of one model directory."""
     ctx = model.ctx
-    state = _fit_labels(ctx, train, evals)
+    state = fit_labels(ctx, train, evals)
     predict = _predict(model, index)
     record = select_decision(ctx, predict, train, state, out_dir, fold, max_sequences, HOW)
     metrics = _read_json(out_dir / METRICS_FILE)
     rows: list[dict] = []
     for sp in evals:
         outputs = predict(sp)
-        metrics[sp.name] = _split_metrics(ctx, sp, outputs, state)
-        rows += _prediction_rows(ctx, sp, outputs, state, fold)
+        metrics[sp.name] = split_metrics(ctx, sp, outputs, state)
+        rows += prediction_rows(ctx, sp, outputs, state, fold)
     metrics["postprocess"] = decision_summary(record)
     return record, metrics, rows
 
@@ -81,8 +82,8 @@ def calibrate(run_dir: str | Path, max_sequences: int = MAX_SEQUENCES, device: O
     run_dir = Path(run_dir)
     if max_sequences < 1:
         raise RnalmError(f"--max-sequences must be >= 1, got {max_sequences}")
-    if not (run_dir / "run_info.json").is_file():
-        raise RnalmError(f"{run_dir}: not an `rnalm finetune` run directory (no run_info.json)")
+    if not (run_dir / INFO_FILE).is_file():
+        raise RnalmError(f"{run_dir}: not an `rnalm finetune` run directory (no {INFO_FILE})")
     model = RunModel.load(run_dir, device, use_cache=True)
     if model is None:
         raise RnalmError(f"{run_dir}: not a task=structure run; only structure runs have a pair threshold")
@@ -93,7 +94,7 @@ def calibrate(run_dir: str | Path, max_sequences: int = MAX_SEQUENCES, device: O
         train, valid, _ = holdout_splits(ctx, splits)
         evals = [s for s in (valid, splits.get("test")) if s is not None]
         record, metrics, rows = _model_split(model, 0, run_dir, train, evals, None, max_sequences)
-        _write_predictions(run_dir / PREDICTIONS_FILE, rows)
+        write_predictions(run_dir / PREDICTIONS_FILE, rows)
         write_json(run_dir / METRICS_FILE, metrics)
         valid_m = [metrics.get("valid") or metrics.get("test") or {}]
     else:
@@ -105,7 +106,7 @@ def calibrate(run_dir: str | Path, max_sequences: int = MAX_SEQUENCES, device: O
             fold_dir = run_dir / f"fold_{i}"
             train, valid, test = fold_splits(ctx, data, folds, i)
             _, metrics, rows = _model_split(model, index, fold_dir, train, [valid, test], i, max_sequences)
-            _write_predictions(fold_dir / PREDICTIONS_FILE, rows)
+            write_predictions(fold_dir / PREDICTIONS_FILE, rows)
             write_json(fold_dir / METRICS_FILE, metrics)
             per_fold.append({"fold": i, **metrics})
             test_rows += [r for r in rows if r["split"] == "test"]
@@ -114,16 +115,25 @@ def calibrate(run_dir: str | Path, max_sequences: int = MAX_SEQUENCES, device: O
         top["cv"]["per_fold"] = per_fold
         top["cv"].update(fold_summaries(per_fold))
         top["postprocess"] = decision_summary(record)
-        _write_predictions(run_dir / PREDICTIONS_FILE, test_rows)
+        write_predictions(run_dir / PREDICTIONS_FILE, test_rows)
         write_json(run_dir / METRICS_FILE, top)
-    mean = lambda k: float(np.mean([m[k] for m in valid_m])) if valid_m and all(k in m for m in valid_m) else None
     return {"run_dir": str(run_dir), "threshold": record["threshold"], "n_sequences": record["n_sequences"],
             "f1_train": record["f1_train"], "f1_train_t050": record["f1_train_t050"],
-            "f1_valid": mean("f1"), "f1_valid_t050": mean(f"f1{SUFFIX_T050}"), "folds": record.get("folds")}
+            "f1_valid": _mean(valid_m, "f1"), "f1_valid_t050": _mean(valid_m, f"f1{SUFFIX_T050}"),
+            "folds": record.get("folds")}
+
+
+def _mean(metrics: list[dict], key: str) -> Optional[float]:
+    """The mean of ``key`` over ``metrics`` (None unless every one has it)."""
+    return float(np.mean([m[key] for m in metrics])) if metrics and all(key in m for m in metrics) else None
+
+
+def _fmt(x: Optional[float]) -> str:
+    return "n/a" if x is None else f"{x:.4f}"
 
 
 def summary_line(r: dict) -> str:
-    fmt = lambda x: "n/a" if x is None else f"{x:.4f}"
+    fmt = _fmt
     where = f"mean of folds {r['folds']}" if r.get("folds") else f"{r['n_sequences']} training sequences"
     valid = "valid (fold mean)" if r.get("folds") else "valid"
     return (f"{r['run_dir']}: threshold {r['threshold']:.2f} ({where}); train F1 {fmt(r['f1_train'])} "
@@ -131,7 +141,7 @@ def summary_line(r: dict) -> str:
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m rnalm.structure.calibrate",
+    ap = argparse.ArgumentParser(prog="python -m rnalm.finetune.structure.calibrate",
                                  description="Choose a trained structure run's base-pair threshold on its training "
                                              "split and recompute its metrics at it (nothing is retrained).")
     ap.add_argument("run_dir", type=Path, help="run directory of `rnalm finetune` with task: structure")

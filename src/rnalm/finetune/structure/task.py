@@ -4,10 +4,10 @@ The fine-tuning runner writes the run directory (config, weights, ``trainer_stat
 predictions, learning curves), splits, folds, resumes and stops early for every task alike; this
 module supplies only what is particular to ``L x L`` targets:
 
-* **data**: the ``structure`` loader (:mod:`rnalm.structure.data`; chosen automatically), whose
+* **data**: the ``structure`` loader (:mod:`rnalm.finetune.structure.data`; chosen automatically), whose
   labels are :class:`~rnalm.structure.pairs.Structure` objects;
 * **model**: ``head.type: pairwise`` (chosen automatically) -- the 2-D residual
-  :class:`~rnalm.structure.head.PairwiseHead` on one-hot nucleotides (``backbone.name: none``) or
+  :class:`~rnalm.finetune.structure.head.PairwiseHead` on one-hot nucleotides (``backbone.name: none``) or
   on a language model's per-nucleotide embeddings (plus the one-hot with ``head.onehot``, plus
   every attention map with ``head.attention``, plus ViennaRNA's base-pair probability map with
   ``head.vienna_bpp``, :mod:`rnalm.structure.bpp`); frozen, full or LoRA backbones as for other tasks;
@@ -24,7 +24,7 @@ module supplies only what is particular to ``L x L`` targets:
   sequences once the best weights are loaded (:mod:`rnalm.structure.threshold`); the valid / test
   metrics and predictions then use it, and the figures at 0.5 stay under ``<metric>_t050`` keys;
 * **predictions.csv**: true (``label``) and predicted dot-brackets and per-sequence scores;
-* **rnalm fold --run RUN_DIR**: :func:`load_structure_run`, registered as a run loader.
+* **rnalm fold --run RUN_DIR**: :func:`rnalm.finetune.structure.run_model.load_run_model`.
 """
 from __future__ import annotations
 
@@ -36,19 +36,19 @@ from typing import Optional, Sequence
 import numpy as np
 import torch
 
-from rnalm.finetune.config import FinetuneConfig, HeadConfig, TrainConfig
+from rnalm.finetune import plots
+from rnalm.finetune.config import FinetuneConfig, TrainConfig
 from rnalm.finetune.data.table import Records
-from rnalm.finetune.errors import ConfigError, DataError
-from rnalm.finetune.heads import Head, register_head
-from rnalm.finetune.tasks import LabelState, Task, register_task
-from rnalm.structure.batching import length_buckets
-from rnalm.structure.data import load_structures  # registers the ``structure`` data loader
-from rnalm.structure.head import PAD_LOGIT, PairwiseHead, PairwiseHeadConfig
-from rnalm.structure.loss import masked_bce_loss
+from rnalm.finetune.structure.batching import length_buckets
+from rnalm.finetune.structure.head import PAD_LOGIT
+from rnalm.finetune.structure.loss import masked_bce_loss
+from rnalm.finetune.task_base import LabelState, Task
+from rnalm.runs.errors import ConfigError, DataError
 from rnalm.structure.metrics import evaluate, score_pairs
 from rnalm.structure.pairs import Structure, pairs_to_dot_bracket
+from rnalm.structure.plots import f1_by_length
 from rnalm.structure.postprocess import postprocess
-from rnalm.structure.predict import PostprocessOptions, register_run_loader
+from rnalm.structure.predict import PostprocessOptions
 from rnalm.structure.threshold import SUFFIX_T050, THRESHOLD_GRID, choose_threshold, make_record
 
 #: Post-processing behind every reported metric (``rnalm fold``'s defaults).
@@ -56,43 +56,6 @@ POSTPROCESS = PostprocessOptions()
 #: Evaluation batches may hold this many times ``train.cells_per_batch`` (no activations kept for backward).
 EVAL_CELLS_FACTOR = 4
 METRICS = ("f1", "precision", "recall", "mcc", "f1_shifted", "precision_shifted", "recall_shifted", "f1_pooled")
-
-
-# ------------------------------------------------------------------------------------ head
-class PairwiseTaskHead(Head):
-    """:class:`PairwiseHead` reading a fine-tuning feature batch (``tokens`` / ``onehot`` /
-    ``attentions`` / ``bpp`` and ``mask``) and returning ``(B, L, L)`` logits."""
-
-    def __init__(self, c: HeadConfig, lm_dim: Optional[int]) -> None:
-        super().__init__()
-        use_onehot = lm_dim is None or c.onehot
-        needs = {"onehot"} if use_onehot else set()
-        if lm_dim is not None:
-            needs.add("tokens")
-        maps = 0
-        if c.attention:
-            if lm_dim is None:
-                raise ConfigError("head.attention=true reads a language model's attention maps; set backbone.name")
-            if not c.attention_maps:
-                raise ConfigError("head.attention_maps is unknown (it is filled in from the backbone)")
-            needs.add("attentions")
-            maps = c.attention_maps
-        if c.vienna_bpp:
-            needs.add("bpp")
-        self.needs = frozenset(needs)
-        self.pair = PairwiseHead(PairwiseHeadConfig(
-            in_dim=(lm_dim or 0) + (4 if use_onehot else 0), attn_channels=maps, proj_dim=c.reduction_dim,
-            channels=c.channels, blocks=c.blocks, dropout=c.dropout, bpp=c.vienna_bpp,
-            bpp_prior=c.vienna_bpp and c.vienna_bpp_prior))
-
-    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        parts = [batch[k] for k in ("tokens", "onehot") if k in self.needs]
-        x = torch.cat(parts, -1) if len(parts) > 1 else parts[0]
-        return self.pair(x, batch["mask"], batch.get("attentions") if "attentions" in self.needs else None,
-                         batch["bpp"] if "bpp" in self.needs else None)
-
-
-register_head("pairwise", lambda c, d, o: PairwiseTaskHead(c, d))
 
 
 # ------------------------------------------------------------------------------------ task
@@ -105,7 +68,6 @@ def pair_map_loss(out: torch.Tensor, y: torch.Tensor, pos_weight: float) -> torc
     return masked_bce_loss(out, y.clamp(min=0), y[:, :, 0] >= 0, pos_weight)
 
 
-@register_task
 class StructureTask(Task):
     name = "structure"
     own_heads = ("pairwise",)
@@ -266,12 +228,8 @@ class StructureTask(Task):
         return cols
 
     def plot(self, name, targets, outputs, state, out_dir: Path, metrics) -> list[str]:
-        from rnalm.finetune import plots
-
         if not plots.available():
             return []
-        from rnalm.structure.plots import f1_by_length
-
         preds = self.predicted_pairs(outputs)
         f1 = [score_pairs(p, s.pairs, len(s)).f1 for p, s in zip(preds, targets)]
         path = Path(out_dir) / f"f1_length_{name}.png"
@@ -279,13 +237,4 @@ class StructureTask(Task):
         return [path.name]
 
 
-# ------------------------------------------------------------------------------------ rnalm fold
-@register_run_loader
-def load_structure_run(run_dir: Path):
-    """``rnalm fold --run``: the probability model of a structure run (see :mod:`rnalm.structure.run_model`)."""
-    from rnalm.structure.run_model import RunModel
-
-    return RunModel.load(Path(run_dir))
-
-
-__all__ = ["POSTPROCESS", "PairwiseTaskHead", "StructureTask", "load_structure_run", "load_structures", "pair_map_loss"]
+__all__ = ["POSTPROCESS", "StructureTask", "pair_map_loss"]

@@ -29,11 +29,17 @@ from pathlib import Path
 from typing import Optional
 
 from rnalm.finetune.config import DataConfig
-from rnalm.finetune.data.loaders import DataBundle, _options, _path, register_loader
+from rnalm.finetune.data.loaders import DataBundle, data_path, loader_options
 from rnalm.finetune.data.table import Records
-from rnalm.finetune.errors import ConfigError, DataError
-from rnalm.structure.formats import (READERS, archiveii_family, read_archiveii_csv, read_archiveii_splits,
-                                     read_bprna_jsonl, read_structures)
+from rnalm.runs.errors import ConfigError, DataError
+from rnalm.structure.formats import (
+    READERS,
+    archiveii_family,
+    read_archiveii_csv,
+    read_archiveii_splits,
+    read_bprna_jsonl,
+    read_structures,
+)
 from rnalm.structure.pairs import Structure
 
 JSONL_EXT = (".jsonl", ".json")
@@ -113,10 +119,9 @@ def _filter(structs: list[Structure], where: list[str], max_length: Optional[int
     return structs, where
 
 
-@register_loader("structure")
 def load_structures(cfg: DataConfig, task: str) -> DataBundle:
     """Secondary-structure files -> a :class:`DataBundle` whose labels are :class:`Structure` objects."""
-    o = _options(cfg, OPTIONS)
+    o = loader_options(cfg, OPTIONS)
     if task != "structure":
         raise ConfigError("data.loader=structure reads secondary structures: set task=structure")
     if o["group"] not in ("none", "family"):
@@ -132,7 +137,7 @@ def load_structures(cfg: DataConfig, task: str) -> DataBundle:
     def read(value: Optional[str], name: str) -> Optional[Records]:
         if not value:
             return None
-        path = _path(value)
+        path = data_path(value)
         structs, where, n = read_structure_source(path, o["invalid_pairs"])
         notes.extend(n)
         structs, where = _filter(structs, where, cfg.max_length, o["limit"], name, notes)
@@ -148,7 +153,7 @@ def load_structures(cfg: DataConfig, task: str) -> DataBundle:
 def _published_splits(cfg: DataConfig, o: dict, read, notes: list[str]) -> DataBundle:
     if cfg.valid or cfg.test:
         raise ConfigError("data.options.splits takes train/valid/test from the splits file; drop data.valid / data.test")
-    splits = read_archiveii_splits(_path(o["splits"]))
+    splits = read_archiveii_splits(data_path(o["splits"]))
     if o["fold"] not in splits:
         raise ConfigError(f"data.options.fold={o['fold']!r} is not a fold of {o['splits']} ({sorted(splits)})")
     parts = splits[o["fold"]]

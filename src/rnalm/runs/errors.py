@@ -1,4 +1,5 @@
-"""Errors raised by ``rnalm finetune`` / ``rnalm predict`` for bad data or configuration.
+"""Errors of runs: bad data, bad configuration, a run directory that cannot be used
+(``rnalm finetune`` / ``rnalm predict``).
 
 They derive from :class:`rnalm.errors.RnalmError`, so the command line prints the message alone and
 exits with status 2. Messages name the file, the row (1-based, header = row 1) and the column.

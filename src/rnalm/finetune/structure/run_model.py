@@ -1,13 +1,13 @@
 """A trained structure run (``rnalm finetune``, ``task: structure``) as ``rnalm fold``'s probability model.
 
-The model is rebuilt exactly as the runner built it (:func:`rnalm.finetune.runner._build_model`
+The model is rebuilt exactly as the runner built it (:func:`rnalm.finetune.builder.build_model`
 from the run's resolved ``config.yaml``), so training and folding cannot drift apart. A
 language-model backbone is taken from the path recorded in ``run_info.json`` (else the config's
 ``backbone.name``) and must have the weights the run was trained on (sha256), or the run is refused
 with an error saying so. A cross-validated run averages the probability maps of its fold models.
 Frozen embeddings and, for runs trained with ``head.vienna_bpp``, ViennaRNA base-pair
 probabilities are computed per call and not cached on disk: folding does not write into the caches
-(``use_cache=True``, for :mod:`rnalm.structure.calibrate`, reads and fills the run's caches as
+(``use_cache=True``, for :mod:`rnalm.finetune.structure.calibrate`, reads and fills the run's caches as
 training did).
 
 A run may record a pair threshold chosen on its training split (``postprocess.json``,
@@ -17,37 +17,42 @@ fold thresholds.
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Optional, Sequence
 
 import numpy as np
 import torch
 
+from rnalm import hub, shipped
+from rnalm.api import load
 from rnalm.errors import RnalmError
-from rnalm.finetune.backbones import FrozenFeatures, LMBackbone, state_sha256
-from rnalm.finetune.config import ConfigError, FinetuneConfig, expand_path, load_finetune_config
-from rnalm.finetune.model import resolve_device, to_device
+from rnalm.finetune.backbones import FrozenFeatures, LMBackbone
+from rnalm.finetune.builder import head_needs
 from rnalm.finetune.cache import EmbeddingCache, default_cache_dir
-from rnalm.finetune.runner import CONFIG_FILE, INFO_FILE, Context, _build_model, _needs
+from rnalm.finetune.config import ConfigError, FinetuneConfig, expand_path
+from rnalm.finetune.context import Context, fresh_model
+from rnalm.finetune.model import run_device, to_device
+from rnalm.finetune.run_config import load_finetune_config
 from rnalm.finetune.sequences import default_alphabet, prepare
 from rnalm.finetune.tasks import get_task
-from rnalm.finetune.trainer import WEIGHTS_FILE
 from rnalm.io.arrayfiles import read_safetensors
-from rnalm.io.jsonfile import read_json_object
+from rnalm.io.digest import state_sha256
+from rnalm.runs.rundir import CONFIG_FILE, INFO_FILE, WEIGHTS_FILE, RunDir
+from rnalm.structure.bpp import PairProbabilities
+from rnalm.structure.threshold import read_record
 
 
 def _model_dirs(run_dir: Path, info: dict) -> list[Path]:
-    dirs = [run_dir / f"fold_{i}" for i in info["folds"]] if info.get("folds") else [run_dir]
+    dirs = RunDir(run_dir).model_dirs(info)
     for d in dirs:
-        if not (d / WEIGHTS_FILE).is_file():
-            raise RnalmError(f"{d}: no {WEIGHTS_FILE}; the training did not finish (resume it with "
+        if not d.weights.is_file():
+            raise RnalmError(f"{d.path}: no {WEIGHTS_FILE}; the training did not finish (resume it with "
                              f"`rnalm finetune --resume {run_dir}`)")
-    return dirs
+    return [d.path for d in dirs]
 
 
 def _load_backbone(run_dir: Path, cfg: FinetuneConfig, info: dict, device: torch.device):
-    from rnalm.api import load
-
     saved = info.get("backbone") or {}
     try:
         name = expand_path(cfg.backbone.name)
@@ -72,8 +77,6 @@ def _load_backbone(run_dir: Path, cfg: FinetuneConfig, info: dict, device: torch
 
 
 def _registered(name: str) -> bool:
-    from rnalm import hub, shipped
-
     if shipped.is_ref(name):  # a backbone shipped inside the package (rnalm.load resolves it)
         return True
     try:
@@ -81,6 +84,31 @@ def _registered(name: str) -> bool:
     except RnalmError:
         return False
     return True
+
+
+def load_run_model(run_dir: str | Path, device: Optional[str] = None) -> "RunModel":
+    """The probability model of a trained structure run (``rnalm fold --run``), or a clear error."""
+    run_dir = Path(run_dir)
+    if not run_dir.exists():
+        raise RnalmError(f"run directory {run_dir} does not exist")
+    if not run_dir.is_dir():
+        raise RnalmError(f"{run_dir} is not a directory; --run expects an `rnalm finetune` run directory")
+    info_path = run_dir / INFO_FILE
+    if not info_path.is_file():
+        raise RnalmError(f"{run_dir} is not a trained `rnalm finetune` run (no {INFO_FILE}); "
+                         f"train a structure model first (task: structure)")
+    try:
+        task = json.loads(info_path.read_text(encoding="utf-8")).get("task")
+    except (json.JSONDecodeError, UnicodeDecodeError, AttributeError) as exc:
+        raise RnalmError(f"{info_path}: unreadable run info ({exc})") from None
+    if task != "structure":
+        raise RnalmError(f"{run_dir} is a {task!r} run, not a secondary-structure model; "
+                         f"`rnalm fold --run` needs a run trained with task: structure")
+    model = RunModel.load(run_dir, device)
+    if model is None:
+        raise RnalmError(f"{run_dir} is a structure run, but no structure model could be loaded from it "
+                         f"(is the training finished?)")
+    return model
 
 
 class RunModel:
@@ -93,37 +121,34 @@ class RunModel:
         self.limit = limit
         self.info = info or {}
         self.dirs = dirs or []  # the model directories (run dir, or fold_<i>/), aligned with models
-        from rnalm.structure.threshold import read_record
-
         self.threshold_record = read_record(ctx.run_dir)
 
     @classmethod
     def load(cls, run_dir: Path, device: Optional[str] = None, use_cache: bool = False) -> Optional["RunModel"]:
         """``None`` when ``run_dir`` is not a structure run; an :class:`RnalmError` when it is one
         that cannot be used."""
-        if not (run_dir / CONFIG_FILE).is_file() or not (run_dir / INFO_FILE).is_file():
+        run = RunDir(run_dir)
+        if not run.is_finished():
             raise RnalmError(f"{run_dir}: no {CONFIG_FILE} / {INFO_FILE}; not a finished `rnalm finetune` run")
         try:
-            cfg = load_finetune_config(run_dir / CONFIG_FILE)
+            cfg = load_finetune_config(run.config)
         except ConfigError as exc:
             raise RnalmError(f"{run_dir}/{CONFIG_FILE}: {exc}") from None
         if cfg.task != "structure":
             return None
-        info = read_json_object(run_dir / INFO_FILE)
+        info = run.read_info()
         dirs = _model_dirs(run_dir, info)
         ctx = Context(cfg, get_task("structure"), run_dir, log=lambda _m: None, alphabet=None,
-                      device=resolve_device(device or cfg.train.device))
+                      device=run_device(device or cfg.train.device))
         if cfg.backbone.kind == "lm":
             ctx.encoder, ctx.alphabet, ctx.sha256 = _load_backbone(run_dir, cfg, info, ctx.device)
         else:
             ctx.alphabet = default_alphabet()
-        needs = _needs(ctx)
+        needs = head_needs(cfg, ctx.encoder)
         cache_root = None
         if use_cache and cfg.backbone.cache:
             cache_root = Path(expand_path(cfg.backbone.cache_dir)) if cfg.backbone.cache_dir else default_cache_dir()
         if "bpp" in needs:
-            from rnalm.structure.bpp import PairProbabilities
-
             ctx.pair_probs = PairProbabilities(cache_root)  # RnalmError naming rnalm[vienna] when ViennaRNA is missing
         if ctx.encoder is not None and cfg.backbone.mode == "frozen" and "attentions" not in needs:
             lmb = LMBackbone(ctx.encoder, ctx.alphabet, cfg.backbone.layer)
@@ -131,8 +156,8 @@ class RunModel:
             ctx.frozen = FrozenFeatures(lmb, needs, cache, cfg.backbone.embed_batch_size)
         models = []
         for d in dirs:
-            model, source = _build_model(ctx, 1)
-            state = read_safetensors(d / WEIGHTS_FILE)
+            model, source = fresh_model(ctx, 1)
+            state = read_safetensors(RunDir(d).weights)
             try:
                 model.load_saved_state(state)
             except (RuntimeError, OSError) as exc:
@@ -178,4 +203,4 @@ class RunModel:
         return probs
 
 
-__all__ = ["RunModel"]
+__all__ = ["RunModel", "load_run_model"]

@@ -13,7 +13,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from rnalm.finetune.errors import DataError
+from rnalm.runs.errors import DataError
 
 
 def _group_members(groups: Sequence) -> list[list[int]]:

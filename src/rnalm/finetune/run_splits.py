@@ -1,0 +1,103 @@
+"""A run's hold-out and cross-validation splits, derived from its config exactly as training made them.
+
+Stratified by label where the task asks for it (:attr:`~rnalm.finetune.task_base.Task.stratify_by_label`
+with ``cv.stratify``), grouped where the data defines groups; the index math is :mod:`rnalm.runs.splits`."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+from rnalm.finetune.config import FinetuneConfig
+from rnalm.finetune.context import (
+    Context,
+    Split,
+    prepare_splits,
+)
+from rnalm.finetune.data.loader_table import load_data
+from rnalm.finetune.data.table import Records
+from rnalm.finetune.run_config import load_finetune_config
+from rnalm.finetune.task_base import Task
+from rnalm.finetune.tasks import get_task
+from rnalm.runs.errors import RunDirError
+from rnalm.runs.rundir import RunDir
+from rnalm.runs.splits import holdout, kfold
+
+
+def label_strata(task: Task, cfg: FinetuneConfig, recs: Records) -> Optional[list]:
+    """The strata of ``recs`` (their labels) when the task stratifies and ``cv.stratify`` is on."""
+    if not task.stratify_by_label or not cfg.cv.stratify:
+        return None
+    return [str(v).strip() for v in recs.labels]
+
+
+def record_groups(recs: Records) -> Optional[list]:
+    """The groups that hold-outs and folds keep whole, where the data defines them."""
+    return recs.groups if recs.has_groups else None
+
+
+def strata(ctx: Context, split: Split) -> Optional[list]:
+    return label_strata(ctx.task, ctx.cfg, split.recs)
+
+
+def groups(split: Split) -> Optional[list]:
+    return record_groups(split.recs)
+
+
+def holdout_splits(ctx: Context, splits: dict[str, Split]) -> tuple[Split, Optional[Split], Optional[str]]:
+    """``(train, valid, note)`` of a run without cross-validation (``valid_fraction`` held out of
+    ``data.train`` when there is no ``data.valid``)."""
+    cfg = ctx.cfg
+    train = splits["train"]
+    valid = splits.get("valid")
+    note = None
+    if valid is None and cfg.data.valid_fraction > 0:
+        tr, va = holdout(len(train.seqs), cfg.data.valid_fraction, cfg.train.seed, strata(ctx, train), groups(train))
+        train, valid = train.subset(tr, "train"), train.subset(va, "valid")
+        note = f"{len(va)} rows held out of data.train (valid_fraction={cfg.data.valid_fraction}, seed {cfg.train.seed})"
+    return train, valid, note
+
+
+def cv_folds(ctx: Context, data: Split) -> list:
+    return kfold(len(data.seqs), ctx.cfg.cv.folds, ctx.cfg.train.seed, strata(ctx, data), groups(data))
+
+
+def fold_splits(ctx: Context, data: Split, folds: list, i: int) -> tuple[Split, Split, Split]:
+    """``(train, valid, test)`` of fold ``i`` (``folds`` from :func:`cv_folds`)."""
+    cfg = ctx.cfg
+    tr_idx, te_idx = folds[i]
+    train, test = data.subset(tr_idx, "train"), data.subset(te_idx, "test")
+    if cfg.cv.inner_valid_fraction > 0:
+        sub = train
+        a, b = holdout(len(sub.seqs), cfg.cv.inner_valid_fraction, cfg.train.seed + i, strata(ctx, sub),
+                       groups(sub) if cfg.cv.inner_valid_grouped else None)
+        train, valid = sub.subset(a, "train"), sub.subset(b, "valid")
+    else:
+        valid = test.subset(range(len(test.seqs)), "valid")
+    return train, valid, test
+
+
+def rebuild_splits(ctx: Context) -> dict[str, Split]:
+    """A run's data, read and prepared as :func:`finetune` did (``ctx.alphabet`` set), before the
+    holdout / fold split."""
+    return prepare_splits(ctx, load_data(ctx.cfg.data, ctx.cfg.task))
+
+
+def validation_records(run_dir: str | Path) -> tuple[Records, FinetuneConfig, str]:
+    """The validation rows of a hold-out run, exactly as ``rnalm finetune`` held them out: its
+    ``data.valid``, else the ``valid_fraction`` of ``data.train`` (same seed, strata and groups).
+    Returns the records (raw labels), the run's config and a note saying where they came from."""
+    cfg = load_finetune_config(RunDir(Path(run_dir)).config)
+    bundle = load_data(cfg.data, cfg.task)
+    if bundle.valid is not None:
+        return bundle.valid, cfg, "data.valid"
+    if cfg.cv.folds >= 2:
+        raise RunDirError(f"{run_dir} is a {cfg.cv.folds}-fold cross-validated run: it has no single validation split")
+    train = bundle.train
+    _, va = holdout(len(train), cfg.data.valid_fraction, cfg.train.seed, label_strata(get_task(cfg.task), cfg, train),
+                    record_groups(train))
+    note = f"{len(va)} rows held out of data.train (valid_fraction {cfg.data.valid_fraction}, seed {cfg.train.seed})"
+    return train.subset(va), cfg, note
+
+
+__all__ = ["cv_folds", "fold_splits", "groups", "holdout_splits", "label_strata", "rebuild_splits", "record_groups",
+           "strata", "validation_records"]
