@@ -6,7 +6,7 @@
 #   recipes/ship.sh [te|halflife|ires|family|fold ...]     (default: all five)
 set -euo pipefail
 PY=${PYTHON:-python}
-ship() { "$PY" -m rnalm.shipped.package --dtype float16 "$@"; }
+ship() { "$PY" -m rnalm.packaging --dtype float16 "$@"; }
 want() { [[ " ${TASKS} " == *" $1 "* ]]; }
 TASKS="${*:-te halflife ires family fold}"
 CNN="Optimus-style CNN over one-hot + frozen utrlm-mini embeddings"

@@ -45,4 +45,4 @@ def test_skops_only_in_the_feature_file_reader():
 def test_safetensors_load_file_only_where_errors_are_wrapped():
     # arrayfiles: the reader everything uses; lamar: wraps SafetensorError itself; the packager
     # (a maintainer tool) reads the run it is packaging.
-    assert set(calls(r"\bload_file\(")) == {"io/arrayfiles.py", "models/lamar/convert.py", "shipped/package.py"}
+    assert set(calls(r"\bload_file\(")) == {"io/arrayfiles.py", "models/lamar/convert.py", "packaging/files.py"}

@@ -4,7 +4,7 @@ A 2-layer UTR-LM-style backbone is pretrained for two steps on a random corpus (
 pretrain``), two task runs are fine-tuned on it (``rnalm finetune``: GC content as a stand-in for
 TE, and a GC > 50 % class as a stand-in for IRES), and a stand-in structure run whose probability
 model is served in place of :meth:`rnalm.finetune.structure.run_model.RunModel.load`. All are packaged
-with :func:`rnalm.shipped.package.package` into a temporary folder that the tests point
+with :func:`rnalm.packaging.package` into a temporary folder that the tests point
 ``$RNALM_SHIPPED_DIR`` at.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from rnalm.shipped.package import Options, package
+from rnalm.packaging import Options, package
 
 COMPLEMENT = {"A": "U", "U": "A", "G": "C", "C": "G"}
 

@@ -5,6 +5,7 @@ import csv
 import json
 import re
 import shutil
+from html import unescape
 from pathlib import Path
 
 import numpy as np
@@ -149,7 +150,7 @@ def test_demo_report_ties_predictions_structures_and_cards(use_shipped, tmp_path
     assert all(len(r["rnalm_dot_bracket"]) == int(r["length"]) for r in rows)
     html = (out / "report.html").read_text()
     assert "tiny-te" in html and "tiny-fold" in html and "class='hl'" in html
-    assert "no shipped task model &#x27;halflife&#x27;" in html
+    assert "no shipped task model 'halflife'" in unescape(html)
     refs = re.findall(r"(?:src|href)='([^']+)'", html)
     pngs = [r for r in refs if r.endswith(".arc.png")]
     assert len(pngs) == n

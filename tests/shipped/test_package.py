@@ -45,7 +45,7 @@ def test_a_run_on_other_backbone_weights_is_refused(tiny_models, tmp_path, capsy
     from rnalm.io.native import save_native
     from rnalm.model import RNAEncoder, named_config
     from rnalm.models import get_alphabet
-    from rnalm.shipped.package import main
+    from rnalm.packaging import main
 
     torch.manual_seed(1)
     a = get_alphabet("utr-lm")
@@ -71,7 +71,7 @@ def test_a_run_on_other_backbone_weights_is_refused(tiny_models, tmp_path, capsy
 def test_one_model_per_task_alias(shipped_root, tiny_models, tmp_path):
     import shutil
 
-    from rnalm.shipped.package import Options, package
+    from rnalm.packaging import Options, package
 
     root = tmp_path / "copy"
     shutil.copytree(shipped_root, root)
@@ -80,7 +80,7 @@ def test_one_model_per_task_alias(shipped_root, tiny_models, tmp_path):
                                            check_size=8, recompute_valid=False), root, log=lambda _m: None)
     assert not (root / "te2").exists() and shipped.find("te2", folder=root) is None
 
-    from rnalm.shipped.package import main
+    from rnalm.packaging import main
 
     assert main(["--remove", "--name", "tiny-bb", "--root", str(root)]) == 2  # still the backbone of three
     assert main(["--remove", "--name", "tiny-te", "--root", str(root)]) == 0
@@ -91,7 +91,7 @@ def test_baselines_are_paired_on_the_validation_rows_and_shown_on_the_card(shipp
     import csv
     import shutil
 
-    from rnalm.shipped.package import Options, package
+    from rnalm.packaging import Options, package
 
     root = tmp_path / "copy"
     shutil.copytree(shipped_root, root)
@@ -129,23 +129,3 @@ def test_baselines_are_paired_on_the_validation_rows_and_shown_on_the_card(shipp
         package(te, Options(**opts, baselines=(("onehot", baseline("other", 0.0, drop_row=True)),)),
                 root, log=lambda _m: None)
 
-
-def test_float16_storage_is_byte_for_byte_reproducible(tmp_path):
-    import torch
-    from safetensors.torch import load_file, save_file
-
-    from rnalm.io.native import sha256_file
-    from rnalm.shipped.package import _float16
-
-    torch.manual_seed(0)
-    state = {"w": torch.randn(8, 4), "b": torch.randn(4), "step": torch.tensor([3])}
-    sums = set()
-    for i in range(8):  # two metadata keys came out in either order about half the time
-        p = tmp_path / f"m{i}.safetensors"
-        save_file(state, str(p), metadata={"format": "rnalm-finetune"})
-        _float16(p)
-        sums.add(sha256_file(p))
-    assert len(sums) == 1
-    back = load_file(str(p))
-    assert back["w"].dtype == torch.float16 and back["step"].dtype == torch.int64
-    assert torch.allclose(back["w"].float(), state["w"], atol=1e-2)

@@ -7,8 +7,8 @@ import pytest
 
 from rnalm import shipped
 from rnalm.cli import main
+from rnalm.packaging import Options, package
 from rnalm.shipped.check import check_entry
-from rnalm.shipped.package import Options, package
 
 from ..structure.conftest import planted
 

@@ -1,35 +1,30 @@
-"""The ``rnalm`` command: a thin layer over the Python API.
+"""The ``rnalm`` command: argument parsing over the Python API.
 
-Each sub-command lives in its own module of this package exposing ``register(subparsers)``;
-modules are discovered, so adding a command is adding a file. Errors caused by input (:class:`rnalm.RnalmError`) print one line and
-exit with status 2; anything else is a bug and keeps its traceback. Before any sub-command runs,
-:func:`rnalm.numerics.reproducible` fixes the math libraries' numerical mode (``--fast-math`` or
-``RNALM_FAST_MATH=1`` opts out), so identical commands give bit-identical results.
+Each sub-command lives in its own module of this package exposing ``register(subparsers)``; they are
+listed in :data:`COMMANDS`, in the order ``rnalm --help`` shows them, so adding a command is adding a
+module and a line there. Errors caused by input (:class:`rnalm.RnalmError`) print one line and exit
+with status 2; anything else is a bug and keeps its traceback.
+Before any sub-command runs, :func:`rnalm.numerics.reproducible` fixes the math libraries'
+numerical mode (``--fast-math`` or ``RNALM_FAST_MATH=1`` opts out), so identical commands give
+bit-identical results.
 """
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
+from types import ModuleType
 from typing import Optional, Sequence
 
 from rnalm import numerics
+from rnalm.version import __version__
+from rnalm.cli import convert, corpus, demo, download, embed, finetune, fold, models, predict, pretrain
 from rnalm.errors import RnalmError
 
-
-
-def command_modules() -> list[str]:
-    """Names of the sub-command modules in this package (those defining ``register``)."""
-    import pkgutil
-
-    import rnalm.cli as pkg
-
-    return sorted(m.name for m in pkgutil.iter_modules(pkg.__path__) if not m.name.startswith("_"))
+#: the sub-command modules, in help order (``embed`` also registers ``embed-merge``)
+COMMANDS: tuple[ModuleType, ...] = (convert, corpus, demo, download, embed, finetune, fold, models, predict, pretrain)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from rnalm import __version__
-
     parser = argparse.ArgumentParser(prog="rnalm", description="RNA language models: load, embed, fine-tune, fold.")
     parser.add_argument("--version", action="version", version=f"rnalm {__version__}")
     parser.add_argument("--fast-math", action="store_true",
@@ -37,10 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
                              f"runs may differ in the last bits (same as {numerics.FAST_MATH_ENV}=1)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for name in command_modules():
-        module = importlib.import_module(f"rnalm.cli.{name}")
-        if hasattr(module, "register"):
-            module.register(sub)
+    for module in COMMANDS:
+        module.register(sub)
     return parser
 
 

@@ -22,7 +22,7 @@ commands take. Task and structure models name their backbone by its shipped name
 can prove the installed files reproduce what was measured when they were packaged
 (:func:`rnalm.shipped.check.check_entry`).
 
-Entries are written by ``python -m rnalm.shipped.package`` (see :mod:`rnalm.shipped.package`).
+Entries are written by ``python -m rnalm.packaging`` (see :mod:`rnalm.packaging`).
 The folder searched is this package's, unless ``$RNALM_SHIPPED_DIR`` names another (tests, or a
 site-wide install of larger models), or :func:`using_root` overrides it for a block of code.
 """
@@ -119,7 +119,7 @@ class Entry:
             p = self.path / fname
             if not p.is_file():
                 raise ShippedModelError(f"shipped model {self.name}: file {p} is missing; reinstall rnalm "
-                                        f"(or re-ship the model with python -m rnalm.shipped.package)")
+                                        f"(or re-ship the model with python -m rnalm.packaging)")
             if want is not None and sha256_file(p) != want:
                 raise ShippedModelError(f"shipped model {self.name}: {p} does not match the sha256 in "
                                         f"{self.root / MANIFEST} (expected {want}); the file was modified or corrupted")

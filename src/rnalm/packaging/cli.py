@@ -1,0 +1,116 @@
+"""Package a trained model as a shipped model: ``python -m rnalm.packaging SOURCE --name NAME ...``.
+
+``SOURCE`` is one of
+
+* a pretraining output folder (``rnalm pretrain``: ``config.yaml`` + ``final/``) or an rnalm native
+  folder -> a **backbone** entry (``config.json`` + ``model.safetensors``, copied byte for byte);
+* a fine-tuning run folder (``rnalm finetune``) -> a **task** entry, or a **structure** entry when
+  the run's task is ``structure``.
+
+For a run, only what prediction needs is copied: ``config.yaml``, ``run_info.json``,
+``label_state.json`` and the weights (``model.safetensors``: the head, plus the trained backbone
+parameters in full / LoRA mode; a frozen backbone is never duplicated). The run's backbone
+reference is rewritten to the shipped backbone's name (``shipped:utrlm-mini``) after checking that
+the backbone the run was trained on has exactly the shipped backbone's weights (state sha256),
+and the embedding cache is switched off so predicting writes nothing to the user's home.
+
+Then a fixed check subset (``--check-size`` rows, ``--seed``) is drawn from the run's validation
+split, reproduced exactly as ``rnalm finetune`` made it (or, for a backbone, from the pretraining
+corpus's validation split), its metric is computed *with the packaged files*, the model card is
+filled in, and ``manifest.json`` is updated with every file's sha256. The folder is assembled
+aside and moved into place at the end, so a failed packaging leaves the old entry intact.
+
+``--dtype float16`` stores task weights in half precision (half the bytes; the head runs in float32
+after loading). The check metric is always measured on the stored weights, and the card gives the
+float32 figure next to it, so the change is visible. Backbones are always stored in float32, because
+task models identify their backbone by the exact weights.
+
+Run it from the directory the run was trained in (data paths in ``config.yaml`` are relative).
+Example::
+
+    python -m rnalm.packaging runs/pretrain/utrlm_mini --name utrlm-mini \\
+        --data-licence "MIT (LAMAR data) + GPL-3.0 (nRC)" \\
+        --command "rnalm pretrain --config recipes/pretrain/utrlm_shared.yaml"
+    python -m rnalm.packaging runs/hek293_te/lm --name utrlm-mini-te --task te \\
+        --data-licence "MIT (zhw-e8/LAMAR UTR5TEPred data)" \\
+        --command "rnalm finetune --config recipes/hek293_te/lm.yaml backbone.name=runs/pretrain/utrlm_mini/final"
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Optional, Sequence
+
+from rnalm import shipped
+from rnalm.errors import RnalmError
+from rnalm.packaging.manifest import remove
+from rnalm.packaging.options import Options
+from rnalm.packaging.ship import package
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m rnalm.packaging", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("source", nargs="?", help="pretraining output / native folder (backbone) or fine-tuning run folder")
+    p.add_argument("--name", required=True, help="shipped name, e.g. utrlm-mini or utrlm-mini-te")
+    p.add_argument("--remove", action="store_true", help="delete the shipped model --name instead (no SOURCE)")
+    p.add_argument("--task", help="task alias the commands take: te, halflife, ires, family (structure runs: fold)")
+    p.add_argument("--data-licence", help="licence of the training data, for the card (required to ship)")
+    p.add_argument("--licence", default="MIT", help="licence of the shipped weights (default MIT)")
+    p.add_argument("--description", default="", help="one line for the card and `rnalm models`")
+    p.add_argument("--command", help="the exact command that trained the model (default: from the run's files)")
+    p.add_argument("--check-size", type=int, default=64, help="rows in the fixed check subset (default 64)")
+    p.add_argument("--seed", type=int, default=0, help="seed drawing the check subset (default 0)")
+    p.add_argument("--check-data", help="draw the check subset from this file instead of the run's validation data")
+    p.add_argument("--dtype", choices=("float32", "float16"), default="float32",
+                   help="storage of task weights (default float32; backbones are always float32)")
+    p.add_argument("--backbone", default=shipped.DEFAULT_BACKBONE,
+                   help=f"shipped backbone the run must have been trained on (default {shipped.DEFAULT_BACKBONE})")
+    p.add_argument("--threshold", type=float, help="structure runs: pair-probability threshold for rnalm fold")
+    p.add_argument("--include", nargs="*", default=[], help="extra run files prediction needs (structure runs)")
+    p.add_argument("--no-recompute-valid", action="store_true",
+                   help="skip re-scoring the whole validation split with the packaged files")
+    p.add_argument("--baseline", action="append", default=[], metavar="NAME=RUN",
+                   help="a baseline run validated on the same rows, listed on the card with its figure "
+                        "(repeatable; give the recipe's one-hot baseline first)")
+    p.add_argument("--note", action="append", default=[], metavar="TEXT",
+                   help="a paragraph for the card's Notes section (repeatable)")
+    p.add_argument("--root", help=f"folder of shipped models (default: ${shipped.ENV_DIR} or the package's)")
+    return p
+
+
+def _baseline_arg(parser: argparse.ArgumentParser, value: str) -> tuple[str, str]:
+    name, sep, run = value.partition("=")
+    if not sep or not name.strip() or not run.strip():
+        parser.error(f"--baseline {value!r}: give NAME=RUN, e.g. onehot=runs/ires/onehot")
+    return name.strip(), run.strip()
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.remove:
+        if args.source:
+            parser.error("--remove takes no SOURCE")
+        try:
+            remove(args.name, args.root)
+        except RnalmError as exc:
+            print(f"ship: error: {exc}", file=sys.stderr)
+            return 2
+        return 0
+    if not args.source or not args.data_licence:
+        parser.error("SOURCE and --data-licence are required to ship a model")
+    opts = Options(name=args.name, data_licence=args.data_licence, task=args.task, licence=args.licence,
+                   description=args.description, command=args.command, check_size=args.check_size, seed=args.seed,
+                   check_data=args.check_data, dtype=args.dtype, backbone=args.backbone, threshold=args.threshold,
+                   include=tuple(args.include), recompute_valid=not args.no_recompute_valid,
+                   baselines=tuple(_baseline_arg(parser, b) for b in args.baseline), notes=tuple(args.note))
+    try:
+        package(args.source, opts, args.root)
+    except RnalmError as exc:
+        print(f"ship: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+__all__ = ["build_parser", "main"]

@@ -1,0 +1,38 @@
+"""Small file helpers of the packager: JSON reading, listing a folder, display paths, float16 storage."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def all_files(folder: Path) -> list[str]:
+    """Every file under ``folder``, relative to it, sorted."""
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+
+
+def display_path(p: Path) -> str:
+    """Relative to the working directory when inside it (the manifest should not record a home folder)."""
+    try:
+        return str(p.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(p.resolve())
+
+
+def store_float16(path: Path) -> None:
+    """Rewrite a safetensors file with its floating-point tensors in half precision."""
+    state = load_file(str(path))
+    state = {k: (v.to(torch.float16) if v.is_floating_point() else v).contiguous() for k, v in state.items()}
+    # one metadata key: safetensors writes metadata from a hash map, so two keys can come out in
+    # either order and the same weights would get another sha256 each time they are packaged
+    save_file(state, str(path), metadata={"format": "rnalm-finetune"})
+
+
+__all__ = ["all_files", "display_path", "read_json", "store_float16"]

@@ -1,0 +1,46 @@
+"""The packager's edits to ``manifest.json``: adding or replacing an entry, and removing one."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Callable
+
+from rnalm import shipped
+from rnalm.io.jsonfile import write_json
+from rnalm.shipped import MANIFEST, ShippedModelError
+
+
+def update_manifest(root: Path, entry: dict, log: Callable[[str], None]) -> None:
+    """Add ``entry`` to the manifest under ``root`` (replacing one of the same name), kinds in order."""
+    data = shipped.read_manifest(root)
+    models = [m for m in data["models"] if m.get("name") != entry["name"]]
+    if len(models) != len(data["models"]):
+        log(f"replacing the manifest entry {entry['name']}")
+    if entry["kind"] == "backbone":
+        users = [m["name"] for m in models if m.get("backbone") == entry["name"]
+                 and m.get("backbone_sha256") not in (None, entry.get("backbone_sha256"))]
+        if users:
+            log(f"warning: {', '.join(users)} were packaged against other weights of {entry['name']}; re-ship them")
+    models.append(entry)
+    order = {k: i for i, k in enumerate(shipped.KINDS)}
+    models.sort(key=lambda m: (order.get(m.get("kind"), 9), m.get("name")))
+    data["models"] = models
+    write_json(root / MANIFEST, data)
+
+
+def remove(name: str, root: str | Path | None = None, log: Callable[[str], None] = print) -> None:
+    """Delete shipped entry ``name`` (folder and manifest entry); refused while task models use it."""
+    root = Path(root).expanduser() if root is not None else shipped.root()
+    data = shipped.read_manifest(root)
+    if not any(m.get("name") == name for m in data["models"]):
+        raise ShippedModelError(f"no shipped model {name!r} in {root / MANIFEST}")
+    users = [m["name"] for m in data["models"] if m.get("backbone") == name]
+    if users:
+        raise ShippedModelError(f"{name} is the backbone of {', '.join(users)}; remove those first")
+    data["models"] = [m for m in data["models"] if m.get("name") != name]
+    write_json(root / MANIFEST, data)
+    shutil.rmtree(root / name, ignore_errors=True)
+    log(f"removed {name} from {root}")
+
+
+__all__ = ["remove", "update_manifest"]
