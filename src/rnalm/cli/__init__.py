@@ -16,9 +16,9 @@ from types import ModuleType
 from typing import Optional, Sequence
 
 from rnalm import numerics
-from rnalm.version import __version__
 from rnalm.cli import convert, corpus, demo, download, embed, finetune, fold, models, predict, pretrain
 from rnalm.errors import RnalmError
+from rnalm.version import __version__
 
 #: the sub-command modules, in help order (``embed`` also registers ``embed-merge``)
 COMMANDS: tuple[ModuleType, ...] = (convert, corpus, demo, download, embed, finetune, fold, models, predict, pretrain)
