@@ -5,8 +5,10 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 TORCH  := torch==2.13.0
+# What ruff checks and format-checks; mypy reads its files from pyproject ([tool.mypy]).
+LINTED := src tests benchmarks
 
-.PHONY: venv test test-all demo clean
+.PHONY: venv lint test test-slow test-all demo clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,8 +19,21 @@ $(VENV)/.installed: pyproject.toml
 
 venv: $(VENV)/.installed
 
-test: venv
+# Style, types and the import contract (layers in pyproject's [tool.importlinter]; see docs/architecture.md).
+lint: venv
+	$(VENV)/bin/ruff check $(LINTED)
+	$(VENV)/bin/ruff format --check $(LINTED)
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
+test: lint
 	$(PY) -m pytest -q
+
+# The tests marked slow (about a minute on 2 cores): CLI byte-reproducibility and kill -9 resume,
+# a real torchrun shard + merge, the full-size LAMAR architecture. pytest's exit 5 (nothing
+# collected) is not a failure.
+test-slow: venv
+	$(PY) -m pytest -q -m slow || [ $$? -eq 5 ]
 
 test-all: venv
 	$(PY) -m pytest -q -m ''

@@ -5,7 +5,7 @@ interleaved (A B C A B C ...) so that load from other jobs falls on all of them 
 
 * ``fast``: ``RNALM_FAST_MATH=1``, the libraries' default mode (what ``--fast-math`` gives);
 * ``auto``: rnalm's default, ``rnalm.numerics.reproducible()`` (``MKL_CBWR=AUTO``, no dynamic threads);
-* ``compatible``: ``MKL_CBWR=COMPATIBLE``, the setting tried in issue 12 (same bits on any x86 CPU).
+* ``compatible``: ``MKL_CBWR=COMPATIBLE``, the stricter setting (same bits on any x86 CPU).
 
 Each process times, in float32 with ``--threads`` torch threads (default 1):
 
@@ -18,7 +18,7 @@ Each process times, in float32 with ``--threads`` torch threads (default 1):
 
 Usage::
 
-    python benchmarks/numerics_cost.py              # 2 rounds of the 3 modes, about 6 minutes on a loaded 2-core machine
+    python benchmarks/numerics_cost.py              # 2 rounds of the 3 modes, about 6 min on a loaded 2-core box
     python benchmarks/numerics_cost.py --rounds 1   # quicker, noisier
 """
 from __future__ import annotations

@@ -10,7 +10,8 @@ Usage (from the repository root, with ../shared/data present):
     python benchmarks/structure_table.py --recipe ss_bprna --onehot-run runs/ss_bprna/onehot --lm-run runs/ss_bprna/lm
     # also the one-hot head with ViennaRNA's base-pair probabilities as an input (recipes/<recipe>/onehot_bpp.yaml)
     python benchmarks/structure_table.py --recipe ss_bprna --vienna-bpp
-    python benchmarks/structure_table.py --recipe ss_bprna --onehot-run runs/ss_bprna/onehot --bpp-run runs/ss_bprna/onehot_bpp
+    python benchmarks/structure_table.py --recipe ss_bprna --onehot-run runs/ss_bprna/onehot \\
+        --bpp-run runs/ss_bprna/onehot_bpp
     # a smoke test: 40 structures, 1 epoch, small head
     python benchmarks/structure_table.py --recipe ss_bprna --backbone CKPT --output-root /tmp/st \\
         --set data.options.limit=40 --set train.epochs=1 --set head.attention=false
@@ -59,7 +60,8 @@ def held_out(run_dir: Path) -> tuple[str, dict[tuple[str, str], dict]]:
     elif "test" in splits:
         name, what = "test", "test split"
     else:
-        name, what = "valid", f"validation split, also used for early stopping ({info.get('valid_split', 'data.valid')})"
+        source = info.get("valid_split", "data.valid")
+        name, what = "valid", f"validation split, also used for early stopping ({source})"
     # keyed by id and RNA sequence (a DNA-alphabet model writes T)
     return what, {(r["id"], r["sequence"].upper().replace("T", "U")): r for r in rows if r["split"] == name}
 
@@ -130,9 +132,11 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("--lm-run", type=Path, help="trained language-model run directory (skips training it)")
     ap.add_argument("--vienna-bpp", action="store_true",
                     help="also the one-hot head with ViennaRNA base-pair probabilities as input (onehot_bpp.yaml)")
-    ap.add_argument("--bpp-run", type=Path, help="trained run with head.vienna_bpp (skips training it; implies --vienna-bpp)")
+    ap.add_argument("--bpp-run", type=Path,
+                    help="trained run with head.vienna_bpp (skips training it; implies --vienna-bpp)")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override for every recipe")
-    ap.add_argument("--output-root", type=Path, default=None, help="where trained runs go (default runs/structure_table/<recipe>)")
+    ap.add_argument("--output-root", type=Path, default=None,
+                    help="where trained runs go (default runs/structure_table/<recipe>)")
     ap.add_argument("--workers", type=int, default=2, help="ViennaRNA processes")
     ap.add_argument("--json", type=Path, help="also write the figures as JSON")
     args = ap.parse_args(argv)
@@ -158,7 +162,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         runs.append(("lm", lm))
     runs.append(("onehot", args.onehot_run or train(recipes / "onehot.yaml", args.set, out_root / "onehot")))
     if want_bpp:
-        runs.append(("onehot_bpp", args.bpp_run or train(recipes / "onehot_bpp.yaml", args.set, out_root / "onehot_bpp")))
+        bpp_run = args.bpp_run or train(recipes / "onehot_bpp.yaml", args.set, out_root / "onehot_bpp")
+        runs.append(("onehot_bpp", bpp_run))
 
     held = {kind: held_out(run) for kind, run in runs}
     common = set.intersection(*(set(rows) for _, rows in held.values()))

@@ -62,7 +62,8 @@ def main(argv=None) -> int:
         return 0
     import RNA
 
-    results: dict = {"vienna_version": RNA.__version__, "settings": "RNAfold MFE, default parameters (Turner 2004, 37C)"}
+    settings = "RNAfold MFE, default parameters (Turner 2004, 37C)"
+    results: dict = {"vienna_version": RNA.__version__, "settings": settings}
     t0 = time.time()
     vl0 = read_bprna_jsonl(data / "ss_bprna" / "VL0.jsonl")
     arch = read_archiveii_csv(data / "ss_archiveii" / "ArchiveII.csv")

@@ -11,7 +11,6 @@ import pytest
 import torch
 
 import rnalm
-
 from rnalm import numerics
 from rnalm.model import EncoderConfig, RNAEncoder
 from rnalm.models.rnafm.alphabet import RNA_FM_ALPHABET

@@ -26,9 +26,10 @@ import torch
 
 import rnalm
 from rnalm import hub
-from rnalm.hub import downloader
 from rnalm.errors import DownloadError
+from rnalm.hub import downloader
 from rnalm.models import FORMATS
+
 
 def torch_bytes(obj) -> bytes:
     buf = io.BytesIO()
@@ -341,14 +342,15 @@ def test_force_replaces_the_cached_file_only_after_verification(server, tmp_path
 
 
 def test_verify_flags_a_bad_cached_file(tmp_path):
-    # Every use re-checks a cached file now (issue 12): no call trusts it unchecked any more.
+    # Every use re-checks a cached file: no call trusts it unchecked.
     folder = tmp_path / "c" / "t"
     folder.mkdir(parents=True)
     (folder / "weights.bin").write_bytes(b"tampered")
     entry = single("t", "http://127.0.0.1:9/unused", sha256=PAYLOAD_SHA)
     with pytest.raises(DownloadError, match="cached copy of t is bad"):
         hub.download(entry, tmp_path / "c", quiet=True)
-    assert (folder / "weights.bin.corrupt").read_bytes() == b"tampered" and hub.cache_status(entry, tmp_path / "c") == "no"
+    assert (folder / "weights.bin.corrupt").read_bytes() == b"tampered"
+    assert hub.cache_status(entry, tmp_path / "c") == "no"
 
 
 def closed_port() -> int:
@@ -505,7 +507,7 @@ def test_rnalm_load_by_name_downloads_through_resolve(monkeypatch, server, tmp_p
 
 
 # --------------------------------------------------------------------------------------------
-# Issue 12: a file is cached only once complete and verified
+# A file is cached only once complete and verified
 # --------------------------------------------------------------------------------------------
 
 

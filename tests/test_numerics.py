@@ -1,5 +1,5 @@
 """rnalm.numerics: the math libraries' mode is fixed by the CLI before the first matrix product, a
-too-late call is reported, and RNALM_FAST_MATH / --fast-math opt out (issue 12, case 4)."""
+too-late call is reported, and RNALM_FAST_MATH / --fast-math opt out."""
 from __future__ import annotations
 
 import json

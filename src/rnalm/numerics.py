@@ -3,7 +3,7 @@
 PyTorch's CPU wheels do their float32 matrix products in oneMKL. Left to itself, oneMKL picks its
 kernels and splits work between threads at run time, and the choice can change from one process
 to the next (it was seen to alternate between two Spearman values over four identical fine-tuning
-runs, issue 12), so the rounding, and with it a trained model, differs between identical runs.
+runs), so the rounding, and with it a trained model, differs between identical runs.
 oneMKL's *conditional numerical reproducibility* (CNR) fixes the code path; turning its dynamic
 thread count off (``MKL_DYNAMIC=FALSE``) stops it from using fewer threads than asked for. With a
 fixed thread count, results are then bitwise identical run to run on one machine.

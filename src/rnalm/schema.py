@@ -13,7 +13,7 @@ import difflib
 import json
 import typing
 from functools import lru_cache
-from typing import Any, Optional, TypeVar
+from typing import Any, Mapping, Optional, TypeVar, cast
 
 from pydantic import ConfigDict, TypeAdapter, ValidationError
 
@@ -59,7 +59,7 @@ def validate_fields(cls: type[T], data: Any, source: str, prefix: str = "",
         raise error(f"{source}: {prefix.rstrip('.') or 'the config'} holds a value that is not plain "
                     f"JSON/YAML data (numbers, strings, true/false, lists, mappings): {exc}") from exc
     try:
-        return _adapter(cls).validate_json(text)
+        return _adapter(cast(type, cls)).validate_json(text)
     except ValidationError as exc:
         raise error(f"{source}: {describe(cls, exc.errors()[0], prefix)}") from None
 
@@ -69,7 +69,7 @@ def check_fields(obj: Any, source: str, error: type[RnalmError] = ConfigError) -
     validate_fields(type(obj), dataclasses.asdict(obj), source, error=error)
 
 
-def describe(cls: type, err: dict[str, Any], prefix: str = "") -> str:
+def describe(cls: type, err: Mapping[str, Any], prefix: str = "") -> str:
     """One pydantic error as ``key=value must be ...``, in the words of rnalm's configs."""
     loc = [str(p) for p in err["loc"]]
     key = prefix + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"]).lstrip(".")

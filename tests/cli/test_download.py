@@ -13,8 +13,9 @@ import pytest
 import torch
 
 from rnalm import hub
-from rnalm.hub import downloader
 from rnalm.cli import main
+from rnalm.hub import downloader
+
 
 def _torch_file() -> bytes:
     """A small real torch file (a contact-regression-like head), so the download's format probe passes."""

@@ -1,5 +1,5 @@
 """Hostile payloads in the other files rnalm reads: each is refused with an error naming the file,
-and none runs code (issue 12, "What to build" item 1 and "compressed members are read with a size cap").
+and none runs code; compressed members are read with a size cap.
 
 Readers checked: YAML configs (``yaml.safe_load``), ``.npy`` arrays (``allow_pickle=False``), HDF5
 datasets (declared size capped; h5py never unpickles attributes), safetensors weights.

@@ -81,5 +81,6 @@ def test_pickle_module_not_used_directly():
     # sanity: the safe loader is the only unpickling path in src/
     import pathlib
     src = pathlib.Path(rnalm.__file__).parent
-    offenders = [p for p in src.rglob("*.py") if "pickle.load" in p.read_text() or "weights_only=False" in p.read_text()]
+    offenders = [p for p in src.rglob("*.py")
+                 if "pickle.load" in p.read_text() or "weights_only=False" in p.read_text()]
     assert offenders == []

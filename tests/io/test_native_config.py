@@ -1,5 +1,5 @@
 """config.json of a native checkpoint: every field checked, and checked against the weights, before
-anything is allocated (issue 12, item 5)."""
+anything is allocated."""
 import json
 import resource
 import time
@@ -30,7 +30,8 @@ def _edit(path, change):
     (lambda c: c["encoder"].update(num_layers=6.5), r"encoder\.num_layers=6\.5 must be an integer"),
     (lambda c: c.update(encoder=[c["encoder"]]), r"encoder=\[.*must be a mapping"),
     (lambda c: c["encoder"].update(token_dropout="false"), r"encoder\.token_dropout='false' must be true or false"),
-    (lambda c: c["encoder"].update(num_layer=2), r"unknown key 'encoder\.num_layer'; did you mean 'encoder\.num_layers'"),
+    (lambda c: c["encoder"].update(num_layer=2),
+     r"unknown key 'encoder\.num_layer'; did you mean 'encoder\.num_layers'"),
     (lambda c: c["encoder"].update(attention_heads=0), r"encoder\.attention_heads=0 must be >= 1"),
     (lambda c: c["encoder"].update(embed_dim=30), r"encoder: embed_dim 30 is not divisible by attention_heads 4"),
     (lambda c: c["encoder"].update(padding_idx=99), r"padding_idx 99 is not a token id"),
@@ -52,7 +53,8 @@ def test_huge_config_next_to_small_weights_is_refused_without_allocating(native)
     peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     start = time.perf_counter()
     with pytest.raises(CheckpointError, match=r"model\.safetensors: tensors do not match .*config\.json.*"
-                                              r"implies [0-9,]{15} values \([0-9,.]+ GiB: 2000 layers x 4096 wide\), the file holds 22,018"):
+                                              r"implies [0-9,]{15} values \([0-9,.]+ GiB: 2000 layers x 4096 wide\), "
+                                              r"the file holds 22,018"):
         rnalm.load(native)
     assert time.perf_counter() - start < 5
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak_before < 200_000  # KiB on Linux

@@ -5,9 +5,23 @@ import json
 
 import pytest
 
-from rnalm.io.output_guard import (MARKER_FILE, NEW, REPLACE, RESUME, OutputError, OutputKind, OutputLockedError,
-                                   claim_output, lock_path, output_lock, read_marker, remove_stale_staging,
-                                   staging_path, swap_into_place, write_marker)
+from rnalm.io.output_guard import (
+    MARKER_FILE,
+    NEW,
+    REPLACE,
+    RESUME,
+    OutputError,
+    OutputKind,
+    OutputLockedError,
+    claim_output,
+    lock_path,
+    output_lock,
+    read_marker,
+    remove_stale_staging,
+    staging_path,
+    swap_into_place,
+    write_marker,
+)
 
 KIND = OutputKind("test", "an rnalm test output", lambda p: (p / "made_by_rnalm.txt").is_file())
 

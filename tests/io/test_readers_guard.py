@@ -1,4 +1,4 @@
-"""Every reader in src/ that could run code goes through its safe entry point (issue 12, item 1).
+"""Every reader in src/ that could run code goes through its safe entry point.
 
 A source scan, so a new reader added later that bypasses them fails here: torch.load only in
 rnalm.io.safe_torch, numpy.load only with allow_pickle=False, YAML only through safe_load, skops

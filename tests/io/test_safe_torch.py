@@ -1,7 +1,7 @@
 """torch checkpoints: refusals name the file and a safe next step; zip bombs are refused before inflation.
 
-Issue 12, "Also seen": the refusal repeated torch's advice to switch the restriction off, and a 1 MB
-deflate bomb inside a .pt inflated to 1 GB before being refused.
+Two faults this guards against: the refusal once repeated torch's advice to switch the restriction off, and a 1 MB
+deflate bomb inside a .pt was inflated to 1 GB before being refused.
 """
 from __future__ import annotations
 
@@ -104,7 +104,9 @@ def reset_peak():
             fh.write("5")
         return status("VmRSS"), lambda: status("VmHWM")
     except OSError:
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        def peak_rss() -> int:
+            return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak_rss(), peak_rss
 
 out = []
 for how, path in zip(sys.argv[1::2], sys.argv[2::2]):

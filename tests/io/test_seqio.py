@@ -6,8 +6,7 @@ import gzip
 import pytest
 
 from rnalm.errors import RnalmError
-from rnalm.io.seqio import (DuplicateIdError, IdSet, Record, SequenceFileError, detect_format, iter_records,
-                            unique_ids)
+from rnalm.io.seqio import DuplicateIdError, IdSet, Record, SequenceFileError, detect_format, iter_records, unique_ids
 
 
 def write(path, text, compress=False):

@@ -4,9 +4,9 @@ import sys
 
 import pytest
 
+from rnalm.errors import RnalmError
 from rnalm.model import EncoderConfig, RNAEncoder
 from rnalm.model.footprint import check_fits_in_memory, implied_size, tensor_shapes
-from rnalm.errors import RnalmError
 
 
 @pytest.mark.parametrize("fields", [
@@ -32,6 +32,7 @@ def test_shape_only_builds_do_not_import_dynamo():
     # torch's meta normal_ / pow import torch._dynamo (seconds); every checkpoint load runs these builds
     code = ("import sys; from rnalm.model import EncoderConfig; from rnalm.model.footprint import tensor_shapes;"
             "tensor_shapes(EncoderConfig(vocab_size=25, num_layers=1, embed_dim=16, ffn_embed_dim=32, "
-            "attention_heads=4, position_embedding='rotary', tie_lm_head=False)); print('torch._dynamo' in sys.modules)")
+            "attention_heads=4, position_embedding='rotary', tie_lm_head=False));"
+            " print('torch._dynamo' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -17,8 +17,8 @@ from esm.model.esm2 import ESM2  # noqa: E402
 
 import rnalm  # noqa: E402
 from rnalm.errors import CheckpointError, InvalidSequenceError, SequenceLengthError  # noqa: E402
-from rnalm.models import detect_format  # noqa: E402
 from rnalm.io.native import save_native  # noqa: E402
+from rnalm.models import detect_format  # noqa: E402
 from rnalm.models.esm2 import ESM2_ALPHABET, ESM2_TOKENS  # noqa: E402
 from rnalm.models.esm2.convert import regression_path  # noqa: E402
 

@@ -16,12 +16,12 @@ from typing import Any, Optional
 
 import torch
 
-from rnalm import __version__
 from rnalm.alphabet import Alphabet
 from rnalm.embed.batching import Preparer
 from rnalm.embed.options import EmbedOptions
 from rnalm.io.digest import sha256_file
 from rnalm.model import EncoderConfig
+from rnalm.version import __version__
 
 #: Prefix of the tensor digest earlier versions recorded as ``model_id`` when no file sha256 was known.
 OLD_TENSOR_ID = "state-sha256:"

@@ -17,7 +17,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal, Optional
+from typing import Annotated, Any, Literal, Optional, cast
 
 import torch
 from pydantic import Field, with_config
@@ -86,7 +86,7 @@ def save_native(
         cfg = {
             "format": FORMAT_NAME,
             "format_version": FORMAT_VERSION,
-            "encoder": model.config.to_dict(),
+            "encoder": cast(EncoderConfig, model.config).to_dict(),
             "alphabet": alphabet.with_max_length(None).to_dict(),
             "provenance": {"rnalm_version": __version__, **(provenance or {})},
             "weights_sha256": sha256_file(weights),
@@ -159,7 +159,7 @@ NATIVE_CHECKPOINT = OutputKind("checkpoint", "an rnalm native checkpoint (config
 
 def _sniff(probe: Probe) -> bool:
     cfg = probe.json_file(CONFIG_FILE)
-    return bool(cfg) and cfg.get("format") == FORMAT_NAME
+    return cfg is not None and cfg.get("format") == FORMAT_NAME
 
 
 def convert_native(probe: Probe, verify: bool = True) -> Converted:

@@ -77,7 +77,7 @@ def open_text(path: PathLike) -> TextIO:
         raw = gzip.open(path, "rb") if magic == GZIP_MAGIC else open(path, "rb")
     except OSError as exc:
         raise SequenceFileError(f"{path}: cannot read: {exc.strerror or exc}") from exc
-    return io.TextIOWrapper(raw, encoding="utf-8", newline="")  # type: ignore[arg-type]
+    return io.TextIOWrapper(raw, encoding="utf-8", newline="")
 
 
 #: Characters of the first non-blank line that format detection reads at most.
@@ -245,9 +245,12 @@ def _iter_table(path: Path, delimiter: str, id_column: Optional[Union[str, int]]
                 yield Record(rid, seq, "", n, line)
                 n += 1
         except csv.Error as exc:
-            raise SequenceFileError(f"{path}: line {reader.line_num}: malformed {'TSV' if delimiter == chr(9) else 'CSV'}: {exc}") from exc
+            kind = "TSV" if delimiter == chr(9) else "CSV"
+            raise SequenceFileError(f"{path}: line {reader.line_num}: malformed {kind}: {exc}") from exc
         except (UnicodeDecodeError, EOFError, OSError, gzip.BadGzipFile) as exc:
-            raise SequenceFileError(f"{path}: unreadable near line {reader.line_num + 1}: {type(exc).__name__}: {exc}") from exc
+            raise SequenceFileError(
+                f"{path}: unreadable near line {reader.line_num + 1}: {type(exc).__name__}: {exc}"
+            ) from exc
     if n == 0:
         raise SequenceFileError(f"{path}: no sequence records after the header")
 

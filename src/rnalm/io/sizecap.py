@@ -23,7 +23,7 @@ sum of their declared sizes (ProtRNA's Keras weights, stored uncompressed).
 Why these limits: ``torch.save`` stores members uncompressed (ratio 1.0), and so does skops for
 rnalm's feature models (a default 300-iteration model on 9,000 x 34 features: 2.3 MB regression,
 10.7 MB five-class, declared/actual 0.95). A ratio of 20 with a 64 MiB floor leaves room for files
-re-zipped with compression while refusing bombs (the issue's: ratio ~1000).
+re-zipped with compression while refusing bombs (a typical one: ratio ~1000).
 """
 from __future__ import annotations
 
@@ -108,5 +108,5 @@ def check_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) -> None
             f"({info.file_size:,} bytes): {exc}. The file is damaged or forged; use a trusted copy.") from None
 
 
-__all__ = ["INFLATION_FLOOR_BYTES", "InflationError", "MAX_INFLATION_RATIO", "check_declared_size", "check_member", "check_zip_inflation",
-           "zip_inflation_limit"]
+__all__ = ["INFLATION_FLOOR_BYTES", "InflationError", "MAX_INFLATION_RATIO", "check_declared_size", "check_member",
+           "check_zip_inflation", "zip_inflation_limit"]

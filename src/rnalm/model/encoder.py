@@ -7,7 +7,7 @@ supervised outputs (``mfe``, ``structure_logits``) when the model has those head
 """
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Iterable, cast
 
 import torch
 from torch import nn
@@ -36,13 +36,14 @@ class LearnedPositionalEmbedding(Embedding):
         super().__init__(max_positions + padding_idx + 1, embed_dim, padding_idx)
         self.max_positions = max_positions
 
-    def forward(self, tokens: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         if tokens.size(1) > self.max_positions:
             raise SequenceLengthError(
                 f"input of {tokens.size(1)} tokens exceeds the model's {self.max_positions} positions"
             )
-        mask = tokens.ne(self.padding_idx).int()
-        positions = (torch.cumsum(mask, dim=1) * mask).long() + self.padding_idx
+        padding_idx = cast(int, self.padding_idx)  # always set: __init__ passes it to nn.Embedding
+        mask = tokens.ne(padding_idx).int()
+        positions = (torch.cumsum(mask, dim=1) * mask).long() + padding_idx
         return super().forward(positions)
 
 
@@ -59,7 +60,9 @@ class RNAEncoder(nn.Module):
             LearnedPositionalEmbedding(c.max_positions, c.embed_dim, c.padding_idx)
             if c.position_embedding == "learned" else None
         )
-        self.emb_layer_norm_before = nn.LayerNorm(c.embed_dim, eps=c.layer_norm_eps) if c.emb_layer_norm_before else None
+        self.emb_layer_norm_before = (
+            nn.LayerNorm(c.embed_dim, eps=c.layer_norm_eps) if c.emb_layer_norm_before else None
+        )
         rotary = c.position_embedding == "rotary"
         self.layers = nn.ModuleList(
             TransformerLayer(c.embed_dim, c.ffn_embed_dim, c.attention_heads, rotary, c.layer_norm_eps,
@@ -67,10 +70,8 @@ class RNAEncoder(nn.Module):
             for _ in range(c.num_layers)
         )
         self.emb_layer_norm_after = nn.LayerNorm(c.embed_dim, eps=c.layer_norm_eps)
-        self.lm_head = (
-            LMHead(c.embed_dim, c.vocab_size, self.embed_tokens.weight if c.tie_lm_head else None, c.layer_norm_eps)
-            if c.lm_head else None
-        )
+        tied = cast(nn.Parameter, self.embed_tokens.weight) if c.tie_lm_head else None
+        self.lm_head = LMHead(c.embed_dim, c.vocab_size, tied, c.layer_norm_eps) if c.lm_head else None
         self.contact_head = (
             ContactHead(c.num_layers * c.attention_heads, c.prepend_bos, c.append_eos, c.eos_idx)
             if c.contact_head else None
@@ -163,7 +164,7 @@ class RNAEncoder(nn.Module):
                 keep = (~padding_mask).to(attentions)
                 attentions = attentions * (keep[:, :, None] * keep[:, None, :])[:, None, None]
             result["attentions"] = attentions
-            if return_contacts:
+            if return_contacts and self.contact_head is not None:  # checked on entry
                 result["contacts"] = self.contact_head(tokens, attentions)
         result["last_hidden"] = x
         return result

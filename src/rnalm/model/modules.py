@@ -29,6 +29,7 @@ class RotaryEmbedding(nn.Module):
         super().__init__()
         # computed on the CPU even in a shape-only ``meta`` build, where this pow would import torch._dynamo
         inv_freq = 1.0 / (base ** (torch.arange(0, dim, 2, dtype=torch.float32, device="cpu") / dim))
+        self.inv_freq: torch.Tensor
         self.register_buffer("inv_freq", inv_freq, persistent=False)
         self._cache: tuple[int, torch.device, torch.dtype, torch.Tensor, torch.Tensor] | None = None
 

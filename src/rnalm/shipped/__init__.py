@@ -338,5 +338,5 @@ def listings(cache_dir: Union[str, Path, None] = None) -> Iterator[Listing]:
 
 
 __all__ = ["DEFAULT_BACKBONE", "ENV_DIR", "Entry", "KINDS", "MANIFEST", "PREFIX", "ShippedModelError", "TASK_ALIASES",
-           "backbone_path", "default_backbone", "entries", "find", "get", "is_ref", "listings", "read_manifest", "ref", "root", "run_view",
-           "structure_entry", "task_entry", "using_root"]
+           "backbone_path", "default_backbone", "entries", "find", "get", "is_ref", "listings", "read_manifest", "ref",
+           "root", "run_view", "structure_entry", "task_entry", "using_root"]
