@@ -139,8 +139,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     recipes = ROOT / "recipes" / args.recipe
     if not (recipes / "onehot.yaml").is_file():
         ap.error(f"{recipes}/onehot.yaml not found")
-    from rnalm.finetune.config import expand_path
-    from rnalm.finetune.run_config import load_finetune_config
+    from rnalm.runs.config import expand_path
+    from rnalm.runs.config_file import load_finetune_config
 
     train_file = expand_path(load_finetune_config(recipes / "onehot.yaml", args.set).data.train)
     want_bpp = args.vienna_bpp or args.bpp_run is not None

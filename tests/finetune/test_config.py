@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from rnalm.finetune.config import expand_path
-from rnalm.finetune.run_config import load_finetune_config
+from rnalm.runs.config import expand_path
+from rnalm.runs.config_file import load_finetune_config
 from rnalm.runs.errors import ConfigError
 
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from rnalm.finetune.config import FeatureSettings
-from rnalm.finetune.features import feature_matrix, feature_names, sequence_features
+from rnalm.runs.config import FeatureSettings
+from rnalm.runs.feature_model import feature_matrix, feature_names, sequence_features
 
 
 def feats(seq: str, **kw) -> dict:
@@ -41,7 +41,7 @@ def test_kmer_frequencies_and_mfe(tmp_path):
     assert x[0, names.index("mfe_per_nt")] == pytest.approx(RNA.fold(seq)[1] / len(seq))
     cached = list(tmp_path.rglob("mfe.tsv"))
     assert len(cached) == 1 and len(cached[0].read_text().splitlines()) == 1  # computed once, cached on disk
-    import rnalm.finetune.features as F
+    import rnalm.runs.feature_model as F
 
     calls = []
     real = RNA.fold
@@ -59,8 +59,8 @@ def test_feature_model_saved_without_pickle_and_foreign_types_refused(tmp_path):
     import pytest
     import skops.io as sio
 
-    from rnalm.finetune.features import FeatureModel
     from rnalm.runs.errors import RunDirError
+    from rnalm.runs.feature_model import FeatureModel
 
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(40, 3)), rng.normal(size=40)

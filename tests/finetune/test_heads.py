@@ -6,14 +6,14 @@ import pytest
 import torch
 
 from rnalm.api import load
-from rnalm.finetune.backbones import FrozenFeatures, LMBackbone
-from rnalm.finetune.cache import EmbeddingCache
-from rnalm.finetune.config import HeadConfig
-from rnalm.finetune.heads import MaskedBatchNorm1d, build_head
-from rnalm.finetune.model import FeatureSource
-from rnalm.finetune.sequences import onehot_batch
 from rnalm.io.digest import state_sha256
+from rnalm.runs.backbones import FrozenFeatures, LMBackbone
+from rnalm.runs.config import HeadConfig
+from rnalm.runs.embedding_cache import EmbeddingCache
 from rnalm.runs.errors import ConfigError, DataError
+from rnalm.runs.heads import MaskedBatchNorm1d, build_head
+from rnalm.runs.model import FeatureSource
+from rnalm.runs.sequences import onehot_batch
 
 SEQS = ["ACGUACGUAC", "GGGCCCAUAUAUGCGCAAU", "UUAG"]
 
@@ -137,8 +137,8 @@ def test_onehot_encoding_handles_t_and_iupac():
 def test_lora_without_peft_is_a_clear_error(backbone, monkeypatch):
     import sys
 
-    from rnalm.finetune.backbones import apply_lora
-    from rnalm.finetune.config import LoraSettings
+    from rnalm.runs.backbones import apply_lora
+    from rnalm.runs.config import LoraSettings
 
     monkeypatch.setitem(sys.modules, "peft", None)  # makes `import peft` raise ImportError
     with pytest.raises(ConfigError, match="pip install peft"):
@@ -149,8 +149,8 @@ def test_lora_targets_must_exist(backbone):
     pytest.importorskip("peft")
     import copy
 
-    from rnalm.finetune.backbones import apply_lora
-    from rnalm.finetune.config import LoraSettings
+    from rnalm.runs.backbones import apply_lora
+    from rnalm.runs.config import LoraSettings
 
     with pytest.raises(ConfigError, match="not modules of this model"):
         apply_lora(copy.deepcopy(backbone.encoder), LoraSettings(targets=["query"]))

@@ -5,7 +5,7 @@ import pytest
 from scipy import stats
 from sklearn import metrics as skm
 
-from rnalm.finetune.metrics import classification_metrics, greater_is_better, regression_metrics, summarize_folds
+from rnalm.metrics import classification_metrics, greater_is_better, regression_metrics, summarize_folds
 
 
 def test_regression_metrics_match_references():

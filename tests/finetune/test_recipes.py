@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from rnalm.finetune.run_config import load_finetune_config
+from rnalm.runs.config_file import load_finetune_config
 
 ROOT = Path(__file__).parents[2] / "recipes"
 #: fine-tuning recipe directories: one per dataset, recognisable by their one-hot baseline

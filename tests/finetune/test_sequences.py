@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from rnalm.finetune.sequences import default_alphabet, prepare
 from rnalm.models.rnafm.alphabet import MRNA_FM_ALPHABET
 from rnalm.runs.errors import DataError
+from rnalm.runs.sequences import default_alphabet, prepare
 
 
 def test_prepare_normalises_and_truncates():
@@ -32,9 +32,9 @@ def test_codon_alphabet_needs_whole_codons():
 def test_unknown_mask_keeps_iupac_letters_for_onehot_and_masks_them_for_the_lm():
     import torch
 
-    from rnalm.finetune.backbones import LMBackbone
     from rnalm.model import EncoderConfig, RNAEncoder
     from rnalm.models import get_alphabet
+    from rnalm.runs.backbones import LMBackbone
 
     a = get_alphabet("utr-lm")  # DNA letters A/C/G/T, no N
     with pytest.raises(DataError, match=r"f:2: .*invalid character 'n' at position 3"):
@@ -49,9 +49,9 @@ def test_unknown_mask_keeps_iupac_letters_for_onehot_and_masks_them_for_the_lm()
 
 
 def test_masked_letters_keep_their_place_in_per_token_features():
-    from rnalm.finetune.backbones import LMBackbone
     from rnalm.model import EncoderConfig, RNAEncoder
     from rnalm.models import get_alphabet
+    from rnalm.runs.backbones import LMBackbone
 
     a = get_alphabet("utr-lm")
     enc = RNAEncoder(EncoderConfig.for_alphabet(a, num_layers=1, embed_dim=8, ffn_embed_dim=16, attention_heads=2))

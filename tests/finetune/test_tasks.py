@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from rnalm.finetune.data.table import Records
-from rnalm.finetune.task_base import LabelState
-from rnalm.finetune.tasks import TASKS, get_task
 from rnalm.runs.errors import ConfigError
+from rnalm.runs.table import Records
+from rnalm.runs.task_base import LabelState
+from rnalm.runs.tasks import TASKS, get_task
 
 
 def recs(labels) -> Records:

@@ -12,7 +12,7 @@ from rnalm.shipped.package import Options, package
 
 from ..structure.conftest import planted
 
-pytest.importorskip("rnalm.finetune.structure.task", reason="the structure task is not in this tree")
+pytest.importorskip("rnalm.runs.structure_task", reason="the structure task is not in this tree")
 
 
 def test_structure_run_ships_and_folds_by_default(tiny_models, tmp_path, monkeypatch, capsys):

@@ -14,9 +14,9 @@ import pytest
 import torch
 
 from rnalm.errors import RnalmError
-from rnalm.finetune.config import ConfigError
-from rnalm.finetune.run_config import load_finetune_config
-from rnalm.finetune.structure.head import PAD_LOGIT, PairwiseHead, PairwiseHeadConfig
+from rnalm.runs.config import ConfigError
+from rnalm.runs.config_file import load_finetune_config
+from rnalm.runs.pairwise_head import PAD_LOGIT, PairwiseHead, PairwiseHeadConfig
 from rnalm.structure.formats import read_dbn, write_dbn
 
 from .conftest import planted_set, quiet, structure_config

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from rnalm.finetune.data.loader_table import load_data
-from rnalm.finetune.run_config import load_finetune_config
+from rnalm.runs.config_file import load_finetune_config
 from rnalm.runs.errors import ConfigError, DataError
 from rnalm.runs.splits import kfold
 from rnalm.structure.formats import StructureFormatError, write_bpseq, write_ct, write_dbn

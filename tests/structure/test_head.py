@@ -4,10 +4,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from rnalm.finetune.structure.batching import length_buckets, target_maps
 from rnalm.finetune.structure.features import lm_pair_inputs, nucleotide_slice
-from rnalm.finetune.structure.head import PAD_LOGIT, PairwiseHead, PairwiseHeadConfig, one_hot_head, one_hot_inputs
-from rnalm.finetune.structure.loss import masked_bce_loss, pair_mask
+from rnalm.runs.pair_batching import length_buckets, target_maps
+from rnalm.runs.pair_loss import masked_bce_loss, pair_mask
+from rnalm.runs.pairwise_head import PAD_LOGIT, PairwiseHead, PairwiseHeadConfig, one_hot_head, one_hot_inputs
 from rnalm.structure.pairs import Structure
 
 

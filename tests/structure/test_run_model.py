@@ -11,7 +11,7 @@ import pytest
 from rnalm.cli import main
 from rnalm.errors import RnalmError
 from rnalm.finetune import finetune
-from rnalm.finetune.structure.run_model import load_run_model
+from rnalm.runs.structure_model import load_run_model
 from rnalm.structure.formats import read_bpseq, read_ct, read_dbn, write_dbn
 
 from .conftest import planted_set, quiet, structure_config

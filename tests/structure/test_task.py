@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from rnalm.finetune import finetune
-from rnalm.finetune.structure.head import PAD_LOGIT
-from rnalm.finetune.tasks import get_task
 from rnalm.runs.errors import DataError
+from rnalm.runs.pairwise_head import PAD_LOGIT
+from rnalm.runs.tasks import get_task
 from rnalm.structure.formats import write_bpseq, write_dbn
 from rnalm.structure.pairs import Structure
 
@@ -43,7 +43,7 @@ def test_targets_batches_and_outputs_round_trip():
     m = task.metrics(np.array([a, b], dtype=object), out, None)
     assert m["n"] == 2 and m["precision"] == pytest.approx(0.5) and set(m) >= {"f1", "mcc", "f1_shifted"}
 
-    from rnalm.finetune.config import TrainConfig
+    from rnalm.runs.config import TrainConfig
 
     plan = task.batch_plan([10, 30, 20, 30], TrainConfig(cells_per_batch=1800, batch_size=8), True, 0)
     assert sorted(i for b in plan for i in b) == [0, 1, 2, 3]

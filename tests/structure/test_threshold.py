@@ -12,9 +12,9 @@ import torch
 
 from rnalm.cli import main
 from rnalm.finetune import finetune
-from rnalm.finetune.config import ConfigError
-from rnalm.finetune.run_config import load_finetune_config
 from rnalm.finetune.structure import calibrate
+from rnalm.runs.config import ConfigError
+from rnalm.runs.config_file import load_finetune_config
 from rnalm.structure.formats import read_dbn, write_dbn
 from rnalm.structure.postprocess import postprocess
 from rnalm.structure.threshold import (

@@ -10,9 +10,9 @@ import random
 
 import torch
 
-from rnalm.finetune.structure.batching import target_maps
-from rnalm.finetune.structure.head import one_hot_head, one_hot_inputs
-from rnalm.finetune.structure.loss import masked_bce_loss
+from rnalm.runs.pair_batching import target_maps
+from rnalm.runs.pair_loss import masked_bce_loss
+from rnalm.runs.pairwise_head import one_hot_head, one_hot_inputs
 from rnalm.structure.metrics import evaluate
 from rnalm.structure.postprocess import postprocess
 

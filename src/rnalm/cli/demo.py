@@ -98,8 +98,8 @@ class StructureResult:
 def _predict_task(alias: str, records: list) -> TaskResult:
     from rnalm import shipped
     from rnalm.errors import RnalmError
-    from rnalm.finetune.data.table import Records
-    from rnalm.finetune.predict import Predictor
+    from rnalm.runs.predict import Predictor
+    from rnalm.runs.table import Records
 
     res = TaskResult(alias)
     try:
@@ -165,7 +165,7 @@ def _fold(res: StructureResult, predictor, records: list, batch_size: int) -> No
 def _structures(records: list, out: Path, vienna: bool, plots: bool) -> list[StructureResult]:
     from rnalm import shipped
     from rnalm.errors import RnalmError
-    from rnalm.finetune.structure.run_model import load_run_model
+    from rnalm.runs.structure_model import load_run_model
     from rnalm.structure.predict import PostprocessOptions, model_predictor, vienna_predictor
 
     results = []

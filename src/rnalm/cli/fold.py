@@ -118,8 +118,15 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from rnalm.errors import RnalmError
-    from rnalm.io.output_guard import (claim_output, output_lock, remove_path, remove_stale_staging, staging_path,
-                                       swap_into_place, write_marker)
+    from rnalm.io.output_guard import (
+        claim_output,
+        output_lock,
+        remove_path,
+        remove_stale_staging,
+        staging_path,
+        swap_into_place,
+        write_marker,
+    )
     from rnalm.io.seqio import iter_records, unique_ids
     from rnalm.structure.predict import FOLD_OUTPUT, fold_records
 

@@ -10,17 +10,17 @@ import numpy as np
 import torch
 
 from rnalm.api import load
-from rnalm.finetune.backbones import FrozenFeatures
-from rnalm.finetune.builder import build_model, head_needs
-from rnalm.finetune.config import FinetuneConfig, expand_path
 from rnalm.finetune.data.loaders import DataBundle
-from rnalm.finetune.data.table import Records
-from rnalm.finetune.model import FeatureSource, SequenceModel
-from rnalm.finetune.sequences import default_alphabet, prepare
-from rnalm.finetune.task_base import Task
 from rnalm.io.digest import state_sha256
 from rnalm.model.encoder import RNAEncoder
+from rnalm.runs.backbones import FrozenFeatures
+from rnalm.runs.builder import build_model, head_needs
+from rnalm.runs.config import FinetuneConfig, expand_path
 from rnalm.runs.errors import ConfigError
+from rnalm.runs.model import FeatureSource, SequenceModel
+from rnalm.runs.sequences import default_alphabet, prepare
+from rnalm.runs.table import Records
+from rnalm.runs.task_base import Task
 from rnalm.structure.bpp import PairProbabilities
 
 
@@ -105,7 +105,7 @@ def pair_probs(ctx: Context, needs: Collection[str]) -> Optional[Any]:
 
 
 def fresh_model(ctx: Context, out_dim: int) -> tuple[SequenceModel, FeatureSource]:
-    """A fresh model of the run (:func:`rnalm.finetune.builder.build_model`) on the run's shared features."""
+    """A fresh model of the run (:func:`rnalm.runs.builder.build_model`) on the run's shared features."""
     pp = pair_probs(ctx, head_needs(ctx.cfg, ctx.encoder))
     return build_model(ctx.cfg, out_dim, ctx.encoder, ctx.alphabet, ctx.frozen, pp)
 

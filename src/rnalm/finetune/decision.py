@@ -12,8 +12,8 @@ from rnalm.finetune.context import (
     Context,
     Split,
 )
-from rnalm.finetune.task_base import LabelState
 from rnalm.runs.errors import RunDirError
+from rnalm.runs.task_base import LabelState
 from rnalm.structure.threshold import MAX_SEQUENCES, cv_record, read_record, subset_indices, write_record
 
 

@@ -12,8 +12,8 @@ from rnalm.finetune.context import (
     Context,
     Split,
 )
-from rnalm.finetune.metrics import summarize_folds
-from rnalm.finetune.task_base import LabelState
+from rnalm.metrics import summarize_folds
+from rnalm.runs.task_base import LabelState
 
 
 def fit_labels(ctx: Context, train: Split, others: Sequence[Split]) -> LabelState:

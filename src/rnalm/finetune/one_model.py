@@ -9,7 +9,6 @@ from typing import Any, Optional, Sequence
 import numpy as np
 from safetensors.torch import save_file
 
-from rnalm.finetune import plots
 from rnalm.finetune.context import (
     Context,
     Split,
@@ -23,12 +22,12 @@ from rnalm.finetune.evaluation import (
     split_metrics,
     write_predictions,
 )
-from rnalm.finetune.features import FeatureModel, feature_matrix
-from rnalm.finetune.model import SeqDataset
-from rnalm.finetune.task_base import LabelState
 from rnalm.finetune.trainer import Trainer, TrainerState
 from rnalm.io.jsonfile import write_json
+from rnalm.runs import plots
 from rnalm.runs.errors import ConfigError
+from rnalm.runs.feature_model import FeatureModel, feature_matrix
+from rnalm.runs.model import SeqDataset
 from rnalm.runs.rundir import (
     FEATURE_MODEL_FILE,
     LABEL_FILE,
@@ -37,6 +36,7 @@ from rnalm.runs.rundir import (
     STATE_FILE,
     WEIGHTS_FILE,
 )
+from rnalm.runs.task_base import LabelState
 from rnalm.training.seeding import seed_everything
 
 

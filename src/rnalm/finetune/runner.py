@@ -15,11 +15,6 @@ from typing import Any, Callable, Collection, Optional, Sequence
 import torch
 
 from rnalm import __version__, shipped
-from rnalm.finetune import plots
-from rnalm.finetune.backbones import FrozenFeatures, LMBackbone
-from rnalm.finetune.builder import head_needs
-from rnalm.finetune.cache import EmbeddingCache, default_cache_dir
-from rnalm.finetune.config import FinetuneConfig, expand_path
 from rnalm.finetune.context import (
     Context,
     Split,
@@ -35,21 +30,26 @@ from rnalm.finetune.evaluation import (
     pooled_metrics,
     write_predictions,
 )
-from rnalm.finetune.model import run_device
 from rnalm.finetune.one_model import train_one
-from rnalm.finetune.run_config import load_finetune_config
 from rnalm.finetune.run_splits import cv_folds, fold_splits, groups, holdout_splits, strata
-from rnalm.finetune.tasks import get_task
 from rnalm.io.jsonfile import write_json
 from rnalm.io.output_guard import OutputKind, input_inside, is_empty_dir, output_lock, write_marker
 from rnalm.numerics import current, reproducible
+from rnalm.runs import plots
+from rnalm.runs.backbones import FrozenFeatures, LMBackbone
+from rnalm.runs.builder import head_needs
+from rnalm.runs.config import FinetuneConfig, expand_path
+from rnalm.runs.config_file import load_finetune_config
+from rnalm.runs.embedding_cache import EmbeddingCache, default_cache_dir
 from rnalm.runs.errors import ConfigError, RunDirError
+from rnalm.runs.model import run_device
 from rnalm.runs.rundir import (
     CONFIG_FILE,
     INFO_FILE,
     METRICS_FILE,
     PREDICTIONS_FILE,
 )
+from rnalm.runs.tasks import get_task
 from rnalm.structure.bpp import PairProbabilities
 
 

@@ -23,14 +23,14 @@ import torch
 from safetensors.torch import save_file
 
 from rnalm.errors import CheckpointError
-from rnalm.finetune.config import TrainConfig
-from rnalm.finetune.metrics import greater_is_better
-from rnalm.finetune.model import FeatureSource, SeqDataset, SequenceModel, make_collate, to_device
-from rnalm.finetune.task_base import LabelState, Task
 from rnalm.io.arrayfiles import read_safetensors
 from rnalm.io.safe_torch import safe_torch_load
+from rnalm.metrics import greater_is_better
+from rnalm.runs.config import TrainConfig
 from rnalm.runs.errors import RunDirError
+from rnalm.runs.model import FeatureSource, SeqDataset, SequenceModel, make_collate, to_device
 from rnalm.runs.rundir import STATE_FILE, WEIGHTS_FILE
+from rnalm.runs.task_base import LabelState, Task
 from rnalm.training.batching import shuffled_batches
 from rnalm.training.schedule import lr_factor
 
@@ -162,7 +162,7 @@ class Trainer:
     def _epoch_batches(self, epoch: int) -> list[list[int]]:
         """Shuffled training order, a function of (seed, epoch) only; with ``group_by_length``,
         chunks of 50 batches are sorted by length, cut into batches, and the batches shuffled.
-        A task with its own :meth:`~rnalm.finetune.tasks.Task.batch_plan` decides instead."""
+        A task with its own :meth:`~rnalm.runs.tasks.Task.batch_plan` decides instead."""
         plan = self.task.batch_plan([len(s) for s in self.train_ds.seqs], self.cfg, True, self.cfg.seed * 1000 + epoch)
         if plan is not None:
             return plan

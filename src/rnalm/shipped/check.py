@@ -9,7 +9,7 @@ installed weights, configs and code still produce the packaged model's predictio
   (:func:`rnalm.pretrain.objective.evaluate`: 15 % BERT masking from fixed seeds, token-budget
   batches), columns ``id,sequence``;
 * task -- the run's selection metric (Spearman for regression, AUROC for two classes, accuracy for
-  more) through :class:`rnalm.finetune.predict.Predictor`, columns ``id,sequence,label`` (the label
+  more) through :class:`rnalm.runs.predict.Predictor`, columns ``id,sequence,label`` (the label
   as in the data file);
 * structure -- ``f1`` (per-sequence F1 averaged over sequences, the structure task's selection
   metric) of the structures ``rnalm fold`` writes (the shipped model with the
@@ -57,8 +57,8 @@ def backbone_metrics(model_dir: str | Path, seqs: Sequence[str], ids: Optional[S
     import torch
 
     from rnalm.api import load
-    from rnalm.pretrain.data import Example
     from rnalm.pretrain.config import ObjectiveConfig, OptimConfig, PretrainConfig
+    from rnalm.pretrain.data import Example
     from rnalm.pretrain.objective import evaluate
 
     model, alphabet = load(model_dir)
@@ -76,7 +76,7 @@ def backbone_metrics(model_dir: str | Path, seqs: Sequence[str], ids: Optional[S
 
 # ------------------------------------------------------------------------------------ tasks
 def task_records(rows: Sequence[dict[str, str]], where: str = CHECK_FILE):
-    from rnalm.finetune.data.table import Records
+    from rnalm.runs.table import Records
 
     recs = Records()
     for i, r in enumerate(rows):

@@ -335,7 +335,7 @@ def _check_backbone(info: dict, opts: "Options") -> Optional[tuple[str, str]]:
 def _valid_records(source: Path):
     """The run's validation split, exactly as ``rnalm finetune`` made it (Records, raw labels)."""
     from rnalm.finetune.data.loader_table import load_data
-    from rnalm.finetune.run_config import load_finetune_config
+    from rnalm.runs.config_file import load_finetune_config
     from rnalm.runs.splits import holdout
 
     cfg = load_finetune_config(source / "config.yaml")
@@ -561,7 +561,7 @@ def _valid_ids(run: Path) -> list[str]:
 def baselines(source: Path, metric: dict, specs: Sequence[tuple[str, str]]) -> list[dict]:
     """Each baseline's figure for the shipped model's metric, after checking that it was validated
     on exactly the shipped run's validation rows (same ids), so the comparison is paired."""
-    from rnalm.finetune.metrics import greater_is_better
+    from rnalm.metrics import greater_is_better
 
     out = []
     ours = _valid_ids(source) if specs else []

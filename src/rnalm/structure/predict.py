@@ -9,7 +9,7 @@ A *predictor* maps a batch of ``(id, sequence)`` to :class:`Prediction` objects.
   user's post-processing choices (:mod:`rnalm.structure.postprocess`).
 
 Learned models come from ``rnalm finetune`` run directories; the run-directory format belongs to
-the fine-tuning code (:func:`rnalm.finetune.structure.run_model.load_run_model`), so this module
+the fine-tuning code (:func:`rnalm.runs.structure_model.load_run_model`), so this module
 never parses weights itself.
 
 Every record is validated before anything is written: letters (A, C, G, U, T, N in any case; T is

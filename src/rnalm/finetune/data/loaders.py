@@ -1,6 +1,6 @@
 """Loaders for labelled sequence data: a generic reader and the published layouts.
 
-A loader turns a :class:`~rnalm.finetune.config.DataConfig` into a :class:`DataBundle`: the
+A loader turns a :class:`~rnalm.runs.config.DataConfig` into a :class:`DataBundle`: the
 train split, optional valid/test splits, and notes that end up in ``metrics.json`` so a reader of
 the results knows which published preprocessing was applied. The table of loaders by
 name is :data:`rnalm.finetune.data.loader_table.LOADERS`; each validates its own ``data.options`` keys.
@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from rnalm.finetune.config import DataConfig, expand_path
-from rnalm.finetune.data.table import (
+from rnalm.runs.config import DataConfig, expand_path
+from rnalm.runs.errors import ConfigError, DataError
+from rnalm.runs.table import (
     Records,
     column_index,
     iter_table,
@@ -23,7 +24,6 @@ from rnalm.finetune.data.table import (
     read_labelled,
     read_table,
 )
-from rnalm.runs.errors import ConfigError, DataError
 
 
 @dataclass

@@ -7,7 +7,7 @@
 * an ArchiveII CSV (``.csv``: ``id,sequence,structure,base_pairs,len``);
 * a folder: every file above in it (sorted by name; not recursive).
 
-The structures become :class:`~rnalm.finetune.data.table.Records` whose labels are the
+The structures become :class:`~rnalm.runs.table.Records` whose labels are the
 :class:`~rnalm.structure.pairs.Structure` objects, so the fine-tuning runner splits, folds and
 reports them like any other labelled rows. ``data.max_length`` drops longer structures (counted in
 the run's notes, never truncated: a cut structure would be wrong). ``data.options``:
@@ -28,10 +28,10 @@ import warnings
 from pathlib import Path
 from typing import Optional
 
-from rnalm.finetune.config import DataConfig
 from rnalm.finetune.data.loaders import DataBundle, data_path, loader_options
-from rnalm.finetune.data.table import Records
+from rnalm.runs.config import DataConfig
 from rnalm.runs.errors import ConfigError, DataError
+from rnalm.runs.table import Records
 from rnalm.structure.formats import (
     READERS,
     archiveii_family,

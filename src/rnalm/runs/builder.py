@@ -1,7 +1,7 @@
 """The one model builder: a run's config + its backbone -> the model and the source of its features.
 
-Training (:mod:`rnalm.finetune.runner`), ``rnalm predict`` (:mod:`rnalm.finetune.predict`) and
-``rnalm fold --run`` (:mod:`rnalm.finetune.structure.run_model`) all build through here, so a saved
+Training (:mod:`rnalm.finetune.runner`), ``rnalm predict`` (:mod:`rnalm.runs.predict`) and
+``rnalm fold --run`` (:mod:`rnalm.runs.structure_model`) all build through here, so a saved
 run is always rebuilt exactly as it was trained.
 """
 from __future__ import annotations
@@ -9,11 +9,11 @@ from __future__ import annotations
 import copy
 from typing import Any, Callable, Optional, Union
 
-from rnalm.finetune.backbones import FrozenFeatures, LMBackbone, apply_lora
-from rnalm.finetune.config import FinetuneConfig
-from rnalm.finetune.heads import build_head
-from rnalm.finetune.model import FeatureSource, SequenceModel
 from rnalm.model.encoder import RNAEncoder
+from rnalm.runs.backbones import FrozenFeatures, LMBackbone, apply_lora
+from rnalm.runs.config import FinetuneConfig
+from rnalm.runs.heads import build_head
+from rnalm.runs.model import FeatureSource, SequenceModel
 
 #: Frozen features, or a function making them from the head's needs on first use.
 FrozenProvider = Union[FrozenFeatures, Callable[[frozenset], FrozenFeatures], None]

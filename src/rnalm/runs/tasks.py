@@ -1,7 +1,7 @@
 """Tasks: how labels are parsed, what the model outputs, which loss, which metrics, which plots.
 
 A task is looked up by name in :data:`TASKS` (``regression``, ``classification`` and ``structure``,
-:mod:`rnalm.finetune.structure.task`); the interface they share is :mod:`rnalm.finetune.task_base`. The
+:mod:`rnalm.runs.structure_task`); the interface they share is :mod:`rnalm.runs.task_base`. The
 training loop never branches on the task: it asks the task for targets, a loss, batches,
 decoded predictions and metrics. Everything a task learns from the training
 labels (class names, the label scaler) is a :class:`LabelState`, saved in the run directory so
@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
 import numpy as np
 import torch.nn.functional as F
 
-from rnalm.finetune import plots
-from rnalm.finetune.data.table import Records, parse_float
-from rnalm.finetune.metrics import classification_metrics, regression_metrics
-from rnalm.finetune.structure.task import StructureTask
-from rnalm.finetune.task_base import LabelState, Task
+from rnalm.metrics import classification_metrics, regression_metrics
+from rnalm.runs import plots
 from rnalm.runs.errors import ConfigError, DataError
+from rnalm.runs.structure_task import StructureTask
+from rnalm.runs.table import Records, parse_float
+from rnalm.runs.task_base import LabelState, Task
 
 if TYPE_CHECKING:
     pass

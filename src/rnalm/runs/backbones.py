@@ -1,7 +1,7 @@
 """Backbones: a language model turned into the features heads read, in three training modes.
 
 * ``frozen``: the model runs once per sequence without gradients; features are kept in memory and
-  in the on-disk :class:`~rnalm.finetune.cache.EmbeddingCache`; only the head trains.
+  in the on-disk :class:`~rnalm.runs.embedding_cache.EmbeddingCache`; only the head trains.
 * ``full``: every backbone parameter trains together with the head.
 * ``lora``: low-rank adapters (``peft``) on the attention projections; only adapters and head train.
 
@@ -20,9 +20,9 @@ import torch
 from torch import nn
 
 from rnalm.alphabet import Alphabet
-from rnalm.finetune.cache import EmbeddingCache
-from rnalm.finetune.config import LoraSettings
 from rnalm.model.encoder import RNAEncoder
+from rnalm.runs.config import LoraSettings
+from rnalm.runs.embedding_cache import EmbeddingCache
 from rnalm.runs.errors import ConfigError
 
 LM_FEATURES = frozenset({"cls", "mean", "tokens"})

@@ -1,6 +1,6 @@
 """A trained structure run (``rnalm finetune``, ``task: structure``) as ``rnalm fold``'s probability model.
 
-The model is rebuilt exactly as the runner built it (:func:`rnalm.finetune.builder.build_model`
+The model is rebuilt exactly as the runner built it (:func:`rnalm.runs.builder.build_model`
 from the run's resolved ``config.yaml``), so training and folding cannot drift apart. A
 language-model backbone is taken from the path recorded in ``run_info.json`` (else the config's
 ``backbone.name``) and must have the weights the run was trained on (sha256), or the run is refused
@@ -18,8 +18,9 @@ fold thresholds.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import numpy as np
 import torch
@@ -27,18 +28,19 @@ import torch
 from rnalm import hub, shipped
 from rnalm.api import load
 from rnalm.errors import RnalmError
-from rnalm.finetune.backbones import FrozenFeatures, LMBackbone
-from rnalm.finetune.builder import head_needs
-from rnalm.finetune.cache import EmbeddingCache, default_cache_dir
-from rnalm.finetune.config import ConfigError, FinetuneConfig, expand_path
-from rnalm.finetune.context import Context, fresh_model
-from rnalm.finetune.model import run_device, to_device
-from rnalm.finetune.run_config import load_finetune_config
-from rnalm.finetune.sequences import default_alphabet, prepare
-from rnalm.finetune.tasks import get_task
 from rnalm.io.arrayfiles import read_safetensors
 from rnalm.io.digest import state_sha256
+from rnalm.model.encoder import RNAEncoder
+from rnalm.runs.backbones import FrozenFeatures, LMBackbone
+from rnalm.runs.builder import build_model, head_needs
+from rnalm.runs.config import ConfigError, FinetuneConfig, expand_path
+from rnalm.runs.config_file import load_finetune_config
+from rnalm.runs.embedding_cache import EmbeddingCache, default_cache_dir
+from rnalm.runs.model import run_device, to_device
 from rnalm.runs.rundir import CONFIG_FILE, INFO_FILE, WEIGHTS_FILE, RunDir
+from rnalm.runs.sequences import default_alphabet, prepare
+from rnalm.runs.task_base import Task
+from rnalm.runs.tasks import get_task
 from rnalm.structure.bpp import PairProbabilities
 from rnalm.structure.threshold import read_record
 
@@ -111,17 +113,32 @@ def load_run_model(run_dir: str | Path, device: Optional[str] = None) -> "RunMod
     return model
 
 
+@dataclass
+class LoadedRun:
+    """What a structure run's fold models share: its config, task, backbone and feature providers."""
+
+    cfg: FinetuneConfig
+    task: Task
+    run_dir: Path
+    device: torch.device
+    alphabet: Any = None
+    encoder: Optional[RNAEncoder] = None
+    sha256: Optional[str] = None
+    frozen: Optional[FrozenFeatures] = None
+    pair_probs: Optional[PairProbabilities] = None
+
+
 class RunModel:
     """Callable: sequences (A/C/G/U/N) -> their ``(L, L)`` base-pair probability maps."""
 
-    def __init__(self, ctx: Context, models: list, limit: Optional[int], info: Optional[dict] = None,
+    def __init__(self, run: LoadedRun, models: list, limit: Optional[int], info: Optional[dict] = None,
                  dirs: Optional[list[Path]] = None) -> None:
-        self.ctx = ctx
+        self.run = run
         self.models = models  # [(model, feature source)], one per fold
         self.limit = limit
         self.info = info or {}
         self.dirs = dirs or []  # the model directories (run dir, or fold_<i>/), aligned with models
-        self.threshold_record = read_record(ctx.run_dir)
+        self.threshold_record = read_record(run.run_dir)
 
     @classmethod
     def load(cls, run_dir: Path, device: Optional[str] = None, use_cache: bool = False) -> Optional["RunModel"]:
@@ -138,34 +155,33 @@ class RunModel:
             return None
         info = run.read_info()
         dirs = _model_dirs(run_dir, info)
-        ctx = Context(cfg, get_task("structure"), run_dir, log=lambda _m: None, alphabet=None,
-                      device=run_device(device or cfg.train.device))
+        loaded = LoadedRun(cfg, get_task("structure"), run_dir, run_device(device or cfg.train.device))
         if cfg.backbone.kind == "lm":
-            ctx.encoder, ctx.alphabet, ctx.sha256 = _load_backbone(run_dir, cfg, info, ctx.device)
+            loaded.encoder, loaded.alphabet, loaded.sha256 = _load_backbone(run_dir, cfg, info, loaded.device)
         else:
-            ctx.alphabet = default_alphabet()
-        needs = head_needs(cfg, ctx.encoder)
+            loaded.alphabet = default_alphabet()
+        needs = head_needs(cfg, loaded.encoder)
         cache_root = None
         if use_cache and cfg.backbone.cache:
             cache_root = Path(expand_path(cfg.backbone.cache_dir)) if cfg.backbone.cache_dir else default_cache_dir()
         if "bpp" in needs:
-            ctx.pair_probs = PairProbabilities(cache_root)  # RnalmError naming rnalm[vienna] when ViennaRNA is missing
-        if ctx.encoder is not None and cfg.backbone.mode == "frozen" and "attentions" not in needs:
-            lmb = LMBackbone(ctx.encoder, ctx.alphabet, cfg.backbone.layer)
-            cache = EmbeddingCache(cache_root, ctx.sha256, lmb.layer) if cache_root is not None else None
-            ctx.frozen = FrozenFeatures(lmb, needs, cache, cfg.backbone.embed_batch_size)
+            loaded.pair_probs = PairProbabilities(cache_root)  # RnalmError naming rnalm[vienna] when ViennaRNA is missing
+        if loaded.encoder is not None and cfg.backbone.mode == "frozen" and "attentions" not in needs:
+            lmb = LMBackbone(loaded.encoder, loaded.alphabet, cfg.backbone.layer)
+            cache = EmbeddingCache(cache_root, loaded.sha256, lmb.layer) if cache_root is not None else None
+            loaded.frozen = FrozenFeatures(lmb, needs, cache, cfg.backbone.embed_batch_size)
         models = []
         for d in dirs:
-            model, source = fresh_model(ctx, 1)
+            model, source = build_model(cfg, 1, loaded.encoder, loaded.alphabet, loaded.frozen, loaded.pair_probs)
             state = read_safetensors(RunDir(d).weights)
             try:
                 model.load_saved_state(state)
             except (RuntimeError, OSError) as exc:
                 raise RnalmError(f"{d / WEIGHTS_FILE}: does not fit the run's config: {exc}") from None
-            models.append((model.to(ctx.device).eval(), source))
-        a = ctx.alphabet
+            models.append((model.to(loaded.device).eval(), source))
+        a = loaded.alphabet
         limit = a.max_length * a.k_mer if a.max_length is not None else None
-        return cls(ctx, models, limit, info, dirs)
+        return cls(loaded, models, limit, info, dirs)
 
     def __call__(self, sequences: Sequence[str]) -> list[np.ndarray]:
         """Probability maps, averaged over the run's fold models."""
@@ -185,22 +201,22 @@ class RunModel:
                 raise RnalmError(f"a sequence of {len(s)} nt is longer than the run's backbone accepts "
                                  f"({self.limit} nt); fold it with --max-length {self.limit} or split it")
         # rnalm fold accepts N (never paired): a language model without N reads <mask> there
-        seqs = prepare(sequences, ids, ids, self.ctx.alphabet, "error", None, "mask")
-        if self.ctx.frozen is not None:
-            self.ctx.frozen.tokens.clear()
-            self.ctx.frozen.pooled.clear()
-            self.ctx.frozen.ensure(seqs)
-        if self.ctx.pair_probs is not None:
-            self.ctx.pair_probs.clear()
-        plan = self.ctx.task.batch_plan([len(s) for s in seqs], self.ctx.cfg.train, False, 0)
+        seqs = prepare(sequences, ids, ids, self.run.alphabet, "error", None, "mask")
+        if self.run.frozen is not None:
+            self.run.frozen.tokens.clear()
+            self.run.frozen.pooled.clear()
+            self.run.frozen.ensure(seqs)
+        if self.run.pair_probs is not None:
+            self.run.pair_probs.clear()
+        plan = self.run.task.batch_plan([len(s) for s in seqs], self.run.cfg.train, False, 0)
         probs = [np.zeros((len(s), len(s)), dtype=np.float32) for s in seqs]
         for model, source in models:
             for idx in plan:
-                out = fn(model(to_device(source([seqs[i] for i in idx]), self.ctx.device)).float()).cpu().numpy()
+                out = fn(model(to_device(source([seqs[i] for i in idx]), self.run.device)).float()).cpu().numpy()
                 for r, i in enumerate(idx):
                     n = len(seqs[i])
                     probs[i] += out[r, :n, :n]
         return probs
 
 
-__all__ = ["RunModel", "load_run_model"]
+__all__ = ["LoadedRun", "RunModel", "load_run_model"]

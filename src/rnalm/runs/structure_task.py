@@ -7,7 +7,7 @@ module supplies only what is particular to ``L x L`` targets:
 * **data**: the ``structure`` loader (:mod:`rnalm.finetune.structure.data`; chosen automatically), whose
   labels are :class:`~rnalm.structure.pairs.Structure` objects;
 * **model**: ``head.type: pairwise`` (chosen automatically) -- the 2-D residual
-  :class:`~rnalm.finetune.structure.head.PairwiseHead` on one-hot nucleotides (``backbone.name: none``) or
+  :class:`~rnalm.runs.pairwise_head.PairwiseHead` on one-hot nucleotides (``backbone.name: none``) or
   on a language model's per-nucleotide embeddings (plus the one-hot with ``head.onehot``, plus
   every attention map with ``head.attention``, plus ViennaRNA's base-pair probability map with
   ``head.vienna_bpp``, :mod:`rnalm.structure.bpp`); frozen, full or LoRA backbones as for other tasks;
@@ -24,7 +24,7 @@ module supplies only what is particular to ``L x L`` targets:
   sequences once the best weights are loaded (:mod:`rnalm.structure.threshold`); the valid / test
   metrics and predictions then use it, and the figures at 0.5 stay under ``<metric>_t050`` keys;
 * **predictions.csv**: true (``label``) and predicted dot-brackets and per-sequence scores;
-* **rnalm fold --run RUN_DIR**: :func:`rnalm.finetune.structure.run_model.load_run_model`.
+* **rnalm fold --run RUN_DIR**: :func:`rnalm.runs.structure_model.load_run_model`.
 """
 from __future__ import annotations
 
@@ -36,14 +36,14 @@ from typing import Optional, Sequence
 import numpy as np
 import torch
 
-from rnalm.finetune import plots
-from rnalm.finetune.config import FinetuneConfig, TrainConfig
-from rnalm.finetune.data.table import Records
-from rnalm.finetune.structure.batching import length_buckets
-from rnalm.finetune.structure.head import PAD_LOGIT
-from rnalm.finetune.structure.loss import masked_bce_loss
-from rnalm.finetune.task_base import LabelState, Task
+from rnalm.runs import plots
+from rnalm.runs.config import FinetuneConfig, TrainConfig
 from rnalm.runs.errors import ConfigError, DataError
+from rnalm.runs.pair_batching import length_buckets
+from rnalm.runs.pair_loss import masked_bce_loss
+from rnalm.runs.pairwise_head import PAD_LOGIT
+from rnalm.runs.table import Records
+from rnalm.runs.task_base import LabelState, Task
 from rnalm.structure.metrics import evaluate, score_pairs
 from rnalm.structure.pairs import Structure, pairs_to_dot_bracket
 from rnalm.structure.plots import f1_by_length

@@ -16,10 +16,10 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from rnalm.finetune.backbones import FrozenFeatures, LMBackbone
-from rnalm.finetune.head_base import Head
-from rnalm.finetune.sequences import onehot_batch
+from rnalm.runs.backbones import FrozenFeatures, LMBackbone
 from rnalm.runs.errors import ConfigError
+from rnalm.runs.head_base import Head
+from rnalm.runs.sequences import onehot_batch
 from rnalm.training.device import resolve_device
 
 

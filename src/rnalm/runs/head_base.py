@@ -1,6 +1,6 @@
 """What every prediction head is: a module that declares which features of a batch it reads.
 
-The heads themselves and their table are in :mod:`rnalm.finetune.heads`.
+The heads themselves and their table are in :mod:`rnalm.runs.heads`.
 """
 from __future__ import annotations
 

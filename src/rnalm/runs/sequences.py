@@ -61,7 +61,7 @@ def prepare(seqs: Sequence[str], ids: Sequence[str], where: Sequence[str], alpha
     """Normalised sequences, truncated to ``max_nt`` letters as ``truncate`` says, or a clear error.
 
     ``unknown="mask"`` keeps IUPAC letters outside the alphabet (e.g. N for a DNA-letter model) in
-    the returned strings; :class:`~rnalm.finetune.backbones.LMBackbone` tokenises them as
+    the returned strings; :class:`~rnalm.runs.backbones.LMBackbone` tokenises them as
     ``<mask>``. Anything that is not an IUPAC letter is still an error."""
     k = alphabet.k_mer
     limit = None

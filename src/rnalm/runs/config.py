@@ -18,8 +18,10 @@ from typing import Any, Optional, Sequence, overload
 from pydantic import with_config
 
 from rnalm.configfile import ConfigError, to_yaml
-from rnalm.finetune.data.homology import MAX_K, MIN_K
 from rnalm.schema import STRICT, check_fields
+
+#: ``data.homology_kmer`` lengths allowed (2 bits a letter in one uint64; shorter k-mers join unrelated sequences).
+MIN_K, MAX_K = 8, 32
 
 LABEL_TRANSFORMS = ("none", "log", "log2", "log10", "log1p")
 TRUNCATE_MODES = ("error", "keep_5prime", "keep_3prime")
@@ -161,7 +163,7 @@ class BackboneConfig:
 class HeadConfig:
     """The predictor on top of the representation; fields apply to the head types named in comments."""
 
-    #: mlp | lamar | resnet1d | cnn; pairwise for task=structure (see :data:`rnalm.finetune.heads.HEADS`).
+    #: mlp | lamar | resnet1d | cnn; pairwise for task=structure (see :data:`rnalm.runs.heads.HEADS`).
     type: str = "mlp"
     #: mlp: which sequence vector feeds the MLP: ``cls`` (the <cls> token) or ``mean`` (over letters).
     pooling: str = "cls"
@@ -314,7 +316,7 @@ class CVConfig:
 class FinetuneConfig:
     """A whole fine-tuning run."""
 
-    #: regression | classification | structure (see :data:`rnalm.finetune.tasks.TASKS`).
+    #: regression | classification | structure (see :data:`rnalm.runs.tasks.TASKS`).
     task: str = "regression"
     #: the run directory (created; must be new or empty unless ``overwrite``).
     output_dir: str = "runs/finetune"
@@ -328,7 +330,7 @@ class FinetuneConfig:
 
     def validate(self) -> "FinetuneConfig":
         """Field types, sections and the rules between them (the task's and head's own rules are
-        checked first, by :func:`rnalm.finetune.run_config.load_finetune_config`)."""
+        checked first, by :func:`rnalm.runs.config_file.load_finetune_config`)."""
         check_fields(self, "config")
         for section in (self.data, self.backbone, self.head, self.train, self.cv):
             section.validate()

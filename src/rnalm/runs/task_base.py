@@ -1,6 +1,6 @@
 """What every fine-tuning task type provides (:class:`Task`) and what it learns from the training
 labels (:class:`LabelState`, saved in the run directory so ``rnalm predict`` maps outputs back
-exactly). The task types themselves and their table are in :mod:`rnalm.finetune.tasks`.
+exactly). The task types themselves and their table are in :mod:`rnalm.runs.tasks`.
 """
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
 import numpy as np
 import torch
 
-from rnalm.finetune.data.table import Records
 from rnalm.runs.errors import ConfigError
+from rnalm.runs.table import Records
 
 if TYPE_CHECKING:
-    from rnalm.finetune.config import FinetuneConfig, TrainConfig
+    from rnalm.runs.config import FinetuneConfig, TrainConfig
 
 
 @dataclass

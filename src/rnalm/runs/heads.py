@@ -10,7 +10,7 @@ uses, so the backbone computes (or the cache stores) only those. Heads:
 * ``resnet1d``: RNA-FM's UTR tutorial: per-token embeddings reduced to 32 channels (640 -> 32),
   concatenated with the one-hot sequence, a conv stem, six pre-activation residual blocks (strides
   2,1,2,1,2,1) and global average pooling.
-* ``pairwise``: the 2-D residual network of ``task: structure`` (:mod:`rnalm.finetune.structure.task_head`).
+* ``pairwise``: the 2-D residual network of ``task: structure`` (:mod:`rnalm.runs.pairwise_task_head`).
 * ``cnn``: Optimus 5-Prime: three convolutions (120 filters of width 8), flatten (or global
   pooling), dense 40, dropout; on one-hot input, optionally concatenated with reduced embeddings.
 
@@ -25,10 +25,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from rnalm.finetune.config import HeadConfig
-from rnalm.finetune.head_base import Head
-from rnalm.finetune.structure.task_head import PairwiseTaskHead
+from rnalm.runs.config import HeadConfig
 from rnalm.runs.errors import ConfigError, DataError
+from rnalm.runs.head_base import Head
+from rnalm.runs.pairwise_task_head import PairwiseTaskHead
 
 
 def _masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

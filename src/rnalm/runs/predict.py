@@ -18,17 +18,6 @@ import torch
 
 from rnalm import shipped
 from rnalm.api import load
-from rnalm.finetune.backbones import FrozenFeatures, LMBackbone
-from rnalm.finetune.builder import build_model
-from rnalm.finetune.cache import EmbeddingCache, default_cache_dir
-from rnalm.finetune.config import FinetuneConfig, expand_path
-from rnalm.finetune.data.table import Records, read_table
-from rnalm.finetune.features import FeatureModel, feature_matrix
-from rnalm.finetune.model import SeqDataset, make_collate, run_device, to_device
-from rnalm.finetune.run_config import load_finetune_config
-from rnalm.finetune.sequences import default_alphabet, prepare
-from rnalm.finetune.task_base import LabelState
-from rnalm.finetune.tasks import ClassificationTask, get_task
 from rnalm.io import seqio
 from rnalm.io.arrayfiles import read_safetensors
 from rnalm.io.digest import state_sha256
@@ -42,8 +31,19 @@ from rnalm.io.output_guard import (
     staging_path,
     swap_into_place,
 )
+from rnalm.runs.backbones import FrozenFeatures, LMBackbone
+from rnalm.runs.builder import build_model
+from rnalm.runs.config import FinetuneConfig, expand_path
+from rnalm.runs.config_file import load_finetune_config
+from rnalm.runs.embedding_cache import EmbeddingCache, default_cache_dir
 from rnalm.runs.errors import DataError, RunDirError
+from rnalm.runs.feature_model import FeatureModel, feature_matrix
+from rnalm.runs.model import SeqDataset, make_collate, run_device, to_device
 from rnalm.runs.rundir import CONFIG_FILE, FEATURE_MODEL_FILE, INFO_FILE, LABEL_FILE, WEIGHTS_FILE, RunDir
+from rnalm.runs.sequences import default_alphabet, prepare
+from rnalm.runs.table import Records, read_table
+from rnalm.runs.task_base import LabelState
+from rnalm.runs.tasks import ClassificationTask, get_task
 
 
 def _model_dirs(run_dir: Path, info: dict) -> list[Path]:

@@ -2,7 +2,7 @@
 
 Validation runs the task's own rules first (they may fill in task defaults, e.g. the ``pairwise``
 head of ``task: structure``), then the head table, then the sections
-(:meth:`~rnalm.finetune.config.FinetuneConfig.validate`).
+(:meth:`~rnalm.runs.config.FinetuneConfig.validate`).
 """
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from rnalm.configfile import ConfigError, deep_merge, from_dict, load_config, parse_overrides
-from rnalm.finetune.config import FinetuneConfig
-from rnalm.finetune.heads import HEADS
-from rnalm.finetune.tasks import TASKS
+from rnalm.runs.config import FinetuneConfig
+from rnalm.runs.heads import HEADS
+from rnalm.runs.tasks import TASKS
 from rnalm.schema import check_fields
 
 

@@ -18,9 +18,9 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from rnalm.finetune.config import FeatureSettings
-from rnalm.finetune.feature_file import read_feature_model, write_feature_model
+from rnalm.runs.config import FeatureSettings
 from rnalm.runs.errors import ConfigError
+from rnalm.runs.feature_file import read_feature_model, write_feature_model
 
 STOPS = ("UAA", "UAG", "UGA")
 KOZAK = "GCCRCC"  # positions -6..-1 before the AUG; R = A or G
@@ -169,7 +169,7 @@ class FeatureModel:
     @staticmethod
     def load(path: Path) -> "FeatureModel":
         """Read a saved feature model without running code from it: only the exact types rnalm
-        writes are rebuilt (:mod:`rnalm.finetune.feature_file` says which, and why)."""
+        writes are rebuilt (:mod:`rnalm.runs.feature_file` says which, and why)."""
         model, task = read_feature_model(path)
         obj = FeatureModel.__new__(FeatureModel)
         obj.task, obj.model = task, model

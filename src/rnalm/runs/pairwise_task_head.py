@@ -5,10 +5,10 @@ from typing import Optional
 
 import torch
 
-from rnalm.finetune.config import HeadConfig
-from rnalm.finetune.head_base import Head
-from rnalm.finetune.structure.head import PairwiseHead, PairwiseHeadConfig
+from rnalm.runs.config import HeadConfig
 from rnalm.runs.errors import ConfigError
+from rnalm.runs.head_base import Head
+from rnalm.runs.pairwise_head import PairwiseHead, PairwiseHeadConfig
 
 
 class PairwiseTaskHead(Head):
