@@ -75,3 +75,40 @@ def test_yaml_errors_name_the_file_and_the_field(tmp_path, text, message):
     with pytest.raises(ConfigError, match=message) as info:
         load_finetune_config(p)
     assert str(info.value).startswith(str(p))
+
+
+def test_structure_keys_of_older_configs_move_into_the_structure_section(tmp_path):
+    """Configs and run directories written before the ``structure`` section existed spell its keys
+    under ``head`` / ``train``; they are read into the section, from the file and the command line."""
+    from rnalm.runs.config_file import migrate_structure_keys
+
+    old = {"task": "structure", "data": {"train": "x.dbn"},
+           "head": {"channels": 8, "attention": False, "attention_maps": None, "vienna_bpp": True,
+                    "vienna_bpp_prior": False},
+           "train": {"epochs": 3, "pos_weight": 5.0, "cells_per_batch": 1000, "select_threshold": True}}
+    moved = migrate_structure_keys(old)
+    assert moved["head"] == {"channels": 8} and moved["train"] == {"epochs": 3}
+    assert moved["structure"] == {"attention": False, "attention_maps": None, "vienna_bpp": True,
+                                  "vienna_bpp_prior": False, "pos_weight": 5.0, "cells_per_batch": 1000,
+                                  "select_threshold": True}
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(old))
+    cfg = load_finetune_config(path, ["train.pos_weight=2.0"])
+    assert cfg.structure.vienna_bpp is True and cfg.structure.vienna_bpp_prior is False
+    assert cfg.structure.pos_weight == 2.0 and cfg.structure.cells_per_batch == 1000
+    assert cfg.head.channels == 8 and cfg.train.epochs == 3
+    with pytest.raises(ConfigError, match="pos_weight given both"):
+        migrate_structure_keys({"train": {"pos_weight": 1.0}, "structure": {"pos_weight": 2.0}})
+
+
+def test_shipped_run_configs_load_with_the_structure_section():
+    from pathlib import Path
+
+    import rnalm
+
+    configs = sorted(Path(rnalm.__file__).parent.glob("shipped/*/config.yaml"))
+    assert configs
+    for path in configs:
+        cfg = load_finetune_config(path)
+        assert not hasattr(cfg.head, "vienna_bpp") and not hasattr(cfg.train, "select_threshold")
+        assert cfg.structure.select_threshold == (cfg.task == "structure")

@@ -37,4 +37,4 @@ def test_recipe_is_valid(recipe):
     expected = {"onehot": ("none",), "features": ("features",),
                 "lm": ("${RNALM_BACKBONE}", "${RNALM_BACKBONE:-utrlm-mini}")}[kind]
     assert cfg.backbone.name in expected
-    assert cfg.head.vienna_bpp == recipe.stem.endswith("_bpp")
+    assert cfg.structure.vienna_bpp == recipe.stem.endswith("_bpp")

@@ -47,7 +47,8 @@ def structure_config(tmp_path: Path, train_file, **sections) -> dict:
         "data": {"train": str(train_file), "valid_fraction": 0.2},
         "backbone": {"cache_dir": str(tmp_path / "cache")},
         "head": {"channels": 8, "blocks": 1, "reduction_dim": 8, "dropout": 0.0},
-        "train": {"epochs": 2, "batch_size": 8, "threads": 1, "lr": 5e-3, "logging_steps": 2, "pos_weight": 5.0},
+        "train": {"epochs": 2, "batch_size": 8, "threads": 1, "lr": 5e-3, "logging_steps": 2},
+        "structure": {"pos_weight": 5.0},
     }
     return merge_sections(cfg, sections)
 

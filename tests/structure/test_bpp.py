@@ -1,4 +1,4 @@
-"""``head.vienna_bpp``: ViennaRNA base-pair probabilities as an input channel of the pairwise head.
+"""``structure.vienna_bpp``: ViennaRNA base-pair probabilities as an input channel of the pairwise head.
 
 Tests that fold with ViennaRNA are skipped where it is not installed; the head and config tests
 run everywhere.
@@ -122,18 +122,18 @@ def test_bpp_prior_adds_the_logit_of_the_probabilities():
 
 # ------------------------------------------------------------------------------ config
 def test_vienna_bpp_only_for_pairwise_heads(tmp_path):
-    with pytest.raises(ConfigError, match="head.vienna_bpp=true applies to head.type=pairwise"):
-        load_finetune_config(data={"task": "regression", "data": {"train": "x.csv"}, "head": {"vienna_bpp": True}})
-    with pytest.raises(ConfigError, match="head.vienna_bpp"):
+    with pytest.raises(ConfigError, match="structure.vienna_bpp=true applies to head.type=pairwise"):
+        load_finetune_config(data={"task": "regression", "data": {"train": "x.csv"}, "structure": {"vienna_bpp": True}})
+    with pytest.raises(ConfigError, match="structure.vienna_bpp"):
         load_finetune_config(data={"task": "classification", "data": {"train": "x.csv"},
-                                   "head": {"type": "cnn", "vienna_bpp": True}})
+                                   "head": {"type": "cnn"}, "structure": {"vienna_bpp": True}})
     with pytest.raises(ConfigError, match="must be true or false"):
-        load_finetune_config(data={"task": "structure", "data": {"train": "x.dbn"}, "head": {"vienna_bpp": "yes"}})
-    with pytest.raises(ConfigError, match="head.vienna_bpp_prior"):
-        load_finetune_config(data={"task": "structure", "data": {"train": "x.dbn"}, "head": {"vienna_bpp_prior": 1}})
-    cfg = load_finetune_config(data={"task": "structure", "data": {"train": "x.dbn"}}, overrides=["head.vienna_bpp=true"])
-    assert cfg.head.type == "pairwise" and cfg.head.vienna_bpp is True
-    assert load_finetune_config(data={"task": "structure", "data": {"train": "x.dbn"}}).head.vienna_bpp is False
+        load_finetune_config(data={"task": "structure", "data": {"train": "x.dbn"}, "structure": {"vienna_bpp": "yes"}})
+    with pytest.raises(ConfigError, match="structure.vienna_bpp_prior"):
+        load_finetune_config(data={"task": "structure", "data": {"train": "x.dbn"}, "structure": {"vienna_bpp_prior": 1}})
+    cfg = load_finetune_config(data={"task": "structure", "data": {"train": "x.dbn"}}, overrides=["structure.vienna_bpp=true"])
+    assert cfg.head.type == "pairwise" and cfg.structure.vienna_bpp is True
+    assert load_finetune_config(data={"task": "structure", "data": {"train": "x.dbn"}}).structure.vienna_bpp is False
 
 
 # ------------------------------------------------------------------------------ end to end
@@ -143,10 +143,10 @@ def test_tiny_run_with_bpp_and_fold_run(rna, tmp_path, capsys, one_thread, prior
     from rnalm.finetune import finetune
 
     write_dbn(planted_set(20), tmp_path / "train.dbn")
-    cfg = structure_config(tmp_path, tmp_path / "train.dbn", head={"vienna_bpp": True, "vienna_bpp_prior": prior})
+    cfg = structure_config(tmp_path, tmp_path / "train.dbn", structure={"vienna_bpp": True, "vienna_bpp_prior": prior})
     run = finetune(cfg, log=quiet).run_dir
-    head = load_finetune_config(run / "config.yaml").head
-    assert head.vienna_bpp is True and head.vienna_bpp_prior is prior
+    st = load_finetune_config(run / "config.yaml").structure
+    assert st.vienna_bpp is True and st.vienna_bpp_prior is prior
     info = json.loads((run / "run_info.json").read_text())
     assert "bpp" in info["head"]["needs"] and info["vienna"]["version"] == rna.__version__
     assert list((tmp_path / "cache").glob(f"vienna-{rna.__version__}/bpp/*/*.npy"))  # on-disk cache written

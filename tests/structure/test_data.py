@@ -39,7 +39,7 @@ def test_config_defaults_for_structure():
     with pytest.raises(ConfigError, match="cannot truncate"):
         load_finetune_config(data={"task": "structure", "data": {"truncate": "keep_5prime"}})
     with pytest.raises(ConfigError, match="attention maps"):
-        load_finetune_config(data={"task": "structure", "head": {"attention": True}})
+        load_finetune_config(data={"task": "structure", "structure": {"attention": True}})
     with pytest.raises(ConfigError, match="does not apply to structure"):
         load_finetune_config(data={"task": "structure", "train": {"loss": "mse"}})
     with pytest.raises(ConfigError, match="set task=structure"):

@@ -80,7 +80,7 @@ def test_lm_run_with_attention_maps_and_missing_backbone(tiny_lm_path, tmp_path,
     lm = tmp_path / "lm"
     shutil.copytree(tiny_lm_path, lm)
     cfg = structure_config(tmp_path, tmp_path / "train.dbn", backbone={"name": str(lm), "cache_dir": str(tmp_path / "c")},
-                           head={"attention": True}, train={"epochs": 1})
+                           structure={"attention": True}, train={"epochs": 1})
     run = finetune(cfg, log=quiet).run_dir
     assert "attention_maps: 8" in (run / "config.yaml").read_text()  # 2 layers x 4 heads, resolved from the model
     info = json.loads((run / "run_info.json").read_text())

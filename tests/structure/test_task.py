@@ -9,8 +9,10 @@ import pytest
 import torch
 
 from rnalm.finetune import finetune
+from rnalm.runs.config import StructureConfig, TrainConfig
 from rnalm.runs.errors import DataError
 from rnalm.runs.pairwise_head import PAD_LOGIT
+from rnalm.runs.structure_task import StructureTask
 from rnalm.runs.tasks import get_task
 from rnalm.structure.formats import write_bpseq, write_dbn
 from rnalm.structure.pairs import Structure
@@ -33,7 +35,8 @@ def test_targets_batches_and_outputs_round_trip():
     logits = torch.full((2, 10, 10), -3.0)
     logits[1, 7:] = logits[1, :, 7:] = PAD_LOGIT
     logits[0, 0, 9] = logits[0, 9, 0] = 4.0
-    loss = task.train_loss(type("C", (), {"loss": "auto", "huber_delta": 1.0, "pos_weight": 2.0})())(logits, y)
+    weighted = StructureTask(StructureConfig(pos_weight=2.0))
+    loss = weighted.train_loss(type("C", (), {"loss": "auto", "huber_delta": 1.0})())(logits, y)
     assert torch.isfinite(loss)
     out = task.concat_outputs([logits[0:1], logits[1:2]])
     assert [o.shape for o in out] == [(10, 10), (7, 7)]
@@ -43,9 +46,8 @@ def test_targets_batches_and_outputs_round_trip():
     m = task.metrics(np.array([a, b], dtype=object), out, None)
     assert m["n"] == 2 and m["precision"] == pytest.approx(0.5) and set(m) >= {"f1", "mcc", "f1_shifted"}
 
-    from rnalm.runs.config import TrainConfig
-
-    plan = task.batch_plan([10, 30, 20, 30], TrainConfig(cells_per_batch=1800, batch_size=8), True, 0)
+    budget = StructureTask(StructureConfig(cells_per_batch=1800))
+    plan = budget.batch_plan([10, 30, 20, 30], TrainConfig(batch_size=8), True, 0)
     assert sorted(i for b in plan for i in b) == [0, 1, 2, 3]
     assert all(len(b) * max([10, 30, 20, 30][i] for i in b) ** 2 <= 1800 for b in plan)
 

@@ -37,7 +37,7 @@ def _rows(path) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def tiny_runs(tmp_path_factory):
-    """A hold-out run trained at the fixed 0.5 and a 2-fold CV run with train.select_threshold."""
+    """A hold-out run trained at the fixed 0.5 and a 2-fold CV run with structure.select_threshold."""
     tmp = tmp_path_factory.mktemp("thr")
     write_dbn(planted_set(24), tmp / "train.dbn")
     n = torch.get_num_threads()
@@ -46,7 +46,7 @@ def tiny_runs(tmp_path_factory):
         plain = finetune(structure_config(tmp / "a", tmp / "train.dbn", train={"epochs": 2, "lr": 2e-2}),
                          log=quiet).run_dir
         cv = finetune(structure_config(tmp / "b", tmp / "train.dbn", cv={"folds": 2},
-                                       train={"epochs": 1, "select_threshold": True}), log=quiet).run_dir
+                                       train={"epochs": 1}, structure={"select_threshold": True}), log=quiet).run_dir
     finally:
         torch.set_num_threads(n)
     return plain, cv
@@ -89,9 +89,9 @@ def test_subset_is_seeded_and_capped():
 
 def test_select_threshold_is_for_structure_only(tmp_path):
     with pytest.raises(ConfigError, match="select_threshold.*task=structure.*regression"):
-        load_finetune_config(data={"task": "regression", "data": {"train": "x.csv"}, "train": {"select_threshold": True}})
-    cfg = load_finetune_config(data={"task": "structure", "data": {"train": "x.dbn"}, "train": {"select_threshold": True}})
-    assert cfg.train.select_threshold is True
+        load_finetune_config(data={"task": "regression", "data": {"train": "x.csv"}, "structure": {"select_threshold": True}})
+    cfg = load_finetune_config(data={"task": "structure", "data": {"train": "x.dbn"}, "structure": {"select_threshold": True}})
+    assert cfg.structure.select_threshold is True
 
 
 # ------------------------------------------------------------------------------ training

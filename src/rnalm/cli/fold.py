@@ -37,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     pp = p.add_argument_group("post-processing of probability maps (learned models only; ViennaRNA's structure is its MFE)")
     pp.add_argument("--threshold", type=float, default=None,
                     help="pair if probability > threshold (default 0.5, or the shipped model's own, or the one a "
-                         "--run recorded from its training split: train.select_threshold / "
+                         "--run recorded from its training split: structure.select_threshold / "
                          "python -m rnalm.finetune.structure.calibrate; a cross-validated run records the mean of its "
                          "fold thresholds)")
     pp.add_argument("--min-loop", type=int, default=None,

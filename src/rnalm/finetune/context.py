@@ -88,11 +88,12 @@ def resolve_head(cfg: FinetuneConfig, splits: dict[str, Split], encoder: Optiona
     h = cfg.head
     if h.type == "cnn" and h.pool == "flatten" and h.max_len is None:
         h.max_len = max(len(s) for sp in splits.values() for s in sp.seqs)
-    if h.attention and encoder is not None:
+    st = cfg.structure
+    if st.attention and encoder is not None:
         n = encoder.config.num_layers * encoder.config.attention_heads
-        if h.attention_maps not in (None, n):
-            raise ConfigError(f"head.attention_maps={h.attention_maps}, but the backbone gives {n} attention maps")
-        h.attention_maps = n
+        if st.attention_maps not in (None, n):
+            raise ConfigError(f"structure.attention_maps={st.attention_maps}, but the backbone gives {n} attention maps")
+        st.attention_maps = n
 
 
 def pair_probs(ctx: Context, needs: Collection[str]) -> Optional[Any]:

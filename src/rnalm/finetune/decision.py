@@ -19,7 +19,7 @@ from rnalm.structure.threshold import MAX_SEQUENCES, cv_record, read_record, sub
 
 def select_decision(ctx: Context, predict: Callable[[Split], np.ndarray], train: Split, state: LabelState,
                     out_dir: Path, fold: Optional[int], max_sequences: Optional[int] = None,
-                    how: str = "train.select_threshold") -> dict:
+                    how: str = "structure.select_threshold") -> dict:
     """Choose the task's decision setting (structure: the pair threshold) on at most
     ``max_sequences`` training sequences (seeded subset), use it and record it in ``out_dir``.
     ``predict(split)`` gives the model's raw outputs. Shared by training and

@@ -73,7 +73,7 @@ def train_one(ctx: Context, train: Split, valid: Optional[Split], test: Optional
         model.load_saved_state(outcome.best_state)
         save_file(outcome.best_state, str(out_dir / WEIGHTS_FILE), metadata={"format": "rnalm-finetune"})
         tstate = outcome.state
-        if cfg.train.select_threshold:
+        if cfg.structure.select_threshold:
             record = select_decision(ctx, lambda sp: trainer.predict(SeqDataset(sp.seqs, sp.targets)), train, state,
                                      out_dir, fold)
             result["postprocess"] = decision_summary(record)

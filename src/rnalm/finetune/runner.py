@@ -99,7 +99,7 @@ def _run_info(ctx: Context, bundle: DataBundle, needs: Collection[str]) -> dict:
         "backbone": {"name": cfg.backbone.name, "kind": cfg.backbone.kind, "mode": cfg.backbone.mode,
                      "alphabet": ctx.alphabet.to_dict()},
         "head": {"type": cfg.head.type, "needs": sorted(needs)},
-        **({"vienna": {"version": ctx.pair_probs.version, "use": "base-pair probabilities (head.vienna_bpp)"}}
+        **({"vienna": {"version": ctx.pair_probs.version, "use": "base-pair probabilities (structure.vienna_bpp)"}}
            if ctx.pair_probs is not None else {}),
         "label_name": bundle.label_name,
         "notes": bundle.notes,
@@ -162,7 +162,7 @@ def finetune(config: FinetuneConfig | str | Path | dict, overrides: Sequence[str
 
 def _finetune(cfg: FinetuneConfig, run_dir: Path, resume: bool, callbacks: Sequence[Any],
               log: Callable[[str], None]) -> RunResult:
-    task = get_task(cfg.task)
+    task = get_task(cfg.task, cfg)
     ctx = Context(cfg, task, run_dir, log, alphabet=None, callbacks=callbacks, device=run_device(cfg.train.device))
     bundle = load_data(cfg.data, cfg.task)
     ctx.force_standardize = bundle.force_standardize and task.scales_labels
@@ -249,7 +249,7 @@ def _run_cv(ctx: Context, splits: dict[str, Split], info: dict, resume: bool) ->
         "selection_on_test_fold": cfg.cv.inner_valid_fraction == 0, "per_fold": per_fold}}
     out["cv"].update(fold_summaries(per_fold))
     summary = out["cv"]["mean_std"]
-    if cfg.train.select_threshold:
+    if cfg.structure.select_threshold:
         out["postprocess"] = decision_summary(write_cv_decision(ctx.run_dir, only))
     pooled = pooled_metrics(ctx, all_rows)
     if pooled is not None:

@@ -81,7 +81,7 @@ class LMBackbone(nn.Module):
             raise ConfigError(f"alphabet {a.name!r} adds no <cls> token; use head.pooling=mean")
         if want_attn and a.k_mer != 1:
             raise ConfigError(f"alphabet {a.name!r} reads {a.k_mer}-mers: its attention maps are not per nucleotide; "
-                              f"set head.attention=false")
+                              f"set structure.attention=false")
         out = self.encoder(token_ids, repr_layers=[self.layer], return_logits=False, need_head_weights=want_attn)
         rep = out["representations"][self.layer]
         bos = int(a.prepend_bos)

@@ -24,7 +24,7 @@ def head_needs(cfg: FinetuneConfig, encoder: Optional[RNAEncoder]) -> frozenset:
     if cfg.backbone.kind == "features":
         return frozenset()
     dim = encoder.config.embed_dim if encoder is not None else None
-    return build_head(cfg.head, dim, 1).needs
+    return build_head(cfg.head, dim, 1, cfg.structure).needs
 
 
 def build_model(cfg: FinetuneConfig, out_dim: int, encoder: Optional[RNAEncoder] = None, alphabet: Any = None,
@@ -34,10 +34,10 @@ def build_model(cfg: FinetuneConfig, out_dim: int, encoder: Optional[RNAEncoder]
     ``encoder`` itself never trains: every fold starts from it. ``pair_probs`` is the ViennaRNA
     base-pair probability provider of heads that read ``bpp``."""
     if cfg.backbone.kind == "none":
-        head = build_head(cfg.head, None, out_dim)
+        head = build_head(cfg.head, None, out_dim, cfg.structure)
         return SequenceModel(head), FeatureSource(head.needs, pair_probs=_if_needed(pair_probs, head.needs))
     assert encoder is not None, "a language-model backbone needs its encoder"
-    head = build_head(cfg.head, encoder.config.embed_dim, out_dim)
+    head = build_head(cfg.head, encoder.config.embed_dim, out_dim, cfg.structure)
     pp = _if_needed(pair_probs, head.needs)
     if cfg.backbone.mode == "frozen":
         if "attentions" in head.needs:  # too large to cache: the frozen backbone runs with every batch

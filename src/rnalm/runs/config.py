@@ -174,16 +174,6 @@ class HeadConfig:
     reduction_dim: int = 32
     #: resnet1d / cnn / pairwise: concatenate the one-hot sequence with the (reduced) embeddings.
     onehot: bool = True
-    #: pairwise: also feed the backbone's attention maps (every layer and head) to the 2-D network.
-    attention: bool = False
-    #: pairwise with attention: number of maps (layers x heads); filled in from the backbone.
-    attention_maps: Optional[int] = None
-    #: pairwise: also feed ViennaRNA's base-pair probability matrix of each sequence (RNAfold -p
-    #: defaults, folded once per sequence and cached) to the 2-D network (needs rnalm[vienna]).
-    vienna_bpp: bool = False
-    #: pairwise with vienna_bpp: also add the probabilities' logit (times a learned scale, initially 1)
-    #: to the head's output, so training starts from ViennaRNA's prediction and refines it.
-    vienna_bpp_prior: bool = True
     #: resnet1d / pairwise (2-D residual blocks): width and number of residual blocks.
     channels: int = 64
     blocks: int = 6
@@ -212,11 +202,6 @@ class HeadConfig:
         _int("head.blocks", self.blocks, 0)
         if self.max_len is not None:
             _int("head.max_len", self.max_len, 1)
-        if self.attention_maps is not None:
-            _int("head.attention_maps", self.attention_maps, 1)
-        if self.vienna_bpp and self.type != "pairwise":
-            raise ConfigError(f"head.vienna_bpp=true applies to head.type=pairwise (task=structure) only, "
-                              f"not head.type={self.type!r}")
 
 
 @dataclass
@@ -249,15 +234,6 @@ class TrainConfig:
     save_checkpoints: bool = True
     #: batch sequences of similar length together (less padding; faster on long, varied inputs).
     group_by_length: bool = False
-    #: structure task: weight of the positive (paired) cells in the masked binary cross-entropy.
-    pos_weight: float = 1.0
-    #: structure task: a batch holds at most this many L x L cells (batch size x longest length^2;
-    #: evaluation batches 4x as many) and at most ``batch_size`` sequences.
-    cells_per_batch: int = 160_000
-    #: structure task: after training, choose the base-pair threshold on (at most 400 of) the
-    #: training sequences -- grid 0.05..0.95, best mean per-sequence F1 -- and report valid / test
-    #: metrics at it (the 0.5 figures stay under ``<metric>_t050``); see :mod:`rnalm.structure.threshold`.
-    select_threshold: bool = False
     #: ``auto`` (CUDA when available, else CPU), ``cpu``, ``cuda``, ``cuda:1`` ...
     device: str = "auto"
 
@@ -276,14 +252,44 @@ class TrainConfig:
         _positive("train.weight_decay", self.weight_decay, allow_zero=True)
         _positive("train.grad_clip", self.grad_clip, allow_zero=True)
         _positive("train.huber_delta", self.huber_delta)
-        _positive("train.pos_weight", self.pos_weight)
-        _int("train.cells_per_batch", self.cells_per_batch, 1)
         if not (isinstance(self.warmup_ratio, (int, float)) and 0 <= self.warmup_ratio < 1):
             raise ConfigError(f"train.warmup_ratio={self.warmup_ratio!r} must be in [0, 1)")
         if self.threads is not None:
             _int("train.threads", self.threads, 1)
         if not isinstance(self.device, str) or not (self.device in ("auto", "cpu") or self.device.startswith("cuda")):
             raise ConfigError(f"train.device={self.device!r} must be auto, cpu or cuda[:N]")
+
+
+@dataclass
+class StructureConfig:
+    """``task: structure`` only: what the pairwise head reads, how its loss weighs pairs, how its
+    batches are sized and whether the pair threshold is chosen after training."""
+
+    #: also feed the backbone's attention maps (every layer and head) to the 2-D network.
+    attention: bool = False
+    #: with attention: number of maps (layers x heads); filled in from the backbone.
+    attention_maps: Optional[int] = None
+    #: also feed ViennaRNA's base-pair probability matrix of each sequence (RNAfold -p defaults,
+    #: folded once per sequence and cached) to the 2-D network (needs rnalm[vienna]).
+    vienna_bpp: bool = False
+    #: with vienna_bpp: also add the probabilities' logit (times a learned scale, initially 1)
+    #: to the head's output, so training starts from ViennaRNA's prediction and refines it.
+    vienna_bpp_prior: bool = True
+    #: weight of the positive (paired) cells in the masked binary cross-entropy.
+    pos_weight: float = 1.0
+    #: a batch holds at most this many L x L cells (batch size x longest length^2; evaluation
+    #: batches 4x as many) and at most ``train.batch_size`` sequences.
+    cells_per_batch: int = 160_000
+    #: after training, choose the base-pair threshold on (at most 400 of) the training sequences --
+    #: grid 0.05..0.95, best mean per-sequence F1 -- and report valid / test metrics at it (the 0.5
+    #: figures stay under ``<metric>_t050``); see :mod:`rnalm.structure.threshold`.
+    select_threshold: bool = False
+
+    def validate(self) -> None:
+        if self.attention_maps is not None:
+            _int("structure.attention_maps", self.attention_maps, 1)
+        _positive("structure.pos_weight", self.pos_weight)
+        _int("structure.cells_per_batch", self.cells_per_batch, 1)
 
 
 @dataclass
@@ -327,12 +333,14 @@ class FinetuneConfig:
     head: HeadConfig = field(default_factory=HeadConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     cv: CVConfig = field(default_factory=CVConfig)
+    #: settings of ``task: structure`` (its own section; other tasks leave it at the defaults).
+    structure: StructureConfig = field(default_factory=StructureConfig)
 
     def validate(self) -> "FinetuneConfig":
         """Field types, sections and the rules between them (the task's and head's own rules are
         checked first, by :func:`rnalm.runs.config_file.load_finetune_config`)."""
         check_fields(self, "config")
-        for section in (self.data, self.backbone, self.head, self.train, self.cv):
+        for section in (self.data, self.backbone, self.head, self.train, self.cv, self.structure):
             section.validate()
         if self.cv.folds >= 2 and self.data.valid:
             raise ConfigError("cv.folds and data.valid exclude each other: cross-validation splits data.train itself")
@@ -340,11 +348,14 @@ class FinetuneConfig:
             raise ConfigError(f"backbone.mode={self.backbone.mode!r} needs a language model; backbone.name is {self.backbone.name!r}")
         if self.data.standardize and self.task != "regression":
             raise ConfigError("data.standardize applies to regression labels only")
-        if self.train.select_threshold and self.task != "structure":
-            raise ConfigError(f"train.select_threshold chooses the base-pair threshold of task=structure; "
+        if self.structure.select_threshold and self.task != "structure":
+            raise ConfigError(f"structure.select_threshold chooses the base-pair threshold of task=structure; "
                               f"it does not apply to task={self.task}")
         if self.data.label_transform != "none" and self.task != "regression":
             raise ConfigError("data.label_transform applies to regression labels only")
+        if self.structure.vienna_bpp and self.head.type != "pairwise":
+            raise ConfigError(f"structure.vienna_bpp=true applies to head.type=pairwise (task=structure) only, "
+                              f"not head.type={self.head.type!r}")
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -379,5 +390,5 @@ def expand_path(value: Optional[str]) -> Optional[str]:
 
 __all__ = [
     "BackboneConfig", "CVConfig", "ConfigError", "DataConfig", "FeatureSettings", "FinetuneConfig", "HeadConfig",
-    "LoraSettings", "TrainConfig", "expand_path",
+    "LoraSettings", "MAX_K", "MIN_K", "StructureConfig", "TrainConfig", "expand_path",
 ]

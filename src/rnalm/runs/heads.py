@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from rnalm.runs.config import HeadConfig
+from rnalm.runs.config import HeadConfig, StructureConfig
 from rnalm.runs.errors import ConfigError, DataError
 from rnalm.runs.head_base import Head
 from rnalm.runs.pairwise_task_head import PairwiseTaskHead
@@ -215,25 +215,27 @@ def _needs_lm(name: str, in_dim: Optional[int]) -> int:
     return in_dim
 
 
-HeadBuilder = Callable[[HeadConfig, Optional[int], int], Head]
+HeadBuilder = Callable[[HeadConfig, StructureConfig, Optional[int], int], Head]
 
-#: name -> builder(config, embedding dim or None without a language model, output dim)
+#: name -> builder(head config, structure settings, embedding dim or None without a language model, output dim)
 HEADS: dict[str, HeadBuilder] = {
-    "mlp": lambda c, d, o: MLPHead(_needs_lm("mlp", d), o, list(c.hidden), c.dropout, c.pooling),
-    "lamar": lambda c, d, o: LamarHead(_needs_lm("lamar", d), o, c.dropout),
-    "resnet1d": lambda c, d, o: ResNet1DHead(d, o, c.reduction_dim, c.onehot, c.channels, c.blocks, c.dropout),
-    "cnn": lambda c, d, o: CNNHead(d, o, c.reduction_dim, c.onehot, c.filters, c.kernel_size, c.conv_layers,
+    "mlp": lambda c, s, d, o: MLPHead(_needs_lm("mlp", d), o, list(c.hidden), c.dropout, c.pooling),
+    "lamar": lambda c, s, d, o: LamarHead(_needs_lm("lamar", d), o, c.dropout),
+    "resnet1d": lambda c, s, d, o: ResNet1DHead(d, o, c.reduction_dim, c.onehot, c.channels, c.blocks, c.dropout),
+    "cnn": lambda c, s, d, o: CNNHead(d, o, c.reduction_dim, c.onehot, c.filters, c.kernel_size, c.conv_layers,
                                    c.dense, c.dropout, c.pool, c.max_len, c.pad_side),
-    "pairwise": lambda c, d, o: PairwiseTaskHead(c, d),  # task=structure
+    "pairwise": lambda c, s, d, o: PairwiseTaskHead(c, s, d),  # task=structure
 }
 
 
-def build_head(cfg: HeadConfig, in_dim: Optional[int], out_dim: int) -> Head:
+def build_head(cfg: HeadConfig, in_dim: Optional[int], out_dim: int,
+               structure: Optional[StructureConfig] = None) -> Head:
+    """The head of ``cfg`` (``structure``: the settings of a structure run's pairwise head)."""
     try:
         builder = HEADS[cfg.type]
     except KeyError:
         raise ConfigError(f"head.type={cfg.type!r} is not one of {sorted(HEADS)}") from None
-    return builder(cfg, in_dim, out_dim)
+    return builder(cfg, structure or StructureConfig(), in_dim, out_dim)
 
 
 __all__ = ["CNNHead", "HEADS", "Head", "LamarHead", "MLPHead", "ResNet1DHead", "build_head"]

@@ -5,7 +5,7 @@ from the run's resolved ``config.yaml``), so training and folding cannot drift a
 language-model backbone is taken from the path recorded in ``run_info.json`` (else the config's
 ``backbone.name``) and must have the weights the run was trained on (sha256), or the run is refused
 with an error saying so. A cross-validated run averages the probability maps of its fold models.
-Frozen embeddings and, for runs trained with ``head.vienna_bpp``, ViennaRNA base-pair
+Frozen embeddings and, for runs trained with ``structure.vienna_bpp``, ViennaRNA base-pair
 probabilities are computed per call and not cached on disk: folding does not write into the caches
 (``use_cache=True``, for :mod:`rnalm.finetune.structure.calibrate`, reads and fills the run's caches as
 training did).
@@ -155,7 +155,7 @@ class RunModel:
             return None
         info = run.read_info()
         dirs = _model_dirs(run_dir, info)
-        loaded = LoadedRun(cfg, get_task("structure"), run_dir, run_device(device or cfg.train.device))
+        loaded = LoadedRun(cfg, get_task("structure", cfg), run_dir, run_device(device or cfg.train.device))
         if cfg.backbone.kind == "lm":
             loaded.encoder, loaded.alphabet, loaded.sha256 = _load_backbone(run_dir, cfg, info, loaded.device)
         else:

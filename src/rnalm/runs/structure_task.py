@@ -9,18 +9,18 @@ module supplies only what is particular to ``L x L`` targets:
 * **model**: ``head.type: pairwise`` (chosen automatically) -- the 2-D residual
   :class:`~rnalm.runs.pairwise_head.PairwiseHead` on one-hot nucleotides (``backbone.name: none``) or
   on a language model's per-nucleotide embeddings (plus the one-hot with ``head.onehot``, plus
-  every attention map with ``head.attention``, plus ViennaRNA's base-pair probability map with
-  ``head.vienna_bpp``, :mod:`rnalm.structure.bpp`); frozen, full or LoRA backbones as for other tasks;
+  every attention map with ``structure.attention``, plus ViennaRNA's base-pair probability map with
+  ``structure.vienna_bpp``, :mod:`rnalm.structure.bpp`); frozen, full or LoRA backbones as for other tasks;
 * **targets**: a batch is a ``(B, L, L)`` 0/1 map holding -1 outside each sequence, so the loss
   finds the real cells without a separate mask;
-* **batches**: length buckets of at most ``train.cells_per_batch`` cells (batch size x longest
+* **batches**: length buckets of at most ``structure.cells_per_batch`` cells (batch size x longest
   length squared) -- a 2-D network's memory grows with ``L^2``, not with the number of sequences;
-* **loss**: masked binary cross-entropy over the cells ``i < j`` with ``train.pos_weight``;
+* **loss**: masked binary cross-entropy over the cells ``i < j`` with ``structure.pos_weight``;
 * **metrics**: per-sequence precision / recall / F1 / MCC (and the shifted F1 under its own keys)
   of the structure after ``rnalm fold``'s default post-processing (probability > 0.5, no hairpin
   shorter than 3, greedy one partner per base), averaged over sequences; model selection and early
   stopping use the validation ``f1``;
-* **threshold**: with ``train.select_threshold`` the pair threshold is chosen on the training
+* **threshold**: with ``structure.select_threshold`` the pair threshold is chosen on the training
   sequences once the best weights are loaded (:mod:`rnalm.structure.threshold`); the valid / test
   metrics and predictions then use it, and the figures at 0.5 stay under ``<metric>_t050`` keys;
 * **predictions.csv**: true (``label``) and predicted dot-brackets and per-sequence scores;
@@ -37,7 +37,7 @@ import numpy as np
 import torch
 
 from rnalm.runs import plots
-from rnalm.runs.config import FinetuneConfig, TrainConfig
+from rnalm.runs.config import FinetuneConfig, StructureConfig, TrainConfig
 from rnalm.runs.errors import ConfigError, DataError
 from rnalm.runs.pair_batching import length_buckets
 from rnalm.runs.pair_loss import masked_bce_loss
@@ -53,7 +53,7 @@ from rnalm.structure.threshold import SUFFIX_T050, THRESHOLD_GRID, choose_thresh
 
 #: Post-processing behind every reported metric (``rnalm fold``'s defaults).
 POSTPROCESS = PostprocessOptions()
-#: Evaluation batches may hold this many times ``train.cells_per_batch`` (no activations kept for backward).
+#: Evaluation batches may hold this many times ``structure.cells_per_batch`` (no activations kept for backward).
 EVAL_CELLS_FACTOR = 4
 METRICS = ("f1", "precision", "recall", "mcc", "f1_shifted", "precision_shifted", "recall_shifted", "f1_pooled")
 
@@ -72,6 +72,14 @@ class StructureTask(Task):
     name = "structure"
     own_heads = ("pairwise",)
 
+    def __init__(self, settings: Optional[StructureConfig] = None) -> None:
+        #: the run's ``structure`` section (loss weight, batch budget); defaults without a run.
+        self.settings = settings or StructureConfig()
+
+    @classmethod
+    def from_config(cls, cfg: FinetuneConfig) -> "StructureTask":
+        return cls(cfg.structure)
+
     @classmethod
     def check_config(cls, cfg: FinetuneConfig) -> None:
         if cfg.data.loader == "generic":
@@ -89,8 +97,8 @@ class StructureTask(Task):
                               "use data.max_length to skip long ones")
         if cfg.train.loss not in ("auto", "bce"):
             raise ConfigError(f"train.loss={cfg.train.loss!r} does not apply to structure (use bce)")
-        if cfg.head.attention and cfg.backbone.kind != "lm":
-            raise ConfigError("head.attention=true reads a language model's attention maps; set backbone.name")
+        if cfg.structure.attention and cfg.backbone.kind != "lm":
+            raise ConfigError("structure.attention=true reads a language model's attention maps; set backbone.name")
 
     # ------------------------------------------------------------ labels
     def fit(self, train: Records, label_column: str, transform: str, standardize: bool) -> LabelState:
@@ -131,7 +139,7 @@ class StructureTask(Task):
 
     def train_loss(self, cfg: TrainConfig):
         self.loss_fn(cfg.loss, cfg.huber_delta)
-        return partial(pair_map_loss, pos_weight=cfg.pos_weight)
+        return partial(pair_map_loss, pos_weight=self.settings.pos_weight)
 
     def collate_targets(self, targets: list) -> torch.Tensor:
         length = max(len(s) for s in targets)
@@ -146,8 +154,8 @@ class StructureTask(Task):
 
     def batch_plan(self, lengths: Sequence[int], cfg: TrainConfig, train: bool, seed: int) -> list[list[int]]:
         if train:
-            return length_buckets(lengths, cfg.cells_per_batch, cfg.batch_size, shuffle=True, seed=seed)
-        return length_buckets(lengths, EVAL_CELLS_FACTOR * cfg.cells_per_batch, cfg.eval_batch_size)
+            return length_buckets(lengths, self.settings.cells_per_batch, cfg.batch_size, shuffle=True, seed=seed)
+        return length_buckets(lengths, EVAL_CELLS_FACTOR * self.settings.cells_per_batch, cfg.eval_batch_size)
 
     def concat_outputs(self, outputs: list[torch.Tensor]) -> np.ndarray:
         """Per sequence its ``(L, L)`` logits, cut out of its padded batch (padding is ``PAD_LOGIT``

@@ -50,6 +50,11 @@ class Task:
     scales_labels = False
 
     @classmethod
+    def from_config(cls, cfg: "FinetuneConfig") -> "Task":
+        """The task set up with a run's settings (a task with its own config section reads it here)."""
+        return cls()
+
+    @classmethod
     def check_config(cls, cfg: "FinetuneConfig") -> None:
         """Task-specific config rules (may fill in task defaults); raise ``ConfigError``."""
 
@@ -125,8 +130,8 @@ class Task:
     def select_decision(self, targets: np.ndarray, outputs: np.ndarray, state: LabelState, *, n_train: int,
                         seed: int, max_sequences: Optional[int], how: str) -> dict:
         """Choose a decision setting (the structure task's pair threshold) on training targets and
-        outputs; a JSON-serialisable record (``train.select_threshold``)."""
-        raise ConfigError(f"train.select_threshold does not apply to task={self.name}")
+        outputs; a JSON-serialisable record (``structure.select_threshold``)."""
+        raise ConfigError(f"structure.select_threshold does not apply to task={self.name}")
 
     def use_decision(self, record: Optional[dict]) -> None:
         """Evaluate and decode with this record from :meth:`select_decision` (``None``: the default)."""

@@ -10,20 +10,18 @@ labels (class names, the label scaler) is a :class:`LabelState`, saved in the ru
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 import torch.nn.functional as F
 
 from rnalm.metrics import classification_metrics, regression_metrics
 from rnalm.runs import plots
+from rnalm.runs.config import FinetuneConfig
 from rnalm.runs.errors import ConfigError, DataError
 from rnalm.runs.structure_task import StructureTask
 from rnalm.runs.table import Records, parse_float
 from rnalm.runs.task_base import LabelState, Task
-
-if TYPE_CHECKING:
-    pass
 
 _TRANSFORMS: dict[str, Callable[[float], float]] = {
     "none": lambda x: x,
@@ -196,11 +194,13 @@ TASKS: dict[str, type[Task]] = {
 }
 
 
-def get_task(name: str) -> Task:
+def get_task(name: str, cfg: Optional[FinetuneConfig] = None) -> Task:
+    """The task type ``name``; with ``cfg``, set up with that run's settings (``structure`` section)."""
     try:
-        return TASKS[name]()
+        cls = TASKS[name]
     except KeyError:
         raise ConfigError(f"task={name!r} is not one of {sorted(TASKS)}") from None
+    return cls.from_config(cfg) if cfg is not None else cls()
 
 
 __all__ = ["ClassificationTask", "RegressionTask", "TASKS", "get_task"]

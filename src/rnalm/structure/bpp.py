@@ -1,4 +1,4 @@
-"""ViennaRNA base-pair probabilities as an input channel of the pairwise head (``head.vienna_bpp``).
+"""ViennaRNA base-pair probabilities as an input channel of the pairwise head (``structure.vienna_bpp``).
 
 :func:`vienna_bpp` is the equilibrium base-pair probability matrix of one sequence, computed
 exactly as the ViennaRNA baseline computes it (:func:`rnalm.structure.vienna.vienna_fold`: default
@@ -34,7 +34,7 @@ def import_rna_for_bpp():
     try:
         import RNA  # type: ignore[import-not-found]
     except ImportError:
-        raise RnalmError("head.vienna_bpp=true needs the ViennaRNA Python package (module RNA): "
+        raise RnalmError("structure.vienna_bpp=true needs the ViennaRNA Python package (module RNA): "
                          "pip install 'rnalm[vienna]'") from None
     return RNA
 

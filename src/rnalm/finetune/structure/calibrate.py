@@ -2,7 +2,7 @@
 
     python -m rnalm.finetune.structure.calibrate RUN_DIR [--max-sequences 400] [--device cpu]
 
-What ``train.select_threshold: true`` does at the end of training (:mod:`rnalm.structure.threshold`),
+What ``structure.select_threshold: true`` does at the end of training (:mod:`rnalm.structure.threshold`),
 for runs trained without it -- nothing is retrained:
 
 1. the run's model(s) are loaded as ``rnalm fold --run`` loads them (:mod:`rnalm.runs.structure_model`;
