@@ -10,7 +10,7 @@ import torch
 
 from rnalm.structure.pairs import Structure
 
-from ..conftest import merge_sections
+from ...conftest import merge_sections
 
 COMPLEMENT = {"A": "U", "U": "A", "G": "C", "C": "G"}
 
