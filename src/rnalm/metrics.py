@@ -90,7 +90,7 @@ def classification_metrics(y: np.ndarray, probs: np.ndarray) -> dict[str, Option
 def summarize_folds(per_fold: list[dict]) -> dict[str, dict[str, Optional[float]]]:
     """``{metric: {"mean", "std", "n_folds"}}`` over folds (sample std, ddof=1; None-valued folds skipped)."""
     keys = [k for k, v in (per_fold[0] if per_fold else {}).items() if k != "n" and not isinstance(v, dict)]
-    out = {}
+    out: dict[str, dict[str, Optional[float]]] = {}
     for k in keys:
         vals = [f[k] for f in per_fold if isinstance(f.get(k), (int, float)) and f.get(k) is not None]
         if not vals:

@@ -10,7 +10,7 @@ from rnalm.cli import main
 from rnalm.shipped.check import check_entry
 from rnalm.shipped.package import Options, package
 
-from ..structure.conftest import planted
+from ..finetune.structure.conftest import planted
 
 pytest.importorskip("rnalm.runs.structure_task", reason="the structure task is not in this tree")
 

@@ -9,6 +9,22 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
+
+from rnalm import shipped
+from rnalm.errors import RnalmError
+from rnalm.io.output_guard import (
+    claim_output,
+    output_lock,
+    remove_path,
+    remove_stale_staging,
+    staging_path,
+    swap_into_place,
+    write_marker,
+)
+from rnalm.io.seqio import iter_records, unique_ids
+from rnalm.predictors import fold
+from rnalm.structure.predict import FOLD_OUTPUT, PostprocessOptions, fold_records
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -51,8 +67,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _postprocess_options(args: argparse.Namespace, defaults=None):
-    from rnalm.structure.predict import PostprocessOptions
-
     d = defaults or PostprocessOptions()
     one = d.one_partner if args.one_partner is None else (None if args.one_partner == "none" else args.one_partner)
     return PostprocessOptions(
@@ -64,9 +78,6 @@ def _postprocess_options(args: argparse.Namespace, defaults=None):
 
 
 def _predictor(args: argparse.Namespace):
-    from rnalm.errors import RnalmError
-    from rnalm.predictors import fold
-
     method = args.method or ("run" if args.run else "shipped")
     if method == "shipped":
         if args.run:
@@ -96,9 +107,6 @@ def _predictor(args: argparse.Namespace):
 
 def shipped_predictor(args: argparse.Namespace):
     """The shipped structure model with its recorded post-processing (overridable by the options)."""
-    from rnalm import shipped
-    from rnalm.errors import RnalmError
-    from rnalm.predictors import fold
 
     entry = shipped.structure_entry()
     if entry is None:
@@ -115,21 +123,6 @@ def shipped_predictor(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from rnalm.errors import RnalmError
-    from rnalm.io.output_guard import (
-        claim_output,
-        output_lock,
-        remove_path,
-        remove_stale_staging,
-        staging_path,
-        swap_into_place,
-        write_marker,
-    )
-    from rnalm.io.seqio import iter_records, unique_ids
-    from rnalm.structure.predict import FOLD_OUTPUT, fold_records
-
     if args.max_length is not None and args.max_length < 1:
         raise RnalmError(f"--max-length must be positive, got {args.max_length}")
     out = Path(args.output)

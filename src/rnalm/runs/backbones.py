@@ -13,7 +13,7 @@ without gradients (:class:`LMBackbone` with ``frozen=True``).
 """
 from __future__ import annotations
 
-from typing import Iterable, Optional, Sequence
+from typing import Iterable, Optional, Sequence, cast
 
 import numpy as np
 import torch
@@ -130,7 +130,7 @@ def apply_lora(encoder: RNAEncoder, settings: LoraSettings) -> RNAEncoder:
                           f"v_proj, out_proj, fc1, fc2)")
     conf = LoraConfig(r=settings.r, lora_alpha=settings.alpha, lora_dropout=settings.dropout,
                       target_modules=targets, bias="none")
-    encoder = inject_adapter_in_model(conf, encoder)
+    encoder = cast(RNAEncoder, inject_adapter_in_model(conf, encoder))  # the same module, adapters injected
     for name, p in encoder.named_parameters():
         p.requires_grad = "lora_" in name
     return encoder

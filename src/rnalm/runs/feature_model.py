@@ -61,9 +61,10 @@ def sequence_features(seq: str, settings: FeatureSettings, mfe: Optional[float] 
     row += [float(len(augs)), float(inframe), float(len(augs) - inframe), float(strong), float(closed),
             float(len(augs) - closed), first, float(tail[3] in "AG"), float(match)]
     if settings.mfe:
+        assert mfe is not None, "features.mfe needs the sequence's MFE"
         row += [float(mfe), float(mfe) / n]
     if settings.kmer:
-        k = settings.kmer
+        k = int(settings.kmer)
         total = max(n - k + 1, 1)
         index = {"".join(t): i for i, t in enumerate(itertools.product("ACGU", repeat=k))}
         km = np.zeros(len(index))
@@ -114,7 +115,8 @@ def mfe_values(seqs: Sequence[str], cache_root: Optional[Path]) -> list[float]:
         raise ConfigError("backbone.features.mfe needs ViennaRNA (pip install ViennaRNA), or set "
                           "backbone.features.mfe=false") from exc
     cache = MfeCache(cache_root, RNA.__version__) if cache_root else None
-    out, new = [], {}
+    out: list = []
+    new: dict[str, float] = {}
     for s in seqs:
         r = _rna(s)
         e = cache.get(r) if cache is not None else None

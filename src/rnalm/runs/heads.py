@@ -72,13 +72,14 @@ class LamarHead(Head):
 class MaskedBatchNorm1d(nn.BatchNorm1d):
     """BatchNorm over real positions only: padding would otherwise drag the batch statistics."""
 
-    def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:  # type: ignore[override]
+    def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None) -> torch.Tensor:
         if mask is None or not self.training:
             return super().forward(x)
         m = mask.unsqueeze(1).to(x.dtype)  # B, 1, L
         n = m.sum().clamp_min(2.0)
         mean = (x * m).sum((0, 2)) / n
         var = (((x - mean[None, :, None]) * m) ** 2).sum((0, 2)) / n
+        assert self.running_mean is not None and self.running_var is not None and self.num_batches_tracked is not None
         with torch.no_grad():
             mom = self.momentum if self.momentum is not None else 0.1
             self.running_mean.mul_(1 - mom).add_(mom * mean)
@@ -106,7 +107,7 @@ class ResBlock1d(nn.Module):
         m_in, m_out = mask.unsqueeze(1).to(x.dtype), out_mask.unsqueeze(1).to(x.dtype)
         h = self.conv1(F.relu(self.bn1(x, mask)) * m_in)
         h = self.conv2(F.relu(self.bn2(h, out_mask)) * m_out)
-        identity = x if self.down_conv is None else self.down_bn(self.down_conv(x), out_mask)
+        identity = x if self.down_conv is None or self.down_bn is None else self.down_bn(self.down_conv(x), out_mask)
         return (h + identity) * m_out, out_mask
 
 
@@ -184,7 +185,7 @@ class CNNHead(Head):
         for _ in range(conv_layers):
             self.convs.append(nn.Conv1d(cin, filters, kernel_size))
             cin = filters
-        feat = filters * max_len if pool == "flatten" else filters
+        feat = filters * max_len if pool == "flatten" and max_len else filters
         self.fc = nn.Linear(feat, dense)
         self.dropout = nn.Dropout(dropout)
         self.out = nn.Linear(dense, out_dim)
@@ -194,6 +195,7 @@ class CNNHead(Head):
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         x, mask = self.input(batch)
         if self.pool == "flatten":
+            assert self.max_len is not None  # checked in __init__
             xt, mask = repack(x.transpose(1, 2), mask, self.max_len, self.pad_side)
             x = xt.transpose(1, 2)
         m = mask.unsqueeze(1).to(x.dtype)

@@ -220,6 +220,7 @@ class PairwiseHead(nn.Module):
         h = (h + h.transpose(-1, -2)) / 2
         logits = self.out(F.gelu(self.out_norm(h))).squeeze(1)
         if self.config.bpp_prior:
+            assert bpp is not None, "a head built with bpp_prior reads the bpp feature"
             p = bpp.to(logits.dtype).clamp(BPP_FLOOR, 1.0 - BPP_FLOOR)
             logits = logits + self.bpp_scale * torch.log(p / (1.0 - p))
         logits = (logits + logits.transpose(-1, -2)) / 2  # removes kernel rounding asymmetries: exact

@@ -31,6 +31,7 @@ from rnalm.io.output_guard import (
     staging_path,
     swap_into_place,
 )
+from rnalm.model.encoder import RNAEncoder
 from rnalm.runs.backbones import FrozenFeatures, LMBackbone
 from rnalm.runs.builder import build_model
 from rnalm.runs.config import FinetuneConfig, expand_path
@@ -74,7 +75,7 @@ class Predictor:
         self.dirs = _model_dirs(self.run_dir, self.info)
         self.states = [LabelState.from_dict(read_json_object(d / LABEL_FILE)) for d in self.dirs]
         self.log = log
-        self.encoder = None
+        self.encoder: Optional[RNAEncoder] = None
         bb = self.cfg.backbone
         if bb.kind == "lm":
             self._load_backbone(backbone)
@@ -94,8 +95,9 @@ class Predictor:
         if not Path(path).exists() and not override:
             raise RunDirError(f"the run's backbone {path} is not there any more; pass its new location "
                               f"(--backbone PATH)")
-        self.encoder, self.alphabet = load(path, device=self.device)
-        sha = state_sha256(self.encoder)
+        encoder, self.alphabet = load(path, device=self.device)
+        self.encoder = encoder
+        sha = state_sha256(encoder)
         if sha != saved.get("sha256"):
             raise RunDirError(f"backbone {path} has weights sha256 {sha[:16]}..., but the run was trained on "
                               f"{str(saved.get('sha256'))[:16]}...; pass the backbone the run was trained with")
@@ -109,6 +111,7 @@ class Predictor:
         if getattr(self, "_frozen_features", None) is None:
             bb = self.cfg.backbone
             root = Path(expand_path(bb.cache_dir)) if bb.cache_dir else default_cache_dir()
+            assert self.encoder is not None, "frozen features come from the run's language model"
             backbone = LMBackbone(self.encoder, self.alphabet, bb.layer)
             cache = EmbeddingCache(root, self.info["backbone"]["sha256"], backbone.layer) if bb.cache else None
             self._frozen_features = FrozenFeatures(backbone, needs, cache, bb.embed_batch_size)
@@ -119,6 +122,7 @@ class Predictor:
         limit = d.max_length
         h = self.cfg.head
         if h.type == "cnn" and h.pool == "flatten":
+            assert h.max_len is not None  # resolved from the training data and saved in config.yaml
             limit = h.max_len if limit is None else min(limit, h.max_len)
         return prepare(recs.seqs, recs.ids, recs.where, self.alphabet, d.truncate, limit, d.unknown)
 

@@ -168,7 +168,7 @@ class RunModel:
             loaded.pair_probs = PairProbabilities(cache_root)  # RnalmError naming rnalm[vienna] when ViennaRNA is missing
         if loaded.encoder is not None and cfg.backbone.mode == "frozen" and "attentions" not in needs:
             lmb = LMBackbone(loaded.encoder, loaded.alphabet, cfg.backbone.layer)
-            cache = EmbeddingCache(cache_root, loaded.sha256, lmb.layer) if cache_root is not None else None
+            cache = EmbeddingCache(cache_root, loaded.sha256, lmb.layer) if cache_root is not None and loaded.sha256 else None
             loaded.frozen = FrozenFeatures(lmb, needs, cache, cfg.backbone.embed_batch_size)
         models = []
         for d in dirs:
@@ -209,6 +209,7 @@ class RunModel:
         if self.run.pair_probs is not None:
             self.run.pair_probs.clear()
         plan = self.run.task.batch_plan([len(s) for s in seqs], self.run.cfg.train, False, 0)
+        assert plan is not None, "the structure task plans its own batches"
         probs = [np.zeros((len(s), len(s)), dtype=np.float32) for s in seqs]
         for model, source in models:
             for idx in plan:

@@ -77,8 +77,8 @@ def shared_kmer_groups(seqs: Sequence[str], k: int, groups: Optional[Sequence] =
         order = np.argsort(codes, kind="stable")
         codes, owner = codes[order], owner[order]
         same = np.flatnonzero(codes[1:] == codes[:-1])  # consecutive rows holding the same k-mer
-        for i in same:
-            uf.union(int(owner[i]), int(owner[i + 1]))
+        for pos in same:
+            uf.union(int(owner[pos]), int(owner[pos + 1]))
     if groups is not None:
         first: dict = {}
         for i, g in enumerate(groups):

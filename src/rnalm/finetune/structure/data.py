@@ -28,7 +28,7 @@ import warnings
 from pathlib import Path
 from typing import Optional
 
-from rnalm.finetune.data.loaders import DataBundle, data_path, loader_options
+from rnalm.finetune.data.loaders import DataBundle, loader_options, required_path, required_records
 from rnalm.runs.config import DataConfig
 from rnalm.runs.errors import ConfigError, DataError
 from rnalm.runs.table import Records
@@ -137,7 +137,7 @@ def load_structures(cfg: DataConfig, task: str) -> DataBundle:
     def read(value: Optional[str], name: str) -> Optional[Records]:
         if not value:
             return None
-        path = data_path(value)
+        path = required_path(value)
         structs, where, n = read_structure_source(path, o["invalid_pairs"])
         notes.extend(n)
         structs, where = _filter(structs, where, cfg.max_length, o["limit"], name, notes)
@@ -146,14 +146,14 @@ def load_structures(cfg: DataConfig, task: str) -> DataBundle:
 
     if o["splits"]:
         return _published_splits(cfg, o, read, notes)
-    return DataBundle(read(cfg.train, "train"), read(cfg.valid, "valid"), read(cfg.test, "test"),
+    return DataBundle(required_records(read(cfg.train, "train")), read(cfg.valid, "valid"), read(cfg.test, "test"),
                       label_name="base pairs", notes=notes)
 
 
 def _published_splits(cfg: DataConfig, o: dict, read, notes: list[str]) -> DataBundle:
     if cfg.valid or cfg.test:
         raise ConfigError("data.options.splits takes train/valid/test from the splits file; drop data.valid / data.test")
-    splits = read_archiveii_splits(data_path(o["splits"]))
+    splits = read_archiveii_splits(required_path(o["splits"]))
     if o["fold"] not in splits:
         raise ConfigError(f"data.options.fold={o['fold']!r} is not a fold of {o['splits']} ({sorted(splits)})")
     parts = splits[o["fold"]]
