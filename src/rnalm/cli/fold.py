@@ -36,7 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "structure, base-pair probabilities as the .npy map). Without a shipped structure model the "
                     "default is an error that says so (never a silent switch to ViennaRNA). All records are "
                     "validated before any output is written; every file is written atomically.")
-    p.add_argument("--input", "-i", required=True, help="FASTA (plain or gzip), or CSV/TSV with id and sequence columns")
+    p.add_argument("--input", "-i", required=True,
+                   help="FASTA (plain or gzip), or CSV/TSV with id and sequence columns")
     p.add_argument("--output", "-o", required=True,
                    help="output directory (created if missing; an existing, non-empty one needs --overwrite)")
     p.add_argument("--overwrite", action="store_true",
@@ -50,7 +51,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="refuse records longer than this many nt (default 1000; ViennaRNA time grows as L^3)")
     p.add_argument("--plots", action="store_true", help="also write an arc diagram and a dot plot (PNG) per record")
     p.add_argument("--batch-size", type=int, default=8, help="records per model call (learned models only)")
-    pp = p.add_argument_group("post-processing of probability maps (learned models only; ViennaRNA's structure is its MFE)")
+    pp = p.add_argument_group("post-processing of probability maps (learned models only; ViennaRNA's structure is "
+                              "its MFE)")
     pp.add_argument("--threshold", type=float, default=None,
                     help="pair if probability > threshold (default 0.5, or the shipped model's own, or the one a "
                          "--run recorded from its training split: structure.select_threshold / "
@@ -90,7 +92,8 @@ def _predictor(args: argparse.Namespace):
                                 ("--canonical-only", args.canonical_only), ("--one-partner", args.one_partner))
                  if v is not None]
         if given:
-            raise RnalmError(f"{', '.join(given)} apply to --run models only; ViennaRNA's structure is its MFE structure")
+            raise RnalmError(f"{', '.join(given)} apply to --run models only; ViennaRNA's structure is its MFE "
+                             "structure")
         return fold.vienna(bpp=True), 1
     if not args.run:
         raise RnalmError("--method run needs --run RUN_DIR")

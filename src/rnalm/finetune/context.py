@@ -92,7 +92,8 @@ def resolve_head(cfg: FinetuneConfig, splits: dict[str, Split], encoder: Optiona
     if st.attention and encoder is not None:
         n = encoder.config.num_layers * encoder.config.attention_heads
         if st.attention_maps not in (None, n):
-            raise ConfigError(f"structure.attention_maps={st.attention_maps}, but the backbone gives {n} attention maps")
+            raise ConfigError(f"structure.attention_maps={st.attention_maps}, but the backbone gives {n} "
+                              f"attention maps")
         st.attention_maps = n
 
 

@@ -52,7 +52,8 @@ def write_cv_decision(run_dir: Path, folds: Sequence[int]) -> dict:
     for i in folds:
         rec = read_record(run_dir / f"fold_{i}")
         if rec is None:
-            raise RunDirError(f"{run_dir}/fold_{i}: no threshold record; run `python -m rnalm.finetune.structure.calibrate "
+            raise RunDirError(f"{run_dir}/fold_{i}: no threshold record; run `python -m "
+                              "rnalm.finetune.structure.calibrate "
                               f"{run_dir}`")
         records[i] = rec
     record = cv_record(records)

@@ -53,7 +53,8 @@ def holdout_splits(ctx: Context, splits: dict[str, Split]) -> tuple[Split, Optio
     if valid is None and cfg.data.valid_fraction > 0:
         tr, va = holdout(len(train.seqs), cfg.data.valid_fraction, cfg.train.seed, strata(ctx, train), groups(train))
         train, valid = train.subset(tr, "train"), train.subset(va, "valid")
-        note = f"{len(va)} rows held out of data.train (valid_fraction={cfg.data.valid_fraction}, seed {cfg.train.seed})"
+        note = (f"{len(va)} rows held out of data.train (valid_fraction={cfg.data.valid_fraction}, "
+                f"seed {cfg.train.seed})")
     return train, valid, note
 
 

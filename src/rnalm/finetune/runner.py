@@ -80,7 +80,8 @@ def _prepare_run_dir(cfg: FinetuneConfig, resume: bool) -> Path:
             raise RunDirError(f"{run_dir} already exists and is not empty; choose another output_dir, "
                               f"set overwrite=true, or resume it with `rnalm finetune --resume {run_dir}`")
         if not FINETUNE_RUN.owns(run_dir):
-            raise RunDirError(f"{run_dir} is not a run directory (no {CONFIG_FILE}); refusing to delete it with overwrite=true")
+            raise RunDirError(f"{run_dir} is not a run directory (no {CONFIG_FILE}); refusing to delete it with "
+                              "overwrite=true")
         inside = input_inside(run_dir, [expand_path(p) for p in (cfg.data.train, cfg.data.valid, cfg.data.test)])
         if inside is not None:
             raise RunDirError(f"{run_dir} holds the data file {inside}; refusing to delete it with overwrite=true, "

@@ -345,7 +345,8 @@ class FinetuneConfig:
         if self.cv.folds >= 2 and self.data.valid:
             raise ConfigError("cv.folds and data.valid exclude each other: cross-validation splits data.train itself")
         if self.backbone.kind != "lm" and self.backbone.mode != "frozen":
-            raise ConfigError(f"backbone.mode={self.backbone.mode!r} needs a language model; backbone.name is {self.backbone.name!r}")
+            raise ConfigError(f"backbone.mode={self.backbone.mode!r} needs a language model; backbone.name is "
+                              f"{self.backbone.name!r}")
         if self.data.standardize and self.task != "regression":
             raise ConfigError("data.standardize applies to regression labels only")
         if self.structure.select_threshold and self.task != "structure":
@@ -373,7 +374,8 @@ def expand_path(value: str) -> str: ...
 @overload
 def expand_path(value: None) -> None: ...
 def expand_path(value: Optional[str]) -> Optional[str]:
-    """``${VAR:-default}`` and ``~`` expansion for paths in configs (recipes use ``${RNALM_SHARED_DATA:-../shared/data}``)."""
+    """``${VAR:-default}`` and ``~`` expansion for paths in configs (recipes use
+    ``${RNALM_SHARED_DATA:-../shared/data}``)."""
     if value is None:
         return None
 

@@ -1,8 +1,9 @@
 """Reading a fine-tuning config: YAML and/or a dict, ``key=value`` overrides, then validation.
 
 Keys of the ``structure`` section that older configs (and saved runs) spell in ``head`` / ``train``
-are moved there first (:func:`migrate_structure_keys`). Validation runs the task's own rules first (they may fill in task defaults, e.g. the ``pairwise``
-head of ``task: structure``), then the head table, then the sections
+are moved there first (:func:`migrate_structure_keys`). Validation runs the task's own rules first
+(they may fill in task defaults, e.g. the ``pairwise`` head of ``task: structure``), then the head
+table, then the sections
 (:meth:`~rnalm.runs.config.FinetuneConfig.validate`).
 """
 from __future__ import annotations

@@ -147,7 +147,8 @@ def check_schema(path: Path, data: bytes, task: str) -> None:
                      {f"{m}.{c} ({loader})" for loader, m, c in ALLOWED_NODES})
     if foreign:
         raise RunDirError(
-            f"{path}: refusing to load it: it names {len(foreign)} type(s) or function(s) that rnalm's feature models never "
+            f"{path}: refusing to load it: it names {len(foreign)} type(s) or function(s) that rnalm's feature "
+            f"models never "
             f"contain: {', '.join(foreign[:6])}{' ...' if len(foreign) > 6 else ''}. Nothing was loaded. If the "
             f"run is yours, retrain it with `rnalm finetune`; otherwise do not use it.")
     generators = set(map(str, bit_generator_names(schema))) - ALLOWED_BIT_GENERATORS
@@ -156,7 +157,8 @@ def check_schema(path: Path, data: bytes, task: str) -> None:
                           f"{sorted(generators)[0]}, not one of {sorted(ALLOWED_BIT_GENERATORS)}. Nothing was loaded.")
     root = (str(schema.get("__module__")), str(schema.get("__class__")))
     if root != ROOT_BY_TASK[task]:
-        raise RunDirError(f"{path}: refusing to load it: the saved object is {'.'.join(root)}, but a {task} feature model is "
+        raise RunDirError(f"{path}: refusing to load it: the saved object is {'.'.join(root)}, but a {task} feature "
+                          "model is "
                           f"{'.'.join(ROOT_BY_TASK[task])}. Nothing was loaded.")
 
 

@@ -165,7 +165,8 @@ class RunModel:
         if use_cache and cfg.backbone.cache:
             cache_root = Path(expand_path(cfg.backbone.cache_dir)) if cfg.backbone.cache_dir else default_cache_dir()
         if "bpp" in needs:
-            loaded.pair_probs = PairProbabilities(cache_root)  # RnalmError naming rnalm[vienna] when ViennaRNA is missing
+            # an RnalmError naming rnalm[vienna] when ViennaRNA is missing
+            loaded.pair_probs = PairProbabilities(cache_root)
         if loaded.encoder is not None and cfg.backbone.mode == "frozen" and "attentions" not in needs:
             lmb = LMBackbone(loaded.encoder, loaded.alphabet, cfg.backbone.layer)
             cache = EmbeddingCache(cache_root, loaded.sha256, lmb.layer) if cache_root is not None and loaded.sha256 else None

@@ -85,7 +85,8 @@ class StructureTask(Task):
         if cfg.data.loader == "generic":
             cfg.data.loader = "structure"
         if cfg.data.loader != "structure":
-            raise ConfigError(f"task=structure reads structure files (data.loader=structure), not data.loader={cfg.data.loader!r}")
+            raise ConfigError("task=structure reads structure files (data.loader=structure), not "
+                              f"data.loader={cfg.data.loader!r}")
         if cfg.head.type == "mlp":  # the default of sequence-level tasks
             cfg.head.type = "pairwise"
         if cfg.head.type not in cls.own_heads:

@@ -75,7 +75,8 @@ def detect_format(path: Path, fmt: Optional[str]) -> str:
         return "csv"
     if suffix in TSV_EXT:
         return "tsv"
-    raise DataError(f"{path}: cannot tell the format from the extension {suffix!r}; set data.format (csv, tsv or fasta)")
+    raise DataError(f"{path}: cannot tell the format from the extension {suffix!r}; "
+                    f"set data.format (csv, tsv or fasta)")
 
 
 def open_text(path: str | Path) -> IO[str]:
@@ -147,7 +148,8 @@ def read_table(path: str | Path, delimiter: str, seq_column: str, label_column: 
     name = Path(path).name
     for line, row in rows:
         if len(row) <= need:
-            raise DataError(f"{path}:{line}: row has {len(row)} fields, expected at least {need + 1} (header: {header})")
+            raise DataError(f"{path}:{line}: row has {len(row)} fields, expected at least {need + 1} "
+                            f"(header: {header})")
         where = f"{name}:{line}"
         rid = row[i_id].strip() if i_id is not None else f"{Path(path).stem}_{line - 1}"
         label = row[i_lab].strip() if i_lab is not None else None

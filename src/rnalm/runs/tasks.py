@@ -46,7 +46,8 @@ class RegressionTask(Task):
         if y.size < 2:
             raise DataError(f"regression needs at least 2 training rows, got {y.size}")
         if np.ptp(y) == 0:
-            raise DataError(f"label column {label_column!r} is constant ({y[0]!r}) in the training data: nothing to learn")
+            raise DataError(f"label column {label_column!r} is constant ({y[0]!r}) in the training data: nothing to "
+                            "learn")
         if standardize:
             state.mean, state.std = float(y.mean()), float(y.std())
         return state
@@ -59,7 +60,8 @@ class RegressionTask(Task):
             try:
                 out[i] = fn(x)
             except ValueError:
-                raise DataError(f"{w}: label {x!r} cannot be {state.transform}-transformed (must be positive)") from None
+                raise DataError(f"{w}: label {x!r} cannot be {state.transform}-transformed "
+                                f"(must be positive)") from None
         return out
 
     def targets(self, recs: Records, state: LabelState) -> np.ndarray:

@@ -106,7 +106,8 @@ def read_ct(path: PathLike) -> list[Structure]:
             try:
                 idx, partner = int(row[0]), int(row[4])
             except ValueError:
-                raise _err(path, k, f"record {rid!r}: non-integer index or partner in {lines[k - 1].strip()!r}") from None
+                raise _err(path, k, f"record {rid!r}: non-integer index or partner in "
+                                    f"{lines[k - 1].strip()!r}") from None
             if idx != len(bases) + 1:
                 raise _err(path, k, f"record {rid!r}: expected position {len(bases) + 1}, got {idx}")
             if not 0 <= partner <= n:

@@ -152,14 +152,16 @@ def load_sample_random50(cfg: DataConfig, task: str) -> DataBundle:
     reads = _reads(cols["reads"], lines, path, o["reads_column"])
     order = sorted(range(len(lines)), key=lambda i: -reads[i])[: int(o["keep"])]
     if len(order) <= o["n_test"]:
-        raise DataError(f"{path}: {len(order)} rows, not more than options.n_test={o['n_test']}; nothing left to train on")
+        raise DataError(f"{path}: {len(order)} rows, not more than options.n_test={o['n_test']}; nothing left to "
+                        "train on")
     recs = Records()
     for i in order:
         recs.append(f"{path.stem.split('.')[0]}_{lines[i] - 1}", cols["seq"][i], cols["label"][i], f"{path.name}:{lines[i]}")
     n_test = int(o["n_test"])
     test, train = recs.subset(range(n_test)), recs.subset(range(n_test, len(recs)))
     return DataBundle(train, None, test, label_name=o["label_column"], force_standardize=True, notes=[
-        f"Sample 2019 GSM3130435 split: {len(order)} most-read sequences kept, the {n_test} most-read are the test set"])
+        f"Sample 2019 GSM3130435 split: {len(order)} most-read sequences kept, "
+        f"the {n_test} most-read are the test set"])
 
 
 def load_sample_varlen(cfg: DataConfig, task: str) -> DataBundle:
@@ -277,7 +279,8 @@ def load_cao(cfg: DataConfig, task: str) -> DataBundle:
                 value = math.log(value)
             if o["region"] == "insert":
                 if not (seq.upper().startswith(CAO_PREFIX) and seq.upper().endswith(CAO_SUFFIX)):
-                    raise DataError(f"{where}: construct does not carry the library flanks; use data.options.region=construct")
+                    raise DataError(f"{where}: construct does not carry the library flanks; use "
+                                    "data.options.region=construct")
                 seq = seq[len(CAO_PREFIX): len(seq) - len(CAO_SUFFIX)]
             frag = fields[-1] if len(fields) >= 6 else str(n)
             recs.append(f"{fields[0]}|{cell}|{frag}", seq, repr(value), where,

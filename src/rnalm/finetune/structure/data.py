@@ -79,7 +79,8 @@ def read_structure_source(path: Path, invalid_pairs: str = "drop") -> tuple[list
             if w not in dropped:
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         if dropped:
-            notes.append(f"{f.name}: impossible pairs dropped in {len(dropped)} record(s) (data.options.invalid_pairs=drop)")
+            notes.append(f"{f.name}: impossible pairs dropped in {len(dropped)} record(s) "
+                         "(data.options.invalid_pairs=drop)")
         out += structs
         where += [f"{f.name}: record {s.id!r}" for s in structs]
     if not out:
@@ -152,7 +153,8 @@ def load_structures(cfg: DataConfig, task: str) -> DataBundle:
 
 def _published_splits(cfg: DataConfig, o: dict, read, notes: list[str]) -> DataBundle:
     if cfg.valid or cfg.test:
-        raise ConfigError("data.options.splits takes train/valid/test from the splits file; drop data.valid / data.test")
+        raise ConfigError("data.options.splits takes train/valid/test from the splits file; "
+                          "drop data.valid / data.test")
     splits = read_archiveii_splits(required_path(o["splits"]))
     if o["fold"] not in splits:
         raise ConfigError(f"data.options.fold={o['fold']!r} is not a fold of {o['splits']} ({sorted(splits)})")
