@@ -33,6 +33,13 @@ class Split:
     seqs: list[str]
     targets: Optional[np.ndarray] = None
 
+    @property
+    def y(self) -> np.ndarray:
+        """The targets (model space), set once the labels were fitted on the training split."""
+        if self.targets is None:
+            raise RuntimeError(f"{self.name}: the labels were not fitted yet")
+        return self.targets
+
     def subset(self, idx: Iterable[int], name: Optional[str] = None) -> "Split":
         idx = list(idx)
         return Split(name or self.name, self.recs.subset(idx), [self.seqs[i] for i in idx])

@@ -28,7 +28,7 @@ def select_decision(ctx: Context, predict: Callable[[Split], np.ndarray], train:
     seed = ctx.cfg.train.seed + (fold or 0)
     idx = subset_indices(len(train.seqs), cap, seed)
     sub = train.subset(idx)
-    sub.targets = train.targets[idx]
+    sub.targets = train.y[idx]
     t0 = time.time()
     record = ctx.task.select_decision(sub.targets, predict(sub), state, n_train=len(train.seqs), seed=seed,
                                       max_sequences=cap, how=how)

@@ -110,14 +110,15 @@ def train_features(ctx: Context, train: Split, evals: Sequence[Split], state: La
                     metric: str) -> tuple[dict[str, np.ndarray], TrainerState]:
     fs = ctx.cfg.backbone.features
     t0 = time.time()
-    model = FeatureModel(fs, ctx.task.name, ctx.cfg.train.seed).fit(feature_matrix(train.seqs, fs, ctx.cache_root), train.targets)
+    model = FeatureModel(fs, ctx.task.name, ctx.cfg.train.seed).fit(feature_matrix(train.seqs, fs, ctx.cache_root),
+                                                                     train.y)
     model.save(out_dir / FEATURE_MODEL_FILE)
     n_classes = ctx.task.class_count(state)
     outputs = {sp.name: model.outputs(feature_matrix(sp.seqs, fs, ctx.cache_root), n_classes) for sp in evals}
     tstate = TrainerState(epoch=1.0, global_step=fs.max_iter, max_steps=fs.max_iter, num_train_epochs=1)
     valid = next((sp for sp in evals if sp.name == "valid"), None)
     if valid is not None:
-        m = ctx.task.metrics(valid.targets, outputs["valid"], state)
+        m = ctx.task.metrics(valid.y, outputs["valid"], state)
         tstate.log_history.append({"epoch": 1.0, "step": fs.max_iter,
                                    **{f"eval_{k}": v for k, v in m.items() if k != "n"}})
         tstate.best_metric = m.get(metric)

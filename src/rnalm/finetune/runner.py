@@ -179,8 +179,9 @@ def _finetune(cfg: FinetuneConfig, run_dir: Path, resume: bool, callbacks: Seque
     if ctx.encoder is not None and cfg.backbone.mode == "frozen" and "attentions" in needs:
         log("attention maps are not cached: the frozen backbone runs with every batch")
     elif ctx.encoder is not None and ctx.sha256 is not None and cfg.backbone.mode == "frozen":
-        cache = EmbeddingCache(ctx.cache_root, ctx.sha256, LMBackbone(ctx.encoder, ctx.alphabet, cfg.backbone.layer).layer) \
-            if cfg.backbone.cache else None
+        cache = (EmbeddingCache(ctx.cache_root, ctx.sha256,
+                                LMBackbone(ctx.encoder, ctx.alphabet, cfg.backbone.layer).layer)
+                 if cfg.backbone.cache else None)
         ctx.frozen = FrozenFeatures(LMBackbone(ctx.encoder, ctx.alphabet, cfg.backbone.layer), needs, cache,
                                     cfg.backbone.embed_batch_size, progress=log is print)
         t0 = time.time()

@@ -141,7 +141,8 @@ class Trainer:
             raise RuntimeError("the model has no trainable parameters")
         self.optimizer = torch.optim.AdamW(self._param_groups(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         warmup = math.ceil(cfg.warmup_ratio * self.max_steps)
-        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lr_factor(cfg.scheduler, warmup, self.max_steps))
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer,
+                                                           lr_factor(cfg.scheduler, warmup, self.max_steps))
 
     # ------------------------------------------------------------------ setup
     def _param_groups(self) -> list[dict]:
@@ -167,7 +168,8 @@ class Trainer:
         if plan is not None:
             return plan
         lengths = [len(s) for s in self.train_ds.seqs] if self.cfg.group_by_length else None
-        return shuffled_batches(len(self.train_ds), self.cfg.batch_size, self.cfg.seed * 1000 + epoch, lengths, group=50)
+        return shuffled_batches(len(self.train_ds), self.cfg.batch_size, self.cfg.seed * 1000 + epoch, lengths,
+                                group=50)
 
     # ------------------------------------------------------------------ evaluation
     @torch.no_grad()
@@ -200,6 +202,7 @@ class Trainer:
 
     def evaluate(self, ds: SeqDataset) -> tuple[float, dict[str, Optional[float]], np.ndarray]:
         outputs, loss = self._run_eval(ds)
+        assert ds.targets is not None and loss is not None, "evaluation needs labelled rows"
         return loss, self.task.metrics(ds.targets, outputs, self.label_state), outputs
 
     # ------------------------------------------------------------------ checkpoints

@@ -91,7 +91,8 @@ def load_finetune_config(path: Optional[str | Path] = None, overrides: Sequence[
         cfg = from_dict(FinetuneConfig, merged)
     else:
         raw = read_config_data(path) if path is not None else {}
-        source = " + ".join(([str(path)] if path is not None else []) + (["command-line overrides"] if overrides else []))
+        source = " + ".join(([str(path)] if path is not None else [])
+                            + (["command-line overrides"] if overrides else []))
         cfg = from_dict(FinetuneConfig, deep_merge(raw, extra), source or "config")
     try:
         check_fields(cfg, "config")

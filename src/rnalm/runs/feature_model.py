@@ -69,9 +69,9 @@ def sequence_features(seq: str, settings: FeatureSettings, mfe: Optional[float] 
         index = {"".join(t): i for i, t in enumerate(itertools.product("ACGU", repeat=k))}
         km = np.zeros(len(index))
         for i in range(n - k + 1):
-            j = index.get(s[i:i + k])
-            if j is not None:
-                km[j] += 1
+            col = index.get(s[i:i + k])
+            if col is not None:
+                km[col] += 1
         row += list(km / total)
     return row
 
@@ -149,7 +149,8 @@ class FeatureModel:
                   max_leaf_nodes=settings.max_leaf_nodes, l2_regularization=settings.l2_regularization,
                   early_stopping=False, random_state=seed)
         self.task = task
-        self.model = HistGradientBoostingRegressor(**kw) if task == "regression" else HistGradientBoostingClassifier(**kw)
+        self.model = (HistGradientBoostingRegressor(**kw) if task == "regression"
+                      else HistGradientBoostingClassifier(**kw))
 
     def fit(self, x: np.ndarray, y: np.ndarray) -> "FeatureModel":
         self.model.fit(x, y)

@@ -110,7 +110,7 @@ class FeatureSource:
 class SeqDataset(Dataset):
     """Sequences and their targets (any per-row objects a task's ``collate_targets`` can batch)."""
 
-    def __init__(self, seqs: Sequence[str], targets: Optional[Sequence] = None) -> None:
+    def __init__(self, seqs: Sequence[str], targets: Optional[np.ndarray] = None) -> None:
         self.seqs = list(seqs)
         self.targets = targets
 

@@ -124,7 +124,8 @@ class ResBlock2d(nn.Module):
     def __init__(self, channels: int, kernel_size: int, dilation: int, dropout: float) -> None:
         super().__init__()
         self.norm1 = ChannelLayerNorm(channels)
-        self.conv1 = nn.Conv2d(channels, channels, kernel_size, padding=dilation * (kernel_size // 2), dilation=dilation)
+        self.conv1 = nn.Conv2d(channels, channels, kernel_size, padding=dilation * (kernel_size // 2),
+                               dilation=dilation)
         self.norm2 = ChannelLayerNorm(channels)
         self.conv2 = nn.Conv2d(channels, channels, kernel_size, padding=kernel_size // 2)
         self.dropout = nn.Dropout2d(dropout) if dropout else nn.Identity()

@@ -89,7 +89,8 @@ class Predictor:
             # a model shipped with rnalm names its backbone (shipped:NAME), never a local path; a run
             # trained with backbone.name=NAME of a shipped backbone is found the same way
             for ref in (saved.get("path"), self.cfg.backbone.name):
-                if ref and (str(ref).startswith(shipped.PREFIX) or (not Path(str(ref)).exists() and shipped.is_ref(ref))):
+                if ref and (str(ref).startswith(shipped.PREFIX)
+                            or (not Path(str(ref)).exists() and shipped.is_ref(ref))):
                     path = str(shipped.backbone_path(ref))
                     break
         if not Path(path).exists() and not override:
@@ -137,7 +138,8 @@ class Predictor:
         for d, state in zip(self.dirs, self.states):
             if self.cfg.backbone.kind == "features":
                 fm = FeatureModel.load(d / FEATURE_MODEL_FILE)
-                root = Path(expand_path(self.cfg.backbone.cache_dir)) if self.cfg.backbone.cache_dir else default_cache_dir()
+                cache_dir = self.cfg.backbone.cache_dir
+                root = Path(expand_path(cache_dir)) if cache_dir else default_cache_dir()
                 x = feature_matrix(seqs, self.cfg.backbone.features, root)
                 outputs = fm.outputs(x, self.task.class_count(state))
             else:

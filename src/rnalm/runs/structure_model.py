@@ -169,7 +169,8 @@ class RunModel:
             loaded.pair_probs = PairProbabilities(cache_root)
         if loaded.encoder is not None and cfg.backbone.mode == "frozen" and "attentions" not in needs:
             lmb = LMBackbone(loaded.encoder, loaded.alphabet, cfg.backbone.layer)
-            cache = EmbeddingCache(cache_root, loaded.sha256, lmb.layer) if cache_root is not None and loaded.sha256 else None
+            cache = (EmbeddingCache(cache_root, loaded.sha256, lmb.layer)
+                     if cache_root is not None and loaded.sha256 else None)
             loaded.frozen = FrozenFeatures(lmb, needs, cache, cfg.backbone.embed_batch_size)
         models = []
         for d in dirs:

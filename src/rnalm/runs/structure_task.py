@@ -220,7 +220,8 @@ class StructureTask(Task):
 
     def decode(self, outputs, state) -> dict[str, np.ndarray]:
         preds = self.predicted_pairs(outputs)
-        return {"prediction": np.asarray([pairs_to_dot_bracket(p, len(o)) for p, o in zip(preds, outputs)], dtype=object),
+        return {"prediction": np.asarray([pairs_to_dot_bracket(p, len(o)) for p, o in zip(preds, outputs)],
+                                         dtype=object),
                 "n_pairs_pred": np.asarray([len(p) for p in preds])}
 
     def prediction_columns(self, targets, outputs, state) -> dict[str, np.ndarray]:

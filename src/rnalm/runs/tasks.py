@@ -87,14 +87,16 @@ class RegressionTask(Task):
         return np.asarray(targets, dtype=np.float64) * state.std + state.mean
 
     def decode(self, outputs: np.ndarray, state: LabelState) -> dict[str, np.ndarray]:
-        return {"prediction": np.asarray(outputs, dtype=np.float64).reshape(len(outputs), -1)[:, 0] * state.std + state.mean}
+        values = np.asarray(outputs, dtype=np.float64).reshape(len(outputs), -1)[:, 0]
+        return {"prediction": values * state.std + state.mean}
 
     def metrics(self, targets, outputs, state):
         return regression_metrics(self.label_values(targets, state), self.decode(outputs, state)["prediction"])
 
     def plot(self, name, targets, outputs, state, out_dir, metrics):
         path = out_dir / f"scatter_{name}.png"
-        ok = plots.scatter(self.label_values(targets, state), self.decode(outputs, state)["prediction"], path, name, metrics)
+        ok = plots.scatter(self.label_values(targets, state), self.decode(outputs, state)["prediction"], path, name,
+                           metrics)
         return [path.name] if ok else []
 
 

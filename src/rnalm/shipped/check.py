@@ -152,7 +152,8 @@ def recheck(entry: Entry) -> dict[str, tuple[float, float]]:
         raise ShippedModelError(f"shipped model {entry.name}: check metric {name} could not be computed")
     out = {name: (float(recorded), float(value))}
     for k, v in (entry.check.get("all") or {}).items():
-        if k != name and k not in NOT_RECOMPUTED and isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
+        if (k != name and k not in NOT_RECOMPUTED and isinstance(v, (int, float)) and not isinstance(v, bool)
+                and math.isfinite(v)):
             got = now.get(k)
             out[k] = (float(v), float("nan") if got is None else float(got))
     return out
@@ -163,5 +164,6 @@ def check_entry(entry: Entry) -> tuple[float, float]:
     return recheck(entry)[entry.check["metric"]]
 
 
-__all__ = ["CHECK_FILE", "backbone_metrics", "check_entry", "entry_metrics", "read_check", "recheck", "structure_metrics",
+__all__ = ["CHECK_FILE", "backbone_metrics", "check_entry", "entry_metrics", "read_check", "recheck",
+           "structure_metrics",
            "task_metrics", "write_check"]

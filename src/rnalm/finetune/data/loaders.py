@@ -156,7 +156,8 @@ def load_sample_random50(cfg: DataConfig, task: str) -> DataBundle:
                         "train on")
     recs = Records()
     for i in order:
-        recs.append(f"{path.stem.split('.')[0]}_{lines[i] - 1}", cols["seq"][i], cols["label"][i], f"{path.name}:{lines[i]}")
+        recs.append(f"{path.stem.split('.')[0]}_{lines[i] - 1}", cols["seq"][i], cols["label"][i],
+                    f"{path.name}:{lines[i]}")
     n_test = int(o["n_test"])
     test, train = recs.subset(range(n_test)), recs.subset(range(n_test, len(recs)))
     return DataBundle(train, None, test, label_name=o["label_column"], force_standardize=True, notes=[
@@ -218,7 +219,8 @@ def load_sample_snv(cfg: DataConfig, task: str) -> DataBundle:
                       extra_columns=[o["subset_column"]] if o["subset_column"] else [])
     if o["subset_column"]:
         recs.extra["subset"] = recs.extra.pop(o["subset_column"])
-    test = read_table(required_path(cfg.test), ",", o["seq_column"], o["label_column"], o["id_column"]) if cfg.test else None
+    test = (read_table(required_path(cfg.test), ",", o["seq_column"], o["label_column"], o["id_column"])
+            if cfg.test else None)
     return DataBundle(recs, None, test, label_name=o["label_column"], notes=[
         f"Sample 2019 SNV set: label {o['label_column']}, rows grouped by {o['group_column']!r} (wild type)"])
 
@@ -290,8 +292,10 @@ def load_cao(cfg: DataConfig, task: str) -> DataBundle:
     name = f"{'ln ' if o['log'] else ''}{key} ({cell})"
     return DataBundle(recs, None, None, label_name=name, notes=[
         f"Cao et al. endogenous library, {cell}: {len(recs)} constructs, label {name}, region {o['region']}; "
-        f"{skipped} unmeasured designed constructs skipped" + ("; fragments grouped by transcript" if o["group_by_transcript"] else "")])
+        f"{skipped} unmeasured designed constructs skipped"
+        + ("; fragments grouped by transcript" if o["group_by_transcript"] else "")])
 
 
-__all__ = ["DataBundle", "TRAIN_REQUIRED", "data_path", "required_path", "required_records", "load_cao", "load_generic", "load_lamar", "load_nrc", "load_sample_random50",
+__all__ = ["DataBundle", "TRAIN_REQUIRED", "data_path", "required_path", "required_records", "load_cao", "load_generic",
+           "load_lamar", "load_nrc", "load_sample_random50",
            "load_sample_snv", "load_sample_varlen", "loader_options"]
