@@ -14,6 +14,7 @@ import torch
 
 from rnalm.alphabet import Alphabet
 from rnalm.errors import InvalidSequenceError, SequenceLengthError
+from rnalm.models.rnafm.alphabet import RNA_FM_ALPHABET
 from rnalm.runs.errors import DataError
 
 _IUPAC = {
@@ -39,8 +40,6 @@ ONEHOT_TABLE = _onehot_table()
 
 def default_alphabet() -> Alphabet:
     """Input rules when there is no language model: RNA-FM's letters (nucleotides + IUPAC)."""
-    from rnalm.models.rnafm.alphabet import RNA_FM_ALPHABET
-
     return RNA_FM_ALPHABET
 
 

@@ -6,16 +6,14 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 import torch
 
+from rnalm.runs.config import FinetuneConfig, TrainConfig
 from rnalm.runs.errors import ConfigError
 from rnalm.runs.table import Records
-
-if TYPE_CHECKING:
-    from rnalm.runs.config import FinetuneConfig, TrainConfig
 
 
 @dataclass
@@ -50,12 +48,12 @@ class Task:
     scales_labels = False
 
     @classmethod
-    def from_config(cls, cfg: "FinetuneConfig") -> "Task":
+    def from_config(cls, cfg: FinetuneConfig) -> "Task":
         """The task set up with a run's settings (a task with its own config section reads it here)."""
         return cls()
 
     @classmethod
-    def check_config(cls, cfg: "FinetuneConfig") -> None:
+    def check_config(cls, cfg: FinetuneConfig) -> None:
         """Task-specific config rules (may fill in task defaults); raise ``ConfigError``."""
 
     def class_count(self, state: LabelState) -> int:
@@ -98,11 +96,11 @@ class Task:
     def metric_names(self, state: LabelState) -> list[str]:
         raise NotImplementedError
 
-    def train_loss(self, cfg: "TrainConfig") -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    def train_loss(self, cfg: TrainConfig) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
         """The loss the trainer minimises (default: :meth:`loss_fn` with the config's choice)."""
         return self.loss_fn(cfg.loss, cfg.huber_delta)
 
-    def batch_plan(self, lengths: Sequence[int], cfg: "TrainConfig", train: bool, seed: int
+    def batch_plan(self, lengths: Sequence[int], cfg: TrainConfig, train: bool, seed: int
                    ) -> Optional[list[list[int]]]:
         """Batches of dataset indices (training: shuffled from ``seed``), or ``None`` for the
         trainer's fixed-size batches. Tasks whose memory grows faster than the length (pair maps)
