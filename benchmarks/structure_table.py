@@ -14,7 +14,7 @@ Usage (from the repository root, with ../shared/data present):
         --bpp-run runs/ss_bprna/onehot_bpp
     # a smoke test: 40 structures, 1 epoch, small head
     python benchmarks/structure_table.py --recipe ss_bprna --backbone CKPT --output-root /tmp/st \\
-        --set data.options.limit=40 --set train.epochs=1 --set head.attention=false
+        --set data.options.limit=40 --set train.epochs=1 --set structure.attention=false
 
 ``--set key=value`` overrides go to every recipe (keep the split settings equal: the script checks
 that both runs held out the same sequences and scores only the ones they share). Without
@@ -28,7 +28,7 @@ dot-brackets: per-sequence precision / recall / F1 / MCC and shifted F1 (+-1, Ma
 averaged over sequences; the learned heads after ``rnalm fold``'s default post-processing
 (p > threshold, min hairpin loop 3, greedy one partner), ViennaRNA's MFE structure (RNAfold defaults).
 The threshold column shows each learned run's: 0.50, or the one chosen on its training split
-(``train.select_threshold`` / ``python -m rnalm.finetune.structure.calibrate RUN_DIR``, e.g. "0.35 (train)"),
+(``structure.select_threshold`` / ``python -m rnalm.finetune.structure.calibrate RUN_DIR``, e.g. "0.35 (train)"),
 at which its predictions.csv was written.
 """
 from __future__ import annotations
@@ -111,16 +111,16 @@ def threshold_text(run_dir: Path) -> str:
 
 
 def _describe(run_dir: Path) -> str:
-    import yaml
+    from rnalm.runs.config_file import read_config_data
 
     info = json.loads((run_dir / "run_info.json").read_text())
     bb = info.get("backbone", {})
-    head = (yaml.safe_load((run_dir / "config.yaml").read_text()) or {}).get("head") or {}
-    bpp = bool(head.get("vienna_bpp"))
+    structure = read_config_data(run_dir / "config.yaml").get("structure") or {}
+    bpp = bool(structure.get("vienna_bpp"))
     if bb.get("kind") != "lm":
         return "pairwise head, one-hot + ViennaRNA BPP" if bpp else "pairwise head, one-hot (no LM)"
     name = Path(bb.get("path") or bb.get("name", "LM")).name
-    extra = (", + attention maps" if head.get("attention") else "") + (", + ViennaRNA BPP" if bpp else "")
+    extra = (", + attention maps" if structure.get("attention") else "") + (", + ViennaRNA BPP" if bpp else "")
     return f"pairwise head on {name} ({bb.get('mode')}{extra})"
 
 
@@ -133,7 +133,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("--vienna-bpp", action="store_true",
                     help="also the one-hot head with ViennaRNA base-pair probabilities as input (onehot_bpp.yaml)")
     ap.add_argument("--bpp-run", type=Path,
-                    help="trained run with head.vienna_bpp (skips training it; implies --vienna-bpp)")
+                    help="trained run with structure.vienna_bpp (skips training it; implies --vienna-bpp)")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override for every recipe")
     ap.add_argument("--output-root", type=Path, default=None,
                     help="where trained runs go (default runs/structure_table/<recipe>)")
@@ -143,8 +143,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     recipes = ROOT / "recipes" / args.recipe
     if not (recipes / "onehot.yaml").is_file():
         ap.error(f"{recipes}/onehot.yaml not found")
-    from rnalm.finetune.config import expand_path
-    from rnalm.finetune.run_config import load_finetune_config
+    from rnalm.runs.config import expand_path
+    from rnalm.runs.config_file import load_finetune_config
 
     train_file = expand_path(load_finetune_config(recipes / "onehot.yaml", args.set).data.train)
     want_bpp = args.vienna_bpp or args.bpp_run is not None

@@ -11,11 +11,12 @@ import numpy as np
 import pytest
 
 from rnalm.cli import main
-from rnalm.finetune import Predictor, finetune
-from rnalm.finetune.config import FeatureSettings
-from rnalm.finetune.feature_file import ALLOWED_NODES, schema_nodes
-from rnalm.finetune.features import FeatureModel
+from rnalm.finetune import finetune
+from rnalm.runs.config import FeatureSettings
 from rnalm.runs.errors import RunDirError
+from rnalm.runs.feature_file import ALLOWED_NODES, schema_nodes
+from rnalm.runs.feature_model import FeatureModel
+from rnalm.runs.predict import Predictor
 
 from .conftest import base_config
 

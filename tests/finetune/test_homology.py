@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rnalm.finetune.config import ConfigError, DataConfig
 from rnalm.finetune.data.homology import kmer_codes, shared_kmer_groups
 from rnalm.finetune.data.loader_table import load_data
+from rnalm.runs.config import ConfigError, DataConfig
 from rnalm.runs.errors import DataError
 from rnalm.runs.splits import holdout, kfold
 

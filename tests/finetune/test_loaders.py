@@ -6,11 +6,11 @@ import math
 
 import pytest
 
-from rnalm.finetune.config import DataConfig
 from rnalm.finetune.data.loader_table import load_data
 from rnalm.finetune.data.loaders import CAO_PREFIX, CAO_SUFFIX
-from rnalm.finetune.tasks import get_task
+from rnalm.runs.config import DataConfig
 from rnalm.runs.errors import ConfigError, DataError
+from rnalm.runs.tasks import get_task
 
 
 def cfg(**kw) -> DataConfig:

@@ -13,8 +13,9 @@ import torch
 
 from rnalm.cli import main
 from rnalm.errors import CheckpointError
-from rnalm.finetune import Predictor, finetune
+from rnalm.finetune import finetune
 from rnalm.runs.errors import RunDirError
+from rnalm.runs.predict import Predictor
 
 from .conftest import base_config
 from .test_runner import Interrupt

@@ -5,9 +5,10 @@ import csv
 
 import pytest
 
-from rnalm.finetune import Predictor, finetune, predict_file
+from rnalm.finetune import finetune
 from rnalm.io.seqio import SequenceFileError
 from rnalm.runs.errors import DataError, RunDirError
+from rnalm.runs.predict import Predictor, predict_file
 
 from .conftest import base_config
 

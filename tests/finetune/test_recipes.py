@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from rnalm.finetune.run_config import load_finetune_config
+from rnalm.runs.config_file import load_finetune_config
 
 ROOT = Path(__file__).parents[2] / "recipes"
 #: fine-tuning recipe directories: one per dataset, recognisable by their one-hot baseline
@@ -37,4 +37,4 @@ def test_recipe_is_valid(recipe):
     expected = {"onehot": ("none",), "features": ("features",),
                 "lm": ("${RNALM_BACKBONE}", "${RNALM_BACKBONE:-utrlm-mini}")}[kind]
     assert cfg.backbone.name in expected
-    assert cfg.head.vienna_bpp == recipe.stem.endswith("_bpp")
+    assert cfg.structure.vienna_bpp == recipe.stem.endswith("_bpp")

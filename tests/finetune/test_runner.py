@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from safetensors.torch import load_file
 
-from rnalm.finetune import finetune, predict_file
+from rnalm.finetune import finetune
 from rnalm.runs.errors import DataError, RunDirError
+from rnalm.runs.predict import predict_file
 
 from .conftest import base_config, gc_label, write_csv
 

@@ -3,12 +3,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rnalm.finetune.config import HeadConfig, TrainConfig
-from rnalm.finetune.heads import build_head
-from rnalm.finetune.model import FeatureSource, SeqDataset, SequenceModel
-from rnalm.finetune.task_base import LabelState
-from rnalm.finetune.tasks import get_task
 from rnalm.finetune.trainer import Trainer
+from rnalm.runs.config import HeadConfig, TrainConfig
+from rnalm.runs.heads import build_head
+from rnalm.runs.model import FeatureSource, SeqDataset, SequenceModel
+from rnalm.runs.task_base import LabelState
+from rnalm.runs.tasks import get_task
 from rnalm.training.schedule import lr_factor
 
 

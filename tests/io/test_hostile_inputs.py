@@ -30,7 +30,7 @@ class RunsCode:
 
 
 def test_yaml_python_tags_are_refused(tmp_path):
-    from rnalm.finetune.run_config import load_finetune_config
+    from rnalm.runs.config_file import load_finetune_config
 
     marker = tmp_path / "ran"
     cfg = tmp_path / "evil.yaml"

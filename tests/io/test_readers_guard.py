@@ -2,7 +2,7 @@
 
 A source scan, so a new reader added later that bypasses them fails here: torch.load only in
 rnalm.io.safe_torch, numpy.load only with allow_pickle=False, YAML only through safe_load, skops
-only in rnalm.finetune.feature_file, and safetensors' load_file only where its errors are wrapped.
+only in rnalm.runs.feature_file, and safetensors' load_file only where its errors are wrapped.
 """
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def test_yaml_only_safe_loader():
 
 
 def test_skops_only_in_the_feature_file_reader():
-    assert set(calls(r"import skops|\bsio\.(load|loads)\(")) == {"finetune/feature_file.py"}
+    assert set(calls(r"import skops|\bsio\.(load|loads)\(")) == {"runs/feature_file.py"}
 
 
 def test_safetensors_load_file_only_where_errors_are_wrapped():

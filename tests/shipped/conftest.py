@@ -3,7 +3,7 @@
 A 2-layer UTR-LM-style backbone is pretrained for two steps on a random corpus (``rnalm
 pretrain``), two task runs are fine-tuned on it (``rnalm finetune``: GC content as a stand-in for
 TE, and a GC > 50 % class as a stand-in for IRES), and a stand-in structure run whose probability
-model is served in place of :meth:`rnalm.finetune.structure.run_model.RunModel.load`. All are packaged
+model is served in place of :meth:`rnalm.runs.structure_model.RunModel.load`. All are packaged
 with :func:`rnalm.packaging.package` into a temporary folder that the tests point
 ``$RNALM_SHIPPED_DIR`` at.
 """
@@ -78,7 +78,7 @@ def fake_structure_loader(run_dir: Path):
 
 @pytest.fixture(scope="session", autouse=True)
 def _fake_structure_loader():
-    from rnalm.finetune.structure.run_model import RunModel
+    from rnalm.runs.structure_model import RunModel
 
     real = RunModel.__dict__["load"]
 

@@ -44,7 +44,7 @@ def test_load_by_shipped_name_offline(use_shipped, monkeypatch):
 
 
 def test_predict_task_matches_the_run_it_was_packaged_from(use_shipped, tiny_models, fasta, tmp_path, capsys):
-    from rnalm.finetune.predict import predict_file
+    from rnalm.runs.predict import predict_file
 
     out = tmp_path / "te.csv"
     assert main(["predict", "--task", "te", "--input", str(fasta), "--output", str(out)]) == 0

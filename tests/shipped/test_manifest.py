@@ -48,7 +48,7 @@ def test_manifest_parses_and_is_consistent():
 def test_each_task_model_beats_the_one_hot_baseline_of_its_recipe(entry):
     """Issue 7's target, from the manifest: the first baseline (the recipe's one-hot run, validated
     on the same rows -- the packager checks the ids) is beaten; others are listed on the card."""
-    from rnalm.finetune.metrics import greater_is_better
+    from rnalm.metrics import greater_is_better
 
     rows = entry.raw.get("baselines") or []
     assert rows, f"{entry.name}: no baseline recorded (package with --baseline NAME=RUN)"

@@ -10,9 +10,9 @@ from rnalm.cli import main
 from rnalm.packaging import Options, package
 from rnalm.shipped.check import check_entry
 
-from ..structure.conftest import planted
+from ..finetune.structure.conftest import planted
 
-pytest.importorskip("rnalm.finetune.structure.task", reason="the structure task is not in this tree")
+pytest.importorskip("rnalm.runs.structure_task", reason="the structure task is not in this tree")
 
 
 def test_structure_run_ships_and_folds_by_default(tiny_models, tmp_path, monkeypatch, capsys):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from rnalm.cli import main
-from rnalm.finetune.structure.run_model import RunModel
+from rnalm.runs.structure_model import RunModel
 from rnalm.structure.formats import read_bpseq, read_ct, read_dbn
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from rnalm.configfile import ConfigError
+from rnalm.finetune.runner import finetune
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -22,9 +25,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rnalm.configfile import ConfigError
-    from rnalm.finetune.runner import finetune
-
     overrides = list(args.overrides)
     if args.output_dir:
         overrides.append(f"output_dir={args.output_dir}")

@@ -9,6 +9,22 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
+
+from rnalm import shipped
+from rnalm.errors import RnalmError
+from rnalm.io.output_guard import (
+    claim_output,
+    output_lock,
+    remove_path,
+    remove_stale_staging,
+    staging_path,
+    swap_into_place,
+    write_marker,
+)
+from rnalm.io.seqio import iter_records, unique_ids
+from rnalm.predictors import fold
+from rnalm.structure.predict import FOLD_OUTPUT, PostprocessOptions, fold_records
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,7 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "structure, base-pair probabilities as the .npy map). Without a shipped structure model the "
                     "default is an error that says so (never a silent switch to ViennaRNA). All records are "
                     "validated before any output is written; every file is written atomically.")
-    p.add_argument("--input", "-i", required=True, help="FASTA (plain or gzip), or CSV/TSV with id and sequence columns")
+    p.add_argument("--input", "-i", required=True,
+                   help="FASTA (plain or gzip), or CSV/TSV with id and sequence columns")
     p.add_argument("--output", "-o", required=True,
                    help="output directory (created if missing; an existing, non-empty one needs --overwrite)")
     p.add_argument("--overwrite", action="store_true",
@@ -34,10 +51,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="refuse records longer than this many nt (default 1000; ViennaRNA time grows as L^3)")
     p.add_argument("--plots", action="store_true", help="also write an arc diagram and a dot plot (PNG) per record")
     p.add_argument("--batch-size", type=int, default=8, help="records per model call (learned models only)")
-    pp = p.add_argument_group("post-processing of probability maps (learned models only; ViennaRNA's structure is its MFE)")
+    pp = p.add_argument_group("post-processing of probability maps (learned models only; ViennaRNA's structure is "
+                              "its MFE)")
     pp.add_argument("--threshold", type=float, default=None,
                     help="pair if probability > threshold (default 0.5, or the shipped model's own, or the one a "
-                         "--run recorded from its training split: train.select_threshold / "
+                         "--run recorded from its training split: structure.select_threshold / "
                          "python -m rnalm.finetune.structure.calibrate; a cross-validated run records the mean of its "
                          "fold thresholds)")
     pp.add_argument("--min-loop", type=int, default=None,
@@ -51,8 +69,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _postprocess_options(args: argparse.Namespace, defaults=None):
-    from rnalm.structure.predict import PostprocessOptions
-
     d = defaults or PostprocessOptions()
     one = d.one_partner if args.one_partner is None else (None if args.one_partner == "none" else args.one_partner)
     return PostprocessOptions(
@@ -64,9 +80,6 @@ def _postprocess_options(args: argparse.Namespace, defaults=None):
 
 
 def _predictor(args: argparse.Namespace):
-    from rnalm.errors import RnalmError
-    from rnalm.predictors import fold
-
     method = args.method or ("run" if args.run else "shipped")
     if method == "shipped":
         if args.run:
@@ -79,7 +92,8 @@ def _predictor(args: argparse.Namespace):
                                 ("--canonical-only", args.canonical_only), ("--one-partner", args.one_partner))
                  if v is not None]
         if given:
-            raise RnalmError(f"{', '.join(given)} apply to --run models only; ViennaRNA's structure is its MFE structure")
+            raise RnalmError(f"{', '.join(given)} apply to --run models only; ViennaRNA's structure is its MFE "
+                             "structure")
         return fold.vienna(bpp=True), 1
     if not args.run:
         raise RnalmError("--method run needs --run RUN_DIR")
@@ -96,9 +110,6 @@ def _predictor(args: argparse.Namespace):
 
 def shipped_predictor(args: argparse.Namespace):
     """The shipped structure model with its recorded post-processing (overridable by the options)."""
-    from rnalm import shipped
-    from rnalm.errors import RnalmError
-    from rnalm.predictors import fold
 
     entry = shipped.structure_entry()
     if entry is None:
@@ -115,14 +126,6 @@ def shipped_predictor(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from rnalm.errors import RnalmError
-    from rnalm.io.output_guard import (claim_output, output_lock, remove_path, remove_stale_staging, staging_path,
-                                       swap_into_place, write_marker)
-    from rnalm.io.seqio import iter_records, unique_ids
-    from rnalm.structure.predict import FOLD_OUTPUT, fold_records
-
     if args.max_length is not None and args.max_length < 1:
         raise RnalmError(f"--max-length must be positive, got {args.max_length}")
     out = Path(args.output)

@@ -2,11 +2,16 @@
 from __future__ import annotations
 
 import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+from rnalm import shipped
+from rnalm.predictors import task
+from rnalm.shipped import TASK_ALIASES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from rnalm.shipped import TASK_ALIASES
-
     tasks = "; ".join(f"{k}: {v}" for k, v in TASK_ALIASES.items() if k != "fold")
     p = sub.add_parser(
         "predict", help="predict with a shipped task model (--task) or a fine-tuned run (--run) on new sequences",
@@ -34,18 +39,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import sys
-    import tempfile
-    from pathlib import Path
-
-    from rnalm.predictors import task
-
     to_stdout = args.output is None
     stream = sys.stderr if to_stdout else sys.stdout
     log = (lambda _m: None) if args.quiet else (lambda m: print(m, file=stream))
     if args.task:
-        from rnalm import shipped
-
         entry = shipped.task_entry(args.task)
         predictor = task.from_shipped(entry, args.backbone, args.device, log)
         log(f"shipped model {entry.name} ({entry.description or entry.task}; validation {entry.metric_text()})")

@@ -10,17 +10,17 @@ import numpy as np
 import torch
 
 from rnalm.api import load
-from rnalm.finetune.backbones import FrozenFeatures
-from rnalm.finetune.builder import build_model, head_needs
-from rnalm.finetune.config import FinetuneConfig, expand_path
 from rnalm.finetune.data.loaders import DataBundle
-from rnalm.finetune.data.table import Records
-from rnalm.finetune.model import FeatureSource, SequenceModel
-from rnalm.finetune.sequences import default_alphabet, prepare
-from rnalm.finetune.task_base import Task
 from rnalm.io.digest import state_sha256
 from rnalm.model.encoder import RNAEncoder
+from rnalm.runs.backbones import FrozenFeatures
+from rnalm.runs.builder import build_model, head_needs
+from rnalm.runs.config import FinetuneConfig, expand_path
 from rnalm.runs.errors import ConfigError
+from rnalm.runs.model import FeatureSource, SequenceModel
+from rnalm.runs.sequences import default_alphabet, prepare
+from rnalm.runs.table import Records
+from rnalm.runs.task_base import Task
 from rnalm.structure.bpp import PairProbabilities
 
 
@@ -32,6 +32,13 @@ class Split:
     recs: Records
     seqs: list[str]
     targets: Optional[np.ndarray] = None
+
+    @property
+    def y(self) -> np.ndarray:
+        """The targets (model space), set once the labels were fitted on the training split."""
+        if self.targets is None:
+            raise RuntimeError(f"{self.name}: the labels were not fitted yet")
+        return self.targets
 
     def subset(self, idx: Iterable[int], name: Optional[str] = None) -> "Split":
         idx = list(idx)
@@ -88,11 +95,13 @@ def resolve_head(cfg: FinetuneConfig, splits: dict[str, Split], encoder: Optiona
     h = cfg.head
     if h.type == "cnn" and h.pool == "flatten" and h.max_len is None:
         h.max_len = max(len(s) for sp in splits.values() for s in sp.seqs)
-    if h.attention and encoder is not None:
+    st = cfg.structure
+    if st.attention and encoder is not None:
         n = encoder.config.num_layers * encoder.config.attention_heads
-        if h.attention_maps not in (None, n):
-            raise ConfigError(f"head.attention_maps={h.attention_maps}, but the backbone gives {n} attention maps")
-        h.attention_maps = n
+        if st.attention_maps not in (None, n):
+            raise ConfigError(f"structure.attention_maps={st.attention_maps}, but the backbone gives {n} "
+                              f"attention maps")
+        st.attention_maps = n
 
 
 def pair_probs(ctx: Context, needs: Collection[str]) -> Optional[Any]:
@@ -105,7 +114,7 @@ def pair_probs(ctx: Context, needs: Collection[str]) -> Optional[Any]:
 
 
 def fresh_model(ctx: Context, out_dim: int) -> tuple[SequenceModel, FeatureSource]:
-    """A fresh model of the run (:func:`rnalm.finetune.builder.build_model`) on the run's shared features."""
+    """A fresh model of the run (:func:`rnalm.runs.builder.build_model`) on the run's shared features."""
     pp = pair_probs(ctx, head_needs(ctx.cfg, ctx.encoder))
     return build_model(ctx.cfg, out_dim, ctx.encoder, ctx.alphabet, ctx.frozen, pp)
 

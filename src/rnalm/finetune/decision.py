@@ -12,14 +12,14 @@ from rnalm.finetune.context import (
     Context,
     Split,
 )
-from rnalm.finetune.task_base import LabelState
 from rnalm.runs.errors import RunDirError
+from rnalm.runs.task_base import LabelState
 from rnalm.structure.threshold import MAX_SEQUENCES, cv_record, read_record, subset_indices, write_record
 
 
 def select_decision(ctx: Context, predict: Callable[[Split], np.ndarray], train: Split, state: LabelState,
                     out_dir: Path, fold: Optional[int], max_sequences: Optional[int] = None,
-                    how: str = "train.select_threshold") -> dict:
+                    how: str = "structure.select_threshold") -> dict:
     """Choose the task's decision setting (structure: the pair threshold) on at most
     ``max_sequences`` training sequences (seeded subset), use it and record it in ``out_dir``.
     ``predict(split)`` gives the model's raw outputs. Shared by training and
@@ -28,7 +28,7 @@ def select_decision(ctx: Context, predict: Callable[[Split], np.ndarray], train:
     seed = ctx.cfg.train.seed + (fold or 0)
     idx = subset_indices(len(train.seqs), cap, seed)
     sub = train.subset(idx)
-    sub.targets = train.targets[idx]
+    sub.targets = train.y[idx]
     t0 = time.time()
     record = ctx.task.select_decision(sub.targets, predict(sub), state, n_train=len(train.seqs), seed=seed,
                                       max_sequences=cap, how=how)
@@ -52,7 +52,8 @@ def write_cv_decision(run_dir: Path, folds: Sequence[int]) -> dict:
     for i in folds:
         rec = read_record(run_dir / f"fold_{i}")
         if rec is None:
-            raise RunDirError(f"{run_dir}/fold_{i}: no threshold record; run `python -m rnalm.finetune.structure.calibrate "
+            raise RunDirError(f"{run_dir}/fold_{i}: no threshold record; run `python -m "
+                              "rnalm.finetune.structure.calibrate "
                               f"{run_dir}`")
         records[i] = rec
     record = cv_record(records)

@@ -12,8 +12,8 @@ from rnalm.finetune.context import (
     Context,
     Split,
 )
-from rnalm.finetune.metrics import summarize_folds
-from rnalm.finetune.task_base import LabelState
+from rnalm.metrics import summarize_folds
+from rnalm.runs.task_base import LabelState
 
 
 def fit_labels(ctx: Context, train: Split, others: Sequence[Split]) -> LabelState:
@@ -24,12 +24,13 @@ def fit_labels(ctx: Context, train: Split, others: Sequence[Split]) -> LabelStat
     return state
 
 
-def prediction_rows(ctx: Context, split: Split, outputs: np.ndarray, state: LabelState, fold: Optional[int]) -> list[dict]:
-    cols = ctx.task.prediction_columns(split.targets, outputs, state)
-    labels = ctx.task.label_values(split.targets, state)
+def prediction_rows(ctx: Context, split: Split, outputs: np.ndarray, state: LabelState,
+                    fold: Optional[int]) -> list[dict]:
+    cols = ctx.task.prediction_columns(split.y, outputs, state)
+    labels = ctx.task.label_values(split.y, state)
     rows = []
     for i in range(len(split.seqs)):
-        row = {"id": split.recs.ids[i], "split": split.name}
+        row: dict[str, Any] = {"id": split.recs.ids[i], "split": split.name}
         if fold is not None:
             row["fold"] = fold
         if "subset" in split.recs.extra:
@@ -43,24 +44,25 @@ def prediction_rows(ctx: Context, split: Split, outputs: np.ndarray, state: Labe
 
 
 def split_metrics(ctx: Context, split: Split, outputs: np.ndarray, state: LabelState) -> dict:
-    m = ctx.task.metrics(split.targets, outputs, state)
+    m: dict[str, Any] = ctx.task.metrics(split.y, outputs, state)
     subsets = split.recs.extra.get("subset")
     if subsets:
         by = {}
         for value in sorted(set(subsets)):
             idx = [i for i, s in enumerate(subsets) if s == value]
             try:
-                by[value] = ctx.task.metrics(split.targets[idx], outputs[idx], state)
+                by[value] = ctx.task.metrics(split.y[idx], outputs[idx], state)
             except ValueError:
                 continue
         m["by_subset"] = by
     return m
 
 
-def split_figures(ctx: Context, out_dir: Path, split: Split, outputs: np.ndarray, state: LabelState, metrics: dict) -> list[str]:
+def split_figures(ctx: Context, out_dir: Path, split: Split, outputs: np.ndarray, state: LabelState,
+                  metrics: dict) -> list[str]:
     if not ctx.cfg.plots:
         return []
-    return ctx.task.plot(split.name, split.targets, outputs, state, out_dir, metrics)
+    return ctx.task.plot(split.name, split.y, outputs, state, out_dir, metrics)
 
 
 def write_predictions(path: Path, rows: list[dict]) -> None:
@@ -99,4 +101,5 @@ def pooled_metrics(ctx: Context, rows: list[dict]) -> Optional[dict]:
     return ctx.task.pooled_metrics([r["label"] for r in rows], [r["prediction"] for r in rows])
 
 
-__all__ = ["fit_labels", "fold_summaries", "pooled_metrics", "prediction_rows", "split_figures", "split_metrics", "write_predictions"]
+__all__ = ["fit_labels", "fold_summaries", "pooled_metrics", "prediction_rows", "split_figures", "split_metrics",
+           "write_predictions"]

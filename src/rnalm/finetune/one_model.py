@@ -9,7 +9,6 @@ from typing import Any, Optional, Sequence
 import numpy as np
 from safetensors.torch import save_file
 
-from rnalm.finetune import plots
 from rnalm.finetune.context import (
     Context,
     Split,
@@ -23,12 +22,12 @@ from rnalm.finetune.evaluation import (
     split_metrics,
     write_predictions,
 )
-from rnalm.finetune.features import FeatureModel, feature_matrix
-from rnalm.finetune.model import SeqDataset
-from rnalm.finetune.task_base import LabelState
 from rnalm.finetune.trainer import Trainer, TrainerState
 from rnalm.io.jsonfile import write_json
+from rnalm.runs import plots
 from rnalm.runs.errors import ConfigError
+from rnalm.runs.feature_model import FeatureModel, feature_matrix
+from rnalm.runs.model import SeqDataset
 from rnalm.runs.rundir import (
     FEATURE_MODEL_FILE,
     LABEL_FILE,
@@ -37,6 +36,7 @@ from rnalm.runs.rundir import (
     STATE_FILE,
     WEIGHTS_FILE,
 )
+from rnalm.runs.task_base import LabelState
 from rnalm.training.seeding import seed_everything
 
 
@@ -73,7 +73,7 @@ def train_one(ctx: Context, train: Split, valid: Optional[Split], test: Optional
         model.load_saved_state(outcome.best_state)
         save_file(outcome.best_state, str(out_dir / WEIGHTS_FILE), metadata={"format": "rnalm-finetune"})
         tstate = outcome.state
-        if cfg.train.select_threshold:
+        if cfg.structure.select_threshold:
             record = select_decision(ctx, lambda sp: trainer.predict(SeqDataset(sp.seqs, sp.targets)), train, state,
                                      out_dir, fold)
             result["postprocess"] = decision_summary(record)
@@ -110,14 +110,15 @@ def train_features(ctx: Context, train: Split, evals: Sequence[Split], state: La
                     metric: str) -> tuple[dict[str, np.ndarray], TrainerState]:
     fs = ctx.cfg.backbone.features
     t0 = time.time()
-    model = FeatureModel(fs, ctx.task.name, ctx.cfg.train.seed).fit(feature_matrix(train.seqs, fs, ctx.cache_root), train.targets)
+    model = FeatureModel(fs, ctx.task.name, ctx.cfg.train.seed).fit(feature_matrix(train.seqs, fs, ctx.cache_root),
+                                                                     train.y)
     model.save(out_dir / FEATURE_MODEL_FILE)
     n_classes = ctx.task.class_count(state)
     outputs = {sp.name: model.outputs(feature_matrix(sp.seqs, fs, ctx.cache_root), n_classes) for sp in evals}
     tstate = TrainerState(epoch=1.0, global_step=fs.max_iter, max_steps=fs.max_iter, num_train_epochs=1)
     valid = next((sp for sp in evals if sp.name == "valid"), None)
     if valid is not None:
-        m = ctx.task.metrics(valid.targets, outputs["valid"], state)
+        m = ctx.task.metrics(valid.y, outputs["valid"], state)
         tstate.log_history.append({"epoch": 1.0, "step": fs.max_iter,
                                    **{f"eval_{k}": v for k, v in m.items() if k != "n"}})
         tstate.best_metric = m.get(metric)

@@ -1,26 +1,26 @@
 """A run's hold-out and cross-validation splits, derived from its config exactly as training made them.
 
-Stratified by label where the task asks for it (:attr:`~rnalm.finetune.task_base.Task.stratify_by_label`
+Stratified by label where the task asks for it (:attr:`~rnalm.runs.task_base.Task.stratify_by_label`
 with ``cv.stratify``), grouped where the data defines groups; the index math is :mod:`rnalm.runs.splits`."""
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Optional
 
-from rnalm.finetune.config import FinetuneConfig
 from rnalm.finetune.context import (
     Context,
     Split,
     prepare_splits,
 )
 from rnalm.finetune.data.loader_table import load_data
-from rnalm.finetune.data.table import Records
-from rnalm.finetune.run_config import load_finetune_config
-from rnalm.finetune.task_base import Task
-from rnalm.finetune.tasks import get_task
+from rnalm.runs.config import FinetuneConfig
+from rnalm.runs.config_file import load_finetune_config
 from rnalm.runs.errors import RunDirError
 from rnalm.runs.rundir import RunDir
 from rnalm.runs.splits import holdout, kfold
+from rnalm.runs.table import Records
+from rnalm.runs.task_base import Task
+from rnalm.runs.tasks import get_task
 
 
 def label_strata(task: Task, cfg: FinetuneConfig, recs: Records) -> Optional[list]:
@@ -53,7 +53,8 @@ def holdout_splits(ctx: Context, splits: dict[str, Split]) -> tuple[Split, Optio
     if valid is None and cfg.data.valid_fraction > 0:
         tr, va = holdout(len(train.seqs), cfg.data.valid_fraction, cfg.train.seed, strata(ctx, train), groups(train))
         train, valid = train.subset(tr, "train"), train.subset(va, "valid")
-        note = f"{len(va)} rows held out of data.train (valid_fraction={cfg.data.valid_fraction}, seed {cfg.train.seed})"
+        note = (f"{len(va)} rows held out of data.train (valid_fraction={cfg.data.valid_fraction}, "
+                f"seed {cfg.train.seed})")
     return train, valid, note
 
 

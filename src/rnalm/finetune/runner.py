@@ -15,11 +15,6 @@ from typing import Any, Callable, Collection, Optional, Sequence
 import torch
 
 from rnalm import __version__, shipped
-from rnalm.finetune import plots
-from rnalm.finetune.backbones import FrozenFeatures, LMBackbone
-from rnalm.finetune.builder import head_needs
-from rnalm.finetune.cache import EmbeddingCache, default_cache_dir
-from rnalm.finetune.config import FinetuneConfig, expand_path
 from rnalm.finetune.context import (
     Context,
     Split,
@@ -35,21 +30,26 @@ from rnalm.finetune.evaluation import (
     pooled_metrics,
     write_predictions,
 )
-from rnalm.finetune.model import run_device
 from rnalm.finetune.one_model import train_one
-from rnalm.finetune.run_config import load_finetune_config
 from rnalm.finetune.run_splits import cv_folds, fold_splits, groups, holdout_splits, strata
-from rnalm.finetune.tasks import get_task
 from rnalm.io.jsonfile import write_json
 from rnalm.io.output_guard import OutputKind, input_inside, is_empty_dir, output_lock, write_marker
 from rnalm.numerics import current, reproducible
+from rnalm.runs import plots
+from rnalm.runs.backbones import FrozenFeatures, LMBackbone
+from rnalm.runs.builder import head_needs
+from rnalm.runs.config import FinetuneConfig, expand_path
+from rnalm.runs.config_file import load_finetune_config
+from rnalm.runs.embedding_cache import EmbeddingCache, default_cache_dir
 from rnalm.runs.errors import ConfigError, RunDirError
+from rnalm.runs.model import run_device
 from rnalm.runs.rundir import (
     CONFIG_FILE,
     INFO_FILE,
     METRICS_FILE,
     PREDICTIONS_FILE,
 )
+from rnalm.runs.tasks import get_task
 from rnalm.structure.bpp import PairProbabilities
 
 
@@ -80,7 +80,8 @@ def _prepare_run_dir(cfg: FinetuneConfig, resume: bool) -> Path:
             raise RunDirError(f"{run_dir} already exists and is not empty; choose another output_dir, "
                               f"set overwrite=true, or resume it with `rnalm finetune --resume {run_dir}`")
         if not FINETUNE_RUN.owns(run_dir):
-            raise RunDirError(f"{run_dir} is not a run directory (no {CONFIG_FILE}); refusing to delete it with overwrite=true")
+            raise RunDirError(f"{run_dir} is not a run directory (no {CONFIG_FILE}); refusing to delete it with "
+                              "overwrite=true")
         inside = input_inside(run_dir, [expand_path(p) for p in (cfg.data.train, cfg.data.valid, cfg.data.test)])
         if inside is not None:
             raise RunDirError(f"{run_dir} holds the data file {inside}; refusing to delete it with overwrite=true, "
@@ -99,7 +100,7 @@ def _run_info(ctx: Context, bundle: DataBundle, needs: Collection[str]) -> dict:
         "backbone": {"name": cfg.backbone.name, "kind": cfg.backbone.kind, "mode": cfg.backbone.mode,
                      "alphabet": ctx.alphabet.to_dict()},
         "head": {"type": cfg.head.type, "needs": sorted(needs)},
-        **({"vienna": {"version": ctx.pair_probs.version, "use": "base-pair probabilities (head.vienna_bpp)"}}
+        **({"vienna": {"version": ctx.pair_probs.version, "use": "base-pair probabilities (structure.vienna_bpp)"}}
            if ctx.pair_probs is not None else {}),
         "label_name": bundle.label_name,
         "notes": bundle.notes,
@@ -162,7 +163,7 @@ def finetune(config: FinetuneConfig | str | Path | dict, overrides: Sequence[str
 
 def _finetune(cfg: FinetuneConfig, run_dir: Path, resume: bool, callbacks: Sequence[Any],
               log: Callable[[str], None]) -> RunResult:
-    task = get_task(cfg.task)
+    task = get_task(cfg.task, cfg)
     ctx = Context(cfg, task, run_dir, log, alphabet=None, callbacks=callbacks, device=run_device(cfg.train.device))
     bundle = load_data(cfg.data, cfg.task)
     ctx.force_standardize = bundle.force_standardize and task.scales_labels
@@ -177,9 +178,10 @@ def _finetune(cfg: FinetuneConfig, run_dir: Path, resume: bool, callbacks: Seque
                               f"use a head that reads embeddings")
     if ctx.encoder is not None and cfg.backbone.mode == "frozen" and "attentions" in needs:
         log("attention maps are not cached: the frozen backbone runs with every batch")
-    elif ctx.encoder is not None and cfg.backbone.mode == "frozen":
-        cache = EmbeddingCache(ctx.cache_root, ctx.sha256, LMBackbone(ctx.encoder, ctx.alphabet, cfg.backbone.layer).layer) \
-            if cfg.backbone.cache else None
+    elif ctx.encoder is not None and ctx.sha256 is not None and cfg.backbone.mode == "frozen":
+        cache = (EmbeddingCache(ctx.cache_root, ctx.sha256,
+                                LMBackbone(ctx.encoder, ctx.alphabet, cfg.backbone.layer).layer)
+                 if cfg.backbone.cache else None)
         ctx.frozen = FrozenFeatures(LMBackbone(ctx.encoder, ctx.alphabet, cfg.backbone.layer), needs, cache,
                                     cfg.backbone.embed_batch_size, progress=log is print)
         t0 = time.time()
@@ -249,7 +251,7 @@ def _run_cv(ctx: Context, splits: dict[str, Split], info: dict, resume: bool) ->
         "selection_on_test_fold": cfg.cv.inner_valid_fraction == 0, "per_fold": per_fold}}
     out["cv"].update(fold_summaries(per_fold))
     summary = out["cv"]["mean_std"]
-    if cfg.train.select_threshold:
+    if cfg.structure.select_threshold:
         out["postprocess"] = decision_summary(write_cv_decision(ctx.run_dir, only))
     pooled = pooled_metrics(ctx, all_rows)
     if pooled is not None:

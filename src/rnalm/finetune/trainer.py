@@ -23,14 +23,14 @@ import torch
 from safetensors.torch import save_file
 
 from rnalm.errors import CheckpointError
-from rnalm.finetune.config import TrainConfig
-from rnalm.finetune.metrics import greater_is_better
-from rnalm.finetune.model import FeatureSource, SeqDataset, SequenceModel, make_collate, to_device
-from rnalm.finetune.task_base import LabelState, Task
 from rnalm.io.arrayfiles import read_safetensors
 from rnalm.io.safe_torch import safe_torch_load
+from rnalm.metrics import greater_is_better
+from rnalm.runs.config import TrainConfig
 from rnalm.runs.errors import RunDirError
+from rnalm.runs.model import FeatureSource, SeqDataset, SequenceModel, make_collate, to_device
 from rnalm.runs.rundir import STATE_FILE, WEIGHTS_FILE
+from rnalm.runs.task_base import LabelState, Task
 from rnalm.training.batching import shuffled_batches
 from rnalm.training.schedule import lr_factor
 
@@ -141,7 +141,8 @@ class Trainer:
             raise RuntimeError("the model has no trainable parameters")
         self.optimizer = torch.optim.AdamW(self._param_groups(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         warmup = math.ceil(cfg.warmup_ratio * self.max_steps)
-        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lr_factor(cfg.scheduler, warmup, self.max_steps))
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer,
+                                                           lr_factor(cfg.scheduler, warmup, self.max_steps))
 
     # ------------------------------------------------------------------ setup
     def _param_groups(self) -> list[dict]:
@@ -162,12 +163,13 @@ class Trainer:
     def _epoch_batches(self, epoch: int) -> list[list[int]]:
         """Shuffled training order, a function of (seed, epoch) only; with ``group_by_length``,
         chunks of 50 batches are sorted by length, cut into batches, and the batches shuffled.
-        A task with its own :meth:`~rnalm.finetune.tasks.Task.batch_plan` decides instead."""
+        A task with its own :meth:`~rnalm.runs.tasks.Task.batch_plan` decides instead."""
         plan = self.task.batch_plan([len(s) for s in self.train_ds.seqs], self.cfg, True, self.cfg.seed * 1000 + epoch)
         if plan is not None:
             return plan
         lengths = [len(s) for s in self.train_ds.seqs] if self.cfg.group_by_length else None
-        return shuffled_batches(len(self.train_ds), self.cfg.batch_size, self.cfg.seed * 1000 + epoch, lengths, group=50)
+        return shuffled_batches(len(self.train_ds), self.cfg.batch_size, self.cfg.seed * 1000 + epoch, lengths,
+                                group=50)
 
     # ------------------------------------------------------------------ evaluation
     @torch.no_grad()
@@ -200,6 +202,7 @@ class Trainer:
 
     def evaluate(self, ds: SeqDataset) -> tuple[float, dict[str, Optional[float]], np.ndarray]:
         outputs, loss = self._run_eval(ds)
+        assert ds.targets is not None and loss is not None, "evaluation needs labelled rows"
         return loss, self.task.metrics(ds.targets, outputs, self.label_state), outputs
 
     # ------------------------------------------------------------------ checkpoints

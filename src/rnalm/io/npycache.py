@@ -1,6 +1,6 @@
 """Cache entries as ``.npy`` files: read back or recomputed, never trusted when torn.
 
-Shared by the frozen-embedding cache (:mod:`rnalm.finetune.cache`) and the ViennaRNA base-pair
+Shared by the frozen-embedding cache (:mod:`rnalm.runs.embedding_cache`) and the ViennaRNA base-pair
 probability cache (:mod:`rnalm.structure.bpp`).
 """
 from __future__ import annotations

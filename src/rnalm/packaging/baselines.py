@@ -6,7 +6,7 @@ import csv
 from pathlib import Path
 from typing import Sequence
 
-from rnalm.finetune.metrics import greater_is_better
+from rnalm.metrics import greater_is_better
 from rnalm.packaging.files import display_path, read_json
 from rnalm.shipped import ShippedModelError
 

@@ -7,11 +7,11 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from rnalm.finetune.config import FinetuneConfig
-from rnalm.finetune.data.table import Records
 from rnalm.finetune.run_splits import validation_records
 from rnalm.io.seqio import iter_records, unique_ids
+from rnalm.runs.config import FinetuneConfig
 from rnalm.runs.errors import RunDirError
+from rnalm.runs.table import Records
 from rnalm.shipped import ShippedModelError
 from rnalm.shipped.check import read_check
 from rnalm.structure.pairs import Structure, pairs_to_dot_bracket

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
-from rnalm.finetune.structure.run_model import load_run_model
 from rnalm.predictors.base import Record
+from rnalm.runs.structure_model import load_run_model
 from rnalm.shipped import Entry
 from rnalm.structure.predict import PostprocessOptions, Prediction, ProbabilityModel, model_predictor, vienna_predictor
 from rnalm.structure.predict import Predictor as PredictFn

@@ -1,7 +1,7 @@
 """Task predictors: a fine-tuning run or a task model shipped with rnalm.
 
 :class:`TaskPredictor` loads the run on first use (``rnalm predict``'s
-:class:`~rnalm.finetune.predict.Predictor`: backbone checked by sha256, a cross-validated run
+:class:`~rnalm.runs.predict.Predictor`: backbone checked by sha256, a cross-validated run
 averaged over its fold models) and gives rows of ``id``, ``prediction`` and class probabilities.
 """
 from __future__ import annotations
@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
 from rnalm import shipped
-from rnalm.finetune.data.table import Records
-from rnalm.finetune.predict import Predictor as RunPredictor
-from rnalm.finetune.predict import predict_file
 from rnalm.predictors.base import Record
+from rnalm.runs.predict import Predictor as RunPredictor
+from rnalm.runs.predict import predict_file
+from rnalm.runs.table import Records
 
 
 @dataclass
@@ -44,7 +44,7 @@ class TaskPredictor:
     def predict_file(self, input_path: str | Path, output_path: str | Path, fmt: Optional[str] = None,
                      seq_column: Optional[str] = None, id_column: Optional[str] = None, batch_size: int = 64,
                      overwrite: bool = False, log: Optional[Callable[[str], None]] = None) -> Path:
-        """``rnalm predict``'s CSV for a FASTA/CSV/TSV file (:func:`rnalm.finetune.predict.predict_file`)."""
+        """``rnalm predict``'s CSV for a FASTA/CSV/TSV file (:func:`rnalm.runs.predict.predict_file`)."""
         return predict_file(self.run_dir, input_path, output_path, fmt, seq_column, id_column, batch_size,
                             self.backbone, log=log or self.log, device=self.device, overwrite=overwrite)
 

@@ -13,11 +13,11 @@ import torch
 from rnalm import shipped
 from rnalm.api import load
 from rnalm.errors import InvalidSequenceError, RnalmError
-from rnalm.finetune.data.table import Records
-from rnalm.finetune.predict import Predictor
-from rnalm.finetune.structure.run_model import load_run_model
 from rnalm.models import alphabets
 from rnalm.report.results import Embeddings, StructureResult, TaskResult, short
+from rnalm.runs.predict import Predictor
+from rnalm.runs.structure_model import load_run_model
+from rnalm.runs.table import Records
 from rnalm.structure.predict import PostprocessOptions, fold_records, model_predictor, vienna_predictor
 
 

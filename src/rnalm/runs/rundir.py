@@ -12,7 +12,7 @@ Layout::
     predictions.csv        id, split, label, prediction (+ class probabilities)
     scatter_*.png | roc_pr_*.png, learning_curves.png
     checkpoint-<step>/     best and last checkpoints (resume)
-    postprocess.json       structure runs with train.select_threshold: the pair threshold chosen on
+    postprocess.json       structure runs with structure.select_threshold: the pair threshold chosen on
                            the training split (rnalm.structure.threshold)
 
 With ``cv.folds = k`` each fold gets a ``fold_<i>/`` directory with that layout, and the top level

@@ -9,7 +9,7 @@ installed weights, configs and code still produce the packaged model's predictio
   (:func:`rnalm.pretrain.objective.evaluate`: 15 % BERT masking from fixed seeds, token-budget
   batches), columns ``id,sequence``;
 * task -- the run's selection metric (Spearman for regression, AUROC for two classes, accuracy for
-  more) through :class:`rnalm.finetune.predict.Predictor`, columns ``id,sequence,label`` (the label
+  more) through :class:`rnalm.runs.predict.Predictor`, columns ``id,sequence,label`` (the label
   as in the data file);
 * structure -- ``f1`` (per-sequence F1 averaged over sequences, the structure task's selection
   metric) of the structures ``rnalm fold`` writes (the shipped model with the
@@ -17,12 +17,27 @@ installed weights, configs and code still produce the packaged model's predictio
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import math
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
+import numpy as np
+import torch
+
+from rnalm import shipped
+from rnalm.api import load
+from rnalm.predictors import fold, task
+from rnalm.pretrain.config import ObjectiveConfig, OptimConfig, PretrainConfig
+from rnalm.pretrain.data import Example
+from rnalm.pretrain.objective import evaluate as evaluate_mlm
+from rnalm.runs.table import Records
+from rnalm.runs.tasks import ClassificationTask
 from rnalm.shipped import Entry, ShippedModelError
+from rnalm.structure.metrics import evaluate as evaluate_pairs
+from rnalm.structure.pairs import dot_bracket_to_pairs
+from rnalm.structure.predict import PostprocessOptions, check_sequence
 
 CHECK_FILE = "check.csv"
 #: masking and batching of the backbone check (the pretraining validation defaults).
@@ -52,15 +67,6 @@ def write_check(path: str | Path, rows: Sequence[dict[str, Any]], columns: Seque
 # ------------------------------------------------------------------------------------ backbone
 def backbone_metrics(model_dir: str | Path, seqs: Sequence[str], ids: Optional[Sequence[str]] = None) -> dict:
     """``mlm_acc`` / ``mlm_loss`` of the native model in ``model_dir`` on ``seqs`` (fixed masking)."""
-    import contextlib
-
-    import torch
-
-    from rnalm.api import load
-    from rnalm.pretrain.data import Example
-    from rnalm.pretrain.config import ObjectiveConfig, OptimConfig, PretrainConfig
-    from rnalm.pretrain.objective import evaluate
-
     model, alphabet = load(model_dir)
     if not model.config.lm_head:
         raise ShippedModelError(f"{model_dir}: the backbone has no language-model head, so no MLM check metric")
@@ -69,15 +75,13 @@ def backbone_metrics(model_dir: str | Path, seqs: Sequence[str], ids: Optional[S
     cfg = PretrainConfig(objective=ObjectiveConfig(mask_rate=MLM_MASK_RATE),
                          optim=OptimConfig(tokens_per_batch=MLM_TOKENS_PER_BATCH, max_batch=MLM_MAX_BATCH))
     with torch.no_grad():
-        res = evaluate(model, examples, [None] * len(examples), alphabet, cfg, torch.device("cpu"),
+        res = evaluate_mlm(model, examples, [None] * len(examples), alphabet, cfg, torch.device("cpu"),
                        contextlib.nullcontext)
     return {k: float(v) for k, v in res.items()}
 
 
 # ------------------------------------------------------------------------------------ tasks
 def task_records(rows: Sequence[dict[str, str]], where: str = CHECK_FILE):
-    from rnalm.finetune.data.table import Records
-
     recs = Records()
     for i, r in enumerate(rows):
         recs.append(r["id"], r["sequence"], r["label"], f"{where}:{i + 2}")
@@ -88,10 +92,6 @@ def task_metrics(run_dir: str | Path, rows: Sequence[dict[str, str]], backbone: 
                  log: Callable[[str], None] = lambda _m: None) -> dict:
     """All validation metrics of the run in ``run_dir`` on labelled ``rows`` (model outputs averaged
     over fold models for cross-validated runs, like ``rnalm predict``)."""
-    import numpy as np
-
-    from rnalm.predictors import task
-
     pred = task.from_run(run_dir, backbone, device="cpu", log=log).model
     recs = task_records(rows)
     seqs = pred.prepare(recs)
@@ -100,7 +100,7 @@ def task_metrics(run_dir: str | Path, rows: Sequence[dict[str, str]], backbone: 
     targets = pred.task.targets(recs, state)
     if len(per_model) == 1:
         outputs = per_model[0][0]
-    elif pred.task.name == "classification":  # mean probabilities -> log-probabilities keep argmax and ranks
+    elif isinstance(pred.task, ClassificationTask):  # mean probabilities -> log-probabilities keep argmax and ranks
         outputs = np.log(np.mean([pred.task.probabilities(o) for o, _ in per_model], axis=0) + 1e-12)
     else:
         outputs = np.mean([o for o, _ in per_model], axis=0)
@@ -110,18 +110,13 @@ def task_metrics(run_dir: str | Path, rows: Sequence[dict[str, str]], backbone: 
 # ------------------------------------------------------------------------------------ structure
 def structure_metrics(run_dir: str | Path, rows: Sequence[dict[str, str]], postprocess: Optional[dict] = None) -> dict:
     """Pair metrics (``f1`` = ``f1_seq_mean``, ...) of the structure model in ``run_dir`` against ``rows``."""
-    from rnalm.predictors import fold
-    from rnalm.structure.metrics import evaluate
-    from rnalm.structure.pairs import dot_bracket_to_pairs
-    from rnalm.structure.predict import PostprocessOptions, check_sequence
-
     predictor = fold.from_run(run_dir, PostprocessOptions(**(postprocess or {})))
     batch = [(r["id"], check_sequence(r["id"], r["sequence"])) for r in rows]
     preds = []
     for i in range(0, len(batch), 8):
         preds += predictor(batch[i: i + 8])
     trues = [dot_bracket_to_pairs(r["structure"], r["id"]) for r in rows]
-    res = evaluate([p.structure.pairs for p in preds], trues, [len(s) for _, s in batch])
+    res = evaluate_pairs([p.structure.pairs for p in preds], trues, [len(s) for _, s in batch])
     # the structure task's names (f1 = per-sequence F1 averaged over sequences, as in its metrics.json)
     res.update({k[: -len("_seq_mean")]: v for k, v in list(res.items()) if k.endswith("_seq_mean")})
     return res
@@ -130,8 +125,6 @@ def structure_metrics(run_dir: str | Path, rows: Sequence[dict[str, str]], postp
 # ------------------------------------------------------------------------------------ any entry
 def entry_metrics(entry: Entry, rows: Optional[Sequence[dict[str, str]]] = None) -> dict:
     """All check metrics of a shipped entry on its ``check.csv`` (or on ``rows``)."""
-    from rnalm import shipped
-
     if rows is None:
         rows = read_check(entry.path / entry.check.get("file", CHECK_FILE))
     with shipped.using_root(entry.root):
@@ -159,7 +152,8 @@ def recheck(entry: Entry) -> dict[str, tuple[float, float]]:
         raise ShippedModelError(f"shipped model {entry.name}: check metric {name} could not be computed")
     out = {name: (float(recorded), float(value))}
     for k, v in (entry.check.get("all") or {}).items():
-        if k != name and k not in NOT_RECOMPUTED and isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
+        if (k != name and k not in NOT_RECOMPUTED and isinstance(v, (int, float)) and not isinstance(v, bool)
+                and math.isfinite(v)):
             got = now.get(k)
             out[k] = (float(v), float("nan") if got is None else float(got))
     return out
@@ -170,5 +164,6 @@ def check_entry(entry: Entry) -> tuple[float, float]:
     return recheck(entry)[entry.check["metric"]]
 
 
-__all__ = ["CHECK_FILE", "backbone_metrics", "check_entry", "entry_metrics", "read_check", "recheck", "structure_metrics",
+__all__ = ["CHECK_FILE", "backbone_metrics", "check_entry", "entry_metrics", "read_check", "recheck",
+           "structure_metrics",
            "task_metrics", "write_check"]

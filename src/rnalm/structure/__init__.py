@@ -10,7 +10,7 @@ Modules, one job each:
   per sequence and averaged over sequences;
 * :mod:`~rnalm.structure.postprocess` -- probability map -> valid pairs;
 * :mod:`~rnalm.structure.vienna` -- the ViennaRNA baseline; :mod:`~rnalm.structure.bpp` -- its base-pair
-  probabilities as an input of the pairwise head (``head.vienna_bpp``), folded once and cached;
+  probabilities as an input of the pairwise head (``structure.vienna_bpp``), folded once and cached;
 * :mod:`~rnalm.structure.threshold` -- choosing the pair threshold on training sequences;
 * :mod:`~rnalm.structure.predict`, :mod:`~rnalm.structure.plots` -- the ``rnalm fold`` engine.
 

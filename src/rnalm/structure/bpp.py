@@ -1,4 +1,4 @@
-"""ViennaRNA base-pair probabilities as an input channel of the pairwise head (``head.vienna_bpp``).
+"""ViennaRNA base-pair probabilities as an input channel of the pairwise head (``structure.vienna_bpp``).
 
 :func:`vienna_bpp` is the equilibrium base-pair probability matrix of one sequence, computed
 exactly as the ViennaRNA baseline computes it (:func:`rnalm.structure.vienna.vienna_fold`: default
@@ -32,9 +32,9 @@ STORE_DTYPE = np.float16
 
 def import_rna_for_bpp():
     try:
-        import RNA  # type: ignore[import-not-found]
+        import RNA
     except ImportError:
-        raise RnalmError("head.vienna_bpp=true needs the ViennaRNA Python package (module RNA): "
+        raise RnalmError("structure.vienna_bpp=true needs the ViennaRNA Python package (module RNA): "
                          "pip install 'rnalm[vienna]'") from None
     return RNA
 
@@ -42,7 +42,9 @@ def import_rna_for_bpp():
 def vienna_bpp(sequence: str) -> np.ndarray:
     """``(L, L)`` symmetric float32 base-pair probabilities (0-based, zero diagonal) of ``sequence``."""
     import_rna_for_bpp()
-    return vienna_fold(sequence, bpp=True).probs
+    probs = vienna_fold(sequence, bpp=True).probs
+    assert probs is not None, "vienna_fold(bpp=True) computes the probabilities"
+    return probs
 
 
 def _pack(p: np.ndarray) -> np.ndarray:

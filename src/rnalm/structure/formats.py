@@ -91,7 +91,8 @@ def read_ct(path: PathLike) -> list[Structure]:
             raise _err(path, head_no, f"ct header gives length {n}")
         title = _CT_ENERGY.sub("", fields[1]).strip() if len(fields) > 1 else ""
         rid = title.split()[0] if title else (Path(path).stem if not out else f"{Path(path).stem}_{len(out) + 1}")
-        bases, partners = [], []
+        bases: list[str] = []
+        partners: list[int] = []
         k += 1
         while len(bases) < n:
             if k >= len(lines):
@@ -105,7 +106,8 @@ def read_ct(path: PathLike) -> list[Structure]:
             try:
                 idx, partner = int(row[0]), int(row[4])
             except ValueError:
-                raise _err(path, k, f"record {rid!r}: non-integer index or partner in {lines[k - 1].strip()!r}") from None
+                raise _err(path, k, f"record {rid!r}: non-integer index or partner in "
+                                    f"{lines[k - 1].strip()!r}") from None
             if idx != len(bases) + 1:
                 raise _err(path, k, f"record {rid!r}: expected position {len(bases) + 1}, got {idx}")
             if not 0 <= partner <= n:
@@ -186,6 +188,7 @@ def read_bpseq(path: PathLike) -> Structure:
     if not bases:
         raise _err(path, None, "no bpseq data lines found")
     rid = rid or Path(path).stem
+    assert first_line is not None  # set with the first data line
     for i, p in enumerate(partners, start=1):
         if p > len(bases):
             raise _err(path, first_line + i - 1, f"partner {p} is past the sequence end ({len(bases)})")

@@ -9,7 +9,7 @@ A *predictor* maps a batch of ``(id, sequence)`` to :class:`Prediction` objects.
   user's post-processing choices (:mod:`rnalm.structure.postprocess`).
 
 Learned models come from ``rnalm finetune`` run directories; the run-directory format belongs to
-the fine-tuning code (:func:`rnalm.finetune.structure.run_model.load_run_model`), so this module
+the fine-tuning code (:func:`rnalm.runs.structure_model.load_run_model`), so this module
 never parses weights itself.
 
 Every record is validated before anything is written: letters (A, C, G, U, T, N in any case; T is
@@ -30,6 +30,7 @@ from rnalm.io.output_guard import OutputKind
 from rnalm.structure.atomic import atomic_save_npy, atomic_write_text
 from rnalm.structure.formats import format_bpseq, format_ct, format_dbn
 from rnalm.structure.pairs import Structure, assign_pages
+from rnalm.structure.plots import arc_diagram, dot_plot
 from rnalm.structure.postprocess import ONE_PARTNER_METHODS, postprocess
 from rnalm.structure.vienna import import_rna, vienna_fold
 
@@ -159,8 +160,6 @@ def write_prediction(pred: Prediction, out_dir: Path, stem: str, plots: bool = F
     if pred.probs is not None:
         written.append(atomic_save_npy(out_dir / f"{stem}.npy", pred.probs.astype(np.float32)))
     if plots:
-        from rnalm.structure.plots import arc_diagram, dot_plot
-
         written.append(arc_diagram(s, out_dir / f"{stem}.arc.png"))
         written.append(dot_plot(s, pred.probs, out_dir / f"{stem}.dotplot.png"))
     return written

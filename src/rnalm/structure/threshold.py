@@ -3,7 +3,7 @@
 A pairwise head's probabilities are not calibrated to 0.5: a head may be precise but shy (ViennaRNA
 BPP input: precision 0.59 / recall 0.40 at 0.5 on bpRNA), and its F1 then depends strongly on the
 threshold. Choosing the threshold on held-out data would leak it into the reported figures, so with
-``train.select_threshold: true`` (or afterwards, ``python -m rnalm.finetune.structure.calibrate RUN_DIR``)
+``structure.select_threshold: true`` (or afterwards, ``python -m rnalm.finetune.structure.calibrate RUN_DIR``)
 it is chosen on the run's own training sequences:
 
 * at most :data:`MAX_SEQUENCES` training sequences (a subset drawn with the run's seed; all of them
@@ -101,7 +101,7 @@ def choose_threshold(probs: Sequence[np.ndarray], true_pairs: Sequence, grid: Se
 
 def make_record(choice: dict[str, Any], n_sequences: int, n_train: int, seed: int, max_sequences: Optional[int],
                 min_loop: int = 3, canonical_only: bool = False, one_partner: Optional[str] = "greedy",
-                how: str = "train.select_threshold") -> dict[str, Any]:
+                how: str = "structure.select_threshold") -> dict[str, Any]:
     """The JSON record of a threshold chosen by :func:`choose_threshold` on training sequences."""
     return {
         "threshold": choice["threshold"],

@@ -18,7 +18,7 @@ from rnalm.structure.pairs import Structure, dot_bracket_to_pairs, normalize_rna
 
 def import_rna():
     try:
-        import RNA  # type: ignore[import-not-found]
+        import RNA
     except ImportError:
         raise RnalmError("the ViennaRNA baseline needs the ViennaRNA Python package: "
                          "pip install 'rnalm[vienna]'") from None

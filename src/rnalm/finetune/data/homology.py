@@ -18,10 +18,9 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from rnalm.runs.config import MAX_K, MIN_K
 from rnalm.runs.errors import DataError
 
-#: k-mer lengths allowed (2 bits a letter in one uint64; shorter k-mers join unrelated sequences).
-MIN_K, MAX_K = 8, 32
 _CODE = np.full(256, -1, dtype=np.int64)
 for _i, _c in enumerate("ACGT"):
     _CODE[ord(_c)] = _i
@@ -78,8 +77,8 @@ def shared_kmer_groups(seqs: Sequence[str], k: int, groups: Optional[Sequence] =
         order = np.argsort(codes, kind="stable")
         codes, owner = codes[order], owner[order]
         same = np.flatnonzero(codes[1:] == codes[:-1])  # consecutive rows holding the same k-mer
-        for i in same:
-            uf.union(int(owner[i]), int(owner[i + 1]))
+        for pos in same:
+            uf.union(int(owner[pos]), int(owner[pos + 1]))
     if groups is not None:
         first: dict = {}
         for i, g in enumerate(groups):
@@ -101,4 +100,4 @@ def group_summary(groups: Sequence[str]) -> str:
             f"{sum(1 for c in counts if c == 1):,} singletons)")
 
 
-__all__ = ["MAX_K", "MIN_K", "group_summary", "kmer_codes", "shared_kmer_groups"]
+__all__ = ["group_summary", "kmer_codes", "shared_kmer_groups"]

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from typing import Callable
 
-from rnalm.finetune.config import DataConfig
 from rnalm.finetune.data.homology import group_summary, shared_kmer_groups
 from rnalm.finetune.data.loaders import (
     DataBundle,
@@ -16,6 +15,7 @@ from rnalm.finetune.data.loaders import (
     load_sample_varlen,
 )
 from rnalm.finetune.structure.data import load_structures
+from rnalm.runs.config import DataConfig
 from rnalm.runs.errors import ConfigError
 
 Loader = Callable[[DataConfig, str], DataBundle]

@@ -1,6 +1,6 @@
 """Loaders for labelled sequence data: a generic reader and the published layouts.
 
-A loader turns a :class:`~rnalm.finetune.config.DataConfig` into a :class:`DataBundle`: the
+A loader turns a :class:`~rnalm.runs.config.DataConfig` into a :class:`DataBundle`: the
 train split, optional valid/test splits, and notes that end up in ``metrics.json`` so a reader of
 the results knows which published preprocessing was applied. The table of loaders by
 name is :data:`rnalm.finetune.data.loader_table.LOADERS`; each validates its own ``data.options`` keys.
@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from rnalm.finetune.config import DataConfig, expand_path
-from rnalm.finetune.data.table import (
+from rnalm.runs.config import DataConfig, expand_path
+from rnalm.runs.errors import ConfigError, DataError
+from rnalm.runs.table import (
     Records,
     column_index,
     iter_table,
@@ -23,7 +24,6 @@ from rnalm.finetune.data.table import (
     read_labelled,
     read_table,
 )
-from rnalm.runs.errors import ConfigError, DataError
 
 
 @dataclass
@@ -50,6 +50,25 @@ def data_path(value: Optional[str]) -> Optional[Path]:
     return Path(p) if p else None
 
 
+#: :func:`~rnalm.finetune.data.loader_table.load_data` checks ``data.train`` before any loader runs.
+TRAIN_REQUIRED = "data.train is required (the training file, or the file to cross-validate)"
+
+
+def required_path(value: Optional[str]) -> Path:
+    """The path of a file the config names (``data.train``, or a value already checked to be set)."""
+    p = data_path(value)
+    if p is None:
+        raise ConfigError(TRAIN_REQUIRED)
+    return p
+
+
+def required_records(recs: Optional[Records]) -> Records:
+    """The training records of a loader (``data.train`` is always set when a loader runs)."""
+    if recs is None:
+        raise ConfigError(TRAIN_REQUIRED)
+    return recs
+
+
 # ------------------------------------------------------------------------------------ generic
 def load_generic(cfg: DataConfig, task: str) -> DataBundle:
     """CSV/TSV with ``seq_column``/``label_column`` (and optional id/group columns), or FASTA with
@@ -59,10 +78,10 @@ def load_generic(cfg: DataConfig, task: str) -> DataBundle:
     def read(p: Optional[str]) -> Optional[Records]:
         if not p:
             return None
-        return read_labelled(data_path(p), cfg.format, cfg.seq_column, cfg.label_column, cfg.id_column,
+        return read_labelled(required_path(p), cfg.format, cfg.seq_column, cfg.label_column, cfg.id_column,
                              cfg.group_column, cfg.fasta_label_field)
 
-    return DataBundle(read(cfg.train), read(cfg.valid), read(cfg.test), label_name=cfg.label_column)
+    return DataBundle(required_records(read(cfg.train)), read(cfg.valid), read(cfg.test), label_name=cfg.label_column)
 
 
 def load_lamar(cfg: DataConfig, task: str) -> DataBundle:
@@ -70,9 +89,9 @@ def load_lamar(cfg: DataConfig, task: str) -> DataBundle:
     loader_options(cfg, {})
 
     def read(p: Optional[str]) -> Optional[Records]:
-        return read_table(data_path(p), ",", "seq", "label") if p else None
+        return read_table(required_path(p), ",", "seq", "label") if p else None
 
-    return DataBundle(read(cfg.train), read(cfg.valid), read(cfg.test), label_name="label",
+    return DataBundle(required_records(read(cfg.train)), read(cfg.valid), read(cfg.test), label_name="label",
                       notes=["LAMAR layout: CSV seq,label"])
 
 
@@ -83,9 +102,9 @@ def load_nrc(cfg: DataConfig, task: str) -> DataBundle:
         raise ConfigError("data.loader=nrc reads class labels: set task=classification")
 
     def read(p: Optional[str]) -> Optional[Records]:
-        return read_fasta(data_path(p), 1) if p else None
+        return read_fasta(required_path(p), 1) if p else None
 
-    return DataBundle(read(cfg.train), read(cfg.valid), read(cfg.test), label_name="class",
+    return DataBundle(required_records(read(cfg.train)), read(cfg.valid), read(cfg.test), label_name="class",
                       notes=["nRC layout: FASTA with the class as the second header field"])
 
 
@@ -128,19 +147,22 @@ def load_sample_random50(cfg: DataConfig, task: str) -> DataBundle:
     """
     o = loader_options(cfg, {"seq_column": "utr", "label_column": "rl", "reads_column": "total_reads",
                        "keep": 280_000, "n_test": 20_000})
-    path = data_path(cfg.train)
+    path = required_path(cfg.train)
     lines, cols = _read_columns(path, {"seq": o["seq_column"], "label": o["label_column"], "reads": o["reads_column"]})
     reads = _reads(cols["reads"], lines, path, o["reads_column"])
     order = sorted(range(len(lines)), key=lambda i: -reads[i])[: int(o["keep"])]
     if len(order) <= o["n_test"]:
-        raise DataError(f"{path}: {len(order)} rows, not more than options.n_test={o['n_test']}; nothing left to train on")
+        raise DataError(f"{path}: {len(order)} rows, not more than options.n_test={o['n_test']}; nothing left to "
+                        "train on")
     recs = Records()
     for i in order:
-        recs.append(f"{path.stem.split('.')[0]}_{lines[i] - 1}", cols["seq"][i], cols["label"][i], f"{path.name}:{lines[i]}")
+        recs.append(f"{path.stem.split('.')[0]}_{lines[i] - 1}", cols["seq"][i], cols["label"][i],
+                    f"{path.name}:{lines[i]}")
     n_test = int(o["n_test"])
     test, train = recs.subset(range(n_test)), recs.subset(range(n_test, len(recs)))
     return DataBundle(train, None, test, label_name=o["label_column"], force_standardize=True, notes=[
-        f"Sample 2019 GSM3130435 split: {len(order)} most-read sequences kept, the {n_test} most-read are the test set"])
+        f"Sample 2019 GSM3130435 split: {len(order)} most-read sequences kept, "
+        f"the {n_test} most-read are the test set"])
 
 
 def load_sample_varlen(cfg: DataConfig, task: str) -> DataBundle:
@@ -153,7 +175,7 @@ def load_sample_varlen(cfg: DataConfig, task: str) -> DataBundle:
     o = loader_options(cfg, {"seq_column": "utr", "label_column": "rl", "reads_column": "total_reads",
                        "set_column": "set", "min_reads": 10, "n_test_per_length": 100,
                        "test_sets": ["random", "human"]})
-    path = data_path(cfg.train)
+    path = required_path(cfg.train)
     lines, cols = _read_columns(path, {"seq": o["seq_column"], "label": o["label_column"],
                                        "reads": o["reads_column"], "set": o["set_column"]})
     reads = _reads(cols["reads"], lines, path, o["reads_column"])
@@ -192,12 +214,13 @@ def load_sample_snv(cfg: DataConfig, task: str) -> DataBundle:
     becomes the per-subset breakdown in the metrics."""
     o = loader_options(cfg, {"seq_column": "utr", "label_column": "hrl", "id_column": "id", "group_column": "mother",
                        "subset_column": "info4"})
-    path = data_path(cfg.train)
+    path = required_path(cfg.train)
     recs = read_table(path, ",", o["seq_column"], o["label_column"], o["id_column"], o["group_column"],
                       extra_columns=[o["subset_column"]] if o["subset_column"] else [])
     if o["subset_column"]:
         recs.extra["subset"] = recs.extra.pop(o["subset_column"])
-    test = read_table(data_path(cfg.test), ",", o["seq_column"], o["label_column"], o["id_column"]) if cfg.test else None
+    test = (read_table(required_path(cfg.test), ",", o["seq_column"], o["label_column"], o["id_column"])
+            if cfg.test else None)
     return DataBundle(recs, None, test, label_name=o["label_column"], notes=[
         f"Sample 2019 SNV set: label {o['label_column']}, rows grouped by {o['group_column']!r} (wild type)"])
 
@@ -229,7 +252,7 @@ def load_cao(cfg: DataConfig, task: str) -> DataBundle:
     if o["region"] not in ("insert", "construct"):
         raise ConfigError(f"data.options.region={o['region']!r} must be 'insert' or 'construct'")
     key = "te" if o["target"] == "te" else "rnaseq_rpkm"
-    path = data_path(cfg.train)
+    path = required_path(cfg.train)
     recs = Records()
     skipped = 0
     with open_text(path) as fh:
@@ -258,7 +281,8 @@ def load_cao(cfg: DataConfig, task: str) -> DataBundle:
                 value = math.log(value)
             if o["region"] == "insert":
                 if not (seq.upper().startswith(CAO_PREFIX) and seq.upper().endswith(CAO_SUFFIX)):
-                    raise DataError(f"{where}: construct does not carry the library flanks; use data.options.region=construct")
+                    raise DataError(f"{where}: construct does not carry the library flanks; use "
+                                    "data.options.region=construct")
                 seq = seq[len(CAO_PREFIX): len(seq) - len(CAO_SUFFIX)]
             frag = fields[-1] if len(fields) >= 6 else str(n)
             recs.append(f"{fields[0]}|{cell}|{frag}", seq, repr(value), where,
@@ -268,8 +292,10 @@ def load_cao(cfg: DataConfig, task: str) -> DataBundle:
     name = f"{'ln ' if o['log'] else ''}{key} ({cell})"
     return DataBundle(recs, None, None, label_name=name, notes=[
         f"Cao et al. endogenous library, {cell}: {len(recs)} constructs, label {name}, region {o['region']}; "
-        f"{skipped} unmeasured designed constructs skipped" + ("; fragments grouped by transcript" if o["group_by_transcript"] else "")])
+        f"{skipped} unmeasured designed constructs skipped"
+        + ("; fragments grouped by transcript" if o["group_by_transcript"] else "")])
 
 
-__all__ = ["DataBundle", "data_path", "load_cao", "load_generic", "load_lamar", "load_nrc", "load_sample_random50",
+__all__ = ["DataBundle", "TRAIN_REQUIRED", "data_path", "required_path", "required_records", "load_cao", "load_generic",
+           "load_lamar", "load_nrc", "load_sample_random50",
            "load_sample_snv", "load_sample_varlen", "loader_options"]

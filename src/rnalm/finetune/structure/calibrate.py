@@ -2,10 +2,10 @@
 
     python -m rnalm.finetune.structure.calibrate RUN_DIR [--max-sequences 400] [--device cpu]
 
-What ``train.select_threshold: true`` does at the end of training (:mod:`rnalm.structure.threshold`),
+What ``structure.select_threshold: true`` does at the end of training (:mod:`rnalm.structure.threshold`),
 for runs trained without it -- nothing is retrained:
 
-1. the run's model(s) are loaded as ``rnalm fold --run`` loads them (:mod:`rnalm.finetune.structure.run_model`;
+1. the run's model(s) are loaded as ``rnalm fold --run`` loads them (:mod:`rnalm.runs.structure_model`;
    frozen embeddings and ViennaRNA probabilities are read from the run's caches when it used them);
 2. the run's data is read and split by the runner's own code (same seed, ``valid_fraction``,
    ``max_length`` filter, ``limit``; per fold for cross-validated runs), so the training split is
@@ -30,13 +30,13 @@ from typing import Callable, Optional
 import numpy as np
 
 from rnalm.errors import RnalmError
-from rnalm.finetune.context import Split
+from rnalm.finetune.context import Context, Split
 from rnalm.finetune.decision import decision_summary, select_decision, write_cv_decision
 from rnalm.finetune.evaluation import fit_labels, fold_summaries, prediction_rows, split_metrics, write_predictions
 from rnalm.finetune.run_splits import cv_folds, fold_splits, holdout_splits, rebuild_splits
-from rnalm.finetune.structure.run_model import RunModel
 from rnalm.io.jsonfile import write_json
 from rnalm.runs.rundir import INFO_FILE, METRICS_FILE, PREDICTIONS_FILE
+from rnalm.runs.structure_model import RunModel
 from rnalm.structure.threshold import MAX_SEQUENCES, SUFFIX_T050
 
 HOW = "python -m rnalm.finetune.structure.calibrate"
@@ -53,6 +53,17 @@ def _predict(model: RunModel, index: int) -> Callable[[Split], np.ndarray]:
     return predict
 
 
+def run_context(model: RunModel) -> Context:
+    """The training context of a loaded structure run, for re-deriving its splits and metrics."""
+    r = model.run
+    return Context(r.cfg, r.task, r.run_dir, log=_quiet, alphabet=r.alphabet, encoder=r.encoder, sha256=r.sha256,
+                   frozen=r.frozen, pair_probs=r.pair_probs, device=r.device)
+
+
+def _quiet(_message: str) -> None:
+    """Calibration reports through its return value, not the run's log."""
+
+
 def _read_json(path: Path) -> dict:
     if not path.is_file():
         raise RnalmError(f"{path} is missing; the run did not finish")
@@ -62,7 +73,7 @@ def _read_json(path: Path) -> dict:
 def _model_split(model: RunModel, index: int, out_dir: Path, train: Split, evals: list[Split], fold: Optional[int],
                  max_sequences: int) -> tuple[dict, dict, list[dict]]:
     """Threshold record, updated metrics.json dict and prediction rows of one model directory."""
-    ctx = model.ctx
+    ctx = run_context(model)
     state = fit_labels(ctx, train, evals)
     predict = _predict(model, index)
     record = select_decision(ctx, predict, train, state, out_dir, fold, max_sequences, HOW)
@@ -87,7 +98,7 @@ def calibrate(run_dir: str | Path, max_sequences: int = MAX_SEQUENCES, device: O
     model = RunModel.load(run_dir, device, use_cache=True)
     if model is None:
         raise RnalmError(f"{run_dir}: not a task=structure run; only structure runs have a pair threshold")
-    ctx = model.ctx
+    ctx = run_context(model)
     splits = rebuild_splits(ctx)
     info = model.info
     if not info.get("folds"):

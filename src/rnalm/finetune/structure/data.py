@@ -7,7 +7,7 @@
 * an ArchiveII CSV (``.csv``: ``id,sequence,structure,base_pairs,len``);
 * a folder: every file above in it (sorted by name; not recursive).
 
-The structures become :class:`~rnalm.finetune.data.table.Records` whose labels are the
+The structures become :class:`~rnalm.runs.table.Records` whose labels are the
 :class:`~rnalm.structure.pairs.Structure` objects, so the fine-tuning runner splits, folds and
 reports them like any other labelled rows. ``data.max_length`` drops longer structures (counted in
 the run's notes, never truncated: a cut structure would be wrong). ``data.options``:
@@ -28,10 +28,10 @@ import warnings
 from pathlib import Path
 from typing import Optional
 
-from rnalm.finetune.config import DataConfig
-from rnalm.finetune.data.loaders import DataBundle, data_path, loader_options
-from rnalm.finetune.data.table import Records
+from rnalm.finetune.data.loaders import DataBundle, loader_options, required_path, required_records
+from rnalm.runs.config import DataConfig
 from rnalm.runs.errors import ConfigError, DataError
+from rnalm.runs.table import Records
 from rnalm.structure.formats import (
     READERS,
     archiveii_family,
@@ -79,7 +79,8 @@ def read_structure_source(path: Path, invalid_pairs: str = "drop") -> tuple[list
             if w not in dropped:
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         if dropped:
-            notes.append(f"{f.name}: impossible pairs dropped in {len(dropped)} record(s) (data.options.invalid_pairs=drop)")
+            notes.append(f"{f.name}: impossible pairs dropped in {len(dropped)} record(s) "
+                         "(data.options.invalid_pairs=drop)")
         out += structs
         where += [f"{f.name}: record {s.id!r}" for s in structs]
     if not out:
@@ -137,7 +138,7 @@ def load_structures(cfg: DataConfig, task: str) -> DataBundle:
     def read(value: Optional[str], name: str) -> Optional[Records]:
         if not value:
             return None
-        path = data_path(value)
+        path = required_path(value)
         structs, where, n = read_structure_source(path, o["invalid_pairs"])
         notes.extend(n)
         structs, where = _filter(structs, where, cfg.max_length, o["limit"], name, notes)
@@ -146,14 +147,15 @@ def load_structures(cfg: DataConfig, task: str) -> DataBundle:
 
     if o["splits"]:
         return _published_splits(cfg, o, read, notes)
-    return DataBundle(read(cfg.train, "train"), read(cfg.valid, "valid"), read(cfg.test, "test"),
+    return DataBundle(required_records(read(cfg.train, "train")), read(cfg.valid, "valid"), read(cfg.test, "test"),
                       label_name="base pairs", notes=notes)
 
 
 def _published_splits(cfg: DataConfig, o: dict, read, notes: list[str]) -> DataBundle:
     if cfg.valid or cfg.test:
-        raise ConfigError("data.options.splits takes train/valid/test from the splits file; drop data.valid / data.test")
-    splits = read_archiveii_splits(data_path(o["splits"]))
+        raise ConfigError("data.options.splits takes train/valid/test from the splits file; "
+                          "drop data.valid / data.test")
+    splits = read_archiveii_splits(required_path(o["splits"]))
     if o["fold"] not in splits:
         raise ConfigError(f"data.options.fold={o['fold']!r} is not a fold of {o['splits']} ({sorted(splits)})")
     parts = splits[o["fold"]]

@@ -14,6 +14,7 @@ import torch
 
 from rnalm.alphabet import Alphabet
 from rnalm.errors import RnalmError
+from rnalm.model.encoder import RNAEncoder
 
 
 def nucleotide_slice(tokens: torch.Tensor, alphabet: Alphabet) -> tuple[int, torch.Tensor]:
@@ -28,7 +29,7 @@ def nucleotide_slice(tokens: torch.Tensor, alphabet: Alphabet) -> tuple[int, tor
     return bos, mask
 
 
-def lm_pair_inputs(model: torch.nn.Module, alphabet: Alphabet, tokens: torch.Tensor, layer: int = -1,
+def lm_pair_inputs(model: RNAEncoder, alphabet: Alphabet, tokens: torch.Tensor, layer: int = -1,
                    attentions: bool = False) -> tuple[torch.Tensor, torch.Tensor, Optional[torch.Tensor]]:
     """``(emb (B, L, C), mask (B, L), attn (B, layers * heads, L, L) or None)`` for a token batch.
 

@@ -1,0 +1,264 @@
+"""The pairwise head: per-nucleotide features -> ``L x L`` base-pair logits.
+
+Pipeline: project each token's features to ``proj_dim``; build pair features for every ``(i, j)``
+(outer concatenation ``[x_i, x_j]``, outer product ``x_i * x_j`` or both, plus a one-hot of the
+binned distance ``|i - j|`` so the convolutions know how far apart two bases are, plus optional
+attention maps of the backbone, plus optionally a base-pair probability map from a thermodynamic
+model such as ViennaRNA, as two channels: ``p`` and ``1 + log10(max(p, 1e-4)) / 4``, which spreads
+the many small probabilities over ``[0, 1]``, and with ``bpp_prior`` the map's logit
+``log(p / (1 - p))``, clipped to ``|.| <= 9.2``, times a learned scale that starts at 1 is added
+to the output logits, so an untrained head already predicts the pairs the thermodynamic model
+gives probability > 0.5 and training refines that); a 1x1 convolution to ``channels``; a stack of pre-activation 2-D
+residual blocks with dilated 3x3 convolutions; then ``h <- (h + h^T) / 2`` and a final 1x1
+convolution. That step is pointwise, so the logits are symmetric by construction; as optimised
+kernels may round cell ``(i, j)`` and ``(j, i)`` differently in the last bit, the logits are
+averaged with their transpose once more, which makes them **exactly** (bitwise) symmetric.
+
+Padding never changes a real cell's output: pair features are zeroed outside the ``L_i x L_i``
+block of each sequence, the input of every convolution is re-zeroed there (so a padded batch
+computes what zero-padded single sequences compute), and normalisation is a per-cell LayerNorm
+over channels (batch or instance statistics would mix in padding). Padded cells get the logit
+:data:`PAD_LOGIT` (probability 0).
+
+The baseline without a language model is the same head on one-hot nucleotides
+(:func:`one_hot_inputs`, ``in_dim=4``).
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.checkpoint import checkpoint as _checkpoint
+
+#: Logit written to padded cells (sigmoid -> 0; finite so masked losses stay finite).
+PAD_LOGIT = -1e4
+#: Right edges of the distance bins for ``|i - j|`` (16 bins: 0..7 exactly, then log-spaced).
+DISTANCE_EDGES = (1, 2, 3, 4, 5, 6, 7, 8, 12, 16, 24, 32, 48, 64, 128)
+PAIR_FEATURES = ("concat", "product", "both")
+#: Channels made of a base-pair probability map ``p``: ``p`` and its log-scaled copy.
+BPP_CHANNELS = 2
+#: Floor of the log-scaled channel: ``1 + log10(max(p, BPP_FLOOR)) / 4`` is 0 below it, 1 at ``p = 1``.
+BPP_FLOOR = 1e-4
+
+
+@dataclass
+class PairwiseHeadConfig:
+    """Hyper-parameters of :class:`PairwiseHead` (JSON-serialisable, stored with trained heads).
+
+    Attributes:
+        in_dim: per-token feature size (LM embedding width, or 4 for one-hot).
+        attn_channels: number of attention maps given per sequence (layers x heads), 0 = none.
+        proj_dim: size tokens are reduced to before pairing.
+        pair_features: ``"concat"`` (``2 * proj_dim`` channels), ``"product"`` or ``"both"`` (the
+            default: with the product, complementarity is one multiplication away; on the
+            planted-hairpin test ``concat`` alone needed several times more steps).
+        distance_features: add the one-hot binned ``|i - j|`` (16 channels).
+        channels, blocks, kernel_size: the 2-D ResNet.
+        dilations: per-block dilation of the first convolution, cycled over the blocks.
+        dropout: 2-D dropout inside the blocks.
+        gradient_checkpointing: recompute block activations in backward (memory ~ 1 block).
+        bpp: the head reads a ``(B, L, L)`` base-pair probability map (:data:`BPP_CHANNELS` channels).
+        bpp_prior: with ``bpp``, also add the map's (clipped) logit, times a learned scalar that
+            starts at 1, to the output logits (a residual around the thermodynamic prediction).
+    """
+
+    in_dim: int
+    attn_channels: int = 0
+    proj_dim: int = 32
+    pair_features: str = "both"
+    distance_features: bool = True
+    channels: int = 64
+    blocks: int = 8
+    kernel_size: int = 3
+    dilations: tuple[int, ...] = (1, 2, 4, 8)
+    dropout: float = 0.1
+    gradient_checkpointing: bool = False
+    bpp: bool = False
+    bpp_prior: bool = False
+
+    def __post_init__(self) -> None:
+        self.dilations = tuple(int(d) for d in self.dilations)
+        if self.pair_features not in PAIR_FEATURES:
+            raise ValueError(f"pair_features must be one of {PAIR_FEATURES}, got {self.pair_features!r}")
+        if self.kernel_size % 2 == 0:
+            raise ValueError("kernel_size must be odd so that padding keeps the map size")
+        if self.in_dim <= 0 or self.proj_dim <= 0 or self.channels <= 0 or self.blocks < 0:
+            raise ValueError("in_dim, proj_dim, channels must be positive and blocks non-negative")
+        if not self.dilations or min(self.dilations) < 1:
+            raise ValueError("dilations must be a non-empty list of positive integers")
+        if self.bpp_prior and not self.bpp:
+            raise ValueError("bpp_prior needs bpp=True")
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["dilations"] = list(self.dilations)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "PairwiseHeadConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown pairwise-head config keys {sorted(unknown)}")
+        return cls(**d)
+
+
+class ChannelLayerNorm(nn.Module):
+    """LayerNorm over the channel axis of ``(B, C, H, W)``: statistics per cell, never across cells."""
+
+    def __init__(self, channels: int, eps: float = 1e-5) -> None:
+        super().__init__()
+        self.norm = nn.LayerNorm(channels, eps=eps)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.norm(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
+
+class ResBlock2d(nn.Module):
+    """Pre-activation residual block; every convolution input is re-masked (see module docstring)."""
+
+    def __init__(self, channels: int, kernel_size: int, dilation: int, dropout: float) -> None:
+        super().__init__()
+        self.norm1 = ChannelLayerNorm(channels)
+        self.conv1 = nn.Conv2d(channels, channels, kernel_size, padding=dilation * (kernel_size // 2),
+                               dilation=dilation)
+        self.norm2 = ChannelLayerNorm(channels)
+        self.conv2 = nn.Conv2d(channels, channels, kernel_size, padding=kernel_size // 2)
+        self.dropout = nn.Dropout2d(dropout) if dropout else nn.Identity()
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        h = self.conv1(F.gelu(self.norm1(x)) * mask)
+        h = self.dropout(h)
+        h = self.conv2(F.gelu(self.norm2(h)) * mask)
+        return (x + h) * mask
+
+
+def distance_bins(length: int, device: torch.device) -> torch.Tensor:
+    """``(len(DISTANCE_EDGES) + 1, L, L)`` one-hot of the binned ``|i - j|``."""
+    pos = torch.arange(length, device=device)
+    d = (pos[:, None] - pos[None, :]).abs()
+    edges = torch.tensor(DISTANCE_EDGES, device=device)
+    b = torch.bucketize(d, edges, right=True)
+    return F.one_hot(b, len(DISTANCE_EDGES) + 1).permute(2, 0, 1)
+
+
+class PairwiseHead(nn.Module):
+    """``(B, L, C)`` token features (+ ``(B, A, L, L)`` attention maps) -> ``(B, L, L)`` logits."""
+
+    def __init__(self, config: PairwiseHeadConfig) -> None:
+        super().__init__()
+        c = config
+        self.config = c
+        self.proj = nn.Sequential(nn.Linear(c.in_dim, c.proj_dim), nn.LayerNorm(c.proj_dim))
+        n_pair = {"concat": 2 * c.proj_dim, "product": c.proj_dim, "both": 3 * c.proj_dim}[c.pair_features]
+        n_in = (n_pair + (len(DISTANCE_EDGES) + 1 if c.distance_features else 0) + c.attn_channels
+                + (BPP_CHANNELS if c.bpp else 0))
+        self.stem = nn.Conv2d(n_in, c.channels, 1)
+        self.blocks = nn.ModuleList(
+            ResBlock2d(c.channels, c.kernel_size, c.dilations[k % len(c.dilations)], c.dropout) for k in range(c.blocks)
+        )
+        self.out_norm = ChannelLayerNorm(c.channels)
+        self.out = nn.Conv2d(c.channels, 1, 1)
+        if c.bpp_prior:
+            self.bpp_scale = nn.Parameter(torch.ones(()))
+
+    def pair_features(self, x: torch.Tensor, attentions: Optional[torch.Tensor],
+                      bpp: Optional[torch.Tensor] = None) -> torch.Tensor:
+        c = self.config
+        b, length, _ = x.shape
+        z = self.proj(x).transpose(1, 2)  # B, D, L
+        zi = z[:, :, :, None].expand(-1, -1, -1, length)
+        zj = z[:, :, None, :].expand(-1, -1, length, -1)
+        feats = []
+        if c.pair_features in ("concat", "both"):
+            feats += [zi, zj]
+        if c.pair_features in ("product", "both"):
+            feats.append(zi * zj)
+        if c.distance_features:
+            feats.append(distance_bins(length, x.device).to(z.dtype)[None].expand(b, -1, -1, -1))
+        if c.attn_channels:
+            if attentions is None:
+                raise ValueError(f"this head was built for {c.attn_channels} attention maps; none given")
+            if attentions.shape != (b, c.attn_channels, length, length):
+                raise ValueError(f"attention maps must be {(b, c.attn_channels, length, length)}, "
+                                 f"got {tuple(attentions.shape)}")
+            feats.append(attentions.to(z.dtype))
+        elif attentions is not None:
+            raise ValueError("this head was built without attention maps (attn_channels=0)")
+        if c.bpp:
+            if bpp is None:
+                raise ValueError("this head was built for a base-pair probability map (bpp=True); none given")
+            if bpp.shape != (b, length, length):
+                raise ValueError(f"the base-pair probability map must be {(b, length, length)}, got {tuple(bpp.shape)}")
+            p = bpp.to(z.dtype).clamp(0.0, 1.0)
+            logp = 1.0 + torch.log10(p.clamp(min=BPP_FLOOR)) / 4.0
+            feats += [p[:, None], logp[:, None]]
+        elif bpp is not None:
+            raise ValueError("this head was built without a base-pair probability map (bpp=False)")
+        return torch.cat(feats, dim=1)
+
+    def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None,
+                attentions: Optional[torch.Tensor] = None, bpp: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """``mask``: ``(B, L)`` bool, True on real nucleotides (default: all real); ``bpp``:
+        ``(B, L, L)`` base-pair probabilities (heads built with ``bpp=True``), zero-padded."""
+        if x.ndim != 3 or x.shape[-1] != self.config.in_dim:
+            raise ValueError(f"expected (batch, length, {self.config.in_dim}) features, got {tuple(x.shape)}")
+        b, length, _ = x.shape
+        if mask is None:
+            mask = torch.ones(b, length, dtype=torch.bool, device=x.device)
+        pm = (mask[:, :, None] & mask[:, None, :])[:, None]  # B, 1, L, L
+        pmf = pm.to(x.dtype)
+        h = self.stem(self.pair_features(x, attentions, bpp) * pmf) * pmf
+        for block in self.blocks:
+            if self.config.gradient_checkpointing and self.training and torch.is_grad_enabled():
+                h = _checkpoint(block, h, pmf, use_reentrant=False)
+            else:
+                h = block(h, pmf)
+        h = (h + h.transpose(-1, -2)) / 2
+        logits = self.out(F.gelu(self.out_norm(h))).squeeze(1)
+        if self.config.bpp_prior:
+            assert bpp is not None, "a head built with bpp_prior reads the bpp feature"
+            p = bpp.to(logits.dtype).clamp(BPP_FLOOR, 1.0 - BPP_FLOOR)
+            logits = logits + self.bpp_scale * torch.log(p / (1.0 - p))
+        logits = (logits + logits.transpose(-1, -2)) / 2  # removes kernel rounding asymmetries: exact
+        return logits.masked_fill(~pm[:, 0], PAD_LOGIT)
+
+
+# ------------------------------------------------------------------------- one-hot baseline
+ONE_HOT_LETTERS = "ACGU"
+
+
+def one_hot_inputs(sequences: Sequence[str], device: Optional[torch.device] = None
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(B, L, 4)`` one-hot of A, C, G, U (T read as U, any case) and the ``(B, L)`` mask.
+
+    Other letters (N, IUPAC codes) are all-zero rows: present, but with no identity.
+    """
+    if not sequences:
+        raise ValueError("no sequences")
+    length = max(len(s) for s in sequences)
+    table = torch.full((256,), -1, dtype=torch.long)
+    for k, ch in enumerate(ONE_HOT_LETTERS):
+        table[ord(ch)] = table[ord(ch.lower())] = k
+    table[ord("T")] = table[ord("t")] = ONE_HOT_LETTERS.index("U")
+    idx = torch.full((len(sequences), length), -1, dtype=torch.long)
+    mask = torch.zeros(len(sequences), length, dtype=torch.bool)
+    for r, s in enumerate(sequences):
+        codes = torch.frombuffer(bytearray(s.encode("latin-1", errors="replace")), dtype=torch.uint8).long()
+        idx[r, : len(s)] = table[codes]
+        mask[r, : len(s)] = True
+    x = F.one_hot(idx.clamp(min=0), 4).float() * (idx >= 0)[..., None]
+    return x.to(device), mask.to(device)
+
+
+def one_hot_head(**overrides) -> PairwiseHead:
+    """The no-language-model baseline: a :class:`PairwiseHead` on one-hot nucleotides."""
+    return PairwiseHead(PairwiseHeadConfig(in_dim=len(ONE_HOT_LETTERS), **overrides))
+
+
+__all__ = ["PairwiseHead", "PairwiseHeadConfig", "ResBlock2d", "ChannelLayerNorm", "one_hot_inputs",
+           "one_hot_head", "distance_bins", "PAD_LOGIT", "DISTANCE_EDGES", "BPP_CHANNELS", "BPP_FLOOR"]
