@@ -14,7 +14,7 @@ import pytest
 import rnalm
 from rnalm import shipped
 from rnalm.cli import main
-from rnalm.shipped.check import check_entry
+from rnalm.packaging.check import check_entry
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "example.fasta"
 FASTA = ">a type=5UTR\nACGUACGUAGGAGCGC\n>b type=3UTR\nggggaaaccccAAUUGCGC\n>c type=tRNA\nGCGGAUUUAGCUCAGUUGGGAGAGCGCCAGA\n"

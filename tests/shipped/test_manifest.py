@@ -8,7 +8,7 @@ import pytest
 
 from rnalm import shipped
 from rnalm.io.digest import sha256_file
-from rnalm.shipped.check import recheck
+from rnalm.packaging.check import recheck
 
 ROOT = shipped.package_root()
 ENTRIES = shipped.entries(ROOT)

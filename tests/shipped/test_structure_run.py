@@ -8,7 +8,7 @@ import pytest
 from rnalm import shipped
 from rnalm.cli import main
 from rnalm.packaging import Options, package
-from rnalm.shipped.check import check_entry
+from rnalm.packaging.check import check_entry
 
 from ..finetune.structure.conftest import planted
 

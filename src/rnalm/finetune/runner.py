@@ -14,7 +14,7 @@ from typing import Any, Callable, Collection, Optional, Sequence
 
 import torch
 
-from rnalm import __version__, shipped
+from rnalm import shipped
 from rnalm.finetune.context import (
     Context,
     Split,
@@ -51,6 +51,7 @@ from rnalm.runs.rundir import (
 )
 from rnalm.runs.tasks import get_task
 from rnalm.structure.bpp import PairProbabilities
+from rnalm.version import __version__
 
 
 @dataclass

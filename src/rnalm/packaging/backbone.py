@@ -17,7 +17,7 @@ from rnalm.packaging.options import Options, Packed
 from rnalm.pretrain.config import PretrainConfig
 from rnalm.pretrain.data import load_corpus
 from rnalm.shipped import ShippedModelError
-from rnalm.shipped.check import backbone_metrics
+from rnalm.packaging.check import backbone_metrics
 
 
 def backbone_sources(source: Path) -> tuple[Path, Optional[Path]]:

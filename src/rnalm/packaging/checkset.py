@@ -13,7 +13,7 @@ from rnalm.runs.config import FinetuneConfig
 from rnalm.runs.errors import RunDirError
 from rnalm.runs.table import Records
 from rnalm.shipped import ShippedModelError
-from rnalm.shipped.check import read_check
+from rnalm.packaging.check import read_check
 from rnalm.structure.pairs import Structure, pairs_to_dot_bracket
 
 

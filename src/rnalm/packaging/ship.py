@@ -21,7 +21,7 @@ from rnalm.packaging.options import CARD_FILE, Options, Packed
 from rnalm.packaging.structure import pack_structure
 from rnalm.packaging.task import pack_task
 from rnalm.shipped import ShippedModelError
-from rnalm.shipped.check import CHECK_FILE, write_check
+from rnalm.packaging.check import CHECK_FILE, write_check
 
 
 def _check_options(opts: Options) -> None:

@@ -12,7 +12,7 @@ from rnalm.packaging.files import read_json
 from rnalm.packaging.options import Options, Packed
 from rnalm.packaging.runcopy import copy_run, verify_backbone
 from rnalm.shipped import ShippedModelError
-from rnalm.shipped.check import structure_metrics
+from rnalm.packaging.check import structure_metrics
 from rnalm.structure.formats import read_structures
 from rnalm.structure.predict import PostprocessOptions
 

@@ -14,7 +14,7 @@ from rnalm.packaging.files import read_json
 from rnalm.packaging.options import Options, Packed
 from rnalm.packaging.runcopy import copy_run, verify_backbone
 from rnalm.shipped import ShippedModelError
-from rnalm.shipped.check import task_metrics
+from rnalm.packaging.check import task_metrics
 
 
 def _pool(source: Path, info: dict, opts: Options, metrics: dict) -> tuple[list[dict], str, Optional[list]]:

@@ -20,7 +20,7 @@ commands take. Task and structure models name their backbone by its shipped name
 ``card.md`` (data, recipe command, steps, validation metrics, licences, file sha256s) and
 ``check.csv``, a small fixed validation subset whose metric is recorded in the manifest, so a test
 can prove the installed files reproduce what was measured when they were packaged
-(:func:`rnalm.shipped.check.check_entry`).
+(:func:`rnalm.packaging.check.check_entry`).
 
 Entries are written by ``python -m rnalm.packaging`` (see :mod:`rnalm.packaging`).
 The folder searched is this package's, unless ``$RNALM_SHIPPED_DIR`` names another (tests, or a
