@@ -34,7 +34,7 @@ def test_predict_cli(tmp_path, capsys):
 
 
 def test_predict_output_is_replaced_only_with_overwrite_and_only_if_rnalm_wrote_it(tmp_path, capsys, child_lock):
-    """Issue 12, case 5: `rnalm predict --output` overwrote existing files without asking."""
+    """`rnalm predict --output` never overwrites an existing file without --overwrite."""
     run = make_run(tmp_path)
     fa = tmp_path / "new.fa"
     fa.write_text(">a\nACGUACGU\n>b\nggggcccc\n")

@@ -1,4 +1,4 @@
-"""Issue 12, case 4: the same `rnalm finetune` command, run as separate processes, gives bit-identical
+"""The same `rnalm finetune` command, run as separate processes, gives bit-identical
 weights and predictions, and a run killed with SIGKILL and continued with --resume ends with exactly
 the bytes of an uninterrupted run. Compared byte for byte, so a math library that rounds differently
 from one process to the next makes these tests fail."""

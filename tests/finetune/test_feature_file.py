@@ -1,7 +1,7 @@
 """A feature run's model.skops is untrusted input: only the exact types rnalm writes are rebuilt.
 
-Issue 12, case 1: a Pipeline of FunctionTransformers (numpy.full_like -> numpy.max ->
-numpy.testing's runstring) planted as a run's model file executed a string on `rnalm predict`.
+The exploit this guards against: a Pipeline of FunctionTransformers (numpy.full_like -> numpy.max ->
+numpy.testing's runstring) planted as a run's model file, which executed a string on `rnalm predict` under a prefix allow-list.
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Pickles planted in a fine-tuning run: an error naming the bad file, never a traceback or code.
 
-Issue 12, "Also seen": a pickle planted as ``model.safetensors`` or as a checkpoint's
+A pickle planted as ``model.safetensors`` or as a checkpoint's
 ``optimizer.pt`` gave a raw traceback instead of an error that says which file is bad.
 """
 from __future__ import annotations

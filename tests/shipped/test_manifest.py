@@ -12,7 +12,7 @@ from rnalm.packaging.check import recheck
 
 ROOT = shipped.package_root()
 ENTRIES = shipped.entries(ROOT)
-#: issue 7: everything shipped together stays small.
+#: everything shipped together stays small.
 MAX_TOTAL_BYTES = 30_000_000
 
 
@@ -46,7 +46,7 @@ def test_manifest_parses_and_is_consistent():
 
 @pytest.mark.parametrize("entry", [e for e in ENTRIES if e.kind != "backbone"], ids=lambda e: e.name)
 def test_each_task_model_beats_the_one_hot_baseline_of_its_recipe(entry):
-    """Issue 7's target, from the manifest: the first baseline (the recipe's one-hot run, validated
+    """Every shipped task model, from the manifest: the first baseline (the recipe's one-hot run, validated
     on the same rows -- the packager checks the ids) is beaten; others are listed on the card."""
     from rnalm.metrics import greater_is_better
 

@@ -132,7 +132,7 @@ def test_plots(tmp_path, capsys):
 
 
 def test_existing_output_needs_overwrite_and_overwrite_replaces_only_fold_output(tmp_path, capsys, child_lock):
-    """Issue 12 item 2: `rnalm fold --output` follows finetune's rule (error unless --overwrite)."""
+    """`rnalm fold --output` follows finetune's rule (error unless --overwrite)."""
     pytest.importorskip("RNA")
     fa = _fa(tmp_path, ">hp\nGGGGAAAACCCC\n>b\nGGGAAACCC\n")
     out = tmp_path / "o"
