@@ -12,9 +12,9 @@ import yaml
 
 from rnalm import __version__, shipped
 from rnalm.io.digest import sha256_file
+from rnalm.packaging.check import CHECK_FILE
 from rnalm.packaging.files import read_json
 from rnalm.packaging.options import CARD_FILE, TOLERANCE, Options, Packed
-from rnalm.packaging.check import CHECK_FILE
 
 
 def fmt(v: Any) -> str:

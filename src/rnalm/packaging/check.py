@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from rnalm import shipped
-from rnalm.api import load
+from rnalm.api import load, resolve
 from rnalm.predictors import fold, task
 from rnalm.pretrain.config import ObjectiveConfig, OptimConfig, PretrainConfig
 from rnalm.pretrain.data import Example
@@ -131,7 +131,7 @@ def entry_metrics(entry: Entry, rows: Optional[Sequence[dict[str, str]]] = None)
         if entry.kind == "backbone":
             return backbone_metrics(entry.path, [r["sequence"] for r in rows], [r["id"] for r in rows])
         if entry.kind == "task":
-            bb = str(shipped.backbone_path(entry.backbone)) if entry.backbone else None
+            bb = str(resolve(entry.backbone)) if entry.backbone else None
             return task_metrics(entry.path, rows, bb)
         if entry.kind == "structure":
             return structure_metrics(entry.path, rows, entry.postprocess)

@@ -9,11 +9,11 @@ import numpy as np
 
 from rnalm.finetune.run_splits import validation_records
 from rnalm.io.seqio import iter_records, unique_ids
+from rnalm.packaging.check import read_check
 from rnalm.runs.config import FinetuneConfig
 from rnalm.runs.errors import RunDirError
 from rnalm.runs.table import Records
 from rnalm.shipped import ShippedModelError
-from rnalm.packaging.check import read_check
 from rnalm.structure.pairs import Structure, pairs_to_dot_bracket
 
 

@@ -15,13 +15,13 @@ from rnalm.io.digest import sha256_file
 from rnalm.packaging.backbone import pack_backbone
 from rnalm.packaging.baselines import baselines
 from rnalm.packaging.card import card
+from rnalm.packaging.check import CHECK_FILE, write_check
 from rnalm.packaging.files import all_files, display_path, read_json
 from rnalm.packaging.manifest import update_manifest
 from rnalm.packaging.options import CARD_FILE, Options, Packed
 from rnalm.packaging.structure import pack_structure
 from rnalm.packaging.task import pack_task
 from rnalm.shipped import ShippedModelError
-from rnalm.packaging.check import CHECK_FILE, write_check
 
 
 def _check_options(opts: Options) -> None:

@@ -5,14 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from rnalm import shipped
 from rnalm.packaging.card import run_sections
+from rnalm.packaging.check import structure_metrics
 from rnalm.packaging.checkset import check_rows_table, label_to_dot_bracket, sample, valid_records
 from rnalm.packaging.files import read_json
 from rnalm.packaging.options import Options, Packed
 from rnalm.packaging.runcopy import copy_run, verify_backbone
 from rnalm.shipped import ShippedModelError
-from rnalm.packaging.check import structure_metrics
 from rnalm.structure.formats import read_structures
 from rnalm.structure.predict import PostprocessOptions
 
@@ -62,9 +61,7 @@ def pack_structure(source: Path, dest: Path, info: dict, opts: Options, log: Cal
     idx = sample(len(pool), opts.check_size, opts.seed)
     rows = [pool[i] for i in idx]
     log(f"check subset: {len(rows)} of {len(pool)} validation structures ({where})")
-    view = shipped.run_view(shipped.Entry(name=opts.name, kind="structure", dir=dest.name, root=dest.parent,
-                                          backbone=backbone, files={"run_info.json": "packaging"}))
-    check = structure_metrics(view, rows, pp)
+    check = structure_metrics(dest, rows, pp)  # the packaged folder, its backbone named shipped:NAME
     valid = metrics.get("valid") or {}
     name = "f1"  # per-sequence F1 averaged over sequences (the structure task's selection metric)
     metric = {"name": name, "value": valid.get(name, valid.get("f1_seq_mean")), "split": "valid",

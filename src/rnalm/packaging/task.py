@@ -7,14 +7,14 @@ import tempfile
 from pathlib import Path
 from typing import Callable, Optional
 
-from rnalm import shipped
+from rnalm.api import resolve
 from rnalm.packaging.card import fmt, run_sections
+from rnalm.packaging.check import task_metrics
 from rnalm.packaging.checkset import check_rows_table, number_duplicate_ids, sample, valid_records
 from rnalm.packaging.files import read_json
 from rnalm.packaging.options import Options, Packed
 from rnalm.packaging.runcopy import copy_run, verify_backbone
 from rnalm.shipped import ShippedModelError
-from rnalm.packaging.check import task_metrics
 
 
 def _pool(source: Path, info: dict, opts: Options, metrics: dict) -> tuple[list[dict], str, Optional[list]]:
@@ -61,7 +61,7 @@ def pack_task(source: Path, dest: Path, info: dict, opts: Options, log: Callable
     backbone = bb[0] if bb else None
     copy_run(source, dest, info, opts, backbone)
     metric_name = metrics.get("metric") or ("spearman" if info.get("task") == "regression" else "auroc")
-    backbone_dir = str(shipped.backbone_path(bb[0])) if bb else None
+    backbone_dir = str(resolve(bb[0])) if bb else None
 
     pool_rows, where, strata = _pool(source, info, opts, metrics)
     number_duplicate_ids(pool_rows)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
 from rnalm import shipped
+from rnalm.api import resolve
 from rnalm.predictors.base import Record
 from rnalm.runs.predict import Predictor as RunPredictor
 from rnalm.runs.predict import predict_file
@@ -61,7 +62,7 @@ def from_shipped(entry: shipped.Entry, backbone: Optional[str] = None, device: s
     resolved to the installed folder unless ``backbone`` names another."""
     entry.verify(entry.weight_files())
     if entry.backbone and not backbone:
-        backbone = str(shipped.backbone_path(entry.backbone))
+        backbone = str(resolve(entry.backbone))
     return TaskPredictor(f"shipped model {entry.name}", entry.path, backbone, device, log)
 
 

@@ -14,11 +14,11 @@ from rnalm import shipped
 from rnalm.api import load
 from rnalm.errors import InvalidSequenceError, RnalmError
 from rnalm.models import alphabets
+from rnalm.predictors import fold as fold_predictors
+from rnalm.predictors import task as task_predictors
 from rnalm.report.results import Embeddings, StructureResult, TaskResult, short
-from rnalm.runs.predict import Predictor
-from rnalm.runs.structure_model import load_run_model
 from rnalm.runs.table import Records
-from rnalm.structure.predict import PostprocessOptions, fold_records, model_predictor, vienna_predictor
+from rnalm.structure.predict import fold_records
 
 
 def _display(alias: str, row: dict) -> str:
@@ -43,9 +43,7 @@ def predict_task(alias: str, records: list) -> TaskResult:
         return res
     e = res.entry
     try:
-        e.verify(e.weight_files())
-        backbone = str(shipped.backbone_path(e.backbone)) if e.backbone else None
-        pred = Predictor(e.path, backbone, log=lambda _m: None, device="cpu")
+        pred = task_predictors.from_shipped(e, device="cpu", log=lambda _m: None).model
     except RnalmError as exc:
         res.entry, res.missing = None, f"shipped model {e.name} cannot be loaded: {short(exc)}"
         return res
@@ -92,8 +90,7 @@ def _shipped_structures(records: list, out: Path, plots: bool) -> StructureResul
                                missing="no shipped structure model (fold) in this installation")
     res = StructureResult("rnalm", entry.name, out / "structures" / entry.name, entry=entry, plots=plots)
     try:
-        entry.verify(entry.weight_files())
-        predictor = model_predictor(load_run_model(shipped.run_view(entry)), PostprocessOptions(**entry.postprocess))
+        predictor = fold_predictors.from_shipped(entry)
     except RnalmError as exc:
         res.entry, res.missing = None, f"shipped model {entry.name} cannot be loaded: {short(exc)}"
     else:
@@ -107,7 +104,7 @@ def structures(records: list, out: Path, vienna: bool, plots: bool) -> list[Stru
     if vienna:
         res = StructureResult("vienna", "ViennaRNA (MFE)", out / "structures" / "vienna", plots=plots)
         try:
-            predictor = vienna_predictor(bpp=True)
+            predictor = fold_predictors.vienna(bpp=True)
         except RnalmError as exc:
             res.missing = f"ViennaRNA is not installed ({short(exc)})"
         else:

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from rnalm import shipped
-from rnalm.api import load
+from rnalm.api import load, resolve
 from rnalm.io import seqio
 from rnalm.io.arrayfiles import read_safetensors
 from rnalm.io.digest import state_sha256
@@ -91,7 +91,7 @@ class Predictor:
             for ref in (saved.get("path"), self.cfg.backbone.name):
                 if ref and (str(ref).startswith(shipped.PREFIX)
                             or (not Path(str(ref)).exists() and shipped.is_ref(ref))):
-                    path = str(shipped.backbone_path(ref))
+                    path = str(resolve(ref))
                     break
         if not Path(path).exists() and not override:
             raise RunDirError(f"the run's backbone {path} is not there any more; pass its new location "

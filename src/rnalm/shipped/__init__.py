@@ -260,59 +260,6 @@ def is_ref(ref: Union[str, Path]) -> bool:
         return False
 
 
-def backbone_path(ref: Union[str, Path], verify: bool = True) -> Path:
-    """The folder of shipped backbone ``ref`` (``shipped:NAME`` or ``NAME``), sha256-checked."""
-    e = get(str(ref), "backbone")
-    if verify:
-        e.verify(e.weight_files() + ["config.json"])
-    return e.path
-
-
-_VIEWS: dict[tuple, Path] = {}
-
-
-def run_view(entry: Entry) -> Path:
-    """A run directory for ``entry`` whose backbone is named by its absolute path.
-
-    Shipped run files name their backbone ``shipped:NAME``; code that only accepts a path (e.g. a
-    structure run loader) gets this view instead: ``config.yaml`` and ``run_info.json`` rewritten
-    with the shipped backbone's folder, every other file linked. Built once per process in a
-    temporary folder removed at exit; entries without a backbone are returned as they are."""
-    if not entry.backbone:
-        return entry.path
-    key = (str(entry.path), entry.files.get("run_info.json"), str(root()))
-    if key in _VIEWS and _VIEWS[key].is_dir():
-        return _VIEWS[key]
-    import atexit
-    import shutil
-    import tempfile
-
-    import yaml
-
-    bb = str(backbone_path(entry.backbone))
-    view = Path(tempfile.mkdtemp(prefix=f"rnalm-{entry.name}-"))
-    atexit.register(shutil.rmtree, view, True)
-    for src in entry.path.rglob("*"):
-        dst = view / src.relative_to(entry.path)
-        if src.is_dir():
-            dst.mkdir(parents=True, exist_ok=True)
-        elif src.name not in ("config.yaml", "run_info.json") or src.parent != entry.path:
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                os.symlink(src, dst)
-            except OSError:
-                shutil.copy2(src, dst)
-    info = json.loads((entry.path / "run_info.json").read_text(encoding="utf-8"))
-    info.setdefault("backbone", {}).update(path=bb, shipped=entry.backbone)
-    (view / "run_info.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
-    cfg = yaml.safe_load((entry.path / "config.yaml").read_text(encoding="utf-8")) or {}
-    if isinstance(cfg.get("backbone"), dict):
-        cfg["backbone"]["name"] = bb
-    (view / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False), encoding="utf-8")
-    _VIEWS[key] = view
-    return view
-
-
 def ref(name: str) -> str:
     """How a task model's run files name a shipped backbone."""
     return PREFIX + name
@@ -338,5 +285,5 @@ def listings(cache_dir: Union[str, Path, None] = None) -> Iterator[Listing]:
 
 
 __all__ = ["DEFAULT_BACKBONE", "ENV_DIR", "Entry", "KINDS", "MANIFEST", "PREFIX", "ShippedModelError", "TASK_ALIASES",
-           "backbone_path", "default_backbone", "entries", "find", "get", "is_ref", "listings", "read_manifest", "ref",
-           "root", "run_view", "structure_entry", "task_entry", "using_root"]
+           "default_backbone", "entries", "find", "get", "is_ref", "listings", "read_manifest", "ref",
+           "root", "structure_entry", "task_entry", "using_root"]
