@@ -25,6 +25,7 @@ Usage::
     python benchmarks/embed_throughput.py --quick     # smoke run, about a minute
     python benchmarks/embed_throughput.py             # full run (CPU, plus GPU if present), with --memory
 """
+
 from __future__ import annotations
 
 import argparse
@@ -61,8 +62,15 @@ def build_rnafm(layers: int, seed: int):
     import fm
 
     alphabet = fm.Alphabet.from_architecture("roberta_large", theme="rna")
-    args = Namespace(arch="roberta_large", layers=layers, embed_dim=640, ffn_embed_dim=5120, attention_heads=20,
-                     max_positions=1024, emb_layer_norm_before=True)
+    args = Namespace(
+        arch="roberta_large",
+        layers=layers,
+        embed_dim=640,
+        ffn_embed_dim=5120,
+        attention_heads=20,
+        max_positions=1024,
+        emb_layer_norm_before=True,
+    )
     model = fm.BioBertModel(args, alphabet)
     gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
@@ -87,8 +95,14 @@ def save_published_pth(model, path: Path, layers: int) -> None:
             state[f"encoder.{k}"] = v
         elif not k.startswith("contact_head."):
             state[f"encoder.sentence_encoder.{k}"] = v
-    args = Namespace(arch="roberta_large", encoder_layers=layers, encoder_embed_dim=640, encoder_ffn_embed_dim=5120,
-                     encoder_attention_heads=20, max_positions=1024)
+    args = Namespace(
+        arch="roberta_large",
+        encoder_layers=layers,
+        encoder_embed_dim=640,
+        encoder_ffn_embed_dim=5120,
+        encoder_attention_heads=20,
+        max_positions=1024,
+    )
     torch.save({"args": args, "model": state}, path)
 
 
@@ -100,14 +114,26 @@ def load_rnalm(pth: Path, fm_model, layers: int):
         model, alphabet = rnalm.load(pth)
         return model, alphabet, "rnalm.load(.pth) through the RNA-FM converter"
     except Exception as exc:  # report, then measure the encoder anyway
-        print(f"note: rnalm.load failed ({type(exc).__name__}: {exc}); copying the state dict directly",
-              file=sys.stderr)
+        print(
+            f"note: rnalm.load failed ({type(exc).__name__}: {exc}); copying the state dict directly", file=sys.stderr
+        )
     from rnalm.model import EncoderConfig, RNAEncoder
     from rnalm.models.rnafm.alphabet import RNA_FM_ALPHABET as a
 
-    cfg = EncoderConfig(vocab_size=len(a), num_layers=layers, embed_dim=640, ffn_embed_dim=5120, attention_heads=20,
-                        max_positions=1024, padding_idx=a.padding_idx, mask_idx=a.mask_idx, cls_idx=a.cls_idx,
-                        eos_idx=a.eos_idx, emb_layer_norm_before=True, contact_head=False)
+    cfg = EncoderConfig(
+        vocab_size=len(a),
+        num_layers=layers,
+        embed_dim=640,
+        ffn_embed_dim=5120,
+        attention_heads=20,
+        max_positions=1024,
+        padding_idx=a.padding_idx,
+        mask_idx=a.mask_idx,
+        cls_idx=a.cls_idx,
+        eos_idx=a.eos_idx,
+        emb_layer_norm_before=True,
+        contact_head=False,
+    )
     model = RNAEncoder(cfg)
     state = {k: v for k, v in fm_model.state_dict().items() if not k.startswith("contact_head.")}
     model.load_state_dict(state, strict=True)
@@ -135,10 +161,16 @@ def build_multimolecule(fm_model, fm_alphabet, layers: int):
         dst[f"encoder.layer_norm.{part}"] = src[f"emb_layer_norm_after.{part}"]
         for i in range(layers):
             a, b = f"layers.{i}.", f"encoder.layer.{i}."
-            names = {"self_attn.q_proj": "attention.self.query", "self_attn.k_proj": "attention.self.key",
-                     "self_attn.v_proj": "attention.self.value", "self_attn.out_proj": "attention.output.dense",
-                     "self_attn_layer_norm": "attention.layer_norm", "final_layer_norm": "layer_norm",
-                     "fc1": "intermediate.dense", "fc2": "output.dense"}
+            names = {
+                "self_attn.q_proj": "attention.self.query",
+                "self_attn.k_proj": "attention.self.key",
+                "self_attn.v_proj": "attention.self.value",
+                "self_attn.out_proj": "attention.output.dense",
+                "self_attn_layer_norm": "attention.layer_norm",
+                "final_layer_norm": "layer_norm",
+                "fc1": "intermediate.dense",
+                "fc2": "output.dense",
+            }
             for x, y in names.items():
                 dst[f"{b}{y}.{part}"] = src[f"{a}{x}.{part}"]
     missing, unexpected = mm.load_state_dict(dst, strict=False)
@@ -187,8 +219,10 @@ def run_rnalm_forward(model, alphabet, seqs, device, dtype, tokens_per_batch=Non
     """rnalm's encoder alone: batches of 8 in input order, or rnalm's token-budget plan."""
     from rnalm.embed.batching import Item, RecordMeta, batch_tensor, plan_batches
 
-    items = [(RecordMeta(rid, i, len(s), len(s)), [Item(i, 0, np.asarray(alphabet.encode(s), dtype=np.int32))])
-             for i, (rid, s) in enumerate(seqs)]
+    items = [
+        (RecordMeta(rid, i, len(s), len(s)), [Item(i, 0, np.asarray(alphabet.encode(s), dtype=np.int32))])
+        for i, (rid, s) in enumerate(seqs)
+    ]
     if tokens_per_batch is None:
         plan = [[its[0] for _, its in chunk] for chunk in batches_of(items, 8)]
     else:
@@ -214,9 +248,20 @@ def run_rnalm_embed(model, alphabet, seqs, workdir: Path, device, dtype, tokens_
     out = workdir / f"out-{dtype}.h5"
     if out.exists():
         out.unlink()
-    s = embed_file(model, fasta, out, EmbedOptions(pools=["per-token"], progress=False, device=str(device),
-                                                   dtype=dtype, tokens_per_batch=tokens_per_batch,
-                                                   model_name="benchmark"), alphabet=alphabet)
+    s = embed_file(
+        model,
+        fasta,
+        out,
+        EmbedOptions(
+            pools=["per-token"],
+            progress=False,
+            device=str(device),
+            dtype=dtype,
+            tokens_per_batch=tokens_per_batch,
+            model_name="benchmark",
+        ),
+        alphabet=alphabet,
+    )
     with open_embeddings(out) as emb:
         outs = {rid: emb[rid][f"layer_{model.num_layers}/per_token"] for rid in emb.ids}
     return s, outs
@@ -239,7 +284,7 @@ def matmul_peak(device, dtype=torch.float32, n=4096, reps=5) -> float:
         a @ b
         _sync(device)
         best = min(best, time.perf_counter() - t0)
-    return 2 * n ** 3 / best
+    return 2 * n**3 / best
 
 
 def useful_flops(seqs, layers, d=640, f=5120) -> float:
@@ -277,18 +322,41 @@ def memory_child(n: int, workdir: str) -> None:
 
     torch.set_num_threads(1)
     torch.manual_seed(0)
-    cfg = EncoderConfig(vocab_size=len(a), num_layers=2, embed_dim=16, ffn_embed_dim=32, attention_heads=2,
-                        max_positions=1024, padding_idx=a.padding_idx, mask_idx=a.mask_idx, cls_idx=a.cls_idx,
-                        eos_idx=a.eos_idx)
+    cfg = EncoderConfig(
+        vocab_size=len(a),
+        num_layers=2,
+        embed_dim=16,
+        ffn_embed_dim=32,
+        attention_heads=2,
+        max_positions=1024,
+        padding_idx=a.padding_idx,
+        mask_idx=a.mask_idx,
+        cls_idx=a.cls_idx,
+        eos_idx=a.eos_idx,
+    )
     model = RNAEncoder(cfg).reset_parameters().eval()
     before = peak_rss_kib()
     w = Path(workdir)
-    s = embed_file(model, w / f"in{n}.fa", w / f"out{n}.h5",
-                   EmbedOptions(pools=["per-token", "mean"], progress=False, tokens_per_batch=8192),
-                   alphabet=a.with_max_length(cfg.max_length))
+    s = embed_file(
+        model,
+        w / f"in{n}.fa",
+        w / f"out{n}.h5",
+        EmbedOptions(pools=["per-token", "mean"], progress=False, tokens_per_batch=8192),
+        alphabet=a.with_max_length(cfg.max_length),
+    )
     after = peak_rss_kib()
-    print(json.dumps({"n": n, "rss_before_kib": before, "peak_rss_kib": after, "tokens": s.n_tokens,
-                      "seconds": s.seconds, "output_bytes": (w / f"out{n}.h5").stat().st_size}))
+    print(
+        json.dumps(
+            {
+                "n": n,
+                "rss_before_kib": before,
+                "peak_rss_kib": after,
+                "tokens": s.n_tokens,
+                "seconds": s.seconds,
+                "output_bytes": (w / f"out{n}.h5").stat().st_size,
+            }
+        )
+    )
 
 
 def measure_memory(sizes, workdir: Path) -> list[dict]:
@@ -335,12 +403,26 @@ def bench_device(device, dtypes, seqs, layers, workdir, peak, tokens_per_batch, 
         tb = run_rnalm_forward(model, alphabet, seqs, device, dtype, tokens_per_batch)
         rows.append((f"rnalm encoder ({dtype})", f"token budget {tokens_per_batch}, length-sorted", tb))
         summary, out_rn = run_rnalm_embed(model, alphabet, seqs, workdir, device, dtype, tokens_per_batch)
-        rows.append((f"`rnalm embed` end to end ({dtype})", f"token budget {tokens_per_batch}, per-token HDF5",
-                     summary.work_seconds))
+        rows.append(
+            (
+                f"`rnalm embed` end to end ({dtype})",
+                f"token budget {tokens_per_batch}, per-token HDF5",
+                summary.work_seconds,
+            )
+        )
         res[f"rnalm_{dtype}_max_abs_diff_vs_rnafm"] = max_diff(out_rn, out_fm)
         res[f"rnalm_{dtype}_embed_call_seconds"] = summary.seconds
-    res["rows"] = [{"system": s, "batching": b, "seconds": t, "tokens_per_s": tokens / t,
-                    "vs_rnafm": t_fm / t, "fraction_of_fp32_peak": flops / t / peak} for s, b, t in rows]
+    res["rows"] = [
+        {
+            "system": s,
+            "batching": b,
+            "seconds": t,
+            "tokens_per_s": tokens / t,
+            "vs_rnafm": t_fm / t,
+            "fraction_of_fp32_peak": flops / t / peak,
+        }
+        for s, b, t in rows
+    ]
     return res
 
 
@@ -353,19 +435,29 @@ class _Rows(list):
 
     def append(self, row) -> None:
         super().append(row)
-        print(f"  {row[0]} [{row[1]}]: {row[2]:.1f} s, {self.tokens / row[2]:,.0f} tokens/s (load "
-              f"{os.getloadavg()[0]:.1f})", file=sys.stderr, flush=True)
+        print(
+            f"  {row[0]} [{row[1]}]: {row[2]:.1f} s, {self.tokens / row[2]:,.0f} tokens/s (load "
+            f"{os.getloadavg()[0]:.1f})",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def markdown(res: dict, peak: float, device: str) -> str:
-    lines = [f"| system ({device}) | batching | seconds | tokens/s | vs rna-fm | % of fp32 matmul peak |",
-             "|---|---|---:|---:|---:|---:|"]
+    lines = [
+        f"| system ({device}) | batching | seconds | tokens/s | vs rna-fm | % of fp32 matmul peak |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
     for r in res["rows"]:
-        lines.append(f"| {r['system']} | {r['batching']} | {r['seconds']:.1f} | {r['tokens_per_s']:,.0f} | "
-                     f"{r['vs_rnafm']:.2f}x | {100 * r['fraction_of_fp32_peak']:.0f}% |")
+        lines.append(
+            f"| {r['system']} | {r['batching']} | {r['seconds']:.1f} | {r['tokens_per_s']:,.0f} | "
+            f"{r['vs_rnafm']:.2f}x | {100 * r['fraction_of_fp32_peak']:.0f}% |"
+        )
     lines.append("")
-    lines.append(f"fp32 matmul peak: {peak / 1e9:,.1f} GFLOP/s; {res['tokens']:,} tokens, "
-                 f"{res['useful_flops'] / 1e12:.2f} TFLOP of useful work; rnalm model: {res['rnalm_loaded_by']}.")
+    lines.append(
+        f"fp32 matmul peak: {peak / 1e9:,.1f} GFLOP/s; {res['tokens']:,} tokens, "
+        f"{res['useful_flops'] / 1e12:.2f} TFLOP of useful work; rnalm model: {res['rnalm_loaded_by']}."
+    )
     for k, v in res.items():
         if k.endswith("max_abs_diff_vs_rnafm"):
             lines.append(f"{k}: {v:.2e}")
@@ -379,13 +471,23 @@ def main(argv=None) -> int:
     p.add_argument("--layers", type=int, default=None, help="encoder layers (default 12; quick 2)")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for every system (default: torch's)")
     p.add_argument("--tokens-per-batch", type=int, default=None, help="rnalm's budget (default: rnalm's default)")
-    p.add_argument("--memory", action=argparse.BooleanOptionalAction, default=None,
-                   help="also measure peak RSS on 1k and 20k records (default: on in full mode)")
+    p.add_argument(
+        "--memory",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="also measure peak RSS on 1k and 20k records (default: on in full mode)",
+    )
     p.add_argument("--cpu-bf16", action="store_true", help="also run rnalm in bfloat16 on the CPU (informational)")
     p.add_argument("--no-gpu", action="store_true", help="skip the GPU section even if CUDA is available")
     p.add_argument("--memory-only", action="store_true", help="only the peak-RSS measurement")
-    p.add_argument("--memory-sizes", type=int, nargs="+", default=[1000, 20000], metavar="N",
-                   help="record counts for the peak-RSS measurement (default: 1000 20000)")
+    p.add_argument(
+        "--memory-sizes",
+        type=int,
+        nargs="+",
+        default=[1000, 20000],
+        metavar="N",
+        help="record counts for the peak-RSS measurement (default: 1000 20000)",
+    )
     p.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
     p.add_argument("--memory-child", nargs=2, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -399,11 +501,21 @@ def main(argv=None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     seqs = utr_like(n, 25, hi, seed=1)
-    report: dict = {"command": " ".join([Path(sys.executable).name, *sys.argv]), "n": n, "layers": layers,
-                    "lengths": [25, hi], "threads": torch.get_num_threads(), "cpu": platform.processor() or
-                    platform.machine(), "loadavg_start": os.getloadavg(), "torch": torch.__version__}
-    print(f"# embed throughput: {n} sequences, lengths log-uniform {25}..{hi}, {layers} layers x 640, "
-          f"{torch.get_num_threads()} threads, load average {os.getloadavg()[0]:.2f}", flush=True)
+    report: dict = {
+        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "n": n,
+        "layers": layers,
+        "lengths": [25, hi],
+        "threads": torch.get_num_threads(),
+        "cpu": platform.processor() or platform.machine(),
+        "loadavg_start": os.getloadavg(),
+        "torch": torch.__version__,
+    }
+    print(
+        f"# embed throughput: {n} sequences, lengths log-uniform {25}..{hi}, {layers} layers x 640, "
+        f"{torch.get_num_threads()} threads, load average {os.getloadavg()[0]:.2f}",
+        flush=True,
+    )
     failed = False
     with tempfile.TemporaryDirectory(prefix="rnalm-bench-") as tmp:
         work = Path(tmp)
@@ -415,11 +527,15 @@ def main(argv=None) -> int:
         if memory:
             mem = measure_memory(args.memory_sizes, work)
             report["memory"] = mem
-            print("\n| records | tokens | peak RSS | peak RSS before embedding | output size |\n"
-                  "|---:|---:|---:|---:|---:|")
+            print(
+                "\n| records | tokens | peak RSS | peak RSS before embedding | output size |\n"
+                "|---:|---:|---:|---:|---:|"
+            )
             for m in mem:
-                print(f"| {m['n']:,} | {m['tokens']:,} | {m['peak_rss_kib'] / 1024:.0f} MiB | "
-                      f"{m['rss_before_kib'] / 1024:.0f} MiB | {m['output_bytes'] / 2**20:.0f} MiB |")
+                print(
+                    f"| {m['n']:,} | {m['tokens']:,} | {m['peak_rss_kib'] / 1024:.0f} MiB | "
+                    f"{m['rss_before_kib'] / 1024:.0f} MiB | {m['output_bytes'] / 2**20:.0f} MiB |"
+                )
     report["loadavg_end"] = os.getloadavg()
     print(f"\nload average at the end: {os.getloadavg()[0]:.2f}")
     if args.json:
@@ -437,8 +553,7 @@ def run_throughput(args, seqs, layers, work: Path, report: dict) -> bool:
     failed = False
     peak = matmul_peak("cpu", n=2048 if args.quick else 4096)
     tpb = args.tokens_per_batch or DEFAULT_TOKENS_PER_BATCH["cpu"]
-    res = bench_device("cpu", ["float32"] + (["bfloat16"] if args.cpu_bf16 else []), seqs, layers, work, peak,
-                       tpb)
+    res = bench_device("cpu", ["float32"] + (["bfloat16"] if args.cpu_bf16 else []), seqs, layers, work, peak, tpb)
     peak_after = matmul_peak("cpu", n=2048 if args.quick else 4096)
     res["peak_flops_before_after"] = [peak, peak_after]
     peak = max(peak, peak_after)  # the best the machine showed: the conservative reference

@@ -21,6 +21,7 @@ Usage::
     python benchmarks/numerics_cost.py              # 2 rounds of the 3 modes, about 6 min on a loaded 2-core box
     python benchmarks/numerics_cost.py --rounds 1   # quicker, noisier
 """
+
 from __future__ import annotations
 
 import argparse
@@ -70,14 +71,25 @@ def child(threads: int) -> dict:
         t = time.perf_counter()
         a @ b
         times.append(time.perf_counter() - t)
-    out["peak_gflops"] = 2 * 2048 ** 3 / min(times) / 1e9
+    out["peak_gflops"] = 2 * 2048**3 / min(times) / 1e9
 
-    for name, (layers, dim, heads, batch, length) in {"enc-small": (6, 128, 8, 8, 100),
-                                                       "enc-large": (12, 640, 20, 1, 100)}.items():
+    for name, (layers, dim, heads, batch, length) in {
+        "enc-small": (6, 128, 8, 8, 100),
+        "enc-large": (12, 640, 20, 1, 100),
+    }.items():
         torch.manual_seed(0)
-        cfg = EncoderConfig(vocab_size=25, num_layers=layers, embed_dim=dim, ffn_embed_dim=4 * dim,
-                            attention_heads=heads, max_positions=1024, padding_idx=1, mask_idx=24, cls_idx=0,
-                            eos_idx=2)
+        cfg = EncoderConfig(
+            vocab_size=25,
+            num_layers=layers,
+            embed_dim=dim,
+            ffn_embed_dim=4 * dim,
+            attention_heads=heads,
+            max_positions=1024,
+            padding_idx=1,
+            mask_idx=24,
+            cls_idx=0,
+            eos_idx=2,
+        )
         model = RNAEncoder(cfg).reset_parameters().train()
         tokens = torch.randint(4, 20, (batch, length))
         steps = []
@@ -94,8 +106,9 @@ def child(threads: int) -> dict:
     rng = random.Random(0)
     with tempfile.TemporaryDirectory() as tmp:
         fasta = Path(tmp) / "in.fa"
-        fasta.write_text("".join(f">s{i}\n{''.join(rng.choice('ACGU') for _ in range(rng.randint(50, 250)))}\n"
-                                 for i in range(150)))
+        fasta.write_text(
+            "".join(f">s{i}\n{''.join(rng.choice('ACGU') for _ in range(rng.randint(50, 250)))}\n" for i in range(150))
+        )
         s = embed_file("utrlm-mini", fasta, Path(tmp) / "out.h5", EmbedOptions(progress=False, threads=threads))
         out["embed_tok_s"] = s.n_tokens / s.work_seconds
     return out
@@ -107,8 +120,13 @@ def run_child(mode: str, threads: int) -> dict:
     env.update(MODES[mode])
     src = str(Path(__file__).resolve().parents[1] / "src")
     env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
-    res = subprocess.run([sys.executable, __file__, "--child", "--threads", str(threads)], check=False,
-                         capture_output=True, text=True, env=env)
+    res = subprocess.run(
+        [sys.executable, __file__, "--child", "--threads", str(threads)],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     if res.returncode != 0:
         sys.exit(f"{mode}: child failed:\n{res.stderr[-3000:]}")
     return json.loads(res.stdout.strip().splitlines()[-1])
@@ -117,9 +135,13 @@ def run_child(mode: str, threads: int) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rounds", type=int, default=2, help="rounds of the interleaved modes (default 2)")
-    ap.add_argument("--threads", type=int, default=1,
-                    help="torch threads (default 1: on a shared machine, more threads than free cores measure "
-                         "the scheduler more than the kernels)")
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads (default 1: on a shared machine, more threads than free cores measure "
+        "the scheduler more than the kernels)",
+    )
     ap.add_argument("--json", help="also write all measurements here")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -129,26 +151,37 @@ def main() -> None:
     import torch
 
     model, flags = cpu_flags()
-    print(f"CPU: {model}; flags: {' '.join(flags) or '-'}; {os.cpu_count()} logical CPUs; "
-          f"load average {os.getloadavg()[0]:.1f}")
-    print(f"torch {torch.__version__}, MKL {torch.backends.mkl.is_available()}, "
-          f"oneDNN {torch.backends.mkldnn.is_available()}")
+    print(
+        f"CPU: {model}; flags: {' '.join(flags) or '-'}; {os.cpu_count()} logical CPUs; "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
+    print(
+        f"torch {torch.__version__}, MKL {torch.backends.mkl.is_available()}, "
+        f"oneDNN {torch.backends.mkldnn.is_available()}"
+    )
     results: dict[str, list[dict]] = {m: [] for m in MODES}
     for r in range(args.rounds):
         for mode in MODES:
             results[mode].append(run_child(mode, args.threads))
             print(f"round {r + 1} {mode}: {json.dumps(results[mode][-1])}", flush=True)
     peak = statistics.median(x["peak_gflops"] for x in results["fast"])
-    print(f"\nthreads {results['fast'][0]['threads']}; medians over {args.rounds} processes per mode; "
-          f"fraction of peak = of the fast mode's 2048^3 matmul ({peak:.0f} GFLOP/s)")
-    print("| measure | " + " | ".join(f"{m} (MKL_CBWR {results[m][0]['mkl_cbwr']})" for m in MODES)
-          + " | auto / fast | compatible / fast |")
+    print(
+        f"\nthreads {results['fast'][0]['threads']}; medians over {args.rounds} processes per mode; "
+        f"fraction of peak = of the fast mode's 2048^3 matmul ({peak:.0f} GFLOP/s)"
+    )
+    print(
+        "| measure | "
+        + " | ".join(f"{m} (MKL_CBWR {results[m][0]['mkl_cbwr']})" for m in MODES)
+        + " | auto / fast | compatible / fast |"
+    )
     print("|---|" + "---|" * (len(MODES) + 2))
 
     def row(label: str, get, unit: str, higher_better: bool, frac: bool = False) -> None:
         med = {m: statistics.median(get(x) for x in results[m]) for m in MODES}
-        cells = [f"{med[m]:.1f} {unit}" + (f" ({100 * get_gf(m, label) / peak:.0f} % of peak)" if frac else "")
-                 for m in MODES]
+        cells = [
+            f"{med[m]:.1f} {unit}" + (f" ({100 * get_gf(m, label) / peak:.0f} % of peak)" if frac else "")
+            for m in MODES
+        ]
         ratio = (lambda m: med["fast"] / med[m]) if higher_better else (lambda m: med[m] / med["fast"])
         print(f"| {label} | " + " | ".join(cells) + f" | {ratio('auto'):.3f}x | {ratio('compatible'):.3f}x |")
 

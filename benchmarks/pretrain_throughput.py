@@ -8,6 +8,7 @@ the same run.
     python benchmarks/pretrain_throughput.py            # UTR-LM size (6 x 128, 16 heads)
     python benchmarks/pretrain_throughput.py --layers 12 --dim 480 --heads 20
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,24 +50,44 @@ def main() -> None:
     ap.add_argument("--max-len", type=int, default=200)
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0 = default)")
-    ap.add_argument("--rounds", type=int, default=3,
-                    help="interleaved rounds (fair-esm, rnalm, fair-esm, rnalm, ...): load drift hits both")
+    ap.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="interleaved rounds (fair-esm, rnalm, fair-esm, rnalm, ...): load drift hits both",
+    )
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     a = get_alphabet("utr-lm")
-    fa = esm.data.Alphabet(standard_toks=list(a.letters), prepend_toks=("<pad>", "<eos>", "<unk>"),
-                           append_toks=("<cls>", "<mask>", "<sep>"), prepend_bos=True, append_eos=True)
+    fa = esm.data.Alphabet(
+        standard_toks=list(a.letters),
+        prepend_toks=("<pad>", "<eos>", "<unk>"),
+        append_toks=("<cls>", "<mask>", "<sep>"),
+        prepend_bos=True,
+        append_eos=True,
+    )
     fa.all_toks = list(a.tokens)
     fa.tok_to_idx = {t: i for i, t in enumerate(a.tokens)}
     fa.padding_idx, fa.mask_idx, fa.cls_idx, fa.eos_idx = a.padding_idx, a.mask_idx, a.cls_idx, a.eos_idx
-    ref = esm.model.esm2.ESM2(num_layers=args.layers, embed_dim=args.dim, attention_heads=args.heads,
-                              alphabet=fa, token_dropout=True)
-    cfg = EncoderConfig(vocab_size=len(a), num_layers=args.layers, embed_dim=args.dim, ffn_embed_dim=4 * args.dim,
-                        attention_heads=args.heads, position_embedding="rotary", token_dropout=True,
-                        max_positions=args.max_len + 2, padding_idx=a.padding_idx, mask_idx=a.mask_idx,
-                        cls_idx=a.cls_idx, eos_idx=a.eos_idx)
+    ref = esm.model.esm2.ESM2(
+        num_layers=args.layers, embed_dim=args.dim, attention_heads=args.heads, alphabet=fa, token_dropout=True
+    )
+    cfg = EncoderConfig(
+        vocab_size=len(a),
+        num_layers=args.layers,
+        embed_dim=args.dim,
+        ffn_embed_dim=4 * args.dim,
+        attention_heads=args.heads,
+        position_embedding="rotary",
+        token_dropout=True,
+        max_positions=args.max_len + 2,
+        padding_idx=a.padding_idx,
+        mask_idx=a.mask_idx,
+        cls_idx=a.cls_idx,
+        eos_idx=a.eos_idx,
+    )
     ours = RNAEncoder(cfg)
     state = {k: v for k, v in ref.state_dict().items() if not k.endswith("inv_freq")}
     ours.load_state_dict(state, strict=True)
@@ -75,8 +96,10 @@ def main() -> None:
     bc = a.get_batch_converter(check_length=False)
     batches = []
     for s in range(args.steps + 2):
-        seqs = [("s", "".join(rng.choice("ACGT") for _ in range(rng.randint(args.min_len, args.max_len))))
-                for _ in range(args.batch)]
+        seqs = [
+            ("s", "".join(rng.choice("ACGT") for _ in range(rng.randint(args.min_len, args.max_len))))
+            for _ in range(args.batch)
+        ]
         tokens = bc(seqs)[2]
         inputs, targets = mask_tokens(tokens, a, torch.Generator().manual_seed(s))
         batches.append((inputs, targets))
@@ -104,13 +127,18 @@ def main() -> None:
     t_ours = min(o for _, o in rounds)
     ratios = sorted(r / o for r, o in rounds)
     median = ratios[len(ratios) // 2]
-    print(f"threads={torch.get_num_threads()} size={args.layers}x{args.dim} heads={args.heads} "
-          f"batch={args.batch} lengths {args.min_len}-{args.max_len} steps={args.steps} rounds={args.rounds}")
+    print(
+        f"threads={torch.get_num_threads()} size={args.layers}x{args.dim} heads={args.heads} "
+        f"batch={args.batch} lengths {args.min_len}-{args.max_len} steps={args.steps} rounds={args.rounds}"
+    )
     print(f"fp32 matmul peak: {peak / 1e9:.1f} GFLOP/s")
     print(f"fair-esm ESM2: {n_tokens / t_ref:,.0f} tokens/s (best round)")
-    print(f"rnalm:         {n_tokens / t_ours:,.0f} tokens/s (best round)  ratio of best times {t_ref / t_ours:.2f}x  "
-          f"({100 * flops / t_ours / peak:.1f}% of matmul peak)")
+    print(
+        f"rnalm:         {n_tokens / t_ours:,.0f} tokens/s (best round)  ratio of best times {t_ref / t_ours:.2f}x  "
+        f"({100 * flops / t_ours / peak:.1f}% of matmul peak)"
+    )
     print("per-round ratios: " + ", ".join(f"{r:.2f}x" for r in ratios) + f"; median {median:.2f}x")
+
 
 if __name__ == "__main__":
     main()

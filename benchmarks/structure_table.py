@@ -31,6 +31,7 @@ The threshold column shows each learned run's: 0.50, or the one chosen on its tr
 (``structure.select_threshold`` / ``python -m rnalm.finetune.structure.calibrate RUN_DIR``, e.g. "0.35 (train)"),
 at which its predictions.csv was written.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -67,8 +68,12 @@ def held_out(run_dir: Path) -> tuple[str, dict[tuple[str, str], dict]]:
 
 
 def score(rows: list[dict], predicted: list[str]) -> dict:
-    return average_scores([score_pairs(dot_bracket_to_pairs(p, r["id"]), dot_bracket_to_pairs(r["label"], r["id"]),
-                                       len(r["sequence"])) for r, p in zip(rows, predicted)])
+    return average_scores(
+        [
+            score_pairs(dot_bracket_to_pairs(p, r["id"]), dot_bracket_to_pairs(r["label"], r["id"]), len(r["sequence"]))
+            for r, p in zip(rows, predicted)
+        ]
+    )
 
 
 def _vienna(item: tuple[str, str]) -> str:
@@ -90,16 +95,22 @@ def train(recipe: Path, overrides: list[str], output_dir: Path) -> Path:
     from rnalm.finetune import finetune
 
     print(f"training {recipe} -> {output_dir}", file=sys.stderr)
-    return finetune(str(recipe), [*overrides, f"output_dir={output_dir}", "overwrite=true"],
-                    log=lambda m: print(m, file=sys.stderr)).run_dir
+    return finetune(
+        str(recipe), [*overrides, f"output_dir={output_dir}", "overwrite=true"], log=lambda m: print(m, file=sys.stderr)
+    ).run_dir
 
 
 def table(results: list[tuple[str, dict]]) -> str:
-    lines = ["| method | threshold | n sequences | F1 | precision | recall | MCC | shifted F1 |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| method | threshold | n sequences | F1 | precision | recall | MCC | shifted F1 |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for name, r in results:
-        lines.append(f"| {name} | {r.get('threshold', '')} | {r['n_sequences']} | "
-                     + " | ".join(f"{r[k]:.3f}" for k in KEYS[1:]) + " |")
+        lines.append(
+            f"| {name} | {r.get('threshold', '')} | {r['n_sequences']} | "
+            + " | ".join(f"{r[k]:.3f}" for k in KEYS[1:])
+            + " |"
+        )
     return "\n".join(lines)
 
 
@@ -130,13 +141,18 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("--backbone", help="language model for lm.yaml (any rnalm.load path or name)")
     ap.add_argument("--onehot-run", type=Path, help="trained one-hot run directory (skips training it)")
     ap.add_argument("--lm-run", type=Path, help="trained language-model run directory (skips training it)")
-    ap.add_argument("--vienna-bpp", action="store_true",
-                    help="also the one-hot head with ViennaRNA base-pair probabilities as input (onehot_bpp.yaml)")
-    ap.add_argument("--bpp-run", type=Path,
-                    help="trained run with structure.vienna_bpp (skips training it; implies --vienna-bpp)")
+    ap.add_argument(
+        "--vienna-bpp",
+        action="store_true",
+        help="also the one-hot head with ViennaRNA base-pair probabilities as input (onehot_bpp.yaml)",
+    )
+    ap.add_argument(
+        "--bpp-run", type=Path, help="trained run with structure.vienna_bpp (skips training it; implies --vienna-bpp)"
+    )
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override for every recipe")
-    ap.add_argument("--output-root", type=Path, default=None,
-                    help="where trained runs go (default runs/structure_table/<recipe>)")
+    ap.add_argument(
+        "--output-root", type=Path, default=None, help="where trained runs go (default runs/structure_table/<recipe>)"
+    )
     ap.add_argument("--workers", type=int, default=2, help="ViennaRNA processes")
     ap.add_argument("--json", type=Path, help="also write the figures as JSON")
     args = ap.parse_args(argv)
@@ -169,8 +185,11 @@ def main(argv: Optional[list[str]] = None) -> int:
     common = set.intersection(*(set(rows) for _, rows in held.values()))
     for kind, (_, rows) in held.items():
         if len(rows) != len(common):
-            print(f"warning: the {kind} run held out {len(rows)} sequences, {len(common)} shared by all runs; "
-                  f"scoring the shared ones", file=sys.stderr)
+            print(
+                f"warning: the {kind} run held out {len(rows)} sequences, {len(common)} shared by all runs; "
+                f"scoring the shared ones",
+                file=sys.stderr,
+            )
     if not common:
         print("error: the runs share no held-out sequence (different splits?)", file=sys.stderr)
         return 1
@@ -178,22 +197,38 @@ def main(argv: Optional[list[str]] = None) -> int:
     results: list[tuple[str, dict]] = []
     for kind, run in runs:
         rows = [held[kind][1][k] for k in keys]
-        results.append((_describe(run), {"threshold": threshold_text(run),
-                                         **score(rows, [r["prediction"] for r in rows])}))
+        results.append(
+            (_describe(run), {"threshold": threshold_text(run), **score(rows, [r["prediction"] for r in rows])})
+        )
     rows = [held[runs[0][0]][1][k] for k in keys]
     import RNA
 
-    results.append((f"ViennaRNA {RNA.__version__} (MFE, RNAfold defaults)",
-                    {"threshold": "MFE", **score(rows, vienna(keys, args.workers))}))
+    results.append(
+        (
+            f"ViennaRNA {RNA.__version__} (MFE, RNAfold defaults)",
+            {"threshold": "MFE", **score(rows, vienna(keys, args.workers))},
+        )
+    )
     what = held[runs[0][0]][0]
     print(f"### {args.recipe}: {len(keys)} held-out sequences ({what})\n")
     print(table(results))
-    print(f"\nruns: {', '.join(f'{k}={r}' for k, r in runs)}; overrides: {args.set or 'none'}; "
-          f"{time.time() - t0:.0f} s")
+    print(
+        f"\nruns: {', '.join(f'{k}={r}' for k, r in runs)}; overrides: {args.set or 'none'}; {time.time() - t0:.0f} s"
+    )
     if args.json:
-        args.json.write_text(json.dumps({"recipe": args.recipe, "held_out": what, "overrides": args.set,
-                                         "runs": {k: str(r) for k, r in runs},
-                                         "results": {n: r for n, r in results}}, indent=2) + "\n")
+        args.json.write_text(
+            json.dumps(
+                {
+                    "recipe": args.recipe,
+                    "held_out": what,
+                    "overrides": args.set,
+                    "runs": {k: str(r) for k, r in runs},
+                    "results": {n: r for n, r in results},
+                },
+                indent=2,
+            )
+            + "\n"
+        )
     return 0
 
 

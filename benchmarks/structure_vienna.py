@@ -10,6 +10,7 @@ predicted structures are both empty scores 1 (the module's documented convention
 also reported per family and per test partition of its 5 family-stratified folds (the union of the
 five test partitions is the whole set), so learned heads can later be compared on the same splits.
 """
+
 from __future__ import annotations
 
 import argparse

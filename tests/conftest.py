@@ -1,4 +1,5 @@
 """Shared fixtures: tiny models built in-process, so no test needs network or shared data."""
+
 from __future__ import annotations
 
 import os
@@ -45,8 +46,9 @@ def lock_held_by_child(path):
     """Run the ``with`` block while a child process holds ``path``'s rnalm output lock; yields its pid."""
     src = str(Path(rnalm.__file__).resolve().parents[1])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (src, os.environ.get("PYTHONPATH")) if p)}
-    proc = subprocess.Popen([sys.executable, "-c", _HOLD_LOCK, str(path)], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _HOLD_LOCK, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env
+    )
     try:
         assert proc.stdout.readline().strip() == "locked"
         yield proc.pid
@@ -66,9 +68,18 @@ def tiny_rnafm():
     """A 2-layer RNA-FM-style encoder with random weights and its alphabet."""
     torch.manual_seed(0)
     a = RNA_FM_ALPHABET
-    cfg = EncoderConfig(vocab_size=len(a), num_layers=2, embed_dim=32, ffn_embed_dim=64, attention_heads=4,
-                        max_positions=64, padding_idx=a.padding_idx, mask_idx=a.mask_idx, cls_idx=a.cls_idx,
-                        eos_idx=a.eos_idx)
+    cfg = EncoderConfig(
+        vocab_size=len(a),
+        num_layers=2,
+        embed_dim=32,
+        ffn_embed_dim=64,
+        attention_heads=4,
+        max_positions=64,
+        padding_idx=a.padding_idx,
+        mask_idx=a.mask_idx,
+        cls_idx=a.cls_idx,
+        eos_idx=a.eos_idx,
+    )
     model = RNAEncoder(cfg).reset_parameters().eval()
     return model, a.with_max_length(cfg.max_length)
 
@@ -80,9 +91,18 @@ def tiny_lm_dir(tmp_path_factory):
 
     torch.manual_seed(0)
     a = RNA_FM_ALPHABET
-    cfg = EncoderConfig(vocab_size=len(a), num_layers=2, embed_dim=16, ffn_embed_dim=32, attention_heads=4,
-                        max_positions=64, padding_idx=a.padding_idx, mask_idx=a.mask_idx, cls_idx=a.cls_idx,
-                        eos_idx=a.eos_idx)
+    cfg = EncoderConfig(
+        vocab_size=len(a),
+        num_layers=2,
+        embed_dim=16,
+        ffn_embed_dim=32,
+        attention_heads=4,
+        max_positions=64,
+        padding_idx=a.padding_idx,
+        mask_idx=a.mask_idx,
+        cls_idx=a.cls_idx,
+        eos_idx=a.eos_idx,
+    )
     return save_native(RNAEncoder(cfg).reset_parameters().eval(), a, tmp_path_factory.mktemp("models") / "tiny")
 
 

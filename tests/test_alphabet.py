@@ -1,4 +1,5 @@
 """Alphabet normalisation and batch conversion (RNA-FM alphabet as the worked example)."""
+
 import pytest
 import torch
 

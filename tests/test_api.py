@@ -1,4 +1,5 @@
 """rnalm.api.resolve: a path, a shipped backbone name or a registered checkpoint name to a local path."""
+
 from __future__ import annotations
 
 import pytest

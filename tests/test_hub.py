@@ -7,6 +7,7 @@ transfer short (with or without ``Content-Length``, or as a chunked body), to se
 ``Content-Type`` or to redirect; a watchdog stops it after a minute whatever happens.
 The payloads are real torch files, so the format probe passes for them.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -185,8 +186,15 @@ def isolated(monkeypatch, tmp_path):
 
 def single(name: str, url_or_urls, filename: str = "weights.bin", sha256=None, size=None, **kw) -> hub.Checkpoint:
     urls = (url_or_urls,) if isinstance(url_or_urls, str) else tuple(url_or_urls)
-    return hub.Checkpoint(name=name, description="test", format="test", licence="MIT",
-                          homepage="https://example.org", files=(hub.RemoteFile(filename, urls, size, sha256),), **kw)
+    return hub.Checkpoint(
+        name=name,
+        description="test",
+        format="test",
+        licence="MIT",
+        homepage="https://example.org",
+        files=(hub.RemoteFile(filename, urls, size, sha256),),
+        **kw,
+    )
 
 
 def leftovers(folder: Path) -> list[str]:
@@ -195,8 +203,9 @@ def leftovers(folder: Path) -> list[str]:
 
 def sidecar(folder: Path, url: str, data: bytes, filename: str = "weights.bin") -> None:
     """What a first, interrupted download of ``data`` from ``url`` leaves next to its ``.part``."""
-    (folder / (filename + ".part.json")).write_text(json.dumps(
-        {"url": url, "etag": etag_of(data), "last_modified": None, "size": len(data)}))
+    (folder / (filename + ".part.json")).write_text(
+        json.dumps({"url": url, "etag": etag_of(data), "last_modified": None, "size": len(data)})
+    )
 
 
 def test_download_places_verified_file(server, tmp_path):
@@ -264,7 +273,9 @@ def test_cut_transfer_is_resumed_on_retry(server, tmp_path):
     path = hub.download(single("t", url, sha256=PAYLOAD_SHA), tmp_path / "c", quiet=True)
     assert path.read_bytes() == PAYLOAD
     assert [(e["range"], e["status"], e["sent"]) for e in server.log] == [
-        (None, 200, 50_000), ("bytes=50000-", 206, len(PAYLOAD) - 50_000)]
+        (None, 200, 50_000),
+        ("bytes=50000-", 206, len(PAYLOAD) - 50_000),
+    ]
 
 
 def test_transient_errors_are_retried_a_limited_number_of_times(server, tmp_path):
@@ -319,10 +330,13 @@ def test_published_size_mismatch_is_an_error(server, tmp_path):
     assert (tmp_path / "c" / "t" / "weights.bin.corrupt").exists()
 
 
-@pytest.mark.parametrize("body, what", [
-    (b"version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 5\n", "Git LFS pointer"),
-    (b"\n<!DOCTYPE html><html><body>Sign in to download</body></html>", "web page"),
-])
+@pytest.mark.parametrize(
+    "body, what",
+    [
+        (b"version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 5\n", "Git LFS pointer"),
+        (b"\n<!DOCTYPE html><html><body>Sign in to download</body></html>", "web page"),
+    ],
+)
 def test_pages_and_lfs_pointers_are_not_accepted_as_weights(server, tmp_path, body, what):
     with pytest.raises(DownloadError, match=what):
         hub.download(single("t", server.serve("/w.bin", body)), tmp_path / "c", quiet=True)
@@ -412,9 +426,16 @@ def test_names_are_case_insensitive_with_aliases():
 def test_multi_file_entries_share_one_folder(monkeypatch, server, tmp_path):
     model, regression = regression_file(1, 100), regression_file(2, 10)
     esm = hub.Checkpoint(
-        name="esm-like", description="test", format="test", licence="MIT", homepage="https://example.org",
-        files=(hub.RemoteFile("m.pt", (server.serve("/m.pt", model),)),
-               hub.RemoteFile("m-contact-regression.pt", (server.serve("/r.pt", regression),))))
+        name="esm-like",
+        description="test",
+        format="test",
+        licence="MIT",
+        homepage="https://example.org",
+        files=(
+            hub.RemoteFile("m.pt", (server.serve("/m.pt", model),)),
+            hub.RemoteFile("m-contact-regression.pt", (server.serve("/r.pt", regression),)),
+        ),
+    )
     monkeypatch.setitem(hub.REGISTRY, esm.name, esm)
     monkeypatch.setitem(hub.REGISTRY, "hf-like", dataclasses.replace(esm, name="hf-like", target=hub.FOLDER))
     assert hub.cache_status(esm) == "no"
@@ -451,8 +472,9 @@ def test_registry_entries_are_well_formed():
 
 
 def test_listing_rows_report_cache_state_and_published_checksums(monkeypatch, server, tmp_path):
-    monkeypatch.setitem(hub.REGISTRY, "t", single("t", server.serve("/w.bin", PAYLOAD), sha256=PAYLOAD_SHA,
-                                                   size=len(PAYLOAD)))
+    monkeypatch.setitem(
+        hub.REGISTRY, "t", single("t", server.serve("/w.bin", PAYLOAD), sha256=PAYLOAD_SHA, size=len(PAYLOAD))
+    )
     rows = {r.name: r for r in hub.listings()}
     assert rows["t"].cached == "no" and rows["t"].sha256 == "published" and rows["t"].size == len(PAYLOAD)
     assert rows["rna-fm"].sha256 == "not published" and rows["rna-fm"].size is None
@@ -465,11 +487,13 @@ def write_tiny_rnafm(path: Path) -> dict:
     fm = pytest.importorskip("fm")
     torch.manual_seed(0)
     alphabet = fm.Alphabet.from_architecture("roberta_large", theme="rna")
-    args = argparse.Namespace(arch="roberta_large", layers=2, embed_dim=32, ffn_embed_dim=64,
-                              attention_heads=4, max_positions=64)
+    args = argparse.Namespace(
+        arch="roberta_large", layers=2, embed_dim=32, ffn_embed_dim=64, attention_heads=4, max_positions=64
+    )
     model = fm.BioBertModel(args, alphabet)
-    state = {"encoder.sentence_encoder." + k: v for k, v in model.state_dict().items()
-             if not k.startswith("contact_head.")}
+    state = {
+        "encoder.sentence_encoder." + k: v for k, v in model.state_dict().items() if not k.startswith("contact_head.")
+    }
     data = {"args": args, "model": state}
     torch.save(data, path)
     return data
@@ -526,7 +550,7 @@ def test_short_body_without_content_length_is_caught_by_the_format_probe(server,
     assert url in str(info.value)
     folder = tmp_path / "c" / "t"
     assert not (folder / "weights.bin").exists() and not (folder / hub.RECORD_NAME).exists()
-    assert (folder / "weights.bin.corrupt").read_bytes() == PAYLOAD[:len(PAYLOAD) // 2]
+    assert (folder / "weights.bin.corrupt").read_bytes() == PAYLOAD[: len(PAYLOAD) // 2]
     # The whole body without Content-Length passes (the probe is the only check then).
     assert hub.download(single("t", url), tmp_path / "c", quiet=True).read_bytes() == PAYLOAD
 
@@ -588,8 +612,7 @@ def test_resume_of_the_same_file_sends_if_range(server, tmp_path):
     entry, folder = interrupted(server, tmp_path, PAYLOAD, 100_000)
     del server.log[:]
     assert hub.download(entry, tmp_path / "c", quiet=True).read_bytes() == PAYLOAD
-    assert [(e["range"], e["if_range"], e["status"]) for e in server.log] == [
-        ("bytes=100000-", etag_of(PAYLOAD), 206)]
+    assert [(e["range"], e["if_range"], e["status"]) for e in server.log] == [("bytes=100000-", etag_of(PAYLOAD), 206)]
 
 
 def test_no_validator_means_no_resume(server, tmp_path):
@@ -616,11 +639,14 @@ def test_partial_answer_for_another_range_is_not_spliced(server, tmp_path):
     assert [(e["range"], e["status"]) for e in server.log] == [("bytes=100000-", 206), (None, 200)]
 
 
-@pytest.mark.parametrize("content_type, body", [
-    ("text/html; charset=utf-8", b"<!DOCTYPE html><html><body>Quota exceeded</body></html>"),
-    ("text/plain", b"Error: file temporarily unavailable"),
-    ("application/json", b'{"error": "not found"}'),
-])
+@pytest.mark.parametrize(
+    "content_type, body",
+    [
+        ("text/html; charset=utf-8", b"<!DOCTYPE html><html><body>Quota exceeded</body></html>"),
+        ("text/plain", b"Error: file temporarily unavailable"),
+        ("application/json", b'{"error": "not found"}'),
+    ],
+)
 def test_text_answers_are_refused_with_the_url(server, tmp_path, content_type, body):
     url = server.serve("/w.bin", body)
     server.state.content_type["/w.bin"] = content_type
@@ -654,8 +680,9 @@ def test_safetensors_probe_refuses_a_truncated_file(server, tmp_path):
     data = save({"w": torch.zeros(1000)})
     for body, ok in ((data, True), (data[:-100], False)):
         url = server.serve(f"/{ok}.safetensors", body)
-        entry = dataclasses.replace(single(f"s{ok}", url),
-                                    files=(hub.RemoteFile("model.safetensors", (url,), probe="safetensors"),))
+        entry = dataclasses.replace(
+            single(f"s{ok}", url), files=(hub.RemoteFile("model.safetensors", (url,), probe="safetensors"),)
+        )
         server.state.mode[f"/{ok}.safetensors"] = "no-length"
         if ok:
             assert hub.download(entry, tmp_path / "c", quiet=True).read_bytes() == body
@@ -682,8 +709,10 @@ def test_mirror_replaces_registry_urls_and_follows_redirects(monkeypatch, server
         hub.download(spaced, tmp_path / "c", quiet=True)
 
 
-@pytest.mark.parametrize("name", ["../escape.bin", "..", ".", "", "/etc/passwd", "a/b.bin", "a\\b.bin",
-                                  ".lock", hub.RECORD_NAME, "nul\0.bin"])
+@pytest.mark.parametrize(
+    "name",
+    ["../escape.bin", "..", ".", "", "/etc/passwd", "a/b.bin", "a\\b.bin", ".lock", hub.RECORD_NAME, "nul\0.bin"],
+)
 def test_registry_file_names_cannot_leave_the_cache_folder(name):
     with pytest.raises(DownloadError, match="not a plain file name"):
         hub.RemoteFile(name, ("https://example.org/x",))

@@ -49,8 +49,9 @@ def test_classification_metrics_binary_and_multiclass():
 
 
 def test_fold_summary_and_direction():
-    s = summarize_folds([{"spearman": 0.5, "n": 3, "by_subset": {}}, {"spearman": 0.7, "n": 3},
-                         {"spearman": None, "n": 3}])
+    s = summarize_folds(
+        [{"spearman": 0.5, "n": 3, "by_subset": {}}, {"spearman": 0.7, "n": 3}, {"spearman": None, "n": 3}]
+    )
     assert set(s) == {"spearman"}
     assert s["spearman"]["mean"] == pytest.approx(0.6) and s["spearman"]["n_folds"] == 2
     assert s["spearman"]["std"] == pytest.approx(np.std([0.5, 0.7], ddof=1))

@@ -1,5 +1,6 @@
 """rnalm.numerics: the math libraries' mode is fixed by the CLI before the first matrix product, a
 too-late call is reported, and RNALM_FAST_MATH / --fast-math opt out."""
+
 from __future__ import annotations
 
 import json
@@ -35,8 +36,13 @@ print(json.dumps({**mode.to_dict(), "after_matmul": numerics.mkl_cbwr_mode(),
 """
 
 
-SCENARIOS = {"cli": {}, "cli-fast": {}, "api-fast-env": {"RNALM_FAST_MATH": "1"},
-             "api-own-setting": {"MKL_CBWR": "COMPATIBLE"}, "late": {}}
+SCENARIOS = {
+    "cli": {},
+    "cli-fast": {},
+    "api-fast-env": {"RNALM_FAST_MATH": "1"},
+    "api-own-setting": {"MKL_CBWR": "COMPATIBLE"},
+    "late": {},
+}
 
 
 @pytest.fixture(scope="module")
@@ -44,9 +50,16 @@ def probes() -> dict[str, dict]:
     """PROBE's answer for each scenario, each in a fresh interpreter (started together: they are slow to
     import torch) whose environment sets none of the knobs unless the scenario does."""
     clean = {k: v for k, v in os.environ.items() if k not in ("MKL_CBWR", "MKL_DYNAMIC", numerics.FAST_MATH_ENV)}
-    procs = {name: subprocess.Popen([sys.executable, "-c", PROBE, name], stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, text=True, env={**clean, **env})
-             for name, env in SCENARIOS.items()}
+    procs = {
+        name: subprocess.Popen(
+            [sys.executable, "-c", PROBE, name],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**clean, **env},
+        )
+        for name, env in SCENARIOS.items()
+    }
     out = {}
     for name, proc in procs.items():
         stdout, stderr = proc.communicate(timeout=180)

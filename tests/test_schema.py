@@ -1,4 +1,5 @@
 """rnalm.schema: strict, JSON-shaped validation of config dataclasses."""
+
 import datetime
 from dataclasses import dataclass, field
 

@@ -8,6 +8,7 @@ Quick start, in fair-esm's shape::
     ids, strs, tokens = batch_converter([("utr1", "GGGACAUUUGCUUCUGACACAACUGUGUUCACUAGC")])
     out = model(tokens, repr_layers=[12])
 """
+
 from rnalm.alphabet import Alphabet, BatchConverter
 from rnalm.api import load
 from rnalm.errors import CheckpointError, DownloadError, InvalidSequenceError, RnalmError, SequenceLengthError
@@ -15,6 +16,15 @@ from rnalm.model import EncoderConfig, RNAEncoder
 from rnalm.version import __version__
 
 __all__ = [
-    "Alphabet", "BatchConverter", "CheckpointError", "DownloadError", "EncoderConfig",
-    "InvalidSequenceError", "RNAEncoder", "RnalmError", "SequenceLengthError", "load", "__version__",
+    "Alphabet",
+    "BatchConverter",
+    "CheckpointError",
+    "DownloadError",
+    "EncoderConfig",
+    "InvalidSequenceError",
+    "RNAEncoder",
+    "RnalmError",
+    "SequenceLengthError",
+    "load",
+    "__version__",
 ]

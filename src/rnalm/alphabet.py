@@ -7,6 +7,7 @@ expects, U/T are converted per model, and anything else is an :class:`InvalidSeq
 names the record and the 1-based position -- never a silent ``<unk>`` (RNA-FM's original alphabet
 maps ``T`` to ``<unk>`` without a word).
 """
+
 from __future__ import annotations
 
 import dataclasses

@@ -1,5 +1,6 @@
 """``rnalm.load``: any supported checkpoint, by path or name, to ``(model, alphabet)``; :func:`resolve`
 is the one place a model reference (path, shipped name, registered name) becomes a local path."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -5,6 +5,7 @@ the file can also be given on the command line. Unknown keys are errors (a typo 
 fall back to a default), values are parsed as YAML scalars so ``lr=3e-4`` and ``flag=true`` work,
 and the resolved config is written next to the run's outputs.
 """
+
 from __future__ import annotations
 
 import dataclasses

@@ -3,6 +3,7 @@
 Every error a user can provoke with bad input derives from :class:`RnalmError`, so command-line
 entry points can print the message alone (no traceback) and exit non-zero.
 """
+
 from __future__ import annotations
 
 

@@ -8,6 +8,7 @@ change of the probabilities, so a near-ceiling AUROC still separates models. A m
 undefined on the given data (a constant prediction, a single class present) is ``None`` rather
 than a warning and a NaN.
 """
+
 from __future__ import annotations
 
 import math
@@ -36,13 +37,13 @@ def regression_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, Optional[float
     if y.shape != p.shape or y.size == 0:
         raise ValueError(f"regression metrics need equal, non-empty arrays, got {y.shape} and {p.shape}")
     err = p - y
-    mse = float(np.mean(err ** 2))
+    mse = float(np.mean(err**2))
     ss_tot = float(np.sum((y - y.mean()) ** 2))
     out: dict[str, Optional[float]] = {
         "mse": mse,
         "rmse": math.sqrt(mse),
         "mae": float(np.mean(np.abs(err))),
-        "r2": _finite(1.0 - float(np.sum(err ** 2)) / ss_tot) if ss_tot > 0 else None,
+        "r2": _finite(1.0 - float(np.sum(err**2)) / ss_tot) if ss_tot > 0 else None,
         "pearson": None,
         "spearman": None,
         "n": int(y.size),
@@ -61,8 +62,14 @@ def classification_metrics(y: np.ndarray, probs: np.ndarray) -> dict[str, Option
     probs = np.asarray(probs, dtype=np.float64)
     n_classes = probs.shape[1]
     pred = probs.argmax(1)
-    out: dict[str, Optional[float]] = {"accuracy": float(np.mean(pred == y)), "f1": None, "auroc": None,
-                                       "auprc": None, "log_loss": None, "n": int(y.size)}
+    out: dict[str, Optional[float]] = {
+        "accuracy": float(np.mean(pred == y)),
+        "f1": None,
+        "auroc": None,
+        "auprc": None,
+        "log_loss": None,
+        "n": int(y.size),
+    }
     if y.size and probs.shape[0] == y.size and y.max() < n_classes:
         p_true = np.clip(probs[np.arange(y.size), y], 1e-15, 1.0)
         out["log_loss"] = float(-np.mean(np.log(p_true)))
@@ -97,8 +104,11 @@ def summarize_folds(per_fold: list[dict]) -> dict[str, dict[str, Optional[float]
             out[k] = {"mean": None, "std": None, "n_folds": 0}
             continue
         arr = np.asarray(vals, dtype=np.float64)
-        out[k] = {"mean": float(arr.mean()), "std": float(arr.std(ddof=1)) if arr.size > 1 else 0.0,
-                  "n_folds": int(arr.size)}
+        out[k] = {
+            "mean": float(arr.mean()),
+            "std": float(arr.std(ddof=1)) if arr.size > 1 else 0.0,
+            "n_folds": int(arr.size),
+        }
     return out
 
 

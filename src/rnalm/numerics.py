@@ -17,6 +17,7 @@ leaves the libraries in their default, fastest mode; its speed gain is measured 
 ``benchmarks/numerics_cost.py`` (BENCHMARKS.md). A ``MKL_CBWR`` already in the environment is the
 user's choice and is kept.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -36,9 +37,22 @@ DEFAULT_CBWR = "AUTO"
 REPRODUCIBLE_ENV = {"MKL_CBWR": DEFAULT_CBWR, "MKL_DYNAMIC": "FALSE"}
 
 #: oneMKL's named CNR branches (mkl_cbwr_get's return values, without the STRICT bit).
-CBWR_BRANCHES = {0: "OFF", 1: "BRANCH_OFF", 2: "AUTO", 3: "COMPATIBLE", 4: "SSE2", 6: "SSSE3", 7: "SSE4_1",
-                 8: "SSE4_2", 9: "AVX", 10: "AVX2", 11: "AVX512_MIC", 12: "AVX512", 13: "AVX512_MIC_E1",
-                 14: "AVX512_E1"}
+CBWR_BRANCHES = {
+    0: "OFF",
+    1: "BRANCH_OFF",
+    2: "AUTO",
+    3: "COMPATIBLE",
+    4: "SSE2",
+    6: "SSSE3",
+    7: "SSE4_1",
+    8: "SSE4_2",
+    9: "AVX",
+    10: "AVX2",
+    11: "AVX512_MIC",
+    12: "AVX512",
+    13: "AVX512_MIC_E1",
+    14: "AVX512_E1",
+}
 _CBWR_ALL = -1  # MKL_CBWR_ALL: the whole setting, branch and STRICT bit
 _CBWR_STRICT = 0x10000
 
@@ -122,8 +136,12 @@ def reproducible(fast_math: bool = False, warn: bool = True) -> NumericsMode:
     torch.set_num_threads(torch.get_num_threads())
     mode = NumericsMode(fast_math=False, mkl_cbwr=mkl_cbwr_mode())
     if warn and not mode.reproducible:
-        warnings.warn("oneMKL was used by this process before rnalm could fix its numerical mode, so results may "
-                      "differ between identical runs in their last bits; call rnalm.numerics.reproducible() "
-                      "before the first torch computation, or export MKL_CBWR=AUTO (set RNALM_FAST_MATH=1 to "
-                      "silence this and keep the faster default)", RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            "oneMKL was used by this process before rnalm could fix its numerical mode, so results may "
+            "differ between identical runs in their last bits; call rnalm.numerics.reproducible() "
+            "before the first torch computation, or export MKL_CBWR=AUTO (set RNALM_FAST_MATH=1 to "
+            "silence this and keep the faster default)",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     return mode

@@ -6,6 +6,7 @@ validated as JSON data in pydantic's strict mode, so ``6.5`` is not an int, ``"f
 bool and a list is not a section, before anything is built from them. Unknown keys are errors that
 suggest the nearest valid name.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -25,12 +26,16 @@ T = TypeVar("T")
 STRICT = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False)
 
 _KIND = {
-    "int_type": "must be an integer", "int_from_float": "must be an integer",
+    "int_type": "must be an integer",
+    "int_from_float": "must be an integer",
     "bool_type": "must be true or false",
-    "float_type": "must be a number", "finite_number": "must be a finite number",
+    "float_type": "must be a number",
+    "finite_number": "must be a finite number",
     "string_type": "must be a string",
-    "list_type": "must be a list", "tuple_type": "must be a list",
-    "dict_type": "must be a mapping (key: value)", "dataclass_type": "must be a mapping (key: value)",
+    "list_type": "must be a list",
+    "tuple_type": "must be a list",
+    "dict_type": "must be a mapping (key: value)",
+    "dataclass_type": "must be a mapping (key: value)",
     "dataclass_exact_type": "must be a mapping (key: value)",
     "none_required": "must be null",
 }
@@ -44,8 +49,7 @@ def _adapter(cls: type) -> TypeAdapter:
     return TypeAdapter(cls)
 
 
-def validate_fields(cls: type[T], data: Any, source: str, prefix: str = "",
-                    error: type[RnalmError] = ConfigError) -> T:
+def validate_fields(cls: type[T], data: Any, source: str, prefix: str = "", error: type[RnalmError] = ConfigError) -> T:
     """``cls`` built from JSON-like ``data``, checked strictly; ``error`` names ``source`` and the field.
 
     ``prefix`` is where ``data`` sits in its file (``"encoder."``), so messages give the full key.
@@ -56,8 +60,10 @@ def validate_fields(cls: type[T], data: Any, source: str, prefix: str = "",
     try:
         text = json.dumps(data, allow_nan=True)
     except (TypeError, ValueError) as exc:
-        raise error(f"{source}: {prefix.rstrip('.') or 'the config'} holds a value that is not plain "
-                    f"JSON/YAML data (numbers, strings, true/false, lists, mappings): {exc}") from exc
+        raise error(
+            f"{source}: {prefix.rstrip('.') or 'the config'} holds a value that is not plain "
+            f"JSON/YAML data (numbers, strings, true/false, lists, mappings): {exc}"
+        ) from exc
     try:
         return _adapter(cast(type, cls)).validate_json(text)
     except ValidationError as exc:

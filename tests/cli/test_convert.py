@@ -1,4 +1,5 @@
 """`rnalm convert SRC DST`: an existing DST is an error unless --overwrite, which replaces only an rnalm checkpoint."""
+
 from __future__ import annotations
 
 import pytest

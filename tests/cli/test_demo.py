@@ -1,6 +1,7 @@
 """`rnalm demo` on the bundled examples when no model is shipped (tests/conftest.py hides the package's
 own: the demo must degrade clearly), and with a language model given by path. With shipped models:
 tests/shipped/test_cli.py."""
+
 import csv
 from pathlib import Path
 
@@ -38,8 +39,21 @@ def test_demo_with_model_adds_embeddings(tmp_path, tiny_rnafm):
     save_native(model, alphabet, tmp_path / "m")
     fasta = tmp_path / "x.fa"
     fasta.write_text(">a type=5UTR\nACGTACGTAGGA\n>b type=ncRNA\nGGGGAAACCCC\n")
-    assert main(["demo", "--input", str(fasta), "--output", str(tmp_path / "out"), "--model", str(tmp_path / "m"),
-                 "--no-vienna"]) == 0
+    assert (
+        main(
+            [
+                "demo",
+                "--input",
+                str(fasta),
+                "--output",
+                str(tmp_path / "out"),
+                "--model",
+                str(tmp_path / "m"),
+                "--no-vienna",
+            ]
+        )
+        == 0
+    )
     emb = np.load(tmp_path / "out" / "embeddings.npy")
     assert emb.shape == (2, model.embed_dim)
     assert "Cosine similarity" in (tmp_path / "out" / "report.html").read_text()

@@ -1,4 +1,5 @@
 """``rnalm download`` and ``rnalm models`` through rnalm.cli.main, against a local HTTP server."""
+
 from __future__ import annotations
 
 import functools
@@ -66,8 +67,14 @@ def isolated(monkeypatch, tmp_path):
 
 
 def register(monkeypatch, name: str, url: str, sha256=None) -> hub.Checkpoint:
-    entry = hub.Checkpoint(name=name, description="a test checkpoint", format="test .bin", licence="MIT",
-                           homepage="https://example.org", files=(hub.RemoteFile("w.bin", (url,), None, sha256),))
+    entry = hub.Checkpoint(
+        name=name,
+        description="a test checkpoint",
+        format="test .bin",
+        licence="MIT",
+        homepage="https://example.org",
+        files=(hub.RemoteFile("w.bin", (url,), None, sha256),),
+    )
     monkeypatch.setitem(hub.REGISTRY, name, entry)
     return entry
 
@@ -157,8 +164,17 @@ def test_models_json_and_verbose(monkeypatch, served, capsys):
 
 def shipped_demo(cache_dir):
     """A stand-in for another model source (e.g. weights shipped inside the package)."""
-    yield hub.Listing(name="shipped-demo", source="shipped", format="rnalm", size=10, sha256="n/a",
-                      cached="shipped", licence="MIT", description="bundled", location="/pkg/weights")
+    yield hub.Listing(
+        name="shipped-demo",
+        source="shipped",
+        format="rnalm",
+        size=10,
+        sha256="n/a",
+        cached="shipped",
+        licence="MIT",
+        description="bundled",
+        location="/pkg/weights",
+    )
 
 
 def test_models_takes_rows_from_every_source(monkeypatch, capsys):

@@ -1,4 +1,5 @@
 """`rnalm finetune` on the command line: YAML + overrides, resume, one-line errors."""
+
 from __future__ import annotations
 
 import json
@@ -21,12 +22,18 @@ def write_data(tmp_path):
 
 def test_finetune_cli_config_overrides_and_resume(tmp_path, capsys):
     data = write_data(tmp_path)
-    cfg = {"data": {"train": str(data)}, "head": {"type": "cnn", "pool": "mean", "filters": 4, "dense": 4},
-           "train": {"epochs": 1, "threads": 1, "lr": "1e-3"}, "plots": False}
+    cfg = {
+        "data": {"train": str(data)},
+        "head": {"type": "cnn", "pool": "mean", "filters": 4, "dense": 4},
+        "train": {"epochs": 1, "threads": 1, "lr": "1e-3"},
+        "plots": False,
+    }
     (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
     run = tmp_path / "run"
-    assert main(["finetune", "-q", "--config", str(tmp_path / "c.yaml"), "-o", str(run), "train.epochs=2",
-                 "cv.folds=2"]) == 0
+    assert (
+        main(["finetune", "-q", "--config", str(tmp_path / "c.yaml"), "-o", str(run), "train.epochs=2", "cv.folds=2"])
+        == 0
+    )
     saved = yaml.safe_load((run / "config.yaml").read_text())
     assert saved["train"]["epochs"] == 2 and saved["train"]["lr"] == 1e-3 and saved["cv"]["folds"] == 2
     m = json.loads((run / "metrics.json").read_text())

@@ -2,6 +2,7 @@
 weights and predictions, and a run killed with SIGKILL and continued with --resume ends with exactly
 the bytes of an uninterrupted run. Compared byte for byte, so a math library that rounds differently
 from one process to the next makes these tests fail."""
+
 from __future__ import annotations
 
 import json
@@ -28,10 +29,12 @@ def write_config(tmp_path: Path) -> Path:
         lines.append(f"{s},{10 * sum(c in 'GC' for c in s) / len(s) + rng.normal(0, 0.5):.4f}")
     (tmp_path / "train.csv").write_text("\n".join(lines[:251]) + "\n")
     (tmp_path / "valid.csv").write_text("\n".join(lines[:1] + lines[251:]) + "\n")
-    cfg = {"data": {"train": str(tmp_path / "train.csv"), "valid": str(tmp_path / "valid.csv")},
-           "head": {"type": "cnn", "pool": "mean", "filters": 16, "dense": 8, "dropout": 0.2},
-           "train": {"epochs": 4, "batch_size": 16, "lr": 3e-3, "patience": 0, "threads": 2},
-           "plots": False}
+    cfg = {
+        "data": {"train": str(tmp_path / "train.csv"), "valid": str(tmp_path / "valid.csv")},
+        "head": {"type": "cnn", "pool": "mean", "filters": 16, "dense": 8, "dropout": 0.2},
+        "train": {"epochs": 4, "batch_size": 16, "lr": 3e-3, "patience": 0, "threads": 2},
+        "plots": False,
+    }
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(cfg))
     return path
@@ -51,8 +54,12 @@ def runs(tmp_path_factory) -> tuple[Path, list[Path]]:
     tmp = tmp_path_factory.mktemp("repro")
     config = write_config(tmp)
     dirs = [tmp / f"run{i}" for i in range(N_RUNS)]
-    procs = [subprocess.Popen(rnalm("--config", str(config), "-o", str(d)), stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, text=True) for d in dirs]
+    procs = [
+        subprocess.Popen(
+            rnalm("--config", str(config), "-o", str(d)), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        )
+        for d in dirs
+    ]
     for p in procs:
         _, err = p.communicate(timeout=600)
         assert p.returncode == 0, err[-2000:]
@@ -72,8 +79,9 @@ def test_identical_runs_give_identical_bytes(runs):
 def test_kill_9_and_resume_equals_uninterrupted(runs, tmp_path):
     config, dirs = runs
     run = tmp_path / "killed"
-    proc = subprocess.Popen(rnalm("--config", str(config), "-o", str(run)), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        rnalm("--config", str(config), "-o", str(run)), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.time() + 300
     while time.time() < deadline and proc.poll() is None and not list(run.glob("checkpoint-*")):
         time.sleep(0.005)

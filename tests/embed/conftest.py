@@ -1,4 +1,5 @@
 """Fixtures for ``rnalm embed`` tests: tiny native checkpoints and sequence files built in tmp_path."""
+
 from __future__ import annotations
 
 import pytest
@@ -22,9 +23,18 @@ def tiny_mrnafm():
     """A 2-layer mRNA-FM-style (codon) encoder with random weights, max 32 codons."""
     torch.manual_seed(1)
     a = MRNA_FM_ALPHABET
-    cfg = EncoderConfig(vocab_size=len(a), num_layers=2, embed_dim=24, ffn_embed_dim=48, attention_heads=3,
-                        max_positions=34, padding_idx=a.padding_idx, mask_idx=a.mask_idx, cls_idx=a.cls_idx,
-                        eos_idx=a.eos_idx)
+    cfg = EncoderConfig(
+        vocab_size=len(a),
+        num_layers=2,
+        embed_dim=24,
+        ffn_embed_dim=48,
+        attention_heads=3,
+        max_positions=34,
+        padding_idx=a.padding_idx,
+        mask_idx=a.mask_idx,
+        cls_idx=a.cls_idx,
+        eos_idx=a.eos_idx,
+    )
     model = RNAEncoder(cfg).reset_parameters().eval()
     return model, a.with_max_length(cfg.max_length)
 

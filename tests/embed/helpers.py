@@ -1,4 +1,5 @@
 """Helpers shared by the embed tests (sequence files, reference forwards)."""
+
 from __future__ import annotations
 
 import random

@@ -1,4 +1,5 @@
 """Per-token outputs: exactly one row per nucleotide (per codon for mRNA-FM), in the right place."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -26,12 +27,22 @@ def revealing(model):
 def test_rows_reveal_their_nucleotide_and_position(tmp_path, tiny_rnafm):
     model, alphabet = tiny_rnafm
     revealing(model)
-    seqs = [("short", "acgu"), ("dna", "ACGTTTGCA"), ("one", "G"), ("long", "ACGU" * 30 + "GGC"),
-            *random_records(12, 1, 61, seed=3)]
+    seqs = [
+        ("short", "acgu"),
+        ("dna", "ACGTTTGCA"),
+        ("one", "G"),
+        ("long", "ACGU" * 30 + "GGC"),
+        *random_records(12, 1, 61, seed=3),
+    ]
     inp = write_fasta(tmp_path / "in.fa", seqs)
     out = tmp_path / "out.h5"
-    embed_file(model, inp, out, EmbedOptions(layers=[0], pools=["per-token", "mean", "cls"], progress=False,
-                                             tokens_per_batch=256), alphabet=alphabet)
+    embed_file(
+        model,
+        inp,
+        out,
+        EmbedOptions(layers=[0], pools=["per-token", "mean", "cls"], progress=False, tokens_per_batch=256),
+        alphabet=alphabet,
+    )
     bos_pos = model.padding_idx + 1  # <cls> gets the first position after the padding index
     with open_embeddings(out) as emb:
         assert emb.ids == [rid for rid, _ in seqs]
@@ -66,8 +77,15 @@ def test_batched_rows_equal_a_direct_forward_of_each_sequence(tmp_path, tiny_rna
     seqs = random_records(25, 1, 62, seed=1)
     inp = write_fasta(tmp_path / "in.fa", seqs)
     out = tmp_path / "out"
-    embed_file(model, inp, out, EmbedOptions(layers=[1, -1], pools=["per-token", "mean", "cls"], storage=storage,
-                                             progress=False, tokens_per_batch=300), alphabet=alphabet)
+    embed_file(
+        model,
+        inp,
+        out,
+        EmbedOptions(
+            layers=[1, -1], pools=["per-token", "mean", "cls"], storage=storage, progress=False, tokens_per_batch=300
+        ),
+        alphabet=alphabet,
+    )
     with open_embeddings(out) as emb:
         assert emb.ids == [rid for rid, _ in seqs]
         for rid, seq in seqs:

@@ -1,4 +1,5 @@
 """Bad input: a one-line error naming the record, exit status 2, and existing output left as it was."""
+
 from __future__ import annotations
 
 import hashlib
@@ -31,12 +32,21 @@ BAD_INPUTS = {
     "empty": ("in.fa", "", "in.fa: empty file, no sequence records"),
     "not_fasta": ("in.fa", "ACGU\nGGCC\n", "not FASTA"),
     "not_fasta_or_table": ("in.txt", "hello world\n", "not FASTA"),
-    "duplicate_ids": ("in.fa", "".join(f">{r}\n{s}\n" for r, s in GOOD) + ">r4\nACGU\n",
-                      "duplicate record id 'r4' \\(line 61\\)"),
-    "empty_sequence": ("in.fa", "".join(f">{r}\n{s}\n" for r, s in GOOD) + ">hollow\n>last\nAC\n",
-                       "record 'hollow' \\(line 61\\): empty sequence"),
-    "invalid_character": ("in.fa", "".join(f">{r}\n{s}\n" for r, s in GOOD) + ">odd\nACJGU\n",
-                          "record 'odd': invalid character 'J' at position 3"),
+    "duplicate_ids": (
+        "in.fa",
+        "".join(f">{r}\n{s}\n" for r, s in GOOD) + ">r4\nACGU\n",
+        "duplicate record id 'r4' \\(line 61\\)",
+    ),
+    "empty_sequence": (
+        "in.fa",
+        "".join(f">{r}\n{s}\n" for r, s in GOOD) + ">hollow\n>last\nAC\n",
+        "record 'hollow' \\(line 61\\): empty sequence",
+    ),
+    "invalid_character": (
+        "in.fa",
+        "".join(f">{r}\n{s}\n" for r, s in GOOD) + ">odd\nACJGU\n",
+        "record 'odd': invalid character 'J' at position 3",
+    ),
     "csv_empty_sequence": ("in.csv", "id,sequence\na,ACGU\nb,\n", "record 'b' \\(line 3\\): empty sequence"),
 }
 
@@ -91,13 +101,16 @@ def test_unwritable_or_foreign_output_paths(tmp_path, tiny_dir, capsys):
     assert "missing.fa: no such input file" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("args,message", [
-    (["--dtype", "float16", "--device", "cpu"], "float16 needs a GPU"),
-    (["--layers", "7"], "--layers: 7 is out of range for a 2-layer model"),
-    (["--pool", "max"], "--pool: 'max' is not one of"),
-    (["--tokens-per-batch", "0"], "--tokens-per-batch must be positive"),
-    (["--resume", "--format", "npy"], None),  # a fresh output with --resume is simply created
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--dtype", "float16", "--device", "cpu"], "float16 needs a GPU"),
+        (["--layers", "7"], "--layers: 7 is out of range for a 2-layer model"),
+        (["--pool", "max"], "--pool: 'max' is not one of"),
+        (["--tokens-per-batch", "0"], "--tokens-per-batch must be positive"),
+        (["--resume", "--format", "npy"], None),  # a fresh output with --resume is simply created
+    ],
+)
 def test_bad_options(tmp_path, tiny_dir, capsys, args, message):
     model_dir, _, _ = tiny_dir
     inp = write_fasta(tmp_path / "in.fa", GOOD[:3])

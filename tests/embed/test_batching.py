@@ -1,4 +1,5 @@
 """Token-budget batching over length-sorted look-ahead windows."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -40,8 +41,10 @@ def test_plan_is_deterministic_and_budget_respects_attention_limit():
     b = [[it.record for it in b.items] for b in plan_batches(stream(LENGTHS), 2048, 64, 2)]
     assert a == b
     limited = list(plan_batches(stream(LENGTHS), 10**9, 64, 2, attention_cost=4, attention_budget=4 * 300 * 300 * 3))
-    assert all(len(b.items) * (max(len(i.ids) for i in b.items) + 2) ** 2 * 4 <= 4 * 300 * 300 * 3
-               or len(b.items) == 1 for b in limited)
+    assert all(
+        len(b.items) * (max(len(i.ids) for i in b.items) + 2) ** 2 * 4 <= 4 * 300 * 300 * 3 or len(b.items) == 1
+        for b in limited
+    )
     with pytest.raises(RnalmError, match="must be positive"):
         list(plan_batches(stream(LENGTHS), 0, 64, 2))
 

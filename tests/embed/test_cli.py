@@ -1,4 +1,5 @@
 """The `rnalm embed` command: help, progress, summary, precision choices, exit codes."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -15,9 +16,15 @@ def test_help_documents_windows_pooling_and_precision(capsys):
         build_parser().parse_args(["embed", "--help"])
     assert info.value.code == 0
     text = " ".join(capsys.readouterr().out.split())
-    for phrase in ("overlapping by --window-overlap tokens", "averages each token's vectors",
-                   "mean of the windows' <cls> vectors", "one row per nucleotide", "float16 on GPU only",
-                   "torchrun", "--resume"):
+    for phrase in (
+        "overlapping by --window-overlap tokens",
+        "averages each token's vectors",
+        "mean of the windows' <cls> vectors",
+        "one row per nucleotide",
+        "float16 on GPU only",
+        "torchrun",
+        "--resume",
+    ):
         assert phrase in text, phrase
 
 
@@ -31,8 +38,10 @@ def test_progress_and_summary(tmp_path, tiny_dir, capsys):
     assert cap.out.startswith("rnalm embed: embedded 12 of 12 records") and "tok/s" in cap.out
     assert str(out) in cap.out
     # a second run with --resume has nothing to do, and says so
-    assert main(["embed", "--model", str(model_dir), "--input", str(inp), "--output", str(out), "--resume",
-                 "--quiet"]) == 0
+    assert (
+        main(["embed", "--model", str(model_dir), "--input", str(inp), "--output", str(out), "--resume", "--quiet"])
+        == 0
+    )
     cap = capsys.readouterr()
     assert "embedded 0 of 12 records" in cap.out and "12 already complete" in cap.out and cap.err == ""
 
@@ -56,7 +65,26 @@ def test_csv_input_with_named_columns(tmp_path, tiny_dir):
     inp = tmp_path / "utrs.tsv"
     inp.write_text("gene\tutr5\nG1\tACGUAC\nG2\tGGGA\n")
     out = tmp_path / "o"
-    assert main(["embed", "--model", str(model_dir), "--input", str(inp), "--output", str(out), "--format", "pt",
-                 "--id-column", "gene", "--seq-column", "utr5", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "embed",
+                "--model",
+                str(model_dir),
+                "--input",
+                str(inp),
+                "--output",
+                str(out),
+                "--format",
+                "pt",
+                "--id-column",
+                "gene",
+                "--seq-column",
+                "utr5",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     with open_embeddings(out) as emb:
         assert emb.ids == ["G1", "G2"] and emb.info("G1")["length"] == 6

@@ -1,4 +1,5 @@
 """Output formats: HDF5, RNA-FM's .npy layout, fair-esm's .pt layout; ids, order, metadata, maps."""
+
 from __future__ import annotations
 
 import json
@@ -26,8 +27,9 @@ def test_hdf5_layout_metadata_and_input_order(tmp_path, tiny_dir):
     seqs = random_records(30, 1, 60, seed=5)
     inp = write_fasta(tmp_path / "in.fa", seqs)
     out = tmp_path / "out.h5"
-    summary = embed_file(str(path), inp, out, EmbedOptions(pools=["mean", "per-token"], progress=False,
-                                                           tokens_per_batch=200))
+    summary = embed_file(
+        str(path), inp, out, EmbedOptions(pools=["mean", "per-token"], progress=False, tokens_per_batch=200)
+    )
     assert summary.n_embedded == 30 and summary.n_records == 30
     cfg = json.loads((path / "config.json").read_text())
     with h5py.File(out, "r") as f:

@@ -1,4 +1,5 @@
 """``rnalm embed --overwrite`` / ``--resume`` touch only rnalm's own embedding output, one writer at a time."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -82,8 +83,9 @@ def test_directory_outputs_carry_the_marker(tmp_path, tiny_dir):
     assert not lock_path(out).exists()
 
 
-@pytest.mark.parametrize("storage,mode", [("hdf5", "--overwrite"), ("npy", "--overwrite"), ("npy", "--resume"),
-                                          ("hdf5", "--resume")])
+@pytest.mark.parametrize(
+    "storage,mode", [("hdf5", "--overwrite"), ("npy", "--overwrite"), ("npy", "--resume"), ("hdf5", "--resume")]
+)
 def test_second_writer_is_refused_with_the_holders_pid(tmp_path, tiny_dir, capsys, child_lock, storage, mode):
     """An earlier version: two concurrent `embed --overwrite` (or `--resume`) runs both exited 0."""
     model_dir, _, _ = tiny_dir

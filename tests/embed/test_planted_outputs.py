@@ -1,4 +1,5 @@
 """Files planted in an embedding output are refused by the reader with their name; no code runs."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """Atomic commits and --resume: a run killed with SIGKILL finishes with output identical to an uninterrupted one."""
+
 from __future__ import annotations
 
 import json
@@ -48,9 +49,29 @@ def n_committed(out):
 
 def start_and_kill(model_dir, inp, out, storage, extra=()):
     """Start `rnalm embed` in a subprocess and SIGKILL it once some records are on disk."""
-    cmd = [sys.executable, "-m", "rnalm", "embed", "--model", str(model_dir), "--input", str(inp), "--output",
-           str(out), "--format", storage, "--pool", "per-token", "mean", "--tokens-per-batch", "64", "--quiet",
-           "--threads", "1", *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "rnalm",
+        "embed",
+        "--model",
+        str(model_dir),
+        "--input",
+        str(inp),
+        "--output",
+        str(out),
+        "--format",
+        storage,
+        "--pool",
+        "per-token",
+        "mean",
+        "--tokens-per-batch",
+        "64",
+        "--quiet",
+        "--threads",
+        "1",
+        *extra,
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     base = None
     deadline = time.time() + 60
@@ -142,19 +163,22 @@ def test_resume_adds_new_records_and_refuses_changed_ones(tmp_path, tiny_rnafm):
     out = tmp_path / "out.h5"
     opts = dict(pools=["mean"], progress=False)
     embed_file(model, write_fasta(tmp_path / "a.fa", seqs[:5]), out, EmbedOptions(**opts), alphabet=alphabet)
-    s = embed_file(model, write_fasta(tmp_path / "b.fa", seqs), out, EmbedOptions(resume=True, **opts),
-                   alphabet=alphabet)
+    s = embed_file(
+        model, write_fasta(tmp_path / "b.fa", seqs), out, EmbedOptions(resume=True, **opts), alphabet=alphabet
+    )
     assert (s.n_skipped, s.n_embedded) == (5, 3)
     with open_embeddings(out) as emb:
         assert emb.ids == [rid for rid, _ in seqs]
     before = out.read_bytes()
     changed = [(rid, seq + "A") if rid == "r2" else (rid, seq) for rid, seq in seqs]
     with pytest.raises(OutputError, match="record 'r2'.*different sequence"):
-        embed_file(model, write_fasta(tmp_path / "c.fa", changed), out, EmbedOptions(resume=True, **opts),
-                   alphabet=alphabet)
+        embed_file(
+            model, write_fasta(tmp_path / "c.fa", changed), out, EmbedOptions(resume=True, **opts), alphabet=alphabet
+        )
     with pytest.raises(OutputError, match="other settings.*pools"):
-        embed_file(model, tmp_path / "b.fa", out, EmbedOptions(resume=True, pools=["cls"], progress=False),
-                   alphabet=alphabet)
+        embed_file(
+            model, tmp_path / "b.fa", out, EmbedOptions(resume=True, pools=["cls"], progress=False), alphabet=alphabet
+        )
     with pytest.raises(OutputError, match="already exists; pass --resume"):
         embed_file(model, tmp_path / "b.fa", out, EmbedOptions(**opts), alphabet=alphabet)
     assert out.read_bytes() == before

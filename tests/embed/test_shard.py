@@ -1,4 +1,5 @@
 """torchrun sharding (ranks simulated with RANK/WORLD_SIZE), the parts reader, and embed-merge."""
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,13 @@ def run_ranks(model, alphabet, inp, out, world, monkeypatch, storage="hdf5"):
     for rank in range(world):
         monkeypatch.setenv("RANK", str(rank))
         monkeypatch.setenv("WORLD_SIZE", str(world))
-        s = embed_file(model, inp, out, EmbedOptions(pools=["per-token", "mean"], storage=storage, progress=False,
-                                                     tokens_per_batch=256), alphabet=alphabet)
+        s = embed_file(
+            model,
+            inp,
+            out,
+            EmbedOptions(pools=["per-token", "mean"], storage=storage, progress=False, tokens_per_batch=256),
+            alphabet=alphabet,
+        )
         assert s.output.name == f"{out.name}.rank{rank}-of-{world}" and (s.rank, s.world_size) == (rank, world)
         assert s.n_records == len(range(rank, len(SEQS), world))
     monkeypatch.delenv("RANK")
@@ -39,8 +45,13 @@ def test_ranks_parts_reader_and_merge(tmp_path, tiny_rnafm, monkeypatch, storage
     model, alphabet = tiny_rnafm
     inp = write_fasta(tmp_path / "in.fa", SEQS)
     single = tmp_path / "single"
-    embed_file(model, inp, single, EmbedOptions(pools=["per-token", "mean"], storage=storage, progress=False),
-               alphabet=alphabet)
+    embed_file(
+        model,
+        inp,
+        single,
+        EmbedOptions(pools=["per-token", "mean"], storage=storage, progress=False),
+        alphabet=alphabet,
+    )
     out = tmp_path / "sharded"
     run_ranks(model, alphabet, inp, out, 3, monkeypatch, storage)
     assert not out.exists()
@@ -93,8 +104,22 @@ def test_merge_flag_without_rendezvous_is_refused(tmp_path, tiny_dir, monkeypatc
     monkeypatch.setenv("RANK", "0")
     monkeypatch.setenv("WORLD_SIZE", "2")
     monkeypatch.delenv("MASTER_ADDR", raising=False)
-    assert main(["embed", "--model", str(model_dir), "--input", str(inp), "--output", str(tmp_path / "o.h5"),
-                 "--merge", "--quiet"]) == 2
+    assert (
+        main(
+            [
+                "embed",
+                "--model",
+                str(model_dir),
+                "--input",
+                str(inp),
+                "--output",
+                str(tmp_path / "o.h5"),
+                "--merge",
+                "--quiet",
+            ]
+        )
+        == 2
+    )
     assert "--merge with several ranks needs torchrun" in capsys.readouterr().err
     monkeypatch.setenv("RANK", "2")
     assert main(["embed", "--model", str(model_dir), "--input", str(inp), "--output", str(tmp_path / "o.h5")]) == 2
@@ -107,9 +132,30 @@ def test_real_torchrun_with_merge(tmp_path, tiny_dir):
     model_dir, _, _ = tiny_dir
     inp = write_fasta(tmp_path / "in.fa", SEQS)
     out = tmp_path / "o.h5"
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29533",
-           "-m", "rnalm", "embed", "--model", str(model_dir), "--input", str(inp), "--output", str(out), "--merge",
-           "--quiet", "--threads", "1", "--device", "cpu"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "--master_port",
+        "29533",
+        "-m",
+        "rnalm",
+        "embed",
+        "--model",
+        str(model_dir),
+        "--input",
+        str(inp),
+        "--output",
+        str(out),
+        "--merge",
+        "--quiet",
+        "--threads",
+        "1",
+        "--device",
+        "cpu",
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     with open_embeddings(out) as emb:

@@ -1,4 +1,5 @@
 """Sequences past the model's maximum length: windows, truncation, refusal."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -47,12 +48,17 @@ def expected_windows(model, alphabet, seq, overlap, layer=2):
 @pytest.mark.parametrize("overlap", [None, 30])
 def test_windowed_output_equals_direct_forwards_of_the_windows(tmp_path, tiny_rnafm, overlap):
     model, alphabet = tiny_rnafm
-    (_, long_seq), = random_records(1, 150, 150, seed=11)
+    ((_, long_seq),) = random_records(1, 150, 150, seed=11)
     seqs = [("long", long_seq), *random_records(4, 10, 62, seed=12)]
     inp = write_fasta(tmp_path / "in.fa", seqs)
     out = tmp_path / "out.h5"
-    embed_file(model, inp, out, EmbedOptions(pools=["per-token", "mean", "cls"], contacts=True, overlap=overlap,
-                                             progress=False), alphabet=alphabet)
+    embed_file(
+        model,
+        inp,
+        out,
+        EmbedOptions(pools=["per-token", "mean", "cls"], contacts=True, overlap=overlap, progress=False),
+        alphabet=alphabet,
+    )
     ov = 62 // 4 if overlap is None else overlap
     tokens, cls, contacts, cover = expected_windows(model, alphabet, long_seq, ov)
     with open_embeddings(out) as emb:
@@ -76,7 +82,7 @@ def test_windowed_output_equals_direct_forwards_of_the_windows(tmp_path, tiny_rn
 
 def test_codon_windows(tmp_path, tiny_mrnafm):
     model, alphabet = tiny_mrnafm
-    (_, seq), = random_records(1, 120, 120, seed=4)  # 40 codons > 32
+    ((_, seq),) = random_records(1, 120, 120, seed=4)  # 40 codons > 32
     inp = write_fasta(tmp_path / "in.fa", [("cds", seq)])
     out = tmp_path / "out.h5"
     embed_file(model, inp, out, EmbedOptions(pools=["per-token"], progress=False), alphabet=alphabet)
@@ -91,7 +97,7 @@ def test_codon_windows(tmp_path, tiny_mrnafm):
 
 def test_truncate_keeps_the_first_max_length_tokens(tmp_path, tiny_rnafm):
     model, alphabet = tiny_rnafm
-    (_, seq), = random_records(1, 100, 100, seed=2)
+    ((_, seq),) = random_records(1, 100, 100, seed=2)
     inp = write_fasta(tmp_path / "in.fa", [("long", seq)])
     out = tmp_path / "out.h5"
     embed_file(model, inp, out, EmbedOptions(pools=["per-token"], long="truncate", progress=False), alphabet=alphabet)

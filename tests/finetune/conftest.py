@@ -1,5 +1,6 @@
 """Fixtures for the fine-tuning tests: small synthetic datasets with a learnable signal, written into
 temporary directories (the tiny native checkpoint, ``tiny_lm_dir``, is in tests/conftest.py)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -43,8 +44,6 @@ def classification_file(tmp_path: Path) -> Path:
         s = random_seq(rng)
         rows.append((s, int(gc_label(s) > 5.0)))
     return write_csv(tmp_path / "cls.csv", rows)
-
-
 
 
 def base_config(tmp_path: Path, train_file: Path, valid_file: Path | None = None, **sections) -> dict:

@@ -1,8 +1,10 @@
 """A feature run's model.skops is untrusted input: only the exact types rnalm writes are rebuilt.
 
 The exploit this guards against: a Pipeline of FunctionTransformers (numpy.full_like -> numpy.max ->
-numpy.testing's runstring) planted as a run's model file, which executed a string on `rnalm predict` under a prefix allow-list.
+numpy.testing's runstring) planted as a run's model file, which executed a string on
+`rnalm predict` under a prefix allow-list.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -31,12 +33,14 @@ def exec_chain(marker: Path):
     from sklearn.preprocessing import FunctionTransformer
 
     code = f"open({str(marker)!r}, 'w').write('ran')"
-    return Pipeline([
-        ("fill", FunctionTransformer(np.full_like, kw_args={"fill_value": code, "dtype": "O"})),
-        ("pick", FunctionTransformer(np.max)),
-        ("run", FunctionTransformer(runstring, kw_args={"dict": {}})),
-        ("out", DummyRegressor().fit(np.zeros((2, 1)), [0.0, 1.0])),
-    ])
+    return Pipeline(
+        [
+            ("fill", FunctionTransformer(np.full_like, kw_args={"fill_value": code, "dtype": "O"})),
+            ("pick", FunctionTransformer(np.max)),
+            ("run", FunctionTransformer(runstring, kw_args={"dict": {}})),
+            ("out", DummyRegressor().fit(np.zeros((2, 1)), [0.0, 1.0])),
+        ]
+    )
 
 
 def test_payload_runs_code_when_its_types_are_trusted(tmp_path):
@@ -52,18 +56,43 @@ def test_payload_runs_code_when_its_types_are_trusted(tmp_path):
 
 def test_exec_chain_planted_in_a_run_is_refused_by_predict(tmp_path, regression_files, capsys):
     train, valid = regression_files
-    cfg = base_config(tmp_path, train, valid,
-                      backbone={"name": "features", "features": {"max_iter": 10, "mfe": False}})
+    cfg = base_config(tmp_path, train, valid, backbone={"name": "features", "features": {"max_iter": 10, "mfe": False}})
     run = finetune(cfg, log=lambda _m: None).run_dir
     model_file = run / "model.skops"
     (tmp_path / "new.fa").write_text(">a\nACGUACGU\n>b\nGGGGCCCC\n")
-    assert main(["predict", "-q", "--run", str(run), "--input", str(tmp_path / "new.fa"),
-                 "--output", str(tmp_path / "good.csv")]) == 0  # the genuine run predicts
+    assert (
+        main(
+            [
+                "predict",
+                "-q",
+                "--run",
+                str(run),
+                "--input",
+                str(tmp_path / "new.fa"),
+                "--output",
+                str(tmp_path / "good.csv"),
+            ]
+        )
+        == 0
+    )  # the genuine run predicts
 
     marker = tmp_path / "ran"
     sio.dump(exec_chain(marker), model_file)
-    assert main(["predict", "-q", "--run", str(run), "--input", str(tmp_path / "new.fa"),
-                 "--output", str(tmp_path / "out.csv")]) == 2
+    assert (
+        main(
+            [
+                "predict",
+                "-q",
+                "--run",
+                str(run),
+                "--input",
+                str(tmp_path / "new.fa"),
+                "--output",
+                str(tmp_path / "out.csv"),
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert str(model_file) in err and "numpy.testing._private.utils.runstring" in err and "Traceback" not in err
     with pytest.raises(RunDirError, match=f"{model_file}: refusing"):
@@ -71,9 +100,14 @@ def test_exec_chain_planted_in_a_run_is_refused_by_predict(tmp_path, regression_
     assert not marker.exists() and not (tmp_path / "out.csv").exists()
 
 
-@pytest.mark.parametrize("task,labels", [("regression", lambda r: r.normal(size=80)),
-                                         ("classification", lambda r: r.integers(0, 2, 80)),
-                                         ("classification", lambda r: r.integers(0, 4, 80))])
+@pytest.mark.parametrize(
+    "task,labels",
+    [
+        ("regression", lambda r: r.normal(size=80)),
+        ("classification", lambda r: r.integers(0, 2, 80)),
+        ("classification", lambda r: r.integers(0, 4, 80)),
+    ],
+)
 def test_models_rnalm_writes_hold_only_listed_types_and_round_trip(tmp_path, task, labels):
     import json
     import zipfile

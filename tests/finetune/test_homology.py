@@ -1,4 +1,5 @@
 """Homology groups (``data.homology_kmer``) and the grouped, stratified splits they feed."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -27,11 +28,11 @@ def test_groups_are_connected_components_of_shared_kmers():
     rng = np.random.default_rng(0)
     core, other = _random(rng, 30), _random(rng, 30)
     a = _random(rng, 10) + core[:20] + _random(rng, 10)
-    b = core[10:] + _random(rng, 20)             # shares core[10:20] with a, core[10:30] with c
+    b = core[10:] + _random(rng, 20)  # shares core[10:20] with a, core[10:30] with c
     c = _random(rng, 5) + core + _random(rng, 5)
-    d = other                                     # unrelated
-    e = other[::-1].lower().replace("t", "u")     # reversed: no shared 12-mer with d (random)
-    f = other[:12]                                # shares exactly one 12-mer with d
+    d = other  # unrelated
+    e = other[::-1].lower().replace("t", "u")  # reversed: no shared 12-mer with d (random)
+    f = other[:12]  # shares exactly one 12-mer with d
     g = shared_kmer_groups([a, b, c, d, e, f], 12)
     assert g[0] == g[1] == g[2] == "h0"
     assert g[3] == g[5] == "h3" and g[4] == "h4"
@@ -76,8 +77,11 @@ def test_unstratified_grouped_splits_are_unchanged_by_stratification_support():
     # recorded with the splitter before stratified grouping existed
     assert va.tolist() == [8, 9, 10, 11, 24, 25, 26, 27, 36, 37, 38, 39, 48, 49, 50, 51]
     folds = kfold(60, 3, 2, groups=groups)
-    assert [te.tolist()[:8] for _, te in folds] == [[16, 17, 18, 19, 36, 37, 38, 39], [8, 9, 10, 11, 20, 21, 22, 23],
-                                                   [0, 1, 2, 3, 4, 5, 6, 7]]
+    assert [te.tolist()[:8] for _, te in folds] == [
+        [16, 17, 18, 19, 36, 37, 38, 39],
+        [8, 9, 10, 11, 20, 21, 22, 23],
+        [0, 1, 2, 3, 4, 5, 6, 7],
+    ]
 
 
 def test_load_data_groups_training_rows_and_notes_it(tmp_path):

@@ -1,4 +1,5 @@
 """Each loader on small files in the published layouts, and bad input with clear errors."""
+
 from __future__ import annotations
 
 import gzip
@@ -22,8 +23,10 @@ def cfg(**kw) -> DataConfig:
 # ------------------------------------------------------------------------------------ generic
 def test_generic_csv_tsv_fasta_with_named_columns(tmp_path):
     (tmp_path / "a.csv").write_text("name,utr,te,grp\nx1,ACGU,1.5,g1\nx2,GGCC,2.5,g1\n")
-    b = load_data(cfg(train=str(tmp_path / "a.csv"), seq_column="utr", label_column="te", id_column="name",
-                      group_column="grp"), "regression")
+    b = load_data(
+        cfg(train=str(tmp_path / "a.csv"), seq_column="utr", label_column="te", id_column="name", group_column="grp"),
+        "regression",
+    )
     assert b.train.ids == ["x1", "x2"] and b.train.seqs == ["ACGU", "GGCC"]
     assert b.train.labels == ["1.5", "2.5"] and b.train.groups == ["g1", "g1"]
     assert b.train.where == ["a.csv:2", "a.csv:3"]
@@ -51,8 +54,9 @@ def test_lamar_and_nrc_layouts(tmp_path):
 
 # ------------------------------------------------------------------------------------ Sample 2019
 def test_sample2019_random50_split_by_reads(tmp_path):
-    rows = ["utr,total_reads,rl"] + [f"{'ACGU'[i % 4] * 50},{r},{i / 10}" for i, r in
-                                     enumerate([5, 100, 50, 7, 300, 1, 80])]
+    rows = ["utr,total_reads,rl"] + [
+        f"{'ACGU'[i % 4] * 50},{r},{i / 10}" for i, r in enumerate([5, 100, 50, 7, 300, 1, 80])
+    ]
     p = tmp_path / "GSM3130435_egfp_unmod_1.csv.gz"
     with gzip.open(p, "wt") as fh:
         fh.write(",".join(["", *rows[0].split(",")]) + "\n")  # GEO files carry an unnamed index column
@@ -91,8 +95,9 @@ def test_sample2019_varying_length_split(tmp_path):
 
 def test_sample2019_snv_groups_by_wild_type(tmp_path):
     p = tmp_path / "snv.csv"
-    p.write_text(",utr,hrl,id,mother,info4\n0,AAAA,5.0,wt1,AAAA,normal\n1,AAAC,4.0,v1,AAAA,variant\n"
-                 "2,CCCC,6.0,wt2,CCCC,normal\n")
+    p.write_text(
+        ",utr,hrl,id,mother,info4\n0,AAAA,5.0,wt1,AAAA,normal\n1,AAAC,4.0,v1,AAAA,variant\n2,CCCC,6.0,wt2,CCCC,normal\n"
+    )
     b = load_data(cfg(loader="sample2019_snv", train=str(p)), "regression")
     assert b.train.groups == ["AAAA", "AAAA", "CCCC"] and b.train.ids == ["wt1", "v1", "wt2"]
     assert b.train.extra["subset"] == ["normal", "variant", "normal"]
@@ -107,18 +112,29 @@ def _cao_line(insert: str, ann: str) -> str:
 def test_cao_cell_line_tables(tmp_path):
     ins = ["A" * 100, "C" * 100, "G" * 100, "U" * 100]
     p = tmp_path / "final_endogenous.txt"
-    p.write_text("\n".join([
-        _cao_line(ins[0], "ENST1.1|HEK293|rnaseq_rpkm=10.0|te=2.0|geneName=G1|1"),
-        _cao_line(ins[1], "ENST1.1|HEK293|rnaseq_rpkm=10.0|te=2.0|geneName=G1|2"),
-        _cao_line(ins[2], "ENST2.1|PC3|rnaseq_rpkm=20.0|te=0.5|geneName=G2|1"),
-        _cao_line(ins[3], "DVL1|>uc001aer.4|-"),  # designed, unmeasured: skipped
-    ]) + "\n")
+    p.write_text(
+        "\n".join(
+            [
+                _cao_line(ins[0], "ENST1.1|HEK293|rnaseq_rpkm=10.0|te=2.0|geneName=G1|1"),
+                _cao_line(ins[1], "ENST1.1|HEK293|rnaseq_rpkm=10.0|te=2.0|geneName=G1|2"),
+                _cao_line(ins[2], "ENST2.1|PC3|rnaseq_rpkm=20.0|te=0.5|geneName=G2|1"),
+                _cao_line(ins[3], "DVL1|>uc001aer.4|-"),  # designed, unmeasured: skipped
+            ]
+        )
+        + "\n"
+    )
     b = load_data(cfg(loader="cao", train=str(p), options={"cell_line": "hek"}), "regression")
     assert b.train.seqs == ins[:2]
     assert [float(x) for x in b.train.labels] == pytest.approx([math.log(2.0)] * 2)
     assert b.train.groups == ["ENST1.1", "ENST1.1"]  # fragments of one transcript stay together
-    b = load_data(cfg(loader="cao", train=str(p), options={"cell_line": "PC3", "target": "rnaseq",
-                                                           "region": "construct", "log": False}), "regression")
+    b = load_data(
+        cfg(
+            loader="cao",
+            train=str(p),
+            options={"cell_line": "PC3", "target": "rnaseq", "region": "construct", "log": False},
+        ),
+        "regression",
+    )
     assert b.train.seqs == [CAO_PREFIX + ins[2] + CAO_SUFFIX] and b.train.labels == [repr(20.0)]
     with pytest.raises(ConfigError, match="cell_line"):
         load_data(cfg(loader="cao", train=str(p), options={"cell_line": "HeLa"}), "regression")
@@ -137,12 +153,15 @@ def test_missing_columns_name_the_alternatives(tmp_path):
         load_data(cfg(train=str(tmp_path / "a.csv"), seq_column="sequence"), "regression")
 
 
-@pytest.mark.parametrize("content, message", [
-    ("", "empty file"),
-    ("seq,label\n", "no data rows"),
-    (">only a header\n", None),
-    ("ACGU,1\n", "no seq column"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("", "empty file"),
+        ("seq,label\n", "no data rows"),
+        (">only a header\n", None),
+        ("ACGU,1\n", "no seq column"),
+    ],
+)
 def test_empty_and_headerless_files(tmp_path, content, message):
     name = "x.fa" if content.startswith(">") else "x.csv"
     (tmp_path / name).write_text(content)
@@ -162,12 +181,15 @@ def test_missing_file_and_unknown_extension(tmp_path):
         load_data(cfg(train=str(tmp_path / "x.dat")), "regression")
 
 
-@pytest.mark.parametrize("value, message", [
-    ("abc", "'abc' in column 'label' is not a number"),
-    ("nan", "is missing"),
-    ("", "is missing"),
-    ("inf", "not finite"),
-])
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ("abc", "'abc' in column 'label' is not a number"),
+        ("nan", "is missing"),
+        ("", "is missing"),
+        ("inf", "not finite"),
+    ],
+)
 def test_bad_regression_labels_name_the_row(tmp_path, value, message):
     (tmp_path / "a.csv").write_text(f"seq,label\nACGU,1.0\nGGCC,{value}\nUUAA,2\n")
     b = load_data(cfg(train=str(tmp_path / "a.csv")), "regression")

@@ -3,6 +3,7 @@
 A pickle planted as ``model.safetensors`` or as a checkpoint's
 ``optimizer.pt`` gave a raw traceback instead of an error that says which file is bad.
 """
+
 from __future__ import annotations
 
 import os
@@ -66,8 +67,10 @@ def test_pickle_planted_as_model_safetensors_is_named_by_predict(tmp_path, regre
     marker = tmp_path / "ran"
     torch.save({"w": RunsCode(marker)}, run / "model.safetensors")
     (tmp_path / "new.fa").write_text(">a\nACGUACGU\n")
-    assert main(["predict", "--run", str(run), "--input", str(tmp_path / "new.fa"),
-                 "--output", str(tmp_path / "out.csv")]) == 2
+    assert (
+        main(["predict", "--run", str(run), "--input", str(tmp_path / "new.fa"), "--output", str(tmp_path / "out.csv")])
+        == 2
+    )
     err = capsys.readouterr().err
     assert f"{run / 'model.safetensors'}: not a readable safetensors file" in err and "Traceback" not in err
     with pytest.raises(CheckpointError, match="model.safetensors: not a readable safetensors file"):

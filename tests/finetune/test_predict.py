@@ -1,4 +1,5 @@
 """`predict` input handling: the same readers and validation as `rnalm embed`."""
+
 from __future__ import annotations
 
 import csv
@@ -16,8 +17,9 @@ from .conftest import base_config
 @pytest.fixture
 def run_dir(tmp_path, regression_files):
     train, valid = regression_files
-    cfg = base_config(tmp_path, train, valid, head={"type": "cnn", "pool": "mean", "filters": 4, "dense": 4},
-                      train={"epochs": 1})
+    cfg = base_config(
+        tmp_path, train, valid, head={"type": "cnn", "pool": "mean", "filters": 4, "dense": 4}, train={"epochs": 1}
+    )
     return finetune(cfg, log=lambda m: None).run_dir
 
 
@@ -31,8 +33,10 @@ def test_inputs_in_every_layout(tmp_path, run_dir):
     (tmp_path / "b.csv").write_text("name,sequence\nx,ACGUACGU\ny,GGGCCC\n")
     (tmp_path / "c.csv").write_text("seq,label\nACGUACGU,1\nGGGCCC,2\n")  # the run's own columns, no ids
     (tmp_path / "d.tsv").write_text("utr\nACGUACGU\nGGGCCC\n")
-    outs = [rows(predict_file(run_dir, tmp_path / f, tmp_path / f"{f}.out.csv", log=lambda m: None))
-            for f in ("a.fa", "b.csv", "c.csv", "d.tsv")]
+    outs = [
+        rows(predict_file(run_dir, tmp_path / f, tmp_path / f"{f}.out.csv", log=lambda m: None))
+        for f in ("a.fa", "b.csv", "c.csv", "d.tsv")
+    ]
     assert [r["id"] for r in outs[0]] == ["x", "y"] and [r["id"] for r in outs[1]] == ["x", "y"]
     assert [r["id"] for r in outs[2]] == ["c_1", "c_2"] and [r["id"] for r in outs[3]] == ["d_1", "d_2"]
     preds = [[r["prediction"] for r in o] for o in outs]

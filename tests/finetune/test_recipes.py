@@ -1,4 +1,5 @@
 """Every recipe is a valid config that reads the shared data in place (never a copy)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -34,7 +35,10 @@ def test_recipe_is_valid(recipe):
     assert cfg.data.train.startswith("${RNALM_SHARED_DATA:-../shared/data}/")
     assert cfg.output_dir == f"runs/{recipe.parent.name}/{recipe.stem}"
     kind = recipe.stem.split("_")[0]
-    expected = {"onehot": ("none",), "features": ("features",),
-                "lm": ("${RNALM_BACKBONE}", "${RNALM_BACKBONE:-utrlm-mini}")}[kind]
+    expected = {
+        "onehot": ("none",),
+        "features": ("features",),
+        "lm": ("${RNALM_BACKBONE}", "${RNALM_BACKBONE:-utrlm-mini}"),
+    }[kind]
     assert cfg.backbone.name in expected
     assert cfg.structure.vienna_bpp == recipe.stem.endswith("_bpp")

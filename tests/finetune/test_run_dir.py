@@ -1,4 +1,5 @@
 """Fine-tuning run directories: marked as rnalm's, overwrite=true never deletes the data, one writer at a time."""
+
 from __future__ import annotations
 
 import shutil

@@ -1,4 +1,5 @@
 """End-to-end fine-tuning runs on tiny data: each mode, k-fold CV, early stopping, resume, predict."""
+
 from __future__ import annotations
 
 import csv
@@ -33,12 +34,26 @@ def assert_predict_reproduces(run_dir, tmp_path, valid_csv, column="prediction")
 
 def test_onehot_cnn_run_directory_layout(tmp_path, regression_files):
     train, valid = regression_files
-    cfg = base_config(tmp_path, train, valid, plots=True, head={"type": "cnn", "pool": "flatten", "filters": 8,
-                                                              "dense": 8, "conv_layers": 2})
+    cfg = base_config(
+        tmp_path,
+        train,
+        valid,
+        plots=True,
+        head={"type": "cnn", "pool": "flatten", "filters": 8, "dense": 8, "conv_layers": 2},
+    )
     res = finetune(cfg, log=quiet)
     run = res.run_dir
-    for name in ("config.yaml", "run_info.json", "label_state.json", "model.safetensors", "trainer_state.json",
-                 "metrics.json", "predictions.csv", "scatter_valid.png", "learning_curves.png"):
+    for name in (
+        "config.yaml",
+        "run_info.json",
+        "label_state.json",
+        "model.safetensors",
+        "trainer_state.json",
+        "metrics.json",
+        "predictions.csv",
+        "scatter_valid.png",
+        "learning_curves.png",
+    ):
         assert (run / name).is_file(), name
     best = json.loads((run / "trainer_state.json").read_text())["best_model_checkpoint"]
     assert {p.name for p in run.glob("checkpoint-*")} == {"checkpoint-6", best.rsplit("/", 1)[-1]}  # last + best
@@ -66,8 +81,14 @@ def test_frozen_lm_mlp_reuses_the_embedding_cache(tmp_path, regression_files, ti
     res = finetune(cfg, log=logs.append)
     assert any("60 computed, 0 from cache" in m for m in logs)
     logs.clear()
-    cfg2 = base_config(tmp_path, train, valid, output_dir=str(tmp_path / "run2"),
-                       backbone={"name": str(tiny_lm_dir)}, head={"type": "lamar"})
+    cfg2 = base_config(
+        tmp_path,
+        train,
+        valid,
+        output_dir=str(tmp_path / "run2"),
+        backbone={"name": str(tiny_lm_dir)},
+        head={"type": "lamar"},
+    )
     finetune(cfg2, log=logs.append)
     assert any("0 computed, 60 from cache" in m for m in logs)
     state = load_file(str(res.run_dir / "model.safetensors"))
@@ -79,21 +100,32 @@ def test_frozen_lm_mlp_reuses_the_embedding_cache(tmp_path, regression_files, ti
 
 def test_full_finetuning_saves_and_restores_the_backbone(tmp_path, regression_files, tiny_lm_dir):
     train, valid = regression_files
-    cfg = base_config(tmp_path, train, valid, backbone={"name": str(tiny_lm_dir), "mode": "full"},
-                      head={"type": "mlp", "pooling": "mean"}, train={"backbone_lr": 1e-3})
+    cfg = base_config(
+        tmp_path,
+        train,
+        valid,
+        backbone={"name": str(tiny_lm_dir), "mode": "full"},
+        head={"type": "mlp", "pooling": "mean"},
+        train={"backbone_lr": 1e-3},
+    )
     res = finetune(cfg, log=quiet)
     state = load_file(str(res.run_dir / "model.safetensors"))
     base = load_file(str(tiny_lm_dir / "model.safetensors"))
     key = "backbone.encoder.layers.0.self_attn.q_proj.weight"
-    assert key in state and not np.allclose(state[key].numpy(), base[key[len("backbone.encoder."):]].numpy())
+    assert key in state and not np.allclose(state[key].numpy(), base[key[len("backbone.encoder.") :]].numpy())
     assert_predict_reproduces(res.run_dir, tmp_path, valid)
 
 
 def test_lora_trains_only_adapters(tmp_path, regression_files, tiny_lm_dir):
     pytest.importorskip("peft")
     train, valid = regression_files
-    cfg = base_config(tmp_path, train, valid, backbone={"name": str(tiny_lm_dir), "mode": "lora",
-                                                        "lora": {"r": 2, "alpha": 4}}, head={"type": "mlp"})
+    cfg = base_config(
+        tmp_path,
+        train,
+        valid,
+        backbone={"name": str(tiny_lm_dir), "mode": "lora", "lora": {"r": 2, "alpha": 4}},
+        head={"type": "mlp"},
+    )
     res = finetune(cfg, log=quiet)
     state = load_file(str(res.run_dir / "model.safetensors"))
     bb = [k for k in state if k.startswith("backbone.")]
@@ -104,8 +136,14 @@ def test_lora_trains_only_adapters(tmp_path, regression_files, tiny_lm_dir):
 
 
 def test_kfold_classification_with_resnet_head(tmp_path, classification_file):
-    cfg = base_config(tmp_path, classification_file, task="classification", plots=True,
-                      head={"type": "resnet1d", "channels": 8, "blocks": 2}, cv={"folds": 3})
+    cfg = base_config(
+        tmp_path,
+        classification_file,
+        task="classification",
+        plots=True,
+        head={"type": "resnet1d", "channels": 8, "blocks": 2},
+        cv={"folds": 3},
+    )
     res = finetune(cfg, log=quiet)
     m = res.metrics["cv"]
     assert m["stratified"] and len(m["per_fold"]) == 3 and m["folds"] == 3
@@ -126,8 +164,13 @@ def test_kfold_classification_with_resnet_head(tmp_path, classification_file):
 
 def test_early_stopping_on_a_flat_metric(tmp_path, regression_files):
     train, valid = regression_files
-    cfg = base_config(tmp_path, train, valid, head={"type": "cnn", "pool": "mean", "filters": 4, "dense": 4},
-                      train={"epochs": 10, "patience": 2, "lr": 1e-12, "metric": "mse"})
+    cfg = base_config(
+        tmp_path,
+        train,
+        valid,
+        head={"type": "cnn", "pool": "mean", "filters": 4, "dense": 4},
+        train={"epochs": 10, "patience": 2, "lr": 1e-12, "metric": "mse"},
+    )
     res = finetune(cfg, log=quiet)
     assert res.metrics["stopped_early"] and res.metrics["global_step"] == 3 * 3  # 1 best + 2 patience epochs
     st = json.loads((res.run_dir / "trainer_state.json").read_text())
@@ -137,8 +180,13 @@ def test_early_stopping_on_a_flat_metric(tmp_path, regression_files):
 
 def test_best_epoch_weights_are_the_ones_saved(tmp_path, regression_files):
     train, valid = regression_files
-    cfg = base_config(tmp_path, train, valid, head={"type": "cnn", "pool": "mean", "filters": 8, "dense": 8},
-                      train={"epochs": 6, "patience": 0, "lr": 3e-2, "metric": "mse"})
+    cfg = base_config(
+        tmp_path,
+        train,
+        valid,
+        head={"type": "cnn", "pool": "mean", "filters": 8, "dense": 8},
+        train={"epochs": 6, "patience": 0, "lr": 3e-2, "metric": "mse"},
+    )
     res = finetune(cfg, log=quiet)
     st = json.loads((res.run_dir / "trainer_state.json").read_text())
     evals = [e["eval_mse"] for e in st["log_history"] if "eval_mse" in e]
@@ -158,8 +206,10 @@ class Interrupt:
 
 def test_resume_gives_the_uninterrupted_result(tmp_path, regression_files):
     train, valid = regression_files
-    kw = dict(head={"type": "cnn", "pool": "mean", "filters": 8, "dense": 8, "dropout": 0.3},
-              train={"epochs": 4, "patience": 0})
+    kw = dict(
+        head={"type": "cnn", "pool": "mean", "filters": 8, "dense": 8, "dropout": 0.3},
+        train={"epochs": 4, "patience": 0},
+    )
     full = finetune(base_config(tmp_path, train, valid, output_dir=str(tmp_path / "a"), **kw), log=quiet)
     cfg = base_config(tmp_path, train, valid, output_dir=str(tmp_path / "b"), **kw)
     with pytest.raises(KeyboardInterrupt):
@@ -173,18 +223,31 @@ def test_resume_gives_the_uninterrupted_result(tmp_path, regression_files):
     assert a.keys() == b.keys() and all((a[k] == b[k]).all() for k in a)
     ha = json.loads((full.run_dir / "trainer_state.json").read_text())["log_history"]
     hb = json.loads((resumed.run_dir / "trainer_state.json").read_text())["log_history"]
-    strip = lambda h: [{k: v for k, v in e.items() if "runtime" not in k and "per_second" not in k} for e in h[:-1]]
+
+    def strip(h):
+        return [{k: v for k, v in e.items() if "runtime" not in k and "per_second" not in k} for e in h[:-1]]
+
     assert strip(ha) == strip(hb)
 
 
 def test_standardised_labels_come_back_in_label_units(tmp_path, regression_files):
     train, valid = regression_files
-    cfg = base_config(tmp_path, train, valid, head={"type": "cnn", "pool": "mean", "filters": 8, "dense": 8},
-                      data={"standardize": True}, train={"epochs": 3})
+    cfg = base_config(
+        tmp_path,
+        train,
+        valid,
+        head={"type": "cnn", "pool": "mean", "filters": 8, "dense": 8},
+        data={"standardize": True},
+        train={"epochs": 3},
+    )
     res = finetune(cfg, log=quiet)
     st = json.loads((res.run_dir / "label_state.json").read_text())
     labels = [float(r["label"]) for r in read_csv(train)]
-    assert st["standardize"] and st["mean"] == pytest.approx(np.mean(labels)) and st["std"] == pytest.approx(np.std(labels))
+    assert (
+        st["standardize"]
+        and st["mean"] == pytest.approx(np.mean(labels))
+        and st["std"] == pytest.approx(np.std(labels))
+    )
     rows = read_csv(res.run_dir / "predictions.csv")
     assert [float(r["label"]) for r in rows] == pytest.approx([float(r["label"]) for r in read_csv(valid)], abs=1e-4)
     assert_predict_reproduces(res.run_dir, tmp_path, valid)
@@ -214,14 +277,24 @@ def test_bad_inputs_fail_before_training(tmp_path, regression_files, tiny_lm_dir
     unseen = write_csv(tmp_path / "v.csv", [("ACGU", "c")])
     cls = write_csv(tmp_path / "c.csv", [("ACGU", "a"), ("GGCC", "b")])
     with pytest.raises(DataError, match="class 'c' does not occur in the training data"):
-        finetune(base_config(tmp_path, cls, unseen, output_dir=str(tmp_path / "r3"), task="classification",
-                             head={"type": "cnn", "pool": "mean"}), log=quiet)
+        finetune(
+            base_config(
+                tmp_path,
+                cls,
+                unseen,
+                output_dir=str(tmp_path / "r3"),
+                task="classification",
+                head={"type": "cnn", "pool": "mean"},
+            ),
+            log=quiet,
+        )
 
 
 def test_existing_run_directory_is_protected(tmp_path, regression_files):
     train, valid = regression_files
-    cfg = base_config(tmp_path, train, valid, head={"type": "cnn", "pool": "mean", "filters": 4, "dense": 4},
-                      train={"epochs": 1})
+    cfg = base_config(
+        tmp_path, train, valid, head={"type": "cnn", "pool": "mean", "filters": 4, "dense": 4}, train={"epochs": 1}
+    )
     finetune(cfg, log=quiet)
     with pytest.raises(RunDirError, match="already exists"):
         finetune(cfg, log=quiet)
@@ -243,12 +316,17 @@ def test_grouped_cv_with_subsets(tmp_path):
     for g in range(12):
         wt = "".join(rng.choice(list("ACGU"), 20))
         for v in range(3):
-            seq = wt if v == 0 else wt[:v] + ("A" if wt[v] != "A" else "C") + wt[v + 1:]
+            seq = wt if v == 0 else wt[:v] + ("A" if wt[v] != "A" else "C") + wt[v + 1 :]
             lines.append(f"{k},{seq},{gc_label(seq):.3f},id{k},{wt},{'normal' if v == 0 else 'variant'}")
             k += 1
     (tmp_path / "snv.csv").write_text("\n".join(lines) + "\n")
-    cfg = base_config(tmp_path, tmp_path / "snv.csv", data={"loader": "sample2019_snv", "standardize": True},
-                      head={"type": "cnn", "pool": "flatten", "filters": 4, "dense": 4}, cv={"folds": 4})
+    cfg = base_config(
+        tmp_path,
+        tmp_path / "snv.csv",
+        data={"loader": "sample2019_snv", "standardize": True},
+        head={"type": "cnn", "pool": "flatten", "filters": 4, "dense": 4},
+        cv={"folds": 4},
+    )
     res = finetune(cfg, log=quiet)
     cv = res.metrics["cv"]
     assert cv["grouped"] and set(cv["mean_std_by_subset"]) == {"normal", "variant"}

@@ -17,9 +17,18 @@ def make_trainer(tmp_path, **train) -> Trainer:
     seqs = ["A" * int(n) for n in rng.integers(5, 60, 37)]
     head = build_head(HeadConfig(type="cnn", pool="mean", filters=2, dense=2), None, 1)
     cfg = TrainConfig(batch_size=4, **train)
-    return Trainer(SequenceModel(head), get_task("regression"), LabelState("regression"), cfg,
-                   SeqDataset(seqs, np.zeros(37, dtype=np.float32)), None, FeatureSource(head.needs), tmp_path, "mse",
-                   log=lambda m: None)
+    return Trainer(
+        SequenceModel(head),
+        get_task("regression"),
+        LabelState("regression"),
+        cfg,
+        SeqDataset(seqs, np.zeros(37, dtype=np.float32)),
+        None,
+        FeatureSource(head.needs),
+        tmp_path,
+        "mse",
+        log=lambda m: None,
+    )
 
 
 @pytest.mark.parametrize("group", [False, True])

@@ -1,4 +1,5 @@
 """Format detection reads a bounded prefix: a gzip "FASTA" of one endless line is not inflated whole."""
+
 from __future__ import annotations
 
 import gzip

@@ -4,6 +4,7 @@ and none runs code; compressed members are read with a size cap.
 Readers checked: YAML configs (``yaml.safe_load``), ``.npy`` arrays (``allow_pickle=False``), HDF5
 datasets (declared size capped; h5py never unpickles attributes), safetensors weights.
 """
+
 from __future__ import annotations
 
 import os

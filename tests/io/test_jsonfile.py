@@ -1,4 +1,5 @@
 """rnalm's JSON writer: numpy scalars and paths serialise, the file appears whole, no temp file is left."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """rnalm's native format: round trip, tied weights, checksum verification, safe loading."""
+
 import argparse
 import json
 import os
@@ -80,7 +81,9 @@ def test_truncated_torch_file(tmp_path):
 def test_pickle_module_not_used_directly():
     # sanity: the safe loader is the only unpickling path in src/
     import pathlib
+
     src = pathlib.Path(rnalm.__file__).parent
-    offenders = [p for p in src.rglob("*.py")
-                 if "pickle.load" in p.read_text() or "weights_only=False" in p.read_text()]
+    offenders = [
+        p for p in src.rglob("*.py") if "pickle.load" in p.read_text() or "weights_only=False" in p.read_text()
+    ]
     assert offenders == []

@@ -1,5 +1,6 @@
 """config.json of a native checkpoint: every field checked, and checked against the weights, before
 anything is allocated."""
+
 import json
 import resource
 import time
@@ -26,19 +27,24 @@ def _edit(path, change):
     p.write_text(json.dumps(cfg))
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda c: c["encoder"].update(num_layers=6.5), r"encoder\.num_layers=6\.5 must be an integer"),
-    (lambda c: c.update(encoder=[c["encoder"]]), r"encoder=\[.*must be a mapping"),
-    (lambda c: c["encoder"].update(token_dropout="false"), r"encoder\.token_dropout='false' must be true or false"),
-    (lambda c: c["encoder"].update(num_layer=2),
-     r"unknown key 'encoder\.num_layer'; did you mean 'encoder\.num_layers'"),
-    (lambda c: c["encoder"].update(attention_heads=0), r"encoder\.attention_heads=0 must be >= 1"),
-    (lambda c: c["encoder"].update(embed_dim=30), r"encoder: embed_dim 30 is not divisible by attention_heads 4"),
-    (lambda c: c["encoder"].update(padding_idx=99), r"padding_idx 99 is not a token id"),
-    (lambda c: c["alphabet"].update(tokens="ACGU"), r"alphabet\.tokens='ACGU' must be a list"),
-    (lambda c: c.update(weights_sha256=7), r"weights_sha256=7 must be a string"),
-    (lambda c: c.pop("encoder"), r"encoder is required"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda c: c["encoder"].update(num_layers=6.5), r"encoder\.num_layers=6\.5 must be an integer"),
+        (lambda c: c.update(encoder=[c["encoder"]]), r"encoder=\[.*must be a mapping"),
+        (lambda c: c["encoder"].update(token_dropout="false"), r"encoder\.token_dropout='false' must be true or false"),
+        (
+            lambda c: c["encoder"].update(num_layer=2),
+            r"unknown key 'encoder\.num_layer'; did you mean 'encoder\.num_layers'",
+        ),
+        (lambda c: c["encoder"].update(attention_heads=0), r"encoder\.attention_heads=0 must be >= 1"),
+        (lambda c: c["encoder"].update(embed_dim=30), r"encoder: embed_dim 30 is not divisible by attention_heads 4"),
+        (lambda c: c["encoder"].update(padding_idx=99), r"padding_idx 99 is not a token id"),
+        (lambda c: c["alphabet"].update(tokens="ACGU"), r"alphabet\.tokens='ACGU' must be a list"),
+        (lambda c: c.update(weights_sha256=7), r"weights_sha256=7 must be a string"),
+        (lambda c: c.pop("encoder"), r"encoder is required"),
+    ],
+)
 def test_bad_field_names_file_and_field(native, change, message):
     _edit(native, change)
     with pytest.raises(CheckpointError, match=message) as info:
@@ -48,13 +54,17 @@ def test_bad_field_names_file_and_field(native, change, message):
 
 def test_huge_config_next_to_small_weights_is_refused_without_allocating(native):
     # 2,000 layers x 4,096 wide: terabytes if built; the file holds a 2-layer, 32-wide model
-    _edit(native, lambda c: c["encoder"].update(num_layers=2000, embed_dim=4096, ffn_embed_dim=16384,
-                                                attention_heads=32))
+    _edit(
+        native, lambda c: c["encoder"].update(num_layers=2000, embed_dim=4096, ffn_embed_dim=16384, attention_heads=32)
+    )
     peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     start = time.perf_counter()
-    with pytest.raises(CheckpointError, match=r"model\.safetensors: tensors do not match .*config\.json.*"
-                                              r"implies [0-9,]{15} values \([0-9,.]+ GiB: 2000 layers x 4096 wide\), "
-                                              r"the file holds 22,018"):
+    with pytest.raises(
+        CheckpointError,
+        match=r"model\.safetensors: tensors do not match .*config\.json.*"
+        r"implies [0-9,]{15} values \([0-9,.]+ GiB: 2000 layers x 4096 wide\), "
+        r"the file holds 22,018",
+    ):
         rnalm.load(native)
     assert time.perf_counter() - start < 5
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak_before < 200_000  # KiB on Linux
@@ -66,8 +76,11 @@ def test_same_size_but_wrong_shape_names_the_tensor_and_both_shapes(native):
     state["layers.1.fc1.weight"] = state["layers.1.fc1.weight"].t().contiguous()  # 64x32 -> 32x64
     save_file(state, str(weights), metadata={"format": "rnalm"})
     _edit(native, lambda c: c.update(weights_sha256=sha256_file(weights)))
-    with pytest.raises(CheckpointError, match=r"model\.safetensors: .*shape mismatches \(file != config\) "
-                                              r"\['layers\.1\.fc1\.weight: \(32, 64\) != \(64, 32\)'\]"):
+    with pytest.raises(
+        CheckpointError,
+        match=r"model\.safetensors: .*shape mismatches \(file != config\) "
+        r"\['layers\.1\.fc1\.weight: \(32, 64\) != \(64, 32\)'\]",
+    ):
         rnalm.load(native)
 
 

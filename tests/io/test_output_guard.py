@@ -1,4 +1,5 @@
 """rnalm.io.output_guard: recognition, claims, the one-writer lock and the atomic swap."""
+
 from __future__ import annotations
 
 import json

@@ -4,6 +4,7 @@ A source scan, so a new reader added later that bypasses them fails here: torch.
 rnalm.io.safe_torch, numpy.load only with allow_pickle=False, YAML only through safe_load, skops
 only in rnalm.runs.feature_file, and safetensors' load_file only where its errors are wrapped.
 """
+
 from __future__ import annotations
 
 import re

@@ -3,6 +3,7 @@
 Two faults this guards against: the refusal once repeated torch's advice to switch the restriction off, and a 1 MB
 deflate bomb inside a .pt was inflated to 1 GB before being refused.
 """
+
 from __future__ import annotations
 
 import json
@@ -78,9 +79,9 @@ def lie_about_size(src: Path, dst: Path, declared: int) -> Path:
         info = next(i for i in zf.infolist() if i.filename.endswith("/data/0"))
         pos = zf.start_dir
     struct.pack_into("<I", data, info.header_offset + 22, declared)
-    while data[pos:pos + 4] == b"PK\x01\x02":
+    while data[pos : pos + 4] == b"PK\x01\x02":
         n, e, c = struct.unpack_from("<HHH", data, pos + 28)
-        if data[pos + 46:pos + 46 + n].decode() == info.filename:
+        if data[pos + 46 : pos + 46 + n].decode() == info.filename:
             struct.pack_into("<I", data, pos + 24, declared)
         pos += 46 + n + e + c
     dst.write_bytes(bytes(data))

@@ -1,4 +1,5 @@
 """Streaming sequence readers: formats, detection, errors that name the record, id sets."""
+
 from __future__ import annotations
 
 import gzip
@@ -36,7 +37,7 @@ def test_gzip_detected_by_content_not_name(tmp_path):
 
 
 def test_csv_and_tsv_with_header_and_column_choice(tmp_path):
-    p = write(tmp_path / "x.csv", "name,label,Sequence\nr1,0.5,ACGU\n\nr2,1.5,\"GG CC\"\n")
+    p = write(tmp_path / "x.csv", 'name,label,Sequence\nr1,0.5,ACGU\n\nr2,1.5,"GG CC"\n')
     assert [(r.id, r.seq, r.index, r.line) for r in iter_records(p)] == [("r1", "ACGU", 0, 2), ("r2", "GG CC", 1, 4)]
     t = write(tmp_path / "x.tsv", "id\tutr\tother\nu1\tAAA\tz\n")
     assert [(r.id, r.seq) for r in iter_records(t)] == [("u1", "AAA")]
@@ -48,21 +49,24 @@ def test_csv_and_tsv_with_header_and_column_choice(tmp_path):
     assert [(r.id, r.seq) for r in iter_records(p, fmt="csv", id_column="label")] == [("0.5", "ACGU"), ("1.5", "GG CC")]
 
 
-@pytest.mark.parametrize("name,text,match", [
-    ("empty.fa", "", "empty file"),
-    ("blank.fa", "\n  \n", "empty file"),
-    ("x.fa", "ACGU\n>a\nAC\n", "not FASTA"),
-    ("x.dat", "just some words\n", "not FASTA"),
-    ("x.fa", ">\nACGU\n", "header without an id"),
-    ("x.fa", ">a\nACGU\n>b desc\n>c\nGG\n", "record 'b' \\(line 3\\): empty sequence"),
-    ("x.fa", ">a\nACGU\n>last\n", "record 'last' \\(line 3\\): empty sequence"),
-    ("x.csv", "id,sequence\nr1,AC\nr2,\n", "record 'r2' \\(line 3\\): empty sequence"),
-    ("x.csv", "id,sequence\n,AC\n", "line 2: empty record id"),
-    ("x.csv", "id,sequence\n", "no sequence records"),
-    ("x.csv", "foo,bar\nr1,AC\n", "which column holds the record id"),
-    ("x.csv", "id,bar\nr1,AC\n", "which column holds the sequence"),
-    ("x.csv", "id,sequence,x\nr1\n", "line 2: 1 field"),
-])
+@pytest.mark.parametrize(
+    "name,text,match",
+    [
+        ("empty.fa", "", "empty file"),
+        ("blank.fa", "\n  \n", "empty file"),
+        ("x.fa", "ACGU\n>a\nAC\n", "not FASTA"),
+        ("x.dat", "just some words\n", "not FASTA"),
+        ("x.fa", ">\nACGU\n", "header without an id"),
+        ("x.fa", ">a\nACGU\n>b desc\n>c\nGG\n", "record 'b' \\(line 3\\): empty sequence"),
+        ("x.fa", ">a\nACGU\n>last\n", "record 'last' \\(line 3\\): empty sequence"),
+        ("x.csv", "id,sequence\nr1,AC\nr2,\n", "record 'r2' \\(line 3\\): empty sequence"),
+        ("x.csv", "id,sequence\n,AC\n", "line 2: empty record id"),
+        ("x.csv", "id,sequence\n", "no sequence records"),
+        ("x.csv", "foo,bar\nr1,AC\n", "which column holds the record id"),
+        ("x.csv", "id,bar\nr1,AC\n", "which column holds the sequence"),
+        ("x.csv", "id,sequence,x\nr1\n", "line 2: 1 field"),
+    ],
+)
 def test_errors_name_the_file_and_record(tmp_path, name, text, match):
     p = write(tmp_path / name, text)
     with pytest.raises(SequenceFileError, match=match) as info:

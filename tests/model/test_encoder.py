@@ -1,4 +1,5 @@
 """The shared encoder: SDPA path equals the explicit path, shapes, padding invariance, errors."""
+
 import pytest
 import torch
 
@@ -8,9 +9,20 @@ from rnalm.model import EncoderConfig, RNAEncoder, named_config
 
 def _rotary_model(**kw):
     torch.manual_seed(1)
-    cfg = EncoderConfig(vocab_size=25, num_layers=2, embed_dim=32, ffn_embed_dim=64, attention_heads=4,
-                        position_embedding="rotary", token_dropout=True, mask_idx=24, max_positions=40,
-                        mfe_head=True, structure_head=True, **kw)
+    cfg = EncoderConfig(
+        vocab_size=25,
+        num_layers=2,
+        embed_dim=32,
+        ffn_embed_dim=64,
+        attention_heads=4,
+        position_embedding="rotary",
+        token_dropout=True,
+        mask_idx=24,
+        max_positions=40,
+        mfe_head=True,
+        structure_head=True,
+        **kw,
+    )
     return RNAEncoder(cfg).reset_parameters().eval()
 
 

@@ -5,6 +5,7 @@ Each test builds a small random-weight ``esm.model.esm2.ESM2``, writes it the wa
 ``encoder.`` prefixes, contact regression in a separate ``-contact-regression.pt``), and compares
 every output in fp32.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,8 +43,13 @@ def randomize(model: torch.nn.Module, seed: int) -> None:
 
 
 def make_fair_esm2(num_layers=2, embed_dim=32, heads=4, token_dropout=True, seed=0) -> ESM2:
-    model = ESM2(num_layers=num_layers, embed_dim=embed_dim, attention_heads=heads,
-                 alphabet=esm.data.Alphabet.from_architecture("ESM-1b"), token_dropout=token_dropout)
+    model = ESM2(
+        num_layers=num_layers,
+        embed_dim=embed_dim,
+        attention_heads=heads,
+        alphabet=esm.data.Alphabet.from_architecture("ESM-1b"),
+        token_dropout=token_dropout,
+    )
     randomize(model, seed)
     return model.eval()
 
@@ -57,9 +63,17 @@ def save_published(model: ESM2, path, cfg_as="namespace", regression=True):
             continue
         prefix = "encoder." if k.startswith("lm_head.") else "encoder.sentence_encoder."
         main[prefix + k] = v.clone()
-    args = dict(arch="esm2", _name="esm2", encoder_layers=model.num_layers, encoder_embed_dim=model.embed_dim,
-                encoder_ffn_embed_dim=4 * model.embed_dim, encoder_attention_heads=model.attention_heads,
-                token_dropout=model.token_dropout, dropout=0.0, attention_dropout=0.0)
+    args = dict(
+        arch="esm2",
+        _name="esm2",
+        encoder_layers=model.num_layers,
+        encoder_embed_dim=model.embed_dim,
+        encoder_ffn_embed_dim=4 * model.embed_dim,
+        encoder_attention_heads=model.attention_heads,
+        token_dropout=model.token_dropout,
+        dropout=0.0,
+        attention_dropout=0.0,
+    )
     cfg_model = argparse.Namespace(**args) if cfg_as == "namespace" else args
     torch.save({"args": None, "cfg": {"model": cfg_model, "task": {"_name": "masked_lm"}}, "model": main}, path)
     if regression:
@@ -81,8 +95,10 @@ def tokens_for(alphabet_esm, seqs=SEQS, mask_at=((0, 3), (1, 2), (1, 7))):
 
 
 def max_diffs(ours: dict, ref: dict, num_layers: int, contacts: bool) -> dict[str, float]:
-    d = {f"repr{i}": (ours["representations"][i] - ref["representations"][i]).abs().max().item()
-         for i in range(num_layers + 1)}
+    d = {
+        f"repr{i}": (ours["representations"][i] - ref["representations"][i]).abs().max().item()
+        for i in range(num_layers + 1)
+    }
     d["logits"] = (ours["logits"] - ref["logits"]).abs().max().item()
     if "attentions" in ref:
         d["attentions"] = (ours["attentions"] - ref["attentions"]).abs().max().item()
@@ -231,7 +247,14 @@ def test_cfg_disagreeing_with_tensors(tmp_path):
 
 def test_regression_of_another_model(tmp_path):
     path = save_published(make_fair_esm2(), tmp_path / "esm2_badreg.pt")
-    torch.save({"model": {"contact_head.regression.weight": torch.zeros(1, 99),
-                          "contact_head.regression.bias": torch.zeros(1)}}, regression_path(path))
+    torch.save(
+        {
+            "model": {
+                "contact_head.regression.weight": torch.zeros(1, 99),
+                "contact_head.regression.bias": torch.zeros(1),
+            }
+        },
+        regression_path(path),
+    )
     with pytest.raises(CheckpointError, match="contact regression"):
         rnalm.load(path)

@@ -14,6 +14,7 @@ there; so rnalm's ``representations[L]`` is compared with ``EsmModel``'s ``last_
 All positions are compared, padding included (both sides compute the same values there); attention
 maps are compared after zeroing padded rows and columns, as rnalm and ESM's contact code do.
 """
+
 from __future__ import annotations
 
 import json
@@ -41,11 +42,22 @@ MASKED = [(0, 3), (0, 9), (2, 5), (2, 6), (3, 1)]
 # ----------------------------------------------------------------------------- helpers
 def hf_config(position: str, token_dropout: bool, emb_ln: bool, tie: bool = True, vocab=LAMAR_TOKENS) -> EsmConfig:
     return EsmConfig(
-        vocab_size=len(vocab), pad_token_id=vocab.index("<pad>"), mask_token_id=vocab.index("<mask>"),
-        hidden_size=32, num_hidden_layers=LAYERS, num_attention_heads=4, intermediate_size=48,
-        max_position_embeddings=40, position_embedding_type=position, layer_norm_eps=1e-5,
-        token_dropout=token_dropout, emb_layer_norm_before=emb_ln, hidden_dropout_prob=0.0,
-        attention_probs_dropout_prob=0.0, tie_word_embeddings=tie, attn_implementation="eager",
+        vocab_size=len(vocab),
+        pad_token_id=vocab.index("<pad>"),
+        mask_token_id=vocab.index("<mask>"),
+        hidden_size=32,
+        num_hidden_layers=LAYERS,
+        num_attention_heads=4,
+        intermediate_size=48,
+        max_position_embeddings=40,
+        position_embedding_type=position,
+        layer_norm_eps=1e-5,
+        token_dropout=token_dropout,
+        emb_layer_norm_before=emb_ln,
+        hidden_dropout_prob=0.0,
+        attention_probs_dropout_prob=0.0,
+        tie_word_embeddings=tie,
+        attn_implementation="eager",
     )
 
 
@@ -88,8 +100,9 @@ def maxdiff(a: torch.Tensor, b: torch.Tensor) -> float:
 
 
 @torch.no_grad()
-def compare(hf: EsmForMaskedLM | EsmModel, path: Path, alphabet=LAMAR_ALPHABET, layers: int = LAYERS
-            ) -> dict[str, float]:
+def compare(
+    hf: EsmForMaskedLM | EsmModel, path: Path, alphabet=LAMAR_ALPHABET, layers: int = LAYERS
+) -> dict[str, float]:
     """Max abs differences per output between transformers (``hf``) and ``rnalm.load(path)``."""
     model, alpha = rnalm.load(path)
     assert alpha.tokens == alphabet.tokens
@@ -127,13 +140,14 @@ CASES = {
     # LAMAR as published: rotary, no token dropout, untied decoder (plain nn.Module in LAMAR's code).
     "rotary-untied-bin": dict(position="rotary", token_dropout=False, emb_ln=False, tie=False, layout="bin"),
     # ESM-2 style: rotary with token-dropout rescaling, tied decoder, safetensors.
-    "rotary-tokdrop-safetensors": dict(position="rotary", token_dropout=True, emb_ln=False, tie=True,
-                                       layout="safetensors"),
+    "rotary-tokdrop-safetensors": dict(
+        position="rotary", token_dropout=True, emb_ln=False, tie=True, layout="safetensors"
+    ),
     # ESM-1b style: learned padding-offset positions with the embedding LayerNorm.
-    "absolute-embln-safetensors": dict(position="absolute", token_dropout=False, emb_ln=True, tie=True,
-                                       layout="safetensors"),
-    "absolute-tokdrop-untied-bin": dict(position="absolute", token_dropout=True, emb_ln=False, tie=False,
-                                        layout="bin"),
+    "absolute-embln-safetensors": dict(
+        position="absolute", token_dropout=False, emb_ln=True, tie=True, layout="safetensors"
+    ),
+    "absolute-tokdrop-untied-bin": dict(position="absolute", token_dropout=True, emb_ln=False, tie=False, layout="bin"),
 }
 
 
@@ -160,8 +174,13 @@ def test_fidelity_against_transformers(tmp_path, case):
 def test_full_size_lamar_architecture(tmp_path):
     """LAMAR's published shape: 12 layers, 768 wide, 12 heads, FFN 3072, rotary, untied decoder."""
     cfg = hf_config("rotary", False, False, tie=False)
-    for key, value in dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072,
-                           max_position_embeddings=1026).items():
+    for key, value in dict(
+        hidden_size=768,
+        num_hidden_layers=12,
+        num_attention_heads=12,
+        intermediate_size=3072,
+        max_position_embeddings=1026,
+    ).items():
         setattr(cfg, key, value)
     hf = randomize(EsmForMaskedLM(cfg), seed=10, std=0.05)
     hf.save_pretrained(str(tmp_path / "m"))
@@ -330,15 +349,18 @@ def test_truncated_weights_are_refused(tmp_path):
         rnalm.load(path)
 
 
-@pytest.mark.parametrize("overrides, message", [
-    (dict(position_embedding_type="relative_key"), "relative_key"),
-    (dict(is_decoder=True), "is_decoder"),
-    (dict(rope_theta=500000.0), "rope_theta"),
-    (dict(num_attention_heads=8), "inv_freq"),
-    (dict(pad_token_id=0), "pad_token_id"),
-    (dict(emb_layer_norm_before=True), "emb_layer_norm_before"),
-    (dict(num_hidden_layers=4), "num_hidden_layers"),
-])
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (dict(position_embedding_type="relative_key"), "relative_key"),
+        (dict(is_decoder=True), "is_decoder"),
+        (dict(rope_theta=500000.0), "rope_theta"),
+        (dict(num_attention_heads=8), "inv_freq"),
+        (dict(pad_token_id=0), "pad_token_id"),
+        (dict(emb_layer_norm_before=True), "emb_layer_norm_before"),
+        (dict(num_hidden_layers=4), "num_hidden_layers"),
+    ],
+)
 def test_unrepresentable_configs_are_refused(tmp_path, overrides, message):
     path = _small_dir(tmp_path, **overrides)
     with pytest.raises(CheckpointError, match=message):

@@ -11,6 +11,7 @@ The writer below is driven by fair-esm's module names and by replaying ProtRNA's
 construction order to produce Keras' auto-generated names; the reader parses those names
 generically, so the two share no mapping code.
 """
+
 from __future__ import annotations
 
 import sys
@@ -45,8 +46,13 @@ def oracle_alphabet() -> "esm.data.Alphabet":
 
 def oracle_model(num_layers: int, embed_dim: int, heads: int, seed: int = 0) -> "esm.model.esm2.ESM2":
     torch.manual_seed(seed)
-    model = esm.model.esm2.ESM2(num_layers=num_layers, embed_dim=embed_dim, attention_heads=heads,
-                                alphabet=oracle_alphabet(), token_dropout=False)
+    model = esm.model.esm2.ESM2(
+        num_layers=num_layers,
+        embed_dim=embed_dim,
+        attention_heads=heads,
+        alphabet=oracle_alphabet(),
+        token_dropout=False,
+    )
     with torch.no_grad():  # move every parameter off its init value so nothing is trivially 0 or 1
         for p in model.parameters():
             p.add_(torch.randn_like(p) * 0.1)
@@ -89,10 +95,13 @@ def keras_groups(model, uid_offset: int = 0, scope: str = "ProtRNA/", frozen: bo
         mha = f"{block}/{_auto('multihead_attention', uid_offset + i)}"
         attn = []
         for d, proj in zip(dense[:4], ("q_proj", "k_proj", "v_proj", "out_proj")):
-            attn += [(f"{mha}/{d}/kernel:0", take(f"{p}self_attn.{proj}.weight", True)),
-                     (f"{mha}/{d}/bias:0", take(f"{p}self_attn.{proj}.bias"))]
-        rotary = [(f"{mha}/{_auto('rotary_embedding', uid_offset + i)}/inv_freq:0",
-                   take(f"{p}self_attn.rot_emb.inv_freq"))]
+            attn += [
+                (f"{mha}/{d}/kernel:0", take(f"{p}self_attn.{proj}.weight", True)),
+                (f"{mha}/{d}/bias:0", take(f"{p}self_attn.{proj}.bias")),
+            ]
+        rotary = [
+            (f"{mha}/{_auto('rotary_embedding', uid_offset + i)}/inv_freq:0", take(f"{p}self_attn.rot_emb.inv_freq"))
+        ]
         rest = [
             (f"{block}/{norms[0]}/gamma:0", take(f"{p}self_attn_layer_norm.weight")),
             (f"{block}/{norms[0]}/beta:0", take(f"{p}self_attn_layer_norm.bias")),
@@ -174,13 +183,18 @@ def max_diffs(model, oracle, tokens):
         ref = oracle(tokens, repr_layers=list(range(n + 1)), need_head_weights=True)
         got = model(tokens, repr_layers=list(range(n + 1)), need_head_weights=True)
         fast = model(tokens, repr_layers=list(range(n + 1)))
-    diffs = {f"layer{i}": (got["representations"][i] - ref["representations"][i]).abs().max().item()
-             for i in range(n + 1)}
+    diffs = {
+        f"layer{i}": (got["representations"][i] - ref["representations"][i]).abs().max().item() for i in range(n + 1)
+    }
     diffs["logits"] = (got["logits"] - ref["logits"]).abs().max().item()
     diffs["attentions"] = (got["attentions"] - ref["attentions"]).abs().max().item()
     diffs["logits_sdpa"] = (fast["logits"] - ref["logits"]).abs().max().item()
-    diffs.update({f"layer{i}_sdpa": (fast["representations"][i] - ref["representations"][i]).abs().max().item()
-                  for i in range(n + 1)})
+    diffs.update(
+        {
+            f"layer{i}_sdpa": (fast["representations"][i] - ref["representations"][i]).abs().max().item()
+            for i in range(n + 1)
+        }
+    )
     return diffs
 
 
@@ -214,10 +228,13 @@ def test_n_is_an_error_by_default_and_x_on_request():
 
 
 # ----------------------------------------------------------------------------- fidelity
-@pytest.mark.parametrize("layers,width,heads,variant", [
-    (2, 64, 4, dict()),
-    (3, 80, 20, dict(uid_offset=37, scope="", frozen=False, chunk_layer_names=True)),
-])
+@pytest.mark.parametrize(
+    "layers,width,heads,variant",
+    [
+        (2, 64, 4, dict()),
+        (3, 80, 20, dict(uid_offset=37, scope="", frozen=False, chunk_layer_names=True)),
+    ],
+)
 def test_h5_matches_fair_esm(tmp_path, layers, width, heads, variant):
     oracle = oracle_model(layers, width, heads)
     path = tmp_path / "ProtRNA_pretrained.h5"
@@ -318,6 +335,7 @@ def _rewrite(tmp_path, model, edit, **kw):
 def test_missing_weight_is_refused(tmp_path):
     def drop_fc2_bias(names, groups):
         groups["layer_._0"] = [(w, v) for w, v in groups["layer_._0"] if not w.endswith("dense_5/bias:0")]
+
     with pytest.raises(CheckpointError, match="feed-forward"):
         rnalm.load(_rewrite(tmp_path, oracle_model(1, 32, 4), drop_fc2_bias))
 
@@ -325,6 +343,7 @@ def test_missing_weight_is_refused(tmp_path):
 def test_unknown_weight_is_refused(tmp_path):
     def add(names, groups):
         groups["layer_._0"].append(("ProtRNA/layer_._0/extra/kernel:0", np.zeros((2, 2), np.float32)))
+
     with pytest.raises(CheckpointError, match="unexpected weight"):
         rnalm.load(_rewrite(tmp_path, oracle_model(1, 32, 4), add))
 
@@ -340,6 +359,7 @@ def test_untied_decoder_copy_is_refused(tmp_path):
     def untie(names, groups):
         w, v = groups["lm_head"][0]
         groups["lm_head"][0] = (w, v + 1.0)
+
     with pytest.raises(CheckpointError, match="decoder copy"):
         rnalm.load(_rewrite(tmp_path, oracle_model(1, 32, 4), untie))
 
@@ -347,6 +367,7 @@ def test_untied_decoder_copy_is_refused(tmp_path):
 def test_nonstandard_rotary_frequencies_are_refused(tmp_path):
     def scale(names, groups):
         groups["layer_._0"] = [(w, v * 2 if "inv_freq" in w else v) for w, v in groups["layer_._0"]]
+
     with pytest.raises(CheckpointError, match="rotary"):
         rnalm.load(_rewrite(tmp_path, oracle_model(1, 32, 4), scale))
 
@@ -355,6 +376,7 @@ def test_protein_vocabulary_is_refused(tmp_path):
     def shrink(names, groups):
         groups["embedding"] = [(w, v[:33]) for w, v in groups["embedding"]]
         groups["lm_head"] = [(w, v[:33]) for w, v in groups["lm_head"]]
+
     with pytest.raises(CheckpointError, match="33 rows is a plain ESM-2"):
         rnalm.load(_rewrite(tmp_path, oracle_model(1, 32, 4), shrink))
 

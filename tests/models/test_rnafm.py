@@ -6,6 +6,7 @@ Each fidelity test builds a random-weight ``fm.BioBertModel``, saves it the way 
 that file both with rna-fm's ``fm.pretrained.load_model_and_alphabet_local`` and with
 ``rnalm.load``, and compares every layer, the logits, attention maps and contacts at fp32.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,14 +29,22 @@ THEMES = {"rna-fm": "rna", "mrna-fm": "rna-3mer"}
 
 
 # --------------------------------------------------------------------------- helpers
-def make_args(layers: int, embed_dim: int, ffn: int, heads: int, max_positions: int,
-              fairseq_names: bool = False, **extra) -> argparse.Namespace:
+def make_args(
+    layers: int, embed_dim: int, ffn: int, heads: int, max_positions: int, fairseq_names: bool = False, **extra
+) -> argparse.Namespace:
     """fairseq-style arguments; ``fairseq_names`` uses the ``encoder_*`` names rna-fm upgrades."""
     if fairseq_names:
-        sizes = dict(encoder_layers=layers, encoder_embed_dim=embed_dim, encoder_ffn_embed_dim=ffn,
-                     encoder_attention_heads=heads)
-        noise = dict(dropout=0.1, lr=[1e-4], encoder_normalize_before=True, encoder_learned_pos=True,
-                     criterion="masked_lm", optimizer="adam")
+        sizes = dict(
+            encoder_layers=layers, encoder_embed_dim=embed_dim, encoder_ffn_embed_dim=ffn, encoder_attention_heads=heads
+        )
+        noise = dict(
+            dropout=0.1,
+            lr=[1e-4],
+            encoder_normalize_before=True,
+            encoder_learned_pos=True,
+            criterion="masked_lm",
+            optimizer="adam",
+        )
     else:
         sizes = dict(layers=layers, embed_dim=embed_dim, ffn_embed_dim=ffn, attention_heads=heads)
         noise = {}
@@ -43,8 +52,9 @@ def make_args(layers: int, embed_dim: int, ffn: int, heads: int, max_positions: 
 
 
 def upgraded(args: argparse.Namespace) -> argparse.Namespace:
-    return argparse.Namespace(**{(k.split("encoder_", 1)[1] if k.startswith("encoder_") else k): v
-                                 for k, v in vars(args).items()})
+    return argparse.Namespace(
+        **{(k.split("encoder_", 1)[1] if k.startswith("encoder_") else k): v for k, v in vars(args).items()}
+    )
 
 
 def build_reference(args: argparse.Namespace, theme: str, emb_layer_norm_before: bool, seed: int = 0):
@@ -69,8 +79,14 @@ def published_key(key: str) -> str:
     return ("encoder." if key.startswith(("lm_head", "contact_head")) else "encoder.sentence_encoder.") + key
 
 
-def save_published(path: Path, args: argparse.Namespace, model: torch.nn.Module, shared_tie: bool = True,
-                   regression: bool = True, legacy: bool = False) -> Path:
+def save_published(
+    path: Path,
+    args: argparse.Namespace,
+    model: torch.nn.Module,
+    shared_tie: bool = True,
+    regression: bool = True,
+    legacy: bool = False,
+) -> Path:
     """Save like the published files: fairseq prefixes, ``args`` Namespace, ``model`` state.
 
     ``shared_tie=False`` stores ``embed_tokens`` and ``lm_head`` as separate tensors (what a
@@ -125,13 +141,13 @@ def compare(ref, ours, tokens: torch.Tensor, n_letters: list[int], contacts: boo
         r = ref(tokens, repr_layers=layers, need_head_weights=True, return_contacts=contacts)
         o = ours(tokens, repr_layers=layers, need_head_weights=True, return_contacts=contacts)
     keep = tokens.ne(ours.config.padding_idx)
-    diffs = {f"layer{i}": (r["representations"][i] - o["representations"][i])[keep].abs().max().item()
-             for i in layers}
+    diffs = {f"layer{i}": (r["representations"][i] - o["representations"][i])[keep].abs().max().item() for i in layers}
     diffs["logits"] = (r["logits"] - o["logits"])[keep].abs().max().item()
     diffs["attentions"] = (r["attentions"] - o["attentions"]).abs().max().item()
     if contacts:
-        diffs["contacts"] = max((r["contacts"][b, :n, :n] - o["contacts"][b, :n, :n]).abs().max().item()
-                                for b, n in enumerate(n_letters))
+        diffs["contacts"] = max(
+            (r["contacts"][b, :n, :n] - o["contacts"][b, :n, :n]).abs().max().item() for b, n in enumerate(n_letters)
+        )
     assert set(r["representations"]) == set(o["representations"]) == set(layers)
     return diffs
 
@@ -152,7 +168,12 @@ def test_token_order_equals_rna_fm(ours):
     ref = fm.Alphabet.from_architecture("roberta_large", theme=THEMES[ours.name])
     assert tuple(ref.all_toks) == ours.tokens
     assert (ref.padding_idx, ref.cls_idx, ref.eos_idx, ref.unk_idx, ref.mask_idx) == (
-        ours.padding_idx, ours.cls_idx, ours.eos_idx, ours.unk_idx, ours.mask_idx)
+        ours.padding_idx,
+        ours.cls_idx,
+        ours.eos_idx,
+        ours.unk_idx,
+        ours.mask_idx,
+    )
     assert (ref.prepend_bos, ref.append_eos, ref.k_mer) == (ours.prepend_bos, ours.append_eos, ours.k_mer)
 
 
@@ -204,8 +225,9 @@ RNA_LAYOUTS = {
     # upgraded names, separately stored tied tensors (mask row not zeroed by rna-fm), no regression
     "upgraded-args_untied_no-regression": dict(fairseq_names=False, shared_tie=False, regression=False, emb_ln=True),
     # no embedding LayerNorm, token dropout flag set, legacy (non-zip) torch serialisation
-    "no-emb-ln_token-dropout_legacy": dict(fairseq_names=True, shared_tie=True, regression=True, emb_ln=False,
-                                           legacy=True, token_dropout=True),
+    "no-emb-ln_token-dropout_legacy": dict(
+        fairseq_names=True, shared_tie=True, regression=True, emb_ln=False, legacy=True, token_dropout=True
+    ),
 }
 
 
@@ -215,8 +237,9 @@ def test_rnafm_matches_original(tmp_path, layout):
     extra = {"token_dropout": True} if spec.get("token_dropout") else {}
     args = make_args(3, 64, 96, 4, 40, fairseq_names=spec["fairseq_names"], **extra)
     ref_built, _ = build_reference(args, "rna", spec["emb_ln"])
-    path = save_published(tmp_path / "RNA-FM_test.pth", args, ref_built, spec["shared_tie"], spec["regression"],
-                          spec.get("legacy", False))
+    path = save_published(
+        tmp_path / "RNA-FM_test.pth", args, ref_built, spec["shared_tie"], spec["regression"], spec.get("legacy", False)
+    )
     ref, ref_alphabet = load_original(path, "rna")
     model, alphabet = rnalm.load(path)
 
@@ -264,8 +287,13 @@ def test_full_size_rnafm_matches_original(tmp_path):
     ref, _ = load_original(path, "rna")
     model, alphabet = rnalm.load(path)
     path.unlink()  # 400 MB; pytest keeps recent tmp dirs around
-    assert (model.config.num_layers, model.config.embed_dim, model.config.attention_heads,
-            model.config.ffn_embed_dim, model.config.max_positions) == (12, 640, 20, 5120, 1024)
+    assert (
+        model.config.num_layers,
+        model.config.embed_dim,
+        model.config.attention_heads,
+        model.config.ffn_embed_dim,
+        model.config.max_positions,
+    ) == (12, 640, 20, 5120, 1024)
     assert alphabet.max_length == 1022
     batch = rna_batch((24, 9), seed=8)
     tokens = with_masks(alphabet.get_batch_converter()(batch)[2], alphabet.mask_idx, alphabet.padding_idx)

@@ -5,6 +5,7 @@ applies to the final-LayerNorm states: ``supervised_linear`` (MFE) on ``<cls>`` 
 ``structure_linear`` on every token. The oracle below is exactly that, built from fair-esm; the
 files are ``torch.save(model.state_dict())``, with and without DDP's ``module.`` prefix.
 """
+
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -25,19 +26,28 @@ from rnalm.models.utrlm import UTRLM_ALPHABET, UTRLM_TOKENS  # noqa: E402
 from rnalm.models.utrlm.convert import convert_utrlm  # noqa: E402
 
 TOL = 1e-4
-SEQS = [("u1", "GGGACATTTGCTTCTGACACAACTGTGTTCACTAGCAACCTCAAACAGACACCATG"), ("u2", "ACGTTGCA"),
-        ("u3", "CCACCATGGCGT")]
+SEQS = [("u1", "GGGACATTTGCTTCTGACACAACTGTGTTCACTAGCAACCTCAAACAGACACCATG"), ("u2", "ACGTTGCA"), ("u3", "CCACCATGGCGT")]
 
 
 def utrlm_fair_alphabet() -> "esm.data.Alphabet":
     """fair-esm's Alphabet with UTR-LM's modifications: no <null_i> padding, so 10 tokens."""
-    a = esm.data.Alphabet(standard_toks="AGCT", prepend_toks=("<pad>", "<eos>", "<unk>"),
-                          append_toks=("<cls>", "<mask>", "<sep>"), prepend_bos=True, append_eos=True)
+    a = esm.data.Alphabet(
+        standard_toks="AGCT",
+        prepend_toks=("<pad>", "<eos>", "<unk>"),
+        append_toks=("<cls>", "<mask>", "<sep>"),
+        prepend_bos=True,
+        append_eos=True,
+    )
     a.all_toks = [t for t in a.all_toks if not t.startswith("<null")]
     a.tok_to_idx = {t: i for i, t in enumerate(a.all_toks)}
     a.unique_no_split_tokens = a.all_toks
-    for attr, tok in (("unk_idx", "<unk>"), ("padding_idx", "<pad>"), ("cls_idx", "<cls>"),
-                      ("mask_idx", "<mask>"), ("eos_idx", "<eos>")):
+    for attr, tok in (
+        ("unk_idx", "<unk>"),
+        ("padding_idx", "<pad>"),
+        ("cls_idx", "<cls>"),
+        ("mask_idx", "<mask>"),
+        ("eos_idx", "<eos>"),
+    ):
         setattr(a, attr, a.tok_to_idx[tok])
     return a
 
@@ -46,8 +56,9 @@ class UTRLMOracle(ESM2):
     """fair-esm ESM2 + UTR-LM's heads, computed as UTR-LM's ``esm2_secondarystructure.py`` does."""
 
     def __init__(self, num_layers, embed_dim, heads, supervised=True, structure=True):
-        super().__init__(num_layers=num_layers, embed_dim=embed_dim, attention_heads=heads,
-                         alphabet=utrlm_fair_alphabet())
+        super().__init__(
+            num_layers=num_layers, embed_dim=embed_dim, attention_heads=heads, alphabet=utrlm_fair_alphabet()
+        )
         if supervised:
             self.supervised_linear = nn.Linear(embed_dim, 1)
         if structure:
@@ -128,8 +139,18 @@ def compare(model, oracle, toks) -> dict[str, float]:
 # ----------------------------------------------------------------------------- alphabet
 def test_tokens_match_utrlm_assertion():
     assert UTRLM_TOKENS == tuple(utrlm_fair_alphabet().all_toks)
-    assert dict(UTRLM_ALPHABET.tok_to_idx) == {"<pad>": 0, "<eos>": 1, "<unk>": 2, "A": 3, "G": 4, "C": 5, "T": 6,
-                                               "<cls>": 7, "<mask>": 8, "<sep>": 9}
+    assert dict(UTRLM_ALPHABET.tok_to_idx) == {
+        "<pad>": 0,
+        "<eos>": 1,
+        "<unk>": 2,
+        "A": 3,
+        "G": 4,
+        "C": 5,
+        "T": 6,
+        "<cls>": 7,
+        "<mask>": 8,
+        "<sep>": 9,
+    }
     assert UTRLM_ALPHABET.prepend_bos and UTRLM_ALPHABET.append_eos
 
 
@@ -177,8 +198,9 @@ def test_variants_match_oracle(tmp_path, variant, ddp):
 def test_published_size(tmp_path):
     """UTR-LM's released architecture: 6 layers, 16 heads, 128 wide, saved from DDP."""
     oracle = make_oracle(6, 128, 16, seed=7)
-    model, alphabet = rnalm.load(save_pkl(oracle, tmp_path / "ESM2SISS_FS4.1_6layers_16heads_128embedsize.pkl",
-                                          ddp=True))
+    model, alphabet = rnalm.load(
+        save_pkl(oracle, tmp_path / "ESM2SISS_FS4.1_6layers_16heads_128embedsize.pkl", ddp=True)
+    )
     c = model.config
     assert (c.num_layers, c.embed_dim, c.attention_heads, c.ffn_embed_dim) == (6, 128, 16, 512)
     assert c.token_dropout and alphabet.max_length == 1020

@@ -1,5 +1,6 @@
 """pyproject's package-data list is true: each pattern names files that exist, and every non-Python
 file of the package (templates, model cards, shipped models) is named by one, so the wheel holds it."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,8 +18,11 @@ def _patterns() -> list[str]:
 
 
 def _data_files() -> set[Path]:
-    return {p for p in PACKAGE.rglob("*") if p.is_file() and p.suffix not in (".py", ".pyc")
-            and "__pycache__" not in p.parts}
+    return {
+        p
+        for p in PACKAGE.rglob("*")
+        if p.is_file() and p.suffix not in (".py", ".pyc") and "__pycache__" not in p.parts
+    }
 
 
 #: what the packager writes for runs not shipped today: skops weights, the folds of a cross-validated run
@@ -26,8 +30,9 @@ PACKAGER_FORMAT = {"shipped/*/*.skops", "shipped/*/fold_*/*"}
 
 
 def test_every_pattern_matches_a_file():
-    empty = [pat for pat in _patterns()
-             if pat not in PACKAGER_FORMAT and not any(p.is_file() for p in PACKAGE.glob(pat))]
+    empty = [
+        pat for pat in _patterns() if pat not in PACKAGER_FORMAT and not any(p.is_file() for p in PACKAGE.glob(pat))
+    ]
     assert not empty, f"package-data patterns matching nothing: {empty}"
 
 

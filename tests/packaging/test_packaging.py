@@ -1,4 +1,5 @@
 """The packager's pieces on their own: float16 storage, the seeded check-subset draw, the command line."""
+
 from __future__ import annotations
 
 import pytest
@@ -26,7 +27,6 @@ def test_float16_storage_is_byte_for_byte_reproducible(tmp_path):
     back = load_file(str(p))
     assert back["w"].dtype == torch.float16 and back["step"].dtype == torch.int64
     assert torch.allclose(back["w"].float(), state["w"], atol=1e-2)
-
 
 
 def test_check_subset_draw_is_seeded_sorted_and_covers_every_class():

@@ -1,4 +1,5 @@
 """The pretraining config: strict types and ranges, and a model size checked before it is built."""
+
 import time
 
 import pytest
@@ -13,15 +14,18 @@ from rnalm.pretrain.config import ModelSpec, PretrainConfig
 HEADS = dict(mfe_head=False, structure_head=False, contact_head=False)
 
 
-@pytest.mark.parametrize("text, message", [
-    ("optim: {lr: -1e-3}", r"optim\.lr=-0\.001 must be > 0"),
-    ("optim: {max_steps: 6.5}", r"optim\.max_steps=6\.5 must be an integer"),
-    ("optim: {schedule: step}", r"optim\.schedule='step' must be one of 'cosine', 'linear' or 'constant'"),
-    ("optim: [1, 2]", r"optim=\[1, 2\] must be a mapping"),
-    ("bf16: 'false'", r"bf16='false' must be true or false"),
-    ("data: {valid_fraction: 1.5}", r"data\.valid_fraction=1\.5 must be < 1"),
-    ("optim: {max_stpes: 4}", r"unknown key 'optim\.max_stpes'; did you mean 'optim\.max_steps'"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("optim: {lr: -1e-3}", r"optim\.lr=-0\.001 must be > 0"),
+        ("optim: {max_steps: 6.5}", r"optim\.max_steps=6\.5 must be an integer"),
+        ("optim: {schedule: step}", r"optim\.schedule='step' must be one of 'cosine', 'linear' or 'constant'"),
+        ("optim: [1, 2]", r"optim=\[1, 2\] must be a mapping"),
+        ("bf16: 'false'", r"bf16='false' must be true or false"),
+        ("data: {valid_fraction: 1.5}", r"data\.valid_fraction=1\.5 must be < 1"),
+        ("optim: {max_stpes: 4}", r"unknown key 'optim\.max_stpes'; did you mean 'optim\.max_steps'"),
+    ],
+)
 def test_bad_values_name_file_and_field(tmp_path, text, message):
     p = tmp_path / "pre.yaml"
     p.write_text(text)

@@ -1,4 +1,5 @@
 """`rnalm corpus --output`: an existing output is never overwritten without asking (an earlier version did)."""
+
 from __future__ import annotations
 
 import gzip

@@ -2,6 +2,7 @@
 
 An earlier version: a pickle planted in a checkpoint gave a raw traceback, not the file's name.
 """
+
 from __future__ import annotations
 
 import os
@@ -27,8 +28,9 @@ class RunsCode:
 @pytest.mark.parametrize("planted", ["state.pt", "model/model.safetensors"])
 def test_pickle_planted_in_a_pretrain_checkpoint_is_named(tmp_path, planted):
     corpus = write_corpus(tmp_path / "c.fa", n=40)
-    cfg = tiny_cfg(tmp_path, corpus, save_every=2,
-                   optim=OptimConfig(lr=3e-3, warmup_steps=1, max_steps=2, tokens_per_batch=300))
+    cfg = tiny_cfg(
+        tmp_path, corpus, save_every=2, optim=OptimConfig(lr=3e-3, warmup_steps=1, max_steps=2, tokens_per_batch=300)
+    )
     pretrain(cfg)
     (ck,) = sorted((tmp_path / "run" / "checkpoints").glob("step-*"))
     marker = tmp_path / "ran"

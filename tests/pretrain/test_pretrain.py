@@ -1,4 +1,5 @@
 """Pretraining: masking, labels, loss decrease, DDP equivalence, exact resume, transfer, bad input."""
+
 from __future__ import annotations
 
 import os
@@ -38,7 +39,12 @@ def write_corpus(path: Path, n: int = 80, seed: int = 0, extra: str = "") -> Pat
 
 def tiny_cfg(tmp: Path, corpus: Path, **kw) -> PretrainConfig:
     cfg = PretrainConfig(
-        output=str(tmp / "run"), seed=3, progress=False, log_every=2, eval_every=1000, save_every=1000,
+        output=str(tmp / "run"),
+        seed=3,
+        progress=False,
+        log_every=2,
+        eval_every=1000,
+        save_every=1000,
         model=ModelSpec(size="tiny", alphabet="rna-fm", overrides={"max_positions": 128}),
         data=CorpusConfig(paths=[str(corpus)], valid_fraction=0.1, min_length=5),
         objective=ObjectiveConfig(),
@@ -88,22 +94,30 @@ def test_label_cache_hits_and_invalid_labels_masked(tmp_path):
     seqs = ["GGGGAAACCCC", "ACGUACGUAC"]
     compute_labels(seqs, cache)
     stats = LabelStats()
-    labels = compute_labels(seqs + ["GGGAAACCC"], cache, header_labels=[None, None, StructureLabel("((..", -1.0)],
-                            stats=stats, ids=["a", "b", "bad"])
+    labels = compute_labels(
+        seqs + ["GGGAAACCC"],
+        cache,
+        header_labels=[None, None, StructureLabel("((..", -1.0)],
+        stats=stats,
+        ids=["a", "b", "bad"],
+    )
     assert stats.cache_hits == 2 and stats.folded == 0 and stats.invalid == 1
     assert labels[2] is None and "bad" in stats.invalid_examples[0]
 
 
 def test_loss_goes_down(tmp_path):
     corpus = write_corpus(tmp_path / "c.fa", n=120)
-    cfg = tiny_cfg(tmp_path, corpus, optim=OptimConfig(lr=5e-3, warmup_steps=5, max_steps=60, tokens_per_batch=600),
-                   log_every=10)
+    cfg = tiny_cfg(
+        tmp_path, corpus, optim=OptimConfig(lr=5e-3, warmup_steps=5, max_steps=60, tokens_per_batch=600), log_every=10
+    )
     pretrain(cfg)
     import json
+
     recs = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     losses = [r["mlm_loss"] for r in recs if "mlm_loss" in r]
     assert losses[-1] < 0.75 * losses[0]
     import rnalm
+
     model, alphabet = rnalm.load(tmp_path / "run" / "final")
     assert model.config.num_layers == 2 and alphabet.name == "rna-fm"
 
@@ -114,6 +128,7 @@ def test_structure_and_mfe_objectives_run_and_report(tmp_path):
     metrics = pretrain(cfg)
     assert {"mlm_acc", "mfe_mse", "structure_acc"} <= set(metrics)
     import rnalm
+
     model, _ = rnalm.load(tmp_path / "run" / "final")
     assert model.mfe_head is not None and model.structure_head is not None
     # second run: every label is a cache hit (no folding)
@@ -130,12 +145,36 @@ def torchrun_pretrain(output: Path, corpus: Path, *overrides: str) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-addr", "127.0.0.1",
-           "--master-port", str(port), "-m", "rnalm", "pretrain", f"output={output}", "seed=3", "progress=false",
-           "log_every=2", "eval_every=1000", "model.size=tiny", "model.alphabet=rna-fm",
-           "model.overrides={max_positions: 128}", f"data.paths=[{corpus}]", "data.valid_fraction=0.1",
-           "data.min_length=5", "optim.max_steps=4", "optim.tokens_per_batch=300", "optim.warmup_steps=1",
-           "optim.lr=0.003", *overrides]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc-per-node",
+        "2",
+        "--master-addr",
+        "127.0.0.1",
+        "--master-port",
+        str(port),
+        "-m",
+        "rnalm",
+        "pretrain",
+        f"output={output}",
+        "seed=3",
+        "progress=false",
+        "log_every=2",
+        "eval_every=1000",
+        "model.size=tiny",
+        "model.alphabet=rna-fm",
+        "model.overrides={max_positions: 128}",
+        f"data.paths=[{corpus}]",
+        "data.valid_fraction=0.1",
+        "data.min_length=5",
+        "optim.max_steps=4",
+        "optim.tokens_per_batch=300",
+        "optim.warmup_steps=1",
+        "optim.lr=0.003",
+        *overrides,
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env)
     assert res.returncode == 0, res.stderr[-3000:]
@@ -143,8 +182,11 @@ def torchrun_pretrain(output: Path, corpus: Path, *overrides: str) -> None:
 
 def test_ddp_two_processes_equal_one_process_with_accumulation(tmp_path):
     corpus = write_corpus(tmp_path / "c.fa", n=60)
-    single = tiny_cfg(tmp_path / "one", corpus, optim=OptimConfig(max_steps=4, grad_accum=2, tokens_per_batch=300,
-                                                                  warmup_steps=1, lr=3e-3))
+    single = tiny_cfg(
+        tmp_path / "one",
+        corpus,
+        optim=OptimConfig(max_steps=4, grad_accum=2, tokens_per_batch=300, warmup_steps=1, lr=3e-3),
+    )
     pretrain(single)
     run2 = tmp_path / "two" / "run"
     torchrun_pretrain(run2, corpus, "save_every=1000", "optim.grad_accum=1")
@@ -156,30 +198,55 @@ def test_ddp_two_processes_equal_one_process_with_accumulation(tmp_path):
 
 def test_resume_after_kill_equals_uninterrupted(tmp_path):
     corpus = write_corpus(tmp_path / "c.fa", n=60)
-    common = ["seed=3", "progress=false", "log_every=1", "eval_every=1000", "save_every=2", "keep_checkpoints=5",
-              "model.size=tiny", "model.alphabet=rna-fm", "model.overrides={max_positions: 128}",
-              f"data.paths=[{corpus}]", "data.valid_fraction=0.1", "data.min_length=5", "optim.max_steps=40",
-              "optim.tokens_per_batch=300", "optim.warmup_steps=2"]
+    common = [
+        "seed=3",
+        "progress=false",
+        "log_every=1",
+        "eval_every=1000",
+        "save_every=2",
+        "keep_checkpoints=5",
+        "model.size=tiny",
+        "model.alphabet=rna-fm",
+        "model.overrides={max_positions: 128}",
+        f"data.paths=[{corpus}]",
+        "data.valid_fraction=0.1",
+        "data.min_length=5",
+        "optim.max_steps=40",
+        "optim.tokens_per_batch=300",
+        "optim.warmup_steps=2",
+    ]
     ref = tmp_path / "ref"
-    subprocess.run([sys.executable, "-m", "rnalm", "pretrain", f"output={ref}", *common], check=True,
-                   capture_output=True, timeout=300)
+    subprocess.run(
+        [sys.executable, "-m", "rnalm", "pretrain", f"output={ref}", *common],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     run = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, "-m", "rnalm", "pretrain", f"output={run}", *common],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rnalm", "pretrain", f"output={run}", *common],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.time() + 240
     while time.time() < deadline and not list((run / "checkpoints").glob("step-0000001[0-9]")):
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert not (run / "final").exists(), "run finished before it could be killed"
-    res = subprocess.run([sys.executable, "-m", "rnalm", "pretrain", "--resume", f"output={run}", *common],
-                         capture_output=True, text=True, timeout=300)
+    res = subprocess.run(
+        [sys.executable, "-m", "rnalm", "pretrain", "--resume", f"output={run}", *common],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert res.returncode == 0, res.stderr[-2000:]
     assert "resumed from" in res.stderr
     a, b = _final_state(ref), _final_state(run)
     for k in a:
         assert torch.equal(a[k], b[k]), k
     import json
+
     recs = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
     steps = [r["step"] for r in recs if "lr" in r]  # training records; eval records share their step
     assert steps == list(range(1, 41))
@@ -194,8 +261,9 @@ def test_bad_corpus_inputs(tmp_path):
     bad = write_corpus(tmp_path / "bad.fa", n=10, extra=">weird\nACGUZZACGUACGU\n>long\n" + "A" * 300 + "\n")
     with pytest.raises(InvalidSequenceError, match="weird"):
         load_corpus(CorpusConfig(paths=[str(bad)], min_length=5), a, 100)
-    train, valid, rep = load_corpus(CorpusConfig(paths=[str(bad)], min_length=5, invalid="skip",
-                                                 valid_fraction=0.0), a, 100)
+    train, valid, rep = load_corpus(
+        CorpusConfig(paths=[str(bad)], min_length=5, invalid="skip", valid_fraction=0.0), a, 100
+    )
     assert rep.invalid_skipped == 1 and rep.too_long_skipped == 1 and rep.read == 12
     assert rep.kept_train + rep.duplicates == 10
     with pytest.raises(RnalmError, match="long"):
@@ -208,8 +276,12 @@ def test_fsdp_two_processes_equal_one_process_with_accumulation(tmp_path):
     """FSDP2 (fully_shard, gloo on CPU) computes the same update as one process accumulating the
     same global batch, and writes full (unsharded) tensors that rnalm.load reads back."""
     corpus = write_corpus(tmp_path / "c.fa", n=60)
-    single = tiny_cfg(tmp_path / "one", corpus, save_every=2,
-                      optim=OptimConfig(max_steps=4, grad_accum=4, tokens_per_batch=300, warmup_steps=1, lr=3e-3))
+    single = tiny_cfg(
+        tmp_path / "one",
+        corpus,
+        save_every=2,
+        optim=OptimConfig(max_steps=4, grad_accum=4, tokens_per_batch=300, warmup_steps=1, lr=3e-3),
+    )
     pretrain(single)
     run2 = tmp_path / "two" / "run"
     torchrun_pretrain(run2, corpus, "distributed=fsdp", "save_every=2", "optim.grad_accum=2")
@@ -219,10 +291,12 @@ def test_fsdp_two_processes_equal_one_process_with_accumulation(tmp_path):
         assert a[k].shape == b[k].shape, k  # full, not sharded
         assert torch.allclose(a[k], b[k], atol=1e-5), k
     import rnalm
+
     model, alphabet = rnalm.load(run2 / "final")
     assert model.config.num_layers == 2 and alphabet.name == "rna-fm"
     # the checkpoint has the single-process format: full model + name-keyed full optimizer state
     from rnalm.io.safe_torch import safe_torch_load
+
     ck1 = safe_torch_load(tmp_path / "one" / "run" / "checkpoints" / "step-00000004" / "state.pt")
     ck2 = safe_torch_load(run2 / "checkpoints" / "step-00000004" / "state.pt")
     s1, s2 = ck1["optimizer"]["state"], ck2["optimizer"]["state"]

@@ -1,6 +1,7 @@
 """An earlier version: `rnalm pretrain` into an existing output replaced the final model, kept the old
 run's later checkpoints and appended to its metrics.jsonl. Now: an error unless --resume or
 --overwrite, --overwrite only for rnalm's own pretraining output, one writer at a time."""
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,9 @@ from .test_pretrain import tiny_cfg, write_corpus
 
 
 def short(tmp_path, corpus, steps, **kw):
-    return tiny_cfg(tmp_path, corpus, optim=OptimConfig(lr=3e-3, warmup_steps=1, max_steps=steps, tokens_per_batch=300),
-                    **kw)
+    return tiny_cfg(
+        tmp_path, corpus, optim=OptimConfig(lr=3e-3, warmup_steps=1, max_steps=steps, tokens_per_batch=300), **kw
+    )
 
 
 def steps_logged(run):

@@ -1,4 +1,5 @@
 """ProtRNA-style transfer from an ESM-2-like checkpoint: vocabulary carried over, freezing as asked."""
+
 import torch
 
 from rnalm.io.native import save_native
@@ -9,9 +10,20 @@ from rnalm.pretrain.transfer import freeze, transfer_from
 
 def test_transfer_from_protein_model_to_protrna_vocab(tmp_path):
     esm = get_alphabet("esm-2")
-    cfg = EncoderConfig(vocab_size=len(esm), num_layers=3, embed_dim=32, ffn_embed_dim=128, attention_heads=4,
-                        position_embedding="rotary", token_dropout=True, padding_idx=esm.padding_idx,
-                        mask_idx=esm.mask_idx, cls_idx=esm.cls_idx, eos_idx=esm.eos_idx, contact_head=False)
+    cfg = EncoderConfig(
+        vocab_size=len(esm),
+        num_layers=3,
+        embed_dim=32,
+        ffn_embed_dim=128,
+        attention_heads=4,
+        position_embedding="rotary",
+        token_dropout=True,
+        padding_idx=esm.padding_idx,
+        mask_idx=esm.mask_idx,
+        cls_idx=esm.cls_idx,
+        eos_idx=esm.eos_idx,
+        contact_head=False,
+    )
     torch.manual_seed(0)
     src = RNAEncoder(cfg).reset_parameters()
     save_native(src, esm, tmp_path / "esm")

@@ -1,5 +1,6 @@
 """The demo report on its own: the task a record's type picks, the TSV columns, and the HTML template
 (every value escaped, missing models named)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -18,8 +19,13 @@ class Rec:
 
 
 def test_record_type_picks_the_task():
-    assert [relevant_task(t) for t in ("5'UTR", "utr_3", "IRES", "tRNA", "")] == ["te", "halflife", "ires",
-                                                                                  "family", None]
+    assert [relevant_task(t) for t in ("5'UTR", "utr_3", "IRES", "tRNA", "")] == [
+        "te",
+        "halflife",
+        "ires",
+        "family",
+        None,
+    ]
     assert type_of("x type=5UTR len=3") == "5UTR" and type_of("no type") == ""
     assert short("first\nsecond") == "first" and short("x" * 400).endswith("…") and len(short("x" * 400)) == 300
 
@@ -27,8 +33,13 @@ def test_record_type_picks_the_task():
 def _results(tmp_path: Path):
     records = [Rec("<b>a</b>", "ACGU", "type=5UTR"), Rec("b", "GGGAAACCC", "type=tRNA")]
     te = TaskResult("te", entry=None, missing="no shipped task model 'te' in this installation")
-    vienna = StructureResult("vienna", "ViennaRNA (MFE)", tmp_path / "structures" / "vienna",
-                             rows={"b": {"pairs": 3, "energy": "-1.20", "file": "b"}}, dbn={"b": "(((...)))"})
+    vienna = StructureResult(
+        "vienna",
+        "ViennaRNA (MFE)",
+        tmp_path / "structures" / "vienna",
+        rows={"b": {"pairs": 3, "energy": "-1.20", "file": "b"}},
+        dbn={"b": "(((...)))"},
+    )
     return records, [te], [vienna]
 
 
@@ -37,8 +48,16 @@ def test_tsv_columns_follow_the_tasks_and_structures(tmp_path):
     written = {}
     write_tsv(tmp_path / "p.tsv", records, tasks, structures, lambda p, text: written.update({p: text}))
     lines = written[tmp_path / "p.tsv"].splitlines()
-    assert lines[0].split("\t") == ["id", "type", "length", "relevant_task", "te", "vienna_pairs",
-                                    "vienna_dot_bracket", "vienna_mfe_kcal_mol"]
+    assert lines[0].split("\t") == [
+        "id",
+        "type",
+        "length",
+        "relevant_task",
+        "te",
+        "vienna_pairs",
+        "vienna_dot_bracket",
+        "vienna_mfe_kcal_mol",
+    ]
     assert lines[2].split("\t") == ["b", "tRNA", "9", "family", "", "3", "(((...)))", "-1.20"]
 
 

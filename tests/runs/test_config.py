@@ -10,10 +10,12 @@ from rnalm.runs.errors import ConfigError
 
 def test_yaml_and_dotted_overrides(tmp_path):
     p = tmp_path / "c.yaml"
-    p.write_text(yaml.safe_dump({"task": "classification", "train": {"lr": 0.01, "epochs": 3},
-                                 "head": {"type": "lamar"}}))
-    cfg = load_finetune_config(p, ["train.lr=1e-4", "cv.folds=5", "backbone.lora.r=4", "head.hidden=[64,8]",
-                                   "data.options={cell_line: PC3}"])
+    p.write_text(
+        yaml.safe_dump({"task": "classification", "train": {"lr": 0.01, "epochs": 3}, "head": {"type": "lamar"}})
+    )
+    cfg = load_finetune_config(
+        p, ["train.lr=1e-4", "cv.folds=5", "backbone.lora.r=4", "head.hidden=[64,8]", "data.options={cell_line: PC3}"]
+    )
     assert cfg.task == "classification"
     assert cfg.train.lr == 1e-4 and cfg.train.epochs == 3
     assert cfg.cv.folds == 5 and cfg.backbone.lora.r == 4
@@ -24,18 +26,21 @@ def test_yaml_and_dotted_overrides(tmp_path):
     assert again.to_dict() == cfg.to_dict()
 
 
-@pytest.mark.parametrize("override, fragment", [
-    ("train.lrr=1", "unknown key"),
-    ("train.epochs=0", "train.epochs"),
-    ("train.lr=fast", "train.lr"),
-    ("backbone.mode=half", "backbone.mode"),
-    ("head.type=transformer", "head.type"),
-    ("task=ranking", "task"),
-    ("data.truncate=middle", "data.truncate"),
-    ("cv.folds=1.5", "cv.folds"),
-    ("backbone.mode=lora", "needs a language model"),
-    ("data.standardize=true", None),
-])
+@pytest.mark.parametrize(
+    "override, fragment",
+    [
+        ("train.lrr=1", "unknown key"),
+        ("train.epochs=0", "train.epochs"),
+        ("train.lr=fast", "train.lr"),
+        ("backbone.mode=half", "backbone.mode"),
+        ("head.type=transformer", "head.type"),
+        ("task=ranking", "task"),
+        ("data.truncate=middle", "data.truncate"),
+        ("cv.folds=1.5", "cv.folds"),
+        ("backbone.mode=lora", "needs a language model"),
+        ("data.standardize=true", None),
+    ],
+)
 def test_bad_values_are_config_errors(override, fragment):
     if fragment is None:  # standardize is fine for regression...
         load_finetune_config(overrides=[override])
@@ -61,14 +66,17 @@ def test_expand_path(monkeypatch):
         expand_path("${RNALM_TEST_DATA}/x.csv")
 
 
-@pytest.mark.parametrize("text, message", [
-    ("train: {epochs: ten}", r"train\.epochs='ten' must be an integer"),
-    ("train: {lr: -1e-4}", r"train\.lr=-0\.0001 must be a positive number"),
-    ("trian: {lr: 0.1}", r"unknown key 'trian'; did you mean 'train'"),
-    ("head: {hidden: [40, 2.5]}", r"head\.hidden\[1\]=2\.5 must be an integer"),
-    ("train: {deterministic: 'false'}", r"train\.deterministic='false' must be true or false"),
-    ("data: [a.csv]", r"data=\['a\.csv'\] must be a mapping"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("train: {epochs: ten}", r"train\.epochs='ten' must be an integer"),
+        ("train: {lr: -1e-4}", r"train\.lr=-0\.0001 must be a positive number"),
+        ("trian: {lr: 0.1}", r"unknown key 'trian'; did you mean 'train'"),
+        ("head: {hidden: [40, 2.5]}", r"head\.hidden\[1\]=2\.5 must be an integer"),
+        ("train: {deterministic: 'false'}", r"train\.deterministic='false' must be true or false"),
+        ("data: [a.csv]", r"data=\['a\.csv'\] must be a mapping"),
+    ],
+)
 def test_yaml_errors_name_the_file_and_the_field(tmp_path, text, message):
     p = tmp_path / "run.yaml"
     p.write_text(text)
@@ -82,15 +90,29 @@ def test_structure_keys_of_older_configs_move_into_the_structure_section(tmp_pat
     under ``head`` / ``train``; they are read into the section, from the file and the command line."""
     from rnalm.runs.config_file import migrate_structure_keys
 
-    old = {"task": "structure", "data": {"train": "x.dbn"},
-           "head": {"channels": 8, "attention": False, "attention_maps": None, "vienna_bpp": True,
-                    "vienna_bpp_prior": False},
-           "train": {"epochs": 3, "pos_weight": 5.0, "cells_per_batch": 1000, "select_threshold": True}}
+    old = {
+        "task": "structure",
+        "data": {"train": "x.dbn"},
+        "head": {
+            "channels": 8,
+            "attention": False,
+            "attention_maps": None,
+            "vienna_bpp": True,
+            "vienna_bpp_prior": False,
+        },
+        "train": {"epochs": 3, "pos_weight": 5.0, "cells_per_batch": 1000, "select_threshold": True},
+    }
     moved = migrate_structure_keys(old)
     assert moved["head"] == {"channels": 8} and moved["train"] == {"epochs": 3}
-    assert moved["structure"] == {"attention": False, "attention_maps": None, "vienna_bpp": True,
-                                  "vienna_bpp_prior": False, "pos_weight": 5.0, "cells_per_batch": 1000,
-                                  "select_threshold": True}
+    assert moved["structure"] == {
+        "attention": False,
+        "attention_maps": None,
+        "vienna_bpp": True,
+        "vienna_bpp_prior": False,
+        "pos_weight": 5.0,
+        "cells_per_batch": 1000,
+        "select_threshold": True,
+    }
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(old))
     cfg = load_finetune_config(path, ["train.pos_weight=2.0"])

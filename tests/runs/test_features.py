@@ -1,4 +1,5 @@
 """Hand-made 5' UTR features on sequences whose counts are known, and ViennaRNA's MFE."""
+
 from __future__ import annotations
 
 import pytest
@@ -69,6 +70,7 @@ def test_feature_model_saved_without_pickle_and_foreign_types_refused(tmp_path):
     back = FeatureModel.load(tmp_path / "m.skops")
     assert np.allclose(back.outputs(x), fm.outputs(x))
     import collections
+
     sio.dump({"x": collections.Counter("ab")}, tmp_path / "evil.skops")
     (tmp_path / "evil.json").write_text('{"task": "regression"}')
     with pytest.raises(RunDirError, match="refusing|cannot read"):

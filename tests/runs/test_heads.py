@@ -1,4 +1,5 @@
 """Heads, backbone features and the embedding cache on tiny models."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -32,11 +33,19 @@ def backbone(tiny_lm_dir):
     return LMBackbone(enc, alphabet, -1)
 
 
-@pytest.mark.parametrize("kind, extra", [
-    ("mlp", {"pooling": "cls"}), ("mlp", {"pooling": "mean", "hidden": []}), ("lamar", {}),
-    ("resnet1d", {}), ("resnet1d", {"onehot": False}), ("cnn", {"pool": "mean"}),
-    ("cnn", {"pool": "flatten", "max_len": 24}), ("cnn", {"pool": "max", "onehot": False}),
-])
+@pytest.mark.parametrize(
+    "kind, extra",
+    [
+        ("mlp", {"pooling": "cls"}),
+        ("mlp", {"pooling": "mean", "hidden": []}),
+        ("lamar", {}),
+        ("resnet1d", {}),
+        ("resnet1d", {"onehot": False}),
+        ("cnn", {"pool": "mean"}),
+        ("cnn", {"pool": "flatten", "max_len": 24}),
+        ("cnn", {"pool": "max", "onehot": False}),
+    ],
+)
 def test_lm_heads_shapes_and_gradients(backbone, kind, extra):
     torch.manual_seed(0)
     head = build_head(HeadConfig(type=kind, **extra), backbone.dim, 3)
@@ -47,8 +56,9 @@ def test_lm_heads_shapes_and_gradients(backbone, kind, extra):
     assert all(p.grad is not None for p in head.parameters())
 
 
-@pytest.mark.parametrize("kind, extra", [("cnn", {"pool": "flatten", "max_len": 20}), ("cnn", {"pool": "mean"}),
-                                         ("resnet1d", {})])
+@pytest.mark.parametrize(
+    "kind, extra", [("cnn", {"pool": "flatten", "max_len": 20}), ("cnn", {"pool": "mean"}), ("resnet1d", {})]
+)
 def test_onehot_heads_without_language_model(kind, extra):
     head = build_head(HeadConfig(type=kind, **extra), None, 1)
     assert head.needs == {"onehot"}
@@ -63,8 +73,15 @@ def test_heads_needing_embeddings_refuse_one_hot_only():
         build_head(HeadConfig(type="resnet1d", onehot=False), None, 1)
 
 
-@pytest.mark.parametrize("kind, extra", [("resnet1d", {}), ("cnn", {"pool": "mean"}), ("cnn", {"pool": "max"}),
-                                         ("cnn", {"pool": "flatten", "max_len": 30, "pad_side": "left"})])
+@pytest.mark.parametrize(
+    "kind, extra",
+    [
+        ("resnet1d", {}),
+        ("cnn", {"pool": "mean"}),
+        ("cnn", {"pool": "max"}),
+        ("cnn", {"pool": "flatten", "max_len": 30, "pad_side": "left"}),
+    ],
+)
 def test_prediction_does_not_depend_on_batch_partners(backbone, kind, extra):
     """Padding is masked everywhere: a sequence predicts the same alone or next to a longer one."""
     torch.manual_seed(0)
@@ -103,7 +120,7 @@ def test_backbone_features_match_the_encoder(backbone):
         assert torch.allclose(feats["cls"][i], rep[0], atol=1e-5)
         assert torch.allclose(feats["mean"][i], rep[1:-1].mean(0), atol=1e-5)
         assert torch.allclose(feats["tokens"][i, : len(s)], rep[1:-1], atol=1e-5)
-        assert feats["tokens"][i, len(s):].abs().sum() == 0
+        assert feats["tokens"][i, len(s) :].abs().sum() == 0
     assert feats["mask"].sum(1).tolist() == [len(s) for s in SEQS]
 
 

@@ -7,6 +7,7 @@ model is served in place of :meth:`rnalm.runs.structure_model.RunModel.load`. Al
 with :func:`rnalm.packaging.package` into a temporary folder that the tests point
 ``$RNALM_SHIPPED_DIR`` at.
 """
+
 from __future__ import annotations
 
 import json
@@ -106,14 +107,29 @@ def tiny_models(tmp_path_factory) -> dict:
     corpus = base / "corpus.fa"
     corpus.write_text("".join(f">c{i}\n{random_seq(rng, 16, 48)}\n" for i in range(240)))
     torch.manual_seed(0)
-    pcfg = from_dict(PretrainConfig, {
-        "output": str(base / "pretrain"), "progress": False, "log_every": 1, "eval_every": 100, "save_every": 100,
-        "model": {"size": "utr-lm", "alphabet": "utr-lm",
-                  "overrides": {"num_layers": 2, "embed_dim": 16, "ffn_embed_dim": 32, "attention_heads": 4,
-                                "max_positions": 128}},
-        "data": {"paths": [str(corpus)], "valid_fraction": 0.3},
-        "optim": {"max_steps": 2, "warmup_steps": 1, "tokens_per_batch": 1024},
-    })
+    pcfg = from_dict(
+        PretrainConfig,
+        {
+            "output": str(base / "pretrain"),
+            "progress": False,
+            "log_every": 1,
+            "eval_every": 100,
+            "save_every": 100,
+            "model": {
+                "size": "utr-lm",
+                "alphabet": "utr-lm",
+                "overrides": {
+                    "num_layers": 2,
+                    "embed_dim": 16,
+                    "ffn_embed_dim": 32,
+                    "attention_heads": 4,
+                    "max_positions": 128,
+                },
+            },
+            "data": {"paths": [str(corpus)], "valid_fraction": 0.3},
+            "optim": {"max_steps": 2, "warmup_steps": 1, "tokens_per_batch": 1024},
+        },
+    )
     torch.set_num_threads(1)
     pretrain(pcfg)
     final = base / "pretrain" / "final"
@@ -121,18 +137,27 @@ def tiny_models(tmp_path_factory) -> dict:
     def run(name: str, task: str, rows: list[tuple], head: dict, **data) -> Path:
         write_csv(base / f"{name}_train.csv", rows[:60])
         write_csv(base / f"{name}_valid.csv", rows[60:])
-        cfg = {"task": task, "output_dir": str(base / name), "plots": False,
-               "data": {"train": str(base / f"{name}_train.csv"), "valid": str(base / f"{name}_valid.csv"), **data},
-               "backbone": {"name": str(final), "cache_dir": str(base / "cache")},
-               "head": head,
-               "train": {"epochs": 2, "batch_size": 16, "threads": 1, "lr": 3e-3, "logging_steps": 2}}
+        cfg = {
+            "task": task,
+            "output_dir": str(base / name),
+            "plots": False,
+            "data": {"train": str(base / f"{name}_train.csv"), "valid": str(base / f"{name}_valid.csv"), **data},
+            "backbone": {"name": str(final), "cache_dir": str(base / "cache")},
+            "head": head,
+            "train": {"epochs": 2, "batch_size": 16, "threads": 1, "lr": 3e-3, "logging_steps": 2},
+        }
         return finetune(cfg, log=None).run_dir
 
     seqs = [random_seq(rng) for _ in range(100)]
-    te = run("te", "regression", [(s, f"{10 * gc(s):.4f}") for s in seqs],
-             {"type": "mlp", "pooling": "cls", "hidden": [8]})
-    ires = run("ires", "classification", [(s, int(gc(s) > 0.5)) for s in seqs],
-               {"type": "mlp", "pooling": "mean", "hidden": [8]})
+    te = run(
+        "te", "regression", [(s, f"{10 * gc(s):.4f}") for s in seqs], {"type": "mlp", "pooling": "cls", "hidden": [8]}
+    )
+    ires = run(
+        "ires",
+        "classification",
+        [(s, int(gc(s) > 0.5)) for s in seqs],
+        {"type": "mlp", "pooling": "mean", "hidden": [8]},
+    )
 
     # a stand-in structure run (the structure task's own run format lands separately)
     import rnalm
@@ -141,10 +166,21 @@ def tiny_models(tmp_path_factory) -> dict:
     fold = base / "fold"
     fold.mkdir()
     (fold / "config.yaml").write_text(f"task: structure\nbackbone:\n  name: {final}\n  mode: frozen\n")
-    (fold / "run_info.json").write_text(json.dumps({
-        "task": "structure", "fake_structure": True,
-        "backbone": {"name": str(final), "kind": "lm", "mode": "frozen", "path": str(final),
-                     "sha256": state_sha256(model)}}))
+    (fold / "run_info.json").write_text(
+        json.dumps(
+            {
+                "task": "structure",
+                "fake_structure": True,
+                "backbone": {
+                    "name": str(final),
+                    "kind": "lm",
+                    "mode": "frozen",
+                    "path": str(final),
+                    "sha256": state_sha256(model),
+                },
+            }
+        )
+    )
     save_file({"scale": torch.tensor([0.8])}, str(fold / "model.safetensors"))
     (fold / "metrics.json").write_text(json.dumps({"metric": "f1", "valid": {"f1": 0.25}, "n_valid": 40}))
     r = random.Random(0)
@@ -158,14 +194,26 @@ def shipped_root(tiny_models, tmp_path_factory) -> Path:
     """A shipped-models folder with a backbone, two task models and a structure model."""
     root = tmp_path_factory.mktemp("shipped")
     quiet = lambda _m: None  # noqa: E731
-    package(tiny_models["pretrain"], Options(name="tiny-bb", data_licence="CC0 (random sequences)", check_size=32),
-            root, log=quiet)
+    package(
+        tiny_models["pretrain"],
+        Options(name="tiny-bb", data_licence="CC0 (random sequences)", check_size=32),
+        root,
+        log=quiet,
+    )
     common = dict(data_licence="CC0 (random sequences)", backbone="tiny-bb", check_size=16)
-    package(tiny_models["te"], Options(name="tiny-te", task="te", command="rnalm finetune --config te.yaml", **common),
-            root, log=quiet)
+    package(
+        tiny_models["te"],
+        Options(name="tiny-te", task="te", command="rnalm finetune --config te.yaml", **common),
+        root,
+        log=quiet,
+    )
     package(tiny_models["ires"], Options(name="tiny-ires", task="ires", dtype="float16", **common), root, log=quiet)
-    package(tiny_models["fold"], Options(name="tiny-fold", check_data=str(tiny_models["fold_check"]), **common),
-            root, log=quiet)
+    package(
+        tiny_models["fold"],
+        Options(name="tiny-fold", check_data=str(tiny_models["fold_check"]), **common),
+        root,
+        log=quiet,
+    )
     return root
 
 

@@ -1,4 +1,5 @@
 """The commands with shipped models: predict --task, fold and embed without a model, models, demo."""
+
 from __future__ import annotations
 
 import csv
@@ -17,7 +18,9 @@ from rnalm.cli import main
 from rnalm.packaging.check import check_entry
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "example.fasta"
-FASTA = ">a type=5UTR\nACGUACGUAGGAGCGC\n>b type=3UTR\nggggaaaccccAAUUGCGC\n>c type=tRNA\nGCGGAUUUAGCUCAGUUGGGAGAGCGCCAGA\n"
+FASTA = (
+    ">a type=5UTR\nACGUACGUAGGAGCGC\n>b type=3UTR\nggggaaaccccAAUUGCGC\n>c type=tRNA\nGCGGAUUUAGCUCAGUUGGGAGAGCGCCAGA\n"
+)
 
 
 @pytest.fixture
@@ -96,8 +99,24 @@ def test_fold_defaults_to_the_shipped_structure_model(use_shipped, fasta, tmp_pa
     for rid in "abc":
         db = (out / f"{rid}.dbn").read_text().splitlines()[-1]
         assert re.fullmatch(r"[.()\[\]{}]+", db)
-    assert main(["fold", "--input", str(fasta), "--output", str(out), "--method", "shipped", "-q",
-                 "--threshold", "0.99", "--overwrite"]) == 0
+    assert (
+        main(
+            [
+                "fold",
+                "--input",
+                str(fasta),
+                "--output",
+                str(out),
+                "--method",
+                "shipped",
+                "-q",
+                "--threshold",
+                "0.99",
+                "--overwrite",
+            ]
+        )
+        == 0
+    )
     assert "(" not in (out / "a.dbn").read_text().splitlines()[-1]  # the option overrides the shipped threshold
 
 

@@ -1,5 +1,6 @@
 """The models shipped in this package: files match manifest and cards, and each model reproduces
 the check metric recorded when it was packaged (on its ``check.csv``, a fixed validation subset)."""
+
 from __future__ import annotations
 
 import json
@@ -56,12 +57,21 @@ def test_each_task_model_beats_the_one_hot_baseline_of_its_recipe(entry):
     for b in rows:
         assert b["metric"] == entry.metric["name"]
         assert b["beaten"] == (value > b["value"] if greater_is_better(b["metric"]) else value < b["value"])
-    assert rows[0]["beaten"], f"{entry.name}: {entry.metric_text()} does not beat {rows[0]['name']} {rows[0]['value']:.4f}"
+    assert rows[0]["beaten"], (
+        f"{entry.name}: {entry.metric_text()} does not beat {rows[0]['name']} {rows[0]['value']:.4f}"
+    )
 
 
-@pytest.mark.parametrize("entry", ENTRIES or [pytest.param(None, marks=pytest.mark.skip(
-    reason="no models shipped yet: src/rnalm/shipped/manifest.json lists none"))],
-    ids=[e.name for e in ENTRIES] or ["none"])
+@pytest.mark.parametrize(
+    "entry",
+    ENTRIES
+    or [
+        pytest.param(
+            None, marks=pytest.mark.skip(reason="no models shipped yet: src/rnalm/shipped/manifest.json lists none")
+        )
+    ],
+    ids=[e.name for e in ENTRIES] or ["none"],
+)
 def test_shipped_model_matches_card_and_reproduces_check_metric(entry):
     for name, sha in entry.files.items():
         assert sha256_file(entry.path / name) == sha, f"{entry.name}/{name}"

@@ -1,4 +1,5 @@
 """Packaging: what a shipped entry holds, and that its recorded check metric is reproduced."""
+
 from __future__ import annotations
 
 import json
@@ -22,8 +23,15 @@ def test_manifest_lists_every_entry(shipped_root):
 def test_cards_record_data_command_steps_metrics_and_licence(shipped_root):
     te = shipped.get("tiny-te", folder=shipped_root)
     card = te.card.read_text()
-    for text in ("rnalm finetune --config te.yaml", "Optimisation steps: 8", "te_valid.csv", "CC0 (random sequences)",
-                 "| spearman |", "`tiny-bb`", te.files["model.safetensors"]):
+    for text in (
+        "rnalm finetune --config te.yaml",
+        "Optimisation steps: 8",
+        "te_valid.csv",
+        "CC0 (random sequences)",
+        "| spearman |",
+        "`tiny-bb`",
+        te.files["model.safetensors"],
+    ):
         assert text in card, text
     ires = shipped.get("ires", folder=shipped_root)  # by alias
     assert ires.dtype == "float16" and "float32 weights of the run give" in ires.card.read_text()
@@ -32,8 +40,14 @@ def test_cards_record_data_command_steps_metrics_and_licence(shipped_root):
     with safe_open(str(ires.path / "model.safetensors"), "pt") as fh:
         assert {str(fh.get_tensor(k).dtype) for k in fh.keys()} == {"torch.float16"}
     # only what prediction needs; the frozen backbone is referenced, not copied
-    assert sorted(te.files) == ["card.md", "check.csv", "config.yaml", "label_state.json", "model.safetensors",
-                                "run_info.json"]
+    assert sorted(te.files) == [
+        "card.md",
+        "check.csv",
+        "config.yaml",
+        "label_state.json",
+        "model.safetensors",
+        "run_info.json",
+    ]
     assert te.size < 20_000
     cfg = (te.path / "config.yaml").read_text()
     assert "name: shipped:tiny-bb" in cfg and "cache: false" in cfg
@@ -49,18 +63,51 @@ def test_a_run_on_other_backbone_weights_is_refused(tiny_models, tmp_path, capsy
 
     torch.manual_seed(1)
     a = get_alphabet("utr-lm")
-    cfg = named_config("utr-lm", alphabet=a, num_layers=2, embed_dim=16, ffn_embed_dim=32, attention_heads=4,
-                       max_positions=128)
+    cfg = named_config(
+        "utr-lm", alphabet=a, num_layers=2, embed_dim=16, ffn_embed_dim=32, attention_heads=4, max_positions=128
+    )
     other = save_native(RNAEncoder(cfg).reset_parameters().eval(), a, tmp_path / "other")
     (tmp_path / "seqs.fa").write_text("".join(f">s{i}\n{'ACGU' * (3 + i)}\n" for i in range(8)))
     root = tmp_path / "root"
-    assert main([str(other), "--name", "tiny-bb", "--data-licence", "none", "--check-data", str(tmp_path / "seqs.fa"),
-                 "--check-size", "8", "--root", str(root)]) == 0
+    assert (
+        main(
+            [
+                str(other),
+                "--name",
+                "tiny-bb",
+                "--data-licence",
+                "none",
+                "--check-data",
+                str(tmp_path / "seqs.fa"),
+                "--check-size",
+                "8",
+                "--root",
+                str(root),
+            ]
+        )
+        == 0
+    )
     entry = shipped.get("tiny-bb", folder=root)
     assert entry.metric["split"] == "check" and entry.check["n"] == 8
     capsys.readouterr()
-    assert main([str(tiny_models["te"]), "--name", "x", "--task", "te", "--data-licence", "none",
-                 "--backbone", "tiny-bb", "--root", str(root)]) == 2
+    assert (
+        main(
+            [
+                str(tiny_models["te"]),
+                "--name",
+                "x",
+                "--task",
+                "te",
+                "--data-licence",
+                "none",
+                "--backbone",
+                "tiny-bb",
+                "--root",
+                str(root),
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert err.startswith("ship: error: the run was trained on backbone") and "ship the run's backbone first" in err
     assert [e.name for e in shipped.entries(root)] == ["tiny-bb"] and not (root / "x").exists()
@@ -76,8 +123,12 @@ def test_one_model_per_task_alias(shipped_root, tiny_models, tmp_path):
     root = tmp_path / "copy"
     shutil.copytree(shipped_root, root)
     with pytest.raises(shipped.ShippedModelError, match="task alias 'te' is already shipped as tiny-te"):
-        package(tiny_models["te"], Options(name="te2", task="te", data_licence="x", backbone="tiny-bb",
-                                           check_size=8, recompute_valid=False), root, log=lambda _m: None)
+        package(
+            tiny_models["te"],
+            Options(name="te2", task="te", data_licence="x", backbone="tiny-bb", check_size=8, recompute_valid=False),
+            root,
+            log=lambda _m: None,
+        )
     assert not (root / "te2").exists() and shipped.find("te2", folder=root) is None
 
     from rnalm.packaging import main
@@ -114,10 +165,16 @@ def test_baselines_are_paired_on_the_validation_rows_and_shown_on_the_card(shipp
         return str(b)
 
     opts = dict(name="tiny-te", task="te", data_licence="x", backbone="tiny-bb", check_size=8, recompute_valid=False)
-    entry = package(te, Options(**opts, baselines=(("onehot", baseline("lower", ours - 0.2)),
-                                                    ("onehot_bpp", baseline("higher", ours + 0.1))),
-                                notes=("Not better than onehot_bpp.",)),
-                    root, log=lambda _m: None)
+    entry = package(
+        te,
+        Options(
+            **opts,
+            baselines=(("onehot", baseline("lower", ours - 0.2)), ("onehot_bpp", baseline("higher", ours + 0.1))),
+            notes=("Not better than onehot_bpp.",),
+        ),
+        root,
+        log=lambda _m: None,
+    )
     rows = entry.raw["baselines"]
     assert [(b["name"], b["beaten"]) for b in rows] == [("onehot", True), ("onehot_bpp", False)]
     assert rows[0]["value"] == pytest.approx(ours - 0.2) and rows[0]["metric"] == "spearman"
@@ -126,6 +183,9 @@ def test_baselines_are_paired_on_the_validation_rows_and_shown_on_the_card(shipp
     assert "## Baselines (same validation rows)" in card and "| onehot |" in card and "| no |" in card
     assert "## Notes\n\nNot better than onehot_bpp." in card
     with pytest.raises(shipped.ShippedModelError, match="validated on other rows"):
-        package(te, Options(**opts, baselines=(("onehot", baseline("other", 0.0, drop_row=True)),)),
-                root, log=lambda _m: None)
-
+        package(
+            te,
+            Options(**opts, baselines=(("onehot", baseline("other", 0.0, drop_row=True)),)),
+            root,
+            log=lambda _m: None,
+        )

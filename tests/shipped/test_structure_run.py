@@ -1,4 +1,5 @@
 """A real structure run (``rnalm finetune``, ``task: structure``) shipped and used by ``rnalm fold``."""
+
 from __future__ import annotations
 
 import random
@@ -24,12 +25,18 @@ def test_structure_run_ships_and_folds_by_default(tiny_models, tmp_path, monkeyp
     torch.set_num_threads(1)
     rng = random.Random(0)
     write_dbn([planted(rng, f"s{k}") for k in range(40)], tmp_path / "train.dbn")
-    run = finetune({"task": "structure", "output_dir": str(tmp_path / "run"), "plots": False,
-                    "data": {"train": str(tmp_path / "train.dbn"), "valid_fraction": 0.25},
-                    "backbone": {"name": str(tiny_models["pretrain"] / "final"), "cache_dir": str(tmp_path / "cache")},
-                    "head": {"channels": 8, "blocks": 1, "reduction_dim": 8, "dropout": 0.0},
-                    "train": {"epochs": 1, "batch_size": 8, "threads": 1, "lr": 5e-3, "pos_weight": 5.0}},
-                   log=None).run_dir
+    run = finetune(
+        {
+            "task": "structure",
+            "output_dir": str(tmp_path / "run"),
+            "plots": False,
+            "data": {"train": str(tmp_path / "train.dbn"), "valid_fraction": 0.25},
+            "backbone": {"name": str(tiny_models["pretrain"] / "final"), "cache_dir": str(tmp_path / "cache")},
+            "head": {"channels": 8, "blocks": 1, "reduction_dim": 8, "dropout": 0.0},
+            "train": {"epochs": 1, "batch_size": 8, "threads": 1, "lr": 5e-3, "pos_weight": 5.0},
+        },
+        log=None,
+    ).run_dir
     root = tmp_path / "shipped"
     quiet = lambda _m: None  # noqa: E731
     package(tiny_models["pretrain"], Options(name="bb", data_licence="CC0", check_size=16), root, log=quiet)

@@ -1,4 +1,5 @@
 """``rnalm fold``: bad input gives one clear error naming the record; good input gives every file."""
+
 from __future__ import annotations
 
 import json
@@ -24,21 +25,29 @@ def _fold(capsys, *argv):
     return rc, out, err
 
 
-@pytest.mark.parametrize("fasta,extra,msg", [
-    (">ok\nACGU\n>bad rec\nACXGU\n", [], r"record 'bad': invalid character 'X' at position 3"),
-    (">ok\nACGU\n>gap\nAC-GU\n", [], r"record 'gap': invalid character '-' at position 3"),
-    (">ok\nACGU\n>empty\n>next\nACGU\n", [], r"record 'empty' \(line 3\): empty sequence"),
-    (">ok\nACGU\n>long\n" + "A" * 30 + "\n", ["--max-length", "20"], r"record 'long': 30 nt is longer than the maximum length 20"),
-    (">a\nACGU\n>a\nACGU\n", [], r"duplicate record id 'a'"),
-    (">a/b\nACGU\n>a_b\nACGU\n", [], r"records 'a/b' and 'a_b' would both be written as 'a_b'"),
-    ("ACGU\n", [], r"not FASTA"),
-])
+@pytest.mark.parametrize(
+    "fasta,extra,msg",
+    [
+        (">ok\nACGU\n>bad rec\nACXGU\n", [], r"record 'bad': invalid character 'X' at position 3"),
+        (">ok\nACGU\n>gap\nAC-GU\n", [], r"record 'gap': invalid character '-' at position 3"),
+        (">ok\nACGU\n>empty\n>next\nACGU\n", [], r"record 'empty' \(line 3\): empty sequence"),
+        (
+            ">ok\nACGU\n>long\n" + "A" * 30 + "\n",
+            ["--max-length", "20"],
+            r"record 'long': 30 nt is longer than the maximum length 20",
+        ),
+        (">a\nACGU\n>a\nACGU\n", [], r"duplicate record id 'a'"),
+        (">a/b\nACGU\n>a_b\nACGU\n", [], r"records 'a/b' and 'a_b' would both be written as 'a_b'"),
+        ("ACGU\n", [], r"not FASTA"),
+    ],
+)
 def test_bad_input_is_one_clear_error_and_writes_nothing(tmp_path, capsys, fasta, extra, msg):
     out = tmp_path / "out"
     rc, _, err = _fold(capsys, "--input", _fa(tmp_path, fasta), "--output", str(out), "--method", "vienna", *extra)
     assert rc == 2
     assert err.startswith("rnalm fold: error: ") and err.count("\n") == 1
     import re
+
     assert re.search(msg, err), err
     assert not out.exists() or not any(out.iterdir())
 
@@ -48,8 +57,13 @@ def test_option_errors(tmp_path, capsys):
     o = str(tmp_path / "o")
     assert "--run RUN_DIR" in _fold(capsys, "-i", fa, "-o", o)[2]
     assert "exclude each other" in _fold(capsys, "-i", fa, "-o", o, "--method", "vienna", "--run", o)[2]
-    assert "--threshold apply to --run" in _fold(capsys, "-i", fa, "-o", o, "--method", "vienna", "--threshold", "0.3")[2]
-    assert "--max-length must be positive" in _fold(capsys, "-i", fa, "-o", o, "--method", "vienna", "--max-length", "0")[2]
+    assert (
+        "--threshold apply to --run" in _fold(capsys, "-i", fa, "-o", o, "--method", "vienna", "--threshold", "0.3")[2]
+    )
+    assert (
+        "--max-length must be positive"
+        in _fold(capsys, "-i", fa, "-o", o, "--method", "vienna", "--max-length", "0")[2]
+    )
 
 
 def test_run_dir_errors(tmp_path, capsys, monkeypatch):
@@ -60,9 +74,15 @@ def test_run_dir_errors(tmp_path, capsys, monkeypatch):
     rc, _, err = _fold(capsys, "-i", fa, "-o", o, "--run", str(run))
     assert rc == 2 and f"run directory {run} does not exist" in err
     run.mkdir()
-    assert "is not a trained `rnalm finetune` run (no run_info.json)" in _fold(capsys, "-i", fa, "-o", o, "--run", str(run))[2]
+    assert (
+        "is not a trained `rnalm finetune` run (no run_info.json)"
+        in _fold(capsys, "-i", fa, "-o", o, "--run", str(run))[2]
+    )
     (run / "run_info.json").write_text(json.dumps({"task": "regression"}))
-    assert "is a 'regression' run, not a secondary-structure model" in _fold(capsys, "-i", fa, "-o", o, "--run", str(run))[2]
+    assert (
+        "is a 'regression' run, not a secondary-structure model"
+        in _fold(capsys, "-i", fa, "-o", o, "--run", str(run))[2]
+    )
     (run / "run_info.json").write_text(json.dumps({"task": "structure"}))
     assert "no structure model could be loaded" in _fold(capsys, "-i", fa, "-o", o, "--run", str(run))[2]
 
@@ -90,8 +110,9 @@ def test_run_dir_with_registered_loader(tmp_path, capsys, monkeypatch):
     rc, stdout, _ = _fold(capsys, "-i", fa, "-o", str(out), "--run", str(run), "--batch-size", "2")
     assert rc == 0 and calls == [2, 1] and "3 record(s) folded" in stdout
     assert read_dbn(out / "a.dbn")[0].dot_bracket() == "(....)"
-    rc, _, _ = _fold(capsys, "-i", fa, "-o", str(out), "--run", str(run), "--canonical-only", "--threshold", "0.95",
-                     "--overwrite")
+    rc, _, _ = _fold(
+        capsys, "-i", fa, "-o", str(out), "--run", str(run), "--canonical-only", "--threshold", "0.95", "--overwrite"
+    )
     assert rc == 0
     assert read_dbn(out / "a.dbn")[0].pairs == () and read_dbn(out / "b.dbn")[0].pairs == ()
     rc, _, _ = _fold(capsys, "-i", fa, "-o", str(out), "--run", str(run), "--canonical-only", "--overwrite")
@@ -106,8 +127,20 @@ def test_vienna_writes_every_file(tmp_path, capsys):
     rc, stdout, err = _fold(capsys, "-i", fa, "-o", str(out), "--method", "vienna")
     assert rc == 0, err
     names = sorted(p.name for p in out.iterdir())
-    assert names == sorted(["hp.ct", "hp.bpseq", "hp.dbn", "hp.npy", "x_2.ct", "x_2.bpseq", "x_2.dbn", "x_2.npy",
-                            "summary.tsv", "rnalm_output.json"])
+    assert names == sorted(
+        [
+            "hp.ct",
+            "hp.bpseq",
+            "hp.dbn",
+            "hp.npy",
+            "x_2.ct",
+            "x_2.bpseq",
+            "x_2.dbn",
+            "x_2.npy",
+            "summary.tsv",
+            "rnalm_output.json",
+        ]
+    )
     ct = read_ct(out / "hp.ct")[0]
     assert ct == read_bpseq(out / "hp.bpseq") == read_dbn(out / "hp.dbn")[0]
     assert ct.id == "hp" and ct.dot_bracket() == "((((....))))"

@@ -1,4 +1,5 @@
 """ct / bpseq / dbn readers and writers, and the dataset layouts, on hand-written files."""
+
 from __future__ import annotations
 
 import json
@@ -55,30 +56,43 @@ def test_multi_record_files(tmp_path):
 def test_reads_foreign_flavours(tmp_path):
     # RNAstructure-style ct header with energy; RNA STRAND-style bpseq header; RNAfold and bpRNA dbn
     (tmp_path / "e.ct").write_text(
-        "5  ENERGY = -1.2  myrna\n1 G 0 2 5 1\n2 A 1 3 0 2\n3 A 2 4 0 3\n4 A 3 5 0 4\n5 C 4 0 1 5\n")
+        "5  ENERGY = -1.2  myrna\n1 G 0 2 5 1\n2 A 1 3 0 2\n3 A 2 4 0 3\n4 A 3 5 0 4\n5 C 4 0 1 5\n"
+    )
     assert read_ct(tmp_path / "e.ct") == [Structure("myrna", "GAAAC", ((0, 4),))]
-    (tmp_path / "s.bpseq").write_text("Filename: strand1.ct\nOrganism: x\n# comment\n1 G 5\n2 A 0\n3 A 0\n4 A 0\n5 C 1\n")
+    (tmp_path / "s.bpseq").write_text(
+        "Filename: strand1.ct\nOrganism: x\n# comment\n1 G 5\n2 A 0\n3 A 0\n4 A 0\n5 C 1\n"
+    )
     assert read_bpseq(tmp_path / "s.bpseq") == Structure("strand1.ct", "GAAAC", ((0, 4),))
-    (tmp_path / "v.dbn").write_text(">v1 some description\nGGGAAAUCCC\n(((....))) (-1.20)\n"
-                                    "#Name: bprna_1\n#Length: 4\nACGU\n....\n")
-    assert read_dbn(tmp_path / "v.dbn") == [Structure("v1", "GGGAAAUCCC", ((0, 9), (1, 8), (2, 7))),
-                                            Structure("bprna_1", "ACGU", ())]
+    (tmp_path / "v.dbn").write_text(
+        ">v1 some description\nGGGAAAUCCC\n(((....))) (-1.20)\n#Name: bprna_1\n#Length: 4\nACGU\n....\n"
+    )
+    assert read_dbn(tmp_path / "v.dbn") == [
+        Structure("v1", "GGGAAAUCCC", ((0, 9), (1, 8), (2, 7))),
+        Structure("bprna_1", "ACGU", ()),
+    ]
 
 
-@pytest.mark.parametrize("name,text,msg", [
-    ("a.ct", "3 x\n1 G 0 2 3 1\n2 A 1 3 0 2\n", r"a\.ct:3: .*ends after 2 of 3"),
-    ("b.ct", "3 x\n1 G 0 2 3 1\n2 A 1 3 0 2\n3 C 2 0 2 3\n", r"b\.ct:2: .*position 1 names partner 3, but position 3 names 2"),
-    ("c.ct", "2 x\n1 G 0 2 0 1\n3 A 1 0 0 2\n", r"c\.ct:3: .*expected position 2, got 3"),
-    ("d.ct", "x y\n", r"d\.ct:1: expected a ct header"),
-    ("e.bpseq", "1 G 3\n2 A 0\n3 C 1\n4 U\n", r"e\.bpseq:4: a bpseq line"),
-    ("f.bpseq", "1 G 9\n2 C 0\n", r"f\.bpseq:1: partner 9 is past"),
-    ("g.bpseq", "1 G 1\n", r"g\.bpseq:1: .*paired with itself"),
-    ("h.dbn", ">x\nGGGAAACCC\n(((...))\n", r"h\.dbn:3: .*8 characters.*9"),
-    ("i.dbn", ">x\nGGGAAACCC\n((....)))\n", r"i\.dbn:3: .*unbalanced"),
-    ("j.dbn", ">x\nGGGAAACCC\n", r"j\.dbn:1: .*got 1 data line"),
-    ("k.dbn", ">x\nGGG\nCCC\n...\n", r"k\.dbn:4: .*multi-line"),
-    ("l.dbn", "", r"l\.dbn: no dot-bracket record"),
-])
+@pytest.mark.parametrize(
+    "name,text,msg",
+    [
+        ("a.ct", "3 x\n1 G 0 2 3 1\n2 A 1 3 0 2\n", r"a\.ct:3: .*ends after 2 of 3"),
+        (
+            "b.ct",
+            "3 x\n1 G 0 2 3 1\n2 A 1 3 0 2\n3 C 2 0 2 3\n",
+            r"b\.ct:2: .*position 1 names partner 3, but position 3 names 2",
+        ),
+        ("c.ct", "2 x\n1 G 0 2 0 1\n3 A 1 0 0 2\n", r"c\.ct:3: .*expected position 2, got 3"),
+        ("d.ct", "x y\n", r"d\.ct:1: expected a ct header"),
+        ("e.bpseq", "1 G 3\n2 A 0\n3 C 1\n4 U\n", r"e\.bpseq:4: a bpseq line"),
+        ("f.bpseq", "1 G 9\n2 C 0\n", r"f\.bpseq:1: partner 9 is past"),
+        ("g.bpseq", "1 G 1\n", r"g\.bpseq:1: .*paired with itself"),
+        ("h.dbn", ">x\nGGGAAACCC\n(((...))\n", r"h\.dbn:3: .*8 characters.*9"),
+        ("i.dbn", ">x\nGGGAAACCC\n((....)))\n", r"i\.dbn:3: .*unbalanced"),
+        ("j.dbn", ">x\nGGGAAACCC\n", r"j\.dbn:1: .*got 1 data line"),
+        ("k.dbn", ">x\nGGG\nCCC\n...\n", r"k\.dbn:4: .*multi-line"),
+        ("l.dbn", "", r"l\.dbn: no dot-bracket record"),
+    ],
+)
 def test_malformed_files_name_file_and_line(tmp_path, name, text, msg):
     p = tmp_path / name
     p.write_text(text)
@@ -95,8 +109,12 @@ def test_unknown_extension_and_missing_file(tmp_path):
 
 def test_bprna_jsonl(tmp_path):
     p = tmp_path / "v.jsonl"
-    p.write_text(json.dumps({"id": "a", "sequence": "GGGAAACCC", "pairs": [[1, 9], [2, 8]]}) + "\n\n"
-                 + json.dumps({"id": "b", "sequence": "GGGAAACCC", "pairs": [[5, 5], [1, 9]]}) + "\n")
+    p.write_text(
+        json.dumps({"id": "a", "sequence": "GGGAAACCC", "pairs": [[1, 9], [2, 8]]})
+        + "\n\n"
+        + json.dumps({"id": "b", "sequence": "GGGAAACCC", "pairs": [[5, 5], [1, 9]]})
+        + "\n"
+    )
     with pytest.warns(UserWarning, match=r"v\.jsonl:3: record 'b': dropped 1 .*itself"):
         recs = read_bprna_jsonl(p)
     assert recs == [Structure("a", "GGGAAACCC", ((0, 8), (1, 7))), Structure("b", "GGGAAACCC", ((0, 8),))]
@@ -115,19 +133,22 @@ def test_bprna_jsonl(tmp_path):
 
 def test_archiveii_csv_and_splits(tmp_path):
     p = tmp_path / "a.csv"
-    p.write_text("id,sequence,structure,base_pairs,len\n"
-                 '5s_X-1,GGGGAAACCCAAUUCCCCAAGGGA,((((...<<<..))))...>>>..,"' + json.dumps(
-                     [[1, 16], [2, 15], [3, 14], [4, 13], [8, 22], [9, 21], [10, 20]]) + '",24\n'
-                 'tRNA_y,GAAAC,(...),"[[1, 5]]",5\n')
+    p.write_text(
+        "id,sequence,structure,base_pairs,len\n"
+        '5s_X-1,GGGGAAACCCAAUUCCCCAAGGGA,((((...<<<..))))...>>>..,"'
+        + json.dumps([[1, 16], [2, 15], [3, 14], [4, 13], [8, 22], [9, 21], [10, 20]])
+        + '",24\n'
+        'tRNA_y,GAAAC,(...),"[[1, 5]]",5\n'
+    )
     recs = read_archiveii_csv(p)
     assert recs[0] == Structure("5s_X-1", PK.sequence, PK.pairs)
     assert recs[1].pairs == ((0, 4),)
     assert [archiveii_family(r.id) for r in recs] == ["5s", "tRNA"]
-    p.write_text("id,sequence,structure,base_pairs,len\ntRNA_y,GAAAC,.....,\"[[1, 5]]\",5\n")
+    p.write_text('id,sequence,structure,base_pairs,len\ntRNA_y,GAAAC,.....,"[[1, 5]]",5\n')
     with pytest.raises(StructureFormatError, match=r"a\.csv:2: .*disagree"):
         read_archiveii_csv(p)
     assert read_archiveii_csv(p, check_structure=False)[0].pairs == ((0, 4),)
-    p.write_text("id,sequence,structure,base_pairs,len\ntRNA_y,GAAAC,(...),\"[[1, 5]]\",6\n")
+    p.write_text('id,sequence,structure,base_pairs,len\ntRNA_y,GAAAC,(...),"[[1, 5]]",6\n')
     with pytest.raises(StructureFormatError, match="len says 6"):
         read_archiveii_csv(p)
     p.write_text("id,sequence\nx,ACGU\n")

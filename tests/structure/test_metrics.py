@@ -1,4 +1,5 @@
 """Metrics on hand-worked examples (numbers computed by hand in the comments)."""
+
 from __future__ import annotations
 
 import math

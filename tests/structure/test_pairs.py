@@ -1,4 +1,5 @@
 """Structure validation, dot-bracket conversion and pseudoknot page assignment."""
+
 from __future__ import annotations
 
 import itertools
@@ -81,7 +82,7 @@ def test_max_nested_subset_matches_brute_force():
         n = rng.randint(2, 16)
         pos = rng.sample(range(30), 2 * (n // 2))
         rng.shuffle(pos)
-        pairs = sorted(tuple(sorted(pos[k:k + 2])) for k in range(0, len(pos), 2))
+        pairs = sorted(tuple(sorted(pos[k : k + 2])) for k in range(0, len(pos), 2))
         best = max_nested_subset(pairs)
         assert is_nested(best) and set(best) <= set(pairs)
         assert len(best) == _brute_max_nested(pairs), pairs

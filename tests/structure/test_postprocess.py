@@ -1,4 +1,5 @@
 """Each post-processing rule, and maximum-weight matching against brute force."""
+
 from __future__ import annotations
 
 import itertools

@@ -1,4 +1,5 @@
 """The fold engine without the CLI: validation, file names, predictors."""
+
 from __future__ import annotations
 
 import sys

@@ -1,4 +1,5 @@
 """ViennaRNA baseline wrapper (skipped where ViennaRNA is not installed)."""
+
 from __future__ import annotations
 
 import numpy as np

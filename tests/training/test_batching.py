@@ -14,8 +14,10 @@ def lengths(n=300, seed=0):
 @pytest.mark.parametrize("shuffle", [True, False])
 def test_budget_batches_partition_within_budget(ties, shuffle):
     lens = lengths()
-    for budget, cost in [(Budget(tokens=2000, max_rows=16), lambda b: len(b) * max(lens[i] for i in b)),
-                         (Budget(cells=200_000), lambda b: len(b) * max(lens[i] for i in b) ** 2)]:
+    for budget, cost in [
+        (Budget(tokens=2000, max_rows=16), lambda b: len(b) * max(lens[i] for i in b)),
+        (Budget(cells=200_000), lambda b: len(b) * max(lens[i] for i in b) ** 2),
+    ]:
         batches = budget_batches(lens, budget, shuffle=shuffle, seed=3, ties=ties)
         assert sorted(i for b in batches for i in b) == list(range(len(lens)))
         assert all(len(b) == 1 or cost(b) <= (budget.tokens or budget.cells) for b in batches)

@@ -8,6 +8,7 @@ Before any sub-command runs, :func:`rnalm.numerics.reproducible` fixes the math 
 numerical mode (``--fast-math`` or ``RNALM_FAST_MATH=1`` opts out), so identical commands give
 bit-identical results.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,9 +28,12 @@ COMMANDS: tuple[ModuleType, ...] = (convert, corpus, demo, download, embed, fine
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rnalm", description="RNA language models: load, embed, fine-tune, fold.")
     parser.add_argument("--version", action="version", version=f"rnalm {__version__}")
-    parser.add_argument("--fast-math", action="store_true",
-                        help="leave the math libraries in their default mode: faster on some CPUs, but identical "
-                             f"runs may differ in the last bits (same as {numerics.FAST_MATH_ENV}=1)")
+    parser.add_argument(
+        "--fast-math",
+        action="store_true",
+        help="leave the math libraries in their default mode: faster on some CPUs, but identical "
+        f"runs may differ in the last bits (same as {numerics.FAST_MATH_ENV}=1)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for module in COMMANDS:

@@ -12,6 +12,7 @@ and its column stays empty; nothing needs the network. Everything goes under ``-
 (``.dbn``, ``.ct``, ``.bpseq``, ``.npy``, ``.arc.png``, ``.dotplot.png``), ``cards/`` (the model
 cards of the shipped models used) and ``embeddings.npy``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,12 +23,17 @@ DEFAULT_INPUT = "examples/example.fasta"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("demo", help="run the shipped models on a small FASTA and write an HTML report",
-                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "demo",
+        help="run the shipped models on a small FASTA and write an HTML report",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--input", default=DEFAULT_INPUT, help=f"FASTA or CSV (default {DEFAULT_INPUT})")
     p.add_argument("--output", default="demo_out", help="output directory (default demo_out)")
-    p.add_argument("--model", default=None,
-                   help="language model for the embeddings (path or name; default: the shipped backbone)")
+    p.add_argument(
+        "--model", default=None, help="language model for the embeddings (path or name; default: the shipped backbone)"
+    )
     p.add_argument("--no-vienna", action="store_true", help="skip the ViennaRNA structures")
     p.set_defaults(func=run)
 

@@ -1,4 +1,5 @@
 """``rnalm embed`` and ``rnalm embed-merge``: embeddings for large sequence files."""
+
 from __future__ import annotations
 
 import argparse
@@ -44,53 +45,109 @@ N-th record into OUTPUT.rank<r>-of-<N>; add --merge to combine them at the end, 
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("embed", help="embed sequences from FASTA/CSV into HDF5, .npy or .pt files",
-                       description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", default=None, metavar="NAME_OR_PATH",
-                   help="shipped or registered model name, or checkpoint path (default: the backbone shipped with "
-                        "rnalm, utrlm-mini; see `rnalm models`)")
+    p = sub.add_parser(
+        "embed",
+        help="embed sequences from FASTA/CSV into HDF5, .npy or .pt files",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--model",
+        default=None,
+        metavar="NAME_OR_PATH",
+        help="shipped or registered model name, or checkpoint path (default: the backbone shipped with "
+        "rnalm, utrlm-mini; see `rnalm models`)",
+    )
     p.add_argument("--input", "-i", required=True, metavar="FILE", help="FASTA (.gz ok), CSV or TSV with a header")
     p.add_argument("--output", "-o", required=True, metavar="PATH", help="HDF5 file, or directory for npy/pt")
-    p.add_argument("--format", dest="storage", choices=("hdf5", "npy", "pt"), default="hdf5",
-                   help="output format (default: hdf5)")
-    p.add_argument("--layers", nargs="+", default=None, metavar="L",
-                   help="layers to save: 0 = embeddings, negatives count from the end, 'all' (default: last)")
-    p.add_argument("--pool", nargs="+", default=["mean"], metavar="POOL",
-                   help="any of per-token, mean, cls (default: mean; per-token stores L x D floats per record)")
+    p.add_argument(
+        "--format", dest="storage", choices=("hdf5", "npy", "pt"), default="hdf5", help="output format (default: hdf5)"
+    )
+    p.add_argument(
+        "--layers",
+        nargs="+",
+        default=None,
+        metavar="L",
+        help="layers to save: 0 = embeddings, negatives count from the end, 'all' (default: last)",
+    )
+    p.add_argument(
+        "--pool",
+        nargs="+",
+        default=["mean"],
+        metavar="POOL",
+        help="any of per-token, mean, cls (default: mean; per-token stores L x D floats per record)",
+    )
     p.add_argument("--contacts", action="store_true", help="also save contact maps (n_rows x n_rows)")
-    p.add_argument("--attentions", action="store_true",
-                   help="also save attention maps (layers x heads x n_rows x n_rows; large)")
-    p.add_argument("--long", choices=("error", "truncate", "window"), default="window",
-                   help="sequences longer than the model's maximum (default: window, see above)")
-    p.add_argument("--window-overlap", type=int, default=None, metavar="TOKENS",
-                   help="overlap of consecutive windows (default: a quarter of the window)")
-    p.add_argument("--tokens-per-batch", type=int, default=None, metavar="N",
-                   help="padded tokens per batch (default: 8192 on CPU, 65536 on GPU; on --resume, the "
-                        "interrupted run's)")
-    p.add_argument("--lookahead", type=int, default=None, metavar="RECORDS",
-                   help="records read ahead and sorted by length for batching; bounds memory (default: 4096)")
+    p.add_argument(
+        "--attentions", action="store_true", help="also save attention maps (layers x heads x n_rows x n_rows; large)"
+    )
+    p.add_argument(
+        "--long",
+        choices=("error", "truncate", "window"),
+        default="window",
+        help="sequences longer than the model's maximum (default: window, see above)",
+    )
+    p.add_argument(
+        "--window-overlap",
+        type=int,
+        default=None,
+        metavar="TOKENS",
+        help="overlap of consecutive windows (default: a quarter of the window)",
+    )
+    p.add_argument(
+        "--tokens-per-batch",
+        type=int,
+        default=None,
+        metavar="N",
+        help="padded tokens per batch (default: 8192 on CPU, 65536 on GPU; on --resume, the interrupted run's)",
+    )
+    p.add_argument(
+        "--lookahead",
+        type=int,
+        default=None,
+        metavar="RECORDS",
+        help="records read ahead and sorted by length for batching; bounds memory (default: 4096)",
+    )
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:N (default: cuda if available)")
-    p.add_argument("--dtype", default="float32", choices=("float32", "bfloat16", "float16", "fp32", "bf16", "fp16"),
-                   help="compute precision (default: float32; float16 on GPU only)")
+    p.add_argument(
+        "--dtype",
+        default="float32",
+        choices=("float32", "bfloat16", "float16", "fp32", "bf16", "fp16"),
+        help="compute precision (default: float32; float16 on GPU only)",
+    )
     p.add_argument("--threads", type=int, default=None, help="CPU threads for the model (default: torch's)")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--resume", action="store_true", help="skip records already complete in OUTPUT")
-    g.add_argument("--overwrite", action="store_true",
-                   help="replace an existing OUTPUT, only if it is rnalm embedding output and does not hold the "
-                        "input; the new output is built beside it and swapped in when complete")
-    p.add_argument("--unknown", default=None, metavar="LETTER|mask|unk",
-                   help="replace invalid characters instead of failing (default: fail naming the record)")
-    p.add_argument("--input-format", choices=("fasta", "csv", "tsv"), default=None,
-                   help="input format (default: detected from content and name)")
+    g.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing OUTPUT, only if it is rnalm embedding output and does not hold the "
+        "input; the new output is built beside it and swapped in when complete",
+    )
+    p.add_argument(
+        "--unknown",
+        default=None,
+        metavar="LETTER|mask|unk",
+        help="replace invalid characters instead of failing (default: fail naming the record)",
+    )
+    p.add_argument(
+        "--input-format",
+        choices=("fasta", "csv", "tsv"),
+        default=None,
+        help="input format (default: detected from content and name)",
+    )
     p.add_argument("--id-column", default=None, help="CSV/TSV column with record ids (default: id, name, ...)")
     p.add_argument("--seq-column", default=None, help="CSV/TSV column with sequences (default: sequence, seq, ...)")
     p.add_argument("--merge", action="store_true", help="under torchrun, merge the rank parts at the end")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
-    m = sub.add_parser("embed-merge", help="merge the per-rank parts of a torchrun `rnalm embed` run",
-                       description="Combines OUTPUT.rank<r>-of-<N> (all N, each finished) into OUTPUT, in input "
-                                   "order, atomically; the parts are removed afterwards unless --keep-parts.")
+    m = sub.add_parser(
+        "embed-merge",
+        help="merge the per-rank parts of a torchrun `rnalm embed` run",
+        description="Combines OUTPUT.rank<r>-of-<N> (all N, each finished) into OUTPUT, in input "
+        "order, atomically; the parts are removed afterwards unless --keep-parts.",
+    )
     m.add_argument("output", help="the OUTPUT given to `rnalm embed`")
     m.add_argument("--keep-parts", action="store_true", help="keep the part files after merging")
     m.set_defaults(func=run_merge)
@@ -98,19 +155,35 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     opts = EmbedOptions(
-        layers=args.layers, pools=args.pool, storage=args.storage, contacts=args.contacts,
-        attentions=args.attentions, long=args.long, overlap=args.window_overlap,
-        tokens_per_batch=args.tokens_per_batch, lookahead=args.lookahead, device=args.device, dtype=args.dtype,
-        threads=args.threads, resume=args.resume, overwrite=args.overwrite, unknown=args.unknown,
-        input_format=args.input_format, id_column=args.id_column, seq_column=args.seq_column,
-        progress=not args.quiet, merge=args.merge,
+        layers=args.layers,
+        pools=args.pool,
+        storage=args.storage,
+        contacts=args.contacts,
+        attentions=args.attentions,
+        long=args.long,
+        overlap=args.window_overlap,
+        tokens_per_batch=args.tokens_per_batch,
+        lookahead=args.lookahead,
+        device=args.device,
+        dtype=args.dtype,
+        threads=args.threads,
+        resume=args.resume,
+        overwrite=args.overwrite,
+        unknown=args.unknown,
+        input_format=args.input_format,
+        id_column=args.id_column,
+        seq_column=args.seq_column,
+        progress=not args.quiet,
+        merge=args.merge,
     )
     model = args.model
     if model is None:
         entry = shipped.default_backbone()
         if entry is None:
-            raise RnalmError(f"no --model given and no backbone is shipped with this installation (manifest "
-                             f"{shipped.root() / shipped.MANIFEST}); name one with --model (see `rnalm models`)")
+            raise RnalmError(
+                f"no --model given and no backbone is shipped with this installation (manifest "
+                f"{shipped.root() / shipped.MANIFEST}); name one with --model (see `rnalm models`)"
+            )
         model = shipped.ref(entry.name)
         if not args.quiet:
             print(f"rnalm embed: model {entry.name} (shipped with rnalm)", file=sys.stderr)

@@ -1,5 +1,6 @@
 """``rnalm finetune --config FILE [key=value ...]``: train and evaluate a sequence-level predictor
 or a secondary-structure model (``task: structure``)."""
+
 from __future__ import annotations
 
 import argparse
@@ -10,12 +11,14 @@ from rnalm.finetune.runner import finetune
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "finetune", help="fine-tune / evaluate a predictor of a sequence property (regression or classification) "
-                         "or of secondary structure (task=structure; then `rnalm fold --run RUN_DIR`)",
+        "finetune",
+        help="fine-tune / evaluate a predictor of a sequence property (regression or classification) "
+        "or of secondary structure (task=structure; then `rnalm fold --run RUN_DIR`)",
         description="Trains a head (optionally with its language-model backbone) on labelled sequences and writes a "
-                    "run directory: resolved config, best weights, trainer_state.json, metrics.json, predictions.csv "
-                    "and figures. Every config key can be overridden as section.key=value, e.g. train.lr=1e-4 "
-                    "cv.folds=10 backbone.name=path/to/model.")
+        "run directory: resolved config, best weights, trainer_state.json, metrics.json, predictions.csv "
+        "and figures. Every config key can be overridden as section.key=value, e.g. train.lr=1e-4 "
+        "cv.folds=10 backbone.name=path/to/model.",
+    )
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="config overrides (YAML values)")
     p.add_argument("--config", "-c", help="YAML config (see recipes/)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its last checkpoint")

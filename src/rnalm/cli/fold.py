@@ -5,6 +5,7 @@ pseudoknots in ``[]``, ``{}``, ...), the pair-probability map ``<id>.npy`` and, 
 ``<id>.arc.png`` and ``<id>.dotplot.png``; plus ``summary.tsv``. Characters of ids that are unsafe
 in file names become ``_``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,41 +30,72 @@ from rnalm.structure.predict import FOLD_OUTPUT, PostprocessOptions, fold_record
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "fold", help="predict RNA secondary structures (shipped model, your trained model, or ViennaRNA)",
+        "fold",
+        help="predict RNA secondary structures (shipped model, your trained model, or ViennaRNA)",
         description="Predict secondary structures with the structure model shipped with rnalm (the default: "
-                    "no --run and no --method; see `rnalm models`), with a structure model trained by "
-                    "`rnalm finetune` (--run RUN_DIR) or with the ViennaRNA baseline (--method vienna: MFE "
-                    "structure, base-pair probabilities as the .npy map). Without a shipped structure model the "
-                    "default is an error that says so (never a silent switch to ViennaRNA). All records are "
-                    "validated before any output is written; every file is written atomically.")
-    p.add_argument("--input", "-i", required=True,
-                   help="FASTA (plain or gzip), or CSV/TSV with id and sequence columns")
-    p.add_argument("--output", "-o", required=True,
-                   help="output directory (created if missing; an existing, non-empty one needs --overwrite)")
-    p.add_argument("--overwrite", action="store_true",
-                   help="replace an existing --output folder, only if `rnalm fold` wrote it (never one holding "
-                        "the input or the run); the new folder is built aside and swapped in when complete")
-    p.add_argument("--method", choices=("shipped", "vienna", "run"), default=None,
-                   help="'shipped' for the structure model shipped with rnalm (the default without --run), "
-                        "'vienna' for ViennaRNA, 'run' for a trained model (the default when --run is given)")
+        "no --run and no --method; see `rnalm models`), with a structure model trained by "
+        "`rnalm finetune` (--run RUN_DIR) or with the ViennaRNA baseline (--method vienna: MFE "
+        "structure, base-pair probabilities as the .npy map). Without a shipped structure model the "
+        "default is an error that says so (never a silent switch to ViennaRNA). All records are "
+        "validated before any output is written; every file is written atomically.",
+    )
+    p.add_argument(
+        "--input", "-i", required=True, help="FASTA (plain or gzip), or CSV/TSV with id and sequence columns"
+    )
+    p.add_argument(
+        "--output",
+        "-o",
+        required=True,
+        help="output directory (created if missing; an existing, non-empty one needs --overwrite)",
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing --output folder, only if `rnalm fold` wrote it (never one holding "
+        "the input or the run); the new folder is built aside and swapped in when complete",
+    )
+    p.add_argument(
+        "--method",
+        choices=("shipped", "vienna", "run"),
+        default=None,
+        help="'shipped' for the structure model shipped with rnalm (the default without --run), "
+        "'vienna' for ViennaRNA, 'run' for a trained model (the default when --run is given)",
+    )
     p.add_argument("--run", metavar="RUN_DIR", help="run directory of a structure model trained by `rnalm finetune`")
-    p.add_argument("--max-length", type=int, default=1000,
-                   help="refuse records longer than this many nt (default 1000; ViennaRNA time grows as L^3)")
+    p.add_argument(
+        "--max-length",
+        type=int,
+        default=1000,
+        help="refuse records longer than this many nt (default 1000; ViennaRNA time grows as L^3)",
+    )
     p.add_argument("--plots", action="store_true", help="also write an arc diagram and a dot plot (PNG) per record")
     p.add_argument("--batch-size", type=int, default=8, help="records per model call (learned models only)")
-    pp = p.add_argument_group("post-processing of probability maps (learned models only; ViennaRNA's structure is "
-                              "its MFE)")
-    pp.add_argument("--threshold", type=float, default=None,
-                    help="pair if probability > threshold (default 0.5, or the shipped model's own, or the one a "
-                         "--run recorded from its training split: structure.select_threshold / "
-                         "python -m rnalm.finetune.structure.calibrate; a cross-validated run records the mean of its "
-                         "fold thresholds)")
-    pp.add_argument("--min-loop", type=int, default=None,
-                    help="minimum hairpin loop: pairs with j - i <= this are removed (default 3, i.e. |i-j| < 4)")
+    pp = p.add_argument_group(
+        "post-processing of probability maps (learned models only; ViennaRNA's structure is its MFE)"
+    )
+    pp.add_argument(
+        "--threshold",
+        type=float,
+        default=None,
+        help="pair if probability > threshold (default 0.5, or the shipped model's own, or the one a "
+        "--run recorded from its training split: structure.select_threshold / "
+        "python -m rnalm.finetune.structure.calibrate; a cross-validated run records the mean of its "
+        "fold thresholds)",
+    )
+    pp.add_argument(
+        "--min-loop",
+        type=int,
+        default=None,
+        help="minimum hairpin loop: pairs with j - i <= this are removed (default 3, i.e. |i-j| < 4)",
+    )
     pp.add_argument("--canonical-only", action="store_true", default=None, help="allow only AU, GC and GU pairs")
-    pp.add_argument("--one-partner", choices=("greedy", "matching", "none"), default=None,
-                    help="resolve bases with several candidate partners: greedy by probability (default) or "
-                         "maximum-weight matching")
+    pp.add_argument(
+        "--one-partner",
+        choices=("greedy", "matching", "none"),
+        default=None,
+        help="resolve bases with several candidate partners: greedy by probability (default) or "
+        "maximum-weight matching",
+    )
     p.add_argument("--quiet", "-q", action="store_true", help="no progress or summary line")
     p.set_defaults(func=run)
 
@@ -88,12 +120,20 @@ def _predictor(args: argparse.Namespace):
     if method == "vienna":
         if args.run:
             raise RnalmError("--run and --method vienna exclude each other")
-        given = [o for o, v in (("--threshold", args.threshold), ("--min-loop", args.min_loop),
-                                ("--canonical-only", args.canonical_only), ("--one-partner", args.one_partner))
-                 if v is not None]
+        given = [
+            o
+            for o, v in (
+                ("--threshold", args.threshold),
+                ("--min-loop", args.min_loop),
+                ("--canonical-only", args.canonical_only),
+                ("--one-partner", args.one_partner),
+            )
+            if v is not None
+        ]
         if given:
-            raise RnalmError(f"{', '.join(given)} apply to --run models only; ViennaRNA's structure is its MFE "
-                             "structure")
+            raise RnalmError(
+                f"{', '.join(given)} apply to --run models only; ViennaRNA's structure is its MFE structure"
+            )
         return fold.vienna(bpp=True), 1
     if not args.run:
         raise RnalmError("--method run needs --run RUN_DIR")
@@ -102,8 +142,11 @@ def _predictor(args: argparse.Namespace):
     model, defaults, record = fold.run_defaults(args.run)
     if record is not None and args.threshold is None and not args.quiet:
         how = record.get("combine") or f"{record.get('n_sequences', '?')} sequences"
-        print(f"threshold {defaults.threshold:.2f}: chosen on the run's training split ({how}; "
-              f"{args.run}/postprocess.json); --threshold overrides it", file=sys.stderr)
+        print(
+            f"threshold {defaults.threshold:.2f}: chosen on the run's training split ({how}; "
+            f"{args.run}/postprocess.json); --threshold overrides it",
+            file=sys.stderr,
+        )
     options = _postprocess_options(args, defaults if record is not None else None)
     return fold.from_model(f"run {args.run}", model, options, record), args.batch_size
 
@@ -113,9 +156,11 @@ def shipped_predictor(args: argparse.Namespace):
 
     entry = shipped.structure_entry()
     if entry is None:
-        raise RnalmError(f"no structure model is shipped with this installation (manifest "
-                         f"{shipped.root() / shipped.MANIFEST}); choose a predictor: --run RUN_DIR (a trained "
-                         f"structure model) or --method vienna")
+        raise RnalmError(
+            f"no structure model is shipped with this installation (manifest "
+            f"{shipped.root() / shipped.MANIFEST}); choose a predictor: --run RUN_DIR (a trained "
+            f"structure model) or --method vienna"
+        )
     if args.batch_size < 1:
         raise RnalmError(f"--batch-size must be >= 1, got {args.batch_size}")
     entry.verify(entry.weight_files())
@@ -148,8 +193,15 @@ def run(args: argparse.Namespace) -> int:
         try:
             staged.mkdir()
             write_marker(staged, FOLD_OUTPUT)
-            rows = fold_records(records, predictor, staged, max_length=args.max_length, batch_size=batch_size,
-                                plots=args.plots, progress=progress)
+            rows = fold_records(
+                records,
+                predictor,
+                staged,
+                max_length=args.max_length,
+                batch_size=batch_size,
+                plots=args.plots,
+                progress=progress,
+            )
             swap_into_place(staged, out, FOLD_OUTPUT)
         finally:
             remove_path(staged)

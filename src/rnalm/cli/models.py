@@ -5,6 +5,7 @@ the models shipped inside the package (:func:`rnalm.shipped.listings`, rows with
 ``source == "shipped"``, printed in their own table first) and the registry of downloadable
 checkpoints (:func:`rnalm.hub.listings`).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,7 +39,8 @@ SHA256_LEGEND = (
     "SHA256 of a cached checkpoint: 'publisher' = checked on every use against the authors' sha256; "
     "'trust-on-first-use' = checked on every use against the sha256 recorded at its first download "
     "(this detects later changes, not a bad first download); 'not recorded yet' = put there by hand, "
-    "recorded on next use.")
+    "recorded on next use."
+)
 
 
 def human_size(n: Optional[int]) -> str:
@@ -67,19 +69,24 @@ def format_table(rows: list[Listing]) -> str:
 def format_shipped_table(rows: list[Listing]) -> str:
     """Models installed with rnalm: kind, task alias, size and the card's validation metric."""
     header = ("NAME", "KIND", "TASK", "SIZE", "VALIDATION", "LICENCE")
-    return _table(header, [(r.name, r.kind or "-", r.task or "-", human_size(r.size), r.metric or "-", r.licence)
-                           for r in rows])
+    return _table(
+        header, [(r.name, r.kind or "-", r.task or "-", human_size(r.size), r.metric or "-", r.licence) for r in rows]
+    )
 
 
 def format_details(row: Listing) -> str:
     lines = [f"{row.name}: {row.description}"]
     if row.source == "shipped":
-        lines += [f"  kind:     {row.kind}" + (f" (rnalm predict --task {row.task})" if row.kind == "task" else ""),
-                  f"  metric:   {row.metric}"]
-    lines += [f"  format:   {row.format}",
-             f"  size:     {human_size(row.size)}; sha256 {row.sha256}",
-             f"  licence:  {row.licence}",
-             f"  cached:   {row.cached} ({row.location})"]
+        lines += [
+            f"  kind:     {row.kind}" + (f" (rnalm predict --task {row.task})" if row.kind == "task" else ""),
+            f"  metric:   {row.metric}",
+        ]
+    lines += [
+        f"  format:   {row.format}",
+        f"  size:     {human_size(row.size)}; sha256 {row.sha256}",
+        f"  licence:  {row.licence}",
+        f"  cached:   {row.cached} ({row.location})",
+    ]
     if row.aliases:
         lines.append(f"  aliases:  {', '.join(row.aliases)}")
     lines += [f"  url:      {u}" for u in row.urls]
@@ -93,15 +100,19 @@ def format_details(row: Listing) -> str:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("models", help="list the models rnalm can load by name",
-                       description="Lists the models shipped inside the package (installed, work offline: kind, "
-                                   "task alias, size, validation metric from the model card) and the registered "
-                                   "downloadable checkpoints (published format, size, whether a sha256 is "
-                                   "published or, once cached, whether its files are checked against the "
-                                   "publisher's sha256 or one recorded at the first download (trust on first "
-                                   "use), whether it is in the local cache, licence).")
-    p.add_argument("--cache-dir", type=Path, default=None,
-                   help="cache folder (default: $RNALM_HOME, else ~/.cache/rnalm)")
+    p = sub.add_parser(
+        "models",
+        help="list the models rnalm can load by name",
+        description="Lists the models shipped inside the package (installed, work offline: kind, "
+        "task alias, size, validation metric from the model card) and the registered "
+        "downloadable checkpoints (published format, size, whether a sha256 is "
+        "published or, once cached, whether its files are checked against the "
+        "publisher's sha256 or one recorded at the first download (trust on first "
+        "use), whether it is in the local cache, licence).",
+    )
+    p.add_argument(
+        "--cache-dir", type=Path, default=None, help="cache folder (default: $RNALM_HOME, else ~/.cache/rnalm)"
+    )
     p.add_argument("--verbose", "-v", action="store_true", help="also show descriptions, URLs and citations")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=run)
@@ -125,8 +136,10 @@ def run(args: argparse.Namespace) -> int:
         print("\nDownloadable (rnalm download NAME; cached under $RNALM_HOME):")
         print(format_table(remote))
         if any(r.size is None or r.sha256 == "not published" for r in remote):
-            print("\n'unpublished'/'not published': the authors state no size or sha256 for that file, so a "
-                  "download is checked against the server's Content-Length and the format probe, and its "
-                  "sha256 is recorded then.")
+            print(
+                "\n'unpublished'/'not published': the authors state no size or sha256 for that file, so a "
+                "download is checked against the server's Content-Length and the format probe, and its "
+                "sha256 is recorded then."
+            )
         print(SHA256_LEGEND)
     return 0

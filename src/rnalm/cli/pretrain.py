@@ -5,6 +5,7 @@ Runs on one CPU as is, and data-parallel under ``torchrun --nproc-per-node N rna
 An existing, non-empty output is an error unless ``--resume`` or ``--overwrite`` is given; one
 run writes to an output at a time.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,16 +15,27 @@ from rnalm.pretrain.config import PretrainConfig
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("pretrain", help="pretrain an encoder (MLM, optional MFE and structure supervision)",
-                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "pretrain",
+        help="pretrain an encoder (MLM, optional MFE and structure supervision)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--config", help="YAML config (see recipes/pretrain_*.yaml)")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in the output")
-    g.add_argument("--overwrite", action="store_true",
-                   help="start over in an existing output: removes the old run's checkpoints, final model and "
-                        "metrics (only in an rnalm pretraining output; the label cache and other files stay)")
-    p.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
-                   help="config overrides, e.g. optim.max_steps=500 data.paths=[a.fa,b.csv]")
+    g.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="start over in an existing output: removes the old run's checkpoints, final model and "
+        "metrics (only in an rnalm pretraining output; the label cache and other files stay)",
+    )
+    p.add_argument(
+        "overrides",
+        nargs="*",
+        metavar="KEY=VALUE",
+        help="config overrides, e.g. optim.max_steps=500 data.paths=[a.fa,b.csv]",
+    )
     p.set_defaults(func=run)
 
 

@@ -5,6 +5,7 @@
 * :func:`open_embeddings` -- read an output (or its per-rank parts) back, in input order;
 * :func:`merge_parts` -- combine per-rank parts into one output.
 """
+
 from rnalm.embed.merge import merge_parts
 from rnalm.embed.reader import Embeddings, open_embeddings
 from rnalm.embed.runner import EmbedOptions, EmbedSummary, embed_file

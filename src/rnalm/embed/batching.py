@@ -10,6 +10,7 @@ Two properties matter here:
   batch in full whenever any of its records is missing, so every record is computed in exactly
   the batch (same padding, same kernels) of an uninterrupted run and the outputs are identical.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -41,8 +42,15 @@ class RecordMeta:
     sequence_hash: str = ""
 
     def attrs(self) -> dict:
-        return {"id": self.id, "index": self.index, "length": self.length, "n_rows": self.n_rows,
-                "windows": self.windows, "truncated": self.truncated, "sequence_hash": self.sequence_hash}
+        return {
+            "id": self.id,
+            "index": self.index,
+            "length": self.length,
+            "n_rows": self.n_rows,
+            "windows": self.windows,
+            "truncated": self.truncated,
+            "sequence_hash": self.sequence_hash,
+        }
 
 
 @dataclass
@@ -160,8 +168,9 @@ def plan_batches(
         yield from _cut(chunk, tokens_per_batch, specials, attention_cost, attention_budget)
 
 
-def _cut(chunk: list[tuple[RecordMeta, list[Item]]], budget: int, specials: int,
-         attention_cost: int, attention_budget: int) -> Iterator[Batch]:
+def _cut(
+    chunk: list[tuple[RecordMeta, list[Item]]], budget: int, specials: int, attention_cost: int, attention_budget: int
+) -> Iterator[Batch]:
     """Split one look-ahead window into batches with the least padding (plus a per-batch cost).
 
     Items are sorted longest first (ties keep input order, so the plan is deterministic) and cut

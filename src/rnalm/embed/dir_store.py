@@ -21,6 +21,7 @@ written under a temporary name and renamed into place, and the log line is writt
 so a record is complete exactly when it is in the log; a torn last line (a kill mid-write) is
 cut off on ``--resume``.
 """
+
 from __future__ import annotations
 
 import json
@@ -70,8 +71,9 @@ def read_log(path: Path, repair: bool = False) -> list[dict[str, Any]]:
             rec = json.loads(line)
             rid = rec["id"]
         except (ValueError, KeyError, TypeError) as exc:
-            raise OutputError(f"{log}: line {n} is not a record entry ({exc}); the output is damaged, "
-                              f"embed into a new output path") from exc
+            raise OutputError(
+                f"{log}: line {n} is not a record entry ({exc}); the output is damaged, embed into a new output path"
+            ) from exc
         records[rid] = rec
     if repair and good != len(data):
         with open(log, "r+b") as fh:
@@ -80,7 +82,6 @@ def read_log(path: Path, repair: bool = False) -> list[dict[str, Any]]:
 
 
 class DirStore(Store):
-
     def __init__(self, path: Path, kind: OutputKind) -> None:
         super().__init__(path, kind)
         self._log: Optional[Any] = None

@@ -18,6 +18,7 @@ space. (A kill *during* a flush is the one moment HDF5 itself gives no guarantee
 creation order; the input order is the ``index`` attribute (:func:`rnalm.embed.open_embeddings`
 uses it).
 """
+
 from __future__ import annotations
 
 import json

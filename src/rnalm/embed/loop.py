@@ -1,4 +1,5 @@
 """The batch loop of an embedding run: forward passes on the device, writes in a background thread."""
+
 from __future__ import annotations
 
 import queue
@@ -79,14 +80,24 @@ def cpu_kernels(device: torch.device, dtype: torch.dtype) -> Iterator[None]:
         torch.backends.mkldnn.enabled = before
 
 
-def embed_batch(model: torch.nn.Module, alphabet: Alphabet, batch: Batch, todo: set[int], assembler: Assembler,
-                layers: list[int], pools: list[str], contacts: bool, attentions: bool,
-                device: torch.device) -> list:
+def embed_batch(
+    model: torch.nn.Module,
+    alphabet: Alphabet,
+    batch: Batch,
+    todo: set[int],
+    assembler: Assembler,
+    layers: list[int],
+    pools: list[str],
+    contacts: bool,
+    attentions: bool,
+    device: torch.device,
+) -> list:
     """One forward pass; returns the records it completes (windowed records may need several batches)."""
     tokens = batch_tensor(batch.items, alphabet).to(device, non_blocking=True)
     with torch.inference_mode():
-        out = model(tokens, repr_layers=layers, return_contacts=contacts,
-                    need_head_weights=attentions, return_logits=False)
+        out = model(
+            tokens, repr_layers=layers, return_contacts=contacts, need_head_weights=attentions, return_logits=False
+        )
         windowed = {i for i, m in batch.records.items() if m.windows > 1}
         results = extract(out, batch.items, layers, set(pools), int(alphabet.prepend_bos), windowed)
     finished = []
@@ -98,9 +109,20 @@ def embed_batch(model: torch.nn.Module, alphabet: Alphabet, batch: Batch, todo: 
     return finished
 
 
-def embed_batches(model: torch.nn.Module, alphabet: Alphabet, batches: Iterable[Batch], done_ids: Any,
-                  assembler: Assembler, layers: list[int], pools: list[str], contacts: bool, attentions: bool,
-                  device: torch.device, writer: BackgroundWriter, progress: Any) -> tuple[int, int]:
+def embed_batches(
+    model: torch.nn.Module,
+    alphabet: Alphabet,
+    batches: Iterable[Batch],
+    done_ids: Any,
+    assembler: Assembler,
+    layers: list[int],
+    pools: list[str],
+    contacts: bool,
+    attentions: bool,
+    device: torch.device,
+    writer: BackgroundWriter,
+    progress: Any,
+) -> tuple[int, int]:
     """Embed every batch holding a record not in ``done_ids`` and hand its finished records to
     ``writer``; returns (records embedded, model tokens computed without padding)."""
     specials = int(alphabet.prepend_bos) + int(alphabet.append_eos)
@@ -124,5 +146,6 @@ def embed_batches(model: torch.nn.Module, alphabet: Alphabet, batches: Iterable[
 def progress_bar(total: int, initial: int, enabled: bool) -> Any:
     if not enabled:
         return None
-    return tqdm(total=total, initial=initial, unit="seq", file=sys.stderr, dynamic_ncols=True, mininterval=0.5,
-                desc="embed")
+    return tqdm(
+        total=total, initial=initial, unit="seq", file=sys.stderr, dynamic_ncols=True, mininterval=0.5, desc="embed"
+    )

@@ -5,6 +5,7 @@ renamed into place, and the parts are removed only after that, so a merge killed
 leaves the parts untouched and can simply be run again. Directory parts are hard-linked (copied
 across file systems), HDF5 groups are copied.
 """
+
 from __future__ import annotations
 
 import json
@@ -56,10 +57,19 @@ def merge_parts(output: Union[str, Path], keep_parts: bool = False) -> MergeResu
             diffs = [k for k in RESUME_KEYS if k != "rank" and m.get(k) != metas[0].get(k)]
             if diffs:
                 raise OutputError(f"{p}: made with other settings than rank 0 ({', '.join(diffs)})")
-        entries = sorted(((int(a["index"]), si, a) for si, st in enumerate(stores) for a in st.complete_records()),
-                         key=lambda e: e[0])
-        merged_meta = {**metas[0], "rank": 0, "world_size": 1, "merged_from": world, "finished": True,
-                       "n_records": len(entries), "n_embedded": sum(m.get("n_embedded", 0) for m in metas)}
+        entries = sorted(
+            ((int(a["index"]), si, a) for si, st in enumerate(stores) for a in st.complete_records()),
+            key=lambda e: e[0],
+        )
+        merged_meta = {
+            **metas[0],
+            "rank": 0,
+            "world_size": 1,
+            "merged_from": world,
+            "finished": True,
+            "n_records": len(entries),
+            "n_embedded": sum(m.get("n_embedded", 0) for m in metas),
+        }
         tmp = output.with_name(f".{output.name}.merge-{os.getpid()}")
         remove_output(tmp)
         try:

@@ -8,6 +8,7 @@ file. Outputs of earlier versions recorded as ``model_id`` the file's sha256 or 
 the float32 tensors; :func:`adopt_old_identity` recognises those, so such an output can still be
 resumed with the model it was made with.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -54,8 +55,9 @@ def old_model_id(model: torch.nn.Module, file_sha256: Optional[str]) -> str:
     return f"{OLD_TENSOR_ID}{h.hexdigest()}"
 
 
-def adopt_old_identity(old: dict[str, Any], model: torch.nn.Module, file_sha256: Optional[str],
-                       weights_id: str) -> dict[str, Any]:
+def adopt_old_identity(
+    old: dict[str, Any], model: torch.nn.Module, file_sha256: Optional[str], weights_id: str
+) -> dict[str, Any]:
     """``old`` metadata with ``model_id`` read as ``weights_id`` when it is an earlier version's id of
     this very model, so the resume check compares like with like; otherwise unchanged."""
     if not old or "weights_id" in old or old.get("model_id") is None:
@@ -65,23 +67,50 @@ def adopt_old_identity(old: dict[str, Any], model: torch.nn.Module, file_sha256:
     return old
 
 
-def run_metadata(alphabet: Alphabet, cfg: EncoderConfig, identity: dict[str, Any], layers: list[int],
-                 pools: list[str], preparer: Preparer, opts: EmbedOptions, dtype: torch.dtype,
-                 batching: tuple[int, int], rank: int, world: int, input_path: Path) -> dict[str, Any]:
+def run_metadata(
+    alphabet: Alphabet,
+    cfg: EncoderConfig,
+    identity: dict[str, Any],
+    layers: list[int],
+    pools: list[str],
+    preparer: Preparer,
+    opts: EmbedOptions,
+    dtype: torch.dtype,
+    batching: tuple[int, int],
+    rank: int,
+    world: int,
+    input_path: Path,
+) -> dict[str, Any]:
     """The metadata an output stores: ``identity`` holds ``model``, ``weights_sha256`` and ``weights_id``;
     ``batching`` is (tokens per batch, look-ahead)."""
     window = alphabet.max_length
     return {
-        "format": "rnalm-embeddings", "format_version": 1, "storage": opts.storage,
-        "model": identity["model"], "weights_sha256": identity["weights_sha256"], "model_id": identity["weights_id"],
-        "weights_id": identity["weights_id"], "rnalm_version": __version__,
-        "alphabet": alphabet.name, "k_mer": alphabet.k_mer, "embed_dim": cfg.embed_dim,
-        "num_layers": cfg.num_layers, "layers": layers, "pools": pools,
-        "contacts": bool(opts.contacts), "attentions": bool(opts.attentions),
-        "long": opts.long, "window": window,
+        "format": "rnalm-embeddings",
+        "format_version": 1,
+        "storage": opts.storage,
+        "model": identity["model"],
+        "weights_sha256": identity["weights_sha256"],
+        "model_id": identity["weights_id"],
+        "weights_id": identity["weights_id"],
+        "rnalm_version": __version__,
+        "alphabet": alphabet.name,
+        "k_mer": alphabet.k_mer,
+        "embed_dim": cfg.embed_dim,
+        "num_layers": cfg.num_layers,
+        "layers": layers,
+        "pools": pools,
+        "contacts": bool(opts.contacts),
+        "attentions": bool(opts.attentions),
+        "long": opts.long,
+        "window": window,
         "overlap": preparer.overlap_for(window) if (window and opts.long == "window") else None,
-        "dtype": str(dtype).replace("torch.", ""), "unknown": opts.unknown,
-        "tokens_per_batch": batching[0], "lookahead": batching[1],
-        "rank": rank, "world_size": world, "input": str(input_path), "finished": False,
+        "dtype": str(dtype).replace("torch.", ""),
+        "unknown": opts.unknown,
+        "tokens_per_batch": batching[0],
+        "lookahead": batching[1],
+        "rank": rank,
+        "world_size": world,
+        "input": str(input_path),
+        "finished": False,
         "stored_dtype": "float32",
     }

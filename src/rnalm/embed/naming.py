@@ -6,6 +6,7 @@ id to a name that is safe both as an HDF5 group and as a file name, reversibly (
 escaping of the few unsafe characters only, so ordinary ids keep their names); over-long names
 are shortened with a hash suffix. The original id is always stored next to the data.
 """
+
 from __future__ import annotations
 
 import hashlib

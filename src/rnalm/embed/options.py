@@ -1,4 +1,5 @@
 """The settings of an embedding run (the flags of ``rnalm embed``), their checks, and its summary."""
+
 from __future__ import annotations
 
 import os
@@ -12,8 +13,14 @@ from rnalm.embed.outputs import POOLS
 from rnalm.embed.store import OutputError
 from rnalm.errors import RnalmError
 
-DTYPES = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16,
-          "float16": torch.float16, "fp16": torch.float16}
+DTYPES = {
+    "float32": torch.float32,
+    "fp32": torch.float32,
+    "bfloat16": torch.bfloat16,
+    "bf16": torch.bfloat16,
+    "float16": torch.float16,
+    "fp16": torch.float16,
+}
 #: Default padded tokens per batch: large batches keep CPU matrix multiplies efficient.
 DEFAULT_TOKENS_PER_BATCH = {"cpu": 8192, "cuda": 65536}
 #: Records read ahead and sorted by length for batching.
@@ -69,9 +76,11 @@ class EmbedSummary:
     def line(self) -> str:
         s = max(self.seconds, 1e-9)
         part = f" (rank {self.rank} of {self.world_size})" if self.world_size > 1 else ""
-        text = (f"embedded {self.n_embedded} of {self.n_records} records{part}, {self.n_tokens} tokens in "
-                f"{self.seconds:.1f} s ({self.n_embedded / s:.1f} seq/s, {self.n_tokens / s:.0f} tok/s); "
-                f"{self.n_skipped} already complete")
+        text = (
+            f"embedded {self.n_embedded} of {self.n_records} records{part}, {self.n_tokens} tokens in "
+            f"{self.seconds:.1f} s ({self.n_embedded / s:.1f} seq/s, {self.n_tokens / s:.0f} tok/s); "
+            f"{self.n_skipped} already complete"
+        )
         if self.dropped:
             text += f", {self.dropped} half-written removed"
         text += f"; output: {self.merged or self.output}"
@@ -104,8 +113,10 @@ def resolve_layers(layers: Optional[Sequence[Union[int, str]]], num_layers: int)
             raise RnalmError(f"--layers: {spec!r} is not a layer number") from None
         j = i + num_layers + 1 if i < 0 else i
         if not 0 <= j <= num_layers:
-            raise RnalmError(f"--layers: {i} is out of range for a {num_layers}-layer model "
-                             f"(0..{num_layers}, or -1..-{num_layers + 1})")
+            raise RnalmError(
+                f"--layers: {i} is out of range for a {num_layers}-layer model "
+                f"(0..{num_layers}, or -1..-{num_layers + 1})"
+            )
         out.append(j)
     return sorted(set(out))
 

@@ -6,6 +6,7 @@ by position, never by token type, so ``<unk>``/``<mask>`` standing in for a nucl
 their row. Mean pooling averages exactly those rows; ``cls`` is the ``<cls>`` vector.
 Everything leaves the model in its own dtype and is stored as float32.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -43,8 +44,9 @@ class RecordOutput:
     arrays: dict[str, np.ndarray]
 
 
-def extract(out: dict, items: list[Item], layers: list[int], pools: set[str], bos: int,
-            windowed: set[int]) -> list[ItemOutput]:
+def extract(
+    out: dict, items: list[Item], layers: list[int], pools: set[str], bos: int, windowed: set[int]
+) -> list[ItemOutput]:
     """Split a batch's outputs into per-item arrays.
 
     ``windowed`` holds the record indices embedded in windows; they always get per-token rows

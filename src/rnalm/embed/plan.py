@@ -1,5 +1,6 @@
 """Planning an embedding run: batching settings, what the output already holds, this rank's work,
 and the validation pass over the whole input that precedes any write."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -26,8 +27,9 @@ def read_old_metadata(target: Path, storage: str) -> dict[str, Any]:
 def batching_settings(opts: EmbedOptions, old_meta: dict[str, Any], device: torch.device) -> tuple[int, int]:
     """(tokens per batch, look-ahead): the options, else the interrupted run's (resuming with its
     batches is what makes the finished output identical to an uninterrupted run's), else defaults."""
-    tokens_per_batch = (opts.tokens_per_batch or old_meta.get("tokens_per_batch")
-                        or DEFAULT_TOKENS_PER_BATCH.get(device.type, 8192))
+    tokens_per_batch = (
+        opts.tokens_per_batch or old_meta.get("tokens_per_batch") or DEFAULT_TOKENS_PER_BATCH.get(device.type, 8192)
+    )
     lookahead = opts.lookahead or old_meta.get("lookahead") or DEFAULT_LOOKAHEAD
     return tokens_per_batch, lookahead
 
@@ -48,8 +50,15 @@ class DoneRecords:
             store.close()
 
 
-def validate_input(records: Iterable[Record], input_path: Path, preparer: Preparer, done: DoneRecords, rank: int,
-                   world: int, target: Path) -> tuple[int, int]:
+def validate_input(
+    records: Iterable[Record],
+    input_path: Path,
+    preparer: Preparer,
+    done: DoneRecords,
+    rank: int,
+    world: int,
+    target: Path,
+) -> tuple[int, int]:
     """One streaming pass over the whole input: every error surfaces before any output changes.
 
     Returns this rank's record count and how many of them the output already holds.
@@ -58,16 +67,19 @@ def validate_input(records: Iterable[Record], input_path: Path, preparer: Prepar
     for rec in unique_ids(records, input_path):
         meta, _ = preparer.meta(rec)
         if meta.id in done.ids and f"{meta.id}\0{meta.sequence_hash}" not in done.pairs:
-            raise OutputError(f"record {meta.id!r}: {target} holds an embedding of a different sequence under "
-                              f"this id; use a new output path or --overwrite")
+            raise OutputError(
+                f"record {meta.id!r}: {target} holds an embedding of a different sequence under "
+                f"this id; use a new output path or --overwrite"
+            )
         if rec.index % world == rank:
             n_mine += 1
             n_mine_done += meta.id in done.ids
     return n_mine, n_mine_done
 
 
-def rank_work(records: Iterable[Record], preparer: Preparer, rank: int, world: int
-              ) -> Iterator[tuple[RecordMeta, list[Item]]]:
+def rank_work(
+    records: Iterable[Record], preparer: Preparer, rank: int, world: int
+) -> Iterator[tuple[RecordMeta, list[Item]]]:
     """This rank's records (input position ``i`` with ``i % world == rank``) as model inputs."""
     for rec in records:
         if rec.index % world != rank:

@@ -5,6 +5,7 @@ committed records, returns them in *input* order (whatever order the batches ran
 reads either a merged output or, before ``rnalm embed-merge``, all ``OUTPUT.rankR-of-W``
 parts together as one dataset.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -13,6 +13,7 @@ Under ``torchrun`` (``RANK``/``WORLD_SIZE`` set) rank ``r`` embeds the records w
 position ``i`` has ``i % WORLD_SIZE == r`` and writes ``OUTPUT.rank{r}-of-{W}``; no collective
 operation is needed except for the optional ``merge`` at the end.
 """
+
 from __future__ import annotations
 
 import os
@@ -86,12 +87,14 @@ def embed_file(
     target = part_path(output, rank, world)
     pools, device, dtype = _check_before_loading(opts, input_path, output, target, world)
     with output_lock(target):
-        return _embed_locked(model, alphabet, input_path, output, target, opts, rank, world, pools, device, dtype,
-                             t_start)
+        return _embed_locked(
+            model, alphabet, input_path, output, target, opts, rank, world, pools, device, dtype, t_start
+        )
 
 
-def _check_before_loading(opts: EmbedOptions, input_path: Path, output: Path, target: Path, world: int
-                          ) -> tuple[list[str], torch.device, torch.dtype]:
+def _check_before_loading(
+    opts: EmbedOptions, input_path: Path, output: Path, target: Path, world: int
+) -> tuple[list[str], torch.device, torch.dtype]:
     """Step 1 of :func:`embed_file`: the cheap checks, before loading anything."""
     if opts.storage not in STORAGES:
         raise OutputError(f"--format must be one of {', '.join(STORAGES)}, got {opts.storage!r}")
@@ -110,16 +113,29 @@ def _check_before_loading(opts: EmbedOptions, input_path: Path, output: Path, ta
     if world > 1 and output.exists() and not opts.overwrite:
         raise OutputError(f"{output}: a merged output already exists; remove it before a new sharded run")
     if opts.merge and world > 1 and "MASTER_ADDR" not in os.environ:
-        raise RnalmError("--merge with several ranks needs torchrun's rendezvous (MASTER_ADDR); otherwise run "
-                         "`rnalm embed-merge OUTPUT` after all ranks finish")
+        raise RnalmError(
+            "--merge with several ranks needs torchrun's rendezvous (MASTER_ADDR); otherwise run "
+            "`rnalm embed-merge OUTPUT` after all ranks finish"
+        )
     check_output_path(target)
     reproducible()  # run-to-run identical math (a no-op under RNALM_FAST_MATH=1)
     return pools, device, dtype
 
 
-def _embed_locked(model: Union[str, Path, torch.nn.Module], alphabet: Optional[Alphabet], input_path: Path,
-                  output: Path, target: Path, opts: EmbedOptions, rank: int, world: int, pools: list[str],
-                  device: torch.device, dtype: torch.dtype, t_start: float) -> EmbedSummary:
+def _embed_locked(
+    model: Union[str, Path, torch.nn.Module],
+    alphabet: Optional[Alphabet],
+    input_path: Path,
+    output: Path,
+    target: Path,
+    opts: EmbedOptions,
+    rank: int,
+    world: int,
+    pools: list[str],
+    device: torch.device,
+    dtype: torch.dtype,
+    t_start: float,
+) -> EmbedSummary:
     """Steps 2-6 of :func:`embed_file`, run while this process holds ``target``'s one-writer lock.
 
     The output is claimed again under the lock (another run may have created it meanwhile).
@@ -130,8 +146,10 @@ def _embed_locked(model: Union[str, Path, torch.nn.Module], alphabet: Optional[A
     action = claim_output(target, EMBEDDINGS, opts.overwrite, opts.resume, [input_path], resume_option="--resume")
     resuming = action == RESUME and opts.resume
     if action == RESUME and storage_of(target) != opts.storage:
-        raise OutputError(f"{target}: holds {storage_of(target)} output, not {opts.storage}; pass --format "
-                          f"{storage_of(target)} to resume it")
+        raise OutputError(
+            f"{target}: holds {storage_of(target)} output, not {opts.storage}; pass --format "
+            f"{storage_of(target)} to resume it"
+        )
     remove_stale_staging(target, EMBEDDINGS)
     if opts.threads:
         torch.set_num_threads(opts.threads)
@@ -140,8 +158,20 @@ def _embed_locked(model: Union[str, Path, torch.nn.Module], alphabet: Optional[A
     # 2. the model
     em, old_meta = setup_model(model, alphabet, opts, pools, device, dtype, old_meta)
     batching = batching_settings(opts, old_meta, device)
-    metadata = run_metadata(em.alphabet, em.config, em.identity, em.layers, pools, em.preparer, opts, dtype,
-                            batching, rank, world, input_path)
+    metadata = run_metadata(
+        em.alphabet,
+        em.config,
+        em.identity,
+        em.layers,
+        pools,
+        em.preparer,
+        opts,
+        dtype,
+        batching,
+        rank,
+        world,
+        input_path,
+    )
 
     # 3. what the output already holds (read only)
     done = DoneRecords()
@@ -149,8 +179,11 @@ def _embed_locked(model: Union[str, Path, torch.nn.Module], alphabet: Optional[A
         batch_diffs = check_compatible(old_meta, metadata, target)
         done.read(make_store(target, opts.storage))
         if batch_diffs and opts.progress:
-            print(f"rnalm embed: warning: {', '.join(batch_diffs)} differ from the interrupted run; new records "
-                  f"are batched differently (same embeddings up to float rounding)", file=sys.stderr)
+            print(
+                f"rnalm embed: warning: {', '.join(batch_diffs)} differ from the interrupted run; new records "
+                f"are batched differently (same embeddings up to float rounding)",
+                file=sys.stderr,
+            )
 
     # 4. validate the whole input before creating or changing any output
     def records():
@@ -168,15 +201,31 @@ def _embed_locked(model: Union[str, Path, torch.nn.Module], alphabet: Optional[A
         store.create(metadata)
 
     # 6. embed
-    batches = plan_batches(rank_work(records(), em.preparer, rank, world), batching[0], batching[1],
-                           int(em.alphabet.prepend_bos) + int(em.alphabet.append_eos), _attention_cost(em, opts),
-                           ATTENTION_BUDGET_BYTES)
-    n_embedded, n_tokens, work_seconds = _embed_into(em, batches, done, store, writing != target, opts, pools,
-                                                     device, dtype, (n_mine, n_mine_done), t_start)
+    batches = plan_batches(
+        rank_work(records(), em.preparer, rank, world),
+        batching[0],
+        batching[1],
+        int(em.alphabet.prepend_bos) + int(em.alphabet.append_eos),
+        _attention_cost(em, opts),
+        ATTENTION_BUDGET_BYTES,
+    )
+    n_embedded, n_tokens, work_seconds = _embed_into(
+        em, batches, done, store, writing != target, opts, pools, device, dtype, (n_mine, n_mine_done), t_start
+    )
     if writing != target:
         swap_into_place(writing, target, EMBEDDINGS)
-    summary = EmbedSummary(target, n_mine, n_embedded, n_mine_done, n_tokens, time.perf_counter() - t_start,
-                           work_seconds, dropped, rank=rank, world_size=world)
+    summary = EmbedSummary(
+        target,
+        n_mine,
+        n_embedded,
+        n_mine_done,
+        n_tokens,
+        time.perf_counter() - t_start,
+        work_seconds,
+        dropped,
+        rank=rank,
+        world_size=world,
+    )
     if opts.merge and world > 1:
         summary.merged = _merge_after_barrier(output, rank)
     return summary
@@ -188,9 +237,19 @@ def _attention_cost(em: EmbedModel, opts: EmbedOptions) -> int:
     return cfg.num_layers * cfg.attention_heads * 4 if (opts.contacts or opts.attentions) else 0
 
 
-def _embed_into(em: EmbedModel, batches: Any, done: DoneRecords, store: Store, staged: bool, opts: EmbedOptions,
-                pools: list[str], device: torch.device, dtype: torch.dtype, counts: tuple[int, int],
-                t_start: float) -> tuple[int, int, float]:
+def _embed_into(
+    em: EmbedModel,
+    batches: Any,
+    done: DoneRecords,
+    store: Store,
+    staged: bool,
+    opts: EmbedOptions,
+    pools: list[str],
+    device: torch.device,
+    dtype: torch.dtype,
+    counts: tuple[int, int],
+    t_start: float,
+) -> tuple[int, int, float]:
     """Run the batch loop into ``store`` and finish it; returns (records embedded, tokens, loop seconds).
 
     On failure the store is closed and, when it is a ``staged`` replacement, removed.
@@ -203,8 +262,20 @@ def _embed_into(em: EmbedModel, batches: Any, done: DoneRecords, store: Store, s
     complete = False
     try:
         with cpu_kernels(device, dtype):
-            n_embedded, n_tokens = embed_batches(em.model, em.alphabet, batches, done.ids, assembler, em.layers,
-                                                 pools, opts.contacts, opts.attentions, device, writer, progress)
+            n_embedded, n_tokens = embed_batches(
+                em.model,
+                em.alphabet,
+                batches,
+                done.ids,
+                assembler,
+                em.layers,
+                pools,
+                opts.contacts,
+                opts.attentions,
+                device,
+                writer,
+                progress,
+            )
         writer.close()
         work_seconds = time.perf_counter() - t_work
         if len(assembler):

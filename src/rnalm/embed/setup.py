@@ -1,5 +1,6 @@
 """Model and device setup of an embedding run: load the model, record its identity, check the
 options it constrains (layers, pools, contacts, windows), cast it to the run's device and dtype."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -32,9 +33,15 @@ class EmbedModel:
     preparer: Preparer
 
 
-def setup_model(model: Union[str, Path, torch.nn.Module], alphabet: Optional[Alphabet], opts: EmbedOptions,
-                pools: list[str], device: torch.device, dtype: torch.dtype, old_meta: dict[str, Any]
-                ) -> tuple[EmbedModel, dict[str, Any]]:
+def setup_model(
+    model: Union[str, Path, torch.nn.Module],
+    alphabet: Optional[Alphabet],
+    opts: EmbedOptions,
+    pools: list[str],
+    device: torch.device,
+    dtype: torch.dtype,
+    old_meta: dict[str, Any],
+) -> tuple[EmbedModel, dict[str, Any]]:
     """Load ``model`` (a name or path for :func:`rnalm.load`, or an encoder with its ``alphabet``).
 
     Returns the model and ``old_meta`` (an interrupted run's metadata) with an earlier version's
@@ -61,6 +68,11 @@ def setup_model(model: Union[str, Path, torch.nn.Module], alphabet: Optional[Alp
     if "cls" in pools and not alphabet.prepend_bos:
         raise RnalmError("--pool cls: this model's inputs have no <cls> token")
     check_long_options(alphabet, opts.long, opts.overlap)
-    preparer = Preparer(alphabet, opts.long, opts.overlap, opts.unknown,
-                        refuse_windows="attention maps are not defined across windows" if opts.attentions else None)
+    preparer = Preparer(
+        alphabet,
+        opts.long,
+        opts.overlap,
+        opts.unknown,
+        refuse_windows="attention maps are not defined across windows" if opts.attentions else None,
+    )
     return EmbedModel(model, cfg, alphabet, identity, layers, preparer), old_meta

@@ -3,6 +3,7 @@
 Every storage kind the CLI offers (:data:`~rnalm.embed.store.STORAGES`) has one row in
 :data:`STORES`; :data:`EMBEDDINGS` is the output kind ``--overwrite`` may replace.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -6,6 +6,7 @@ files renamed into place, then a line in an append-only log). ``commit`` is call
 batch and pushes everything to the operating system, so killing the process loses at most the
 records of the batch in flight; ``resume`` discards anything half-written.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,22 @@ FORMAT_NAME = "rnalm-embeddings"
 FORMAT_VERSION = 1
 STORAGES = ("hdf5", "npy", "pt")
 #: Metadata that must agree before ``--resume`` may add records to an existing output.
-RESUME_KEYS = ("storage", "model_id", "alphabet", "layers", "pools", "contacts", "attentions", "long",
-               "window", "overlap", "dtype", "unknown", "rank", "world_size")
+RESUME_KEYS = (
+    "storage",
+    "model_id",
+    "alphabet",
+    "layers",
+    "pools",
+    "contacts",
+    "attentions",
+    "long",
+    "window",
+    "overlap",
+    "dtype",
+    "unknown",
+    "rank",
+    "world_size",
+)
 #: Settings that change batch composition: a mismatch is allowed but breaks bit-identity.
 BATCH_KEYS = ("tokens_per_batch", "lookahead")
 
@@ -84,8 +99,10 @@ def check_compatible(old: dict[str, Any], new: dict[str, Any], path: Path) -> li
     diffs = [k for k in RESUME_KEYS if _norm(old.get(k)) != _norm(new.get(k))]
     if diffs:
         shown = "; ".join(f"{k}: {old.get(k)!r} in the output, {new.get(k)!r} now" for k in diffs)
-        raise OutputError(f"{path}: cannot resume, the output was made with other settings ({shown}); "
-                          f"use a new output path or --overwrite")
+        raise OutputError(
+            f"{path}: cannot resume, the output was made with other settings ({shown}); "
+            f"use a new output path or --overwrite"
+        )
     return [k for k in BATCH_KEYS if _norm(old.get(k)) != _norm(new.get(k))]
 
 

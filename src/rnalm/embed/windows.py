@@ -17,6 +17,7 @@ Stitching rules (documented in ``rnalm embed --help`` too):
   window covers (further apart than one window) are NaN;
 * attention maps are not defined across windows and are refused for such records.
 """
+
 from __future__ import annotations
 
 from typing import Optional
@@ -60,8 +61,13 @@ class Stitcher:
         self.contacts = np.zeros((n, n), dtype=np.float64) if contacts else None
         self.contact_count = np.zeros((n, n), dtype=np.int64) if contacts else None
 
-    def add(self, start: int, tokens: dict[int, np.ndarray], cls: Optional[dict[int, np.ndarray]],
-            contacts: Optional[np.ndarray]) -> None:
+    def add(
+        self,
+        start: int,
+        tokens: dict[int, np.ndarray],
+        cls: Optional[dict[int, np.ndarray]],
+        contacts: Optional[np.ndarray],
+    ) -> None:
         w = next(iter(tokens.values())).shape[0] if tokens else 0
         for layer, rows in tokens.items():
             self.tokens[layer][start : start + w] += rows

@@ -11,6 +11,7 @@ evaluation, and a run directory holding everything needed to reproduce and to pr
     result = finetune("recipes/hek293_te/onehot.yaml", ["train.epochs=5"])
     predict_file(result.run_dir, "new_utrs.fa", "predictions.csv")
 """
+
 from rnalm.finetune.runner import RunResult, finetune
 from rnalm.runs.config import FinetuneConfig
 from rnalm.runs.config_file import load_finetune_config

@@ -1,5 +1,6 @@
 """What the folds of a run share (:class:`Context`) and how it is set up: the backbone, the prepared
 splits, the head settings that come from the data, the model of one fold."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -74,8 +75,10 @@ def load_backbone(ctx: Context) -> None:
     encoder, alphabet = load(path, device=ctx.device)
     ctx.encoder, ctx.alphabet = encoder, alphabet
     ctx.sha256 = state_sha256(encoder)
-    ctx.log(f"backbone {cfg.name}: {encoder.config.num_layers} layers, {encoder.config.embed_dim} wide, "
-            f"alphabet {alphabet.name}, weights sha256 {ctx.sha256[:12]}..., mode {cfg.mode}")
+    ctx.log(
+        f"backbone {cfg.name}: {encoder.config.num_layers} layers, {encoder.config.embed_dim} wide, "
+        f"alphabet {alphabet.name}, weights sha256 {ctx.sha256[:12]}..., mode {cfg.mode}"
+    )
 
 
 def prepare_splits(ctx: Context, bundle: DataBundle) -> dict[str, Split]:
@@ -99,8 +102,9 @@ def resolve_head(cfg: FinetuneConfig, splits: dict[str, Split], encoder: Optiona
     if st.attention and encoder is not None:
         n = encoder.config.num_layers * encoder.config.attention_heads
         if st.attention_maps not in (None, n):
-            raise ConfigError(f"structure.attention_maps={st.attention_maps}, but the backbone gives {n} "
-                              f"attention maps")
+            raise ConfigError(
+                f"structure.attention_maps={st.attention_maps}, but the backbone gives {n} attention maps"
+            )
         st.attention_maps = n
 
 

@@ -1,5 +1,6 @@
 """A task's decision setting chosen on the training split after training (structure: the pair
 threshold, :mod:`rnalm.structure.threshold`): choosing, recording, and combining it over folds."""
+
 from __future__ import annotations
 
 import time
@@ -17,9 +18,16 @@ from rnalm.runs.task_base import LabelState
 from rnalm.structure.threshold import MAX_SEQUENCES, cv_record, read_record, subset_indices, write_record
 
 
-def select_decision(ctx: Context, predict: Callable[[Split], np.ndarray], train: Split, state: LabelState,
-                    out_dir: Path, fold: Optional[int], max_sequences: Optional[int] = None,
-                    how: str = "structure.select_threshold") -> dict:
+def select_decision(
+    ctx: Context,
+    predict: Callable[[Split], np.ndarray],
+    train: Split,
+    state: LabelState,
+    out_dir: Path,
+    fold: Optional[int],
+    max_sequences: Optional[int] = None,
+    how: str = "structure.select_threshold",
+) -> dict:
     """Choose the task's decision setting (structure: the pair threshold) on at most
     ``max_sequences`` training sequences (seeded subset), use it and record it in ``out_dir``.
     ``predict(split)`` gives the model's raw outputs. Shared by training and
@@ -30,20 +38,26 @@ def select_decision(ctx: Context, predict: Callable[[Split], np.ndarray], train:
     sub = train.subset(idx)
     sub.targets = train.y[idx]
     t0 = time.time()
-    record = ctx.task.select_decision(sub.targets, predict(sub), state, n_train=len(train.seqs), seed=seed,
-                                      max_sequences=cap, how=how)
+    record = ctx.task.select_decision(
+        sub.targets, predict(sub), state, n_train=len(train.seqs), seed=seed, max_sequences=cap, how=how
+    )
     ctx.task.use_decision(record)
     write_record(out_dir, record)
-    ctx.log(f"{'fold ' + str(fold) + ': ' if fold is not None else ''}threshold {record['threshold']:.2f} chosen on "
-            f"{record['n_sequences']} training sequences (train F1 {record['f1_train']:.4f}, at 0.5 "
-            f"{record['f1_train_t050']:.4f}; {time.time() - t0:.1f}s)")
+    ctx.log(
+        f"{'fold ' + str(fold) + ': ' if fold is not None else ''}threshold {record['threshold']:.2f} chosen on "
+        f"{record['n_sequences']} training sequences (train F1 {record['f1_train']:.4f}, at 0.5 "
+        f"{record['f1_train_t050']:.4f}; {time.time() - t0:.1f}s)"
+    )
     return record
 
 
 def decision_summary(record: dict) -> dict:
     """What metrics.json keeps of a threshold record."""
-    return {k: record[k] for k in ("threshold", "source", "combine", "folds", "n_sequences", "f1_train",
-                                   "f1_train_t050") if k in record}
+    return {
+        k: record[k]
+        for k in ("threshold", "source", "combine", "folds", "n_sequences", "f1_train", "f1_train_t050")
+        if k in record
+    }
 
 
 def write_cv_decision(run_dir: Path, folds: Sequence[int]) -> dict:
@@ -52,9 +66,9 @@ def write_cv_decision(run_dir: Path, folds: Sequence[int]) -> dict:
     for i in folds:
         rec = read_record(run_dir / f"fold_{i}")
         if rec is None:
-            raise RunDirError(f"{run_dir}/fold_{i}: no threshold record; run `python -m "
-                              "rnalm.finetune.structure.calibrate "
-                              f"{run_dir}`")
+            raise RunDirError(
+                f"{run_dir}/fold_{i}: no threshold record; run `python -m rnalm.finetune.structure.calibrate {run_dir}`"
+            )
         records[i] = rec
     record = cv_record(records)
     write_record(run_dir, record)

@@ -1,5 +1,6 @@
 """Scoring a trained model's outputs: labels fitted on the training split, metrics per split (and per
 subset), prediction rows and ``predictions.csv``, figures, and the summaries over folds."""
+
 from __future__ import annotations
 
 import csv
@@ -24,8 +25,9 @@ def fit_labels(ctx: Context, train: Split, others: Sequence[Split]) -> LabelStat
     return state
 
 
-def prediction_rows(ctx: Context, split: Split, outputs: np.ndarray, state: LabelState,
-                    fold: Optional[int]) -> list[dict]:
+def prediction_rows(
+    ctx: Context, split: Split, outputs: np.ndarray, state: LabelState, fold: Optional[int]
+) -> list[dict]:
     cols = ctx.task.prediction_columns(split.y, outputs, state)
     labels = ctx.task.label_values(split.y, state)
     rows = []
@@ -58,8 +60,9 @@ def split_metrics(ctx: Context, split: Split, outputs: np.ndarray, state: LabelS
     return m
 
 
-def split_figures(ctx: Context, out_dir: Path, split: Split, outputs: np.ndarray, state: LabelState,
-                  metrics: dict) -> list[str]:
+def split_figures(
+    ctx: Context, out_dir: Path, split: Split, outputs: np.ndarray, state: LabelState, metrics: dict
+) -> list[str]:
     if not ctx.cfg.plots:
         return []
     return ctx.task.plot(split.name, split.y, outputs, state, out_dir, metrics)
@@ -90,7 +93,8 @@ def fold_summaries(per_fold: list[dict]) -> dict:
     if subsets:
         out["mean_std_by_subset"] = {
             s: summarize_folds([f["test"]["by_subset"][s] for f in per_fold if s in f["test"].get("by_subset", {})])
-            for s in subsets}
+            for s in subsets
+        }
     return out
 
 
@@ -101,5 +105,12 @@ def pooled_metrics(ctx: Context, rows: list[dict]) -> Optional[dict]:
     return ctx.task.pooled_metrics([r["label"] for r in rows], [r["prediction"] for r in rows])
 
 
-__all__ = ["fit_labels", "fold_summaries", "pooled_metrics", "prediction_rows", "split_figures", "split_metrics",
-           "write_predictions"]
+__all__ = [
+    "fit_labels",
+    "fold_summaries",
+    "pooled_metrics",
+    "prediction_rows",
+    "split_figures",
+    "split_metrics",
+    "write_predictions",
+]

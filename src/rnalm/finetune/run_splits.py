@@ -2,6 +2,7 @@
 
 Stratified by label where the task asks for it (:attr:`~rnalm.runs.task_base.Task.stratify_by_label`
 with ``cv.stratify``), grouped where the data defines groups; the index math is :mod:`rnalm.runs.splits`."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -53,8 +54,9 @@ def holdout_splits(ctx: Context, splits: dict[str, Split]) -> tuple[Split, Optio
     if valid is None and cfg.data.valid_fraction > 0:
         tr, va = holdout(len(train.seqs), cfg.data.valid_fraction, cfg.train.seed, strata(ctx, train), groups(train))
         train, valid = train.subset(tr, "train"), train.subset(va, "valid")
-        note = (f"{len(va)} rows held out of data.train (valid_fraction={cfg.data.valid_fraction}, "
-                f"seed {cfg.train.seed})")
+        note = (
+            f"{len(va)} rows held out of data.train (valid_fraction={cfg.data.valid_fraction}, seed {cfg.train.seed})"
+        )
     return train, valid, note
 
 
@@ -69,8 +71,13 @@ def fold_splits(ctx: Context, data: Split, folds: list, i: int) -> tuple[Split, 
     train, test = data.subset(tr_idx, "train"), data.subset(te_idx, "test")
     if cfg.cv.inner_valid_fraction > 0:
         sub = train
-        a, b = holdout(len(sub.seqs), cfg.cv.inner_valid_fraction, cfg.train.seed + i, strata(ctx, sub),
-                       groups(sub) if cfg.cv.inner_valid_grouped else None)
+        a, b = holdout(
+            len(sub.seqs),
+            cfg.cv.inner_valid_fraction,
+            cfg.train.seed + i,
+            strata(ctx, sub),
+            groups(sub) if cfg.cv.inner_valid_grouped else None,
+        )
         train, valid = sub.subset(a, "train"), sub.subset(b, "valid")
     else:
         valid = test.subset(range(len(test.seqs)), "valid")
@@ -94,11 +101,25 @@ def validation_records(run_dir: str | Path) -> tuple[Records, FinetuneConfig, st
     if cfg.cv.folds >= 2:
         raise RunDirError(f"{run_dir} is a {cfg.cv.folds}-fold cross-validated run: it has no single validation split")
     train = bundle.train
-    _, va = holdout(len(train), cfg.data.valid_fraction, cfg.train.seed, label_strata(get_task(cfg.task), cfg, train),
-                    record_groups(train))
+    _, va = holdout(
+        len(train),
+        cfg.data.valid_fraction,
+        cfg.train.seed,
+        label_strata(get_task(cfg.task), cfg, train),
+        record_groups(train),
+    )
     note = f"{len(va)} rows held out of data.train (valid_fraction {cfg.data.valid_fraction}, seed {cfg.train.seed})"
     return train.subset(va), cfg, note
 
 
-__all__ = ["cv_folds", "fold_splits", "groups", "holdout_splits", "label_strata", "rebuild_splits", "record_groups",
-           "strata", "validation_records"]
+__all__ = [
+    "cv_folds",
+    "fold_splits",
+    "groups",
+    "holdout_splits",
+    "label_strata",
+    "rebuild_splits",
+    "record_groups",
+    "strata",
+    "validation_records",
+]

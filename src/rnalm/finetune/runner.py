@@ -2,6 +2,7 @@
 
 The run directory it writes is laid out as :mod:`rnalm.runs.rundir` describes.
 """
+
 from __future__ import annotations
 
 import csv
@@ -78,15 +79,20 @@ def _prepare_run_dir(cfg: FinetuneConfig, resume: bool) -> Path:
         return run_dir
     if run_dir.exists() and not is_empty_dir(run_dir):
         if not cfg.overwrite:
-            raise RunDirError(f"{run_dir} already exists and is not empty; choose another output_dir, "
-                              f"set overwrite=true, or resume it with `rnalm finetune --resume {run_dir}`")
+            raise RunDirError(
+                f"{run_dir} already exists and is not empty; choose another output_dir, "
+                f"set overwrite=true, or resume it with `rnalm finetune --resume {run_dir}`"
+            )
         if not FINETUNE_RUN.owns(run_dir):
-            raise RunDirError(f"{run_dir} is not a run directory (no {CONFIG_FILE}); refusing to delete it with "
-                              "overwrite=true")
+            raise RunDirError(
+                f"{run_dir} is not a run directory (no {CONFIG_FILE}); refusing to delete it with overwrite=true"
+            )
         inside = input_inside(run_dir, [expand_path(p) for p in (cfg.data.train, cfg.data.valid, cfg.data.test)])
         if inside is not None:
-            raise RunDirError(f"{run_dir} holds the data file {inside}; refusing to delete it with overwrite=true, "
-                              f"choose another output_dir")
+            raise RunDirError(
+                f"{run_dir} holds the data file {inside}; refusing to delete it with overwrite=true, "
+                f"choose another output_dir"
+            )
         shutil.rmtree(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     write_marker(run_dir, FINETUNE_RUN)
@@ -98,22 +104,32 @@ def _run_info(ctx: Context, bundle: DataBundle, needs: Collection[str]) -> dict:
     info: dict[str, Any] = {
         "rnalm_version": __version__,
         "task": cfg.task,
-        "backbone": {"name": cfg.backbone.name, "kind": cfg.backbone.kind, "mode": cfg.backbone.mode,
-                     "alphabet": ctx.alphabet.to_dict()},
+        "backbone": {
+            "name": cfg.backbone.name,
+            "kind": cfg.backbone.kind,
+            "mode": cfg.backbone.mode,
+            "alphabet": ctx.alphabet.to_dict(),
+        },
         "head": {"type": cfg.head.type, "needs": sorted(needs)},
-        **({"vienna": {"version": ctx.pair_probs.version, "use": "base-pair probabilities (structure.vienna_bpp)"}}
-           if ctx.pair_probs is not None else {}),
+        **(
+            {"vienna": {"version": ctx.pair_probs.version, "use": "base-pair probabilities (structure.vienna_bpp)"}}
+            if ctx.pair_probs is not None
+            else {}
+        ),
         "label_name": bundle.label_name,
         "notes": bundle.notes,
         "force_standardize": bundle.force_standardize,
         "numerics": current().to_dict(),  # whether the math ran in the run-to-run reproducible mode
     }
     if ctx.encoder is not None:
-        info["backbone"].update(path=_backbone_ref(cfg.backbone.name), sha256=ctx.sha256,
-                                layer=LMBackbone(ctx.encoder, ctx.alphabet, cfg.backbone.layer).layer,
-                                embed_dim=ctx.encoder.config.embed_dim,
-                                num_layers=ctx.encoder.config.num_layers,
-                                max_length=ctx.alphabet.max_length)
+        info["backbone"].update(
+            path=_backbone_ref(cfg.backbone.name),
+            sha256=ctx.sha256,
+            layer=LMBackbone(ctx.encoder, ctx.alphabet, cfg.backbone.layer).layer,
+            embed_dim=ctx.encoder.config.embed_dim,
+            num_layers=ctx.encoder.config.num_layers,
+            max_length=ctx.alphabet.max_length,
+        )
     return info
 
 
@@ -126,8 +142,13 @@ def _backbone_ref(name: str) -> str:
     return str(Path(expanded).resolve())
 
 
-def finetune(config: FinetuneConfig | str | Path | dict, overrides: Sequence[str] = (), resume: bool = False,
-             callbacks: Sequence[Any] = (), log: Optional[Callable[[str], None]] = print) -> RunResult:
+def finetune(
+    config: FinetuneConfig | str | Path | dict,
+    overrides: Sequence[str] = (),
+    resume: bool = False,
+    callbacks: Sequence[Any] = (),
+    log: Optional[Callable[[str], None]] = print,
+) -> RunResult:
     """Run a fine-tuning config end to end and return the run directory and its metrics.
 
     ``config``: a :class:`FinetuneConfig`, a YAML path or a dict; ``overrides``: ``key=value``
@@ -162,8 +183,9 @@ def finetune(config: FinetuneConfig | str | Path | dict, overrides: Sequence[str
             torch.use_deterministic_algorithms(prev_det)
 
 
-def _finetune(cfg: FinetuneConfig, run_dir: Path, resume: bool, callbacks: Sequence[Any],
-              log: Callable[[str], None]) -> RunResult:
+def _finetune(
+    cfg: FinetuneConfig, run_dir: Path, resume: bool, callbacks: Sequence[Any], log: Callable[[str], None]
+) -> RunResult:
     task = get_task(cfg.task, cfg)
     ctx = Context(cfg, task, run_dir, log, alphabet=None, callbacks=callbacks, device=run_device(cfg.train.device))
     bundle = load_data(cfg.data, cfg.task)
@@ -175,26 +197,39 @@ def _finetune(cfg: FinetuneConfig, run_dir: Path, resume: bool, callbacks: Seque
     needs = head_needs(cfg, ctx.encoder)
     if ctx.encoder is not None and cfg.backbone.mode == "frozen":
         if not (set(needs) & {"cls", "mean", "tokens"}):
-            raise ConfigError(f"head {cfg.head.type!r} uses no language-model features; drop backbone.name or "
-                              f"use a head that reads embeddings")
+            raise ConfigError(
+                f"head {cfg.head.type!r} uses no language-model features; drop backbone.name or "
+                f"use a head that reads embeddings"
+            )
     if ctx.encoder is not None and cfg.backbone.mode == "frozen" and "attentions" in needs:
         log("attention maps are not cached: the frozen backbone runs with every batch")
     elif ctx.encoder is not None and ctx.sha256 is not None and cfg.backbone.mode == "frozen":
-        cache = (EmbeddingCache(ctx.cache_root, ctx.sha256,
-                                LMBackbone(ctx.encoder, ctx.alphabet, cfg.backbone.layer).layer)
-                 if cfg.backbone.cache else None)
-        ctx.frozen = FrozenFeatures(LMBackbone(ctx.encoder, ctx.alphabet, cfg.backbone.layer), needs, cache,
-                                    cfg.backbone.embed_batch_size, progress=log is print)
+        cache = (
+            EmbeddingCache(ctx.cache_root, ctx.sha256, LMBackbone(ctx.encoder, ctx.alphabet, cfg.backbone.layer).layer)
+            if cfg.backbone.cache
+            else None
+        )
+        ctx.frozen = FrozenFeatures(
+            LMBackbone(ctx.encoder, ctx.alphabet, cfg.backbone.layer),
+            needs,
+            cache,
+            cfg.backbone.embed_batch_size,
+            progress=log is print,
+        )
         t0 = time.time()
         ctx.frozen.ensure(s for sp in splits.values() for s in sp.seqs)
-        log(f"frozen embeddings: {ctx.frozen.computed} computed, {ctx.frozen.from_cache} from cache "
-            f"({time.time() - t0:.1f}s)")
+        log(
+            f"frozen embeddings: {ctx.frozen.computed} computed, {ctx.frozen.from_cache} from cache "
+            f"({time.time() - t0:.1f}s)"
+        )
     if "bpp" in needs:
         ctx.pair_probs = PairProbabilities(ctx.cache_root if cfg.backbone.cache else None)
         t0 = time.time()
         ctx.pair_probs.ensure((s for sp in splits.values() for s in sp.seqs), log)
-        log(f"ViennaRNA {ctx.pair_probs.version} base-pair probabilities: {ctx.pair_probs.computed} computed, "
-            f"{ctx.pair_probs.from_cache} from cache ({time.time() - t0:.1f}s)")
+        log(
+            f"ViennaRNA {ctx.pair_probs.version} base-pair probabilities: {ctx.pair_probs.computed} computed, "
+            f"{ctx.pair_probs.from_cache} from cache ({time.time() - t0:.1f}s)"
+        )
     (run_dir / CONFIG_FILE).write_text(cfg.to_yaml())
     info = _run_info(ctx, bundle, needs)
     for note in bundle.notes:
@@ -219,8 +254,10 @@ def _run_holdout(ctx: Context, splits: dict[str, Split], info: dict, resume: boo
     result = {"task": cfg.task, **result}
     for name in ("valid", "test"):
         if name in result:
-            ctx.log(f"{name}: " + ", ".join(f"{k}={v:.4f}" for k, v in result[name].items()
-                                             if isinstance(v, float) and k != "n"))
+            ctx.log(
+                f"{name}: "
+                + ", ".join(f"{k}={v:.4f}" for k, v in result[name].items() if isinstance(v, float) and k != "n")
+            )
     return result
 
 
@@ -243,13 +280,24 @@ def _run_cv(ctx: Context, splits: dict[str, Split], info: dict, resume: bool) ->
             train, valid, test = fold_splits(ctx, data, folds, i)
             result, rows = train_one(ctx, train, valid, test, fold_dir, i, resume)
             all_rows += [r for r in rows if r["split"] == "test"]
-            ctx.log(f"fold {i}: test " + ", ".join(f"{m}={v:.4f}" for m, v in result["test"].items()
-                                                    if isinstance(v, float) and m != "n"))
+            ctx.log(
+                f"fold {i}: test "
+                + ", ".join(f"{m}={v:.4f}" for m, v in result["test"].items() if isinstance(v, float) and m != "n")
+            )
         per_fold.append({"fold": i, **result})
     metric = per_fold[0]["metric"]
-    out = {"task": cfg.task, "metric": metric, "cv": {
-        "folds": k, "run": only, "stratified": strata(ctx, data) is not None, "grouped": groups(data) is not None,
-        "selection_on_test_fold": cfg.cv.inner_valid_fraction == 0, "per_fold": per_fold}}
+    out = {
+        "task": cfg.task,
+        "metric": metric,
+        "cv": {
+            "folds": k,
+            "run": only,
+            "stratified": strata(ctx, data) is not None,
+            "grouped": groups(data) is not None,
+            "selection_on_test_fold": cfg.cv.inner_valid_fraction == 0,
+            "per_fold": per_fold,
+        },
+    }
     out["cv"].update(fold_summaries(per_fold))
     summary = out["cv"]["mean_std"]
     if cfg.structure.select_threshold:

@@ -8,6 +8,7 @@ It writes what Hugging Face's ``Trainer`` writes, so tools that read those files
 the last one and, on CPU with ``deterministic``, ends with exactly the weights an uninterrupted
 run would have: batch order is a function of (seed, epoch) and the dropout RNG is restored.
 """
+
 from __future__ import annotations
 
 import json
@@ -113,19 +114,38 @@ class _Losses:
 def _stateful_callbacks(patience: int, patience_counter: int, stopped: bool) -> dict[str, Any]:
     """Early-stopping state in Hugging Face's ``stateful_callbacks`` layout (read back on resume)."""
     return {
-        "EarlyStoppingCallback": {"args": {"early_stopping_patience": patience,
-                                           "early_stopping_threshold": 0.0},
-                                  "attributes": {"early_stopping_patience_counter": patience_counter}},
-        "TrainerControl": {"args": {"should_epoch_stop": False, "should_evaluate": False,
-                                    "should_log": False, "should_save": True,
-                                    "should_training_stop": stopped}, "attributes": {}},
+        "EarlyStoppingCallback": {
+            "args": {"early_stopping_patience": patience, "early_stopping_threshold": 0.0},
+            "attributes": {"early_stopping_patience_counter": patience_counter},
+        },
+        "TrainerControl": {
+            "args": {
+                "should_epoch_stop": False,
+                "should_evaluate": False,
+                "should_log": False,
+                "should_save": True,
+                "should_training_stop": stopped,
+            },
+            "attributes": {},
+        },
     }
 
 
 class Trainer:
-    def __init__(self, model: SequenceModel, task: Task, label_state: LabelState, cfg: TrainConfig,
-                 train_ds: SeqDataset, valid_ds: Optional[SeqDataset], source: FeatureSource,
-                 out_dir: Path, metric: str, callbacks: Sequence[Any] = (), log: Callable[[str], None] = print) -> None:
+    def __init__(
+        self,
+        model: SequenceModel,
+        task: Task,
+        label_state: LabelState,
+        cfg: TrainConfig,
+        train_ds: SeqDataset,
+        valid_ds: Optional[SeqDataset],
+        source: FeatureSource,
+        out_dir: Path,
+        metric: str,
+        callbacks: Sequence[Any] = (),
+        log: Callable[[str], None] = print,
+    ) -> None:
         self.model, self.task, self.label_state, self.cfg = model, task, label_state, cfg
         self.train_ds, self.valid_ds, self.source = train_ds, valid_ds, source
         self.out_dir = Path(out_dir)
@@ -141,8 +161,9 @@ class Trainer:
             raise RuntimeError("the model has no trainable parameters")
         self.optimizer = torch.optim.AdamW(self._param_groups(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         warmup = math.ceil(cfg.warmup_ratio * self.max_steps)
-        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer,
-                                                           lr_factor(cfg.scheduler, warmup, self.max_steps))
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, lr_factor(cfg.scheduler, warmup, self.max_steps)
+        )
 
     # ------------------------------------------------------------------ setup
     def _param_groups(self) -> list[dict]:
@@ -168,8 +189,9 @@ class Trainer:
         if plan is not None:
             return plan
         lengths = [len(s) for s in self.train_ds.seqs] if self.cfg.group_by_length else None
-        return shuffled_batches(len(self.train_ds), self.cfg.batch_size, self.cfg.seed * 1000 + epoch, lengths,
-                                group=50)
+        return shuffled_batches(
+            len(self.train_ds), self.cfg.batch_size, self.cfg.seed * 1000 + epoch, lengths, group=50
+        )
 
     # ------------------------------------------------------------------ evaluation
     @torch.no_grad()
@@ -182,7 +204,7 @@ class Trainer:
         if plan is None:
             order = np.argsort(lengths, kind="stable").tolist()
             bs = self.cfg.eval_batch_size
-            plan = [order[i: i + bs] for i in range(0, len(order), bs)]
+            plan = [order[i : i + bs] for i in range(0, len(order), bs)]
         collate = make_collate(ds, self.source, self.task.collate_targets)
         rows: list = [None] * len(ds)
         loss_sum = 0.0
@@ -193,7 +215,7 @@ class Trainer:
                 loss_sum += float(self.loss_fn(out, y.to(self.device))) * len(y)
             out = out.float().cpu()
             for r, i in enumerate(idx):
-                rows[i] = out[r: r + 1]
+                rows[i] = out[r : r + 1]
         joined = self.task.concat_outputs(rows)
         return joined, (loss_sum / len(ds) if ds.targets is not None else None)
 
@@ -291,9 +313,14 @@ class Trainer:
     def _start(self, resume: bool) -> tuple[TrainerState, int, int, bool]:
         """``(state, first epoch, patience counter, stopped)``: fresh, or from the last checkpoint."""
         cfg = self.cfg
-        state = TrainerState(max_steps=self.max_steps, logging_steps=cfg.logging_steps,
-                             eval_steps=self.steps_per_epoch, save_steps=self.steps_per_epoch,
-                             train_batch_size=cfg.batch_size, num_train_epochs=cfg.epochs)
+        state = TrainerState(
+            max_steps=self.max_steps,
+            logging_steps=cfg.logging_steps,
+            eval_steps=self.steps_per_epoch,
+            save_steps=self.steps_per_epoch,
+            train_batch_size=cfg.batch_size,
+            num_train_epochs=cfg.epochs,
+        )
         cks = self._checkpoint_dirs() if resume else []
         if not cks:
             torch.manual_seed(cfg.seed)
@@ -323,18 +350,26 @@ class Trainer:
             if cfg.grad_clip > 0:
                 last_norm = float(torch.nn.utils.clip_grad_norm_(self.params, cfg.grad_clip))
             else:
-                last_norm = float(torch.linalg.vector_norm(torch.stack(
-                    [p.grad.detach().norm() for p in self.params if p.grad is not None])))
+                last_norm = float(
+                    torch.linalg.vector_norm(
+                        torch.stack([p.grad.detach().norm() for p in self.params if p.grad is not None])
+                    )
+                )
             self.optimizer.step()
             self.scheduler.step()
             self.optimizer.zero_grad(set_to_none=True)
             state.global_step += 1
             losses.add(loss.item(), len(y))
             if state.global_step % cfg.logging_steps == 0:
-                state.log_history.append({
-                    "epoch": round(epoch + (step_in_epoch + 1) / self.steps_per_epoch, 4),
-                    "grad_norm": last_norm, "learning_rate": self.scheduler.get_last_lr()[0],
-                    "loss": losses.take_running(), "step": state.global_step})
+                state.log_history.append(
+                    {
+                        "epoch": round(epoch + (step_in_epoch + 1) / self.steps_per_epoch, 4),
+                        "grad_norm": last_norm,
+                        "learning_rate": self.scheduler.get_last_lr()[0],
+                        "loss": losses.take_running(),
+                        "step": state.global_step,
+                    }
+                )
 
     def _validate(self, state: TrainerState, epoch: int) -> tuple[dict[str, Any], bool]:
         """The end-of-epoch log entry and whether this epoch is the best so far."""
@@ -345,20 +380,29 @@ class Trainer:
         t0 = time.time()
         eval_loss, metrics, _ = self.evaluate(self.valid_ds)
         dt = time.time() - t0
-        logs.update({"eval_loss": eval_loss, **{f"eval_{k}": v for k, v in metrics.items() if k != "n"},
-                     "eval_runtime": round(dt, 4),
-                     "eval_samples_per_second": round(len(self.valid_ds) / max(dt, 1e-9), 3)})
+        logs.update(
+            {
+                "eval_loss": eval_loss,
+                **{f"eval_{k}": v for k, v in metrics.items() if k != "n"},
+                "eval_runtime": round(dt, 4),
+                "eval_samples_per_second": round(len(self.valid_ds) / max(dt, 1e-9), 3),
+            }
+        )
         value = eval_loss if self.metric == "loss" else metrics.get(self.metric)
         improved = False
         higher = greater_is_better(self.metric)
-        if value is not None and (state.best_metric is None
-                                  or (value > state.best_metric if higher else value < state.best_metric)):
+        if value is not None and (
+            state.best_metric is None or (value > state.best_metric if higher else value < state.best_metric)
+        ):
             improved = True
             state.best_metric = float(value)
             state.best_global_step = state.global_step
         state.log_history.append(logs)
-        msg = ", ".join(f"{k}={v:.4g}" for k, v in logs.items() if isinstance(v, float) and k.startswith("eval_")
-                        and not k.endswith(("runtime", "second")))
+        msg = ", ".join(
+            f"{k}={v:.4g}"
+            for k, v in logs.items()
+            if isinstance(v, float) and k.startswith("eval_") and not k.endswith(("runtime", "second"))
+        )
         self.log(f"epoch {epoch + 1}/{self.cfg.epochs}: {msg}")
         return logs, improved
 
@@ -366,11 +410,17 @@ class Trainer:
         """The closing ``train_runtime`` entry of the log history (Hugging Face's layout)."""
         state.log_history = [e for e in state.log_history if "train_runtime" not in e]
         done_epochs = max(state.epoch - start_epoch, 0)
-        state.log_history.append({
-            "epoch": state.epoch, "step": state.global_step, "total_flos": 0.0,
-            "train_loss": losses.mean(), "train_runtime": round(runtime, 4),
-            "train_samples_per_second": round(len(self.train_ds) * done_epochs / max(runtime, 1e-9), 3),
-            "train_steps_per_second": round(self.steps_per_epoch * done_epochs / max(runtime, 1e-9), 3)})
+        state.log_history.append(
+            {
+                "epoch": state.epoch,
+                "step": state.global_step,
+                "total_flos": 0.0,
+                "train_loss": losses.mean(),
+                "train_runtime": round(runtime, 4),
+                "train_samples_per_second": round(len(self.train_ds) * done_epochs / max(runtime, 1e-9), 3),
+                "train_steps_per_second": round(self.steps_per_epoch * done_epochs / max(runtime, 1e-9), 3),
+            }
+        )
 
     def _best_from_disk(self, state: TrainerState) -> dict[str, torch.Tensor]:
         if state.best_model_checkpoint and (Path(state.best_model_checkpoint) / WEIGHTS_FILE).is_file():

@@ -47,20 +47,21 @@ to put the file at by hand.
 not contacted. A mirror is checked exactly like the original (sizes, published and recorded
 sha256s, format probe).
 """
+
 from __future__ import annotations
 
 from rnalm.hub.cache import (
-                             DEFAULT_HOME,
-                             ENV_HOME,
-                             FROM_PUBLISHER,
-                             RECORD_NAME,
-                             TRUST_ON_FIRST_USE,
-                             cache_home,
-                             cache_status,
-                             entry_dir,
-                             local_path,
-                             read_records,
-                             trust_state,
+    DEFAULT_HOME,
+    ENV_HOME,
+    FROM_PUBLISHER,
+    RECORD_NAME,
+    TRUST_ON_FIRST_USE,
+    cache_home,
+    cache_status,
+    entry_dir,
+    local_path,
+    read_records,
+    trust_state,
 )
 from rnalm.hub.downloader import ENV_MIRROR, ENV_OFFLINE, download, download_urls, fetch, manual_instructions, resolve
 from rnalm.hub.listing import Listing, listings
@@ -68,8 +69,33 @@ from rnalm.hub.registry import FOLDER, REGISTRY, Checkpoint, RemoteFile, check_p
 from rnalm.hub.verify import CONTAINER_PROBES, probe_problem, verify_file
 
 __all__ = [
-    "CONTAINER_PROBES", "DEFAULT_HOME", "ENV_HOME", "ENV_MIRROR", "ENV_OFFLINE", "FOLDER", "FROM_PUBLISHER",
-    "RECORD_NAME", "REGISTRY", "TRUST_ON_FIRST_USE", "Checkpoint", "Listing", "RemoteFile", "cache_home",
-    "cache_status", "check_plain_name", "download", "download_urls", "entry_dir", "fetch", "get", "listings",
-    "local_path", "manual_instructions", "probe_problem", "read_records", "resolve", "trust_state", "verify_file",
+    "CONTAINER_PROBES",
+    "DEFAULT_HOME",
+    "ENV_HOME",
+    "ENV_MIRROR",
+    "ENV_OFFLINE",
+    "FOLDER",
+    "FROM_PUBLISHER",
+    "RECORD_NAME",
+    "REGISTRY",
+    "TRUST_ON_FIRST_USE",
+    "Checkpoint",
+    "Listing",
+    "RemoteFile",
+    "cache_home",
+    "cache_status",
+    "check_plain_name",
+    "download",
+    "download_urls",
+    "entry_dir",
+    "fetch",
+    "get",
+    "listings",
+    "local_path",
+    "manual_instructions",
+    "probe_problem",
+    "read_records",
+    "resolve",
+    "trust_state",
+    "verify_file",
 ]

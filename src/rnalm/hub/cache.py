@@ -5,6 +5,7 @@ A checkpoint's files live in ``<cache home>/<checkpoint name>/``; a download in 
 the sha256 of every verified file and whose hash it is (the publisher's, or the one recorded at the
 first download: trust on first use), so later uses can re-hash and compare.
 """
+
 from __future__ import annotations
 
 import json
@@ -71,7 +72,6 @@ def cache_status(entry: Checkpoint, cache_dir: Union[str, Path, None] = None) ->
     return "no"
 
 
-
 def read_records(folder: Path) -> dict[str, dict]:
     """``{file name: {"sha256", "size", "source", "url", "recorded"}}`` from a checkpoint folder's record."""
     path = folder / RECORD_NAME
@@ -82,10 +82,13 @@ def read_records(folder: Path) -> dict[str, dict]:
     except (ValueError, UnicodeDecodeError) as exc:
         data = exc
     files = data.get("files") if isinstance(data, dict) else None
-    if not isinstance(files, dict) or not all(isinstance(v, dict) and isinstance(v.get("sha256"), str)
-                                              for v in files.values()):
-        raise DownloadError(f"{path}: not a sha256 record rnalm can read; move it away to record the cached files "
-                            f"again on their next use (trust on first use starts over)")
+    if not isinstance(files, dict) or not all(
+        isinstance(v, dict) and isinstance(v.get("sha256"), str) for v in files.values()
+    ):
+        raise DownloadError(
+            f"{path}: not a sha256 record rnalm can read; move it away to record the cached files "
+            f"again on their next use (trust on first use starts over)"
+        )
     return files
 
 
@@ -96,8 +99,13 @@ def store_record(folder: Path, filename: str, record: dict) -> None:
 
 
 def new_record(path: Path, digest: str, source: str, url: Optional[str]) -> dict:
-    return {"sha256": digest, "size": path.stat().st_size, "source": source, "url": url,
-            "recorded": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    return {
+        "sha256": digest,
+        "size": path.stat().st_size,
+        "source": source,
+        "url": url,
+        "recorded": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
 
 
 def trust_state(entry: Checkpoint, cache_dir: Union[str, Path, None] = None) -> str:

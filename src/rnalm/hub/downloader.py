@@ -6,6 +6,7 @@ starts over from byte zero. Transient failures (connection refused, timeouts, 5x
 transfers) are retried with a doubling pause; a finished file goes through :mod:`rnalm.hub.verify`
 before it is renamed into place and its sha256 recorded.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -92,15 +93,13 @@ class _Restart(Exception):
 
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
 #: Media types that are never a checkpoint: error pages, sign-in pages, JSON error objects.
-_TEXT_MEDIA = frozenset({"application/json", "application/problem+json", "application/xml",
-                         "application/xhtml+xml"})
+_TEXT_MEDIA = frozenset({"application/json", "application/problem+json", "application/xml", "application/xhtml+xml"})
 
 
 def _validator(headers) -> dict:
     """The response's validator: a strong ETag (If-Range allows no weak one) and/or Last-Modified."""
     etag = headers.get("ETag")
-    return {"etag": etag if etag and not etag.startswith("W/") else None,
-            "last_modified": headers.get("Last-Modified")}
+    return {"etag": etag if etag and not etag.startswith("W/") else None, "last_modified": headers.get("Last-Modified")}
 
 
 def _start_over(part: Path, meta: Path) -> None:
@@ -171,8 +170,9 @@ def _request(url: str, part: Path, meta: Path, info: Optional[dict], offset: int
     return resp
 
 
-def _receive(resp: Any, url: str, part: Path, meta: Path, info: Optional[dict], offset: int, quiet: bool,
-             label: str) -> None:
+def _receive(
+    resp: Any, url: str, part: Path, meta: Path, info: Optional[dict], offset: int, quiet: bool, label: str
+) -> None:
     """Write ``resp``'s body to ``part`` (appending to a resumed one); raise when it is not all there."""
     with contextlib.closing(resp):
         _refuse_text(resp, url)
@@ -183,20 +183,39 @@ def _receive(resp: Any, url: str, part: Path, meta: Path, info: Optional[dict], 
                 raise _Transient("server answered a plain request with a partial response (206)")
             match = _CONTENT_RANGE.match(resp.headers.get("Content-Range") or "")
             total = int(match.group(3)) if match and match.group(3).isdigit() else None
-            if (not match or int(match.group(1)) != offset or not _same_version(info, resp.headers)  # type: ignore[arg-type]
-                    or total is None or info.get("size") not in (None, total)):  # type: ignore[union-attr]
+            assert info is not None  # offset > 0: a resume, which always has its validator record
+            if (
+                not match
+                or int(match.group(1)) != offset
+                or not _same_version(info, resp.headers)
+                or total is None
+                or info.get("size") not in (None, total)
+            ):
                 _start_over(part, meta)
-                raise _Restart("the server's partial answer is not the rest of the file on disk "
-                               "(another version, or another byte range)")
+                raise _Restart(
+                    "the server's partial answer is not the rest of the file on disk "
+                    "(another version, or another byte range)"
+                )
             mode = "ab"
         else:  # 200: the first request, or the server says the file changed (If-Range) or it ignores Range
             offset, total, mode = 0, length, "wb"
             write_json(meta, {"url": url, **_validator(resp.headers), "size": length})
         written = offset
         try:
-            with open(part, mode) as fh, tqdm(total=total, initial=offset, unit="B", unit_scale=True,
-                                              unit_divisor=1024, desc=label, file=sys.stderr,
-                                              disable=quiet, leave=False) as bar:
+            with (
+                open(part, mode) as fh,
+                tqdm(
+                    total=total,
+                    initial=offset,
+                    unit="B",
+                    unit_scale=True,
+                    unit_divisor=1024,
+                    desc=label,
+                    file=sys.stderr,
+                    disable=quiet,
+                    leave=False,
+                ) as bar,
+            ):
                 while True:
                     chunk = resp.read(CHUNK_BYTES)
                     if not chunk:
@@ -226,9 +245,17 @@ def _lock(folder: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def fetch(remote: RemoteFile, dest: Path, *, urls: Optional[tuple[str, ...]] = None, force: bool = False,
-          quiet: bool = False, timeout: Optional[float] = None, retries: Optional[int] = None,
-          backoff: Optional[float] = None) -> Path:
+def fetch(
+    remote: RemoteFile,
+    dest: Path,
+    *,
+    urls: Optional[tuple[str, ...]] = None,
+    force: bool = False,
+    quiet: bool = False,
+    timeout: Optional[float] = None,
+    retries: Optional[int] = None,
+    backoff: Optional[float] = None,
+) -> Path:
     """Download ``remote`` to ``dest`` (from ``urls``, default the registry's): resume, retry, verify, record
     its sha256 in the folder's record, then rename into place atomically.
 
@@ -264,15 +291,18 @@ def fetch(remote: RemoteFile, dest: Path, *, urls: Optional[tuple[str, ...]] = N
                 if attempt == retries:
                     failures.append(f"{url} -> {exc} ({retries + 1} attempts)")
                     break
-                time.sleep(backoff * 2 ** attempt)
+                time.sleep(backoff * 2**attempt)
                 continue
             if not part.exists():  # 200 with an empty body
                 part.touch()
             digest = verify_download(part, remote, url, recorded, folder.name)
             os.replace(part, dest)
             meta.unlink(missing_ok=True)
-            store_record(folder, remote.filename,
-                          new_record(dest, digest, FROM_PUBLISHER if remote.sha256 else TRUST_ON_FIRST_USE, url))
+            store_record(
+                folder,
+                remote.filename,
+                new_record(dest, digest, FROM_PUBLISHER if remote.sha256 else TRUST_ON_FIRST_USE, url),
+            )
             return dest
     if not part.exists():
         meta.unlink(missing_ok=True)
@@ -282,9 +312,16 @@ def fetch(remote: RemoteFile, dest: Path, *, urls: Optional[tuple[str, ...]] = N
     )
 
 
-def download(entry: Union[Checkpoint, str], cache_dir: Union[str, Path, None] = None, *, force: bool = False,
-             quiet: bool = False, timeout: Optional[float] = None, retries: Optional[int] = None,
-             backoff: Optional[float] = None) -> Path:
+def download(
+    entry: Union[Checkpoint, str],
+    cache_dir: Union[str, Path, None] = None,
+    *,
+    force: bool = False,
+    quiet: bool = False,
+    timeout: Optional[float] = None,
+    retries: Optional[int] = None,
+    backoff: Optional[float] = None,
+) -> Path:
     """Make every file of ``entry`` present and verified in the cache and return :func:`local_path`.
 
     Files already cached are re-hashed and compared with the publisher's sha256 or the one
@@ -302,21 +339,31 @@ def download(entry: Union[Checkpoint, str], cache_dir: Union[str, Path, None] = 
                 if record is not None:
                     store_record(folder, remote.filename, record)
                 continue
-            fetch(remote, dest, urls=download_urls(entry, remote), force=force, quiet=quiet, timeout=timeout,
-                  retries=retries, backoff=backoff)
+            fetch(
+                remote,
+                dest,
+                urls=download_urls(entry, remote),
+                force=force,
+                quiet=quiet,
+                timeout=timeout,
+                retries=retries,
+                backoff=backoff,
+            )
     return local_path(entry, cache_dir)
 
 
 def manual_instructions(entry: Checkpoint, cache_dir: Union[str, Path, None] = None) -> str:
     """One line saying which URL(s) to fetch by hand and exactly where each file goes."""
     folder = entry_dir(entry, cache_dir)
-    parts = [f"{' or '.join(f.urls)} -> {folder / f.filename}" for f in entry.files
-             if not (folder / f.filename).is_file()]
+    parts = [
+        f"{' or '.join(f.urls)} -> {folder / f.filename}" for f in entry.files if not (folder / f.filename).is_file()
+    ]
     return "download " + "; ".join(parts)
 
 
-def resolve(name: str, cache_dir: Union[str, Path, None] = None, *, download_missing: bool = True,
-            quiet: bool = False) -> Path:
+def resolve(
+    name: str, cache_dir: Union[str, Path, None] = None, *, download_missing: bool = True, quiet: bool = False
+) -> Path:
     """The local path of registered checkpoint ``name``, downloading it first if it is not cached.
 
     Cached files are checked against their sha256 (published or recorded) on every call.

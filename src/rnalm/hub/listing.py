@@ -1,4 +1,5 @@
 """Rows of ``rnalm models``: :class:`Listing`, and the rows for the registered checkpoints."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -37,9 +38,18 @@ def listings(cache_dir: Union[str, Path, None] = None) -> Iterator[Listing]:
     """Rows for every registered (downloadable) checkpoint."""
     for entry in REGISTRY.values():
         yield Listing(
-            name=entry.name, source="download", format=entry.format, size=entry.size,
+            name=entry.name,
+            source="download",
+            format=entry.format,
+            size=entry.size,
             sha256=trust_state(entry, cache_dir),
-            cached=cache_status(entry, cache_dir), licence=entry.licence, description=entry.description,
-            location=str(local_path(entry, cache_dir)), urls=entry.urls, homepage=entry.homepage,
-            citation=entry.citation or "", notes=entry.notes, aliases=entry.aliases,
+            cached=cache_status(entry, cache_dir),
+            licence=entry.licence,
+            description=entry.description,
+            location=str(local_path(entry, cache_dir)),
+            urls=entry.urls,
+            homepage=entry.homepage,
+            citation=entry.citation or "",
+            notes=entry.notes,
+            aliases=entry.aliases,
         )

@@ -5,6 +5,7 @@ Face, Dropbox, Meta's CDN), under file names that say little; each :class:`Check
 where its files live, what they must open as, their licence and where the URLs come from.
 Nothing in this module touches the network or the disk.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -21,11 +22,20 @@ def check_plain_name(name: str, what: str) -> str:
 
     Names starting with a dot are refused too: the cache keeps its own bookkeeping under such names.
     """
-    bad = (not name or name.startswith(".") or "/" in name or "\\" in name or "\0" in name
-           or os.path.isabs(name) or Path(name).name != name)
+    bad = (
+        not name
+        or name.startswith(".")
+        or "/" in name
+        or "\\" in name
+        or "\0" in name
+        or os.path.isabs(name)
+        or Path(name).name != name
+    )
     if bad:
-        raise DownloadError(f"{what} {name!r} is not a plain file name (no path separators, no leading dot, "
-                            "not absolute): registry names must stay inside their cache folder")
+        raise DownloadError(
+            f"{what} {name!r} is not a plain file name (no path separators, no leading dot, "
+            "not absolute): registry names must stay inside their cache folder"
+        )
     return name
 
 
@@ -98,21 +108,29 @@ _CUHK = "https://proj.cse.cuhk.edu.hk/rnafm/api/download?filename="
 _UTRLM_COMMIT = "b77b589bf182eb9de6a1a5024fa09d44294d94fc"
 _FAIR_ESM = "https://dl.fbaipublicfiles.com/fair-esm"
 _LAMAR_HF = "https://huggingface.co/zhw-e8/LAMAR/resolve/main"
-_RNAFM_NOTES = ("A dict with fairseq 'args' (argparse.Namespace) and 'model'; URL from rna-fm's fm/pretrained.py; "
-                "the authors also share the file in a Google Drive "
-                "folder linked from the RNA-FM README (not scriptable; download it in a browser).")
+_RNAFM_NOTES = (
+    "A dict with fairseq 'args' (argparse.Namespace) and 'model'; URL from rna-fm's fm/pretrained.py; "
+    "the authors also share the file in a Google Drive "
+    "folder linked from the RNA-FM README (not scriptable; download it in a browser)."
+)
 
 
 def _utrlm(name: str, pkl: str, description: str) -> Checkpoint:
     # Pinned commit first (reproducible bytes), the moving branch as fallback.
-    urls = tuple(f"https://raw.githubusercontent.com/a96123155/UTR-LM/{ref}/Model/Pretrained/{pkl}"
-                 for ref in (_UTRLM_COMMIT, "main"))
+    urls = tuple(
+        f"https://raw.githubusercontent.com/a96123155/UTR-LM/{ref}/Model/Pretrained/{pkl}"
+        for ref in (_UTRLM_COMMIT, "main")
+    )
     return Checkpoint(
-        name=name, description=description, format="UTR-LM .pkl",
-        files=(RemoteFile(pkl, urls, probe="utr-lm"),), licence="GPL-3.0", homepage="https://github.com/a96123155/UTR-LM",
+        name=name,
+        description=description,
+        format="UTR-LM .pkl",
+        files=(RemoteFile(pkl, urls, probe="utr-lm"),),
+        licence="GPL-3.0",
+        homepage="https://github.com/a96123155/UTR-LM",
         citation="Chu et al. 2024, Nature Machine Intelligence, doi:10.1038/s42256-024-00823-9",
         notes=f"A fair-esm ESM2 state dict with DDP's 'module.' prefix, kept in the authors' GitHub repository "
-              f"under Model/Pretrained/ (pinned commit {_UTRLM_COMMIT[:10]}, then the main branch).",
+        f"under Model/Pretrained/ (pinned commit {_UTRLM_COMMIT[:10]}, then the main branch).",
     )
 
 
@@ -120,14 +138,17 @@ def _esm2(name: str, layers: int, width: int, params: str) -> Checkpoint:
     return Checkpoint(
         name=name,
         description=f"ESM-2 protein language model, {layers} layers, {width} wide, {params} parameters "
-                    "(UniRef50 2021_04); the starting point of ProtRNA's transfer",
+        "(UniRef50 2021_04); the starting point of ProtRNA's transfer",
         format="fair-esm .pt + regression",
-        files=(RemoteFile(f"{name}.pt", (f"{_FAIR_ESM}/models/{name}.pt",), probe="esm2"),
-               RemoteFile(f"{name}-contact-regression.pt", (f"{_FAIR_ESM}/regression/{name}-contact-regression.pt",))),
-        licence="MIT", homepage="https://github.com/facebookresearch/esm",
+        files=(
+            RemoteFile(f"{name}.pt", (f"{_FAIR_ESM}/models/{name}.pt",), probe="esm2"),
+            RemoteFile(f"{name}-contact-regression.pt", (f"{_FAIR_ESM}/regression/{name}-contact-regression.pt",)),
+        ),
+        licence="MIT",
+        homepage="https://github.com/facebookresearch/esm",
         citation="Lin et al. 2022, bioRxiv doi:10.1101/2022.07.20.500902 (Science 2023)",
         notes="URLs as in fair-esm's esm/pretrained.py; the regression file sits next to the model as "
-              "fair-esm's load_model_and_alphabet_local expects.",
+        "fair-esm's load_model_and_alphabet_local expects.",
     )
 
 
@@ -135,13 +156,16 @@ def _lamar(name: str, folder: str, context: int, aliases: tuple[str, ...] = ()) 
     return Checkpoint(
         name=name,
         description=f"LAMAR ({context // 1024}k context): 12-layer, 768-wide ESM-2-style (rotary) RNA model "
-                    f"pre-trained on ~15M genome and transcriptome sequences of 225 mammals and 1569 viruses, "
-                    f"up to {context} tokens",
+        f"pre-trained on ~15M genome and transcriptome sequences of 225 mammals and 1569 viruses, "
+        f"up to {context} tokens",
         format="HF ESM safetensors",
         files=(RemoteFile("model.safetensors", (f"{_LAMAR_HF}/{folder}/model.safetensors",), probe="safetensors"),),
-        licence="MIT", homepage="https://github.com/zhw-e8/LAMAR", target=FOLDER, aliases=aliases,
+        licence="MIT",
+        homepage="https://github.com/zhw-e8/LAMAR",
+        target=FOLDER,
+        aliases=aliases,
         notes=f"EsmForMaskedLM weights from folder {folder}/ of huggingface.co/zhw-e8/LAMAR (linked from the LAMAR "
-              "README); upstream publishes no config.json: LAMAR's code builds the config in Python.",
+        "README); upstream publishes no config.json: LAMAR's code builds the config in Python.",
     )
 
 
@@ -151,41 +175,53 @@ _ENTRIES: tuple[Checkpoint, ...] = (
         description="RNA-FM: 12-layer, 640-wide ESM-1b-style encoder pre-trained on 23M non-coding RNAs (RNAcentral)",
         format="RNA-FM .pth",
         files=(RemoteFile("RNA-FM_pretrained.pth", (_CUHK + "RNA-FM_pretrained.pth",), probe="rna-fm"),),
-        licence="MIT", homepage="https://github.com/ml4bio/RNA-FM",
-        citation="Chen et al. 2022, arXiv:2204.00300", aliases=("rna_fm_t12",), notes=_RNAFM_NOTES,
+        licence="MIT",
+        homepage="https://github.com/ml4bio/RNA-FM",
+        citation="Chen et al. 2022, arXiv:2204.00300",
+        aliases=("rna_fm_t12",),
+        notes=_RNAFM_NOTES,
     ),
     Checkpoint(
         name="mrna-fm",
         description="mRNA-FM: RNA-FM's architecture pre-trained on coding sequences with codon (3-mer) tokens",
         format="RNA-FM .pth",
         files=(RemoteFile("mRNA-FM_pretrained.pth", (_CUHK + "file_mRNA-FM_pretrained.pth",), probe="rna-fm"),),
-        licence="MIT", homepage="https://github.com/ml4bio/RNA-FM",
+        licence="MIT",
+        homepage="https://github.com/ml4bio/RNA-FM",
         citation="Chen et al. 2022, arXiv:2204.00300 (mRNA-FM: RNA-FM repository, 2024 release)",
-        aliases=("mrna_fm_t12",), notes=_RNAFM_NOTES,
+        aliases=("mrna_fm_t12",),
+        notes=_RNAFM_NOTES,
     ),
     Checkpoint(
         name="rna-fm-ss-resnet",
         description="RNA-FM backbone + ResNet pair head for secondary structure, trained on PDB "
-                    "(a task model, not an encoder: rnalm.load does not take it)",
+        "(a task model, not an encoder: rnalm.load does not take it)",
         format="RNA-FM task .pth",
         files=(RemoteFile("RNA-FM-ResNet_PDB-All.pth", (_CUHK + "RNA-FM-ResNet_PDB-All.pth",)),),
-        licence="MIT", homepage="https://github.com/ml4bio/RNA-FM",
+        licence="MIT",
+        homepage="https://github.com/ml4bio/RNA-FM",
         citation="Chen et al. 2022, arXiv:2204.00300",
         notes="State dict of fm.downstream's Baseline (RNA-FM backbone + ResNet pair predictor); URL from rna-fm's "
-              "fm/downstream/__init__.py (build_rnafm_resnet).",
+        "fm/downstream/__init__.py (build_rnafm_resnet).",
     ),
-    _utrlm("utr-lm-mrl",
-           "ESM2SISS_FS4.1_fiveSpeciesCao_6layers_16heads_128embedsize_4096batchToks_lr1e-05_"
-           "supervisedweight1.0_structureweight1.0_MLMLossMin_epoch93.pkl",
-           "UTR-LM (6 layers, 128 wide) pre-trained on 5' UTRs of five species + synthetic libraries with "
-           "MLM, MFE and secondary-structure objectives; the checkpoint the authors fine-tune for MRL"),
-    _utrlm("utr-lm-te-el",
-           "ESM2SI_3.1_fiveSpeciesCao_6layers_16heads_128embedsize_4096batchToks_MLMLossMin.pkl",
-           "UTR-LM (6 layers, 128 wide) pre-trained on 5' UTRs of five species + synthetic libraries with "
-           "MLM and MFE objectives; the checkpoint the authors fine-tune for TE and EL"),
-    _utrlm("utr-lm-mlm",
-           "ESM2_1.4_five_species_TrainLossMin_6layers_16heads_128embedsize_4096batchToks.pkl",
-           "UTR-LM (6 layers, 128 wide) pre-trained on 5' UTRs of five species with MLM only"),
+    _utrlm(
+        "utr-lm-mrl",
+        "ESM2SISS_FS4.1_fiveSpeciesCao_6layers_16heads_128embedsize_4096batchToks_lr1e-05_"
+        "supervisedweight1.0_structureweight1.0_MLMLossMin_epoch93.pkl",
+        "UTR-LM (6 layers, 128 wide) pre-trained on 5' UTRs of five species + synthetic libraries with "
+        "MLM, MFE and secondary-structure objectives; the checkpoint the authors fine-tune for MRL",
+    ),
+    _utrlm(
+        "utr-lm-te-el",
+        "ESM2SI_3.1_fiveSpeciesCao_6layers_16heads_128embedsize_4096batchToks_MLMLossMin.pkl",
+        "UTR-LM (6 layers, 128 wide) pre-trained on 5' UTRs of five species + synthetic libraries with "
+        "MLM and MFE objectives; the checkpoint the authors fine-tune for TE and EL",
+    ),
+    _utrlm(
+        "utr-lm-mlm",
+        "ESM2_1.4_five_species_TrainLossMin_6layers_16heads_128embedsize_4096batchToks.pkl",
+        "UTR-LM (6 layers, 128 wide) pre-trained on 5' UTRs of five species with MLM only",
+    ),
     _lamar("lamar-4k", "mammalian80D_4096len1mer1sw_80M", 4096, aliases=("lamar",)),
     _lamar("lamar-2k", "mammalian80D_2048len1mer1sw_80M", 2048),
     _esm2("esm2_t6_8M_UR50D", 6, 320, "8M"),
@@ -196,14 +232,21 @@ _ENTRIES: tuple[Checkpoint, ...] = (
         name="protrna",
         description="ProtRNA: ESM-2 650M (33 layers, 1280 wide) transferred to RNA by cross-modality training",
         format="ProtRNA Keras .h5",
-        files=(RemoteFile("ProtRNA_pretrained.h5", (
-            "https://www.dropbox.com/scl/fi/lttcohy9ix1rbsynci72h/ProtRNA_pretrained.h5"
-            "?rlkey=6t37r3tbb1p9j75nqejumcqqx&st=74eku09q&dl=1",
-            "https://zenodo.org/records/13888473/files/ProtRNA_pretrained.h5",
-        ), probe="protrna-h5"),),
-        licence="MIT", homepage="https://github.com/roxie-zhang/ProtRNA",
+        files=(
+            RemoteFile(
+                "ProtRNA_pretrained.h5",
+                (
+                    "https://www.dropbox.com/scl/fi/lttcohy9ix1rbsynci72h/ProtRNA_pretrained.h5"
+                    "?rlkey=6t37r3tbb1p9j75nqejumcqqx&st=74eku09q&dl=1",
+                    "https://zenodo.org/records/13888473/files/ProtRNA_pretrained.h5",
+                ),
+                probe="protrna-h5",
+            ),
+        ),
+        licence="MIT",
+        homepage="https://github.com/roxie-zhang/ProtRNA",
         notes="Dropbox URL from ProtRNA's protrna/pretrained.py and README; the Zenodo record is the "
-              "one an earlier README linked.",
+        "one an earlier README linked.",
     ),
 )
 
@@ -225,6 +268,8 @@ def get(name: str) -> Checkpoint:
     if key is None:
         close = difflib.get_close_matches(name.lower(), list(_lookup_table()), n=3, cutoff=0.5)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
-        raise DownloadError(f"{name!r} is not a registered checkpoint name{hint} "
-                            f"(registered: {', '.join(REGISTRY)}; see `rnalm models`)")
+        raise DownloadError(
+            f"{name!r} is not a registered checkpoint name{hint} "
+            f"(registered: {', '.join(REGISTRY)}; see `rnalm models`)"
+        )
     return REGISTRY[key]

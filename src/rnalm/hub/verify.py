@@ -6,6 +6,7 @@ sha256 when those are stated, and open as what its registry entry says (a checkp
 match the publisher's or the recorded sha256. A file that fails is kept as ``*.corrupt``, never
 deleted silently.
 """
+
 from __future__ import annotations
 
 import os
@@ -47,7 +48,7 @@ CONTAINER_PROBES: dict[str, Callable[[Probe], bool]] = {
 
 def _keep_corrupt(path: Path) -> Path:
     """Rename a file that failed verification to ``*.corrupt`` (never overwriting an older one)."""
-    base = path.name[:-len(".part")] if path.name.endswith(".part") else path.name
+    base = path.name[: -len(".part")] if path.name.endswith(".part") else path.name
     target = path.with_name(base + ".corrupt")
     n = 1
     while target.exists():
@@ -107,16 +108,20 @@ def verify_download(part: Path, remote: RemoteFile, url: str, recorded: Optional
     digest = verify_file(part, remote, url)
     problem = probe_problem(part, remote.probe)
     if problem is None and recorded and not remote.sha256 and recorded["sha256"] != digest:
-        problem = (f"a file that differs from the copy first downloaded on {recorded.get('recorded')} "
-                   f"(sha256 {digest}, recorded {recorded['sha256']}; trust on first use). If the publisher "
-                   f"changed it on purpose, `rnalm download {checkpoint} --force` trusts the new file")
+        problem = (
+            f"a file that differs from the copy first downloaded on {recorded.get('recorded')} "
+            f"(sha256 {digest}, recorded {recorded['sha256']}; trust on first use). If the publisher "
+            f"changed it on purpose, `rnalm download {checkpoint} --force` trusts the new file"
+        )
     elif problem is not None:
         problem = f"a file that does not open as {remote.probe}: {problem}"
     if problem is None:
         return digest
     kept = _keep_corrupt(part)
-    raise DownloadError(f"{remote.filename}{' from ' + url if url else ''} failed verification: the server sent "
-                        f"{problem}; the bad file is kept at {kept}")
+    raise DownloadError(
+        f"{remote.filename}{' from ' + url if url else ''} failed verification: the server sent "
+        f"{problem}; the bad file is kept at {kept}"
+    )
 
 
 def check_cached(checkpoint: str, remote: RemoteFile, dest: Path, records: dict[str, dict]) -> Optional[dict]:
@@ -132,14 +137,18 @@ def check_cached(checkpoint: str, remote: RemoteFile, dest: Path, records: dict[
     else:  # put there by hand or by an older rnalm: it must open as what it claims to be, then it is trusted
         problem = probe_problem(dest, remote.probe)
         if problem is not None:
-            raise DownloadError(f"{dest} (cached for {checkpoint}, never verified by rnalm) does not open as "
-                                f"{remote.probe}: {problem}; move it away or run `rnalm download {checkpoint} --force`")
+            raise DownloadError(
+                f"{dest} (cached for {checkpoint}, never verified by rnalm) does not open as "
+                f"{remote.probe}: {problem}; move it away or run `rnalm download {checkpoint} --force`"
+            )
         return new_record(dest, digest, TRUST_ON_FIRST_USE, None)
     if digest != reference:
         kept = _keep_corrupt(dest)
-        raise DownloadError(f"the cached copy of {checkpoint} is bad: {dest} has sha256 {digest}, not {whose} "
-                            f"{reference}; the file is kept at {kept}; "
-                            f"run `rnalm download {checkpoint}` to fetch it again")
+        raise DownloadError(
+            f"the cached copy of {checkpoint} is bad: {dest} has sha256 {digest}, not {whose} "
+            f"{reference}; the file is kept at {kept}; "
+            f"run `rnalm download {checkpoint}` to fetch it again"
+        )
     if remote.sha256 and (recorded or {}).get("source") != FROM_PUBLISHER:
         return new_record(dest, digest, FROM_PUBLISHER, (recorded or {}).get("url"))
     return None

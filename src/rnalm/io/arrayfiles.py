@@ -6,6 +6,7 @@ always read with ``allow_pickle=False``. What these readers add is the error: a 
 output is untrusted input (a pickle planted as ``model.safetensors``, an object array planted as
 ``.npy``), and the user must learn which file is bad instead of reading a library's traceback.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -25,7 +26,8 @@ class ArrayFileError(RnalmError):
 def _unreadable(path: Path, exc: Exception) -> CheckpointError:
     return CheckpointError(
         f"{path}: not a readable safetensors file ({exc}); it is truncated, damaged or another format "
-        f"(rnalm never reads pickles as weights). Use a trusted copy of the run or checkpoint.")
+        f"(rnalm never reads pickles as weights). Use a trusted copy of the run or checkpoint."
+    )
 
 
 def read_safetensors(path: str | Path) -> dict[str, torch.Tensor]:
@@ -56,8 +58,10 @@ def read_npy(path: str | Path) -> np.ndarray:
         return np.load(path, allow_pickle=False)
     except ValueError as exc:
         if "allow_pickle" in str(exc):
-            raise ArrayFileError(f"{path}: holds Python objects, not numbers; refused (rnalm never unpickles "
-                                 f"arrays). Use a trusted copy of the file.") from None
+            raise ArrayFileError(
+                f"{path}: holds Python objects, not numbers; refused (rnalm never unpickles "
+                f"arrays). Use a trusted copy of the file."
+            ) from None
         raise ArrayFileError(f"{path}: not a readable .npy array: {exc}") from None
     except (OSError, EOFError) as exc:
         raise ArrayFileError(f"{path}: not a readable .npy array: {exc}") from None

@@ -4,6 +4,7 @@ The weights identity is a sha256 over a module's state (names, dtypes, shapes, b
 depend on the file the weights came from, so a fine-tuning run, an embedding output and a shipped
 model's manifest that record it for the same weights record the same id.
 """
+
 from __future__ import annotations
 
 import hashlib

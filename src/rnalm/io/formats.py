@@ -7,6 +7,7 @@ path, computed once and shared) and says whether the file is its format; ``conve
 a :class:`Converted` -- config, alphabet and a state dict in rnalm's parameter names -- which
 :func:`rnalm.load` then loads *strictly*. Format quirks live only in the converters.
 """
+
 from __future__ import annotations
 
 import json
@@ -112,7 +113,7 @@ def strip_prefix(state: dict[str, Any], prefixes: tuple[str, ...]) -> dict[str, 
     for k, v in state.items():
         for p in prefixes:
             if k.startswith(p):
-                k = k[len(p):]
+                k = k[len(p) :]
                 break
         out[k] = v
     return out
@@ -145,12 +146,22 @@ def check_shapes_match(config: EncoderConfig, shapes: dict[str, tuple[int, ...]]
     expected = tensor_shapes(config)
     missing = sorted(set(expected) - set(shapes))
     unexpected = sorted(set(shapes) - set(expected))
-    wrong = sorted(f"{k}: {tuple(shapes[k])} != {expected[k]}"
-                   for k in set(expected) & set(shapes) if tuple(shapes[k]) != expected[k])
-    parts = [f"{what} {items[:8]}{' ...' if len(items) > 8 else ''}"
-             for what, items in (("shape mismatches (file != config)", wrong), ("missing tensors", missing),
-                                 ("unexpected tensors", unexpected)) if items]
+    wrong = sorted(
+        f"{k}: {tuple(shapes[k])} != {expected[k]}"
+        for k in set(expected) & set(shapes)
+        if tuple(shapes[k]) != expected[k]
+    )
+    parts = [
+        f"{what} {items[:8]}{' ...' if len(items) > 8 else ''}"
+        for what, items in (
+            ("shape mismatches (file != config)", wrong),
+            ("missing tensors", missing),
+            ("unexpected tensors", unexpected),
+        )
+        if items
+    ]
     if parts:
         raise CheckpointError(
             f"{context} ({config.num_layers} layers, {config.embed_dim} wide, {config.attention_heads} heads, "
-            f"ffn {config.ffn_embed_dim}, {config.max_positions} positions): " + "; ".join(parts))
+            f"ffn {config.ffn_embed_dim}, {config.max_positions} positions): " + "; ".join(parts)
+        )

@@ -2,6 +2,7 @@
 numpy scalars and paths allowed, and written atomically so a reader never sees half a file; read
 back with :func:`read_json_object`, whose errors name the file (a run directory is untrusted input:
 a damaged or hostile file, e.g. nested 100,000 levels deep, must not end in a traceback)."""
+
 from __future__ import annotations
 
 import json

@@ -10,6 +10,7 @@ Loading checks before it allocates: every field of ``config.json`` against :clas
 the safetensors header (read without the data), so a config that claims 2,000 layers next to a
 small weights file is refused in milliseconds instead of allocating gigabytes.
 """
+
 from __future__ import annotations
 
 import json
@@ -142,7 +143,8 @@ def check_weights_fit_config(config: EncoderConfig, weights: Path, config_path: 
         raise CheckpointError(
             f"{context}: the config implies {implied:,} values ({nbytes / 2**30:,.2f} GiB: {config.num_layers} "
             f"layers x {config.embed_dim} wide), the file holds {stored:,}; the config was edited or belongs "
-            f"to other weights (convert the original checkpoint again with rnalm convert)")
+            f"to other weights (convert the original checkpoint again with rnalm convert)"
+        )
     check_shapes_match(config, shapes, context)
     return implied, nbytes
 
@@ -153,8 +155,9 @@ def is_native_checkpoint(path: Path) -> bool:
 
 
 #: ``rnalm convert`` outputs and every checkpoint :func:`save_native` writes.
-NATIVE_CHECKPOINT = OutputKind("checkpoint", "an rnalm native checkpoint (config.json with format 'rnalm')",
-                               is_native_checkpoint)
+NATIVE_CHECKPOINT = OutputKind(
+    "checkpoint", "an rnalm native checkpoint (config.json with format 'rnalm')", is_native_checkpoint
+)
 
 
 def _sniff(probe: Probe) -> bool:
@@ -188,4 +191,5 @@ def convert_native(probe: Probe, verify: bool = True) -> Converted:
 
 #: The native format, tried first (see :data:`rnalm.models.FORMATS`).
 NATIVE_FORMAT = CheckpointFormat(
-    FORMAT_NAME, "rnalm native directory (config.json with format 'rnalm' + model.safetensors)", _sniff, convert_native)
+    FORMAT_NAME, "rnalm native directory (config.json with format 'rnalm' + model.safetensors)", _sniff, convert_native
+)

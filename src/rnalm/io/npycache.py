@@ -3,6 +3,7 @@
 Shared by the frozen-embedding cache (:mod:`rnalm.runs.embedding_cache`) and the ViennaRNA base-pair
 probability cache (:mod:`rnalm.structure.bpp`).
 """
+
 from __future__ import annotations
 
 import os

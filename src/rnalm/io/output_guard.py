@@ -19,6 +19,7 @@ through this module:
   the new one is complete and only if it is still recognised. A run killed midway leaves the
   old output untouched; its leftover staging copy is removed by the next run (under the lock).
 """
+
 from __future__ import annotations
 
 import errno
@@ -115,9 +116,15 @@ def input_inside(path: Path, inputs: Iterable[Optional[PathLike]]) -> Optional[P
     return None
 
 
-def claim_output(path: PathLike, kind: OutputKind, overwrite: bool = False, resume: bool = False,
-                 inputs: Iterable[Optional[PathLike]] = (), overwrite_option: str = "--overwrite",
-                 resume_option: Optional[str] = None) -> str:
+def claim_output(
+    path: PathLike,
+    kind: OutputKind,
+    overwrite: bool = False,
+    resume: bool = False,
+    inputs: Iterable[Optional[PathLike]] = (),
+    overwrite_option: str = "--overwrite",
+    resume_option: Optional[str] = None,
+) -> str:
     """Decide what a run may do with ``path``: :data:`NEW`, :data:`REPLACE` or :data:`RESUME`.
 
     Raises :class:`OutputError` for an existing, non-empty output without ``overwrite`` /
@@ -129,8 +136,10 @@ def claim_output(path: PathLike, kind: OutputKind, overwrite: bool = False, resu
     path = Path(path)
     inside = input_inside(path, inputs) if overwrite else None
     if inside is not None:
-        raise OutputError(f"{path}: holds this command's input {inside}; rnalm never replaces a path that "
-                          f"contains its input; choose another output path")
+        raise OutputError(
+            f"{path}: holds this command's input {inside}; rnalm never replaces a path that "
+            f"contains its input; choose another output path"
+        )
     if not exists(path):
         return NEW
     if resume:
@@ -140,13 +149,18 @@ def claim_output(path: PathLike, kind: OutputKind, overwrite: bool = False, resu
     if is_empty_dir(path):
         return NEW
     if not overwrite:
-        how = (f"pass {resume_option} to complete it or {overwrite_option} to replace it" if resume_option
-               else f"pass {overwrite_option} to replace it")
+        how = (
+            f"pass {resume_option} to complete it or {overwrite_option} to replace it"
+            if resume_option
+            else f"pass {overwrite_option} to replace it"
+        )
         raise OutputError(f"{path}: already exists; {how}, or choose another output path")
     if not kind.owns(path):
-        raise OutputError(f"{path}: exists and is not {kind.description} (no {MARKER_FILE} or other metadata "
-                          f"rnalm writes); {overwrite_option} replaces only rnalm's own output of the same kind, so "
-                          f"choose another output path or remove it yourself")
+        raise OutputError(
+            f"{path}: exists and is not {kind.description} (no {MARKER_FILE} or other metadata "
+            f"rnalm writes); {overwrite_option} replaces only rnalm's own output of the same kind, so "
+            f"choose another output path or remove it yourself"
+        )
     return REPLACE
 
 
@@ -180,8 +194,10 @@ def output_lock(path: PathLike) -> Iterator[Path]:
             if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
                 raise OutputError(f"{path}: cannot lock {lock}: {exc.strerror or exc}") from exc
             who = f"process {holder}" if holder else "another process"
-            raise OutputLockedError(f"{path}: {who} is writing this output (lock {lock}); wait for it to "
-                                    f"finish or choose another output path") from None
+            raise OutputLockedError(
+                f"{path}: {who} is writing this output (lock {lock}); wait for it to "
+                f"finish or choose another output path"
+            ) from None
         try:
             same = os.fstat(fd).st_ino == os.stat(lock).st_ino
         except FileNotFoundError:
@@ -268,6 +284,22 @@ def remove_path(path: Path) -> None:
         os.remove(path)
 
 
-__all__ = ["MARKER_FILE", "NEW", "REPLACE", "RESUME", "OutputError", "OutputKind", "OutputLockedError",
-           "claim_output", "input_inside", "lock_path", "output_lock", "read_marker", "remove_path",
-           "remove_stale_staging", "staging_path", "swap_into_place", "write_marker"]
+__all__ = [
+    "MARKER_FILE",
+    "NEW",
+    "REPLACE",
+    "RESUME",
+    "OutputError",
+    "OutputKind",
+    "OutputLockedError",
+    "claim_output",
+    "input_inside",
+    "lock_path",
+    "output_lock",
+    "read_marker",
+    "remove_path",
+    "remove_stale_staging",
+    "staging_path",
+    "swap_into_place",
+    "write_marker",
+]

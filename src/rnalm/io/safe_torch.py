@@ -9,6 +9,7 @@ A refusal says which file and what is safe to do about it. It never passes on Py
 advice to switch the restriction off: that advice runs the file's code, which is what the
 restriction exists to prevent. :func:`torch_reason` keeps only PyTorch's statement of what was found.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,14 +29,19 @@ from rnalm.io.sizecap import check_zip_inflation
 ALLOWED_GLOBALS: list[Any] = [argparse.Namespace, collections.OrderedDict]
 
 #: What a user can do about a refused pickle without running its code.
-SAFE_ADVICE = ("Nothing in it was run. If the file comes from a source you trust, convert it with the tool "
-               "that wrote it (e.g. save its state_dict as safetensors), or run `rnalm convert SRC DST` on a "
-               "trusted copy of the original checkpoint; otherwise do not use it.")
+SAFE_ADVICE = (
+    "Nothing in it was run. If the file comes from a source you trust, convert it with the tool "
+    "that wrote it (e.g. save its state_dict as safetensors), or run `rnalm convert SRC DST` on a "
+    "trusted copy of the original checkpoint; otherwise do not use it."
+)
 
 #: Sentences of PyTorch's messages that give advice rather than facts (switching the restriction
 #: off, allow-listing globals, documentation links).
-_ADVICE = re.compile(r"weights_only|safe_globals|allowlist|add_safe_globals|documentation|trusted source|"
-                     r"Weights only load failed|will likely succeed|arbitrary code", re.IGNORECASE)
+_ADVICE = re.compile(
+    r"weights_only|safe_globals|allowlist|add_safe_globals|documentation|trusted source|"
+    r"Weights only load failed|will likely succeed|arbitrary code",
+    re.IGNORECASE,
+)
 _GLOBAL = re.compile(r"GLOBAL ([\w.]+)")
 
 

@@ -7,6 +7,7 @@ empty sequence, a duplicate id -- is a :class:`SequenceFileError` whose message 
 the record and its line, so a job over a large file fails with something a person can act on.
 Letters are *not* validated here: that is the model alphabet's job (:meth:`rnalm.Alphabet.normalize`).
 """
+
 from __future__ import annotations
 
 import csv
@@ -195,8 +196,9 @@ def _iter_fasta(path: Path) -> Iterator[Record]:
     yield emit()
 
 
-def _pick_column(header: list[str], wanted: Optional[Union[str, int]], defaults: tuple[str, ...],
-                 role: str, option: str, path: Path) -> int:
+def _pick_column(
+    header: list[str], wanted: Optional[Union[str, int]], defaults: tuple[str, ...], role: str, option: str, path: Path
+) -> int:
     if wanted is not None:
         if isinstance(wanted, int) or (isinstance(wanted, str) and wanted.isdigit() and wanted not in header):
             i = int(wanted)
@@ -215,8 +217,9 @@ def _pick_column(header: list[str], wanted: Optional[Union[str, int]], defaults:
     )
 
 
-def _iter_table(path: Path, delimiter: str, id_column: Optional[Union[str, int]],
-                seq_column: Optional[Union[str, int]]) -> Iterator[Record]:
+def _iter_table(
+    path: Path, delimiter: str, id_column: Optional[Union[str, int]], seq_column: Optional[Union[str, int]]
+) -> Iterator[Record]:
     with open_text(path) as fh:
         reader = csv.reader(fh, delimiter=delimiter)
         try:
@@ -332,5 +335,14 @@ def unique_ids(records: Iterable[Record], path: Optional[PathLike] = None) -> It
         yield rec
 
 
-__all__ = ["Record", "iter_records", "detect_format", "open_text", "IdSet", "unique_ids", "id_digest",
-           "SequenceFileError", "DuplicateIdError"]
+__all__ = [
+    "Record",
+    "iter_records",
+    "detect_format",
+    "open_text",
+    "IdSet",
+    "unique_ids",
+    "id_digest",
+    "SequenceFileError",
+    "DuplicateIdError",
+]

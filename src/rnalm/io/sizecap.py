@@ -25,6 +25,7 @@ rnalm's feature models (a default 300-iteration model on 9,000 x 34 features: 2.
 10.7 MB five-class, declared/actual 0.95). A ratio of 20 with a 64 MiB floor leaves room for files
 re-zipped with compression while refusing bombs (a typical one: ratio ~1000).
 """
+
 from __future__ import annotations
 
 import io
@@ -62,7 +63,8 @@ def check_declared_size(path: Path, declared: int, size: int, what: str) -> None
             f"{path}: refused: its {what} declare {declared:,} uncompressed bytes for a "
             f"{size:,}-byte file (more than {MAX_INFLATION_RATIO}x its size and over "
             f"{INFLATION_FLOOR_BYTES // 2**20} MiB); this is a decompression bomb or a damaged file, "
-            f"not one rnalm or the tool it comes from writes. Use a trusted copy of the file.")
+            f"not one rnalm or the tool it comes from writes. Use a trusted copy of the file."
+        )
 
 
 def check_zip_inflation(path: Path, data: Union[bytes, None] = None) -> None:
@@ -76,8 +78,9 @@ def check_zip_inflation(path: Path, data: Union[bytes, None] = None) -> None:
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
         head = data[:4] if data is not None else _head(path)
         if head == ZIP_LOCAL_MAGIC:  # a zip that cannot be inspected cannot be capped either
-            raise InflationError(f"{path}: refused: a zip archive whose directory cannot be read "
-                                 f"(truncated or corrupted?): {exc}") from None
+            raise InflationError(
+                f"{path}: refused: a zip archive whose directory cannot be read (truncated or corrupted?): {exc}"
+            ) from None
         return
     with zf:
         infos = zf.infolist()
@@ -105,8 +108,16 @@ def check_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) -> None
     except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as exc:
         raise InflationError(
             f"{path}: refused: zip member {info.filename!r} does not inflate to what its header declares "
-            f"({info.file_size:,} bytes): {exc}. The file is damaged or forged; use a trusted copy.") from None
+            f"({info.file_size:,} bytes): {exc}. The file is damaged or forged; use a trusted copy."
+        ) from None
 
 
-__all__ = ["INFLATION_FLOOR_BYTES", "InflationError", "MAX_INFLATION_RATIO", "check_declared_size", "check_member",
-           "check_zip_inflation", "zip_inflation_limit"]
+__all__ = [
+    "INFLATION_FLOOR_BYTES",
+    "InflationError",
+    "MAX_INFLATION_RATIO",
+    "check_declared_size",
+    "check_member",
+    "check_zip_inflation",
+    "zip_inflation_limit",
+]

@@ -1,4 +1,5 @@
 """The encoder shared by all published RNA language models."""
+
 from rnalm.model.config import NAMED_SIZES, EncoderConfig, named_config
 from rnalm.model.encoder import RNAEncoder, build_encoder
 

@@ -10,6 +10,7 @@ One dataclass covers both published families:
 Both are pre-LayerNorm transformers with a final LayerNorm and a RoBERTa-style LM head, so a
 checkpoint converter only has to fill in these fields and rename tensors.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -72,9 +73,16 @@ class EncoderConfig:
     @classmethod
     def for_alphabet(cls, alphabet: Any, **fields: Any) -> "EncoderConfig":
         """Config whose vocabulary size and special-token ids come from ``alphabet``."""
-        return cls(vocab_size=len(alphabet), padding_idx=alphabet.padding_idx, mask_idx=alphabet.mask_idx,
-                   cls_idx=alphabet.cls_idx, eos_idx=alphabet.eos_idx, prepend_bos=alphabet.prepend_bos,
-                   append_eos=alphabet.append_eos, **fields)
+        return cls(
+            vocab_size=len(alphabet),
+            padding_idx=alphabet.padding_idx,
+            mask_idx=alphabet.mask_idx,
+            cls_idx=alphabet.cls_idx,
+            eos_idx=alphabet.eos_idx,
+            prepend_bos=alphabet.prepend_bos,
+            append_eos=alphabet.append_eos,
+            **fields,
+        )
 
     @property
     def head_dim(self) -> int:
@@ -97,11 +105,24 @@ class EncoderConfig:
 #: Named sizes, RiNALMo style: one place to read what each published architecture is.
 NAMED_SIZES: dict[str, dict[str, Any]] = {
     # RNA-FM: 12 layers, 640 wide, 20 heads, FFN 5120, learned positions up to 1024 tokens.
-    "rna-fm": dict(num_layers=12, embed_dim=640, ffn_embed_dim=5120, attention_heads=20,
-                   position_embedding="learned", max_positions=1024),
+    "rna-fm": dict(
+        num_layers=12,
+        embed_dim=640,
+        ffn_embed_dim=5120,
+        attention_heads=20,
+        position_embedding="learned",
+        max_positions=1024,
+    ),
     # UTR-LM: ESM-2 with 6 layers, 128 wide, 16 heads (FFN 4x).
-    "utr-lm": dict(num_layers=6, embed_dim=128, ffn_embed_dim=512, attention_heads=16,
-                   position_embedding="rotary", token_dropout=True, max_positions=1022),
+    "utr-lm": dict(
+        num_layers=6,
+        embed_dim=128,
+        ffn_embed_dim=512,
+        attention_heads=16,
+        position_embedding="rotary",
+        token_dropout=True,
+        max_positions=1022,
+    ),
     # A few-hundred-kB model for tests and CPU experiments.
     "tiny": dict(num_layers=2, embed_dim=32, ffn_embed_dim=64, attention_heads=4),
 }

@@ -5,6 +5,7 @@ with ``logits`` and ``representations`` (layer index -> ``(B, T, C)``, 0 = embed
 layer *after* the final LayerNorm), plus ``attentions`` / ``contacts`` when asked and the UTR-LM
 supervised outputs (``mfe``, ``structure_logits``) when the model has those heads.
 """
+
 from __future__ import annotations
 
 from typing import Iterable, cast
@@ -58,15 +59,23 @@ class RNAEncoder(nn.Module):
         self.embed_tokens = Embedding(c.vocab_size, c.embed_dim, padding_idx=c.padding_idx)
         self.embed_positions = (
             LearnedPositionalEmbedding(c.max_positions, c.embed_dim, c.padding_idx)
-            if c.position_embedding == "learned" else None
+            if c.position_embedding == "learned"
+            else None
         )
         self.emb_layer_norm_before = (
             nn.LayerNorm(c.embed_dim, eps=c.layer_norm_eps) if c.emb_layer_norm_before else None
         )
         rotary = c.position_embedding == "rotary"
         self.layers = nn.ModuleList(
-            TransformerLayer(c.embed_dim, c.ffn_embed_dim, c.attention_heads, rotary, c.layer_norm_eps,
-                             c.dropout, c.attention_dropout)
+            TransformerLayer(
+                c.embed_dim,
+                c.ffn_embed_dim,
+                c.attention_heads,
+                rotary,
+                c.layer_norm_eps,
+                c.dropout,
+                c.attention_dropout,
+            )
             for _ in range(c.num_layers)
         )
         self.emb_layer_norm_after = nn.LayerNorm(c.embed_dim, eps=c.layer_norm_eps)
@@ -74,7 +83,8 @@ class RNAEncoder(nn.Module):
         self.lm_head = LMHead(c.embed_dim, c.vocab_size, tied, c.layer_norm_eps) if c.lm_head else None
         self.contact_head = (
             ContactHead(c.num_layers * c.attention_heads, c.prepend_bos, c.append_eos, c.eos_idx)
-            if c.contact_head else None
+            if c.contact_head
+            else None
         )
         self.mfe_head = nn.Linear(c.embed_dim, 1) if c.mfe_head else None
         self.structure_head = nn.Linear(c.embed_dim, 3) if c.structure_head else None

@@ -6,6 +6,7 @@ check what it implies before building anything: tensor shapes come from a build 
 meta builds, since every size grows linearly with the number of layers. That keeps the check fast
 even for a config far too large to build.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -51,8 +52,13 @@ def physical_memory() -> Optional[int]:
         return None
 
 
-def check_fits_in_memory(config: EncoderConfig, context: str, copies: int = 1,
-                         error: type[RnalmError] = RnalmError, size: Optional[tuple[int, int]] = None) -> None:
+def check_fits_in_memory(
+    config: EncoderConfig,
+    context: str,
+    copies: int = 1,
+    error: type[RnalmError] = RnalmError,
+    size: Optional[tuple[int, int]] = None,
+) -> None:
     """Refuse a config whose ``copies`` of the weights exceed physical memory.
 
     ``copies``: how many weight-sized tensors the caller holds at once (2 when loading: the file's

@@ -4,6 +4,7 @@ Parameter names follow fair-esm's (``self_attn.q_proj``, ``fc1``, ``final_layer_
 three of the five published formats already use them; converters for the others rename tensors
 into this layout. Tensors are batch-first ``(B, T, C)`` throughout.
 """
+
 from __future__ import annotations
 
 from typing import Optional
@@ -89,7 +90,7 @@ class SelfAttention(nn.Module):
             q, k = self.rot_emb(q, k)
         weights = None
         if need_weights:
-            scores = torch.matmul(q * (self.head_dim ** -0.5), k.transpose(-1, -2))
+            scores = torch.matmul(q * (self.head_dim**-0.5), k.transpose(-1, -2))
             if attn_mask is not None:
                 scores = scores.masked_fill(~attn_mask, float("-inf"))
             weights = torch.softmax(scores.float(), dim=-1)
@@ -108,8 +109,16 @@ class SelfAttention(nn.Module):
 class TransformerLayer(nn.Module):
     """Pre-LayerNorm block: ``x + attn(LN(x))`` then ``x + fc2(gelu(fc1(LN(x))))``."""
 
-    def __init__(self, embed_dim: int, ffn_embed_dim: int, num_heads: int, rotary: bool,
-                 eps: float = 1e-5, dropout: float = 0.0, attention_dropout: float = 0.0) -> None:
+    def __init__(
+        self,
+        embed_dim: int,
+        ffn_embed_dim: int,
+        num_heads: int,
+        rotary: bool,
+        eps: float = 1e-5,
+        dropout: float = 0.0,
+        attention_dropout: float = 0.0,
+    ) -> None:
         super().__init__()
         self.self_attn = SelfAttention(embed_dim, num_heads, rotary, attention_dropout)
         self.self_attn_layer_norm = nn.LayerNorm(embed_dim, eps=eps)
@@ -118,8 +127,9 @@ class TransformerLayer(nn.Module):
         self.final_layer_norm = nn.LayerNorm(embed_dim, eps=eps)
         self.dropout = dropout
 
-    def forward(self, x: torch.Tensor, attn_mask: Optional[torch.Tensor], need_weights: bool = False
-                ) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
+    def forward(
+        self, x: torch.Tensor, attn_mask: Optional[torch.Tensor], need_weights: bool = False
+    ) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
         h, w = self.self_attn(self.self_attn_layer_norm(x), attn_mask, need_weights)
         if self.training and self.dropout:
             h = F.dropout(h, self.dropout)

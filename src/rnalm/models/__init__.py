@@ -5,6 +5,7 @@ format in the order formats are tried (each sniffer looks at content and is excl
 others), and :data:`ALPHABETS`, every published alphabet by name. Adding a family means adding its
 format and alphabet values here.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -25,24 +26,30 @@ from rnalm.models.utrlm.alphabet import UTRLM_ALPHABET
 from rnalm.models.utrlm.convert import UTRLM_FORMAT
 
 #: Every checkpoint format rnalm reads, by name, in the order :func:`detect_format` tries them.
-FORMATS: dict[str, CheckpointFormat] = {fmt.name: fmt for fmt in (
-    NATIVE_FORMAT,
-    RNAFM_FORMAT,
-    ESM2_FORMAT,
-    UTRLM_FORMAT,
-    HF_ESM_FORMAT,
-    PROTRNA_FORMAT,
-)}
+FORMATS: dict[str, CheckpointFormat] = {
+    fmt.name: fmt
+    for fmt in (
+        NATIVE_FORMAT,
+        RNAFM_FORMAT,
+        ESM2_FORMAT,
+        UTRLM_FORMAT,
+        HF_ESM_FORMAT,
+        PROTRNA_FORMAT,
+    )
+}
 
 #: Every published alphabet, by name.
-ALPHABETS: dict[str, Alphabet] = {a.name: a for a in (
-    RNA_FM_ALPHABET,
-    MRNA_FM_ALPHABET,
-    ESM2_ALPHABET,
-    UTRLM_ALPHABET,
-    LAMAR_ALPHABET,
-    PROTRNA_ALPHABET,
-)}
+ALPHABETS: dict[str, Alphabet] = {
+    a.name: a
+    for a in (
+        RNA_FM_ALPHABET,
+        MRNA_FM_ALPHABET,
+        ESM2_ALPHABET,
+        UTRLM_ALPHABET,
+        LAMAR_ALPHABET,
+        PROTRNA_ALPHABET,
+    )
+}
 
 
 def detect_format(path: str | Path) -> tuple[CheckpointFormat, Probe]:

@@ -4,6 +4,7 @@ One place builds the encoder and loads converted weights *strictly*, so :func:`r
 ``rnalm convert`` and a converter with options of its own (ProtRNA's head-count override) all
 load the same way and record the same provenance.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

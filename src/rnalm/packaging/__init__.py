@@ -8,6 +8,7 @@ One module per job: :mod:`~rnalm.packaging.options` (the request and what a pack
 :mod:`~rnalm.packaging.ship` (the whole sequence) and :mod:`~rnalm.packaging.cli` (the command line;
 its help describes the sources and options).
 """
+
 from rnalm.packaging.cli import main
 from rnalm.packaging.manifest import remove
 from rnalm.packaging.options import Options

@@ -1,4 +1,5 @@
 """``python -m rnalm.packaging``: see :mod:`rnalm.packaging.cli`."""
+
 import sys
 
 from rnalm.packaging.cli import main

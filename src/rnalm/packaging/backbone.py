@@ -1,5 +1,6 @@
 """Packing a backbone: a pretraining output folder or an rnalm native folder, copied byte for byte,
 checked on a subset of the pretraining corpus's validation split (or ``--check-data``)."""
+
 from __future__ import annotations
 
 import shutil
@@ -27,8 +28,10 @@ def backbone_sources(source: Path) -> tuple[Path, Optional[Path]]:
     if (source / "config.json").is_file():
         parent = source.parent
         return source, parent if (parent / "config.yaml").is_file() and (parent / "final") == source else None
-    raise ShippedModelError(f"{source}: neither a pretraining output (config.yaml + final/) nor an rnalm native "
-                            f"folder (config.json + model.safetensors) nor a fine-tuning run (run_info.json)")
+    raise ShippedModelError(
+        f"{source}: neither a pretraining output (config.yaml + final/) nor an rnalm native "
+        f"folder (config.json + model.safetensors) nor a fine-tuning run (run_info.json)"
+    )
 
 
 def _check_pool(source: Path, opts: Options, pcfg: Any, alphabet: Any, max_length: int) -> tuple[list, str]:
@@ -40,13 +43,16 @@ def _check_pool(source: Path, opts: Options, pcfg: Any, alphabet: Any, max_lengt
         try:
             _, valid, _ = load_corpus(pcfg.data, alphabet, max_length)
         except Exception as exc:
-            raise ShippedModelError(f"cannot re-read the pretraining corpus {pcfg.data.paths} ({exc}); run from the "
-                                    f"directory pretraining ran in, or pass --check-data FILE") from None
+            raise ShippedModelError(
+                f"cannot re-read the pretraining corpus {pcfg.data.paths} ({exc}); run from the "
+                f"directory pretraining ran in, or pass --check-data FILE"
+            ) from None
         pool = [(e.id, e.seq) for e in valid]
         where = f"validation split of {', '.join(pcfg.data.paths)} (valid_fraction {pcfg.data.valid_fraction})"
     else:
-        raise ShippedModelError(f"{source}: no pretraining config next to it; pass --check-data FILE "
-                                f"(FASTA/CSV of held-out sequences)")
+        raise ShippedModelError(
+            f"{source}: no pretraining config next to it; pass --check-data FILE (FASTA/CSV of held-out sequences)"
+        )
     if not pool:
         raise ShippedModelError(f"no sequences to draw the check subset from ({where})")
     return pool, where
@@ -83,21 +89,46 @@ def pack_backbone(source: Path, dest: Path, opts: Options, log: Callable[[str], 
 
     final = _final_metrics(pre, prov)
     if final.get("mlm_acc") is not None:
-        metric = {"name": "mlm_acc", "value": float(final["mlm_acc"]), "split": "valid",
-                  "n": len(pool) if pcfg is not None and not opts.check_data else None}
+        metric = {
+            "name": "mlm_acc",
+            "value": float(final["mlm_acc"]),
+            "split": "valid",
+            "n": len(pool) if pcfg is not None and not opts.check_data else None,
+        }
     else:
         metric = {"name": "mlm_acc", "value": check["mlm_acc"], "split": "check", "n": len(rows)}
     n_params = sum(p.numel() for p in model.parameters())
-    command = opts.command or (f"rnalm pretrain --config {pre / 'config.yaml'}" if pre is not None
-                               else "(not recorded)")
-    sec = backbone_sections(enc, prov, pcfg, n_params=n_params, alphabet=alphabet,
-                            max_length=model.config.max_length, sha=sha, command=command,
-                            steps=final.get("step") or prov.get("pretrain_steps"), final=final)
+    command = opts.command or (
+        f"rnalm pretrain --config {pre / 'config.yaml'}" if pre is not None else "(not recorded)"
+    )
+    sec = backbone_sections(
+        enc,
+        prov,
+        pcfg,
+        n_params=n_params,
+        alphabet=alphabet,
+        max_length=model.config.max_length,
+        sha=sha,
+        command=command,
+        steps=final.get("step") or prov.get("pretrain_steps"),
+        final=final,
+    )
     if not opts.description:
-        opts.description = (f"Pretrained RNA language model: {enc['num_layers']} layers x {enc['embed_dim']}, "
-                            f"{n_params / 1e6:.1f}M parameters, {alphabet.name} alphabet")
-    return Packed("backbone", rows, ["id", "sequence"], "mlm_acc", check, metric, sec, backbone_sha256=sha,
-                  extra={"alphabet": alphabet.name, "parameters": n_params})
+        opts.description = (
+            f"Pretrained RNA language model: {enc['num_layers']} layers x {enc['embed_dim']}, "
+            f"{n_params / 1e6:.1f}M parameters, {alphabet.name} alphabet"
+        )
+    return Packed(
+        "backbone",
+        rows,
+        ["id", "sequence"],
+        "mlm_acc",
+        check,
+        metric,
+        sec,
+        backbone_sha256=sha,
+        extra={"alphabet": alphabet.name, "parameters": n_params},
+    )
 
 
 __all__ = ["backbone_sources", "pack_backbone"]

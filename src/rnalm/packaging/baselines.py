@@ -1,5 +1,6 @@
 """Baseline runs listed on the card: each one's figure for the shipped model's metric, compared on
 exactly the same validation rows."""
+
 from __future__ import annotations
 
 import csv
@@ -32,11 +33,21 @@ def baselines(source: Path, metric: dict, specs: Sequence[tuple[str, str]]) -> l
         if value is None:
             raise ShippedModelError(f"baseline {name}: {run_dir}/metrics.json has no validation {metric['name']}")
         if valid_ids(run_dir) != ours:
-            raise ShippedModelError(f"baseline {name}: {run_dir} was validated on other rows than {source}; "
-                                    f"a baseline must share the shipped model's validation split")
+            raise ShippedModelError(
+                f"baseline {name}: {run_dir} was validated on other rows than {source}; "
+                f"a baseline must share the shipped model's validation split"
+            )
         better = metric["value"] > value if greater_is_better(metric["name"]) else metric["value"] < value
-        out.append({"name": name, "source": display_path(run_dir), "metric": metric["name"], "value": float(value),
-                    "n": m.get("n_valid", len(ours)), "beaten": bool(better)})
+        out.append(
+            {
+                "name": name,
+                "source": display_path(run_dir),
+                "metric": metric["name"],
+                "value": float(value),
+                "n": m.get("n_valid", len(ours)),
+                "beaten": bool(better),
+            }
+        )
     return out
 
 

@@ -1,5 +1,6 @@
 """The model card (``card.md``) of a shipped entry: the common head and check sections, the sections
 describing a fine-tuning run, and the tables they share."""
+
 from __future__ import annotations
 
 import datetime
@@ -39,15 +40,29 @@ def file_table(folder: Path, names: Sequence[str]) -> str:
 
 
 def baseline_table(rows: Sequence[dict], metric: dict) -> str:
-    head = (f"## Baselines (same validation rows)\n\nThis model: {metric['name']} = {fmt(metric['value'])}. "
-            "The first row is the recipe's one-hot baseline.\n\n| baseline | run | "
-            f"{metric['name']} | beaten by this model |\n|---|---|---|---|\n")
-    return head + "".join(f"| {b['name']} | `{b['source']}` | {fmt(b['value'])} | {'yes' if b['beaten'] else 'no'} |\n"
-                          for b in rows)
+    head = (
+        f"## Baselines (same validation rows)\n\nThis model: {metric['name']} = {fmt(metric['value'])}. "
+        "The first row is the recipe's one-hot baseline.\n\n| baseline | run | "
+        f"{metric['name']} | beaten by this model |\n|---|---|---|---|\n"
+    )
+    return head + "".join(
+        f"| {b['name']} | `{b['source']}` | {fmt(b['value'])} | {'yes' if b['beaten'] else 'no'} |\n" for b in rows
+    )
 
 
-def backbone_sections(enc: dict, prov: dict, pcfg: Any, *, n_params: int, alphabet: Any, max_length: int, sha: str,
-                      command: str, steps: Any, final: dict) -> list[str]:
+def backbone_sections(
+    enc: dict,
+    prov: dict,
+    pcfg: Any,
+    *,
+    n_params: int,
+    alphabet: Any,
+    max_length: int,
+    sha: str,
+    command: str,
+    steps: Any,
+    final: dict,
+) -> list[str]:
     """Model, data, training and validation sections of a backbone's card (``pcfg``: its pretraining config)."""
     return [
         "## Model\n",
@@ -56,23 +71,32 @@ def backbone_sections(enc: dict, prov: dict, pcfg: Any, *, n_params: int, alphab
         f"| parameters | {n_params:,} |\n| alphabet | `{alphabet.name}` ({''.join(alphabet.letters)}) |\n"
         f"| maximum length | {max_length} tokens |\n| weights state sha256 | `{sha}` |\n",
         "## Data\n",
-        (f"Pretraining corpus: {', '.join(f'`{p}`' for p in pcfg.data.paths)} "
-         f"(min length {pcfg.data.min_length}, max length {pcfg.data.max_length}, dedup {pcfg.data.dedup}, "
-         f"validation fraction {pcfg.data.valid_fraction} by sequence hash).\n" if pcfg is not None else "")
+        (
+            f"Pretraining corpus: {', '.join(f'`{p}`' for p in pcfg.data.paths)} "
+            f"(min length {pcfg.data.min_length}, max length {pcfg.data.max_length}, dedup {pcfg.data.dedup}, "
+            f"validation fraction {pcfg.data.valid_fraction} by sequence hash).\n"
+            if pcfg is not None
+            else ""
+        )
         + (f"\nCorpus report: {prov['corpus']}\n" if prov.get("corpus") else ""),
         "## Training\n",
         f"```\n{command}\n```\n\n"
         + (f"Objective: {json.dumps(prov['objective'])}\n\n" if prov.get("objective") else "")
-        + (f"Optimiser: lr {pcfg.optim.lr}, {pcfg.optim.schedule} schedule, warmup {pcfg.optim.warmup_steps}, "
-           f"{pcfg.optim.tokens_per_batch} tokens per batch, seed {pcfg.seed}.\n\n" if pcfg is not None else "")
+        + (
+            f"Optimiser: lr {pcfg.optim.lr}, {pcfg.optim.schedule} schedule, warmup {pcfg.optim.warmup_steps}, "
+            f"{pcfg.optim.tokens_per_batch} tokens per batch, seed {pcfg.seed}.\n\n"
+            if pcfg is not None
+            else ""
+        )
         + f"Steps: {steps if steps is not None else 'not recorded'}.\n",
         "## Validation metrics\n",
         metrics_table(final) if final else "(none recorded; see the check subset)\n",
     ]
 
 
-def run_sections(source: Path, info: dict, metrics: dict, opts: Options, backbone: Optional[str],
-                 extra: str) -> list[str]:
+def run_sections(
+    source: Path, info: dict, metrics: dict, opts: Options, backbone: Optional[str], extra: str
+) -> list[str]:
     """Model, data, training and validation sections of a fine-tuning run's card."""
     cfg = yaml.safe_load((source / "config.yaml").read_text()) or {}
     data = cfg.get("data", {})
@@ -82,8 +106,11 @@ def run_sections(source: Path, info: dict, metrics: dict, opts: Options, backbon
     command = opts.command or "rnalm finetune --config config.yaml   # the run's resolved config, shipped alongside"
     notes = info.get("notes") or metrics.get("notes") or []
     steps = tstate.get("global_step", metrics.get("global_step"))
-    used = ("`" + (backbone or bb.get("name", "")) + "` (" + bb.get("mode", "") + ")" if bb.get("kind") == "lm"
-            else bb.get("kind", "none"))
+    used = (
+        "`" + (backbone or bb.get("name", "")) + "` (" + bb.get("mode", "") + ")"
+        if bb.get("kind") == "lm"
+        else bb.get("kind", "none")
+    )
     lines = [
         "## Model\n",
         f"| | |\n|---|---|\n| task | {info.get('task')} ({info.get('label_name', 'label')}) |\n"
@@ -97,8 +124,10 @@ def run_sections(source: Path, info: dict, metrics: dict, opts: Options, backbon
         + (f", valid `{data.get('valid')}`" if data.get("valid") else "")
         + (f", test `{data.get('test')}`" if data.get("test") else "")
         + f". Training rows: {metrics.get('n_train', 'n/a')}; validation rows: {metrics.get('n_valid', 'n/a')}"
-        + (f" ({info['valid_split']})" if info.get("valid_split") else "") + ".\n"
-        + "".join(f"\n- {n}" for n in notes) + ("\n" if notes else ""),
+        + (f" ({info['valid_split']})" if info.get("valid_split") else "")
+        + ".\n"
+        + "".join(f"\n- {n}" for n in notes)
+        + ("\n" if notes else ""),
         "## Training\n",
         f"```\n{command}\n```\n\n"
         f"Optimisation steps: {steps if steps is not None else 'n/a'} (best epoch {metrics.get('best_epoch')}, "
@@ -113,7 +142,7 @@ def run_sections(source: Path, info: dict, metrics: dict, opts: Options, backbon
 def _head(name: str, kind: str, opts: Options, packed: Packed) -> list[str]:
     alias = opts.task
     usage = {
-        "backbone": f"`rnalm.load(\"{name}\")`, `rnalm embed --input seqs.fa --output emb.h5` (the default model)",
+        "backbone": f'`rnalm.load("{name}")`, `rnalm embed --input seqs.fa --output emb.h5` (the default model)',
         "task": f"`rnalm predict --task {alias or name} --input seqs.fa --output preds.csv`",
         "structure": "`rnalm fold --input seqs.fa --output structures/` (the default without --run / --method)",
     }[kind]
@@ -121,10 +150,14 @@ def _head(name: str, kind: str, opts: Options, packed: Packed) -> list[str]:
     return [
         f"# {name}\n",
         (opts.description or shipped.TASK_ALIASES.get(alias or "", "")) + "\n",
-        f"| | |\n|---|---|\n| kind | {kind} |\n" + (f"| task alias | `{alias}` |\n" if alias else "")
+        f"| | |\n|---|---|\n| kind | {kind} |\n"
+        + (f"| task alias | `{alias}` |\n" if alias else "")
         + f"| use | {usage} |\n"
-        + (f"| backbone | `{packed.backbone}` (shipped; weights state sha256 `{packed.backbone_sha256}`) |\n"
-           if packed.backbone else "")
+        + (
+            f"| backbone | `{packed.backbone}` (shipped; weights state sha256 `{packed.backbone_sha256}`) |\n"
+            if packed.backbone
+            else ""
+        )
         + f"| licence (weights) | {opts.licence} |\n| data licence | {opts.data_licence} |\n"
         f"| packaged | {datetime.date.today().isoformat()} with rnalm {__version__} |\n",
         f"**Validation metric: {m['name']} = {fmt(m['value'])}** ({m.get('split')}, n = {m.get('n')})\n",
@@ -138,9 +171,12 @@ def _check_sections(opts: Options, packed: Packed, folder: Path, files: Sequence
         f"`{CHECK_FILE}`: {len(packed.rows)} rows drawn with seed {opts.seed} from the validation data. "
         f"The shipped files give **{packed.check_metric} = {c[packed.check_metric]:.6f}** on it "
         f"(recorded in `manifest.json`; `tests/shipped` recomputes it, tolerance {TOLERANCE:g}).\n"
-        + (f"\nWeights are stored as float16; the float32 weights of the run give "
-           f"{packed.check_metric} = {c['float32_reference']:.6f} on the same rows.\n"
-           if "float32_reference" in c else ""),
+        + (
+            f"\nWeights are stored as float16; the float32 weights of the run give "
+            f"{packed.check_metric} = {c['float32_reference']:.6f} on the same rows.\n"
+            if "float32_reference" in c
+            else ""
+        ),
         "## Files\n",
         "sha256 of every shipped file but this card (the manifest lists this card's too):\n\n"
         + file_table(folder, [f for f in files if f != CARD_FILE]),
@@ -152,8 +188,9 @@ def card(name: str, kind: str, opts: Options, packed: Packed, folder: Path, file
     compared = [baseline_table(packed.extra["baselines"], packed.metric)] if packed.extra.get("baselines") else []
     if opts.notes:
         compared.append("## Notes\n\n" + "\n\n".join(opts.notes) + "\n")
-    return "\n".join(_head(name, kind, opts, packed) + compared + packed.card_sections
-                     + _check_sections(opts, packed, folder, files))
+    return "\n".join(
+        _head(name, kind, opts, packed) + compared + packed.card_sections + _check_sections(opts, packed, folder, files)
+    )
 
 
 __all__ = ["backbone_sections", "baseline_table", "card", "file_table", "fmt", "metrics_table", "run_sections"]

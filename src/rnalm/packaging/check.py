@@ -15,6 +15,7 @@ installed weights, configs and code still produce the packaged model's predictio
   metric) of the structures ``rnalm fold`` writes (the shipped model with the
   manifest's post-processing), columns ``id,sequence,structure`` (dot-bracket).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -72,11 +73,14 @@ def backbone_metrics(model_dir: str | Path, seqs: Sequence[str], ids: Optional[S
         raise ShippedModelError(f"{model_dir}: the backbone has no language-model head, so no MLM check metric")
     ids = list(ids) if ids is not None else [f"s{i}" for i in range(len(seqs))]
     examples = [Example(i, alphabet.normalize(s, i)) for i, s in zip(ids, seqs)]
-    cfg = PretrainConfig(objective=ObjectiveConfig(mask_rate=MLM_MASK_RATE),
-                         optim=OptimConfig(tokens_per_batch=MLM_TOKENS_PER_BATCH, max_batch=MLM_MAX_BATCH))
+    cfg = PretrainConfig(
+        objective=ObjectiveConfig(mask_rate=MLM_MASK_RATE),
+        optim=OptimConfig(tokens_per_batch=MLM_TOKENS_PER_BATCH, max_batch=MLM_MAX_BATCH),
+    )
     with torch.no_grad():
-        res = evaluate_mlm(model, examples, [None] * len(examples), alphabet, cfg, torch.device("cpu"),
-                       contextlib.nullcontext)
+        res = evaluate_mlm(
+            model, examples, [None] * len(examples), alphabet, cfg, torch.device("cpu"), contextlib.nullcontext
+        )
     return {k: float(v) for k, v in res.items()}
 
 
@@ -88,8 +92,12 @@ def task_records(rows: Sequence[dict[str, str]], where: str = CHECK_FILE):
     return recs
 
 
-def task_metrics(run_dir: str | Path, rows: Sequence[dict[str, str]], backbone: Optional[str] = None,
-                 log: Callable[[str], None] = lambda _m: None) -> dict:
+def task_metrics(
+    run_dir: str | Path,
+    rows: Sequence[dict[str, str]],
+    backbone: Optional[str] = None,
+    log: Callable[[str], None] = lambda _m: None,
+) -> dict:
     """All validation metrics of the run in ``run_dir`` on labelled ``rows`` (model outputs averaged
     over fold models for cross-validated runs, like ``rnalm predict``)."""
     pred = task.from_run(run_dir, backbone, device="cpu", log=log).model
@@ -114,7 +122,7 @@ def structure_metrics(run_dir: str | Path, rows: Sequence[dict[str, str]], postp
     batch = [(r["id"], check_sequence(r["id"], r["sequence"])) for r in rows]
     preds = []
     for i in range(0, len(batch), 8):
-        preds += predictor(batch[i: i + 8])
+        preds += predictor(batch[i : i + 8])
     trues = [dot_bracket_to_pairs(r["structure"], r["id"]) for r in rows]
     res = evaluate_pairs([p.structure.pairs for p in preds], trues, [len(s) for _, s in batch])
     # the structure task's names (f1 = per-sequence F1 averaged over sequences, as in its metrics.json)
@@ -152,8 +160,13 @@ def recheck(entry: Entry) -> dict[str, tuple[float, float]]:
         raise ShippedModelError(f"shipped model {entry.name}: check metric {name} could not be computed")
     out = {name: (float(recorded), float(value))}
     for k, v in (entry.check.get("all") or {}).items():
-        if (k != name and k not in NOT_RECOMPUTED and isinstance(v, (int, float)) and not isinstance(v, bool)
-                and math.isfinite(v)):
+        if (
+            k != name
+            and k not in NOT_RECOMPUTED
+            and isinstance(v, (int, float))
+            and not isinstance(v, bool)
+            and math.isfinite(v)
+        ):
             got = now.get(k)
             out[k] = (float(v), float("nan") if got is None else float(got))
     return out
@@ -164,6 +177,14 @@ def check_entry(entry: Entry) -> tuple[float, float]:
     return recheck(entry)[entry.check["metric"]]
 
 
-__all__ = ["CHECK_FILE", "backbone_metrics", "check_entry", "entry_metrics", "read_check", "recheck",
-           "structure_metrics",
-           "task_metrics", "write_check"]
+__all__ = [
+    "CHECK_FILE",
+    "backbone_metrics",
+    "check_entry",
+    "entry_metrics",
+    "read_check",
+    "recheck",
+    "structure_metrics",
+    "task_metrics",
+    "write_check",
+]

@@ -1,5 +1,6 @@
 """The fixed check subset: where its rows come from (a run's validation split, a corpus, or
 ``--check-data``) and the seeded draw that picks them."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -58,8 +59,9 @@ def valid_records(source: Path) -> tuple[Records, FinetuneConfig, str]:
     try:
         return validation_records(source)
     except RunDirError as exc:
-        raise ShippedModelError(f"{exc}; ship a hold-out run (its validation split is the check source) "
-                                f"or pass --check-data FILE") from None
+        raise ShippedModelError(
+            f"{exc}; ship a hold-out run (its validation split is the check source) or pass --check-data FILE"
+        ) from None
 
 
 def number_duplicate_ids(rows: list[dict]) -> None:
@@ -84,9 +86,17 @@ def label_to_dot_bracket(label: Any, seq: str, rid: str) -> str:
         return label
     if isinstance(label, (list, tuple)):
         return pairs_to_dot_bracket([tuple(p) for p in label], len(seq))
-    raise ShippedModelError(f"record {rid!r}: cannot read its structure label ({type(label).__name__}); "
-                            f"pass --check-data with id,sequence,structure (dot-bracket) or a ct/bpseq/dbn file")
+    raise ShippedModelError(
+        f"record {rid!r}: cannot read its structure label ({type(label).__name__}); "
+        f"pass --check-data with id,sequence,structure (dot-bracket) or a ct/bpseq/dbn file"
+    )
 
 
-__all__ = ["check_rows_table", "label_to_dot_bracket", "number_duplicate_ids", "read_sequences", "sample",
-           "valid_records"]
+__all__ = [
+    "check_rows_table",
+    "label_to_dot_bracket",
+    "number_duplicate_ids",
+    "read_sequences",
+    "sample",
+    "valid_records",
+]

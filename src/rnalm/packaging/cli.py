@@ -35,6 +35,7 @@ Example::
         --data-licence "MIT (zhw-e8/LAMAR UTR5TEPred data)" \\
         --command "rnalm finetune --config recipes/hek293_te/lm.yaml backbone.name=runs/pretrain/utrlm_mini/final"
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,8 +50,9 @@ from rnalm.packaging.ship import package
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m rnalm.packaging", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m rnalm.packaging", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("source", nargs="?", help="pretraining output / native folder (backbone) or fine-tuning run folder")
     p.add_argument("--name", required=True, help="shipped name, e.g. utrlm-mini or utrlm-mini-te")
     p.add_argument("--remove", action="store_true", help="delete the shipped model --name instead (no SOURCE)")
@@ -62,19 +64,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--check-size", type=int, default=64, help="rows in the fixed check subset (default 64)")
     p.add_argument("--seed", type=int, default=0, help="seed drawing the check subset (default 0)")
     p.add_argument("--check-data", help="draw the check subset from this file instead of the run's validation data")
-    p.add_argument("--dtype", choices=("float32", "float16"), default="float32",
-                   help="storage of task weights (default float32; backbones are always float32)")
-    p.add_argument("--backbone", default=shipped.DEFAULT_BACKBONE,
-                   help=f"shipped backbone the run must have been trained on (default {shipped.DEFAULT_BACKBONE})")
+    p.add_argument(
+        "--dtype",
+        choices=("float32", "float16"),
+        default="float32",
+        help="storage of task weights (default float32; backbones are always float32)",
+    )
+    p.add_argument(
+        "--backbone",
+        default=shipped.DEFAULT_BACKBONE,
+        help=f"shipped backbone the run must have been trained on (default {shipped.DEFAULT_BACKBONE})",
+    )
     p.add_argument("--threshold", type=float, help="structure runs: pair-probability threshold for rnalm fold")
     p.add_argument("--include", nargs="*", default=[], help="extra run files prediction needs (structure runs)")
-    p.add_argument("--no-recompute-valid", action="store_true",
-                   help="skip re-scoring the whole validation split with the packaged files")
-    p.add_argument("--baseline", action="append", default=[], metavar="NAME=RUN",
-                   help="a baseline run validated on the same rows, listed on the card with its figure "
-                        "(repeatable; give the recipe's one-hot baseline first)")
-    p.add_argument("--note", action="append", default=[], metavar="TEXT",
-                   help="a paragraph for the card's Notes section (repeatable)")
+    p.add_argument(
+        "--no-recompute-valid",
+        action="store_true",
+        help="skip re-scoring the whole validation split with the packaged files",
+    )
+    p.add_argument(
+        "--baseline",
+        action="append",
+        default=[],
+        metavar="NAME=RUN",
+        help="a baseline run validated on the same rows, listed on the card with its figure "
+        "(repeatable; give the recipe's one-hot baseline first)",
+    )
+    p.add_argument(
+        "--note",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="a paragraph for the card's Notes section (repeatable)",
+    )
     p.add_argument("--root", help=f"folder of shipped models (default: ${shipped.ENV_DIR} or the package's)")
     return p
 
@@ -100,11 +122,24 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 0
     if not args.source or not args.data_licence:
         parser.error("SOURCE and --data-licence are required to ship a model")
-    opts = Options(name=args.name, data_licence=args.data_licence, task=args.task, licence=args.licence,
-                   description=args.description, command=args.command, check_size=args.check_size, seed=args.seed,
-                   check_data=args.check_data, dtype=args.dtype, backbone=args.backbone, threshold=args.threshold,
-                   include=tuple(args.include), recompute_valid=not args.no_recompute_valid,
-                   baselines=tuple(_baseline_arg(parser, b) for b in args.baseline), notes=tuple(args.note))
+    opts = Options(
+        name=args.name,
+        data_licence=args.data_licence,
+        task=args.task,
+        licence=args.licence,
+        description=args.description,
+        command=args.command,
+        check_size=args.check_size,
+        seed=args.seed,
+        check_data=args.check_data,
+        dtype=args.dtype,
+        backbone=args.backbone,
+        threshold=args.threshold,
+        include=tuple(args.include),
+        recompute_valid=not args.no_recompute_valid,
+        baselines=tuple(_baseline_arg(parser, b) for b in args.baseline),
+        notes=tuple(args.note),
+    )
     try:
         package(args.source, opts, args.root)
     except RnalmError as exc:

@@ -1,4 +1,5 @@
 """Small file helpers of the packager: JSON reading, listing a folder, display paths, float16 storage."""
+
 from __future__ import annotations
 
 import json

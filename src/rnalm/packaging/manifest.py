@@ -1,4 +1,5 @@
 """The packager's edits to ``manifest.json``: adding or replacing an entry, and removing one."""
+
 from __future__ import annotations
 
 import shutil
@@ -17,8 +18,12 @@ def update_manifest(root: Path, entry: dict, log: Callable[[str], None]) -> None
     if len(models) != len(data["models"]):
         log(f"replacing the manifest entry {entry['name']}")
     if entry["kind"] == "backbone":
-        users = [m["name"] for m in models if m.get("backbone") == entry["name"]
-                 and m.get("backbone_sha256") not in (None, entry.get("backbone_sha256"))]
+        users = [
+            m["name"]
+            for m in models
+            if m.get("backbone") == entry["name"]
+            and m.get("backbone_sha256") not in (None, entry.get("backbone_sha256"))
+        ]
         if users:
             log(f"warning: {', '.join(users)} were packaged against other weights of {entry['name']}; re-ship them")
     models.append(entry)

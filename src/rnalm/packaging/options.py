@@ -1,5 +1,6 @@
 """What the packager is asked to do (:class:`Options`) and what each kind's packer hands to the common
 tail that writes the card and the manifest entry (:class:`Packed`)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -1,6 +1,7 @@
 """A run reduced to what prediction needs: the files of every fold copied, the backbone reference
 rewritten to the shipped backbone (after checking its weights are the ones the run was trained on),
 and the embedding cache switched off."""
+
 from __future__ import annotations
 
 import copy
@@ -37,8 +38,10 @@ def _copy_fold(src: Path, dst: Path, d: str, info: dict, opts: Options) -> list[
     if (dst / "model.safetensors").is_file() and (info.get("backbone") or {}).get("mode") == "frozen":
         with safe_open(str(dst / "model.safetensors"), "pt") as fh:
             if any(k.startswith("backbone.") for k in fh.keys()):
-                raise ShippedModelError(f"{src / 'model.safetensors'}: a frozen-backbone run whose weights hold "
-                                        f"backbone tensors; refusing to duplicate the backbone")
+                raise ShippedModelError(
+                    f"{src / 'model.safetensors'}: a frozen-backbone run whose weights hold "
+                    f"backbone tensors; refusing to duplicate the backbone"
+                )
     if opts.dtype == "float16" and (dst / "model.safetensors").is_file():
         store_float16(dst / "model.safetensors")
     return copied
@@ -87,7 +90,8 @@ def verify_backbone(info: dict, opts: Options) -> Optional[tuple[str, str]]:
             f"the run was trained on backbone {bb.get('path') or bb.get('name')} "
             f"(weights sha256 {bb['sha256'][:16]}...), "
             f"but the shipped backbone {entry.name} has weights sha256 {sha[:16]}...; ship the run's backbone first "
-            f"(python -m rnalm.packaging PRETRAIN_DIR --name ...) or name it with --backbone")
+            f"(python -m rnalm.packaging PRETRAIN_DIR --name ...) or name it with --backbone"
+        )
     return entry.name, sha
 
 

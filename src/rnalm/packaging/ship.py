@@ -1,6 +1,7 @@
 """Packaging one source as a shipped entry: check the request, let the kind's packer fill a folder
 assembled aside, write the check subset and the card, move the folder into place and record it in
 the manifest (so a failed packaging leaves the old entry intact)."""
+
 from __future__ import annotations
 
 import datetime
@@ -53,16 +54,22 @@ def _kind(source: Path, opts: Options, root: Path) -> tuple[Optional[dict], str]
         raise ShippedModelError("--task fold is reserved for structure runs")
     if kind == "structure" and opts.task != "fold":
         raise ShippedModelError("a structure run is shipped under the task alias fold")
-    clash = [m["name"] for m in shipped.read_manifest(root)["models"]
-             if opts.task and m.get("task") == opts.task and m.get("name") != opts.name]
+    clash = [
+        m["name"]
+        for m in shipped.read_manifest(root)["models"]
+        if opts.task and m.get("task") == opts.task and m.get("name") != opts.name
+    ]
     if clash:
-        raise ShippedModelError(f"task alias {opts.task!r} is already shipped as {clash[0]}; remove that entry "
-                                f"first (or ship under its name, which replaces it)")
+        raise ShippedModelError(
+            f"task alias {opts.task!r} is already shipped as {clash[0]}; remove that entry "
+            f"first (or ship under its name, which replaces it)"
+        )
     return info, kind
 
 
-def _pack(kind: str, source: Path, tmp: Path, info: Optional[dict], opts: Options, root: Path,
-          log: Callable[[str], None]) -> Packed:
+def _pack(
+    kind: str, source: Path, tmp: Path, info: Optional[dict], opts: Options, root: Path, log: Callable[[str], None]
+) -> Packed:
     with shipped.using_root(root):
         if kind == "backbone":
             packed = pack_backbone(source, tmp, opts, log)
@@ -89,22 +96,38 @@ def _move_into_place(tmp: Path, dest: Path) -> None:
 def _entry(source: Path, kind: str, opts: Options, packed: Packed, sums: dict, size: int) -> dict:
     """The manifest entry of the packaged model."""
     return {
-        "name": opts.name, "kind": kind, "task": opts.task or None, "dir": opts.name,
+        "name": opts.name,
+        "kind": kind,
+        "task": opts.task or None,
+        "dir": opts.name,
         "description": opts.description or shipped.TASK_ALIASES.get(opts.task or "", ""),
-        "files": sums, "size": size, "dtype": opts.dtype, "licence": opts.licence, "data_licence": opts.data_licence,
-        "backbone": packed.backbone, "backbone_sha256": packed.backbone_sha256,
+        "files": sums,
+        "size": size,
+        "dtype": opts.dtype,
+        "licence": opts.licence,
+        "data_licence": opts.data_licence,
+        "backbone": packed.backbone,
+        "backbone_sha256": packed.backbone_sha256,
         "metric": packed.metric,
-        "check": {"file": CHECK_FILE, "n": len(packed.rows), "seed": opts.seed, "metric": packed.check_metric,
-                  "value": packed.check[packed.check_metric],
-                  "all": {k: v for k, v in packed.check.items() if isinstance(v, (int, float))}},
-        "source": display_path(source), "packaged": datetime.date.today().isoformat(), "rnalm_version": __version__,
+        "check": {
+            "file": CHECK_FILE,
+            "n": len(packed.rows),
+            "seed": opts.seed,
+            "metric": packed.check_metric,
+            "value": packed.check[packed.check_metric],
+            "all": {k: v for k, v in packed.check.items() if isinstance(v, (int, float))},
+        },
+        "source": display_path(source),
+        "packaged": datetime.date.today().isoformat(),
+        "rnalm_version": __version__,
         **({"postprocess": packed.postprocess} if packed.postprocess else {}),
         **packed.extra,
     }
 
 
-def package(source: str | Path, opts: Options, root: str | Path | None = None,
-            log: Callable[[str], None] = print) -> shipped.Entry:
+def package(
+    source: str | Path, opts: Options, root: str | Path | None = None, log: Callable[[str], None] = print
+) -> shipped.Entry:
     """Write the shipped entry for ``source`` under ``root`` (default: :func:`rnalm.shipped.root`)."""
     source = Path(source)
     if not source.is_dir():
@@ -131,8 +154,10 @@ def package(source: str | Path, opts: Options, root: str | Path | None = None,
     for p in [dest, *dest.rglob("*")]:  # installable: readable by everyone (runs may be private, 0600)
         os.chmod(p, 0o755 if p.is_dir() else 0o644)
     update_manifest(root, _entry(source, kind, opts, packed, sums, size), log)
-    log(f"shipped {name} ({kind}{', alias ' + opts.task if opts.task else ''}): {size / 1e6:.2f} MB in {dest}; "
-        f"check {packed.check_metric} = {packed.check[packed.check_metric]:.6f} on {len(packed.rows)} rows")
+    log(
+        f"shipped {name} ({kind}{', alias ' + opts.task if opts.task else ''}): {size / 1e6:.2f} MB in {dest}; "
+        f"check {packed.check_metric} = {packed.check[packed.check_metric]:.6f} on {len(packed.rows)} rows"
+    )
     return shipped.get(name, folder=root)
 
 

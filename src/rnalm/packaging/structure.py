@@ -1,5 +1,6 @@
 """Packing a structure run (``task: structure``), checked on a subset of its validation structures
 with the post-processing ``rnalm fold`` will apply."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -42,11 +43,18 @@ def _pool(source: Path, opts: Options) -> tuple[list[dict], str]:
     except ShippedModelError:
         raise
     except Exception as exc:
-        raise ShippedModelError(f"cannot re-read the structure run's validation data ({exc}); pass "
-                                f"--check-data FILE (id,sequence,structure CSV or ct/bpseq/dbn)") from None
-    pool = [{"id": recs.ids[i], "sequence": recs.seqs[i],
-             "structure": label_to_dot_bracket(recs.labels[i], recs.seqs[i], recs.ids[i])}
-            for i in range(len(recs))]
+        raise ShippedModelError(
+            f"cannot re-read the structure run's validation data ({exc}); pass "
+            f"--check-data FILE (id,sequence,structure CSV or ct/bpseq/dbn)"
+        ) from None
+    pool = [
+        {
+            "id": recs.ids[i],
+            "sequence": recs.seqs[i],
+            "structure": label_to_dot_bracket(recs.labels[i], recs.seqs[i], recs.ids[i]),
+        }
+        for i in range(len(recs))
+    ]
     return pool, where
 
 
@@ -64,15 +72,31 @@ def pack_structure(source: Path, dest: Path, info: dict, opts: Options, log: Cal
     check = structure_metrics(dest, rows, pp)  # the packaged folder, its backbone named shipped:NAME
     valid = metrics.get("valid") or {}
     name = "f1"  # per-sequence F1 averaged over sequences (the structure task's selection metric)
-    metric = {"name": name, "value": valid.get(name, valid.get("f1_seq_mean")), "split": "valid",
-              "n": metrics.get("n_valid")}
+    metric = {
+        "name": name,
+        "value": valid.get(name, valid.get("f1_seq_mean")),
+        "split": "valid",
+        "n": metrics.get("n_valid"),
+    }
     if metric["value"] is None:
         metric.update(value=check[name], split="check", n=len(rows))
-    extra = (f"| stored dtype | {opts.dtype} |\n| post-processing | threshold {pp['threshold']}, min loop "
-             f"{pp['min_loop']}, canonical only {pp['canonical_only']}, one partner {pp['one_partner']} |\n")
+    extra = (
+        f"| stored dtype | {opts.dtype} |\n| post-processing | threshold {pp['threshold']}, min loop "
+        f"{pp['min_loop']}, canonical only {pp['canonical_only']}, one partner {pp['one_partner']} |\n"
+    )
     sections = run_sections(source, info, metrics, opts, backbone, extra)
-    return Packed("structure", rows, ["id", "sequence", "structure"], name, check, metric, sections,
-                  backbone=backbone, backbone_sha256=bb[1] if bb else None, postprocess=pp)
+    return Packed(
+        "structure",
+        rows,
+        ["id", "sequence", "structure"],
+        name,
+        check,
+        metric,
+        sections,
+        backbone=backbone,
+        backbone_sha256=bb[1] if bb else None,
+        postprocess=pp,
+    )
 
 
 __all__ = ["pack_structure"]

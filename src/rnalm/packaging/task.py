@@ -1,5 +1,6 @@
 """Packing a fine-tuning run (regression or classification) as a task model, checked on a subset of
 its validation split, reproduced exactly as ``rnalm finetune`` made it (or ``--check-data``)."""
+
 from __future__ import annotations
 
 import math
@@ -25,29 +26,45 @@ def _pool(source: Path, info: dict, opts: Options, metrics: dict) -> tuple[list[
     else:
         recs, _, where = valid_records(source)
         if metrics.get("n_valid") is not None and metrics["n_valid"] != len(recs):
-            raise ShippedModelError(f"the validation split re-read now has {len(recs)} rows, the run's had "
-                                    f"{metrics['n_valid']}: the data changed since training; pass --check-data FILE")
-        pool_rows = [{"id": recs.ids[i], "sequence": recs.seqs[i], "label": str(recs.labels[i]).strip()}
-                     for i in range(len(recs))]
+            raise ShippedModelError(
+                f"the validation split re-read now has {len(recs)} rows, the run's had "
+                f"{metrics['n_valid']}: the data changed since training; pass --check-data FILE"
+            )
+        pool_rows = [
+            {"id": recs.ids[i], "sequence": recs.seqs[i], "label": str(recs.labels[i]).strip()}
+            for i in range(len(recs))
+        ]
     strata = [r["label"] for r in pool_rows] if info.get("task") == "classification" else None
     return pool_rows, where, strata
 
 
-def _recompute(dest: Path, pool_rows: list[dict], backbone_dir: Optional[str], metric: dict,
-               log: Callable[[str], None]) -> None:
+def _recompute(
+    dest: Path, pool_rows: list[dict], backbone_dir: Optional[str], metric: dict, log: Callable[[str], None]
+) -> None:
     """Score the whole validation split with the packaged files; record it in ``metric['recomputed']``."""
     name = metric["name"]
     full = task_metrics(dest, pool_rows, backbone_dir)
     metric["recomputed"] = full.get(name)
-    log(f"full validation split with the packaged files: {name} = {full.get(name):.4f} "
-        f"(at training time: {fmt(metric['value'])})")
+    log(
+        f"full validation split with the packaged files: {name} = {full.get(name):.4f} "
+        f"(at training time: {fmt(metric['value'])})"
+    )
     if metric["value"] is not None and abs(full[name] - metric["value"]) > 1e-3:
-        log(f"warning: the packaged model's {name} differs from the run's by "
-            f"{abs(full[name] - metric['value']):.4f} (float16 storage, or changed data/code)")
+        log(
+            f"warning: the packaged model's {name} differs from the run's by "
+            f"{abs(full[name] - metric['value']):.4f} (float16 storage, or changed data/code)"
+        )
 
 
-def _float32_reference(source: Path, info: dict, opts: Options, backbone: Optional[str], rows: list[dict],
-                       backbone_dir: Optional[str], metric_name: str) -> Optional[float]:
+def _float32_reference(
+    source: Path,
+    info: dict,
+    opts: Options,
+    backbone: Optional[str],
+    rows: list[dict],
+    backbone_dir: Optional[str],
+    metric_name: str,
+) -> Optional[float]:
     """The float32 figure for the card: the same subset with the run's own weights."""
     with tempfile.TemporaryDirectory() as tmp:
         t = Path(tmp) / "run"
@@ -70,23 +87,39 @@ def pack_task(source: Path, dest: Path, info: dict, opts: Options, log: Callable
     log(f"check subset: {len(rows)} of {len(pool_rows)} validation rows ({where})")
     check = task_metrics(dest, rows, backbone_dir)
     if check.get(metric_name) is None or (isinstance(check[metric_name], float) and math.isnan(check[metric_name])):
-        raise ShippedModelError(f"{metric_name} is undefined on the {len(rows)}-row check subset "
-                                f"(a single class?); raise --check-size or change --seed")
-    metric = {"name": metric_name, "value": (metrics.get("valid") or {}).get(metric_name), "split": "valid",
-              "n": metrics.get("n_valid")}
+        raise ShippedModelError(
+            f"{metric_name} is undefined on the {len(rows)}-row check subset "
+            f"(a single class?); raise --check-size or change --seed"
+        )
+    metric = {
+        "name": metric_name,
+        "value": (metrics.get("valid") or {}).get(metric_name),
+        "split": "valid",
+        "n": metrics.get("n_valid"),
+    }
     if opts.recompute_valid:
         _recompute(dest, pool_rows, backbone_dir, metric, log)
     if metric["value"] is None:
         metric.update(value=check[metric_name], split="check", n=len(rows))
     sections = run_sections(source, info, metrics, opts, backbone, f"| stored dtype | {opts.dtype} |\n")
     if opts.dtype == "float16":
-        check["float32_reference"] = _float32_reference(source, info, opts, backbone, rows, backbone_dir,
-                                                        metric_name)
+        check["float32_reference"] = _float32_reference(source, info, opts, backbone, rows, backbone_dir, metric_name)
     if "recomputed" in metric and metric["recomputed"] is not None:
-        sections.append(f"Recomputed with the shipped files when packaged: {metric_name} = "
-                        f"{metric['recomputed']:.4f} on all {len(pool_rows)} validation rows.\n")
-    return Packed("task", rows, ["id", "sequence", "label"], metric_name, check, metric, sections,
-                  backbone=backbone, backbone_sha256=bb[1] if bb else None)
+        sections.append(
+            f"Recomputed with the shipped files when packaged: {metric_name} = "
+            f"{metric['recomputed']:.4f} on all {len(pool_rows)} validation rows.\n"
+        )
+    return Packed(
+        "task",
+        rows,
+        ["id", "sequence", "label"],
+        metric_name,
+        check,
+        metric,
+        sections,
+        backbone=backbone,
+        backbone_sha256=bb[1] if bb else None,
+    )
 
 
 __all__ = ["pack_task"]

@@ -1,4 +1,5 @@
 """The interface every predictor offers."""
+
 from __future__ import annotations
 
 from typing import Any, Protocol, Sequence

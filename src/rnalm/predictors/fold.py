@@ -4,6 +4,7 @@ Each is a :class:`FoldPredictor`: ``predict(records)`` (or calling it, as ``rnal
 does) gives one :class:`~rnalm.structure.predict.Prediction` per record -- pairs after the chosen
 post-processing, and the base-pair probability map.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -37,8 +38,9 @@ def vienna(bpp: bool = True) -> FoldPredictor:
     return FoldPredictor("ViennaRNA", vienna_predictor(bpp=bpp))
 
 
-def from_model(description: str, model: ProbabilityModel, options: PostprocessOptions,
-               threshold_record: Optional[dict] = None) -> FoldPredictor:
+def from_model(
+    description: str, model: ProbabilityModel, options: PostprocessOptions, threshold_record: Optional[dict] = None
+) -> FoldPredictor:
     """Any probability model (sequences -> ``L x L`` maps) followed by ``options``."""
     return FoldPredictor(description, model_predictor(model, options), threshold_record)
 

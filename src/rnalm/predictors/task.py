@@ -4,6 +4,7 @@
 :class:`~rnalm.runs.predict.Predictor`: backbone checked by sha256, a cross-validated run
 averaged over its fold models) and gives rows of ``id``, ``prediction`` and class probabilities.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -42,22 +43,43 @@ class TaskPredictor:
         cols = self.model.predict(seqs, batch_size)
         return [{"id": rid, **{k: v[i] for k, v in cols.items()}} for i, rid in enumerate(ids)]
 
-    def predict_file(self, input_path: str | Path, output_path: str | Path, fmt: Optional[str] = None,
-                     seq_column: Optional[str] = None, id_column: Optional[str] = None, batch_size: int = 64,
-                     overwrite: bool = False, log: Optional[Callable[[str], None]] = None) -> Path:
+    def predict_file(
+        self,
+        input_path: str | Path,
+        output_path: str | Path,
+        fmt: Optional[str] = None,
+        seq_column: Optional[str] = None,
+        id_column: Optional[str] = None,
+        batch_size: int = 64,
+        overwrite: bool = False,
+        log: Optional[Callable[[str], None]] = None,
+    ) -> Path:
         """``rnalm predict``'s CSV for a FASTA/CSV/TSV file (:func:`rnalm.runs.predict.predict_file`)."""
-        return predict_file(self.run_dir, input_path, output_path, fmt, seq_column, id_column, batch_size,
-                            self.backbone, log=log or self.log, device=self.device, overwrite=overwrite)
+        return predict_file(
+            self.run_dir,
+            input_path,
+            output_path,
+            fmt,
+            seq_column,
+            id_column,
+            batch_size,
+            self.backbone,
+            log=log or self.log,
+            device=self.device,
+            overwrite=overwrite,
+        )
 
 
-def from_run(run_dir: str | Path, backbone: Optional[str] = None, device: str = "auto",
-             log: Callable[[str], None] = print) -> TaskPredictor:
+def from_run(
+    run_dir: str | Path, backbone: Optional[str] = None, device: str = "auto", log: Callable[[str], None] = print
+) -> TaskPredictor:
     """A run directory of ``rnalm finetune`` (``backbone``: its backbone checkpoint, if it moved)."""
     return TaskPredictor(f"run {run_dir}", Path(run_dir), backbone, device, log)
 
 
-def from_shipped(entry: shipped.Entry, backbone: Optional[str] = None, device: str = "auto",
-                 log: Callable[[str], None] = print) -> TaskPredictor:
+def from_shipped(
+    entry: shipped.Entry, backbone: Optional[str] = None, device: str = "auto", log: Callable[[str], None] = print
+) -> TaskPredictor:
     """The task model shipped as ``entry``, its weights sha256-verified; its shipped backbone is
     resolved to the installed folder unless ``backbone`` names another."""
     entry.verify(entry.weight_files())

@@ -1,4 +1,5 @@
 """The model a pretraining run starts from: a named size (with overrides) or a checkpoint to transfer."""
+
 from __future__ import annotations
 
 from rnalm.alphabet import Alphabet
@@ -34,8 +35,10 @@ def encoder_config(spec: ModelSpec, alphabet: Alphabet, heads: dict[str, bool]) 
         base = named_config(spec.size, alphabet=alphabet, **heads)
     except ValueError as exc:
         raise ConfigError(f"model.size: {exc}") from None
-    cfg = validate_fields(EncoderConfig, {**base.to_dict(), **spec.overrides}, "pretrain config",
-                          prefix="model.overrides.")
-    check_fits_in_memory(cfg, f"pretrain config model.size={spec.size} with model.overrides", copies=4,
-                         error=ConfigError)
+    cfg = validate_fields(
+        EncoderConfig, {**base.to_dict(), **spec.overrides}, "pretrain config", prefix="model.overrides."
+    )
+    check_fits_in_memory(
+        cfg, f"pretrain config model.size={spec.size} with model.overrides", copies=4, error=ConfigError
+    )
     return cfg

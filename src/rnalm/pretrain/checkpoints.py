@@ -4,6 +4,7 @@ A checkpoint ``checkpoints/step-<n>/`` holds the model as a native rnalm directo
 ``state.pt`` (name-keyed optimizer state, scheduler, RNG, config). Under FSDP the shards are
 gathered to rank 0 first, so the format does not depend on how the run was distributed.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,8 +32,17 @@ from rnalm.model import EncoderConfig, RNAEncoder
 from rnalm.pretrain.config import PretrainConfig
 
 
-def save_checkpoint(out: Path, step: int, model: torch.nn.Module, alphabet: Alphabet, optim_state: dict,
-                    scheduler: LRScheduler, cfg: PretrainConfig, info: dict, keep: int) -> Path:
+def save_checkpoint(
+    out: Path,
+    step: int,
+    model: torch.nn.Module,
+    alphabet: Alphabet,
+    optim_state: dict,
+    scheduler: LRScheduler,
+    cfg: PretrainConfig,
+    info: dict,
+    keep: int,
+) -> Path:
     """Atomically write checkpoint ``step``. ``model`` must hold full tensors (see :func:`full_model`),
     ``optim_state`` is the full, name-keyed optimizer state (see :func:`full_optim_state`)."""
     ckdir = out / "checkpoints"
@@ -40,8 +50,16 @@ def save_checkpoint(out: Path, step: int, model: torch.nn.Module, alphabet: Alph
     tmp = ckdir / f".tmp-step-{step:08d}"
     shutil.rmtree(tmp, ignore_errors=True)
     save_native(model, alphabet, tmp / "model", provenance={"pretrain_step": step, **info})
-    torch.save({"step": step, "optimizer": optim_state, "scheduler": scheduler.state_dict(),
-                "torch_rng": torch.get_rng_state(), "config": json.dumps(asdict(cfg))}, tmp / "state.pt")
+    torch.save(
+        {
+            "step": step,
+            "optimizer": optim_state,
+            "scheduler": scheduler.state_dict(),
+            "torch_rng": torch.get_rng_state(),
+            "config": json.dumps(asdict(cfg)),
+        },
+        tmp / "state.pt",
+    )
     shutil.rmtree(final, ignore_errors=True)
     os.replace(tmp, final)
     for old in sorted(ckdir.glob("step-*"))[:-keep]:
@@ -78,8 +96,9 @@ def full_model(model: torch.nn.Module, sharded: bool, main: bool) -> Optional[to
     return full
 
 
-def restore_checkpoint(ck: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-                       scheduler: LRScheduler) -> int:
+def restore_checkpoint(
+    ck: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler: LRScheduler
+) -> int:
     """Load checkpoint ``ck`` into the (possibly sharded) model, the optimizer, the scheduler and the
     torch RNG; returns its step."""
     loaded, _ = load_model(ck / "model")

@@ -3,6 +3,7 @@
 The annotations are the config's schema (see :mod:`rnalm.schema`): ranges and choices are checked
 when a YAML file is loaded and again when :func:`rnalm.pretrain.trainer.pretrain` starts.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -5,6 +5,7 @@ Validation files are left out by default, so that sequences later used to *evalu
 models were never seen during pretraining; ``include_valid=True`` adds them. Sequences are
 written as RNA letters (T -> U) to a FASTA whose ids say where each record came from.
 """
+
 from __future__ import annotations
 
 import csv
@@ -32,6 +33,7 @@ def _csv_column(column: str, delimiter: str = ",") -> Callable[[Path], Iterator[
         with open(path, newline="") as fh:
             for row in csv.DictReader(fh, delimiter=delimiter):
                 yield row[column]
+
     return read
 
 
@@ -116,8 +118,9 @@ def is_corpus_fasta(path: Path) -> bool:
 CORPUS = OutputKind("corpus", "a corpus FASTA written by rnalm corpus", is_corpus_fasta)
 
 
-def build_corpus(data_dir: str | Path, output: str | Path, include_valid: bool = False,
-                 min_length: int = 10, overwrite: bool = False) -> dict[str, int]:
+def build_corpus(
+    data_dir: str | Path, output: str | Path, include_valid: bool = False, min_length: int = 10, overwrite: bool = False
+) -> dict[str, int]:
     """Write the deduplicated corpus FASTA atomically; return per-source counts of kept records.
 
     An existing ``output`` is an error unless ``overwrite``, which replaces only a corpus FASTA
@@ -133,8 +136,9 @@ def build_corpus(data_dir: str | Path, output: str | Path, include_valid: bool =
         remove_stale_staging(output, CORPUS)
         tmp = staging_path(output)
         try:
-            counts = _write_corpus(data_dir, tmp, gzip.open if output.suffix == ".gz" else open, include_valid,
-                                   min_length)
+            counts = _write_corpus(
+                data_dir, tmp, gzip.open if output.suffix == ".gz" else open, include_valid, min_length
+            )
             swap_into_place(tmp, output, CORPUS)
         finally:
             remove_path(tmp)

@@ -6,6 +6,7 @@ cannot be used are either an error or a *counted* skip, as the config says, and 
 of the run's report. The validation split is a hash of the sequence, so it is stable across runs,
 corpora orderings and process counts.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -69,8 +70,9 @@ def is_validation(seq: str, fraction: float) -> bool:
     return h / 2**64 < fraction
 
 
-def load_corpus(cfg: CorpusConfig, alphabet: Alphabet, model_max_length: int
-                ) -> tuple[list[Example], list[Example], CorpusReport]:
+def load_corpus(
+    cfg: CorpusConfig, alphabet: Alphabet, model_max_length: int
+) -> tuple[list[Example], list[Example], CorpusReport]:
     if not cfg.paths:
         raise RnalmError("pretraining corpus: no input paths (data.paths)")
     if cfg.long not in ("skip", "truncate", "error") or cfg.invalid not in ("skip", "error"):
@@ -96,8 +98,10 @@ def load_corpus(cfg: CorpusConfig, alphabet: Alphabet, model_max_length: int
                 continue
             if len(seq) > max_len:
                 if cfg.long == "error":
-                    raise RnalmError(f"{path}: record {rec.id!r} has {len(seq)} letters, more than the "
-                                     f"maximum {max_len} (set data.long=skip or truncate)")
+                    raise RnalmError(
+                        f"{path}: record {rec.id!r} has {len(seq)} letters, more than the "
+                        f"maximum {max_len} (set data.long=skip or truncate)"
+                    )
                 if cfg.long == "skip":
                     rep.too_long_skipped += 1
                     continue

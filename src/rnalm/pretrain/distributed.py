@@ -2,6 +2,7 @@
 
 Without ``torchrun`` (or with one process) nothing is set up and training runs plain.
 """
+
 from __future__ import annotations
 
 import os

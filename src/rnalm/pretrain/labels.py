@@ -6,6 +6,7 @@ a second run never folds a sequence again; or from UTR-LM-style FASTA headers ``
 Invalid labels (wrong length, foreign characters, unparsable MFE) are reported and masked from the
 loss -- never replaced by zeros.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -100,8 +101,9 @@ class LabelCache:
         return out
 
     def put_many(self, items: Iterable[tuple[str, StructureLabel]]) -> None:
-        self._db.executemany("INSERT OR REPLACE INTO labels VALUES (?, ?, ?)",
-                             [(k, v.structure, v.mfe) for k, v in items])
+        self._db.executemany(
+            "INSERT OR REPLACE INTO labels VALUES (?, ?, ?)", [(k, v.structure, v.mfe) for k, v in items]
+        )
         self._db.commit()
 
     def __len__(self) -> int:

@@ -4,6 +4,7 @@ Only letter tokens are eligible (never <cls>, <eos>, <pad>). Randomness comes fr
 generator so that a run is reproducible and a resumed run, or a run split over several processes,
 masks every micro-batch exactly as a single uninterrupted process would.
 """
+
 from __future__ import annotations
 
 import torch

@@ -1,5 +1,6 @@
 """The pretraining objective: masked tokens (+ MFE regression + per-token structure), its losses,
 and the validation metrics computed from them."""
+
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
@@ -19,8 +20,9 @@ from rnalm.training.batching import Budget, budget_batches
 Autocast = Callable[[], AbstractContextManager]
 
 
-def collate(examples: list[Example], labels: list, alphabet: Alphabet, obj: ObjectiveConfig, gen: torch.Generator
-            ) -> dict[str, torch.Tensor]:
+def collate(
+    examples: list[Example], labels: list, alphabet: Alphabet, obj: ObjectiveConfig, gen: torch.Generator
+) -> dict[str, torch.Tensor]:
     conv = alphabet.get_batch_converter(check_length=False)
     tokens = conv.pad([alphabet.encode_normalized(e.seq, e.id) for e in examples])
     inputs, targets = mask_tokens(tokens, alphabet, gen, rate=obj.mask_rate)
@@ -40,15 +42,19 @@ def collate(examples: list[Example], labels: list, alphabet: Alphabet, obj: Obje
     return batch
 
 
-def compute_losses(model: torch.nn.Module, batch: dict[str, torch.Tensor], obj: ObjectiveConfig,
-                   autocast: Autocast) -> tuple[torch.Tensor, dict[str, float]]:
+def compute_losses(
+    model: torch.nn.Module, batch: dict[str, torch.Tensor], obj: ObjectiveConfig, autocast: Autocast
+) -> tuple[torch.Tensor, dict[str, float]]:
     with autocast():
         out = model(batch["inputs"])
     logits = out["logits"].float()
     targets = batch["targets"]
     n_masked = int((targets != IGNORE_INDEX).sum())
-    mlm = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1), ignore_index=IGNORE_INDEX) \
-        if n_masked else logits.sum() * 0.0
+    mlm = (
+        F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1), ignore_index=IGNORE_INDEX)
+        if n_masked
+        else logits.sum() * 0.0
+    )
     total = mlm
     stats: dict[str, float] = {"mlm_loss": mlm.item(), "n_masked": n_masked}
     if n_masked:
@@ -75,8 +81,15 @@ def compute_losses(model: torch.nn.Module, batch: dict[str, torch.Tensor], obj: 
 
 
 @torch.no_grad()
-def evaluate(model: torch.nn.Module, valid: list[Example], labels: list, alphabet: Alphabet, cfg: PretrainConfig,
-             device: torch.device, autocast: Autocast) -> dict[str, float]:
+def evaluate(
+    model: torch.nn.Module,
+    valid: list[Example],
+    labels: list,
+    alphabet: Alphabet,
+    cfg: PretrainConfig,
+    device: torch.device,
+    autocast: Autocast,
+) -> dict[str, float]:
     """Validation metrics with a fixed masking seed, so numbers are comparable across steps and runs."""
     model.eval()
     lengths = [len(e.seq) // alphabet.k_mer + 2 for e in valid]
@@ -94,8 +107,10 @@ def evaluate(model: torch.nn.Module, valid: list[Example], labels: list, alphabe
                 acc[kk] = acc.get(kk, 0.0) + v
         if "mfe_mse" in stats:
             acc["mfe_se_sum"] = acc.get("mfe_se_sum", 0.0) + stats["mfe_mse"] * stats["n_mfe"]
-    res = {"mlm_loss": acc["mlm_loss_sum"] / max(acc.get("n_masked", 0), 1),
-           "mlm_acc": acc.get("mlm_correct", 0) / max(acc.get("n_masked", 0), 1)}
+    res = {
+        "mlm_loss": acc["mlm_loss_sum"] / max(acc.get("n_masked", 0), 1),
+        "mlm_acc": acc.get("mlm_correct", 0) / max(acc.get("n_masked", 0), 1),
+    }
     if "n_mfe" in acc:
         res["mfe_mse"] = acc["mfe_se_sum"] / acc["n_mfe"]
     if "n_structure" in acc:

@@ -9,6 +9,7 @@ an old run's later checkpoints would otherwise be picked up by a later ``--resum
 and removes exactly the run files listed in :data:`RUN_FILES`; the label cache and any file
 rnalm did not write stay.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,8 +20,16 @@ from rnalm.io.native import read_native_config
 from rnalm.io.output_guard import REPLACE, OutputKind, claim_output, exists, remove_path, write_marker
 
 #: Everything a pretraining run writes into its output, except the reusable label cache.
-RUN_FILES = ("config.yaml", "checkpoints", "final", "final.old", "metrics.jsonl", "metrics.tmp",
-             "final_metrics.json", "tensorboard")
+RUN_FILES = (
+    "config.yaml",
+    "checkpoints",
+    "final",
+    "final.old",
+    "metrics.jsonl",
+    "metrics.tmp",
+    "final_metrics.json",
+    "tensorboard",
+)
 
 
 def is_pretrain_output(path: Path) -> bool:

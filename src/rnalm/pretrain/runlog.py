@@ -1,5 +1,6 @@
 """What a pretraining run reports: metrics as JSON lines, info lines on stderr, a progress bar,
 optionally TensorBoard (an optional dependency, imported only when asked for). Rank 0 only."""
+
 from __future__ import annotations
 
 import json

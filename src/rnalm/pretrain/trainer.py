@@ -13,6 +13,7 @@ Checkpoints hold full (unsharded) tensors in both modes: the model as a native r
 the optimizer state keyed by parameter name, gathered to rank 0 under FSDP. A checkpoint written
 under FSDP therefore has the same format as one written under DDP or by a single process.
 """
+
 from __future__ import annotations
 
 import json
@@ -108,10 +109,12 @@ def _pretrain(cfg: PretrainConfig, resume: bool, dist: Dist, out: Path) -> dict[
     if run.sharded:  # before the optimizer: fully_shard replaces parameters with sharded DTensors
         apply_fsdp(run.model)
     params = [p for p in run.model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=cfg.optim.lr, betas=(cfg.optim.betas[0], cfg.optim.betas[1]),
-                                  weight_decay=cfg.optim.weight_decay)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor(cfg.optim.schedule, cfg.optim.warmup_steps,
-                                                                        cfg.optim.max_steps))
+    optimizer = torch.optim.AdamW(
+        params, lr=cfg.optim.lr, betas=(cfg.optim.betas[0], cfg.optim.betas[1]), weight_decay=cfg.optim.weight_decay
+    )
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lr_factor(cfg.optim.schedule, cfg.optim.warmup_steps, cfg.optim.max_steps)
+    )
     if resume:
         ck = latest_checkpoint(out)
         if ck is not None:
@@ -129,18 +132,34 @@ def _start(cfg: PretrainConfig, dist: Dist, out: Path) -> _Run:
     """Seed, build the model on this rank's device, read the corpus, and report both."""
     torch.manual_seed(cfg.seed)
     model, alphabet, info = build_model(cfg.model, cfg.objective)
-    device = torch.device(cfg.device if not cfg.device.startswith("cuda") or dist.world == 1
-                          else f"cuda:{dist.local_rank}")
+    device = torch.device(
+        cfg.device if not cfg.device.startswith("cuda") or dist.world == 1 else f"cuda:{dist.local_rank}"
+    )
     model.to(device)
     train, valid, report = load_corpus(cfg.data, alphabet, model.config.max_length)
     log = RunLog(out, dist.main, cfg.tensorboard)
     log.info(f"corpus: {report.summary()}")
     n_params = sum(p.numel() for p in model.parameters())
     n_train = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    log.info(f"model: {model.config.num_layers} layers x {model.config.embed_dim}, {n_params / 1e6:.3f}M "
-             f"parameters, trainable {n_train / 1e6:.3f}M ({100 * n_train / n_params:.1f}%)")
-    return _Run(cfg, dist, out, model, alphabet, info, device, train, valid, report, log,
-                [None] * len(train), [None] * len(valid))
+    log.info(
+        f"model: {model.config.num_layers} layers x {model.config.embed_dim}, {n_params / 1e6:.3f}M "
+        f"parameters, trainable {n_train / 1e6:.3f}M ({100 * n_train / n_params:.1f}%)"
+    )
+    return _Run(
+        cfg,
+        dist,
+        out,
+        model,
+        alphabet,
+        info,
+        device,
+        train,
+        valid,
+        report,
+        log,
+        [None] * len(train),
+        [None] * len(valid),
+    )
 
 
 def _label_examples(run: _Run) -> None:
@@ -154,28 +173,50 @@ def _label_examples(run: _Run) -> None:
     t0 = time.time()
     if dist.main:
         cache = LabelCache(cache_path)
-        run.train_labels = compute_labels([e.seq for e in train], cache, obj.label_processes,
-                                          [e.header_label for e in train], label_stats, [e.id for e in train])
-        run.valid_labels = compute_labels([e.seq for e in valid], cache, obj.label_processes,
-                                          [e.header_label for e in valid], label_stats, [e.id for e in valid])
+        run.train_labels = compute_labels(
+            [e.seq for e in train],
+            cache,
+            obj.label_processes,
+            [e.header_label for e in train],
+            label_stats,
+            [e.id for e in train],
+        )
+        run.valid_labels = compute_labels(
+            [e.seq for e in valid],
+            cache,
+            obj.label_processes,
+            [e.header_label for e in valid],
+            label_stats,
+            [e.id for e in valid],
+        )
     if dist.world > 1:  # other ranks read the cache rank 0 filled
         barrier(dist)
         if not dist.main:
             cache = LabelCache(cache_path)
             run.train_labels = compute_labels([e.seq for e in train], cache, 1, [e.header_label for e in train])
             run.valid_labels = compute_labels([e.seq for e in valid], cache, 1, [e.header_label for e in valid])
-    run.log.info(f"labels in {time.time() - t0:.1f}s: cache hits {label_stats.cache_hits}, folded "
-                 f"{label_stats.folded}, from headers {label_stats.from_header}, invalid (masked) "
-                 f"{label_stats.invalid} {label_stats.invalid_examples}")
+    run.log.info(
+        f"labels in {time.time() - t0:.1f}s: cache hits {label_stats.cache_hits}, folded "
+        f"{label_stats.folded}, from headers {label_stats.from_header}, invalid (masked) "
+        f"{label_stats.invalid} {label_stats.invalid_examples}"
+    )
 
 
-def _train(run: _Run, params: list[torch.nn.Parameter], optimizer: torch.optim.Optimizer,
-           scheduler: torch.optim.lr_scheduler.LRScheduler) -> None:
+def _train(
+    run: _Run,
+    params: list[torch.nn.Parameter],
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+) -> None:
     """Optimisation steps from ``run.step`` to ``optim.max_steps``: log, evaluate and save on schedule."""
     cfg = run.cfg
     step_model = wrap_for_ddp(run.model, run.dist, run.sharded, run.device)
-    micro = MicroBatches([len(e.seq) // run.alphabet.k_mer + 2 for e in run.train], cfg.optim.tokens_per_batch,
-                         cfg.optim.max_batch, cfg.seed)
+    micro = MicroBatches(
+        [len(e.seq) // run.alphabet.k_mer + 2 for e in run.train],
+        cfg.optim.tokens_per_batch,
+        cfg.optim.max_batch,
+        cfg.seed,
+    )
     bar = progress_bar(cfg.progress and run.dist.main, cfg.optim.max_steps, run.step)
     window: dict[str, float] = {}
     t_last, tokens_seen = time.time(), 0
@@ -219,8 +260,7 @@ def _accumulate(run: _Run, step_model: torch.nn.Module, micro: MicroBatches, win
         m = run.step * per_step + j * dist.world + dist.rank
         _, idx = micro[m]
         gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + m)
-        batch = collate([run.train[i] for i in idx], [run.train_labels[i] for i in idx], alphabet, cfg.objective,
-                        gen)
+        batch = collate([run.train[i] for i in idx], [run.train_labels[i] for i in idx], alphabet, cfg.objective, gen)
         batch = {k: v.to(run.device) for k, v in batch.items()}
         tokens_seen += int(batch["inputs"].ne(alphabet.padding_idx).sum()) * dist.world
         sync = j == cfg.optim.grad_accum - 1
@@ -242,8 +282,9 @@ def _save(run: _Run, optimizer: torch.optim.Optimizer, scheduler: torch.optim.lr
     full = full_model(run.model, run.sharded, run.dist.main)  # collective under FSDP: every rank calls
     optim_state = full_optim_state(run.model, optimizer)
     if run.dist.main and full is not None:
-        save_checkpoint(run.out, run.step, full, run.alphabet, optim_state, scheduler, run.cfg, run.info,
-                        run.cfg.keep_checkpoints)
+        save_checkpoint(
+            run.out, run.step, full, run.alphabet, optim_state, scheduler, run.cfg, run.info, run.cfg.keep_checkpoints
+        )
     del full, optim_state
 
 
@@ -252,14 +293,24 @@ def _finish(run: _Run) -> dict[str, Any]:
     run.model.eval()
     final_metrics: dict[str, Any] = {"step": run.step}
     if run.valid:
-        final_metrics.update(evaluate(run.model, run.valid, run.valid_labels, run.alphabet, run.cfg, run.device,
-                                      run.autocast))
+        final_metrics.update(
+            evaluate(run.model, run.valid, run.valid_labels, run.alphabet, run.cfg, run.device, run.autocast)
+        )
     full = full_model(run.model, run.sharded, run.dist.main)
     if run.dist.main and full is not None:
         out = run.out
-        save_native(full, run.alphabet, out / "final",
-                    provenance={"pretrain_steps": run.step, "corpus": run.report.summary(),
-                                "objective": asdict(run.cfg.objective), **run.info, "valid_metrics": final_metrics})
+        save_native(
+            full,
+            run.alphabet,
+            out / "final",
+            provenance={
+                "pretrain_steps": run.step,
+                "corpus": run.report.summary(),
+                "objective": asdict(run.cfg.objective),
+                **run.info,
+                "valid_metrics": final_metrics,
+            },
+        )
         (out / "final_metrics.json").write_text(json.dumps(final_metrics, indent=2) + "\n")
         run.log.info(f"done: {out / 'final'} {json.dumps(final_metrics)}")
     run.log.close()

@@ -6,6 +6,7 @@ the source checkpoint is anything :func:`rnalm.load` reads; token embeddings (an
 head, its bias) are carried over row by row for tokens both vocabularies share and initialised
 fresh for the others; the LM-head bias of new tokens starts at zero.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -22,9 +23,17 @@ def transfer_from(source: str, alphabet: Alphabet, heads: dict[str, bool]) -> tu
     src, src_alpha = load(source)
     a = alphabet
     vocab = EncoderConfig.for_alphabet(a)
-    changes: dict[str, Any] = dict(vocab_size=vocab.vocab_size, padding_idx=vocab.padding_idx,
-                                   mask_idx=vocab.mask_idx, cls_idx=vocab.cls_idx, eos_idx=vocab.eos_idx,
-                                   prepend_bos=vocab.prepend_bos, append_eos=vocab.append_eos, lm_head=True, **heads)
+    changes: dict[str, Any] = dict(
+        vocab_size=vocab.vocab_size,
+        padding_idx=vocab.padding_idx,
+        mask_idx=vocab.mask_idx,
+        cls_idx=vocab.cls_idx,
+        eos_idx=vocab.eos_idx,
+        prepend_bos=vocab.prepend_bos,
+        append_eos=vocab.append_eos,
+        lm_head=True,
+        **heads,
+    )
     cfg = dataclasses.replace(src.config, **changes)
     model = RNAEncoder(cfg).reset_parameters()
     head = model.lm_head
@@ -46,9 +55,14 @@ def transfer_from(source: str, alphabet: Alphabet, heads: dict[str, bool]) -> tu
         new_rows = [a.tok_to_idx[t] for t in a.tokens if t not in src_alpha.tok_to_idx]
         for i in new_rows:
             head.bias[i] = 0.0
-    info = {"init": "transfer", "init_from": str(source), "source_alphabet": src_alpha.name,
-            "tokens_copied": len(shared), "tokens_new": len(a) - len(shared),
-            "tensors_copied": len(copied)}
+    info = {
+        "init": "transfer",
+        "init_from": str(source),
+        "source_alphabet": src_alpha.name,
+        "tokens_copied": len(shared),
+        "tokens_new": len(a) - len(shared),
+        "tensors_copied": len(copied),
+    }
     return model, info
 
 
@@ -75,5 +89,9 @@ def freeze(model: RNAEncoder, train_last_layers: Optional[int], train_embeddings
             p.requires_grad = train_embeddings
     total = sum(p.numel() for p in model.parameters())
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    return {"trainable_parameters": trainable, "total_parameters": total,
-            "trainable_fraction": trainable / total, "trained_layers": k}
+    return {
+        "trainable_parameters": trainable,
+        "total_parameters": total,
+        "trainable_fraction": trainable / total,
+        "trained_layers": k,
+    }

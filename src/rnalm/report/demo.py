@@ -1,6 +1,7 @@
 """The demo job: read the records, run every shipped model on them, write ``predictions.tsv``,
 ``report.html``, ``structures/``, ``cards/`` and ``embeddings.npy`` under the output folder, and say
 on stderr what was done and what is missing."""
+
 from __future__ import annotations
 
 import sys
@@ -61,8 +62,10 @@ def run_demo(input_path: str, output: str, model: Optional[str] = None, vienna: 
     records = list(unique_ids(iter_records(input_path), input_path))
     say(f"{len(records)} records from {input_path}")
     if not shipped.entries():
-        say(f"no models are shipped with this installation ({shipped.root() / shipped.MANIFEST} is empty): "
-            f"task predictions and the learned structures are skipped")
+        say(
+            f"no models are shipped with this installation ({shipped.root() / shipped.MANIFEST} is empty): "
+            f"task predictions and the learned structures are skipped"
+        )
 
     tasks = [predict_task(alias, records) for alias, _, _ in TASK_COLUMNS]
     for t in tasks:

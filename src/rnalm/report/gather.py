@@ -1,6 +1,7 @@
 """Running the shipped models for the demo: task predictions, structures (shipped model and
 ViennaRNA), the sequence as each family reads it, mean-pooled embeddings, and the model cards used.
 A model that is missing or cannot be loaded is recorded as such, never raised."""
+
 from __future__ import annotations
 
 import shutil
@@ -69,8 +70,9 @@ def predict_task(alias: str, records: list) -> TaskResult:
 def fold(res: StructureResult, predictor: Any, records: list, batch_size: int) -> None:
     """Fold every record into ``res`` (files under ``res.folder``); without matplotlib, without plots."""
     try:
-        rows = fold_records([(r.id, r.seq) for r in records], predictor, res.folder, batch_size=batch_size,
-                            plots=res.plots)
+        rows = fold_records(
+            [(r.id, r.seq) for r in records], predictor, res.folder, batch_size=batch_size, plots=res.plots
+        )
     except RnalmError as exc:
         if res.plots and "matplotlib" in str(exc):
             res.plots = False
@@ -86,8 +88,12 @@ def fold(res: StructureResult, predictor: Any, records: list, batch_size: int) -
 def _shipped_structures(records: list, out: Path, plots: bool) -> StructureResult:
     entry = shipped.structure_entry()
     if entry is None:
-        return StructureResult("rnalm", "shipped structure model", out / "structures" / "rnalm",
-                               missing="no shipped structure model (fold) in this installation")
+        return StructureResult(
+            "rnalm",
+            "shipped structure model",
+            out / "structures" / "rnalm",
+            missing="no shipped structure model (fold) in this installation",
+        )
     res = StructureResult("rnalm", entry.name, out / "structures" / entry.name, entry=entry, plots=plots)
     try:
         predictor = fold_predictors.from_shipped(entry)
@@ -145,8 +151,14 @@ def embed(model_ref: str, records: list) -> Embeddings:
             mfe.append(float(out["mfe"][0]) * getattr(model, "mfe_scale", 1.0) if "mfe" in out else None)
     emb = np.stack(pooled)
     unit = emb / np.linalg.norm(emb, axis=1, keepdims=True)
-    info = {"model": model_ref, "layers": model.num_layers, "dim": model.embed_dim, "mfe_head": mfe,
-            "truncated": truncated, "limit": limit}
+    info = {
+        "model": model_ref,
+        "layers": model.num_layers,
+        "dim": model.embed_dim,
+        "mfe_head": mfe,
+        "truncated": truncated,
+        "limit": limit,
+    }
     return Embeddings(info, emb, unit @ unit.T)
 
 

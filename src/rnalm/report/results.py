@@ -1,4 +1,5 @@
 """What the demo gathers for each record, and how a record's ``type=`` picks the task that fits it."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -6,8 +7,12 @@ from pathlib import Path
 from typing import Any, Optional
 
 #: (alias, column header, what the cell shows)
-TASK_COLUMNS = (("te", "TE (log)", "5' UTR"), ("halflife", "half-life", "3' UTR"), ("ires", "IRES prob.", "IRES"),
-                ("family", "ncRNA family", "ncRNA"))
+TASK_COLUMNS = (
+    ("te", "TE (log)", "5' UTR"),
+    ("halflife", "half-life", "3' UTR"),
+    ("ires", "IRES prob.", "IRES"),
+    ("family", "ncRNA family", "ncRNA"),
+)
 
 
 def short(msg: Any, limit: int = 300) -> str:

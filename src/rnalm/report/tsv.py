@@ -1,4 +1,5 @@
 """``predictions.tsv``: one row per record, every task prediction and every structure."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -28,8 +29,13 @@ def _task_cells(t: TaskResult, rid: str) -> list[str]:
     return [f"{float(raw['prediction']):.4f}" if raw else ""]
 
 
-def write_tsv(path: Path, records: list, tasks: list[TaskResult], structures: list[StructureResult],
-              write: Callable[[Path, str], object]) -> None:
+def write_tsv(
+    path: Path,
+    records: list,
+    tasks: list[TaskResult],
+    structures: list[StructureResult],
+    write: Callable[[Path, str], object],
+) -> None:
     """Write the table to ``path`` with ``write(path, text)`` (an atomic writer)."""
     lines = ["\t".join(_columns(tasks, structures))]
     for r in records:

@@ -11,6 +11,7 @@ models (mRNA-FM), repeats each codon's vector three times so it lines up with th
 heads) are too large to cache, so a frozen backbone that must give them runs inside the model,
 without gradients (:class:`LMBackbone` with ``frozen=True``).
 """
+
 from __future__ import annotations
 
 from typing import Iterable, Optional, Sequence, cast
@@ -80,8 +81,10 @@ class LMBackbone(nn.Module):
         if "cls" in needs and not a.prepend_bos:
             raise ConfigError(f"alphabet {a.name!r} adds no <cls> token; use head.pooling=mean")
         if want_attn and a.k_mer != 1:
-            raise ConfigError(f"alphabet {a.name!r} reads {a.k_mer}-mers: its attention maps are not per nucleotide; "
-                              f"set structure.attention=false")
+            raise ConfigError(
+                f"alphabet {a.name!r} reads {a.k_mer}-mers: its attention maps are not per nucleotide; "
+                f"set structure.attention=false"
+            )
         out = self.encoder(token_ids, repr_layers=[self.layer], return_logits=False, need_head_weights=want_attn)
         rep = out["representations"][self.layer]
         bos = int(a.prepend_bos)
@@ -100,8 +103,8 @@ class LMBackbone(nn.Module):
             feats["mean"] = (rep * m).sum(1) / m.sum(1).clamp_min(1.0)
         if "tokens" in needs:
             n_tok = int(letters.sum(1).max())
-            tok = rep[:, bos: bos + n_tok]
-            mask = letters[:, bos: bos + n_tok]
+            tok = rep[:, bos : bos + n_tok]
+            mask = letters[:, bos : bos + n_tok]
             tok = tok * mask.unsqueeze(-1).to(tok.dtype)
             if a.k_mer > 1:
                 tok = tok.repeat_interleave(a.k_mer, dim=1)
@@ -109,8 +112,10 @@ class LMBackbone(nn.Module):
         if want_attn:
             n_tok = int(letters.sum(1).max())
             att = out["attentions"]  # B, layers, heads, T, T
-            att = att.reshape(att.shape[0], -1, att.shape[-2], att.shape[-1])[:, :, bos: bos + n_tok, bos: bos + n_tok]
-            mask = letters[:, bos: bos + n_tok]
+            att = att.reshape(att.shape[0], -1, att.shape[-2], att.shape[-1])[
+                :, :, bos : bos + n_tok, bos : bos + n_tok
+            ]
+            mask = letters[:, bos : bos + n_tok]
             feats["attentions"] = att * (mask[:, :, None] & mask[:, None, :])[:, None].to(att.dtype)
         return feats
 
@@ -120,16 +125,20 @@ def apply_lora(encoder: RNAEncoder, settings: LoraSettings) -> RNAEncoder:
     try:
         from peft import LoraConfig, inject_adapter_in_model
     except ImportError as exc:
-        raise ConfigError("backbone.mode=lora needs the 'peft' package: pip install peft "
-                          "(or pip install 'rnalm[lora]')") from exc
+        raise ConfigError(
+            "backbone.mode=lora needs the 'peft' package: pip install peft (or pip install 'rnalm[lora]')"
+        ) from exc
     targets = list(settings.targets)
     names = {n.rsplit(".", 1)[-1] for n, _ in encoder.named_modules()}
     missing = [t for t in targets if t not in names]
     if missing:
-        raise ConfigError(f"backbone.lora.targets {missing} are not modules of this model (e.g. q_proj, k_proj, "
-                          f"v_proj, out_proj, fc1, fc2)")
-    conf = LoraConfig(r=settings.r, lora_alpha=settings.alpha, lora_dropout=settings.dropout,
-                      target_modules=targets, bias="none")
+        raise ConfigError(
+            f"backbone.lora.targets {missing} are not modules of this model (e.g. q_proj, k_proj, "
+            f"v_proj, out_proj, fc1, fc2)"
+        )
+    conf = LoraConfig(
+        r=settings.r, lora_alpha=settings.alpha, lora_dropout=settings.dropout, target_modules=targets, bias="none"
+    )
     encoder = cast(RNAEncoder, inject_adapter_in_model(conf, encoder))  # the same module, adapters injected
     for name, p in encoder.named_parameters():
         p.requires_grad = "lora_" in name
@@ -139,8 +148,14 @@ def apply_lora(encoder: RNAEncoder, settings: LoraSettings) -> RNAEncoder:
 class FrozenFeatures:
     """Frozen-backbone features of a set of sequences, computed once (or read from the cache)."""
 
-    def __init__(self, backbone: LMBackbone, needs: Iterable[str], cache: Optional[EmbeddingCache],
-                 batch_size: int = 16, progress: bool = False) -> None:
+    def __init__(
+        self,
+        backbone: LMBackbone,
+        needs: Iterable[str],
+        cache: Optional[EmbeddingCache],
+        batch_size: int = 16,
+        progress: bool = False,
+    ) -> None:
         self.backbone = backbone
         self.needs = set(needs) & LM_FEATURES
         self.cache = cache
@@ -181,10 +196,12 @@ class FrozenFeatures:
             it = tqdm(it, desc="embedding (frozen backbone)", unit="batch")
         with torch.no_grad():
             for i in it:
-                chunk = todo[i: i + self.batch_size]
+                chunk = todo[i : i + self.batch_size]
                 device = next(self.backbone.parameters()).device
-                feats = {k: v.float().cpu() for k, v in
-                         self.backbone(self.backbone.tokenize(chunk).to(device), needs).items()}
+                feats = {
+                    k: v.float().cpu()
+                    for k, v in self.backbone(self.backbone.tokenize(chunk).to(device), needs).items()
+                }
                 d = self.backbone.dim
                 cls = feats["cls"] if "cls" in feats else torch.zeros(len(chunk), d)
                 pooled = torch.stack([cls, feats["mean"]], 1).numpy()

@@ -4,6 +4,7 @@ Training (:mod:`rnalm.finetune.runner`), ``rnalm predict`` (:mod:`rnalm.runs.pre
 ``rnalm fold --run`` (:mod:`rnalm.runs.structure_model`) all build through here, so a saved
 run is always rebuilt exactly as it was trained.
 """
+
 from __future__ import annotations
 
 import copy
@@ -27,8 +28,14 @@ def head_needs(cfg: FinetuneConfig, encoder: Optional[RNAEncoder]) -> frozenset:
     return build_head(cfg.head, dim, 1, cfg.structure).needs
 
 
-def build_model(cfg: FinetuneConfig, out_dim: int, encoder: Optional[RNAEncoder] = None, alphabet: Any = None,
-                frozen: FrozenProvider = None, pair_probs: Optional[Any] = None) -> tuple[SequenceModel, FeatureSource]:
+def build_model(
+    cfg: FinetuneConfig,
+    out_dim: int,
+    encoder: Optional[RNAEncoder] = None,
+    alphabet: Any = None,
+    frozen: FrozenProvider = None,
+    pair_probs: Optional[Any] = None,
+) -> tuple[SequenceModel, FeatureSource]:
     """The head (and, for full / LoRA fine-tuning, a private copy of ``encoder``) of ``cfg``.
 
     ``encoder`` itself never trains: every fold starts from it. ``pair_probs`` is the ViennaRNA

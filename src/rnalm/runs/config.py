@@ -7,6 +7,7 @@ not a bool, an unknown key suggests the nearest one), ranges and combinations by
 once, so a typo or an impossible combination fails before any data is read; the resolved config is
 written into the run directory and is all ``rnalm predict`` needs.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -345,18 +346,23 @@ class FinetuneConfig:
         if self.cv.folds >= 2 and self.data.valid:
             raise ConfigError("cv.folds and data.valid exclude each other: cross-validation splits data.train itself")
         if self.backbone.kind != "lm" and self.backbone.mode != "frozen":
-            raise ConfigError(f"backbone.mode={self.backbone.mode!r} needs a language model; backbone.name is "
-                              f"{self.backbone.name!r}")
+            raise ConfigError(
+                f"backbone.mode={self.backbone.mode!r} needs a language model; backbone.name is {self.backbone.name!r}"
+            )
         if self.data.standardize and self.task != "regression":
             raise ConfigError("data.standardize applies to regression labels only")
         if self.structure.select_threshold and self.task != "structure":
-            raise ConfigError(f"structure.select_threshold chooses the base-pair threshold of task=structure; "
-                              f"it does not apply to task={self.task}")
+            raise ConfigError(
+                f"structure.select_threshold chooses the base-pair threshold of task=structure; "
+                f"it does not apply to task={self.task}"
+            )
         if self.data.label_transform != "none" and self.task != "regression":
             raise ConfigError("data.label_transform applies to regression labels only")
         if self.structure.vienna_bpp and self.head.type != "pairwise":
-            raise ConfigError(f"structure.vienna_bpp=true applies to head.type=pairwise (task=structure) only, "
-                              f"not head.type={self.head.type!r}")
+            raise ConfigError(
+                f"structure.vienna_bpp=true applies to head.type=pairwise (task=structure) only, "
+                f"not head.type={self.head.type!r}"
+            )
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -391,6 +397,17 @@ def expand_path(value: Optional[str]) -> Optional[str]:
 
 
 __all__ = [
-    "BackboneConfig", "CVConfig", "ConfigError", "DataConfig", "FeatureSettings", "FinetuneConfig", "HeadConfig",
-    "LoraSettings", "MAX_K", "MIN_K", "StructureConfig", "TrainConfig", "expand_path",
+    "BackboneConfig",
+    "CVConfig",
+    "ConfigError",
+    "DataConfig",
+    "FeatureSettings",
+    "FinetuneConfig",
+    "HeadConfig",
+    "LoraSettings",
+    "MAX_K",
+    "MIN_K",
+    "StructureConfig",
+    "TrainConfig",
+    "expand_path",
 ]

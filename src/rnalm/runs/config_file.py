@@ -6,6 +6,7 @@ are moved there first (:func:`migrate_structure_keys`). Validation runs the task
 table, then the sections
 (:meth:`~rnalm.runs.config.FinetuneConfig.validate`).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -61,8 +62,10 @@ def migrate_structure_keys(data: dict[str, Any], source: str = "config") -> dict
         return out  # not a section: the strict schema check names it
     both = sorted(k for k in moved if k in new)
     if both:
-        raise ConfigError(f"{source}: {', '.join(both)} given both in the structure section and under its old "
-                          f"name (head.* / train.*); keep structure.*")
+        raise ConfigError(
+            f"{source}: {', '.join(both)} given both in the structure section and under its old "
+            f"name (head.* / train.*); keep structure.*"
+        )
     out["structure"] = {**moved, **new}
     return out
 
@@ -79,8 +82,9 @@ def read_config_data(path: str | Path) -> dict[str, Any]:
     return migrate_structure_keys(data, str(p)) if isinstance(data, dict) else data
 
 
-def load_finetune_config(path: Optional[str | Path] = None, overrides: Sequence[str] = (),
-                         data: Optional[dict[str, Any]] = None) -> FinetuneConfig:
+def load_finetune_config(
+    path: Optional[str | Path] = None, overrides: Sequence[str] = (), data: Optional[dict[str, Any]] = None
+) -> FinetuneConfig:
     """Read a YAML file (and/or a dict) and apply ``key=value`` overrides; validated."""
     extra = migrate_structure_keys(parse_overrides(overrides), "command-line overrides")
     if data is not None:
@@ -91,8 +95,9 @@ def load_finetune_config(path: Optional[str | Path] = None, overrides: Sequence[
         cfg = from_dict(FinetuneConfig, merged)
     else:
         raw = read_config_data(path) if path is not None else {}
-        source = " + ".join(([str(path)] if path is not None else [])
-                            + (["command-line overrides"] if overrides else []))
+        source = " + ".join(
+            ([str(path)] if path is not None else []) + (["command-line overrides"] if overrides else [])
+        )
         cfg = from_dict(FinetuneConfig, deep_merge(raw, extra), source or "config")
     try:
         check_fields(cfg, "config")
@@ -104,5 +109,10 @@ def load_finetune_config(path: Optional[str | Path] = None, overrides: Sequence[
         raise ConfigError(f"{path}: {exc}") from None
 
 
-__all__ = ["OLD_STRUCTURE_KEYS", "check_task_and_head", "load_finetune_config", "migrate_structure_keys",
-           "read_config_data"]
+__all__ = [
+    "OLD_STRUCTURE_KEYS",
+    "check_task_and_head",
+    "load_finetune_config",
+    "migrate_structure_keys",
+    "read_config_data",
+]

@@ -7,6 +7,7 @@ can never be served a stale entry. Entries are ``.npy`` files written atomically
 holds the ``<cls>`` and mean vectors (2, D) float32, ``tokens`` the per-letter embeddings (L, D)
 float16 (half the disk; the heads are trained in float32).
 """
+
 from __future__ import annotations
 
 import hashlib

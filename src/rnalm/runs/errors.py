@@ -4,6 +4,7 @@
 They derive from :class:`rnalm.errors.RnalmError`, so the command line prints the message alone and
 exits with status 2. Messages name the file, the row (1-based, header = row 1) and the column.
 """
+
 from __future__ import annotations
 
 from rnalm.configfile import ConfigError

@@ -21,6 +21,7 @@ re-implementation that would have to be proven equal to it. A run written by ano
 scikit-learn version whose trees hold a type not listed here is refused with the type named; it
 is retrained with ``rnalm finetune``.
 """
+
 from __future__ import annotations
 
 import io
@@ -35,31 +36,33 @@ from rnalm.runs.errors import RunDirError
 _HGB = "sklearn.ensemble._hist_gradient_boosting"
 
 #: Every (skops loader, module, class) a feature model written by rnalm contains.
-ALLOWED_NODES: frozenset[tuple[str, str, str]] = frozenset({
-    ("DictNode", "builtins", "dict"),
-    ("JsonNode", "builtins", "str"),
-    ("ListNode", "builtins", "list"),
-    ("TupleNode", "builtins", "tuple"),
-    ("TypeNode", "builtins", "str"),
-    ("NdArrayNode", "numpy", "ndarray"),
-    ("NdArrayNode", "numpy", "uint64"),
-    ("RandomGeneratorNode", "numpy.random._generator", "Generator"),
-    ("LossNode", "sklearn._loss._loss", "CyHalfSquaredError"),
-    ("LossNode", "sklearn._loss._loss", "CyHalfBinomialLoss"),
-    ("LossNode", "sklearn._loss._loss", "CyHalfMultinomialLoss"),
-    ("ObjectNode", "sklearn._loss.link", "IdentityLink"),
-    ("ObjectNode", "sklearn._loss.link", "LogitLink"),
-    ("ObjectNode", "sklearn._loss.link", "MultinomialLogit"),
-    ("ObjectNode", "sklearn._loss.link", "Interval"),
-    ("ObjectNode", "sklearn._loss.loss", "HalfSquaredError"),
-    ("ObjectNode", "sklearn._loss.loss", "HalfBinomialLoss"),
-    ("ObjectNode", "sklearn._loss.loss", "HalfMultinomialLoss"),
-    ("ObjectNode", f"{_HGB}.binning", "_BinMapper"),
-    ("ObjectNode", f"{_HGB}.predictor", "TreePredictor"),
-    ("ObjectNode", f"{_HGB}.gradient_boosting", "HistGradientBoostingRegressor"),
-    ("ObjectNode", f"{_HGB}.gradient_boosting", "HistGradientBoostingClassifier"),
-    ("ObjectNode", "sklearn.preprocessing._label", "LabelEncoder"),
-})
+ALLOWED_NODES: frozenset[tuple[str, str, str]] = frozenset(
+    {
+        ("DictNode", "builtins", "dict"),
+        ("JsonNode", "builtins", "str"),
+        ("ListNode", "builtins", "list"),
+        ("TupleNode", "builtins", "tuple"),
+        ("TypeNode", "builtins", "str"),
+        ("NdArrayNode", "numpy", "ndarray"),
+        ("NdArrayNode", "numpy", "uint64"),
+        ("RandomGeneratorNode", "numpy.random._generator", "Generator"),
+        ("LossNode", "sklearn._loss._loss", "CyHalfSquaredError"),
+        ("LossNode", "sklearn._loss._loss", "CyHalfBinomialLoss"),
+        ("LossNode", "sklearn._loss._loss", "CyHalfMultinomialLoss"),
+        ("ObjectNode", "sklearn._loss.link", "IdentityLink"),
+        ("ObjectNode", "sklearn._loss.link", "LogitLink"),
+        ("ObjectNode", "sklearn._loss.link", "MultinomialLogit"),
+        ("ObjectNode", "sklearn._loss.link", "Interval"),
+        ("ObjectNode", "sklearn._loss.loss", "HalfSquaredError"),
+        ("ObjectNode", "sklearn._loss.loss", "HalfBinomialLoss"),
+        ("ObjectNode", "sklearn._loss.loss", "HalfMultinomialLoss"),
+        ("ObjectNode", f"{_HGB}.binning", "_BinMapper"),
+        ("ObjectNode", f"{_HGB}.predictor", "TreePredictor"),
+        ("ObjectNode", f"{_HGB}.gradient_boosting", "HistGradientBoostingRegressor"),
+        ("ObjectNode", f"{_HGB}.gradient_boosting", "HistGradientBoostingClassifier"),
+        ("ObjectNode", "sklearn.preprocessing._label", "LabelEncoder"),
+    }
+)
 
 #: The estimator at the root of the file, per task in ``model.json``.
 ROOT_BY_TASK: dict[str, tuple[str, str]] = {
@@ -143,23 +146,30 @@ def check_schema(path: Path, data: bytes, task: str) -> None:
         raise RunDirError(f"{path}: not a feature model rnalm wrote (no readable {SCHEMA_MEMBER}): {exc}") from exc
     if not isinstance(schema, dict):
         raise RunDirError(f"{path}: not a feature model rnalm wrote ({SCHEMA_MEMBER} is not an object)")
-    foreign = sorted({f"{m}.{c} ({loader})" for loader, m, c in schema_nodes(schema)} -
-                     {f"{m}.{c} ({loader})" for loader, m, c in ALLOWED_NODES})
+    foreign = sorted(
+        {f"{m}.{c} ({loader})" for loader, m, c in schema_nodes(schema)}
+        - {f"{m}.{c} ({loader})" for loader, m, c in ALLOWED_NODES}
+    )
     if foreign:
         raise RunDirError(
             f"{path}: refusing to load it: it names {len(foreign)} type(s) or function(s) that rnalm's feature "
             f"models never "
             f"contain: {', '.join(foreign[:6])}{' ...' if len(foreign) > 6 else ''}. Nothing was loaded. If the "
-            f"run is yours, retrain it with `rnalm finetune`; otherwise do not use it.")
+            f"run is yours, retrain it with `rnalm finetune`; otherwise do not use it."
+        )
     generators = set(map(str, bit_generator_names(schema))) - ALLOWED_BIT_GENERATORS
     if generators:
-        raise RunDirError(f"{path}: refusing to load it: a random generator names numpy.random."
-                          f"{sorted(generators)[0]}, not one of {sorted(ALLOWED_BIT_GENERATORS)}. Nothing was loaded.")
+        raise RunDirError(
+            f"{path}: refusing to load it: a random generator names numpy.random."
+            f"{sorted(generators)[0]}, not one of {sorted(ALLOWED_BIT_GENERATORS)}. Nothing was loaded."
+        )
     root = (str(schema.get("__module__")), str(schema.get("__class__")))
     if root != ROOT_BY_TASK[task]:
-        raise RunDirError(f"{path}: refusing to load it: the saved object is {'.'.join(root)}, but a {task} feature "
-                          "model is "
-                          f"{'.'.join(ROOT_BY_TASK[task])}. Nothing was loaded.")
+        raise RunDirError(
+            f"{path}: refusing to load it: the saved object is {'.'.join(root)}, but a {task} feature "
+            "model is "
+            f"{'.'.join(ROOT_BY_TASK[task])}. Nothing was loaded."
+        )
 
 
 def read_feature_model(path: Path) -> tuple[Any, str]:
@@ -186,10 +196,11 @@ def read_feature_model(path: Path) -> tuple[Any, str]:
         raise RunDirError(f"{path}: cannot read the feature model: {exc}") from exc
     cls = type(model)
     if (cls.__module__, cls.__qualname__) != ROOT_BY_TASK[task]:
-        raise RunDirError(f"{path}: refusing it: loaded a {cls.__module__}.{cls.__qualname__}, expected "
-                          f"{'.'.join(ROOT_BY_TASK[task])}")
+        raise RunDirError(
+            f"{path}: refusing it: loaded a {cls.__module__}.{cls.__qualname__}, expected "
+            f"{'.'.join(ROOT_BY_TASK[task])}"
+        )
     return model, task
 
 
-__all__ = ["ALLOWED_NODES", "ROOT_BY_TASK", "check_schema", "read_feature_model", "schema_nodes",
-           "write_feature_model"]
+__all__ = ["ALLOWED_NODES", "ROOT_BY_TASK", "check_schema", "read_feature_model", "schema_nodes", "write_feature_model"]

@@ -8,6 +8,7 @@ the Kozak context of the main start codon (purine at -3, agreement of the last s
 with GCCRCC), ViennaRNA's minimum free energy (total and per nucleotide) and, optionally, k-mer
 frequencies. The model is scikit-learn's ``HistGradientBoosting{Regressor,Classifier}``.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -27,9 +28,24 @@ KOZAK = "GCCRCC"  # positions -6..-1 before the AUG; R = A or G
 
 
 def feature_names(settings: FeatureSettings) -> list[str]:
-    names = ["length", "log_length", "frac_A", "frac_C", "frac_G", "frac_U", "gc",
-             "n_uAUG", "n_uAUG_inframe", "n_uAUG_outframe", "n_uAUG_strong_kozak", "n_uORF", "n_oORF",
-             "first_uAUG_from_end", "kozak_minus3_purine", "kozak_match"]
+    names = [
+        "length",
+        "log_length",
+        "frac_A",
+        "frac_C",
+        "frac_G",
+        "frac_U",
+        "gc",
+        "n_uAUG",
+        "n_uAUG_inframe",
+        "n_uAUG_outframe",
+        "n_uAUG_strong_kozak",
+        "n_uORF",
+        "n_oORF",
+        "first_uAUG_from_end",
+        "kozak_minus3_purine",
+        "kozak_match",
+    ]
     if settings.mfe:
         names += ["mfe", "mfe_per_nt"]
     if settings.kmer:
@@ -46,20 +62,29 @@ def sequence_features(seq: str, settings: FeatureSettings, mfe: Optional[float] 
     n = len(s)
     counts = {b: s.count(b) for b in "ACGU"}
     row = [float(n), math.log1p(n)] + [counts[b] / n for b in "ACGU"] + [(counts["G"] + counts["C"]) / n]
-    augs = [i for i in range(n - 2) if s[i:i + 3] == "AUG"]
+    augs = [i for i in range(n - 2) if s[i : i + 3] == "AUG"]
     inframe = sum(1 for i in augs if (n - i) % 3 == 0)
     strong = sum(1 for i in augs if i >= 3 and s[i - 3] in "AG" and i + 3 < n and s[i + 3] == "G")
     closed = 0
     for i in augs:
         for j in range(i + 3, n - 2, 3):
-            if s[j:j + 3] in STOPS:
+            if s[j : j + 3] in STOPS:
                 closed += 1
                 break
     first = (n - augs[0]) / n if augs else -1.0
     tail = s[-6:].rjust(6, "-")
     match = sum(1 for a, b in zip(tail, KOZAK) if (a in "AG" if b == "R" else a == b))
-    row += [float(len(augs)), float(inframe), float(len(augs) - inframe), float(strong), float(closed),
-            float(len(augs) - closed), first, float(tail[3] in "AG"), float(match)]
+    row += [
+        float(len(augs)),
+        float(inframe),
+        float(len(augs) - inframe),
+        float(strong),
+        float(closed),
+        float(len(augs) - closed),
+        first,
+        float(tail[3] in "AG"),
+        float(match),
+    ]
     if settings.mfe:
         assert mfe is not None, "features.mfe needs the sequence's MFE"
         row += [float(mfe), float(mfe) / n]
@@ -69,7 +94,7 @@ def sequence_features(seq: str, settings: FeatureSettings, mfe: Optional[float] 
         index = {"".join(t): i for i, t in enumerate(itertools.product("ACGU", repeat=k))}
         km = np.zeros(len(index))
         for i in range(n - k + 1):
-            col = index.get(s[i:i + k])
+            col = index.get(s[i : i + k])
             if col is not None:
                 km[col] += 1
         row += list(km / total)
@@ -112,8 +137,9 @@ def mfe_values(seqs: Sequence[str], cache_root: Optional[Path]) -> list[float]:
     try:
         import RNA
     except ImportError as exc:
-        raise ConfigError("backbone.features.mfe needs ViennaRNA (pip install ViennaRNA), or set "
-                          "backbone.features.mfe=false") from exc
+        raise ConfigError(
+            "backbone.features.mfe needs ViennaRNA (pip install ViennaRNA), or set backbone.features.mfe=false"
+        ) from exc
     cache = MfeCache(cache_root, RNA.__version__) if cache_root else None
     out: list = []
     new: dict[str, float] = {}
@@ -145,12 +171,18 @@ class FeatureModel:
     def __init__(self, settings: FeatureSettings, task: str, seed: int) -> None:
         from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
-        kw = dict(max_iter=settings.max_iter, learning_rate=settings.learning_rate,
-                  max_leaf_nodes=settings.max_leaf_nodes, l2_regularization=settings.l2_regularization,
-                  early_stopping=False, random_state=seed)
+        kw = dict(
+            max_iter=settings.max_iter,
+            learning_rate=settings.learning_rate,
+            max_leaf_nodes=settings.max_leaf_nodes,
+            l2_regularization=settings.l2_regularization,
+            early_stopping=False,
+            random_state=seed,
+        )
         self.task = task
-        self.model = (HistGradientBoostingRegressor(**kw) if task == "regression"
-                      else HistGradientBoostingClassifier(**kw))
+        self.model = (
+            HistGradientBoostingRegressor(**kw) if task == "regression" else HistGradientBoostingClassifier(**kw)
+        )
 
     def fit(self, x: np.ndarray, y: np.ndarray) -> "FeatureModel":
         self.model.fit(x, y)

@@ -2,6 +2,7 @@
 
 The heads themselves and their table are in :mod:`rnalm.runs.heads`.
 """
+
 from __future__ import annotations
 
 from torch import nn

@@ -17,6 +17,7 @@ uses, so the backbone computes (or the cache stores) only those. Heads:
 Convolutional heads zero padded positions after every layer and pool over real positions only,
 so a sequence's prediction does not depend on what it was batched with.
 """
+
 from __future__ import annotations
 
 from typing import Callable, Optional
@@ -135,8 +136,16 @@ class _TokenInput(nn.Module):
 
 
 class ResNet1DHead(Head):
-    def __init__(self, in_dim: Optional[int], out_dim: int, reduction_dim: int, onehot: bool, channels: int,
-                 blocks: int, dropout: float) -> None:
+    def __init__(
+        self,
+        in_dim: Optional[int],
+        out_dim: int,
+        reduction_dim: int,
+        onehot: bool,
+        channels: int,
+        blocks: int,
+        dropout: float,
+    ) -> None:
         super().__init__()
         self.input = _TokenInput(in_dim, reduction_dim, onehot)
         self.needs = self.input.needs
@@ -158,22 +167,36 @@ def repack(x: torch.Tensor, mask: torch.Tensor, width: int, side: str) -> tuple[
     b, length, c = x.shape
     lengths = mask.sum(1)
     if int(lengths.max()) > width:
-        raise DataError(f"a sequence of {int(lengths.max())} nt exceeds the head's fixed input length {width} "
-                        f"(head.max_len); truncate the input (data.truncate) or retrain with a larger head.max_len")
+        raise DataError(
+            f"a sequence of {int(lengths.max())} nt exceeds the head's fixed input length {width} "
+            f"(head.max_len); truncate the input (data.truncate) or retrain with a larger head.max_len"
+        )
     out = x.new_zeros(b, width, c)
     new_mask = torch.zeros(b, width, dtype=torch.bool, device=x.device)
     for i in range(b):
         n = int(lengths[i])
         start = 0 if side == "right" else width - n
-        out[i, start:start + n] = x[i, :n]
-        new_mask[i, start:start + n] = True
+        out[i, start : start + n] = x[i, :n]
+        new_mask[i, start : start + n] = True
     return out, new_mask
 
 
 class CNNHead(Head):
-    def __init__(self, in_dim: Optional[int], out_dim: int, reduction_dim: int, onehot: bool, filters: int,
-                 kernel_size: int, conv_layers: int, dense: int, dropout: float, pool: str,
-                 max_len: Optional[int], pad_side: str) -> None:
+    def __init__(
+        self,
+        in_dim: Optional[int],
+        out_dim: int,
+        reduction_dim: int,
+        onehot: bool,
+        filters: int,
+        kernel_size: int,
+        conv_layers: int,
+        dense: int,
+        dropout: float,
+        pool: str,
+        max_len: Optional[int],
+        pad_side: str,
+    ) -> None:
         super().__init__()
         self.input = _TokenInput(in_dim, reduction_dim, onehot)
         self.needs = self.input.needs
@@ -212,8 +235,10 @@ class CNNHead(Head):
 
 def _needs_lm(name: str, in_dim: Optional[int]) -> int:
     if in_dim is None:
-        raise ConfigError(f"head.type={name} reads language-model embeddings; with backbone.name=none "
-                          f"use head.type=cnn or resnet1d (one-hot input)")
+        raise ConfigError(
+            f"head.type={name} reads language-model embeddings; with backbone.name=none "
+            f"use head.type=cnn or resnet1d (one-hot input)"
+        )
     return in_dim
 
 
@@ -224,14 +249,27 @@ HEADS: dict[str, HeadBuilder] = {
     "mlp": lambda c, s, d, o: MLPHead(_needs_lm("mlp", d), o, list(c.hidden), c.dropout, c.pooling),
     "lamar": lambda c, s, d, o: LamarHead(_needs_lm("lamar", d), o, c.dropout),
     "resnet1d": lambda c, s, d, o: ResNet1DHead(d, o, c.reduction_dim, c.onehot, c.channels, c.blocks, c.dropout),
-    "cnn": lambda c, s, d, o: CNNHead(d, o, c.reduction_dim, c.onehot, c.filters, c.kernel_size, c.conv_layers,
-                                   c.dense, c.dropout, c.pool, c.max_len, c.pad_side),
+    "cnn": lambda c, s, d, o: CNNHead(
+        d,
+        o,
+        c.reduction_dim,
+        c.onehot,
+        c.filters,
+        c.kernel_size,
+        c.conv_layers,
+        c.dense,
+        c.dropout,
+        c.pool,
+        c.max_len,
+        c.pad_side,
+    ),
     "pairwise": lambda c, s, d, o: PairwiseTaskHead(c, s, d),  # task=structure
 }
 
 
-def build_head(cfg: HeadConfig, in_dim: Optional[int], out_dim: int,
-               structure: Optional[StructureConfig] = None) -> Head:
+def build_head(
+    cfg: HeadConfig, in_dim: Optional[int], out_dim: int, structure: Optional[StructureConfig] = None
+) -> Head:
     """The head of ``cfg`` (``structure``: the settings of a structure run's pairwise head)."""
     try:
         builder = HEADS[cfg.type]

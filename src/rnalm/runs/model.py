@@ -7,6 +7,7 @@ backbone is part of the trained model); pair maps a head needs as ``bpp`` (Vienn
 probabilities, zero-padded ``(B, L, L)``) from a ``pair_probs`` provider
 (:class:`rnalm.structure.bpp.PairProbabilities`), which folds each sequence once.
 """
+
 from __future__ import annotations
 
 from typing import Any, Callable, Iterable, Optional, Sequence
@@ -25,8 +26,12 @@ from rnalm.training.device import resolve_device
 
 def run_device(name: str) -> torch.device:
     """``train.device`` (or ``--device``) as a ``torch.device``; ``auto`` picks CUDA when available."""
-    return resolve_device(name, setting="train.device", error=ConfigError,
-                          no_cuda=f"train.device={name} but CUDA is not available; use train.device=cpu")
+    return resolve_device(
+        name,
+        setting="train.device",
+        error=ConfigError,
+        no_cuda=f"train.device={name} but CUDA is not available; use train.device=cpu",
+    )
 
 
 def to_device(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
@@ -79,8 +84,13 @@ class SequenceModel(nn.Module):
 class FeatureSource:
     """Builds feature batches for a head from normalised sequences."""
 
-    def __init__(self, needs: Iterable[str], backbone: Optional[LMBackbone] = None,
-                 frozen: Optional[FrozenFeatures] = None, pair_probs: Optional[Any] = None) -> None:
+    def __init__(
+        self,
+        needs: Iterable[str],
+        backbone: Optional[LMBackbone] = None,
+        frozen: Optional[FrozenFeatures] = None,
+        pair_probs: Optional[Any] = None,
+    ) -> None:
         self.needs = set(needs)
         self.backbone = backbone
         self.frozen = frozen

@@ -8,6 +8,7 @@ A single sequence whose ``L^2`` alone is
 over the budget gets a batch of its own (the budget cannot be met; it is never dropped silently
 -- filter by length beforehand if it must not run).
 """
+
 from __future__ import annotations
 
 from typing import Optional, Sequence
@@ -18,8 +19,9 @@ from rnalm.structure.pairs import Structure
 from rnalm.training.batching import Budget, budget_batches
 
 
-def length_buckets(lengths: Sequence[int], max_cells: int, max_batch_size: Optional[int] = None,
-                   shuffle: bool = False, seed: int = 0) -> list[list[int]]:
+def length_buckets(
+    lengths: Sequence[int], max_cells: int, max_batch_size: Optional[int] = None, shuffle: bool = False, seed: int = 0
+) -> list[list[int]]:
     """Indices grouped into batches with ``batch_size * max_length^2 <= max_cells``.
 
     With ``shuffle``, lengths are sorted with random tie-breaking and the batch order is shuffled

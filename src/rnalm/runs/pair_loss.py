@@ -6,6 +6,7 @@ one cell in ``L / 2`` is positive), so ``pos_weight`` multiplies the positive te
 the literature range from a few to 300 (UFold). The mean is over all counted cells of the batch,
 so long sequences weigh more, as they do in per-cell training elsewhere.
 """
+
 from __future__ import annotations
 
 from typing import Optional
@@ -23,8 +24,13 @@ def pair_mask(mask: torch.Tensor, min_separation: int = 1) -> torch.Tensor:
     return mask[:, :, None] & mask[:, None, :] & upper
 
 
-def masked_bce_loss(logits: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
-                    pos_weight: Optional[float] = None, min_separation: int = 1) -> torch.Tensor:
+def masked_bce_loss(
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    mask: torch.Tensor,
+    pos_weight: Optional[float] = None,
+    min_separation: int = 1,
+) -> torch.Tensor:
     """Mean BCE-with-logits over the cells :func:`pair_mask` selects.
 
     Args:
@@ -34,8 +40,9 @@ def masked_bce_loss(logits: torch.Tensor, target: torch.Tensor, mask: torch.Tens
         pos_weight: weight of the positive term (``None`` = 1).
     """
     if logits.shape != target.shape or logits.shape[:2] != mask.shape or logits.shape[1] != logits.shape[2]:
-        raise ValueError(f"shapes do not match: logits {tuple(logits.shape)}, target {tuple(target.shape)}, "
-                         f"mask {tuple(mask.shape)}")
+        raise ValueError(
+            f"shapes do not match: logits {tuple(logits.shape)}, target {tuple(target.shape)}, mask {tuple(mask.shape)}"
+        )
     sel = pair_mask(mask, min_separation)
     x, y = logits[sel].float(), target[sel].float()
     if x.numel() == 0:

@@ -23,6 +23,7 @@ over channels (batch or instance statistics would mix in padding). Padded cells 
 The baseline without a language model is the same head on one-hot nucleotides
 (:func:`one_hot_inputs`, ``in_dim=4``).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -124,8 +125,9 @@ class ResBlock2d(nn.Module):
     def __init__(self, channels: int, kernel_size: int, dilation: int, dropout: float) -> None:
         super().__init__()
         self.norm1 = ChannelLayerNorm(channels)
-        self.conv1 = nn.Conv2d(channels, channels, kernel_size, padding=dilation * (kernel_size // 2),
-                               dilation=dilation)
+        self.conv1 = nn.Conv2d(
+            channels, channels, kernel_size, padding=dilation * (kernel_size // 2), dilation=dilation
+        )
         self.norm2 = ChannelLayerNorm(channels)
         self.conv2 = nn.Conv2d(channels, channels, kernel_size, padding=kernel_size // 2)
         self.dropout = nn.Dropout2d(dropout) if dropout else nn.Identity()
@@ -155,8 +157,12 @@ class PairwiseHead(nn.Module):
         self.config = c
         self.proj = nn.Sequential(nn.Linear(c.in_dim, c.proj_dim), nn.LayerNorm(c.proj_dim))
         n_pair = {"concat": 2 * c.proj_dim, "product": c.proj_dim, "both": 3 * c.proj_dim}[c.pair_features]
-        n_in = (n_pair + (len(DISTANCE_EDGES) + 1 if c.distance_features else 0) + c.attn_channels
-                + (BPP_CHANNELS if c.bpp else 0))
+        n_in = (
+            n_pair
+            + (len(DISTANCE_EDGES) + 1 if c.distance_features else 0)
+            + c.attn_channels
+            + (BPP_CHANNELS if c.bpp else 0)
+        )
         self.stem = nn.Conv2d(n_in, c.channels, 1)
         self.blocks = nn.ModuleList(
             ResBlock2d(c.channels, c.kernel_size, c.dilations[k % len(c.dilations)], c.dropout) for k in range(c.blocks)
@@ -166,8 +172,9 @@ class PairwiseHead(nn.Module):
         if c.bpp_prior:
             self.bpp_scale = nn.Parameter(torch.ones(()))
 
-    def pair_features(self, x: torch.Tensor, attentions: Optional[torch.Tensor],
-                      bpp: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def pair_features(
+        self, x: torch.Tensor, attentions: Optional[torch.Tensor], bpp: Optional[torch.Tensor] = None
+    ) -> torch.Tensor:
         c = self.config
         b, length, _ = x.shape
         z = self.proj(x).transpose(1, 2)  # B, D, L
@@ -184,8 +191,9 @@ class PairwiseHead(nn.Module):
             if attentions is None:
                 raise ValueError(f"this head was built for {c.attn_channels} attention maps; none given")
             if attentions.shape != (b, c.attn_channels, length, length):
-                raise ValueError(f"attention maps must be {(b, c.attn_channels, length, length)}, "
-                                 f"got {tuple(attentions.shape)}")
+                raise ValueError(
+                    f"attention maps must be {(b, c.attn_channels, length, length)}, got {tuple(attentions.shape)}"
+                )
             feats.append(attentions.to(z.dtype))
         elif attentions is not None:
             raise ValueError("this head was built without attention maps (attn_channels=0)")
@@ -201,8 +209,13 @@ class PairwiseHead(nn.Module):
             raise ValueError("this head was built without a base-pair probability map (bpp=False)")
         return torch.cat(feats, dim=1)
 
-    def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None,
-                attentions: Optional[torch.Tensor] = None, bpp: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def forward(
+        self,
+        x: torch.Tensor,
+        mask: Optional[torch.Tensor] = None,
+        attentions: Optional[torch.Tensor] = None,
+        bpp: Optional[torch.Tensor] = None,
+    ) -> torch.Tensor:
         """``mask``: ``(B, L)`` bool, True on real nucleotides (default: all real); ``bpp``:
         ``(B, L, L)`` base-pair probabilities (heads built with ``bpp=True``), zero-padded."""
         if x.ndim != 3 or x.shape[-1] != self.config.in_dim:
@@ -232,8 +245,9 @@ class PairwiseHead(nn.Module):
 ONE_HOT_LETTERS = "ACGU"
 
 
-def one_hot_inputs(sequences: Sequence[str], device: Optional[torch.device] = None
-                   ) -> tuple[torch.Tensor, torch.Tensor]:
+def one_hot_inputs(
+    sequences: Sequence[str], device: Optional[torch.device] = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """``(B, L, 4)`` one-hot of A, C, G, U (T read as U, any case) and the ``(B, L)`` mask.
 
     Other letters (N, IUPAC codes) are all-zero rows: present, but with no identity.
@@ -260,5 +274,16 @@ def one_hot_head(**overrides) -> PairwiseHead:
     return PairwiseHead(PairwiseHeadConfig(in_dim=len(ONE_HOT_LETTERS), **overrides))
 
 
-__all__ = ["PairwiseHead", "PairwiseHeadConfig", "ResBlock2d", "ChannelLayerNorm", "one_hot_inputs",
-           "one_hot_head", "distance_bins", "PAD_LOGIT", "DISTANCE_EDGES", "BPP_CHANNELS", "BPP_FLOOR"]
+__all__ = [
+    "PairwiseHead",
+    "PairwiseHeadConfig",
+    "ResBlock2d",
+    "ChannelLayerNorm",
+    "one_hot_inputs",
+    "one_hot_head",
+    "distance_bins",
+    "PAD_LOGIT",
+    "DISTANCE_EDGES",
+    "BPP_CHANNELS",
+    "BPP_FLOOR",
+]

@@ -1,5 +1,6 @@
 """``head.type: pairwise``: the pairwise head of ``task: structure`` on a fine-tuning feature batch
 (the head's layers from ``head``, what it reads from the ``structure`` section)."""
+
 from __future__ import annotations
 
 from typing import Optional
@@ -33,16 +34,28 @@ class PairwiseTaskHead(Head):
         if st.vienna_bpp:
             needs.add("bpp")
         self.needs = frozenset(needs)
-        self.pair = PairwiseHead(PairwiseHeadConfig(
-            in_dim=(lm_dim or 0) + (4 if use_onehot else 0), attn_channels=maps, proj_dim=c.reduction_dim,
-            channels=c.channels, blocks=c.blocks, dropout=c.dropout, bpp=st.vienna_bpp,
-            bpp_prior=st.vienna_bpp and st.vienna_bpp_prior))
+        self.pair = PairwiseHead(
+            PairwiseHeadConfig(
+                in_dim=(lm_dim or 0) + (4 if use_onehot else 0),
+                attn_channels=maps,
+                proj_dim=c.reduction_dim,
+                channels=c.channels,
+                blocks=c.blocks,
+                dropout=c.dropout,
+                bpp=st.vienna_bpp,
+                bpp_prior=st.vienna_bpp and st.vienna_bpp_prior,
+            )
+        )
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         parts = [batch[k] for k in ("tokens", "onehot") if k in self.needs]
         x = torch.cat(parts, -1) if len(parts) > 1 else parts[0]
-        return self.pair(x, batch["mask"], batch.get("attentions") if "attentions" in self.needs else None,
-                         batch["bpp"] if "bpp" in self.needs else None)
+        return self.pair(
+            x,
+            batch["mask"],
+            batch.get("attentions") if "attentions" in self.needs else None,
+            batch["bpp"] if "bpp" in self.needs else None,
+        )
 
 
 __all__ = ["PairwiseTaskHead"]

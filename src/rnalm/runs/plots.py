@@ -2,6 +2,7 @@
 learning curves from ``trainer_state.json``. matplotlib is optional: without it the run still
 completes and the skipped figures are listed in ``metrics.json``.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

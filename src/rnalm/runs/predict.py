@@ -7,6 +7,7 @@ applied on top of different weights. A cross-validated run predicts with the mea
 models (class probabilities averaged). Inputs are validated with the backbone's alphabet exactly as
 in training, with errors naming the file and row.
 """
+
 from __future__ import annotations
 
 import csv
@@ -51,16 +52,23 @@ def _model_dirs(run_dir: Path, info: dict) -> list[Path]:
     dirs = RunDir(run_dir).model_dirs(info)
     for d in dirs:
         if not d.labels.is_file() or not (d.weights.is_file() or d.feature_model.is_file()):
-            raise RunDirError(f"{d.path}: incomplete run (no {LABEL_FILE} / {WEIGHTS_FILE}); did training finish? "
-                              f"Resume it with `rnalm finetune --resume {run_dir}`")
+            raise RunDirError(
+                f"{d.path}: incomplete run (no {LABEL_FILE} / {WEIGHTS_FILE}); did training finish? "
+                f"Resume it with `rnalm finetune --resume {run_dir}`"
+            )
     return [d.path for d in dirs]
 
 
 class Predictor:
     """A loaded run: call :meth:`predict` with normalised or raw sequences."""
 
-    def __init__(self, run_dir: str | Path, backbone: Optional[str] = None, log: Callable[[str], None] = print,
-                 device: str = "auto") -> None:
+    def __init__(
+        self,
+        run_dir: str | Path,
+        backbone: Optional[str] = None,
+        log: Callable[[str], None] = print,
+        device: str = "auto",
+    ) -> None:
         self.run_dir = Path(run_dir)
         run = RunDir(self.run_dir)
         self.device = run_device(device)
@@ -69,8 +77,10 @@ class Predictor:
         self.cfg: FinetuneConfig = load_finetune_config(run.config)
         self.info = run.read_info()
         if self.cfg.task == "structure":
-            raise RunDirError(f"{self.run_dir}: a structure run predicts base pairs; use "
-                              f"`rnalm fold --run {self.run_dir} --input FILE --output DIR`")
+            raise RunDirError(
+                f"{self.run_dir}: a structure run predicts base pairs; use "
+                f"`rnalm fold --run {self.run_dir} --input FILE --output DIR`"
+            )
         self.task = get_task(self.cfg.task, self.cfg)
         self.dirs = _model_dirs(self.run_dir, self.info)
         self.states = [LabelState.from_dict(read_json_object(d / LABEL_FILE)) for d in self.dirs]
@@ -89,19 +99,23 @@ class Predictor:
             # a model shipped with rnalm names its backbone (shipped:NAME), never a local path; a run
             # trained with backbone.name=NAME of a shipped backbone is found the same way
             for ref in (saved.get("path"), self.cfg.backbone.name):
-                if ref and (str(ref).startswith(shipped.PREFIX)
-                            or (not Path(str(ref)).exists() and shipped.is_ref(ref))):
+                if ref and (
+                    str(ref).startswith(shipped.PREFIX) or (not Path(str(ref)).exists() and shipped.is_ref(ref))
+                ):
                     path = str(resolve(ref))
                     break
         if not Path(path).exists() and not override:
-            raise RunDirError(f"the run's backbone {path} is not there any more; pass its new location "
-                              f"(--backbone PATH)")
+            raise RunDirError(
+                f"the run's backbone {path} is not there any more; pass its new location (--backbone PATH)"
+            )
         encoder, self.alphabet = load(path, device=self.device)
         self.encoder = encoder
         sha = state_sha256(encoder)
         if sha != saved.get("sha256"):
-            raise RunDirError(f"backbone {path} has weights sha256 {sha[:16]}..., but the run was trained on "
-                              f"{str(saved.get('sha256'))[:16]}...; pass the backbone the run was trained with")
+            raise RunDirError(
+                f"backbone {path} has weights sha256 {sha[:16]}..., but the run was trained on "
+                f"{str(saved.get('sha256'))[:16]}...; pass the backbone the run was trained with"
+            )
 
     def _model(self, d: Path, state: LabelState):
         model, source = build_model(self.cfg, self.task.out_dim(state), self.encoder, self.alphabet, self._frozen)
@@ -152,7 +166,7 @@ class Predictor:
                 outs = []
                 with torch.no_grad():
                     for i in range(0, len(seqs), batch_size):
-                        batch, _ = collate(order[i: i + batch_size].tolist())
+                        batch, _ = collate(order[i : i + batch_size].tolist())
                         outs.append(model(to_device(batch, self.device)).float().cpu())
                 outputs = np.empty((len(seqs), outs[0].shape[1]), dtype=np.float32)
                 outputs[order] = torch.cat(outs).numpy()
@@ -175,8 +189,13 @@ class Predictor:
         return {"prediction": preds.mean(0), "prediction_std": preds.std(0)}
 
 
-def read_inputs(path: str | Path, fmt: Optional[str], seq_column: Optional[str], id_column: Optional[str],
-                default_seq_column: Optional[str] = None) -> Records:
+def read_inputs(
+    path: str | Path,
+    fmt: Optional[str],
+    seq_column: Optional[str],
+    id_column: Optional[str],
+    default_seq_column: Optional[str] = None,
+) -> Records:
     """Sequences to predict, read as ``rnalm embed`` reads them (:func:`rnalm.io.seqio.iter_records`:
     format from content, FASTA ids from headers, unique ids). A table without an id column gets
     row-number ids. ``default_seq_column`` (the run's) is used when the file has that column."""
@@ -195,8 +214,10 @@ def read_inputs(path: str | Path, fmt: Optional[str], seq_column: Optional[str],
             if sc is None:
                 sc = next((header[lowered.index(c)] for c in seqio.SEQ_COLUMNS if c in lowered), None)
                 if sc is None:
-                    raise DataError(f"{p}: cannot tell which column holds the sequences; columns are {header}. "
-                                    f"Name it with --seq-column")
+                    raise DataError(
+                        f"{p}: cannot tell which column holds the sequences; columns are {header}. "
+                        f"Name it with --seq-column"
+                    )
             return read_table(p, "\t" if kind == "tsv" else ",", sc, None)
         if ic is None:
             ic = next(header[lowered.index(c)] for c in seqio.ID_COLUMNS if c != "label" and c in lowered)
@@ -212,19 +233,34 @@ def is_predictions_csv(path: Path) -> bool:
         return False
     with open(path, newline="", encoding="utf-8", errors="replace") as fh:
         header = next(csv.reader([fh.readline(4096)]), [])
-    return (len(header) >= 3 and header[0] == "id" and header[1] == "prediction" and header[-1] == "length"
-            and all(h.startswith("prob_") for h in header[2:-1]))
+    return (
+        len(header) >= 3
+        and header[0] == "id"
+        and header[1] == "prediction"
+        and header[-1] == "length"
+        and all(h.startswith("prob_") for h in header[2:-1])
+    )
 
 
 #: ``rnalm predict --output``: ``--overwrite`` replaces only a CSV this function wrote.
-PREDICTIONS = OutputKind("predictions", "a prediction CSV written by rnalm (header id,prediction,...,length)",
-                         is_predictions_csv)
+PREDICTIONS = OutputKind(
+    "predictions", "a prediction CSV written by rnalm (header id,prediction,...,length)", is_predictions_csv
+)
 
 
-def predict_file(run_dir: str | Path, input_path: str | Path, output_path: str | Path, fmt: Optional[str] = None,
-                 seq_column: Optional[str] = None, id_column: Optional[str] = None, batch_size: int = 64,
-                 backbone: Optional[str] = None, log: Callable[[str], None] = print, device: str = "auto",
-                 overwrite: bool = False) -> Path:
+def predict_file(
+    run_dir: str | Path,
+    input_path: str | Path,
+    output_path: str | Path,
+    fmt: Optional[str] = None,
+    seq_column: Optional[str] = None,
+    id_column: Optional[str] = None,
+    batch_size: int = 64,
+    backbone: Optional[str] = None,
+    log: Callable[[str], None] = print,
+    device: str = "auto",
+    overwrite: bool = False,
+) -> Path:
     """Predict every sequence of a FASTA/CSV/TSV file and write a CSV (id, prediction, ...).
 
     An existing ``output_path`` is an error unless ``overwrite``, which replaces only a
@@ -249,8 +285,16 @@ def predict_file(run_dir: str | Path, input_path: str | Path, output_path: str |
                 keys = list(cols)
                 w.writerow(["id", *keys, "length"])
                 for i, rid in enumerate(recs.ids):
-                    w.writerow([rid, *[(f"{cols[k][i]:.6g}" if isinstance(cols[k][i], (float, np.floating))
-                                        else cols[k][i]) for k in keys], len(seqs[i])])
+                    w.writerow(
+                        [
+                            rid,
+                            *[
+                                (f"{cols[k][i]:.6g}" if isinstance(cols[k][i], (float, np.floating)) else cols[k][i])
+                                for k in keys
+                            ],
+                            len(seqs[i]),
+                        ]
+                    )
             swap_into_place(tmp, out, PREDICTIONS)
         finally:
             remove_path(tmp)

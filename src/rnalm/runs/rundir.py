@@ -19,6 +19,7 @@ With ``cv.folds = k`` each fold gets a ``fold_<i>/`` directory with that layout,
 holds out-of-fold ``predictions.csv`` and ``metrics.json`` with every fold's figures and their mean
 ± standard deviation; ``run_info.json`` then lists the folds that were run (``folds``).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -104,5 +105,16 @@ class RunDir:
         return [self.fold(i) for i in folds] if folds else [self]
 
 
-__all__ = ["CHECKPOINT_PREFIX", "CONFIG_FILE", "FEATURE_MODEL_FILE", "FOLD_PREFIX", "INFO_FILE", "LABEL_FILE",
-           "METRICS_FILE", "PREDICTIONS_FILE", "RunDir", "STATE_FILE", "WEIGHTS_FILE"]
+__all__ = [
+    "CHECKPOINT_PREFIX",
+    "CONFIG_FILE",
+    "FEATURE_MODEL_FILE",
+    "FOLD_PREFIX",
+    "INFO_FILE",
+    "LABEL_FILE",
+    "METRICS_FILE",
+    "PREDICTIONS_FILE",
+    "RunDir",
+    "STATE_FILE",
+    "WEIGHTS_FILE",
+]

@@ -5,6 +5,7 @@ normalised), so training and prediction accept exactly the same inputs; errors n
 row. Without a language model the RNA-FM alphabet's rules apply (A/C/G/U, T read as U, IUPAC
 codes). One-hot vectors spread IUPAC ambiguity codes evenly over the bases they stand for.
 """
+
 from __future__ import annotations
 
 from typing import Optional, Sequence
@@ -18,9 +19,22 @@ from rnalm.models.rnafm.alphabet import RNA_FM_ALPHABET
 from rnalm.runs.errors import DataError
 
 _IUPAC = {
-    "A": "A", "C": "C", "G": "G", "U": "U", "T": "U",
-    "R": "AG", "Y": "CU", "K": "GU", "M": "AC", "S": "CG", "W": "AU",
-    "B": "CGU", "D": "AGU", "H": "ACU", "V": "ACG", "N": "ACGU",
+    "A": "A",
+    "C": "C",
+    "G": "G",
+    "U": "U",
+    "T": "U",
+    "R": "AG",
+    "Y": "CU",
+    "K": "GU",
+    "M": "AC",
+    "S": "CG",
+    "W": "AU",
+    "B": "CGU",
+    "D": "AGU",
+    "H": "ACU",
+    "V": "ACG",
+    "N": "ACGU",
 }
 
 
@@ -55,8 +69,15 @@ def _lenient(seq: str, rid: str, alphabet: Alphabet, exc: InvalidSequenceError) 
     return "".join(out)
 
 
-def prepare(seqs: Sequence[str], ids: Sequence[str], where: Sequence[str], alphabet: Alphabet,
-            truncate: str = "error", max_nt: Optional[int] = None, unknown: Optional[str] = None) -> list[str]:
+def prepare(
+    seqs: Sequence[str],
+    ids: Sequence[str],
+    where: Sequence[str],
+    alphabet: Alphabet,
+    truncate: str = "error",
+    max_nt: Optional[int] = None,
+    unknown: Optional[str] = None,
+) -> list[str]:
     """Normalised sequences, truncated to ``max_nt`` letters as ``truncate`` says, or a clear error.
 
     ``unknown="mask"`` keeps IUPAC letters outside the alphabet (e.g. N for a DNA-letter model) in
@@ -88,20 +109,21 @@ def prepare(seqs: Sequence[str], ids: Sequence[str], where: Sequence[str], alpha
                     f"(backbone limit or data.max_length); set data.truncate=keep_3prime or keep_5prime"
                 )
             keep = limit - limit % k
-            norm = norm[:keep] if truncate == "keep_5prime" else norm[len(norm) - keep:]
+            norm = norm[:keep] if truncate == "keep_5prime" else norm[len(norm) - keep :]
         if k > 1 and len(norm) % k:
             if truncate == "error":
                 try:
                     alphabet.encode_normalized(norm, rid)
                 except SequenceLengthError as exc:
                     raise DataError(f"{w}: {exc}") from None
-            norm = norm[: len(norm) - len(norm) % k] if truncate == "keep_5prime" else norm[len(norm) % k:]
+            norm = norm[: len(norm) - len(norm) % k] if truncate == "keep_5prime" else norm[len(norm) % k :]
         out.append(norm)
     return out
 
 
-def onehot_batch(seqs: Sequence[str], width: Optional[int] = None, pad_side: str = "right"
-                 ) -> tuple[torch.Tensor, torch.Tensor]:
+def onehot_batch(
+    seqs: Sequence[str], width: Optional[int] = None, pad_side: str = "right"
+) -> tuple[torch.Tensor, torch.Tensor]:
     """``(B, L, 4)`` float one-hot and ``(B, L)`` bool mask of real letters (padding elsewhere)."""
     width = max(len(s) for s in seqs) if width is None else width
     x = np.zeros((len(seqs), width, 4), dtype=np.float32)
@@ -111,8 +133,8 @@ def onehot_batch(seqs: Sequence[str], width: Optional[int] = None, pad_side: str
             raise DataError(f"sequence of {len(s)} nt is longer than the model's fixed input length {width}")
         codes = np.frombuffer(s.encode("latin-1"), dtype=np.uint8)
         start = 0 if pad_side == "right" else width - len(s)
-        x[i, start:start + len(s)] = ONEHOT_TABLE[codes]
-        mask[i, start:start + len(s)] = True
+        x[i, start : start + len(s)] = ONEHOT_TABLE[codes]
+        mask[i, start : start + len(s)] = True
     return torch.from_numpy(x), torch.from_numpy(mask)
 
 

@@ -7,6 +7,7 @@ each, largest first, to the currently smallest fold, so groups never straddle fo
 a group counts as its majority class and is balanced within that class (homology groups of a
 classification set are nearly always of one class), so folds keep the class proportions too.
 """
+
 from __future__ import annotations
 
 from typing import Optional, Sequence
@@ -36,8 +37,9 @@ def _majority(members: list[list[int]], strata: Sequence) -> list[str]:
     return out
 
 
-def _fold_of(n: int, k: int, seed: int, strata: Optional[Sequence] = None,
-             groups: Optional[Sequence] = None) -> np.ndarray:
+def _fold_of(
+    n: int, k: int, seed: int, strata: Optional[Sequence] = None, groups: Optional[Sequence] = None
+) -> np.ndarray:
     rng = np.random.default_rng(seed)
     fold = np.empty(n, dtype=np.int64)
     if groups is not None and any(g is not None for g in groups):
@@ -72,8 +74,9 @@ def _fold_of(n: int, k: int, seed: int, strata: Optional[Sequence] = None,
     return fold
 
 
-def kfold(n: int, k: int, seed: int, strata: Optional[Sequence] = None,
-          groups: Optional[Sequence] = None) -> list[tuple[np.ndarray, np.ndarray]]:
+def kfold(
+    n: int, k: int, seed: int, strata: Optional[Sequence] = None, groups: Optional[Sequence] = None
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """``k`` pairs of (train indices, held-out indices), sorted, covering ``range(n)`` once."""
     if k < 2:
         raise DataError(f"k-fold needs at least 2 folds, got {k}")
@@ -90,8 +93,9 @@ def kfold(n: int, k: int, seed: int, strata: Optional[Sequence] = None,
     return out
 
 
-def holdout(n: int, fraction: float, seed: int, strata: Optional[Sequence] = None,
-            groups: Optional[Sequence] = None) -> tuple[np.ndarray, np.ndarray]:
+def holdout(
+    n: int, fraction: float, seed: int, strata: Optional[Sequence] = None, groups: Optional[Sequence] = None
+) -> tuple[np.ndarray, np.ndarray]:
     """(train indices, held-out indices) with about ``fraction`` of the rows (or groups) held out."""
     if not 0 < fraction < 1:
         raise DataError(f"hold-out fraction must be in (0, 1), got {fraction}")

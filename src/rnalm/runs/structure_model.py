@@ -15,6 +15,7 @@ A run may record a pair threshold chosen on its training split (``postprocess.js
 unless ``--threshold`` is given. A cross-validated run's top-level record holds the mean of its
 fold thresholds.
 """
+
 from __future__ import annotations
 
 import json
@@ -49,8 +50,10 @@ def _model_dirs(run_dir: Path, info: dict) -> list[Path]:
     dirs = RunDir(run_dir).model_dirs(info)
     for d in dirs:
         if not d.weights.is_file():
-            raise RnalmError(f"{d.path}: no {WEIGHTS_FILE}; the training did not finish (resume it with "
-                             f"`rnalm finetune --resume {run_dir}`)")
+            raise RnalmError(
+                f"{d.path}: no {WEIGHTS_FILE}; the training did not finish (resume it with "
+                f"`rnalm finetune --resume {run_dir}`)"
+            )
     return [d.path for d in dirs]
 
 
@@ -64,8 +67,10 @@ def _load_backbone(run_dir: Path, cfg: FinetuneConfig, info: dict, device: torch
     where = saved.get("path") or cfg.backbone.name
     if path is None:
         if name is None or not _registered(name):
-            raise RnalmError(f"{run_dir}: the run's backbone {where} is not there any more; put the checkpoint "
-                             f"back at that path (the run needs weights sha256 {str(saved.get('sha256'))[:16]}...)")
+            raise RnalmError(
+                f"{run_dir}: the run's backbone {where} is not there any more; put the checkpoint "
+                f"back at that path (the run needs weights sha256 {str(saved.get('sha256'))[:16]}...)"
+            )
         path = name  # a registered checkpoint name: from the local cache, downloaded when missing
     try:
         encoder, alphabet = load(path, device=device)
@@ -73,8 +78,10 @@ def _load_backbone(run_dir: Path, cfg: FinetuneConfig, info: dict, device: torch
         raise RnalmError(f"{run_dir}: cannot load the run's backbone {where}: {exc}") from None
     sha = state_sha256(encoder)
     if saved.get("sha256") and sha != saved["sha256"]:
-        raise RnalmError(f"{run_dir}: backbone {path} has weights sha256 {sha[:16]}..., but the run was "
-                         f"trained on {saved['sha256'][:16]}...; put the run's backbone back at {where}")
+        raise RnalmError(
+            f"{run_dir}: backbone {path} has weights sha256 {sha[:16]}..., but the run was "
+            f"trained on {saved['sha256'][:16]}...; put the run's backbone back at {where}"
+        )
     return encoder, alphabet, sha
 
 
@@ -97,19 +104,24 @@ def load_run_model(run_dir: str | Path, device: Optional[str] = None) -> "RunMod
         raise RnalmError(f"{run_dir} is not a directory; --run expects an `rnalm finetune` run directory")
     info_path = run_dir / INFO_FILE
     if not info_path.is_file():
-        raise RnalmError(f"{run_dir} is not a trained `rnalm finetune` run (no {INFO_FILE}); "
-                         f"train a structure model first (task: structure)")
+        raise RnalmError(
+            f"{run_dir} is not a trained `rnalm finetune` run (no {INFO_FILE}); "
+            f"train a structure model first (task: structure)"
+        )
     try:
         task = json.loads(info_path.read_text(encoding="utf-8")).get("task")
     except (json.JSONDecodeError, UnicodeDecodeError, AttributeError) as exc:
         raise RnalmError(f"{info_path}: unreadable run info ({exc})") from None
     if task != "structure":
-        raise RnalmError(f"{run_dir} is a {task!r} run, not a secondary-structure model; "
-                         f"`rnalm fold --run` needs a run trained with task: structure")
+        raise RnalmError(
+            f"{run_dir} is a {task!r} run, not a secondary-structure model; "
+            f"`rnalm fold --run` needs a run trained with task: structure"
+        )
     model = RunModel.load(run_dir, device)
     if model is None:
-        raise RnalmError(f"{run_dir} is a structure run, but no structure model could be loaded from it "
-                         f"(is the training finished?)")
+        raise RnalmError(
+            f"{run_dir} is a structure run, but no structure model could be loaded from it (is the training finished?)"
+        )
     return model
 
 
@@ -131,8 +143,14 @@ class LoadedRun:
 class RunModel:
     """Callable: sequences (A/C/G/U/N) -> their ``(L, L)`` base-pair probability maps."""
 
-    def __init__(self, run: LoadedRun, models: list, limit: Optional[int], info: Optional[dict] = None,
-                 dirs: Optional[list[Path]] = None) -> None:
+    def __init__(
+        self,
+        run: LoadedRun,
+        models: list,
+        limit: Optional[int],
+        info: Optional[dict] = None,
+        dirs: Optional[list[Path]] = None,
+    ) -> None:
         self.run = run
         self.models = models  # [(model, feature source)], one per fold
         self.limit = limit
@@ -169,8 +187,11 @@ class RunModel:
             loaded.pair_probs = PairProbabilities(cache_root)
         if loaded.encoder is not None and cfg.backbone.mode == "frozen" and "attentions" not in needs:
             lmb = LMBackbone(loaded.encoder, loaded.alphabet, cfg.backbone.layer)
-            cache = (EmbeddingCache(cache_root, loaded.sha256, lmb.layer)
-                     if cache_root is not None and loaded.sha256 else None)
+            cache = (
+                EmbeddingCache(cache_root, loaded.sha256, lmb.layer)
+                if cache_root is not None and loaded.sha256
+                else None
+            )
             loaded.frozen = FrozenFeatures(lmb, needs, cache, cfg.backbone.embed_batch_size)
         models = []
         for d in dirs:
@@ -200,8 +221,10 @@ class RunModel:
         ids = [f"sequence {k + 1}" for k in range(len(sequences))]
         for rid, s in zip(ids, sequences):
             if self.limit is not None and len(s) > self.limit:
-                raise RnalmError(f"a sequence of {len(s)} nt is longer than the run's backbone accepts "
-                                 f"({self.limit} nt); fold it with --max-length {self.limit} or split it")
+                raise RnalmError(
+                    f"a sequence of {len(s)} nt is longer than the run's backbone accepts "
+                    f"({self.limit} nt); fold it with --max-length {self.limit} or split it"
+                )
         # rnalm fold accepts N (never paired): a language model without N reads <mask> there
         seqs = prepare(sequences, ids, ids, self.run.alphabet, "error", None, "mask")
         if self.run.frozen is not None:

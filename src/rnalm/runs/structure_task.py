@@ -26,6 +26,7 @@ module supplies only what is particular to ``L x L`` targets:
 * **predictions.csv**: true (``label``) and predicted dot-brackets and per-sequence scores;
 * **rnalm fold --run RUN_DIR**: :func:`rnalm.runs.structure_model.load_run_model`.
 """
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -85,8 +86,9 @@ class StructureTask(Task):
         if cfg.data.loader == "generic":
             cfg.data.loader = "structure"
         if cfg.data.loader != "structure":
-            raise ConfigError("task=structure reads structure files (data.loader=structure), not "
-                              f"data.loader={cfg.data.loader!r}")
+            raise ConfigError(
+                f"task=structure reads structure files (data.loader=structure), not data.loader={cfg.data.loader!r}"
+            )
         if cfg.head.type == "mlp":  # the default of sequence-level tasks
             cfg.head.type = "pairwise"
         if cfg.head.type not in cls.own_heads:
@@ -94,8 +96,10 @@ class StructureTask(Task):
         if cfg.backbone.kind == "features":
             raise ConfigError("backbone.name=features has no per-nucleotide features; use none or a language model")
         if cfg.data.truncate != "error":
-            raise ConfigError("task=structure cannot truncate sequences (the structure would be cut); "
-                              "use data.max_length to skip long ones")
+            raise ConfigError(
+                "task=structure cannot truncate sequences (the structure would be cut); "
+                "use data.max_length to skip long ones"
+            )
         if cfg.train.loss not in ("auto", "bce"):
             raise ConfigError(f"train.loss={cfg.train.loss!r} does not apply to structure (use bce)")
         if cfg.structure.attention and cfg.backbone.kind != "lm":
@@ -181,21 +185,39 @@ class StructureTask(Task):
     def use_decision(self, record: Optional[dict]) -> None:
         self.decision = record
 
-    def select_decision(self, targets: np.ndarray, outputs: np.ndarray, state: LabelState, *, n_train: int,
-                        seed: int, max_sequences: Optional[int], how: str) -> dict:
+    def select_decision(
+        self,
+        targets: np.ndarray,
+        outputs: np.ndarray,
+        state: LabelState,
+        *,
+        n_train: int,
+        seed: int,
+        max_sequences: Optional[int],
+        how: str,
+    ) -> dict:
         """The threshold record chosen on these (training) targets and raw outputs."""
         p = POSTPROCESS
-        choice = choose_threshold([_sigmoid(o) for o in outputs], [s.pairs for s in targets], THRESHOLD_GRID,
-                                  p.min_loop, p.canonical_only, p.one_partner)
-        return make_record(choice, len(targets), n_train, seed, max_sequences, p.min_loop, p.canonical_only,
-                           p.one_partner, how)
+        choice = choose_threshold(
+            [_sigmoid(o) for o in outputs],
+            [s.pairs for s in targets],
+            THRESHOLD_GRID,
+            p.min_loop,
+            p.canonical_only,
+            p.one_partner,
+        )
+        return make_record(
+            choice, len(targets), n_train, seed, max_sequences, p.min_loop, p.canonical_only, p.one_partner, how
+        )
 
     # ------------------------------------------------------------ evaluation
-    def predicted_pairs(self, outputs: np.ndarray, options: Optional[PostprocessOptions] = None
-                        ) -> list[list[tuple[int, int]]]:
+    def predicted_pairs(
+        self, outputs: np.ndarray, options: Optional[PostprocessOptions] = None
+    ) -> list[list[tuple[int, int]]]:
         p = options or self.options
-        return [postprocess(_sigmoid(o), None, p.threshold, p.min_loop, p.canonical_only, p.one_partner)
-                for o in outputs]
+        return [
+            postprocess(_sigmoid(o), None, p.threshold, p.min_loop, p.canonical_only, p.one_partner) for o in outputs
+        ]
 
     def default_metric(self, state: LabelState) -> str:
         return "f1"
@@ -220,9 +242,10 @@ class StructureTask(Task):
 
     def decode(self, outputs, state) -> dict[str, np.ndarray]:
         preds = self.predicted_pairs(outputs)
-        return {"prediction": np.asarray([pairs_to_dot_bracket(p, len(o)) for p, o in zip(preds, outputs)],
-                                         dtype=object),
-                "n_pairs_pred": np.asarray([len(p) for p in preds])}
+        return {
+            "prediction": np.asarray([pairs_to_dot_bracket(p, len(o)) for p, o in zip(preds, outputs)], dtype=object),
+            "n_pairs_pred": np.asarray([len(p) for p in preds]),
+        }
 
     def prediction_columns(self, targets, outputs, state) -> dict[str, np.ndarray]:
         preds = self.predicted_pairs(outputs)

@@ -4,6 +4,7 @@ A :class:`Records` holds parallel lists (id, sequence, raw label, group) plus wh
 from, so that every later error -- a non-numeric label, an invalid letter -- can name the file and
 the row. Labels stay raw strings here; the task decides how to parse them.
 """
+
 from __future__ import annotations
 
 import csv
@@ -75,8 +76,9 @@ def detect_format(path: Path, fmt: Optional[str]) -> str:
         return "csv"
     if suffix in TSV_EXT:
         return "tsv"
-    raise DataError(f"{path}: cannot tell the format from the extension {suffix!r}; "
-                    f"set data.format (csv, tsv or fasta)")
+    raise DataError(
+        f"{path}: cannot tell the format from the extension {suffix!r}; set data.format (csv, tsv or fasta)"
+    )
 
 
 def open_text(path: str | Path) -> IO[str]:
@@ -128,14 +130,19 @@ def column_index(header: list[str], name: str, path: str | Path, role: str) -> i
         return header.index(name)
     except ValueError:
         raise DataError(
-            f"{path}: no {role} column {name!r}; the columns are {header}. "
-            f"Set data.{role}_column to one of them."
+            f"{path}: no {role} column {name!r}; the columns are {header}. Set data.{role}_column to one of them."
         ) from None
 
 
-def read_table(path: str | Path, delimiter: str, seq_column: str, label_column: Optional[str],
-               id_column: Optional[str] = None, group_column: Optional[str] = None,
-               extra_columns: Sequence[str] = ()) -> Records:
+def read_table(
+    path: str | Path,
+    delimiter: str,
+    seq_column: str,
+    label_column: Optional[str],
+    id_column: Optional[str] = None,
+    group_column: Optional[str] = None,
+    extra_columns: Sequence[str] = (),
+) -> Records:
     """Rows of a CSV/TSV file with the named columns (``label_column=None``: unlabelled input)."""
     header, rows = iter_table(path, delimiter)
     i_seq = column_index(header, seq_column, path, "seq")
@@ -148,8 +155,9 @@ def read_table(path: str | Path, delimiter: str, seq_column: str, label_column: 
     name = Path(path).name
     for line, row in rows:
         if len(row) <= need:
-            raise DataError(f"{path}:{line}: row has {len(row)} fields, expected at least {need + 1} "
-                            f"(header: {header})")
+            raise DataError(
+                f"{path}:{line}: row has {len(row)} fields, expected at least {need + 1} (header: {header})"
+            )
         where = f"{name}:{line}"
         rid = row[i_id].strip() if i_id is not None else f"{Path(path).stem}_{line - 1}"
         label = row[i_lab].strip() if i_lab is not None else None
@@ -205,9 +213,15 @@ def read_fasta(path: str | Path, label_field: Optional[int]) -> Records:
     return out
 
 
-def read_labelled(path: str | Path, fmt: Optional[str], seq_column: str, label_column: Optional[str],
-                  id_column: Optional[str] = None, group_column: Optional[str] = None,
-                  fasta_label_field: Optional[int] = 1) -> Records:
+def read_labelled(
+    path: str | Path,
+    fmt: Optional[str],
+    seq_column: str,
+    label_column: Optional[str],
+    id_column: Optional[str] = None,
+    group_column: Optional[str] = None,
+    fasta_label_field: Optional[int] = 1,
+) -> Records:
     """The generic reader: CSV/TSV with named columns or FASTA with the label in the header."""
     p = Path(path)
     kind = detect_format(p, fmt)

@@ -2,6 +2,7 @@
 labels (:class:`LabelState`, saved in the run directory so ``rnalm predict`` maps outputs back
 exactly). The task types themselves and their table are in :mod:`rnalm.runs.tasks`.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -100,8 +101,7 @@ class Task:
         """The loss the trainer minimises (default: :meth:`loss_fn` with the config's choice)."""
         return self.loss_fn(cfg.loss, cfg.huber_delta)
 
-    def batch_plan(self, lengths: Sequence[int], cfg: TrainConfig, train: bool, seed: int
-                   ) -> Optional[list[list[int]]]:
+    def batch_plan(self, lengths: Sequence[int], cfg: TrainConfig, train: bool, seed: int) -> Optional[list[list[int]]]:
         """Batches of dataset indices (training: shuffled from ``seed``), or ``None`` for the
         trainer's fixed-size batches. Tasks whose memory grows faster than the length (pair maps)
         budget their batches here."""
@@ -120,13 +120,23 @@ class Task:
         ``metrics`` / ``decode`` receive."""
         return torch.cat(outputs).numpy()
 
-    def plot(self, name: str, targets: np.ndarray, outputs: np.ndarray, state: LabelState, out_dir: Path,
-             metrics: dict) -> list[str]:
+    def plot(
+        self, name: str, targets: np.ndarray, outputs: np.ndarray, state: LabelState, out_dir: Path, metrics: dict
+    ) -> list[str]:
         """Write this split's figures into ``out_dir``; returns their file names (none without matplotlib)."""
         return []
 
-    def select_decision(self, targets: np.ndarray, outputs: np.ndarray, state: LabelState, *, n_train: int,
-                        seed: int, max_sequences: Optional[int], how: str) -> dict:
+    def select_decision(
+        self,
+        targets: np.ndarray,
+        outputs: np.ndarray,
+        state: LabelState,
+        *,
+        n_train: int,
+        seed: int,
+        max_sequences: Optional[int],
+        how: str,
+    ) -> dict:
         """Choose a decision setting (the structure task's pair threshold) on training targets and
         outputs; a JSON-serialisable record (``structure.select_threshold``)."""
         raise ConfigError(f"structure.select_threshold does not apply to task={self.name}")

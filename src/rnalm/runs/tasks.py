@@ -7,6 +7,7 @@ decoded predictions and metrics. Everything a task learns from the training
 labels (class names, the label scaler) is a :class:`LabelState`, saved in the run directory so
 ``rnalm predict`` maps outputs back exactly.
 """
+
 from __future__ import annotations
 
 import math
@@ -46,8 +47,9 @@ class RegressionTask(Task):
         if y.size < 2:
             raise DataError(f"regression needs at least 2 training rows, got {y.size}")
         if np.ptp(y) == 0:
-            raise DataError(f"label column {label_column!r} is constant ({y[0]!r}) in the training data: nothing to "
-                            "learn")
+            raise DataError(
+                f"label column {label_column!r} is constant ({y[0]!r}) in the training data: nothing to learn"
+            )
         if standardize:
             state.mean, state.std = float(y.mean()), float(y.std())
         return state
@@ -60,8 +62,9 @@ class RegressionTask(Task):
             try:
                 out[i] = fn(x)
             except ValueError:
-                raise DataError(f"{w}: label {x!r} cannot be {state.transform}-transformed "
-                                f"(must be positive)") from None
+                raise DataError(
+                    f"{w}: label {x!r} cannot be {state.transform}-transformed (must be positive)"
+                ) from None
         return out
 
     def targets(self, recs: Records, state: LabelState) -> np.ndarray:
@@ -95,8 +98,9 @@ class RegressionTask(Task):
 
     def plot(self, name, targets, outputs, state, out_dir, metrics):
         path = out_dir / f"scatter_{name}.png"
-        ok = plots.scatter(self.label_values(targets, state), self.decode(outputs, state)["prediction"], path, name,
-                           metrics)
+        ok = plots.scatter(
+            self.label_values(targets, state), self.decode(outputs, state)["prediction"], path, name, metrics
+        )
         return [path.name] if ok else []
 
 

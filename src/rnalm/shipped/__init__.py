@@ -26,6 +26,7 @@ Entries are written by ``python -m rnalm.packaging`` (see :mod:`rnalm.packaging`
 The folder searched is this package's, unless ``$RNALM_SHIPPED_DIR`` names another (tests, or a
 site-wide install of larger models), or :func:`using_root` overrides it for a block of code.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -102,8 +103,15 @@ class Entry:
         if m.get("value") is None:
             return "-"
         base = self.baselines[0] if self.baselines else None
-        where = ", ".join(str(x) for x in (m.get("split"), f"n={m['n']}" if m.get("n") else None,
-                                           f"{base['name']} {base['value']:.3f}" if base else None) if x)
+        where = ", ".join(
+            str(x)
+            for x in (
+                m.get("split"),
+                f"n={m['n']}" if m.get("n") else None,
+                f"{base['name']} {base['value']:.3f}" if base else None,
+            )
+            if x
+        )
         return f"{m.get('name')} {m['value']:.3f}" + (f" ({where})" if where else "")
 
     @property
@@ -118,11 +126,15 @@ class Entry:
             want = self.files.get(fname)
             p = self.path / fname
             if not p.is_file():
-                raise ShippedModelError(f"shipped model {self.name}: file {p} is missing; reinstall rnalm "
-                                        f"(or re-ship the model with python -m rnalm.packaging)")
+                raise ShippedModelError(
+                    f"shipped model {self.name}: file {p} is missing; reinstall rnalm "
+                    f"(or re-ship the model with python -m rnalm.packaging)"
+                )
             if want is not None and sha256_file(p) != want:
-                raise ShippedModelError(f"shipped model {self.name}: {p} does not match the sha256 in "
-                                        f"{self.root / MANIFEST} (expected {want}); the file was modified or corrupted")
+                raise ShippedModelError(
+                    f"shipped model {self.name}: {p} does not match the sha256 in "
+                    f"{self.root / MANIFEST} (expected {want}); the file was modified or corrupted"
+                )
 
     def weight_files(self) -> list[str]:
         return [f for f in self.files if f.endswith((".safetensors", ".skops"))]
@@ -168,8 +180,11 @@ def read_manifest(folder: Union[str, Path, None] = None) -> dict[str, Any]:
     except (OSError, ValueError) as exc:
         raise ShippedModelError(f"{p}: unreadable manifest of shipped models: {exc}") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("models"), list):
-        raise ShippedModelError(f"{p}: not a manifest of shipped models (format {data.get('format')!r})"
-                                if isinstance(data, dict) else f"{p}: not a manifest of shipped models")
+        raise ShippedModelError(
+            f"{p}: not a manifest of shipped models (format {data.get('format')!r})"
+            if isinstance(data, dict)
+            else f"{p}: not a manifest of shipped models"
+        )
     if data.get("version", 0) > VERSION:
         raise ShippedModelError(f"{p}: manifest version {data['version']} is newer than this rnalm supports")
     return data
@@ -177,12 +192,25 @@ def read_manifest(folder: Union[str, Path, None] = None) -> dict[str, Any]:
 
 def _entry(d: dict, folder: Path) -> Entry:
     try:
-        return Entry(name=d["name"], kind=d["kind"], dir=d["dir"], root=folder, task=d.get("task"),
-                     files=dict(d.get("files") or {}), size=int(d.get("size") or 0), licence=d.get("licence", ""),
-                     data_licence=d.get("data_licence", ""), description=d.get("description", ""),
-                     backbone=d.get("backbone"), backbone_sha256=d.get("backbone_sha256"),
-                     dtype=d.get("dtype", "float32"), metric=dict(d.get("metric") or {}),
-                     check=dict(d.get("check") or {}), postprocess=dict(d.get("postprocess") or {}), raw=d)
+        return Entry(
+            name=d["name"],
+            kind=d["kind"],
+            dir=d["dir"],
+            root=folder,
+            task=d.get("task"),
+            files=dict(d.get("files") or {}),
+            size=int(d.get("size") or 0),
+            licence=d.get("licence", ""),
+            data_licence=d.get("data_licence", ""),
+            description=d.get("description", ""),
+            backbone=d.get("backbone"),
+            backbone_sha256=d.get("backbone_sha256"),
+            dtype=d.get("dtype", "float32"),
+            metric=dict(d.get("metric") or {}),
+            check=dict(d.get("check") or {}),
+            postprocess=dict(d.get("postprocess") or {}),
+            raw=d,
+        )
     except (KeyError, TypeError, ValueError) as exc:
         raise ShippedModelError(f"{folder / MANIFEST}: malformed entry {d!r:.200}: {exc}") from None
 
@@ -195,7 +223,7 @@ def entries(folder: Union[str, Path, None] = None) -> list[Entry]:
 
 def find(name: str, kind: Optional[str] = None, folder: Union[str, Path, None] = None) -> Optional[Entry]:
     """The entry called ``name`` (or with task alias ``name``), optionally of one kind; None if absent."""
-    key = name[len(PREFIX):] if name.startswith(PREFIX) else name
+    key = name[len(PREFIX) :] if name.startswith(PREFIX) else name
     key = key.strip().lower()
     found = [e for e in entries(folder) if kind is None or e.kind == kind]
     for e in found:
@@ -215,8 +243,10 @@ def get(name: str, kind: Optional[str] = None, folder: Union[str, Path, None] = 
     have = [x for x in entries(folder) if kind is None or x.kind == kind]
     listing = ", ".join(f"{x.name}" + (f" ({x.task})" if x.task else "") for x in have) or "none"
     what = {"backbone": "backbone", "task": "task model", "structure": "structure model"}.get(kind or "", "model")
-    raise ShippedModelError(f"no {what} {name!r} is shipped with this installation (shipped: {listing}; "
-                            f"manifest {(Path(folder) if folder else root()) / MANIFEST})")
+    raise ShippedModelError(
+        f"no {what} {name!r} is shipped with this installation (shipped: {listing}; "
+        f"manifest {(Path(folder) if folder else root()) / MANIFEST})"
+    )
 
 
 def task_entry(alias: str, folder: Union[str, Path, None] = None) -> Entry:
@@ -228,8 +258,10 @@ def task_entry(alias: str, folder: Union[str, Path, None] = None) -> Entry:
         have = [x for x in entries(folder) if x.kind == "task"]
         listing = ", ".join(f"{x.task or x.name} ({x.name})" for x in have) or "none"
         known = ", ".join(a for a in TASK_ALIASES if a != "fold")
-        raise ShippedModelError(f"no shipped task model {alias!r} in this installation (installed: {listing}; "
-                                f"tasks rnalm knows: {known}); use --run RUN_DIR for a model you trained")
+        raise ShippedModelError(
+            f"no shipped task model {alias!r} in this installation (installed: {listing}; "
+            f"tasks rnalm knows: {known}); use --run RUN_DIR for a model you trained"
+        )
     return e
 
 
@@ -273,17 +305,50 @@ def listings(cache_dir: Union[str, Path, None] = None) -> Iterator[Listing]:
     except ShippedModelError:
         return
     for e in found:
-        fmt = {"backbone": "rnalm native", "task": "rnalm task run", "structure": "rnalm structure run"}[e.kind] \
-            if e.kind in KINDS else e.kind
+        fmt = (
+            {"backbone": "rnalm native", "task": "rnalm task run", "structure": "rnalm structure run"}[e.kind]
+            if e.kind in KINDS
+            else e.kind
+        )
         desc = e.description or (TASK_ALIASES.get(e.task or "", "") if e.task else "")
         if e.backbone:
             desc = f"{desc} (backbone {e.backbone})" if desc else f"backbone {e.backbone}"
-        yield Listing(name=e.name, source="shipped", format=fmt, size=e.size or None, sha256="in manifest",
-                      cached="shipped", licence=e.licence or "-", description=desc, location=str(e.path),
-                      notes=f"card: {e.card}; data licence: {e.data_licence or 'not stated'}",
-                      kind=e.kind, task=e.task or "", metric=e.metric_text())
+        yield Listing(
+            name=e.name,
+            source="shipped",
+            format=fmt,
+            size=e.size or None,
+            sha256="in manifest",
+            cached="shipped",
+            licence=e.licence or "-",
+            description=desc,
+            location=str(e.path),
+            notes=f"card: {e.card}; data licence: {e.data_licence or 'not stated'}",
+            kind=e.kind,
+            task=e.task or "",
+            metric=e.metric_text(),
+        )
 
 
-__all__ = ["DEFAULT_BACKBONE", "ENV_DIR", "Entry", "KINDS", "MANIFEST", "PREFIX", "ShippedModelError", "TASK_ALIASES",
-           "default_backbone", "entries", "find", "get", "is_ref", "listings", "read_manifest", "ref",
-           "root", "structure_entry", "task_entry", "using_root"]
+__all__ = [
+    "DEFAULT_BACKBONE",
+    "ENV_DIR",
+    "Entry",
+    "KINDS",
+    "MANIFEST",
+    "PREFIX",
+    "ShippedModelError",
+    "TASK_ALIASES",
+    "default_backbone",
+    "entries",
+    "find",
+    "get",
+    "is_ref",
+    "listings",
+    "read_manifest",
+    "ref",
+    "root",
+    "structure_entry",
+    "task_entry",
+    "using_root",
+]

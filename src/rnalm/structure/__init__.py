@@ -17,6 +17,7 @@ Modules, one job each:
 Nothing here trains: ``task: structure`` of ``rnalm finetune`` (data loader, pairwise head, loss,
 trained runs as ``rnalm fold --run`` models) is :mod:`rnalm.finetune.structure`.
 """
+
 from rnalm.structure.formats import (
     StructureFormatError,
     read_archiveii_csv,
@@ -35,7 +36,21 @@ from rnalm.structure.pairs import Structure, StructureError
 from rnalm.structure.postprocess import postprocess
 
 __all__ = [
-    "Structure", "StructureError", "StructureFormatError", "read_ct", "read_bpseq", "read_dbn", "read_structures",
-    "write_ct", "write_bpseq", "write_dbn", "read_bprna_jsonl", "read_archiveii_csv", "read_archiveii_splits",
-    "score_pairs", "evaluate", "average_scores", "postprocess",
+    "Structure",
+    "StructureError",
+    "StructureFormatError",
+    "read_ct",
+    "read_bpseq",
+    "read_dbn",
+    "read_structures",
+    "write_ct",
+    "write_bpseq",
+    "write_dbn",
+    "read_bprna_jsonl",
+    "read_archiveii_csv",
+    "read_archiveii_splits",
+    "score_pairs",
+    "evaluate",
+    "average_scores",
+    "postprocess",
 ]

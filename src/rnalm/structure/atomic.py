@@ -3,6 +3,7 @@
 A crash or a full disk while ``rnalm fold`` writes thousands of files must never leave a
 truncated ``.ct`` that a later pipeline step reads as a real (shorter) structure.
 """
+
 from __future__ import annotations
 
 import io

@@ -11,6 +11,7 @@ per run and kept in memory (the strict upper triangle in float16, so training, e
 ``.npy`` files keyed by the ViennaRNA version and the sequence (a second run, seed or head reads
 them back instead of refolding). No worker processes: folding happens in the calling process.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -34,8 +35,9 @@ def import_rna_for_bpp():
     try:
         import RNA
     except ImportError:
-        raise RnalmError("structure.vienna_bpp=true needs the ViennaRNA Python package (module RNA): "
-                         "pip install 'rnalm[vienna]'") from None
+        raise RnalmError(
+            "structure.vienna_bpp=true needs the ViennaRNA Python package (module RNA): pip install 'rnalm[vienna]'"
+        ) from None
     return RNA
 
 

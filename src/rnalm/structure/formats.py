@@ -22,6 +22,7 @@ published datasets contain a few impossible pairs (bpRNA VL0 has a base paired w
 dataset readers can drop such pairs with a warning (``invalid_pairs="drop"``, the default) instead
 of refusing the whole file. Writers replace their target atomically.
 """
+
 from __future__ import annotations
 
 import csv
@@ -106,8 +107,9 @@ def read_ct(path: PathLike) -> list[Structure]:
             try:
                 idx, partner = int(row[0]), int(row[4])
             except ValueError:
-                raise _err(path, k, f"record {rid!r}: non-integer index or partner in "
-                                    f"{lines[k - 1].strip()!r}") from None
+                raise _err(
+                    path, k, f"record {rid!r}: non-integer index or partner in {lines[k - 1].strip()!r}"
+                ) from None
             if idx != len(bases) + 1:
                 raise _err(path, k, f"record {rid!r}: expected position {len(bases) + 1}, got {idx}")
             if not 0 <= partner <= n:
@@ -129,8 +131,11 @@ def _pairs_from_partner_column(path: PathLike, line: int, rid: str, partners: li
         if p == i:
             raise _err(path, line + i, f"record {rid!r}: position {i} is paired with itself")
         if partners[p - 1] != i:
-            raise _err(path, line + i, f"record {rid!r}: position {i} names partner {p}, "
-                                       f"but position {p} names {partners[p - 1]}")
+            raise _err(
+                path,
+                line + i,
+                f"record {rid!r}: position {i} names partner {p}, but position {p} names {partners[p - 1]}",
+            )
         if i < p:
             pairs.append((i - 1, p - 1))
     return pairs
@@ -222,13 +227,19 @@ def read_dbn(path: PathLike) -> list[Structure]:
         if c is None:
             return
         if len(c["data"]) != 2:
-            raise _err(path, c["line"], f"record {c['id']!r}: expected a sequence line and a structure line, "
-                                        f"got {len(c['data'])} data line(s)")
+            raise _err(
+                path,
+                c["line"],
+                f"record {c['id']!r}: expected a sequence line and a structure line, got {len(c['data'])} data line(s)",
+            )
         (seq_no, seq), (db_no, db) = c["data"]
         db = db.split()[0]
         if len(db) != len(seq):
-            raise _err(path, db_no, f"record {c['id']!r}: structure has {len(db)} characters, "
-                                    f"sequence (line {seq_no}) has {len(seq)}")
+            raise _err(
+                path,
+                db_no,
+                f"record {c['id']!r}: structure has {len(db)} characters, sequence (line {seq_no}) has {len(seq)}",
+            )
         try:
             pairs = dot_bracket_to_pairs(db, c["id"])
         except StructureError as exc:
@@ -253,8 +264,12 @@ def read_dbn(path: PathLike) -> list[Structure]:
                 pending_id = m.group(1)
             continue
         if cur is not None and cur["header"] and len(cur["data"]) == 2:
-            raise _err(path, no, f"record {cur['id']!r}: more than a sequence line and a structure line "
-                                 f"(multi-line sequences are not supported)")
+            raise _err(
+                path,
+                no,
+                f"record {cur['id']!r}: more than a sequence line and a structure line "
+                f"(multi-line sequences are not supported)",
+            )
         if cur is None or len(cur["data"]) == 2:
             finish(cur)
             rid = pending_id or (Path(path).stem if not out else f"{Path(path).stem}_{len(out) + 1}")
@@ -285,14 +300,14 @@ def read_structures(path: PathLike) -> list[Structure]:
     """Read any of ct / bpseq / dbn, chosen by file extension."""
     ext = Path(path).suffix.lower()
     if ext not in READERS:
-        raise StructureFormatError(f"{path}: unknown structure file extension {ext!r}; "
-                                   f"expected one of {', '.join(sorted(READERS))}")
+        raise StructureFormatError(
+            f"{path}: unknown structure file extension {ext!r}; expected one of {', '.join(sorted(READERS))}"
+        )
     return READERS[ext](path)
 
 
 # ------------------------------------------------------------------------------ dataset layouts
-def _pairs_1based(path: PathLike, line: int, rid: str, raw, length: int,
-                  invalid_pairs: str) -> list[tuple[int, int]]:
+def _pairs_1based(path: PathLike, line: int, rid: str, raw, length: int, invalid_pairs: str) -> list[tuple[int, int]]:
     """1-based ``[[i, j], ...]`` -> valid 0-based pairs; impossible pairs raise or are dropped."""
     if not isinstance(raw, list):
         raise _err(path, line, f"record {rid!r}: pairs must be a list of [i, j], got {type(raw).__name__}")
@@ -320,8 +335,11 @@ def _pairs_1based(path: PathLike, line: int, rid: str, raw, length: int,
         used.update((i, j))
         kept.append((i, j))
     if dropped:
-        warnings.warn(f"{path}:{line}: record {rid!r}: dropped {len(dropped)} impossible pair(s): "
-                      + "; ".join(f"{list(p)} {why}" for p, why in dropped[:3]), stacklevel=3)
+        warnings.warn(
+            f"{path}:{line}: record {rid!r}: dropped {len(dropped)} impossible pair(s): "
+            + "; ".join(f"{list(p)} {why}" for p, why in dropped[:3]),
+            stacklevel=3,
+        )
     return kept
 
 
@@ -359,8 +377,7 @@ def archiveii_family(record_id: str) -> str:
     return record_id.split("_", 1)[0]
 
 
-def read_archiveii_csv(path: PathLike, invalid_pairs: str = "drop", check_structure: bool = True
-                       ) -> list[Structure]:
+def read_archiveii_csv(path: PathLike, invalid_pairs: str = "drop", check_structure: bool = True) -> list[Structure]:
     """ArchiveII CSV. Pairs come from ``base_pairs``; with ``check_structure`` the dot-bracket
     column must describe the same pairs (a mismatch is an error, not a silent choice)."""
     _check_invalid_pairs(invalid_pairs)
@@ -400,8 +417,12 @@ def read_archiveii_csv(path: PathLike, invalid_pairs: str = "drop", check_struct
                 except StructureError as exc:
                     raise _err(path, no, str(exc)) from None
                 if sorted(db_pairs) != list(s.pairs):
-                    raise _err(path, no, f"record {rid!r}: the structure column and base_pairs disagree "
-                                         f"({len(db_pairs)} vs {len(s.pairs)} pairs)")
+                    raise _err(
+                        path,
+                        no,
+                        f"record {rid!r}: the structure column and base_pairs disagree "
+                        f"({len(db_pairs)} vs {len(s.pairs)} pairs)",
+                    )
             out.append(s)
     return out
 
@@ -430,7 +451,19 @@ def read_archiveii_splits(path: PathLike) -> dict[int, dict[str, list[str]]]:
 
 
 __all__ = [
-    "StructureFormatError", "read_ct", "write_ct", "format_ct", "read_bpseq", "write_bpseq", "format_bpseq",
-    "read_dbn", "write_dbn", "format_dbn", "read_structures", "read_bprna_jsonl", "read_archiveii_csv",
-    "read_archiveii_splits", "archiveii_family",
+    "StructureFormatError",
+    "read_ct",
+    "write_ct",
+    "format_ct",
+    "read_bpseq",
+    "write_bpseq",
+    "format_bpseq",
+    "read_dbn",
+    "write_dbn",
+    "format_dbn",
+    "read_structures",
+    "read_bprna_jsonl",
+    "read_archiveii_csv",
+    "read_archiveii_splits",
+    "archiveii_family",
 ]

@@ -26,6 +26,7 @@ Averages (``*_seq_mean`` keys) are unweighted means of the per-sequence values, 
 published RNA-FM / SPOT-RNA / UFold tables average; pooled counts over all pairs are a different
 number and are reported only under ``*_pooled`` keys.
 """
+
 from __future__ import annotations
 
 import math
@@ -106,8 +107,9 @@ def score_pairs(pred: PairSet, true: PairSet, length: Optional[int] = None, both
         return PairScores(v, v, v, v if length is not None else math.nan, v, v, v, 0, 0, 0, 0, 0, length)
     precision, recall = _div(tp, len(P)), _div(tp, len(T))
     ps, rs = _div(_shifted_hits(P, T), len(P)), _div(_shifted_hits(T, P), len(T))
-    return PairScores(precision, recall, _f1(precision, recall), mcc, ps, rs, _f1(ps, rs),
-                      tp, fp, fn, len(T), len(P), length)
+    return PairScores(
+        precision, recall, _f1(precision, recall), mcc, ps, rs, _f1(ps, rs), tp, fp, fn, len(T), len(P), length
+    )
 
 
 METRIC_KEYS = ("precision", "recall", "f1", "mcc", "precision_shifted", "recall_shifted", "f1_shifted")
@@ -127,13 +129,20 @@ def average_scores(scores: Sequence[PairScores]) -> dict:
     n_pred = sum(s.n_pred for s in scores)
     n_true = sum(s.n_true for s in scores)
     p, r = _div(tp, n_pred), _div(tp, n_true)
-    out.update(precision_pooled=p, recall_pooled=r, f1_pooled=_f1(p, r),
-               tp_pooled=tp, n_pred_pooled=n_pred, n_true_pooled=n_true)
+    out.update(
+        precision_pooled=p,
+        recall_pooled=r,
+        f1_pooled=_f1(p, r),
+        tp_pooled=tp,
+        n_pred_pooled=n_pred,
+        n_true_pooled=n_true,
+    )
     return out
 
 
-def evaluate(preds: Iterable[PairSet], trues: Iterable[PairSet], lengths: Optional[Iterable[int]] = None,
-             both_empty: float = 1.0) -> dict:
+def evaluate(
+    preds: Iterable[PairSet], trues: Iterable[PairSet], lengths: Optional[Iterable[int]] = None, both_empty: float = 1.0
+) -> dict:
     """Score aligned lists of predicted and true structures; see :func:`average_scores`."""
     preds, trues = list(preds), list(trues)
     if len(preds) != len(trues):

@@ -14,6 +14,7 @@ greedy across pages (it does not minimise the number of bracket types), but with
 exact, so the ``()`` part of a pseudoknotted structure is always its largest nested part rather
 than whichever stem happens to start first. Ties are broken toward pairs that open further 5'.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -80,8 +81,9 @@ class Structure:
         return cls(id, sequence, tuple(dot_bracket_to_pairs(db, id)))
 
 
-def canonical_pairs(pairs: Iterable[Sequence[int]], length: int, record_id: str = "<unnamed>"
-                    ) -> tuple[tuple[int, int], ...]:
+def canonical_pairs(
+    pairs: Iterable[Sequence[int]], length: int, record_id: str = "<unnamed>"
+) -> tuple[tuple[int, int], ...]:
     """Validate 0-based pairs and return them as sorted ``(i, j)`` tuples with ``i < j``."""
     out: list[tuple[int, int]] = []
     seen: dict[int, tuple[int, int]] = {}
@@ -169,7 +171,7 @@ def max_nested_subset(pairs: Sequence[tuple[int, int]]) -> list[tuple[int, int]]
     # padding row/column n and the "b = a - 1" cells are empty intervals (0).
     best = np.zeros((n + 2, n + 1), dtype=np.int32)
     for a in range(n - 1, -1, -1):
-        row = best[a + 1, : n].copy()  # option 1: a unpaired (or its pair not used)
+        row = best[a + 1, :n].copy()  # option 1: a unpaired (or its pair not used)
         c = partner[a]
         if c > a:
             # option 2: use (a, c); valid for every b >= c
@@ -238,9 +240,7 @@ def dot_bracket_to_pairs(db: str, record_id: str = "<unnamed>") -> list[tuple[in
                 )
             pairs.append((st.pop(), pos))
         elif ch not in UNPAIRED_CHARS:
-            raise StructureError(
-                f"record {record_id!r}: invalid dot-bracket character {ch!r} at position {pos + 1}"
-            )
+            raise StructureError(f"record {record_id!r}: invalid dot-bracket character {ch!r} at position {pos + 1}")
     for k, st in stacks.items():
         if st:
             raise StructureError(
@@ -273,8 +273,21 @@ def page_of(pairs: Sequence[tuple[int, int]]) -> dict[tuple[int, int], int]:
 
 
 __all__ = [
-    "Structure", "StructureError", "BRACKETS", "UNPAIRED_CHARS", "canonical_pairs", "pairs_to_partners",
-    "pairs_to_matrix", "matrix_to_pairs", "is_nested", "max_nested_subset", "assign_pages",
-    "pairs_to_dot_bracket", "dot_bracket_to_pairs", "normalize_rna", "canonical_mask", "page_of",
+    "Structure",
+    "StructureError",
+    "BRACKETS",
+    "UNPAIRED_CHARS",
+    "canonical_pairs",
+    "pairs_to_partners",
+    "pairs_to_matrix",
+    "matrix_to_pairs",
+    "is_nested",
+    "max_nested_subset",
+    "assign_pages",
+    "pairs_to_dot_bracket",
+    "dot_bracket_to_pairs",
+    "normalize_rna",
+    "canonical_mask",
+    "page_of",
     "CANONICAL_PAIRS",
 ]

@@ -3,6 +3,7 @@
 matplotlib is optional and imported on first use; figures are drawn on an Agg canvas without
 touching pyplot's global state, so plotting works headless and inside worker processes.
 """
+
 from __future__ import annotations
 
 import io
@@ -48,8 +49,7 @@ def arc_diagram(structure: Structure, path: str | Path) -> Path:
     top = 1.0
     for (i, j), k in pages.items():
         w = j - i
-        ax.add_patch(Arc(((i + j) / 2, 0), w, w, theta1=0, theta2=180, lw=0.8,
-                         color=PAGE_COLORS[k % len(PAGE_COLORS)]))
+        ax.add_patch(Arc(((i + j) / 2, 0), w, w, theta1=0, theta2=180, lw=0.8, color=PAGE_COLORS[k % len(PAGE_COLORS)]))
         top = max(top, w / 2)
     if n <= 80:
         for i, b in enumerate(structure.sequence):
@@ -94,8 +94,12 @@ def f1_by_length(lengths, f1s, path: str | Path, title: str = "") -> Path:
     fig = _figure(5, 3.5)
     ax = fig.add_subplot()
     ax.scatter(lengths, f1s, s=6, alpha=0.5, linewidths=0)
-    ax.set(xlabel="length (nt)", ylabel="F1", ylim=(-0.03, 1.03),
-           title=f"{title} (mean F1 {np.mean(f1s):.3f}, n={len(f1s)})" if len(f1s) else title)
+    ax.set(
+        xlabel="length (nt)",
+        ylabel="F1",
+        ylim=(-0.03, 1.03),
+        title=f"{title} (mean F1 {np.mean(f1s):.3f}, n={len(f1s)})" if len(f1s) else title,
+    )
     return _save(fig, Path(path))
 
 

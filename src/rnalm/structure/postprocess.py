@@ -17,6 +17,7 @@ The rules, each optional, applied in this order:
    ``j -> k`` at once, since it cannot force the assignment to be symmetric. ``None`` skips the
    step (the result may then give a base several partners; :class:`Structure` will refuse it).
 """
+
 from __future__ import annotations
 
 from typing import Optional
@@ -29,8 +30,9 @@ from rnalm.structure.pairs import canonical_mask
 ONE_PARTNER_METHODS = ("greedy", "matching")
 
 
-def candidate_mask(length: int, sequence: Optional[str] = None, min_loop: int = 3,
-                   canonical_only: bool = False) -> np.ndarray:
+def candidate_mask(
+    length: int, sequence: Optional[str] = None, min_loop: int = 3, canonical_only: bool = False
+) -> np.ndarray:
     """``(L, L)`` bool, True on ``i < j`` cells that rules 2 and 3 allow."""
     i, j = np.triu_indices(length, k=min_loop + 1)
     m = np.zeros((length, length), dtype=bool)
@@ -69,8 +71,9 @@ def matching_pairs(scores: np.ndarray, candidates: np.ndarray) -> list[tuple[int
     try:
         import networkx as nx
     except ImportError:
-        raise RnalmError("one-partner method 'matching' needs networkx: `pip install networkx`, "
-                         "or use the 'greedy' method") from None
+        raise RnalmError(
+            "one-partner method 'matching' needs networkx: `pip install networkx`, or use the 'greedy' method"
+        ) from None
     g = nx.Graph()
     for i, j in zip(ii.tolist(), jj.tolist()):
         w = float(scores[i, j])
@@ -80,8 +83,14 @@ def matching_pairs(scores: np.ndarray, candidates: np.ndarray) -> list[tuple[int
     return sorted((min(a, b), max(a, b)) for a, b in nx.max_weight_matching(g, maxcardinality=False))
 
 
-def postprocess(probs: np.ndarray, sequence: Optional[str] = None, threshold: float = 0.5, min_loop: int = 3,
-                canonical_only: bool = False, one_partner: Optional[str] = "greedy") -> list[tuple[int, int]]:
+def postprocess(
+    probs: np.ndarray,
+    sequence: Optional[str] = None,
+    threshold: float = 0.5,
+    min_loop: int = 3,
+    canonical_only: bool = False,
+    one_partner: Optional[str] = "greedy",
+) -> list[tuple[int, int]]:
     """0-based pairs ``(i, j)``, ``i < j``, from a probability matrix (rules in the module docstring)."""
     p = np.asarray(probs, dtype=np.float64)
     if p.ndim != 2 or p.shape[0] != p.shape[1]:

@@ -16,6 +16,7 @@ Every record is validated before anything is written: letters (A, C, G, U, T, N 
 read as U), non-empty, at most ``max_length`` nt, unique output names. Each output file is written
 atomically.
 """
+
 from __future__ import annotations
 
 import re
@@ -65,8 +66,9 @@ class PostprocessOptions:
 
     def __post_init__(self) -> None:
         if self.one_partner is not None and self.one_partner not in ONE_PARTNER_METHODS:
-            raise RnalmError(f"one-partner method must be one of {ONE_PARTNER_METHODS} or none, "
-                             f"got {self.one_partner!r}")
+            raise RnalmError(
+                f"one-partner method must be one of {ONE_PARTNER_METHODS} or none, got {self.one_partner!r}"
+            )
         if self.min_loop < 0:
             raise RnalmError(f"minimum loop length must be >= 0, got {self.min_loop}")
 
@@ -85,8 +87,10 @@ def check_sequence(record_id: str, seq: str, max_length: Optional[int] = None) -
             f"IUPAC codes or gaps with N, or remove them)"
         )
     if max_length is not None and len(seq) > max_length:
-        raise FoldInputError(f"record {record_id!r}: {len(seq)} nt is longer than the maximum length "
-                             f"{max_length}; raise --max-length or split the sequence")
+        raise FoldInputError(
+            f"record {record_id!r}: {len(seq)} nt is longer than the maximum length "
+            f"{max_length}; raise --max-length or split the sequence"
+        )
     return seq.upper().replace("T", "U")
 
 
@@ -96,8 +100,7 @@ def safe_stem(record_id: str) -> str:
     return stem[:200] or "record"
 
 
-def prepare_records(records: Iterable[tuple[str, str]], max_length: Optional[int] = None
-                    ) -> list[tuple[str, str, str]]:
+def prepare_records(records: Iterable[tuple[str, str]], max_length: Optional[int] = None) -> list[tuple[str, str, str]]:
     """``(id, normalised sequence, file stem)`` for every record, all checked up front."""
     out = []
     stems: dict[str, str] = {}
@@ -106,8 +109,9 @@ def prepare_records(records: Iterable[tuple[str, str]], max_length: Optional[int
         stem = safe_stem(rid)
         key = stem.lower()  # case-insensitive file systems would merge these
         if key in stems:
-            raise FoldInputError(f"records {stems[key]!r} and {rid!r} would both be written as {stem!r}.*; "
-                                 f"give them distinct ids")
+            raise FoldInputError(
+                f"records {stems[key]!r} and {rid!r} would both be written as {stem!r}.*; give them distinct ids"
+            )
         stems[key] = rid
         out.append((rid, norm, stem))
     if not out:
@@ -141,8 +145,9 @@ def model_predictor(model: ProbabilityModel, options: PostprocessOptions = Postp
             p = np.asarray(p, dtype=np.float32)
             if p.shape != (len(seq), len(seq)):
                 raise RuntimeError(f"record {rid!r}: probability map of shape {p.shape} for {len(seq)} nt")
-            pairs = postprocess(p, seq, options.threshold, options.min_loop, options.canonical_only,
-                                options.one_partner)
+            pairs = postprocess(
+                p, seq, options.threshold, options.min_loop, options.canonical_only, options.one_partner
+            )
             out.append(Prediction(Structure(rid, seq, tuple(pairs)), p))
         return out
 
@@ -184,9 +189,15 @@ def is_fold_output(path: Path) -> bool:
 FOLD_OUTPUT = OutputKind("fold", "an rnalm fold output folder", is_fold_output)
 
 
-def fold_records(records: Iterable[tuple[str, str]], predictor: Predictor, out_dir: str | Path,
-                 max_length: Optional[int] = None, batch_size: int = 1, plots: bool = False,
-                 progress: Optional[Callable[[int, int], None]] = None) -> list[dict]:
+def fold_records(
+    records: Iterable[tuple[str, str]],
+    predictor: Predictor,
+    out_dir: str | Path,
+    max_length: Optional[int] = None,
+    batch_size: int = 1,
+    plots: bool = False,
+    progress: Optional[Callable[[int, int], None]] = None,
+) -> list[dict]:
     """Validate all records, predict them in batches and write their files plus ``summary.tsv``."""
     if max_length is not None and max_length < 1:
         raise SequenceLengthError(f"maximum length must be positive, got {max_length}")
@@ -197,14 +208,21 @@ def fold_records(records: Iterable[tuple[str, str]], predictor: Predictor, out_d
     out_dir.mkdir(parents=True, exist_ok=True)
     rows: list[dict] = []
     for start in range(0, len(prepared), max(1, batch_size)):
-        chunk = prepared[start: start + max(1, batch_size)]
+        chunk = prepared[start : start + max(1, batch_size)]
         preds = predictor([(rid, seq) for rid, seq, _ in chunk])
         for (rid, seq, stem), pred in zip(chunk, preds):
             write_prediction(pred, out_dir, stem, plots)
             pk = sum(len(p) for p in assign_pages(pred.structure.pairs)[1:])
-            rows.append({"id": rid, "file": stem, "length": len(seq), "pairs": len(pred.structure.pairs),
-                         "pseudoknot_pairs": pk,
-                         "energy": "" if pred.energy is None else f"{pred.energy:.2f}"})
+            rows.append(
+                {
+                    "id": rid,
+                    "file": stem,
+                    "length": len(seq),
+                    "pairs": len(pred.structure.pairs),
+                    "pseudoknot_pairs": pk,
+                    "energy": "" if pred.energy is None else f"{pred.energy:.2f}",
+                }
+            )
         if progress is not None:
             progress(len(rows), len(prepared))
     cols = SUMMARY_COLUMNS
@@ -213,7 +231,21 @@ def fold_records(records: Iterable[tuple[str, str]], predictor: Predictor, out_d
     return rows
 
 
-__all__ = ["Prediction", "Predictor", "ProbabilityModel", "PostprocessOptions", "FoldInputError", "check_sequence",
-           "safe_stem", "prepare_records", "vienna_predictor", "model_predictor",
-           "write_prediction", "fold_records", "FOLD_LETTERS", "FOLD_OUTPUT",
-           "SUMMARY_COLUMNS", "is_fold_output"]
+__all__ = [
+    "Prediction",
+    "Predictor",
+    "ProbabilityModel",
+    "PostprocessOptions",
+    "FoldInputError",
+    "check_sequence",
+    "safe_stem",
+    "prepare_records",
+    "vienna_predictor",
+    "model_predictor",
+    "write_prediction",
+    "fold_records",
+    "FOLD_LETTERS",
+    "FOLD_OUTPUT",
+    "SUMMARY_COLUMNS",
+    "is_fold_output",
+]

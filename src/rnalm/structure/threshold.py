@@ -19,6 +19,7 @@ it is chosen on the run's own training sequences:
 
 ``rnalm fold --run RUN_DIR`` uses the recorded threshold unless ``--threshold`` is given.
 """
+
 from __future__ import annotations
 
 import json
@@ -51,9 +52,14 @@ def subset_indices(n: int, max_sequences: Optional[int] = MAX_SEQUENCES, seed: i
     return sorted(int(i) for i in rng.choice(n, size=max_sequences, replace=False))
 
 
-def pairs_by_threshold(probs: np.ndarray, grid: Sequence[float], min_loop: int = 3, canonical_only: bool = False,
-                       one_partner: Optional[str] = "greedy", sequence: Optional[str] = None
-                       ) -> list[list[tuple[int, int]]]:
+def pairs_by_threshold(
+    probs: np.ndarray,
+    grid: Sequence[float],
+    min_loop: int = 3,
+    canonical_only: bool = False,
+    one_partner: Optional[str] = "greedy",
+    sequence: Optional[str] = None,
+) -> list[list[tuple[int, int]]]:
     """:func:`~rnalm.structure.postprocess.postprocess` of ``probs`` at every threshold of ``grid``.
 
     Greedy one-partner resolution accepts candidates by decreasing probability, so its result at a
@@ -70,9 +76,15 @@ def pairs_by_threshold(probs: np.ndarray, grid: Sequence[float], min_loop: int =
     return [[pr for pr, v in zip(accepted, vals) if v > t] for t in grid]
 
 
-def choose_threshold(probs: Sequence[np.ndarray], true_pairs: Sequence, grid: Sequence[float] = THRESHOLD_GRID,
-                     min_loop: int = 3, canonical_only: bool = False, one_partner: Optional[str] = "greedy",
-                     sequences: Optional[Sequence[str]] = None) -> dict[str, Any]:
+def choose_threshold(
+    probs: Sequence[np.ndarray],
+    true_pairs: Sequence,
+    grid: Sequence[float] = THRESHOLD_GRID,
+    min_loop: int = 3,
+    canonical_only: bool = False,
+    one_partner: Optional[str] = "greedy",
+    sequences: Optional[Sequence[str]] = None,
+) -> dict[str, Any]:
     """The threshold of ``grid`` with the best mean per-sequence F1 (ties: closest to 0.5, then lower).
 
     Returns ``{"threshold", "f1", "f1_t050", "f1_by_threshold"}``; ``f1_t050`` is the F1 at 0.5
@@ -95,13 +107,25 @@ def choose_threshold(probs: Sequence[np.ndarray], true_pairs: Sequence, grid: Se
     best = max(f1[t] for t in grid)
     ties = [t for t in grid if f1[t] >= best - 1e-12]
     chosen = min(ties, key=lambda t: (abs(t - DEFAULT_THRESHOLD), t))
-    return {"threshold": chosen, "f1": f1[chosen], "f1_t050": f1[DEFAULT_THRESHOLD],
-            "f1_by_threshold": {f"{t:.2f}": round(f1[t], 6) for t in grid}}
+    return {
+        "threshold": chosen,
+        "f1": f1[chosen],
+        "f1_t050": f1[DEFAULT_THRESHOLD],
+        "f1_by_threshold": {f"{t:.2f}": round(f1[t], 6) for t in grid},
+    }
 
 
-def make_record(choice: dict[str, Any], n_sequences: int, n_train: int, seed: int, max_sequences: Optional[int],
-                min_loop: int = 3, canonical_only: bool = False, one_partner: Optional[str] = "greedy",
-                how: str = "structure.select_threshold") -> dict[str, Any]:
+def make_record(
+    choice: dict[str, Any],
+    n_sequences: int,
+    n_train: int,
+    seed: int,
+    max_sequences: Optional[int],
+    min_loop: int = 3,
+    canonical_only: bool = False,
+    one_partner: Optional[str] = "greedy",
+    how: str = "structure.select_threshold",
+) -> dict[str, Any]:
     """The JSON record of a threshold chosen by :func:`choose_threshold` on training sequences."""
     return {
         "threshold": choice["threshold"],
@@ -161,6 +185,18 @@ def describe(record: Optional[dict[str, Any]]) -> str:
     return f"{float(record['threshold']):.2f} ({record.get('source', 'train')})"
 
 
-__all__ = ["DEFAULT_THRESHOLD", "MAX_SEQUENCES", "RECORD_FILE", "SUFFIX_T050", "THRESHOLD_GRID", "choose_threshold",
-           "cv_record", "describe", "make_record", "pairs_by_threshold", "read_record", "subset_indices",
-           "write_record"]
+__all__ = [
+    "DEFAULT_THRESHOLD",
+    "MAX_SEQUENCES",
+    "RECORD_FILE",
+    "SUFFIX_T050",
+    "THRESHOLD_GRID",
+    "choose_threshold",
+    "cv_record",
+    "describe",
+    "make_record",
+    "pairs_by_threshold",
+    "read_record",
+    "subset_indices",
+    "write_record",
+]

@@ -5,6 +5,7 @@ Default energy parameters (Turner 2004, 37 C, lonely pairs allowed), i.e. what p
 and ``RNAfold -p`` compute, which is what published tables mean by "RNAfold".
 Letters are upper-cased and T read as U; other letters (N, ...) are passed on and never pair.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -20,8 +21,9 @@ def import_rna():
     try:
         import RNA
     except ImportError:
-        raise RnalmError("the ViennaRNA baseline needs the ViennaRNA Python package: "
-                         "pip install 'rnalm[vienna]'") from None
+        raise RnalmError(
+            "the ViennaRNA baseline needs the ViennaRNA Python package: pip install 'rnalm[vienna]'"
+        ) from None
     return RNA
 
 

@@ -16,6 +16,7 @@ A single sequence over the budget on its own still gets a batch (the budget cann
 never dropped silently). The fixed-size batches of :func:`shuffled_batches` and
 :func:`sorted_batches` serve trainers whose batch size is a number of sequences.
 """
+
 from __future__ import annotations
 
 import random
@@ -81,8 +82,9 @@ def greedy_batches(order: Sequence[int], lengths: Sequence[int], budget: Budget)
     return batches
 
 
-def budget_batches(lengths: Sequence[int], budget: Budget, shuffle: bool = False, seed: int = 0,
-                   ties: Ties = "permute") -> list[list[int]]:
+def budget_batches(
+    lengths: Sequence[int], budget: Budget, shuffle: bool = False, seed: int = 0, ties: Ties = "permute"
+) -> list[list[int]]:
     """Indices in batches within ``budget``, similar lengths together.
 
     With ``shuffle``, equal lengths are ordered by a generator seeded with ``seed`` and the batch
@@ -127,8 +129,9 @@ def least_padding_runs(widths: Sequence[int], budget: Budget, batch_cost: float)
     return cuts[::-1]
 
 
-def shuffled_batches(n: int, batch_size: int, seed: int, lengths: Optional[Sequence[int]] = None,
-                     group: int = 50) -> list[list[int]]:
+def shuffled_batches(
+    n: int, batch_size: int, seed: int, lengths: Optional[Sequence[int]] = None, group: int = 50
+) -> list[list[int]]:
     """Batches of ``batch_size`` in an order drawn from ``seed`` (torch's generator).
 
     With ``lengths``, chunks of ``group`` batches are sorted by length (longest first), cut into
@@ -138,19 +141,27 @@ def shuffled_batches(n: int, batch_size: int, seed: int, lengths: Optional[Seque
     order = torch.randperm(n, generator=g)
     if lengths is None:
         idx = order.tolist()
-        return [idx[i: i + batch_size] for i in range(0, len(idx), batch_size)]
+        return [idx[i : i + batch_size] for i in range(0, len(idx), batch_size)]
     batches = []
     for i in range(0, len(order), batch_size * group):
-        chunk = sorted(order[i: i + batch_size * group].tolist(), key=lambda j: -lengths[j])
-        batches += [chunk[k: k + batch_size] for k in range(0, len(chunk), batch_size)]
+        chunk = sorted(order[i : i + batch_size * group].tolist(), key=lambda j: -lengths[j])
+        batches += [chunk[k : k + batch_size] for k in range(0, len(chunk), batch_size)]
     return [batches[b] for b in torch.randperm(len(batches), generator=g).tolist()]
 
 
 def sorted_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
     """Batches of ``batch_size`` in length order (ties in input order): little padding for evaluation."""
     order = np.argsort(lengths, kind="stable").tolist()
-    return [order[i: i + batch_size] for i in range(0, len(order), batch_size)]
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 
-__all__ = ["Budget", "Ties", "ascending_order", "budget_batches", "greedy_batches", "least_padding_runs",
-           "shuffled_batches", "sorted_batches"]
+__all__ = [
+    "Budget",
+    "Ties",
+    "ascending_order",
+    "budget_batches",
+    "greedy_batches",
+    "least_padding_runs",
+    "shuffled_batches",
+    "sorted_batches",
+]

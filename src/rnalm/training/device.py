@@ -1,4 +1,5 @@
 """Turning a device name from a config or a flag into a ``torch.device``."""
+
 from __future__ import annotations
 
 import os
@@ -11,8 +12,14 @@ from rnalm.errors import RnalmError
 NO_CUDA = "--device cuda: no CUDA GPU is available to this process"
 
 
-def resolve_device(name: Optional[str], world_size: int = 1, *, setting: str = "--device",
-                   no_cuda: str = NO_CUDA, error: Type[Exception] = RnalmError) -> torch.device:
+def resolve_device(
+    name: Optional[str],
+    world_size: int = 1,
+    *,
+    setting: str = "--device",
+    no_cuda: str = NO_CUDA,
+    error: Type[Exception] = RnalmError,
+) -> torch.device:
     """``auto`` (or None) picks CUDA when available; a bare ``cuda`` under ``torchrun`` with several
     processes means this process's GPU, ``cuda:$LOCAL_RANK``.
 

@@ -4,6 +4,7 @@ One function, so that fine-tuning and pretraining agree on what ``warmup`` steps
 rises as ``(step + 1) / (warmup + 1)`` over the first ``warmup`` steps (never 0, and the full rate is
 first reached right after the warm-up), then decays over the remaining ``total - warmup`` steps.
 """
+
 from __future__ import annotations
 
 import math

@@ -1,4 +1,5 @@
 """Seeding every random number generator a training run draws from."""
+
 from __future__ import annotations
 
 import random
@@ -10,7 +11,7 @@ import torch
 def seed_everything(seed: int) -> None:
     """Seed Python's, NumPy's and torch's global generators from one number."""
     random.seed(seed)
-    np.random.seed(seed % (2 ** 32))
+    np.random.seed(seed % (2**32))
     torch.manual_seed(seed)
 
 

@@ -1,5 +1,6 @@
 """Fixtures for structure training tests: planted-hairpin structures written as real files, a tiny
 language model, and a config that trains in seconds on one thread."""
+
 from __future__ import annotations
 
 import random

@@ -3,6 +3,7 @@
 Tests that fold with ViennaRNA are skipped where it is not installed; the head and config tests
 run everywhere.
 """
+
 from __future__ import annotations
 
 import csv
@@ -103,8 +104,9 @@ def test_head_with_bpp_channel_is_symmetric_and_padding_invariant():
 
 def test_bpp_prior_adds_the_logit_of_the_probabilities():
     torch.manual_seed(0)
-    head = PairwiseHead(PairwiseHeadConfig(in_dim=4, proj_dim=4, channels=8, blocks=1, dropout=0.0, bpp=True,
-                                           bpp_prior=True)).eval()
+    head = PairwiseHead(
+        PairwiseHeadConfig(in_dim=4, proj_dim=4, channels=8, blocks=1, dropout=0.0, bpp=True, bpp_prior=True)
+    ).eval()
     x = torch.randn(1, 10, 4)
     p = torch.rand(1, 10, 10)
     p = (p + p.transpose(1, 2)) / 2
@@ -125,13 +127,23 @@ def test_vienna_bpp_only_for_pairwise_heads(tmp_path):
     with pytest.raises(ConfigError, match="structure.vienna_bpp=true applies to head.type=pairwise"):
         load_finetune_config(data={"task": "regression", "data": {"train": "x.csv"}, "structure": {"vienna_bpp": True}})
     with pytest.raises(ConfigError, match="structure.vienna_bpp"):
-        load_finetune_config(data={"task": "classification", "data": {"train": "x.csv"},
-                                   "head": {"type": "cnn"}, "structure": {"vienna_bpp": True}})
+        load_finetune_config(
+            data={
+                "task": "classification",
+                "data": {"train": "x.csv"},
+                "head": {"type": "cnn"},
+                "structure": {"vienna_bpp": True},
+            }
+        )
     with pytest.raises(ConfigError, match="must be true or false"):
         load_finetune_config(data={"task": "structure", "data": {"train": "x.dbn"}, "structure": {"vienna_bpp": "yes"}})
     with pytest.raises(ConfigError, match="structure.vienna_bpp_prior"):
-        load_finetune_config(data={"task": "structure", "data": {"train": "x.dbn"}, "structure": {"vienna_bpp_prior": 1}})
-    cfg = load_finetune_config(data={"task": "structure", "data": {"train": "x.dbn"}}, overrides=["structure.vienna_bpp=true"])
+        load_finetune_config(
+            data={"task": "structure", "data": {"train": "x.dbn"}, "structure": {"vienna_bpp_prior": 1}}
+        )
+    cfg = load_finetune_config(
+        data={"task": "structure", "data": {"train": "x.dbn"}}, overrides=["structure.vienna_bpp=true"]
+    )
     assert cfg.head.type == "pairwise" and cfg.structure.vienna_bpp is True
     assert load_finetune_config(data={"task": "structure", "data": {"train": "x.dbn"}}).structure.vienna_bpp is False
 

@@ -1,4 +1,5 @@
 """The ``structure`` data loader: every file layout, the length filter, groups, published splits, errors."""
+
 from __future__ import annotations
 
 import json
@@ -65,9 +66,11 @@ def test_folder_of_mixed_files_and_length_filter(tmp_path):
 
 def test_bprna_jsonl_subsets_and_dropped_pairs(tmp_path):
     p = tmp_path / "vl.jsonl"
-    rows = [{"id": "bpRNA_RFAM_1.ct", "sequence": "GGGGAAAACCCC", "pairs": [[1, 12], [2, 11], [3, 3]]},
-            {"id": "bpRNA_SPR_2.ct", "sequence": "GGGAAACCC", "pairs": [[1, 9]]},
-            {"id": "other", "sequence": "GGGAAACCC", "pairs": []}]
+    rows = [
+        {"id": "bpRNA_RFAM_1.ct", "sequence": "GGGGAAAACCCC", "pairs": [[1, 12], [2, 11], [3, 3]]},
+        {"id": "bpRNA_SPR_2.ct", "sequence": "GGGAAACCC", "pairs": [[1, 9]]},
+        {"id": "other", "sequence": "GGGAAACCC", "pairs": []},
+    ]
     p.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     _, bundle = _data(p)
     assert bundle.train.extra["subset"] == ["RFAM", "SPR", "other"]
@@ -88,7 +91,9 @@ def test_bad_input_errors_are_clear(tmp_path):
     with pytest.raises(DataError, match="no such file or folder"):
         _data(tmp_path / "missing.dbn")
     (tmp_path / "bad.dbn").write_text(">x\nGGGGAAAACCCC\n((((....)))\n")
-    with pytest.raises(StructureFormatError, match=r"bad.dbn:3: record .x.: structure has 11 characters, sequence \(line 2\) has 12"):
+    with pytest.raises(
+        StructureFormatError, match=r"bad.dbn:3: record .x.: structure has 11 characters, sequence \(line 2\) has 12"
+    ):
         _data(tmp_path / "bad.dbn")
     (tmp_path / "x.txt").write_text("GGGG\n")
     with pytest.raises(StructureFormatError, match="unknown structure file extension"):
@@ -101,8 +106,11 @@ def test_bad_input_errors_are_clear(tmp_path):
 
 
 def test_family_groups_keep_families_apart(tmp_path):
-    structs = [Structure(f"{fam}_{k}", s.sequence, s.pairs)
-               for fam, n in (("5s", 9), ("tRNA", 7), ("srp", 5), ("grp1", 2)) for k, s in enumerate(planted_set(n, seed=len(fam)))]
+    structs = [
+        Structure(f"{fam}_{k}", s.sequence, s.pairs)
+        for fam, n in (("5s", 9), ("tRNA", 7), ("srp", 5), ("grp1", 2))
+        for k, s in enumerate(planted_set(n, seed=len(fam)))
+    ]
     path = _archiveii_csv(tmp_path / "arch.csv", structs)
     _, bundle = _data(path, options={"group": "family"})
     recs = bundle.train
@@ -119,9 +127,11 @@ def test_published_archiveii_splits(tmp_path):
     structs = [Structure(f"tRNA_{k}", s.sequence, s.pairs) for k, s in enumerate(planted_set(6))]
     path = _archiveii_csv(tmp_path / "arch.csv", structs)
     sp = tmp_path / "splits.csv"
-    sp.write_text("fold_number,partition,id\n" + "".join(
-        f"0,{part},tRNA_{k}\n" for k, part in enumerate(["train", "train", "train", "valid", "test", "test"]))
-        + "0,test,tRNA_gone\n1,train,tRNA_0\n1,test,tRNA_1\n")
+    sp.write_text(
+        "fold_number,partition,id\n"
+        + "".join(f"0,{part},tRNA_{k}\n" for k, part in enumerate(["train", "train", "train", "valid", "test", "test"]))
+        + "0,test,tRNA_gone\n1,train,tRNA_0\n1,test,tRNA_1\n"
+    )
     _, bundle = _data(path, options={"splits": str(sp), "fold": 0})
     assert bundle.train.ids == ["tRNA_0", "tRNA_1", "tRNA_2"]
     assert bundle.valid.ids == ["tRNA_3"] and bundle.test.ids == ["tRNA_4", "tRNA_5"]

@@ -1,4 +1,5 @@
 """Pairwise head: exact symmetry, padding that changes nothing, masked loss, bucketing, LM features."""
+
 from __future__ import annotations
 
 import pytest
@@ -44,8 +45,9 @@ def test_padding_changes_nothing():
 
 def test_attention_channels_and_input_checks():
     torch.manual_seed(0)
-    head = PairwiseHead(PairwiseHeadConfig(in_dim=5, attn_channels=3, proj_dim=4, channels=8, blocks=1,
-                                           dropout=0.0)).eval()
+    head = PairwiseHead(
+        PairwiseHeadConfig(in_dim=5, attn_channels=3, proj_dim=4, channels=8, blocks=1, dropout=0.0)
+    ).eval()
     x = torch.randn(2, 7, 5)
     a = torch.rand(2, 3, 7, 7)
     y = head(x, attentions=a)
@@ -109,9 +111,11 @@ def test_length_buckets_respect_budget():
     assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
     for b in batches:
         longest = max(lengths[i] for i in b)
-        assert len(b) * longest ** 2 <= 10_000 or len(b) == 1
+        assert len(b) * longest**2 <= 10_000 or len(b) == 1
     assert [6] in batches  # 200^2 > budget: alone, not dropped
-    assert length_buckets(lengths, 10_000, shuffle=True, seed=3) == length_buckets(lengths, 10_000, shuffle=True, seed=3)
+    assert length_buckets(lengths, 10_000, shuffle=True, seed=3) == length_buckets(
+        lengths, 10_000, shuffle=True, seed=3
+    )
     assert all(len(b) <= 2 for b in length_buckets(lengths, 10**9, max_batch_size=2))
 
 

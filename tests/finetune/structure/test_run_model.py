@@ -1,4 +1,5 @@
 """``rnalm fold --run RUN_DIR`` on runs trained by ``rnalm finetune`` (task: structure)."""
+
 from __future__ import annotations
 
 import csv
@@ -50,8 +51,9 @@ def onehot_run(tmp_path_factory):
 def test_fold_run_writes_files_and_reproduces_training_predictions(onehot_run, tmp_path, capsys):
     rows = _valid_rows(onehot_run)
     out = tmp_path / "out"
-    rc, stdout, err = _fold(capsys, "--run", str(onehot_run), "--input", _fasta(tmp_path, rows), "--output", str(out),
-                            "--batch-size", "4")
+    rc, stdout, err = _fold(
+        capsys, "--run", str(onehot_run), "--input", _fasta(tmp_path, rows), "--output", str(out), "--batch-size", "4"
+    )
     assert rc == 0, err
     assert f"{len(rows)} record(s) folded" in stdout
     for r in rows:
@@ -79,8 +81,13 @@ def test_lm_run_with_attention_maps_and_missing_backbone(tiny_lm_path, tmp_path,
     write_dbn(planted_set(16), tmp_path / "train.dbn")
     lm = tmp_path / "lm"
     shutil.copytree(tiny_lm_path, lm)
-    cfg = structure_config(tmp_path, tmp_path / "train.dbn", backbone={"name": str(lm), "cache_dir": str(tmp_path / "c")},
-                           structure={"attention": True}, train={"epochs": 1})
+    cfg = structure_config(
+        tmp_path,
+        tmp_path / "train.dbn",
+        backbone={"name": str(lm), "cache_dir": str(tmp_path / "c")},
+        structure={"attention": True},
+        train={"epochs": 1},
+    )
     run = finetune(cfg, log=quiet).run_dir
     assert "attention_maps: 8" in (run / "config.yaml").read_text()  # 2 layers x 4 heads, resolved from the model
     info = json.loads((run / "run_info.json").read_text())
@@ -88,7 +95,9 @@ def test_lm_run_with_attention_maps_and_missing_backbone(tiny_lm_path, tmp_path,
     rows = _valid_rows(run)
     rc, _, err = _fold(capsys, "--run", str(run), "-i", _fasta(tmp_path, rows), "-o", str(tmp_path / "o"))
     assert rc == 0, err
-    assert [read_dbn(tmp_path / "o" / f"{r['id']}.dbn")[0].dot_bracket() for r in rows] == [r["prediction"] for r in rows]
+    assert [read_dbn(tmp_path / "o" / f"{r['id']}.dbn")[0].dot_bracket() for r in rows] == [
+        r["prediction"] for r in rows
+    ]
     shutil.rmtree(lm)
     rc, _, err = _fold(capsys, "--run", str(run), "-i", _fasta(tmp_path, rows), "-o", str(tmp_path / "o2"))
     assert rc == 2 and "backbone" in err and "is not there any more" in err, err

@@ -1,4 +1,5 @@
 """``rnalm finetune`` with ``task: structure``: the run directory, batching, learning, CV by family."""
+
 from __future__ import annotations
 
 import csv
@@ -31,7 +32,12 @@ def test_targets_batches_and_outputs_round_trip():
     b = Structure("b", "GGAAACC", ((0, 6),))
     y = task.collate_targets([a, b])
     assert y.shape == (2, 10, 10)
-    assert y[1, 0, 6] == y[1, 6, 0] == 1 and y[1, :7, :7].sum() == 2 and (y[1, 7:] == -1).all() and (y[1, :, 7:] == -1).all()
+    assert (
+        y[1, 0, 6] == y[1, 6, 0] == 1
+        and y[1, :7, :7].sum() == 2
+        and (y[1, 7:] == -1).all()
+        and (y[1, :, 7:] == -1).all()
+    )
     logits = torch.full((2, 10, 10), -3.0)
     logits[1, 7:] = logits[1, :, 7:] = PAD_LOGIT
     logits[0, 0, 9] = logits[0, 9, 0] = 4.0
@@ -59,8 +65,15 @@ def test_tiny_run_writes_every_file(tmp_path, one_thread):
         write_bpseq(s, tmp_path / "test" / f"{s.id}.bpseq")
     cfg = structure_config(tmp_path, tmp_path / "train.dbn", plots=True, data={"test": str(tmp_path / "test")})
     run = finetune(cfg, log=quiet).run_dir
-    for name in ("config.yaml", "run_info.json", "label_state.json", "model.safetensors", "trainer_state.json",
-                 "metrics.json", "predictions.csv"):
+    for name in (
+        "config.yaml",
+        "run_info.json",
+        "label_state.json",
+        "model.safetensors",
+        "trainer_state.json",
+        "metrics.json",
+        "predictions.csv",
+    ):
         assert (run / name).is_file(), name
     pytest.importorskip("matplotlib")
     for name in ("learning_curves.png", "f1_length_valid.png", "f1_length_test.png"):
@@ -86,10 +99,20 @@ def test_no_pairs_to_learn_is_an_error(tmp_path):
 
 def test_learns_planted_hairpins_through_finetune(tmp_path, one_thread):
     write_dbn(planted_set(280), tmp_path / "train.dbn")
-    cfg = structure_config(tmp_path, tmp_path / "train.dbn", data={"valid_fraction": 0.15},
-                           head={"channels": 16, "blocks": 2},
-                           train={"epochs": 8, "batch_size": 16, "lr": 1e-2, "weight_decay": 0.0, "patience": 0,
-                                  "save_checkpoints": False})
+    cfg = structure_config(
+        tmp_path,
+        tmp_path / "train.dbn",
+        data={"valid_fraction": 0.15},
+        head={"channels": 16, "blocks": 2},
+        train={
+            "epochs": 8,
+            "batch_size": 16,
+            "lr": 1e-2,
+            "weight_decay": 0.0,
+            "patience": 0,
+            "save_checkpoints": False,
+        },
+    )
     m = finetune(cfg, log=quiet).metrics
     assert m["valid"]["f1"] > 0.9, m["valid"]
 
@@ -101,8 +124,13 @@ def test_family_cv_tests_on_unseen_families(tmp_path, one_thread):
             bp = json.dumps([[i + 1, j + 1] for i, j in s.pairs])
             lines.append(f'{fam}_{k},{s.sequence},{s.dot_bracket()},"{bp}",{len(s)}')
     (tmp_path / "arch.csv").write_text("\n".join(lines) + "\n")
-    cfg = structure_config(tmp_path, tmp_path / "arch.csv", data={"options": {"group": "family"}},
-                           cv={"folds": 3, "inner_valid_grouped": False}, train={"epochs": 1})
+    cfg = structure_config(
+        tmp_path,
+        tmp_path / "arch.csv",
+        data={"options": {"group": "family"}},
+        cv={"folds": 3, "inner_valid_grouped": False},
+        train={"epochs": 1},
+    )
     m = finetune(cfg, log=quiet).metrics
     assert m["cv"]["grouped"] and set(m["cv"]["mean_std"]) >= {"f1", "mcc", "f1_shifted"}
     by_fold = {}

@@ -1,5 +1,6 @@
 """The base-pair threshold chosen on the training split: selection rule, training option,
 ``rnalm fold --run`` read-back, and ``python -m rnalm.finetune.structure.calibrate`` on trained runs."""
+
 from __future__ import annotations
 
 import csv
@@ -43,10 +44,15 @@ def tiny_runs(tmp_path_factory):
     n = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        plain = finetune(structure_config(tmp / "a", tmp / "train.dbn", train={"epochs": 2, "lr": 2e-2}),
-                         log=quiet).run_dir
-        cv = finetune(structure_config(tmp / "b", tmp / "train.dbn", cv={"folds": 2},
-                                       train={"epochs": 1}, structure={"select_threshold": True}), log=quiet).run_dir
+        plain = finetune(
+            structure_config(tmp / "a", tmp / "train.dbn", train={"epochs": 2, "lr": 2e-2}), log=quiet
+        ).run_dir
+        cv = finetune(
+            structure_config(
+                tmp / "b", tmp / "train.dbn", cv={"folds": 2}, train={"epochs": 1}, structure={"select_threshold": True}
+            ),
+            log=quiet,
+        ).run_dir
     finally:
         torch.set_num_threads(n)
     return plain, cv
@@ -89,8 +95,12 @@ def test_subset_is_seeded_and_capped():
 
 def test_select_threshold_is_for_structure_only(tmp_path):
     with pytest.raises(ConfigError, match="select_threshold.*task=structure.*regression"):
-        load_finetune_config(data={"task": "regression", "data": {"train": "x.csv"}, "structure": {"select_threshold": True}})
-    cfg = load_finetune_config(data={"task": "structure", "data": {"train": "x.dbn"}, "structure": {"select_threshold": True}})
+        load_finetune_config(
+            data={"task": "regression", "data": {"train": "x.csv"}, "structure": {"select_threshold": True}}
+        )
+    cfg = load_finetune_config(
+        data={"task": "structure", "data": {"train": "x.dbn"}, "structure": {"select_threshold": True}}
+    )
     assert cfg.structure.select_threshold is True
 
 
@@ -170,7 +180,11 @@ def test_calibrate_cv_run_matches_training_selection(tiny_runs, tmp_path, capsys
     assert "mean of folds" in capsys.readouterr().out
     again = [read_record(run / f"fold_{i}") for i in (0, 1)]
     for a, b in zip(trained, again):  # the same training sequences, the same choice
-        assert (a["threshold"], a["n_sequences"], a["subset_seed"]) == (b["threshold"], b["n_sequences"], b["subset_seed"])
+        assert (a["threshold"], a["n_sequences"], a["subset_seed"]) == (
+            b["threshold"],
+            b["n_sequences"],
+            b["subset_seed"],
+        )
         assert a["f1_train"] == pytest.approx(b["f1_train"], abs=1e-6)
     m = json.loads((run / "metrics.json").read_text())
     assert m["postprocess"]["threshold"] == read_record(run)["threshold"]

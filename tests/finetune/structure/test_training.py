@@ -4,6 +4,7 @@ Each sequence (20-28 nt) holds one Watson-Crick stem of 5 pairs closing a 3-6 nt
 place; everything else is random. Learning it needs what real structure learning needs: base
 complementarity from pair features and stacking along the anti-diagonal from the 2-D convolutions.
 """
+
 from __future__ import annotations
 
 import random
@@ -24,7 +25,7 @@ def _f1(head, data) -> float:
     with torch.no_grad():
         x, m = one_hot_inputs([s.sequence for s in data])
         p = torch.sigmoid(head(x, m)).numpy()
-    preds = [postprocess(p[b, :len(s), :len(s)], s.sequence) for b, s in enumerate(data)]
+    preds = [postprocess(p[b, : len(s), : len(s)], s.sequence) for b, s in enumerate(data)]
     return evaluate(preds, [s.pairs for s in data], [len(s) for s in data])["f1_seq_mean"]
 
 

@@ -12,6 +12,7 @@ A/C/G/T (N, IUPAC codes) are skipped, so an ambiguous stretch never joins two se
 2-bit packed into one ``uint64`` each (so ``K <= 32``) and matched by sorting, not by a dict of
 strings: memory is 8 bytes per position.
 """
+
 from __future__ import annotations
 
 from typing import Optional, Sequence
@@ -35,7 +36,7 @@ def kmer_codes(seq: str, k: int) -> np.ndarray:
     vals = _CODE[raw]
     win = np.lib.stride_tricks.sliding_window_view(vals, k)
     ok = (win >= 0).all(axis=1)
-    weights = (np.uint64(4) ** np.arange(k - 1, -1, -1, dtype=np.uint64))
+    weights = np.uint64(4) ** np.arange(k - 1, -1, -1, dtype=np.uint64)
     codes = (win[ok].astype(np.uint64) * weights).sum(axis=1, dtype=np.uint64)
     return np.unique(codes)
 
@@ -96,8 +97,10 @@ def group_summary(groups: Sequence[str]) -> str:
     for g in groups:
         sizes[g] = sizes.get(g, 0) + 1
     counts = sorted(sizes.values(), reverse=True)
-    return (f"{len(counts):,} groups (largest {counts[0] if counts else 0:,}, "
-            f"{sum(1 for c in counts if c == 1):,} singletons)")
+    return (
+        f"{len(counts):,} groups (largest {counts[0] if counts else 0:,}, "
+        f"{sum(1 for c in counts if c == 1):,} singletons)"
+    )
 
 
 __all__ = ["group_summary", "kmer_codes", "shared_kmer_groups"]

@@ -1,4 +1,5 @@
 """Every data loader, by its ``data.loader`` name, and :func:`load_data`, which runs the chosen one."""
+
 from __future__ import annotations
 
 from typing import Callable
@@ -43,8 +44,10 @@ def load_data(cfg: DataConfig, task: str) -> DataBundle:
     if cfg.homology_kmer:
         tr = bundle.train
         tr.groups = shared_kmer_groups(tr.seqs, cfg.homology_kmer, tr.groups if tr.has_groups else None)
-        bundle.notes.append(f"training rows grouped by shared {cfg.homology_kmer}-mers (data.homology_kmer): "
-                            f"{group_summary(tr.groups)}; hold-outs and folds keep groups whole")
+        bundle.notes.append(
+            f"training rows grouped by shared {cfg.homology_kmer}-mers (data.homology_kmer): "
+            f"{group_summary(tr.groups)}; hold-outs and folds keep groups whole"
+        )
     return bundle
 
 

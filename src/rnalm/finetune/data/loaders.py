@@ -5,6 +5,7 @@ train split, optional valid/test splits, and notes that end up in ``metrics.json
 the results knows which published preprocessing was applied. The table of loaders by
 name is :data:`rnalm.finetune.data.loader_table.LOADERS`; each validates its own ``data.options`` keys.
 """
+
 from __future__ import annotations
 
 import math
@@ -78,8 +79,15 @@ def load_generic(cfg: DataConfig, task: str) -> DataBundle:
     def read(p: Optional[str]) -> Optional[Records]:
         if not p:
             return None
-        return read_labelled(required_path(p), cfg.format, cfg.seq_column, cfg.label_column, cfg.id_column,
-                             cfg.group_column, cfg.fasta_label_field)
+        return read_labelled(
+            required_path(p),
+            cfg.format,
+            cfg.seq_column,
+            cfg.label_column,
+            cfg.id_column,
+            cfg.group_column,
+            cfg.fasta_label_field,
+        )
 
     return DataBundle(required_records(read(cfg.train)), read(cfg.valid), read(cfg.test), label_name=cfg.label_column)
 
@@ -91,8 +99,13 @@ def load_lamar(cfg: DataConfig, task: str) -> DataBundle:
     def read(p: Optional[str]) -> Optional[Records]:
         return read_table(required_path(p), ",", "seq", "label") if p else None
 
-    return DataBundle(required_records(read(cfg.train)), read(cfg.valid), read(cfg.test), label_name="label",
-                      notes=["LAMAR layout: CSV seq,label"])
+    return DataBundle(
+        required_records(read(cfg.train)),
+        read(cfg.valid),
+        read(cfg.test),
+        label_name="label",
+        notes=["LAMAR layout: CSV seq,label"],
+    )
 
 
 def load_nrc(cfg: DataConfig, task: str) -> DataBundle:
@@ -104,16 +117,23 @@ def load_nrc(cfg: DataConfig, task: str) -> DataBundle:
     def read(p: Optional[str]) -> Optional[Records]:
         return read_fasta(required_path(p), 1) if p else None
 
-    return DataBundle(required_records(read(cfg.train)), read(cfg.valid), read(cfg.test), label_name="class",
-                      notes=["nRC layout: FASTA with the class as the second header field"])
+    return DataBundle(
+        required_records(read(cfg.train)),
+        read(cfg.valid),
+        read(cfg.test),
+        label_name="class",
+        notes=["nRC layout: FASTA with the class as the second header field"],
+    )
 
 
 # ------------------------------------------------------------------------------------ Sample 2019
 def _read_columns(path: Path, columns: dict[str, str]) -> tuple[list[int], dict[str, list[str]]]:
     """Selected columns of a CSV (role -> column name) plus the 1-based line of each row."""
     header, rows = iter_table(path, ",")
-    idx = {role: column_index(header, name, path, role if role in ("seq", "label", "id", "group") else "extra")
-           for role, name in columns.items()}
+    idx = {
+        role: column_index(header, name, path, role if role in ("seq", "label", "id", "group") else "extra")
+        for role, name in columns.items()
+    }
     need = max(idx.values())
     lines: list[int] = []
     out: dict[str, list[str]] = {role: [] for role in columns}
@@ -145,24 +165,36 @@ def load_sample_random50(cfg: DataConfig, task: str) -> DataBundle:
     sequences (280,000), the ``n_test`` (20,000) most-read of those are the test set, the rest
     train; MRL (``rl``) standardised with the training split's statistics.
     """
-    o = loader_options(cfg, {"seq_column": "utr", "label_column": "rl", "reads_column": "total_reads",
-                       "keep": 280_000, "n_test": 20_000})
+    o = loader_options(
+        cfg,
+        {"seq_column": "utr", "label_column": "rl", "reads_column": "total_reads", "keep": 280_000, "n_test": 20_000},
+    )
     path = required_path(cfg.train)
     lines, cols = _read_columns(path, {"seq": o["seq_column"], "label": o["label_column"], "reads": o["reads_column"]})
     reads = _reads(cols["reads"], lines, path, o["reads_column"])
     order = sorted(range(len(lines)), key=lambda i: -reads[i])[: int(o["keep"])]
     if len(order) <= o["n_test"]:
-        raise DataError(f"{path}: {len(order)} rows, not more than options.n_test={o['n_test']}; nothing left to "
-                        "train on")
+        raise DataError(
+            f"{path}: {len(order)} rows, not more than options.n_test={o['n_test']}; nothing left to train on"
+        )
     recs = Records()
     for i in order:
-        recs.append(f"{path.stem.split('.')[0]}_{lines[i] - 1}", cols["seq"][i], cols["label"][i],
-                    f"{path.name}:{lines[i]}")
+        recs.append(
+            f"{path.stem.split('.')[0]}_{lines[i] - 1}", cols["seq"][i], cols["label"][i], f"{path.name}:{lines[i]}"
+        )
     n_test = int(o["n_test"])
     test, train = recs.subset(range(n_test)), recs.subset(range(n_test, len(recs)))
-    return DataBundle(train, None, test, label_name=o["label_column"], force_standardize=True, notes=[
-        f"Sample 2019 GSM3130435 split: {len(order)} most-read sequences kept, "
-        f"the {n_test} most-read are the test set"])
+    return DataBundle(
+        train,
+        None,
+        test,
+        label_name=o["label_column"],
+        force_standardize=True,
+        notes=[
+            f"Sample 2019 GSM3130435 split: {len(order)} most-read sequences kept, "
+            f"the {n_test} most-read are the test set"
+        ],
+    )
 
 
 def load_sample_varlen(cfg: DataConfig, task: str) -> DataBundle:
@@ -172,12 +204,22 @@ def load_sample_varlen(cfg: DataConfig, task: str) -> DataBundle:
     ``human`` sets, the ``n_test_per_length`` (100) most-read sequences of every length form that
     set's test set (reported separately); everything else trains. Labels standardised on train.
     """
-    o = loader_options(cfg, {"seq_column": "utr", "label_column": "rl", "reads_column": "total_reads",
-                       "set_column": "set", "min_reads": 10, "n_test_per_length": 100,
-                       "test_sets": ["random", "human"]})
+    o = loader_options(
+        cfg,
+        {
+            "seq_column": "utr",
+            "label_column": "rl",
+            "reads_column": "total_reads",
+            "set_column": "set",
+            "min_reads": 10,
+            "n_test_per_length": 100,
+            "test_sets": ["random", "human"],
+        },
+    )
     path = required_path(cfg.train)
-    lines, cols = _read_columns(path, {"seq": o["seq_column"], "label": o["label_column"],
-                                       "reads": o["reads_column"], "set": o["set_column"]})
+    lines, cols = _read_columns(
+        path, {"seq": o["seq_column"], "label": o["label_column"], "reads": o["reads_column"], "set": o["set_column"]}
+    )
     reads = _reads(cols["reads"], lines, path, o["reads_column"])
     kept = [i for i in range(len(lines)) if reads[i] >= o["min_reads"]]
     if not kept:
@@ -202,9 +244,17 @@ def load_sample_varlen(cfg: DataConfig, task: str) -> DataBundle:
             train.append(rid, cols["seq"][i], cols["label"][i], where)
     if not len(train) or not len(test):
         raise DataError(f"{path}: the published split leaves {len(train)} training and {len(test)} test rows")
-    return DataBundle(train, None, test, label_name=o["label_column"], force_standardize=True, notes=[
-        f"Sample 2019 GSM4084997 split: total_reads >= {o['min_reads']}; test = the {o['n_test_per_length']} "
-        f"most-read sequences of each length in sets {o['test_sets']} ({len(test)} rows)"])
+    return DataBundle(
+        train,
+        None,
+        test,
+        label_name=o["label_column"],
+        force_standardize=True,
+        notes=[
+            f"Sample 2019 GSM4084997 split: total_reads >= {o['min_reads']}; test = the {o['n_test_per_length']} "
+            f"most-read sequences of each length in sets {o['test_sets']} ({len(test)} rows)"
+        ],
+    )
 
 
 def load_sample_snv(cfg: DataConfig, task: str) -> DataBundle:
@@ -212,17 +262,40 @@ def load_sample_snv(cfg: DataConfig, task: str) -> DataBundle:
     5' UTRs and their variants, MRL in ``hrl``. Rows are grouped by wild type (``mother``) so that a
     variant never lands in a different fold than its wild type; ``info4`` (normal / variant)
     becomes the per-subset breakdown in the metrics."""
-    o = loader_options(cfg, {"seq_column": "utr", "label_column": "hrl", "id_column": "id", "group_column": "mother",
-                       "subset_column": "info4"})
+    o = loader_options(
+        cfg,
+        {
+            "seq_column": "utr",
+            "label_column": "hrl",
+            "id_column": "id",
+            "group_column": "mother",
+            "subset_column": "info4",
+        },
+    )
     path = required_path(cfg.train)
-    recs = read_table(path, ",", o["seq_column"], o["label_column"], o["id_column"], o["group_column"],
-                      extra_columns=[o["subset_column"]] if o["subset_column"] else [])
+    recs = read_table(
+        path,
+        ",",
+        o["seq_column"],
+        o["label_column"],
+        o["id_column"],
+        o["group_column"],
+        extra_columns=[o["subset_column"]] if o["subset_column"] else [],
+    )
     if o["subset_column"]:
         recs.extra["subset"] = recs.extra.pop(o["subset_column"])
-    test = (read_table(required_path(cfg.test), ",", o["seq_column"], o["label_column"], o["id_column"])
-            if cfg.test else None)
-    return DataBundle(recs, None, test, label_name=o["label_column"], notes=[
-        f"Sample 2019 SNV set: label {o['label_column']}, rows grouped by {o['group_column']!r} (wild type)"])
+    test = (
+        read_table(required_path(cfg.test), ",", o["seq_column"], o["label_column"], o["id_column"])
+        if cfg.test
+        else None
+    )
+    return DataBundle(
+        recs,
+        None,
+        test,
+        label_name=o["label_column"],
+        notes=[f"Sample 2019 SNV set: label {o['label_column']}, rows grouped by {o['group_column']!r} (wild type)"],
+    )
 
 
 # ------------------------------------------------------------------------------------ Cao et al.
@@ -242,8 +315,9 @@ def load_cao(cfg: DataConfig, task: str) -> DataBundle:
     ``insert`` (the 100-nt UTR fragment between the fixed flanks, UTR-LM's input) or ``construct``
     (all 140 nt). Fragments of one transcript share a label, so they are grouped for splitting.
     """
-    o = loader_options(cfg, {"cell_line": "HEK293", "target": "te", "region": "insert", "log": True,
-                       "group_by_transcript": True})
+    o = loader_options(
+        cfg, {"cell_line": "HEK293", "target": "te", "region": "insert", "log": True, "group_by_transcript": True}
+    )
     cell = CAO_CELL_LINES.get(str(o["cell_line"]).lower())
     if cell is None:
         raise ConfigError(f"data.options.cell_line={o['cell_line']!r} is not one of HEK293, MUSCLE, PC3")
@@ -281,21 +355,46 @@ def load_cao(cfg: DataConfig, task: str) -> DataBundle:
                 value = math.log(value)
             if o["region"] == "insert":
                 if not (seq.upper().startswith(CAO_PREFIX) and seq.upper().endswith(CAO_SUFFIX)):
-                    raise DataError(f"{where}: construct does not carry the library flanks; use "
-                                    "data.options.region=construct")
-                seq = seq[len(CAO_PREFIX): len(seq) - len(CAO_SUFFIX)]
+                    raise DataError(
+                        f"{where}: construct does not carry the library flanks; use data.options.region=construct"
+                    )
+                seq = seq[len(CAO_PREFIX) : len(seq) - len(CAO_SUFFIX)]
             frag = fields[-1] if len(fields) >= 6 else str(n)
-            recs.append(f"{fields[0]}|{cell}|{frag}", seq, repr(value), where,
-                        group=fields[0] if o["group_by_transcript"] else None)
+            recs.append(
+                f"{fields[0]}|{cell}|{frag}",
+                seq,
+                repr(value),
+                where,
+                group=fields[0] if o["group_by_transcript"] else None,
+            )
     if not len(recs):
         raise DataError(f"{path}: no measured constructs for cell line {cell}")
     name = f"{'ln ' if o['log'] else ''}{key} ({cell})"
-    return DataBundle(recs, None, None, label_name=name, notes=[
-        f"Cao et al. endogenous library, {cell}: {len(recs)} constructs, label {name}, region {o['region']}; "
-        f"{skipped} unmeasured designed constructs skipped"
-        + ("; fragments grouped by transcript" if o["group_by_transcript"] else "")])
+    return DataBundle(
+        recs,
+        None,
+        None,
+        label_name=name,
+        notes=[
+            f"Cao et al. endogenous library, {cell}: {len(recs)} constructs, label {name}, region {o['region']}; "
+            f"{skipped} unmeasured designed constructs skipped"
+            + ("; fragments grouped by transcript" if o["group_by_transcript"] else "")
+        ],
+    )
 
 
-__all__ = ["DataBundle", "TRAIN_REQUIRED", "data_path", "required_path", "required_records", "load_cao", "load_generic",
-           "load_lamar", "load_nrc", "load_sample_random50",
-           "load_sample_snv", "load_sample_varlen", "loader_options"]
+__all__ = [
+    "DataBundle",
+    "TRAIN_REQUIRED",
+    "data_path",
+    "required_path",
+    "required_records",
+    "load_cao",
+    "load_generic",
+    "load_lamar",
+    "load_nrc",
+    "load_sample_random50",
+    "load_sample_snv",
+    "load_sample_varlen",
+    "loader_options",
+]

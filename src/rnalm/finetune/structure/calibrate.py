@@ -19,6 +19,7 @@ for runs trained without it -- nothing is retrained:
 It prints one line: the threshold, the training F1 at it and at 0.5, the validation F1 at it and at
 0.5 (the mean over folds for cross-validated runs).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,8 +57,18 @@ def _predict(model: RunModel, index: int) -> Callable[[Split], np.ndarray]:
 def run_context(model: RunModel) -> Context:
     """The training context of a loaded structure run, for re-deriving its splits and metrics."""
     r = model.run
-    return Context(r.cfg, r.task, r.run_dir, log=_quiet, alphabet=r.alphabet, encoder=r.encoder, sha256=r.sha256,
-                   frozen=r.frozen, pair_probs=r.pair_probs, device=r.device)
+    return Context(
+        r.cfg,
+        r.task,
+        r.run_dir,
+        log=_quiet,
+        alphabet=r.alphabet,
+        encoder=r.encoder,
+        sha256=r.sha256,
+        frozen=r.frozen,
+        pair_probs=r.pair_probs,
+        device=r.device,
+    )
 
 
 def _quiet(_message: str) -> None:
@@ -70,8 +81,15 @@ def _read_json(path: Path) -> dict:
     return json.loads(path.read_text())
 
 
-def _model_split(model: RunModel, index: int, out_dir: Path, train: Split, evals: list[Split], fold: Optional[int],
-                 max_sequences: int) -> tuple[dict, dict, list[dict]]:
+def _model_split(
+    model: RunModel,
+    index: int,
+    out_dir: Path,
+    train: Split,
+    evals: list[Split],
+    fold: Optional[int],
+    max_sequences: int,
+) -> tuple[dict, dict, list[dict]]:
     """Threshold record, updated metrics.json dict and prediction rows of one model directory."""
     ctx = run_context(model)
     state = fit_labels(ctx, train, evals)
@@ -128,10 +146,16 @@ def calibrate(run_dir: str | Path, max_sequences: int = MAX_SEQUENCES, device: O
         top["postprocess"] = decision_summary(record)
         write_predictions(run_dir / PREDICTIONS_FILE, test_rows)
         write_json(run_dir / METRICS_FILE, top)
-    return {"run_dir": str(run_dir), "threshold": record["threshold"], "n_sequences": record["n_sequences"],
-            "f1_train": record["f1_train"], "f1_train_t050": record["f1_train_t050"],
-            "f1_valid": _mean(valid_m, "f1"), "f1_valid_t050": _mean(valid_m, f"f1{SUFFIX_T050}"),
-            "folds": record.get("folds")}
+    return {
+        "run_dir": str(run_dir),
+        "threshold": record["threshold"],
+        "n_sequences": record["n_sequences"],
+        "f1_train": record["f1_train"],
+        "f1_train_t050": record["f1_train_t050"],
+        "f1_valid": _mean(valid_m, "f1"),
+        "f1_valid_t050": _mean(valid_m, f"f1{SUFFIX_T050}"),
+        "folds": record.get("folds"),
+    }
 
 
 def _mean(metrics: list[dict], key: str) -> Optional[float]:
@@ -147,17 +171,25 @@ def summary_line(r: dict) -> str:
     fmt = _fmt
     where = f"mean of folds {r['folds']}" if r.get("folds") else f"{r['n_sequences']} training sequences"
     valid = "valid (fold mean)" if r.get("folds") else "valid"
-    return (f"{r['run_dir']}: threshold {r['threshold']:.2f} ({where}); train F1 {fmt(r['f1_train'])} "
-            f"(at 0.5: {fmt(r['f1_train_t050'])}); {valid} F1 {fmt(r['f1_valid'])} (at 0.5: {fmt(r['f1_valid_t050'])})")
+    return (
+        f"{r['run_dir']}: threshold {r['threshold']:.2f} ({where}); train F1 {fmt(r['f1_train'])} "
+        f"(at 0.5: {fmt(r['f1_train_t050'])}); {valid} F1 {fmt(r['f1_valid'])} (at 0.5: {fmt(r['f1_valid_t050'])})"
+    )
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m rnalm.finetune.structure.calibrate",
-                                 description="Choose a trained structure run's base-pair threshold on its training "
-                                             "split and recompute its metrics at it (nothing is retrained).")
+    ap = argparse.ArgumentParser(
+        prog="python -m rnalm.finetune.structure.calibrate",
+        description="Choose a trained structure run's base-pair threshold on its training "
+        "split and recompute its metrics at it (nothing is retrained).",
+    )
     ap.add_argument("run_dir", type=Path, help="run directory of `rnalm finetune` with task: structure")
-    ap.add_argument("--max-sequences", type=int, default=MAX_SEQUENCES,
-                    help=f"training sequences scored at most (seeded subset; default {MAX_SEQUENCES})")
+    ap.add_argument(
+        "--max-sequences",
+        type=int,
+        default=MAX_SEQUENCES,
+        help=f"training sequences scored at most (seeded subset; default {MAX_SEQUENCES})",
+    )
     ap.add_argument("--device", default=None, help="cpu, cuda, ... (default: the run's train.device)")
     args = ap.parse_args(argv)
     try:

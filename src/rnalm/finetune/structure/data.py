@@ -22,6 +22,7 @@ the run's notes, never truncated: a cut structure would be wrong). ``data.option
   counted) or ``error``;
 * ``limit``: keep only the first N structures of each file (after the length filter; smoke tests).
 """
+
 from __future__ import annotations
 
 import warnings
@@ -79,8 +80,9 @@ def read_structure_source(path: Path, invalid_pairs: str = "drop") -> tuple[list
             if w not in dropped:
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         if dropped:
-            notes.append(f"{f.name}: impossible pairs dropped in {len(dropped)} record(s) "
-                         "(data.options.invalid_pairs=drop)")
+            notes.append(
+                f"{f.name}: impossible pairs dropped in {len(dropped)} record(s) (data.options.invalid_pairs=drop)"
+            )
         out += structs
         where += [f"{f.name}: record {s.id!r}" for s in structs]
     if not out:
@@ -104,13 +106,21 @@ def to_records(structs: list[Structure], where: list[str], group: str, subset: s
     return recs
 
 
-def _filter(structs: list[Structure], where: list[str], max_length: Optional[int], limit: Optional[int],
-            name: str, notes: list[str]) -> tuple[list[Structure], list[str]]:
+def _filter(
+    structs: list[Structure],
+    where: list[str],
+    max_length: Optional[int],
+    limit: Optional[int],
+    name: str,
+    notes: list[str],
+) -> tuple[list[Structure], list[str]]:
     if max_length is not None:
         keep = [k for k, s in enumerate(structs) if len(s) <= max_length]
         if len(keep) < len(structs):
-            notes.append(f"{name}: skipped {len(structs) - len(keep)} of {len(structs)} structures longer than "
-                         f"data.max_length={max_length} nt")
+            notes.append(
+                f"{name}: skipped {len(structs) - len(keep)} of {len(structs)} structures longer than "
+                f"data.max_length={max_length} nt"
+            )
         if not keep:
             raise DataError(f"{name}: all {len(structs)} structures are longer than data.max_length={max_length}")
         structs, where = [structs[k] for k in keep], [where[k] for k in keep]
@@ -147,14 +157,20 @@ def load_structures(cfg: DataConfig, task: str) -> DataBundle:
 
     if o["splits"]:
         return _published_splits(cfg, o, read, notes)
-    return DataBundle(required_records(read(cfg.train, "train")), read(cfg.valid, "valid"), read(cfg.test, "test"),
-                      label_name="base pairs", notes=notes)
+    return DataBundle(
+        required_records(read(cfg.train, "train")),
+        read(cfg.valid, "valid"),
+        read(cfg.test, "test"),
+        label_name="base pairs",
+        notes=notes,
+    )
 
 
 def _published_splits(cfg: DataConfig, o: dict, read, notes: list[str]) -> DataBundle:
     if cfg.valid or cfg.test:
-        raise ConfigError("data.options.splits takes train/valid/test from the splits file; "
-                          "drop data.valid / data.test")
+        raise ConfigError(
+            "data.options.splits takes train/valid/test from the splits file; drop data.valid / data.test"
+        )
     splits = read_archiveii_splits(required_path(o["splits"]))
     if o["fold"] not in splits:
         raise ConfigError(f"data.options.fold={o['fold']!r} is not a fold of {o['splits']} ({sorted(splits)})")
@@ -168,13 +184,17 @@ def _published_splits(cfg: DataConfig, o: dict, read, notes: list[str]) -> DataB
         ids = parts.get(name, [])
         found = [index[i] for i in ids if i in index]
         if ids and len(found) < len(ids):
-            notes.append(f"published split fold {o['fold']} {name}: {len(ids) - len(found)} of {len(ids)} ids not in "
-                         f"data.train (removed or over data.max_length)")
+            notes.append(
+                f"published split fold {o['fold']} {name}: {len(ids) - len(found)} of {len(ids)} ids not in "
+                f"data.train (removed or over data.max_length)"
+            )
         out[name] = allrecs.subset(found) if found else None
     if out["train"] is None or out["test"] is None:
         raise DataError(f"published split fold {o['fold']}: no training or no test structures left")
-    notes.append(f"published ArchiveII split, fold {o['fold']}: {len(out['train'])} train, "
-                 f"{len(out['valid']) if out['valid'] else 0} valid, {len(out['test'])} test")
+    notes.append(
+        f"published ArchiveII split, fold {o['fold']}: {len(out['train'])} train, "
+        f"{len(out['valid']) if out['valid'] else 0} valid, {len(out['test'])} test"
+    )
     return DataBundle(out["train"], out["valid"], out["test"], label_name="base pairs", notes=notes)
 
 

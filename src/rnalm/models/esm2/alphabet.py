@@ -8,6 +8,7 @@ its RNA vocabulary from it, so :data:`ESM2_TOKENS` is the single source of that 
 ESM-2 is a protein model: input is folded to upper case and no U/T conversion happens (``U`` is
 selenocysteine here, not uracil).
 """
+
 from __future__ import annotations
 
 from rnalm.alphabet import Alphabet, pad_to_multiple_of_8
@@ -15,8 +16,33 @@ from rnalm.alphabet import Alphabet, pad_to_multiple_of_8
 SPECIALS = ("<cls>", "<pad>", "<eos>", "<unk>")
 #: fair-esm's ``proteinseq_toks["toks"]``: 20 amino acids, X, ambiguity/rare codes B U Z O, gap marks.
 PROTEIN_LETTERS = (
-    "L", "A", "G", "V", "S", "E", "R", "T", "I", "D", "P", "K", "Q", "N",
-    "F", "Y", "M", "H", "W", "C", "X", "B", "U", "Z", "O", ".", "-",
+    "L",
+    "A",
+    "G",
+    "V",
+    "S",
+    "E",
+    "R",
+    "T",
+    "I",
+    "D",
+    "P",
+    "K",
+    "Q",
+    "N",
+    "F",
+    "Y",
+    "M",
+    "H",
+    "W",
+    "C",
+    "X",
+    "B",
+    "U",
+    "Z",
+    "O",
+    ".",
+    "-",
 )
 
 #: The 33 ESM-2 tokens in embedding-row order.

@@ -17,6 +17,7 @@ fair-esm it is picked up when it sits next to the model file. Without it the mod
 The helpers at the top are shared with UTR-LM, whose checkpoints are bare fair-esm ``ESM2``
 state dicts.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -92,8 +93,10 @@ def check_esm2_tensors(state: Mapping[str, torch.Tensor], vocab_size: int, embed
         fc1 = state.get(f"layers.{i}.fc1.weight")
         if fc1 is None or tuple(fc1.shape) != (4 * embed_dim, embed_dim):
             got = None if fc1 is None else tuple(fc1.shape)
-            raise CheckpointError(f"layers.{i}.fc1.weight has shape {got}, expected ({4 * embed_dim}, {embed_dim}) "
-                                  f"(ESM-2's feed-forward is 4x the width)")
+            raise CheckpointError(
+                f"layers.{i}.fc1.weight has shape {got}, expected ({4 * embed_dim}, {embed_dim}) "
+                f"(ESM-2's feed-forward is 4x the width)"
+            )
 
 
 def tie_lm_head(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -145,8 +148,10 @@ def load_regression(path: Path, in_features: int) -> dict[str, torch.Tensor]:
         raise CheckpointError(f"{path}: contact regression file lacks {missing}")
     w, b = state[REGRESSION_KEYS[0]], state[REGRESSION_KEYS[1]]
     if tuple(w.shape) != (1, in_features) or tuple(b.shape) != (1,):
-        raise CheckpointError(f"{path}: contact regression has shape {tuple(w.shape)}, expected (1, {in_features}) "
-                              f"(layers x heads of the model next to it)")
+        raise CheckpointError(
+            f"{path}: contact regression has shape {tuple(w.shape)}, expected (1, {in_features}) "
+            f"(layers x heads of the model next to it)"
+        )
     return {REGRESSION_KEYS[0]: w, REGRESSION_KEYS[1]: b}
 
 
@@ -178,7 +183,8 @@ def convert_esm2(probe: Probe) -> Converted:
     stored_heads = heads_from_rotary(state, embed_dim)
     if stored_heads is not None and stored_heads != heads:
         raise CheckpointError(
-            f"{probe.path}: cfg says {heads} attention heads but the rotary buffers imply {stored_heads}")
+            f"{probe.path}: cfg says {heads} attention heads but the rotary buffers imply {stored_heads}"
+        )
     if embed_dim % heads:
         raise CheckpointError(f"{probe.path}: width {embed_dim} is not divisible by {heads} heads")
     state = drop_rotary_buffers(state, embed_dim // heads)
@@ -212,10 +218,22 @@ def convert_esm2(probe: Probe) -> Converted:
 
 #: fair-esm ESM-2 checkpoints (listed in :data:`rnalm.models.FORMATS`).
 ESM2_FORMAT = CheckpointFormat(
-    "esm2", "fair-esm ESM-2 .pt (dict with 'cfg' holding the model arguments and 'model' state dict)", _sniff,
-    convert_esm2)
+    "esm2",
+    "fair-esm ESM-2 .pt (dict with 'cfg' holding the model arguments and 'model' state dict)",
+    _sniff,
+    convert_esm2,
+)
 __all__ = [
     "ESM2_FORMAT",
-    "ESM2_PREFIXES", "ESM2_MAX_POSITIONS", "count_layers", "heads_from_rotary", "check_esm2_tensors",
-    "tie_lm_head", "drop_rotary_buffers", "model_args", "regression_path", "load_regression", "convert_esm2",
+    "ESM2_PREFIXES",
+    "ESM2_MAX_POSITIONS",
+    "count_layers",
+    "heads_from_rotary",
+    "check_esm2_tensors",
+    "tie_lm_head",
+    "drop_rotary_buffers",
+    "model_args",
+    "regression_path",
+    "load_regression",
+    "convert_esm2",
 ]

@@ -9,6 +9,7 @@ Where LAMAR's tokenizer silently turns ``U`` (and every lower-case letter run) i
 rnalm upper-cases the input and converts ``U`` to ``T`` explicitly; any other character is an
 error naming the record and position (see :mod:`rnalm.alphabet`).
 """
+
 from __future__ import annotations
 
 from rnalm.alphabet import Alphabet

@@ -21,6 +21,7 @@ rnalm cannot compute exactly (relative position embeddings, decoders, ESMFold, o
 is refused with a :class:`~rnalm.errors.CheckpointError`, as is any tensor that has no rnalm
 counterpart (e.g. a fine-tuned ``classifier.*`` head).
 """
+
 from __future__ import annotations
 
 import json
@@ -198,8 +199,11 @@ def resolve_alphabet(directory: Path, cfg: dict[str, Any], vocab_size: int, note
                 f"rnalm cannot tell how to tokenise for this model"
             )
         alphabet = known[tokens]
-    elif vocab_size == len(LAMAR_TOKENS) and cfg.get("pad_token_id") == LAMAR_ALPHABET.padding_idx \
-            and cfg.get("mask_token_id") in (None, LAMAR_ALPHABET.mask_idx):
+    elif (
+        vocab_size == len(LAMAR_TOKENS)
+        and cfg.get("pad_token_id") == LAMAR_ALPHABET.padding_idx
+        and cfg.get("mask_token_id") in (None, LAMAR_ALPHABET.mask_idx)
+    ):
         alphabet = LAMAR_ALPHABET
         notes.append("no vocab.txt: 10-token vocabulary with <pad>=1 taken to be LAMAR's single-nucleotide vocab")
     else:
@@ -243,11 +247,11 @@ def rename_key(key: str) -> Optional[str]:
         i, rest = m.groups()
         for src, dst in _LAYER_RULES:
             if rest.startswith(src):
-                return f"layers.{i}.{dst}{rest[len(src):]}"
+                return f"layers.{i}.{dst}{rest[len(src) :]}"
         return None
     for src, dst in _TOP_RULES:
         if key == src or (src.endswith(".") and key.startswith(src)):
-            return dst + key[len(src):]
+            return dst + key[len(src) :]
     return None
 
 
@@ -256,7 +260,7 @@ def normalize_keys(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     out: dict[str, torch.Tensor] = {}
     for key, value in state.items():
         if key.startswith("esm."):
-            key = key[len("esm."):]
+            key = key[len("esm.") :]
         if key.endswith("LayerNorm.gamma"):
             key = key[: -len("gamma")] + "weight"
         elif key.endswith("LayerNorm.beta"):
@@ -294,31 +298,37 @@ class _Dims:
 def _check_dims(cfg: dict[str, Any], state: dict[str, torch.Tensor]) -> tuple[torch.Tensor, _Dims]:
     """The token embedding and the architecture, each config.json field checked against the tensors."""
     emb = state.get("embeddings.word_embeddings.weight")
-    _expect(emb is not None and emb.ndim == 2,
-            "no embeddings.word_embeddings.weight: not an ESM model's weights")
+    _expect(emb is not None and emb.ndim == 2, "no embeddings.word_embeddings.weight: not an ESM model's weights")
     assert emb is not None
     vocab_size, width = emb.shape
     num_layers = _count_layers(state)
     heads = int(_hf(cfg, "num_attention_heads"))
     _expect(num_layers > 0, "no encoder.layer.N tensors: not an ESM model's weights")
-    _expect(cfg.get("vocab_size") in (None, vocab_size),
-            f"config.json vocab_size={cfg.get('vocab_size')} but the token embedding has {vocab_size} rows")
-    _expect(int(_hf(cfg, "hidden_size")) == width,
-            f"config.json hidden_size={_hf(cfg, 'hidden_size')} but the weights are {width} wide")
-    _expect(int(_hf(cfg, "num_hidden_layers")) == num_layers,
-            f"config.json num_hidden_layers={_hf(cfg, 'num_hidden_layers')} but the weights have {num_layers} layers")
+    _expect(
+        cfg.get("vocab_size") in (None, vocab_size),
+        f"config.json vocab_size={cfg.get('vocab_size')} but the token embedding has {vocab_size} rows",
+    )
+    _expect(
+        int(_hf(cfg, "hidden_size")) == width,
+        f"config.json hidden_size={_hf(cfg, 'hidden_size')} but the weights are {width} wide",
+    )
+    _expect(
+        int(_hf(cfg, "num_hidden_layers")) == num_layers,
+        f"config.json num_hidden_layers={_hf(cfg, 'num_hidden_layers')} but the weights have {num_layers} layers",
+    )
     _expect(heads > 0 and width % heads == 0, f"hidden size {width} is not divisible by {heads} attention heads")
     fc1 = state.get("encoder.layer.0.intermediate.dense.weight")
     _expect(fc1 is not None, "no encoder.layer.0.intermediate.dense.weight")
     assert fc1 is not None
     ffn = fc1.shape[0]
-    _expect(int(_hf(cfg, "intermediate_size")) == ffn,
-            f"config.json intermediate_size={_hf(cfg, 'intermediate_size')} but the weights have {ffn}")
+    _expect(
+        int(_hf(cfg, "intermediate_size")) == ffn,
+        f"config.json intermediate_size={_hf(cfg, 'intermediate_size')} but the weights have {ffn}",
+    )
     return emb, _Dims(vocab_size, width, num_layers, heads, ffn)
 
 
-def _drop_unused(state: dict[str, torch.Tensor], pos: str, head_dim: int
-                 ) -> tuple[dict[str, torch.Tensor], list[str]]:
+def _drop_unused(state: dict[str, torch.Tensor], pos: str, head_dim: int) -> tuple[dict[str, torch.Tensor], list[str]]:
     """Remove the buffers and tensors the original ignores (or recomputes), each checked or recorded."""
     ignored: list[str] = []
     rotary_keys = [k for k in state if _ROTARY_KEY.match(k)]
@@ -340,17 +350,20 @@ def _drop_unused(state: dict[str, torch.Tensor], pos: str, head_dim: int
     return state, ignored
 
 
-def _max_positions(directory: Path, cfg: dict[str, Any], state: dict[str, torch.Tensor], pos: str,
-                   padding_idx: int) -> int:
+def _max_positions(
+    directory: Path, cfg: dict[str, Any], state: dict[str, torch.Tensor], pos: str, padding_idx: int
+) -> int:
     """The longest input: from the position table (absolute) or the declared limits (rotary)."""
     if pos == "absolute":
         table = state.get("embeddings.position_embeddings.weight")
         _expect(table is not None, "absolute-position model without embeddings.position_embeddings.weight")
         assert table is not None
         rows = table.shape[0]
-        _expect(rows == int(_hf(cfg, "max_position_embeddings")),
-                f"position table has {rows} rows but config.json max_position_embeddings="
-                f"{_hf(cfg, 'max_position_embeddings')}")
+        _expect(
+            rows == int(_hf(cfg, "max_position_embeddings")),
+            f"position table has {rows} rows but config.json max_position_embeddings="
+            f"{_hf(cfg, 'max_position_embeddings')}",
+        )
         # transformers numbers non-pad tokens padding_idx+1, padding_idx+2, ... exactly as rnalm's
         # LearnedPositionalEmbedding does; rnalm's table holds max_positions + padding_idx + 1 rows.
         max_positions = rows - padding_idx - 1
@@ -361,8 +374,9 @@ def _max_positions(directory: Path, cfg: dict[str, Any], state: dict[str, torch.
     return max(int(_hf(cfg, "max_position_embeddings")), _tokenizer_max_length(directory) or 0)
 
 
-def _lm_head(cfg: dict[str, Any], state: dict[str, torch.Tensor], emb: torch.Tensor, notes: list[str]
-             ) -> tuple[bool, bool]:
+def _lm_head(
+    cfg: dict[str, Any], state: dict[str, torch.Tensor], emb: torch.Tensor, notes: list[str]
+) -> tuple[bool, bool]:
     """``(has_lm, tie)``: the LM head is tied (decoder absent or equal to the embeddings) or untied.
 
     A tied decoder is removed from ``state``."""
@@ -371,8 +385,10 @@ def _lm_head(cfg: dict[str, Any], state: dict[str, torch.Tensor], emb: torch.Ten
     if has_lm:
         decoder = state.pop("lm_head.decoder.weight", None)
         if decoder is None:
-            _expect(bool(_hf(cfg, "tie_word_embeddings")),
-                    "config.json sets tie_word_embeddings=false but lm_head.decoder.weight is missing")
+            _expect(
+                bool(_hf(cfg, "tie_word_embeddings")),
+                "config.json sets tie_word_embeddings=false but lm_head.decoder.weight is missing",
+            )
         elif torch.equal(decoder, emb):
             pass
         else:
@@ -416,9 +432,11 @@ def convert_hf_esm(directory: Path, cfg: dict[str, Any], state: dict[str, torch.
     state, ignored = _drop_unused(state, pos, dims.width // dims.heads)
 
     has_emb_ln = "embeddings.layer_norm.weight" in state
-    _expect(has_emb_ln == bool(_hf(cfg, "emb_layer_norm_before")),
-            f"config.json emb_layer_norm_before={_hf(cfg, 'emb_layer_norm_before')} but the embedding "
-            f"LayerNorm is {'present' if has_emb_ln else 'absent'} in the weights")
+    _expect(
+        has_emb_ln == bool(_hf(cfg, "emb_layer_norm_before")),
+        f"config.json emb_layer_norm_before={_hf(cfg, 'emb_layer_norm_before')} but the embedding "
+        f"LayerNorm is {'present' if has_emb_ln else 'absent'} in the weights",
+    )
     max_positions = _max_positions(directory, cfg, state, pos, padding_idx)
     has_lm, tie = _lm_head(cfg, state, emb, notes)
     has_contact = "contact_head.regression.weight" in state
@@ -450,8 +468,9 @@ def convert_hf_esm(directory: Path, cfg: dict[str, Any], state: dict[str, torch.
         attention_dropout=float(_hf(cfg, "attention_probs_dropout_prob") or 0.0),
     )
     if cfg.get("hidden_act") not in (None, "gelu"):
-        notes.append(f"config.json hidden_act={cfg['hidden_act']!r} is ignored, as transformers' ESM code "
-                     f"always uses erf-GELU")
+        notes.append(
+            f"config.json hidden_act={cfg['hidden_act']!r} is ignored, as transformers' ESM code always uses erf-GELU"
+        )
     provenance: dict[str, Any] = {
         "family": alphabet.name,
         "hf_architectures": cfg.get("architectures"),
@@ -490,5 +509,12 @@ HF_ESM_FORMAT = CheckpointFormat(
 )
 
 
-__all__ = ["HF_ESM_FORMAT", "FORMAT_NAME", "convert_hf_esm", "convert_hf_esm_dir", "load_weights", "rename_key",
-           "read_vocab"]
+__all__ = [
+    "HF_ESM_FORMAT",
+    "FORMAT_NAME",
+    "convert_hf_esm",
+    "convert_hf_esm_dir",
+    "load_weights",
+    "rename_key",
+    "read_vocab",
+]

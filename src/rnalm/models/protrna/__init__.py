@@ -4,6 +4,7 @@ The ``protrna-h5`` checkpoint format (:data:`.convert.PROTRNA_FORMAT`, listed in
 :data:`rnalm.models.FORMATS`) makes ``rnalm.load("ProtRNA_pretrained.h5")`` work; reading it needs the
 optional h5py package (``pip install 'rnalm[h5]'``). The model card is ``card.md`` next to this file.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -34,6 +35,11 @@ def load_protrna_h5(
 
 
 __all__ = [
-    "PROTRNA_ALPHABET", "PROTRNA_TOKENS", "RNA_LETTERS", "FORMAT_NAME",
-    "convert_protrna", "convert_protrna_h5", "load_protrna_h5",
+    "PROTRNA_ALPHABET",
+    "PROTRNA_TOKENS",
+    "RNA_LETTERS",
+    "FORMAT_NAME",
+    "convert_protrna",
+    "convert_protrna_h5",
+    "load_protrna_h5",
 ]

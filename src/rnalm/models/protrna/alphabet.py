@@ -11,6 +11,7 @@ naming the record and position instead; pass ``unknown="x"`` to get the original
 (``unknown="mask"``/``"unk"`` also work). ``x`` itself is one of the model's letters and is
 accepted as input. Whitespace is removed, as everywhere in rnalm (the original turned it into ``x``).
 """
+
 from __future__ import annotations
 
 from rnalm.alphabet import Alphabet

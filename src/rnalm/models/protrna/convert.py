@@ -22,6 +22,7 @@ Every dataset is either mapped or ignored for a stated reason (:data:`IGNORED`),
 it carries nothing rnalm would lose. The full layout table and the sources it was read from are
 in ``card.md`` next to this file.
 """
+
 from __future__ import annotations
 
 import re
@@ -57,9 +58,9 @@ BLOCK_RE = re.compile(r"^layer_\._(\d+)$")
 #: Datasets rnalm reads but does not keep, and why.
 IGNORED = {
     "inv_freq": "rotary frequencies, a function of the head size; checked equal to the standard "
-                "base-10000 values (rnalm recomputes them) and used to infer the head count",
+    "base-10000 values (rnalm recomputes them) and used to infer the head count",
     "tied_decoder": "the LM head's decoder is the embedding variable itself (RobertaLMHead(decoder="
-                    "embed_tokens.weights[0])), saved a second time in the lm_head group; checked equal",
+    "embed_tokens.weights[0])), saved a second time in the lm_head group; checked equal",
 }
 
 
@@ -134,13 +135,17 @@ def read_keras_weights(path: Union[str, Path]) -> KerasWeights:
 
 def _read_open_file(h5py: Any, f: Any, path: Path) -> KerasWeights:
     sizes: list[int] = []
-    f.visititems(lambda n, obj: sizes.append(int(obj.size) * obj.dtype.itemsize)
-                 if isinstance(obj, h5py.Dataset) else None)
+    f.visititems(
+        lambda n, obj: sizes.append(int(obj.size) * obj.dtype.itemsize) if isinstance(obj, h5py.Dataset) else None
+    )
     check_declared_size(path, sum(sizes), path.stat().st_size, "HDF5 datasets")
     layer_names = read_name_list(f, "layer_names")
     if layer_names is None:
-        hint = (" It looks like a full-model Keras file (a 'model_weights' group); ProtRNA publishes "
-                "weights only." if "model_weights" in f else "")
+        hint = (
+            " It looks like a full-model Keras file (a 'model_weights' group); ProtRNA publishes weights only."
+            if "model_weights" in f
+            else ""
+        )
         raise CheckpointError(
             f"{path}: HDF5 file without a root 'layer_names' attribute, so not a Keras save_weights file; "
             f"expected {FORMAT_DESCRIPTION}.{hint}"
@@ -184,7 +189,7 @@ def keras_uid(name: str, base: str) -> Optional[int]:
     """Creation counter of an auto-named Keras layer: ``dense`` -> 0, ``dense_7`` -> 7, else None."""
     if name == base:
         return 0
-    rest = name[len(base) + 1:]
+    rest = name[len(base) + 1 :]
     if name.startswith(base + "_") and rest.isdigit():
         return int(rest)
     return None
@@ -200,7 +205,7 @@ def relative_name(weight_name: str, layer_name: str) -> tuple[str, ...]:
     parts = weight_name.split("/")
     parts[-1] = re.sub(r":\d+$", "", parts[-1])
     hits = [i for i, p in enumerate(parts[:-1]) if p == layer_name]
-    return tuple(parts[hits[-1] + 1:] if hits else parts)
+    return tuple(parts[hits[-1] + 1 :] if hits else parts)
 
 
 def _kernel(value: np.ndarray, what: str) -> torch.Tensor:
@@ -215,8 +220,9 @@ def _vector(value: np.ndarray, what: str) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(value))
 
 
-def _pairs(found: dict[int, dict[str, tuple[str, np.ndarray]]], names: tuple[str, str], expected: int,
-           what: str, layer: str) -> list[dict[str, tuple[str, np.ndarray]]]:
+def _pairs(
+    found: dict[int, dict[str, tuple[str, np.ndarray]]], names: tuple[str, str], expected: int, what: str, layer: str
+) -> list[dict[str, tuple[str, np.ndarray]]]:
     """Sibling sublayers ordered by creation counter, each required to hold exactly ``names``."""
     if len(found) != expected:
         raise CheckpointError(f"{layer}: expected {expected} {what}, found {len(found)}")
@@ -274,30 +280,33 @@ def _map_block(i: int, items: list[tuple[str, np.ndarray]], out: _Mapped) -> Non
     if len(mha_scopes) > 1:
         raise CheckpointError(f"{layer}: weights of several attention layers {sorted(mha_scopes)}")
     prefix = f"layers.{i}."
-    for slot, parts in zip(("q_proj", "k_proj", "v_proj", "out_proj"),
-                           _pairs(attn, ("kernel", "bias"), 4, "Dense layers in multihead_attention", layer)):
+    for slot, parts in zip(
+        ("q_proj", "k_proj", "v_proj", "out_proj"),
+        _pairs(attn, ("kernel", "bias"), 4, "Dense layers in multihead_attention", layer),
+    ):
         out.state[f"{prefix}self_attn.{slot}.weight"] = _kernel(parts["kernel"][1], parts["kernel"][0])
         out.state[f"{prefix}self_attn.{slot}.bias"] = _vector(parts["bias"][1], parts["bias"][0])
     for slot, parts in zip(("fc1", "fc2"), _pairs(ffn, ("kernel", "bias"), 2, "feed-forward Dense layers", layer)):
         out.state[f"{prefix}{slot}.weight"] = _kernel(parts["kernel"][1], parts["kernel"][0])
         out.state[f"{prefix}{slot}.bias"] = _vector(parts["bias"][1], parts["bias"][0])
-    for slot, parts in zip(("self_attn_layer_norm", "final_layer_norm"),
-                           _pairs(norms, ("gamma", "beta"), 2, "LayerNormalization layers", layer)):
+    for slot, parts in zip(
+        ("self_attn_layer_norm", "final_layer_norm"),
+        _pairs(norms, ("gamma", "beta"), 2, "LayerNormalization layers", layer),
+    ):
         out.state[f"{prefix}{slot}.weight"] = _vector(parts["gamma"][1], parts["gamma"][0])
         out.state[f"{prefix}{slot}.bias"] = _vector(parts["beta"][1], parts["beta"][0])
 
 
-def _single_layer(name: str, items: list[tuple[str, np.ndarray]], table: dict[tuple[str, ...], str],
-                  out: _Mapped) -> None:
+def _single_layer(
+    name: str, items: list[tuple[str, np.ndarray]], table: dict[tuple[str, ...], str], out: _Mapped
+) -> None:
     """A top-level layer whose weights are fixed by name (``table``: relative name -> rnalm key)."""
     seen = set()
     for wname, value in items:
         rel = relative_name(wname, name)
         key = table.get(rel)
         if key is None:
-            raise CheckpointError(
-                f"{name}: unexpected weight {wname!r}; expected {['/'.join(r) for r in table]}"
-            )
+            raise CheckpointError(f"{name}: unexpected weight {wname!r}; expected {['/'.join(r) for r in table]}")
         if key in seen:
             raise CheckpointError(f"{name}: weight {wname!r} appears twice")
         seen.add(key)
@@ -322,7 +331,8 @@ def map_weights(kw: KerasWeights) -> tuple[int, _Mapped]:
         found = kw.layer_names[:6] + (["..."] if len(kw.layer_names) > 6 else [])
         raise CheckpointError(
             f"Keras weights file, but not ProtRNA's layout: expected layers {EXPECTED_LAYERS}; found {found}"
-            + (f"; missing {missing}" if missing else "") + (f"; unexpected {unknown[:6]}" if unknown else "")
+            + (f"; missing {missing}" if missing else "")
+            + (f"; unexpected {unknown[:6]}" if unknown else "")
             + ("; no transformer blocks" if not blocks else "")
         )
     num_layers = len(blocks)
@@ -337,8 +347,12 @@ def map_weights(kw: KerasWeights) -> tuple[int, _Mapped]:
     _single_layer(EMBEDDING, kw.weights[EMBEDDING], {("embeddings",): "embed_tokens.weight"}, out)
     for i in range(num_layers):
         _map_block(i, kw.weights[blocks[i]], out)
-    _single_layer(FINAL_NORM, kw.weights[FINAL_NORM],
-                  {("gamma",): "emb_layer_norm_after.weight", ("beta",): "emb_layer_norm_after.bias"}, out)
+    _single_layer(
+        FINAL_NORM,
+        kw.weights[FINAL_NORM],
+        {("gamma",): "emb_layer_norm_after.weight", ("beta",): "emb_layer_norm_after.bias"},
+        out,
+    )
 
     embedding = out.state["embed_tokens.weight"]
     head_items = []
@@ -352,20 +366,26 @@ def map_weights(kw: KerasWeights) -> tuple[int, _Mapped]:
             out.ignore("tied_decoder", f"{LM_HEAD}/{wname}")
         else:
             head_items.append((wname, value))
-    _single_layer(LM_HEAD, head_items, {
-        ("bias",): "lm_head.bias",
-        ("dense", "kernel"): "lm_head.dense.weight",
-        ("dense", "bias"): "lm_head.dense.bias",
-        ("layer_norm", "gamma"): "lm_head.layer_norm.weight",
-        ("layer_norm", "beta"): "lm_head.layer_norm.bias",
-    }, out)
+    _single_layer(
+        LM_HEAD,
+        head_items,
+        {
+            ("bias",): "lm_head.bias",
+            ("dense", "kernel"): "lm_head.dense.weight",
+            ("dense", "bias"): "lm_head.dense.bias",
+            ("layer_norm", "gamma"): "lm_head.layer_norm.weight",
+            ("layer_norm", "beta"): "lm_head.layer_norm.bias",
+        },
+        out,
+    )
     out.state["lm_head.weight"] = embedding  # tied, as in ProtRNA
     return num_layers, out
 
 
 # ----------------------------------------------------------------------------- config
-def infer_attention_heads(embed_dim: int, inv_freq: dict[str, torch.Tensor], override: Optional[int]
-                          ) -> tuple[int, str]:
+def infer_attention_heads(
+    embed_dim: int, inv_freq: dict[str, torch.Tensor], override: Optional[int]
+) -> tuple[int, str]:
     """Head count from the rotary ``inv_freq`` length (head_dim / 2), else the override or ProtRNA's 20."""
     lengths = {v.numel() for v in inv_freq.values()}
     if len(lengths) > 1:
@@ -374,7 +394,8 @@ def infer_attention_heads(embed_dim: int, inv_freq: dict[str, torch.Tensor], ove
         head_dim = 2 * lengths.pop()
         if head_dim == 0 or embed_dim % head_dim:
             raise CheckpointError(
-                f"rotary inv_freq implies head size {head_dim}, which does not divide width {embed_dim}")
+                f"rotary inv_freq implies head size {head_dim}, which does not divide width {embed_dim}"
+            )
         heads = embed_dim // head_dim
         if override is not None and override != heads:
             raise CheckpointError(
@@ -399,8 +420,7 @@ def build_config(state: dict[str, torch.Tensor], num_layers: int, heads: int, ma
     if vocab != len(a):
         hint = " (33 rows is a plain ESM-2 protein vocabulary)" if vocab == 33 else ""
         raise CheckpointError(
-            f"token embedding has {vocab} rows; ProtRNA's vocabulary has {len(a)} "
-            f"(33 ESM-2 tokens + a u g c x){hint}"
+            f"token embedding has {vocab} rows; ProtRNA's vocabulary has {len(a)} (33 ESM-2 tokens + a u g c x){hint}"
         )
     return EncoderConfig(
         vocab_size=vocab,
@@ -427,8 +447,9 @@ def build_config(state: dict[str, torch.Tensor], num_layers: int, heads: int, ma
 
 
 # ----------------------------------------------------------------------------- entry points
-def convert_protrna_h5(path: Union[str, Path], attention_heads: Optional[int] = None,
-                       max_positions: Optional[int] = None) -> Converted:
+def convert_protrna_h5(
+    path: Union[str, Path], attention_heads: Optional[int] = None, max_positions: Optional[int] = None
+) -> Converted:
     """Convert a ProtRNA ``.h5`` file; ``attention_heads``/``max_positions`` override the inferred values."""
     kw = read_keras_weights(path)
     try:
@@ -468,7 +489,17 @@ def convert_protrna(probe: Probe) -> Converted:
 PROTRNA_FORMAT = CheckpointFormat(FORMAT_NAME, FORMAT_DESCRIPTION, _sniff, convert_protrna)
 __all__ = [
     "PROTRNA_FORMAT",
-    "FORMAT_NAME", "FORMAT_DESCRIPTION", "DEFAULT_ATTENTION_HEADS", "DEFAULT_MAX_POSITIONS", "IGNORED",
-    "convert_protrna", "convert_protrna_h5", "read_keras_weights", "read_name_list", "relative_name",
-    "keras_uid", "map_weights", "import_h5py",
+    "FORMAT_NAME",
+    "FORMAT_DESCRIPTION",
+    "DEFAULT_ATTENTION_HEADS",
+    "DEFAULT_MAX_POSITIONS",
+    "IGNORED",
+    "convert_protrna",
+    "convert_protrna_h5",
+    "read_keras_weights",
+    "read_name_list",
+    "relative_name",
+    "keras_uid",
+    "map_weights",
+    "import_h5py",
 ]

@@ -4,6 +4,7 @@ The ``rna-fm`` checkpoint format (:data:`.convert.RNAFM_FORMAT`, listed in
 :data:`rnalm.models.FORMATS`) makes ``rnalm.load("RNA-FM_pretrained.pth")`` work for both published
 files; the model card is ``card.md`` next to this file.
 """
+
 from rnalm.models.rnafm.alphabet import MRNA_FM_ALPHABET, RNA_FM_ALPHABET
 from rnalm.models.rnafm.convert import FORMAT_NAME, convert_rnafm
 

@@ -24,6 +24,7 @@ Two behaviours of the original loader matter for fidelity and are reproduced on 
 The vocabulary (RNA-FM's 25 tokens or mRNA-FM's 73 codon tokens) is chosen from the number of
 embedding rows, since the original takes it from which function the caller used.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,8 +45,10 @@ FORMAT_DESCRIPTION = (
 )
 ARCH = "roberta_large"
 #: Embedding rows -> alphabet; the only two vocabularies rna-fm's roberta_large models use.
-ALPHABETS_BY_ROWS: dict[int, Alphabet] = {len(RNA_FM_ALPHABET): RNA_FM_ALPHABET,
-                                          len(MRNA_FM_ALPHABET): MRNA_FM_ALPHABET}
+ALPHABETS_BY_ROWS: dict[int, Alphabet] = {
+    len(RNA_FM_ALPHABET): RNA_FM_ALPHABET,
+    len(MRNA_FM_ALPHABET): MRNA_FM_ALPHABET,
+}
 #: Upgraded argument names the architecture is read from.
 ARCH_ARGS = ("layers", "embed_dim", "ffn_embed_dim", "attention_heads", "max_positions")
 REGRESSION_KEYS = ("contact_head.regression.weight", "contact_head.regression.bias")
@@ -115,8 +118,9 @@ def tied_embedding(state: dict[str, torch.Tensor], mask_idx: int) -> torch.Tenso
     return head.clone()
 
 
-def config_from_args(args: dict[str, Any], state: dict[str, torch.Tensor], alphabet: Alphabet,
-                     contact_head: bool) -> EncoderConfig:
+def config_from_args(
+    args: dict[str, Any], state: dict[str, torch.Tensor], alphabet: Alphabet, contact_head: bool
+) -> EncoderConfig:
     missing = [a for a in ARCH_ARGS if a not in args]
     if missing:
         raise CheckpointError(f"'args' lacks {missing} (after rna-fm's 'encoder_' prefix removal)")
@@ -175,8 +179,11 @@ def convert_rnafm(probe: Probe) -> Converted:
     provenance = {
         "format": FORMAT_NAME,
         "model_family": "mRNA-FM" if alphabet is MRNA_FM_ALPHABET else "RNA-FM",
-        "original_args": {k: _json_safe(v) for k, v in vars(raw_args).items()
-                          if upgrade_arg_name(k) in ARCH_ARGS + ("arch", "token_dropout", "emb_layer_norm_before")},
+        "original_args": {
+            k: _json_safe(v)
+            for k, v in vars(raw_args).items()
+            if upgrade_arg_name(k) in ARCH_ARGS + ("arch", "token_dropout", "emb_layer_norm_before")
+        },
         "mask_embedding_zeroed": bool(embedding[alphabet.mask_idx].eq(0).all()),
         "contact_regression": contact_head,
     }
@@ -187,6 +194,12 @@ def convert_rnafm(probe: Probe) -> Converted:
 RNAFM_FORMAT = CheckpointFormat(FORMAT_NAME, FORMAT_DESCRIPTION, _sniff, convert_rnafm)
 __all__ = [
     "RNAFM_FORMAT",
-    "FORMAT_NAME", "convert_rnafm", "upgrade_key", "upgrade_arg_name", "upgrade_args",
-    "choose_alphabet", "tied_embedding", "config_from_args",
+    "FORMAT_NAME",
+    "convert_rnafm",
+    "upgrade_key",
+    "upgrade_arg_name",
+    "upgrade_args",
+    "choose_alphabet",
+    "tied_embedding",
+    "config_from_args",
 ]

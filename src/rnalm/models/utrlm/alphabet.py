@@ -9,6 +9,7 @@ Every sequence is wrapped as ``<cls> ... <eos>`` (``prepend_bos`` and ``append_e
 The model reads DNA letters: its training data are 5' UTRs written with T. rnalm folds input to
 upper case and converts U to T; the original would raise a KeyError on ``U`` or lower case.
 """
+
 from __future__ import annotations
 
 from rnalm.alphabet import Alphabet
@@ -27,7 +28,16 @@ UTRLM_ALPHABET = Alphabet(
 )
 
 assert UTRLM_ALPHABET.tok_to_idx == {
-    "<pad>": 0, "<eos>": 1, "<unk>": 2, "A": 3, "G": 4, "C": 5, "T": 6, "<cls>": 7, "<mask>": 8, "<sep>": 9,
+    "<pad>": 0,
+    "<eos>": 1,
+    "<unk>": 2,
+    "A": 3,
+    "G": 4,
+    "C": 5,
+    "T": 6,
+    "<cls>": 7,
+    "<mask>": 8,
+    "<sep>": 9,
 }
 
 __all__ = ["UTRLM_TOKENS", "UTRLM_ALPHABET", "DNA_LETTERS"]

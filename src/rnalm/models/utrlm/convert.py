@@ -16,6 +16,7 @@ They become rnalm's ``mfe_head`` and ``structure_head``. The state dict also hol
 size a state dict does not otherwise record. Without those buffers the published 16 heads are
 assumed (override with ``convert_utrlm(probe, attention_heads=...)``).
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -71,24 +72,29 @@ def convert_utrlm(probe: Probe, attention_heads: Optional[int] = None) -> Conver
     a = UTRLM_ALPHABET
     emb = state["embed_tokens.weight"]
     if emb.ndim != 2 or emb.shape[0] != len(a):
-        raise CheckpointError(f"{probe.path}: embedding has {emb.shape[0]} rows; UTR-LM's vocabulary has {len(a)} "
-                              f"tokens ({' '.join(a.tokens)})")
+        raise CheckpointError(
+            f"{probe.path}: embedding has {emb.shape[0]} rows; UTR-LM's vocabulary has {len(a)} "
+            f"tokens ({' '.join(a.tokens)})"
+        )
     embed_dim = int(emb.shape[1])
     num_layers = count_layers(state)
     check_esm2_tensors(state, len(a), embed_dim, num_layers)
 
     stored = heads_from_rotary(state, embed_dim)
     if attention_heads is not None and stored is not None and stored != attention_heads:
-        raise CheckpointError(f"{probe.path}: attention_heads={attention_heads} was requested but the rotary "
-                              f"buffers imply {stored}")
+        raise CheckpointError(
+            f"{probe.path}: attention_heads={attention_heads} was requested but the rotary buffers imply {stored}"
+        )
     heads = attention_heads or stored or DEFAULT_HEADS
     if embed_dim % heads:
-        raise CheckpointError(f"{probe.path}: width {embed_dim} is not divisible by {heads} heads; this state dict "
-                              f"stores no rotary buffers to read the head count from, pass attention_heads=")
+        raise CheckpointError(
+            f"{probe.path}: width {embed_dim} is not divisible by {heads} heads; this state dict "
+            f"stores no rotary buffers to read the head count from, pass attention_heads="
+        )
     state = drop_rotary_buffers(state, embed_dim // heads)
     state = tie_lm_head(state)
     for old, new in HEAD_RENAMES:
-        state = {(new + k[len(old):] if k.startswith(old) else k): v for k, v in state.items()}
+        state = {(new + k[len(old) :] if k.startswith(old) else k): v for k, v in state.items()}
 
     config = named_config(
         "utr-lm",
@@ -116,8 +122,12 @@ def convert_utrlm(probe: Probe, attention_heads: Optional[int] = None) -> Conver
 
 #: UTR-LM state dicts (listed in :data:`rnalm.models.FORMATS`).
 UTRLM_FORMAT = CheckpointFormat(
-    "utr-lm", "UTR-LM .pkl (fair-esm ESM2 state dict with a 10-token DNA vocabulary, optional "
-              "'module.' prefix, supervised_linear / structure_linear heads)", _sniff, convert_utrlm)
+    "utr-lm",
+    "UTR-LM .pkl (fair-esm ESM2 state dict with a 10-token DNA vocabulary, optional "
+    "'module.' prefix, supervised_linear / structure_linear heads)",
+    _sniff,
+    convert_utrlm,
+)
 
 
 __all__ = ["UTRLM_FORMAT", "convert_utrlm", "flat_state", "DEFAULT_HEADS", "UTRLM_MAX_POSITIONS"]
