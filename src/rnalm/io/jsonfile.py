@@ -9,6 +9,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from rnalm.errors import RnalmError
 
 
@@ -18,8 +20,6 @@ class JsonFileError(RnalmError):
 
 def json_default(o: Any) -> Any:
     """``json.dumps`` fallback: numpy scalars as Python numbers, paths as strings."""
-    import numpy as np
-
     if isinstance(o, (np.floating, np.integer)):
         return o.item()
     if isinstance(o, Path):
