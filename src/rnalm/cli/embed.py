@@ -44,6 +44,7 @@ N-th record into OUTPUT.rank<r>-of-<N>; add --merge to combine them at the end, 
 """
 
 
+# Longer than 80 lines: one add_argument per flag of `rnalm embed`, kept together as its option list.
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "embed",

@@ -21,7 +21,7 @@ import sys
 import time
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any, Callable, Iterator, Optional, Union
 
 import torch
 import torch.distributed as dist
@@ -190,7 +190,47 @@ def _embed_locked(
         return iter_records(input_path, opts.input_format, opts.id_column, opts.seq_column)
 
     n_mine, n_mine_done = validate_input(records(), input_path, em.preparer, done, rank, world, target)
+    return _write_embeddings(
+        em,
+        records,
+        done,
+        metadata,
+        batching,
+        action,
+        resuming,
+        output,
+        target,
+        opts,
+        (rank, world),
+        pools,
+        device,
+        dtype,
+        (n_mine, n_mine_done),
+        t_start,
+    )
 
+
+def _write_embeddings(
+    em: EmbedModel,
+    records: Callable[[], Iterator[Any]],
+    done: DoneRecords,
+    metadata: dict,
+    batching: tuple[int, int],
+    action: str,
+    resuming: bool,
+    output: Path,
+    target: Path,
+    opts: EmbedOptions,
+    ranks: tuple[int, int],
+    pools: list[str],
+    device: torch.device,
+    dtype: torch.dtype,
+    counts: tuple[int, int],
+    t_start: float,
+) -> EmbedSummary:
+    """Steps 5-6 of :func:`embed_file`: open the output, embed this rank's records, swap a replacement in."""
+    rank, world = ranks
+    n_mine, n_mine_done = counts
     # 5. open the output for writing: a replacement is built aside and swapped in at the end
     if action == NEW and is_empty_dir(target):
         remove_path(target)

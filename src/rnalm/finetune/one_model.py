@@ -70,47 +70,7 @@ def train_one(
         outputs, tstate = train_features(ctx, train, evals, state, out_dir, metric)
         result.update(best_epoch=None, stopped_early=False)
     else:
-        model, source = fresh_model(ctx, ctx.task.out_dim(state))
-        model.to(ctx.device)
-        n_params = sum(p.numel() for p in model.parameters() if p.requires_grad)
-        ctx.log(
-            f"{'fold ' + str(fold) + ': ' if fold is not None else ''}training {n_params:,} parameters on "
-            f"{len(train.seqs)} sequences ({cfg.head.type} head, {cfg.backbone.kind} backbone)"
-        )
-        trainer = Trainer(
-            model,
-            ctx.task,
-            state,
-            cfg.train,
-            SeqDataset(train.seqs, train.targets),
-            SeqDataset(valid.seqs, valid.targets) if valid is not None else None,
-            source,
-            out_dir,
-            metric,
-            ctx.callbacks,
-            ctx.log,
-        )
-        outcome = trainer.train(resume=resume)
-        model.load_saved_state(outcome.best_state)
-        save_file(outcome.best_state, str(out_dir / WEIGHTS_FILE), metadata={"format": "rnalm-finetune"})
-        tstate = outcome.state
-        if cfg.structure.select_threshold:
-            record = select_decision(
-                ctx, lambda sp: trainer.predict(SeqDataset(sp.seqs, sp.targets)), train, state, out_dir, fold
-            )
-            result["postprocess"] = decision_summary(record)
-        for sp in evals:
-            outputs[sp.name] = trainer.predict(SeqDataset(sp.seqs, sp.targets))
-        result.update(
-            best_epoch=outcome.best_epoch,
-            stopped_early=outcome.stopped_early,
-            best_metric=tstate.best_metric,
-            global_step=tstate.global_step,
-            trainable_parameters=n_params,
-        )
-        if not cfg.train.save_checkpoints:
-            for d in out_dir.glob("checkpoint-*"):
-                shutil.rmtree(d, ignore_errors=True)
+        outputs, tstate = _train_network(ctx, train, valid, evals, state, out_dir, metric, fold, resume, result)
     tstate.save(out_dir / STATE_FILE)
     rows: list[dict] = []
     figures: list[str] = []
@@ -132,6 +92,66 @@ def train_one(
     write_predictions(out_dir / PREDICTIONS_FILE, rows)
     write_json(out_dir / METRICS_FILE, result)
     return result, rows
+
+
+def _train_network(
+    ctx: Context,
+    train: Split,
+    valid: Optional[Split],
+    evals: list[Split],
+    state: LabelState,
+    out_dir: Path,
+    metric: str,
+    fold: Optional[int],
+    resume: bool,
+    result: dict[str, Any],
+) -> tuple[dict[str, np.ndarray], TrainerState]:
+    """Train a neural model (backbone + head) for :func:`train_one`; its outputs on ``evals`` and the
+    trainer state. Training facts (best epoch, steps, parameters, post-processing) go into ``result``."""
+    cfg = ctx.cfg
+    outputs: dict[str, np.ndarray] = {}
+    model, source = fresh_model(ctx, ctx.task.out_dim(state))
+    model.to(ctx.device)
+    n_params = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    ctx.log(
+        f"{'fold ' + str(fold) + ': ' if fold is not None else ''}training {n_params:,} parameters on "
+        f"{len(train.seqs)} sequences ({cfg.head.type} head, {cfg.backbone.kind} backbone)"
+    )
+    trainer = Trainer(
+        model,
+        ctx.task,
+        state,
+        cfg.train,
+        SeqDataset(train.seqs, train.targets),
+        SeqDataset(valid.seqs, valid.targets) if valid is not None else None,
+        source,
+        out_dir,
+        metric,
+        ctx.callbacks,
+        ctx.log,
+    )
+    outcome = trainer.train(resume=resume)
+    model.load_saved_state(outcome.best_state)
+    save_file(outcome.best_state, str(out_dir / WEIGHTS_FILE), metadata={"format": "rnalm-finetune"})
+    tstate = outcome.state
+    if cfg.structure.select_threshold:
+        record = select_decision(
+            ctx, lambda sp: trainer.predict(SeqDataset(sp.seqs, sp.targets)), train, state, out_dir, fold
+        )
+        result["postprocess"] = decision_summary(record)
+    for sp in evals:
+        outputs[sp.name] = trainer.predict(SeqDataset(sp.seqs, sp.targets))
+    result.update(
+        best_epoch=outcome.best_epoch,
+        stopped_early=outcome.stopped_early,
+        best_metric=tstate.best_metric,
+        global_step=tstate.global_step,
+        trainable_parameters=n_params,
+    )
+    if not cfg.train.save_checkpoints:
+        for d in out_dir.glob("checkpoint-*"):
+            shutil.rmtree(d, ignore_errors=True)
+    return outputs, tstate
 
 
 def train_features(
