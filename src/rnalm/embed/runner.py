@@ -122,6 +122,7 @@ def _check_before_loading(
     return pools, device, dtype
 
 
+# About 85 lines: steps 2-4 of embed_file read in order here; steps 5-6 are _write_embeddings.
 def _embed_locked(
     model: Union[str, Path, torch.nn.Module],
     alphabet: Optional[Alphabet],
