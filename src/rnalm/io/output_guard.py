@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional, Union
 
 from rnalm.errors import RnalmError
+from rnalm.io.jsonfile import write_json
 
 PathLike = Union[str, Path]
 #: JSON marker inside every directory output rnalm creates: ``{"rnalm_output": KIND, "written_by": "rnalm"}``.
@@ -78,9 +79,7 @@ class OutputKind:
 def write_marker(directory: PathLike, kind: OutputKind) -> Path:
     """Mark ``directory`` as rnalm output of ``kind`` (atomically; a reader never sees half a marker)."""
     path = Path(directory) / MARKER_FILE
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps({"rnalm_output": kind.name, "written_by": "rnalm"}) + "\n")
-    os.replace(tmp, path)
+    write_json(path, {"rnalm_output": kind.name, "written_by": "rnalm"})
     return path
 
 
