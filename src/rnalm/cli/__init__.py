@@ -18,7 +18,7 @@ from typing import Optional, Sequence
 
 from rnalm import numerics
 from rnalm.cli import convert, corpus, demo, download, embed, finetune, fold, models, predict, pretrain
-from rnalm.errors import RnalmError
+from rnalm.errors import RnalmError, cli_spelling, spelled
 from rnalm.version import __version__
 
 #: the sub-command modules, in help order (``embed`` also registers ``embed-merge``)
@@ -46,7 +46,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser.parse_args(argv)
     numerics.reproducible(fast_math=args.fast_math)  # before the sub-command's first matrix product
     try:
-        return int(args.func(args) or 0)
+        with spelled(getattr(args, "spelling", cli_spelling)):  # a command may set its own (finetune: config keys)
+            return int(args.func(args) or 0)
     except RnalmError as exc:
         print(f"rnalm {args.command}: error: {exc}", file=sys.stderr)
         return 2
