@@ -217,7 +217,7 @@ def run_multimolecule(mm, lut, pad, alphabet, seqs, device):
 
 def run_rnalm_forward(model, alphabet, seqs, device, dtype, tokens_per_batch=None):
     """rnalm's encoder alone: batches of 8 in input order, or rnalm's token-budget plan."""
-    from rnalm.embed.batching import Item, RecordMeta, batch_tensor, plan_batches
+    from rnalm.embedding.batching import Item, RecordMeta, batch_tensor, plan_batches
 
     items = [
         (RecordMeta(rid, i, len(s), len(s)), [Item(i, 0, np.asarray(alphabet.encode(s), dtype=np.int32))])
@@ -227,7 +227,7 @@ def run_rnalm_forward(model, alphabet, seqs, device, dtype, tokens_per_batch=Non
         plan = [[its[0] for _, its in chunk] for chunk in batches_of(items, 8)]
     else:
         plan = [b.items for b in plan_batches(items, tokens_per_batch, 4096, 2)]
-    from rnalm.embed.loop import cpu_kernels
+    from rnalm.embedding.loop import cpu_kernels
 
     L = model.num_layers
     t0 = time.perf_counter()
@@ -241,7 +241,7 @@ def run_rnalm_forward(model, alphabet, seqs, device, dtype, tokens_per_batch=Non
 
 
 def run_rnalm_embed(model, alphabet, seqs, workdir: Path, device, dtype, tokens_per_batch=None):
-    from rnalm.embed import EmbedOptions, embed_file, open_embeddings
+    from rnalm.embedding import EmbedOptions, embed_file, open_embeddings
 
     fasta = workdir / "in.fa"
     fasta.write_text("".join(f">{r}\n{s}\n" for r, s in seqs))
@@ -316,7 +316,7 @@ def peak_rss_kib() -> int:
 
 def memory_child(n: int, workdir: str) -> None:
     """Run embed_file on n records with a small model; print peak RSS (KiB) before and after."""
-    from rnalm.embed import EmbedOptions, embed_file
+    from rnalm.embedding import EmbedOptions, embed_file
     from rnalm.model import EncoderConfig, RNAEncoder
     from rnalm.models.rnafm.alphabet import RNA_FM_ALPHABET as a
 
@@ -548,7 +548,7 @@ def main(argv=None) -> int:
 
 def run_throughput(args, seqs, layers, work: Path, report: dict) -> bool:
     """The CPU (and GPU) throughput tables; returns True if rnalm's outputs differ from rna-fm's."""
-    from rnalm.embed.options import DEFAULT_TOKENS_PER_BATCH
+    from rnalm.embedding.options import DEFAULT_TOKENS_PER_BATCH
 
     failed = False
     peak = matmul_peak("cpu", n=2048 if args.quick else 4096)

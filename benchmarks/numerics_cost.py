@@ -61,7 +61,7 @@ def child(threads: int) -> dict:
 
     mode = numerics.reproducible(warn=False)  # first thing: before any matrix product
     torch.set_num_threads(threads)
-    from rnalm.embed import EmbedOptions, embed_file
+    from rnalm.embedding import EmbedOptions, embed_file
     from rnalm.model import EncoderConfig, RNAEncoder
 
     out: dict = {"mkl_cbwr": mode.mkl_cbwr, "threads": torch.get_num_threads()}

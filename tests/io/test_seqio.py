@@ -62,7 +62,7 @@ def test_csv_and_tsv_with_header_and_column_choice(tmp_path):
         ("x.csv", "id,sequence\nr1,AC\nr2,\n", "record 'r2' \\(line 3\\): empty sequence"),
         ("x.csv", "id,sequence\n,AC\n", "line 2: empty record id"),
         ("x.csv", "id,sequence\n", "no sequence records"),
-        ("x.csv", "foo,bar\nr1,AC\n", "which column holds the record id"),
+        ("x.csv", "foo,bar\nr1,AC\n", "which column holds the sequence"),
         ("x.csv", "id,bar\nr1,AC\n", "which column holds the sequence"),
         ("x.csv", "id,sequence,x\nr1\n", "line 2: 1 field"),
     ],
@@ -117,3 +117,16 @@ def test_idset_exact_across_sorted_runs():
     assert not s.add("id1234") and len(s) == 2000
     assert 1 not in s
     assert s.nbytes < 2000 * 40
+
+
+def test_a_label_column_is_never_taken_as_the_id(tmp_path):
+    # LAMAR's CSVs are seq,label: rows get <stem>_<row> ids, as the training loaders name them
+    p = write(tmp_path / "halflife.csv", "seq,label\nACGU,-0.4621123499222085\nGGCC,0.1\n")
+    assert [r.id for r in iter_records(p)] == ["halflife_1", "halflife_2"]
+
+
+def test_row_ids_match_the_training_table_reader(tmp_path):
+    from rnalm.runs.table import read_table
+
+    p = write(tmp_path / "t.csv", "seq,label\nACGU,1\nGGCC,2\n")
+    assert [r.id for r in iter_records(p)] == read_table(p, ",", "seq", "label").ids

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from rnalm import shipped
-from rnalm.embed import EmbedOptions, embed_file, merge_parts
+from rnalm.embedding import EmbedOptions, embed_file, merge_parts
 from rnalm.errors import RnalmError
 
 DESCRIPTION = """\
@@ -17,7 +17,7 @@ Outputs are aligned to the input: per-token outputs have exactly one row per nuc
 codon for mRNA-FM), with <cls>/<eos> removed; mean pooling averages those rows only (no special
 or padding tokens); cls is the <cls> vector. Records are keyed by id (the first word of a FASTA
 header, or the id column), which must be unique; each stores its input position ('index'), and
-rnalm.embed.open_embeddings(OUTPUT) lists records in input order whatever order batches ran in.
+rnalm.embedding.open_embeddings(OUTPUT) lists records in input order whatever order batches ran in.
 
 Long sequences (--long): 'window' (default) embeds sequences longer than the model's maximum in
 windows of the maximum length, overlapping by --window-overlap tokens (default a quarter of the
@@ -40,7 +40,7 @@ bf16, e.g. AVX512-BF16/AMX; slower elsewhere); float16 on GPU only. Outputs are 
 
 Several GPUs or nodes: `torchrun --nproc_per_node N -m rnalm embed ...` makes rank r embed every
 N-th record into OUTPUT.rank<r>-of-<N>; add --merge to combine them at the end, or run
-`rnalm embed-merge OUTPUT` later. rnalm.embed.open_embeddings(OUTPUT) reads parts or merged output.
+`rnalm embed-merge OUTPUT` later. rnalm.embedding.open_embeddings(OUTPUT) reads parts or merged output.
 """
 
 

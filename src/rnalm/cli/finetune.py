@@ -4,6 +4,7 @@ or a secondary-structure model (``task: structure``)."""
 from __future__ import annotations
 
 import argparse
+from typing import Optional
 
 from rnalm.configfile import ConfigError
 from rnalm.finetune.runner import finetune
@@ -24,7 +25,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its last checkpoint")
     p.add_argument("--output-dir", "-o", help="run directory (same as output_dir=...)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress messages")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, spelling=config_spelling)
+
+
+#: options that lower layers name (:func:`rnalm.errors.option`), as finetune's config keys
+CONFIG_KEYS = {
+    "seq_column": "data.seq_column",
+    "id_column": "data.id_column",
+    "label_column": "data.label_column",
+    "group_column": "data.group_column",
+    "unknown": "data.unknown",
+    "truncate": "data.truncate",
+}
+
+
+def config_spelling(name: str, value: Optional[str] = None) -> str:
+    """Options spelled as the config key a KEY=VALUE override or the YAML file sets."""
+    key = CONFIG_KEYS.get(name, name)
+    return f"{key}=" if value is None else f"{key}={value}"
 
 
 def run(args: argparse.Namespace) -> int:

@@ -30,6 +30,7 @@ from rnalm.io.arrayfiles import read_safetensors, safetensors_shapes
 from rnalm.io.digest import sha256_file
 from rnalm.io.formats import CheckpointFormat, Converted, Probe, check_shapes_match
 from rnalm.io.output_guard import OutputKind, swap_into_place
+from rnalm.io.permissions import honour_umask
 from rnalm.model.config import EncoderConfig
 from rnalm.model.footprint import check_fits_in_memory, implied_size
 from rnalm.schema import STRICT, validate_fields
@@ -93,6 +94,7 @@ def save_native(
             "weights_sha256": sha256_file(weights),
         }
         (tmp / CONFIG_FILE).write_text(json.dumps(cfg, indent=2) + "\n")
+        honour_umask(tmp)
         swap_into_place(tmp, path, NATIVE_CHECKPOINT)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -13,6 +13,8 @@ from typing import Optional
 
 import numpy as np
 
+from rnalm.io.permissions import honour_umask
+
 
 def load_cached_npy(path: Path) -> Optional[np.ndarray]:
     """A cache entry, or ``None`` when it is missing, torn or foreign (the caller recomputes it)."""
@@ -32,6 +34,7 @@ def save_cached_npy(path: Path, value: np.ndarray) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             np.save(fh, value, allow_pickle=False)
+        honour_umask(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -21,7 +21,7 @@ from typing import Iterable, Iterator, Optional, TextIO, Union
 
 import numpy as np
 
-from rnalm.errors import RnalmError
+from rnalm.errors import RnalmError, option
 
 GZIP_MAGIC = b"\x1f\x8b"
 FASTA_SUFFIXES = {".fa", ".fasta", ".fna", ".fas", ".ffn", ".frn", ".fsa", ".seq"}
@@ -29,7 +29,8 @@ CSV_SUFFIXES = {".csv"}
 TSV_SUFFIXES = {".tsv", ".tab"}
 FORMATS = ("fasta", "csv", "tsv")
 #: Column names tried, case-insensitively and in this order, when no column is given.
-ID_COLUMNS = ("id", "name", "seq_id", "sequence_id", "identifier", "accession", "label", "record")
+#: A label is never an id: a table without an id column gets row ids (:func:`row_id`), the same in every command.
+ID_COLUMNS = ("id", "name", "seq_id", "sequence_id", "identifier", "accession", "record")
 SEQ_COLUMNS = ("sequence", "seq", "sequences", "rna", "dna", "utr", "nt")
 
 PathLike = Union[str, os.PathLike]
@@ -142,7 +143,8 @@ def iter_records(
     ``fmt`` is one of ``"fasta"``, ``"csv"``, ``"tsv"``; ``None`` detects it (see
     :func:`detect_format`). For tables, ``id_column``/``seq_column`` are header names or 0-based
     column numbers; by default the first header matching :data:`ID_COLUMNS` / :data:`SEQ_COLUMNS`
-    is used. Raises :class:`SequenceFileError` for an empty file, malformed content, a record
+    is used, and a table with no id column gets row ids (:func:`row_id`). Raises
+    :class:`SequenceFileError` for an empty file, malformed content, a record
     without an id or an empty sequence. Duplicate ids are not checked here (see
     :func:`unique_ids`).
     """
@@ -196,9 +198,21 @@ def _iter_fasta(path: Path) -> Iterator[Record]:
     yield emit()
 
 
+def row_id(path: PathLike, line: int) -> str:
+    """The id of the table row on 1-based line ``line`` (header = line 1) of a table without an id
+    column: ``<file stem>_<data row>``, e.g. ``utrs_1``. Every command and the training loaders use it."""
+    return f"{Path(path).stem}_{line - 1}"
+
+
 def _pick_column(
-    header: list[str], wanted: Optional[Union[str, int]], defaults: tuple[str, ...], role: str, option: str, path: Path
-) -> int:
+    header: list[str],
+    wanted: Optional[Union[str, int]],
+    defaults: tuple[str, ...],
+    role: str,
+    option_name: str,
+    path: Path,
+    required: bool = True,
+) -> Optional[int]:
     if wanted is not None:
         if isinstance(wanted, int) or (isinstance(wanted, str) and wanted.isdigit() and wanted not in header):
             i = int(wanted)
@@ -206,14 +220,19 @@ def _pick_column(
                 raise SequenceFileError(f"{path}: {role} column number {i} is out of range (0..{len(header) - 1})")
             return i
         if wanted not in header:
-            raise SequenceFileError(f"{path}: no column {wanted!r} for the {role}; columns are {header}")
+            raise SequenceFileError(
+                f"{path}: no column {wanted!r} for the {role}; columns are {header}. "
+                f"Name one with {option(option_name)}"
+            )
         return header.index(wanted)
     lowered = [h.strip().lower() for h in header]
     for name in defaults:
         if name in lowered:
             return lowered.index(name)
+    if not required:
+        return None
     raise SequenceFileError(
-        f"{path}: cannot tell which column holds the {role}; columns are {header}. Name it with {option}"
+        f"{path}: cannot tell which column holds the {role}; columns are {header}. Name it with {option(option_name)}"
     )
 
 
@@ -229,19 +248,21 @@ def _iter_table(
             if header is None:
                 raise SequenceFileError(f"{path}: empty file, no sequence records")
             header = [h.strip() for h in header]
-            ic = _pick_column(header, id_column, ID_COLUMNS, "record id", "--id-column", path)
-            sc = _pick_column(header, seq_column, SEQ_COLUMNS, "sequence", "--seq-column", path)
+            ic = _pick_column(header, id_column, ID_COLUMNS, "record id", "id_column", path, required=False)
+            sc = _pick_column(header, seq_column, SEQ_COLUMNS, "sequence", "seq_column", path)
+            assert sc is not None
             n = 0
             for row in reader:
                 if not row or not any(c.strip() for c in row):
                     continue
                 line = reader.line_num
-                if len(row) <= max(ic, sc):
+                if len(row) <= max(sc, -1 if ic is None else ic):
                     raise SequenceFileError(
                         f"{path}: line {line}: {len(row)} field(s), expected {len(header)} as in the header"
                     )
-                rid, seq = row[ic].strip(), row[sc].strip()
+                rid, seq = (row_id(path, line) if ic is None else row[ic].strip()), row[sc].strip()
                 if not rid:
+                    assert ic is not None
                     raise SequenceFileError(f"{path}: line {line}: empty record id in column {header[ic]!r}")
                 if not seq:
                     raise SequenceFileError(f"{path}: record {rid!r} (line {line}): empty sequence")

@@ -16,6 +16,8 @@ from typing import IO, Iterable, Iterator, Optional, Sequence
 
 import numpy as np
 
+from rnalm.errors import option
+from rnalm.io.seqio import row_id
 from rnalm.runs.errors import DataError
 
 FASTA_EXT = (".fa", ".fasta", ".fna", ".fas")
@@ -130,7 +132,7 @@ def column_index(header: list[str], name: str, path: str | Path, role: str) -> i
         return header.index(name)
     except ValueError:
         raise DataError(
-            f"{path}: no {role} column {name!r}; the columns are {header}. Set data.{role}_column to one of them."
+            f"{path}: no {role} column {name!r}; the columns are {header}. Name one with {option(role + '_column')}"
         ) from None
 
 
@@ -159,7 +161,7 @@ def read_table(
                 f"{path}:{line}: row has {len(row)} fields, expected at least {need + 1} (header: {header})"
             )
         where = f"{name}:{line}"
-        rid = row[i_id].strip() if i_id is not None else f"{Path(path).stem}_{line - 1}"
+        rid = row[i_id].strip() if i_id is not None else row_id(path, line)
         label = row[i_lab].strip() if i_lab is not None else None
         group = row[i_grp].strip() if i_grp is not None else None
         out.append(rid, row[i_seq], label, where, group)

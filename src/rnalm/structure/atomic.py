@@ -14,6 +14,8 @@ from typing import Callable, Union
 
 import numpy as np
 
+from rnalm.io.permissions import honour_umask
+
 PathLike = Union[str, Path]
 
 
@@ -41,6 +43,7 @@ def atomic_write_with(path: PathLike, writer: Callable[[io.BufferedWriter], obje
             writer(fh)
             fh.flush()
             os.fsync(fh.fileno())
+        honour_umask(tmp)
         os.replace(tmp, path)
     except BaseException:
         try:

@@ -1,0 +1,167 @@
+"""HDF5 output: one group per record (named by its escaped id), datasets per layer and pooling.
+
+Layout::
+
+    /                      attrs: model, weights_sha256, rnalm_version, rnalm_embed (JSON metadata)
+    /<id>/                 attrs: id, index, length, n_rows, windows, truncated, sequence_hash, complete
+    /<id>/layer_12/per_token   (n_rows, D) float32, one row per nucleotide (codon for mRNA-FM)
+    /<id>/layer_12/mean        (D,)
+    /<id>/layer_12/cls         (D,)
+    /<id>/contacts             (n_rows, n_rows)
+    /<id>/attentions           (layers, heads, n_rows, n_rows)
+
+Crash safety: ``complete`` is set after the datasets, so a group without it is half-written
+and is deleted on ``--resume``; the file is flushed after every batch. The metadata cache is
+made larger than what one commit adds, so HDF5 writes its metadata only at those flushes and
+a kill between flushes leaves the file as of the last flush plus raw data in unreferenced
+space. (A kill *during* a flush is the one moment HDF5 itself gives no guarantee for.) Groups keep
+creation order; the input order is the ``index`` attribute (:func:`rnalm.embedding.open_embeddings`
+uses it).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from rnalm.embedding.outputs import RecordOutput
+from rnalm.embedding.store import OutputError, Store
+from rnalm.io.output_guard import OutputKind
+from rnalm.io.record_names import record_name
+
+#: Metadata cache size: bounded (memory must not grow with the output), and far above the
+#: metadata one commit creates (at most ``COMMIT_EVERY`` records of a few kB each), so dirty
+#: metadata is written at commits only.
+CACHE_BYTES = 4 << 20
+
+
+def _h5py() -> Any:
+    try:
+        import h5py
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise OutputError("HDF5 output needs h5py: pip install 'rnalm[h5]' (or choose --format npy/pt)") from exc
+    return h5py
+
+
+def _tune_cache(f: Any) -> None:
+    cfg = f.id.get_mdc_config()
+    cfg.set_initial_size = True
+    cfg.initial_size = CACHE_BYTES
+    cfg.min_size = CACHE_BYTES
+    cfg.max_size = CACHE_BYTES
+    f.id.set_mdc_config(cfg)
+
+
+class HDF5Store(Store):
+    storage = "hdf5"
+
+    def __init__(self, path: Path, kind: OutputKind) -> None:
+        super().__init__(path, kind)
+        self._f: Any = None  # an open h5py.File, or None
+
+    # ----------------------------------------------------------------- reading
+    def _reader(self) -> Any:
+        if self._f is None:
+            h5py = _h5py()
+            try:
+                self._f = h5py.File(self.path, "r")
+            except OSError as exc:
+                raise OutputError(f"{self.path}: cannot open HDF5 output: {exc}") from exc
+        return self._f
+
+    def read_metadata(self) -> dict[str, Any]:
+        f = self._reader()
+        raw = f.attrs.get("rnalm_embed")
+        if raw is None:
+            raise OutputError(f"{self.path}: HDF5 file without rnalm embedding metadata")
+        return json.loads(raw)
+
+    def complete_records(self) -> Iterator[dict[str, Any]]:
+        f = self._reader()
+        for name, grp in f.items():
+            attrs = grp.attrs
+            if attrs.get("complete", False):
+                yield {**{k: _py(v) for k, v in attrs.items() if k != "complete"}, "name": name}
+
+    def load(self, record_id: str) -> dict[str, np.ndarray]:
+        f = self._reader()
+        grp = f[record_name(record_id)]
+        out: dict[str, np.ndarray] = {}
+
+        def visit(name: str, obj: Any) -> None:
+            if hasattr(obj, "shape"):
+                out[name] = obj[()]
+
+        grp.visititems(visit)
+        return out
+
+    # ----------------------------------------------------------------- writing
+    def create(self, metadata: dict[str, Any]) -> None:
+        h5py = _h5py()
+        try:
+            self._f = h5py.File(self.path, "w-", track_order=True)
+        except OSError as exc:
+            raise OutputError(f"{self.path}: cannot create HDF5 output: {exc}") from exc
+        _tune_cache(self._f)
+        self._set_metadata(metadata)
+        self._f.flush()
+
+    def _set_metadata(self, metadata: dict[str, Any]) -> None:
+        f = self._f
+        f.attrs["rnalm_embed"] = json.dumps(metadata)
+        for k in ("model", "weights_sha256", "rnalm_version"):
+            f.attrs[k] = "" if metadata.get(k) is None else str(metadata[k])
+
+    def resume(self, metadata: dict[str, Any]) -> int:
+        h5py = _h5py()
+        try:
+            self._f = h5py.File(self.path, "r+")
+        except OSError as exc:
+            raise OutputError(f"{self.path}: cannot reopen HDF5 output for --resume: {exc}") from exc
+        _tune_cache(self._f)
+        stale = [name for name, grp in self._f.items() if not grp.attrs.get("complete", False)]
+        for name in stale:
+            del self._f[name]
+        self._set_metadata({**metadata, "finished": False})
+        self._f.flush()
+        return len(stale)
+
+    def write(self, rec: RecordOutput) -> None:
+        f = self._f
+        name = record_name(rec.meta.id)
+        if name in f:
+            del f[name]
+        grp = f.create_group(name)
+        for k, v in rec.meta.attrs().items():
+            grp.attrs[k] = v
+        for k, arr in rec.arrays.items():
+            grp.create_dataset(k, data=np.ascontiguousarray(arr, dtype=np.float32))
+        grp.attrs["complete"] = True
+
+    def commit(self) -> None:
+        self._f.flush()
+
+    def finish(self, info: dict[str, Any]) -> None:
+        meta = json.loads(self._f.attrs["rnalm_embed"])
+        meta.update(info)
+        meta["finished"] = True
+        self._set_metadata(meta)
+        self._f.flush()
+
+    def close(self) -> None:
+        if self._f is not None:
+            try:
+                self._f.close()
+            finally:
+                self._f = None
+
+
+def _py(v: Any) -> Any:
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, bytes):
+        return v.decode("utf-8")
+    return v

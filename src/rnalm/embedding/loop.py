@@ -1,0 +1,151 @@
+"""The batch loop of an embedding run: forward passes on the device, writes in a background thread."""
+
+from __future__ import annotations
+
+import queue
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from typing import Any, Iterable, Iterator, Optional
+
+import torch
+from tqdm import tqdm
+
+from rnalm.alphabet import Alphabet
+from rnalm.embedding.batching import Batch, batch_tensor
+from rnalm.embedding.outputs import Assembler, extract
+from rnalm.embedding.store import Store
+
+#: Records between commits inside one batch (batches of short sequences can hold thousands).
+COMMIT_EVERY = 256
+
+
+class BackgroundWriter:
+    """Writes and commits each batch's records in a thread, so disk I/O overlaps the next forward."""
+
+    def __init__(self, store: Store, depth: int = 2) -> None:
+        self.store = store
+        self._q: "queue.Queue[Optional[list]]" = queue.Queue(maxsize=depth)
+        self._err: Optional[BaseException] = None
+        self._t = threading.Thread(target=self._run, name="rnalm-embed-writer", daemon=True)
+        self._t.start()
+
+    def _run(self) -> None:
+        while True:
+            job = self._q.get()
+            if job is None:
+                return
+            if self._err is not None:
+                continue
+            try:
+                for i, rec in enumerate(job, 1):
+                    self.store.write(rec)
+                    if i % COMMIT_EVERY == 0:
+                        self.store.commit()
+                self.store.commit()
+            except BaseException as exc:  # re-raised in the main thread
+                self._err = exc
+
+    def submit(self, records: list) -> None:
+        if self._err is not None:
+            raise self._err
+        self._q.put(records)
+
+    def close(self) -> None:
+        self._q.put(None)
+        self._t.join()
+        if self._err is not None:
+            err, self._err = self._err, None
+            raise err
+
+
+@contextmanager
+def cpu_kernels(device: torch.device, dtype: torch.dtype) -> Iterator[None]:
+    """float32 on the CPU: run without oneDNN, so memory does not grow with the number of batch shapes.
+
+    PyTorch sends float32 GELU to oneDNN, which JIT-compiles and caches one primitive per input
+    shape (up to 1,024 of them, ~150 kB each); token-budget batches bring ever new shapes, so the
+    process would grow by hundreds of MB over a long input. ATen's own kernels are as fast for
+    float32 (matrix products go to MKL either way). bfloat16 keeps oneDNN, its fast CPU path.
+    """
+    if device.type != "cpu" or dtype != torch.float32 or not torch.backends.mkldnn.is_available():
+        yield
+        return
+    before = torch.backends.mkldnn.enabled
+    torch.backends.mkldnn.enabled = False  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        torch.backends.mkldnn.enabled = before
+
+
+def embed_batch(
+    model: torch.nn.Module,
+    alphabet: Alphabet,
+    batch: Batch,
+    todo: set[int],
+    assembler: Assembler,
+    layers: list[int],
+    pools: list[str],
+    contacts: bool,
+    attentions: bool,
+    device: torch.device,
+) -> list:
+    """One forward pass; returns the records it completes (windowed records may need several batches)."""
+    tokens = batch_tensor(batch.items, alphabet).to(device, non_blocking=True)
+    with torch.inference_mode():
+        out = model(
+            tokens, repr_layers=layers, return_contacts=contacts, need_head_weights=attentions, return_logits=False
+        )
+        windowed = {i for i, m in batch.records.items() if m.windows > 1}
+        results = extract(out, batch.items, layers, set(pools), int(alphabet.prepend_bos), windowed)
+    finished = []
+    for res in results:
+        if res.item.record in todo:
+            rec_out = assembler.add(batch.records[res.item.record], res)
+            if rec_out is not None:
+                finished.append(rec_out)
+    return finished
+
+
+def embed_batches(
+    model: torch.nn.Module,
+    alphabet: Alphabet,
+    batches: Iterable[Batch],
+    done_ids: Any,
+    assembler: Assembler,
+    layers: list[int],
+    pools: list[str],
+    contacts: bool,
+    attentions: bool,
+    device: torch.device,
+    writer: BackgroundWriter,
+    progress: Any,
+) -> tuple[int, int]:
+    """Embed every batch holding a record not in ``done_ids`` and hand its finished records to
+    ``writer``; returns (records embedded, model tokens computed without padding)."""
+    specials = int(alphabet.prepend_bos) + int(alphabet.append_eos)
+    n_embedded = n_tokens = 0
+    t_work = time.perf_counter()
+    for batch in batches:
+        todo = {i for i, m in batch.records.items() if m.id not in done_ids}
+        if not todo:  # every record of this batch is already in the output
+            continue
+        finished = embed_batch(model, alphabet, batch, todo, assembler, layers, pools, contacts, attentions, device)
+        n_tokens += sum(len(it.ids) + specials for it in batch.items if it.record in todo)
+        writer.submit(finished)
+        n_embedded += len(finished)
+        if progress is not None:
+            progress.update(len(finished))
+            elapsed = max(time.perf_counter() - t_work, 1e-9)
+            progress.set_postfix_str(f"{n_tokens / elapsed:,.0f} tok/s", refresh=False)
+    return n_embedded, n_tokens
+
+
+def progress_bar(total: int, initial: int, enabled: bool) -> Any:
+    if not enabled:
+        return None
+    return tqdm(
+        total=total, initial=initial, unit="seq", file=sys.stderr, dynamic_ncols=True, mininterval=0.5, desc="embed"
+    )

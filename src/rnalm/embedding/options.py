@@ -1,0 +1,149 @@
+"""The settings of an embedding run (the flags of ``rnalm embed``), their checks, and its summary."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional, Sequence, Union
+
+import torch
+
+from rnalm.embedding.outputs import POOLS
+from rnalm.embedding.store import OutputError
+from rnalm.errors import RnalmError
+
+DTYPES = {
+    "float32": torch.float32,
+    "fp32": torch.float32,
+    "bfloat16": torch.bfloat16,
+    "bf16": torch.bfloat16,
+    "float16": torch.float16,
+    "fp16": torch.float16,
+}
+#: Default padded tokens per batch: large batches keep CPU matrix multiplies efficient.
+DEFAULT_TOKENS_PER_BATCH = {"cpu": 8192, "cuda": 65536}
+#: Records read ahead and sorted by length for batching.
+DEFAULT_LOOKAHEAD = 4096
+#: Upper bound on the attention maps a batch may hold when contacts/attentions are requested.
+ATTENTION_BUDGET_BYTES = 2 << 30
+
+
+@dataclass
+class EmbedOptions:
+    """Settings of one embedding run (the CLI flags of ``rnalm embed``)."""
+
+    layers: Optional[Sequence[Union[int, str]]] = None  # None: the last layer
+    pools: Sequence[str] = ("mean",)
+    storage: str = "hdf5"
+    contacts: bool = False
+    attentions: bool = False
+    long: str = "window"
+    overlap: Optional[int] = None
+    tokens_per_batch: Optional[int] = None
+    lookahead: Optional[int] = None  # None: DEFAULT_LOOKAHEAD, or the interrupted run's value on resume
+    device: Optional[str] = None
+    dtype: str = "float32"
+    threads: Optional[int] = None
+    resume: bool = False
+    overwrite: bool = False
+    unknown: Optional[str] = None
+    input_format: Optional[str] = None
+    id_column: Optional[str] = None
+    seq_column: Optional[str] = None
+    progress: bool = True
+    merge: bool = False
+    rank: Optional[int] = None
+    world_size: Optional[int] = None
+    model_name: Optional[str] = None
+
+
+@dataclass
+class EmbedSummary:
+    output: Path
+    n_records: int  # records of this rank
+    n_embedded: int
+    n_skipped: int  # already complete (resume)
+    n_tokens: int  # model tokens computed, padding excluded
+    seconds: float  # the whole call: checks, model load, validation, embedding, writes
+    work_seconds: float = 0.0  # the batch loop alone (forward passes and writes)
+    dropped: int = 0  # half-written records removed on resume
+    merged: Optional[Path] = None
+    rank: int = 0
+    world_size: int = 1
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def line(self) -> str:
+        s = max(self.seconds, 1e-9)
+        part = f" (rank {self.rank} of {self.world_size})" if self.world_size > 1 else ""
+        text = (
+            f"embedded {self.n_embedded} of {self.n_records} records{part}, {self.n_tokens} tokens in "
+            f"{self.seconds:.1f} s ({self.n_embedded / s:.1f} seq/s, {self.n_tokens / s:.0f} tok/s); "
+            f"{self.n_skipped} already complete"
+        )
+        if self.dropped:
+            text += f", {self.dropped} half-written removed"
+        text += f"; output: {self.merged or self.output}"
+        return text
+
+
+def resolve_dtype(name: str, device: torch.device) -> torch.dtype:
+    """float32 anywhere; bfloat16 on GPU and CPU (fast on CPUs with native bf16); float16 on GPU only."""
+    try:
+        dtype = DTYPES[name.lower()]
+    except KeyError:
+        raise RnalmError(f"--dtype must be one of float32, bfloat16, float16; got {name!r}") from None
+    if dtype == torch.float16 and device.type == "cpu":
+        raise RnalmError("--dtype float16 needs a GPU; on CPU use float32 (or bfloat16)")
+    return dtype
+
+
+def resolve_layers(layers: Optional[Sequence[Union[int, str]]], num_layers: int) -> list[int]:
+    """Layer numbers 0..num_layers (0 = embeddings); negatives count from the end; ``all``."""
+    if not layers:
+        return [num_layers]
+    out: list[int] = []
+    for spec in layers:
+        if isinstance(spec, str) and spec.strip().lower() == "all":
+            out.extend(range(num_layers + 1))
+            continue
+        try:
+            i = int(spec)
+        except (TypeError, ValueError):
+            raise RnalmError(f"--layers: {spec!r} is not a layer number") from None
+        j = i + num_layers + 1 if i < 0 else i
+        if not 0 <= j <= num_layers:
+            raise RnalmError(
+                f"--layers: {i} is out of range for a {num_layers}-layer model "
+                f"(0..{num_layers}, or -1..-{num_layers + 1})"
+            )
+        out.append(j)
+    return sorted(set(out))
+
+
+def resolve_pools(pools: Sequence[str]) -> list[str]:
+    out = []
+    for p in pools:
+        q = p.strip().lower().replace("-", "_")
+        if q in ("per_token", "token", "tokens"):
+            q = "per_token"
+        if q not in POOLS:
+            raise RnalmError(f"--pool: {p!r} is not one of per-token, mean, cls")
+        if q not in out:
+            out.append(q)
+    if not out:
+        raise RnalmError("--pool: give at least one of per-token, mean, cls")
+    return out
+
+
+def check_output_path(target: Path) -> None:
+    """Fail early, with the path in the message, if ``target`` cannot be created."""
+    parent = target.parent if str(target.parent) else Path(".")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{target}: cannot create the output's directory {parent}: {exc.strerror or exc}") from exc
+    if not parent.is_dir():
+        raise OutputError(f"{target}: {parent} is not a directory")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(f"{target}: no permission to write in {parent}")
