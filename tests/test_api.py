@@ -9,6 +9,12 @@ from rnalm.api import resolve
 from rnalm.errors import DownloadError
 
 
+@pytest.fixture(autouse=True)
+def empty_torch_hub(monkeypatch, tmp_path):
+    """torch hub's cache is empty: only what a test puts in the rnalm cache is found."""
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+
+
 def test_an_existing_path_is_returned_as_it_is(tiny_lm_dir):
     assert resolve(tiny_lm_dir) == tiny_lm_dir
     assert resolve(str(tiny_lm_dir)) == tiny_lm_dir
