@@ -94,7 +94,7 @@ def _problem(remote: RemoteFile, path: Path, recorded: Optional[dict]) -> tuple[
         return None, None
     problem = probe_problem(path, remote.probe)
     if problem is not None:
-        return f"does not open as {remote.probe}: {problem}", None
+        return f"does not open as {remote.probe}: {problem.removeprefix(f'{path}: ')}", None
     return None, new_record(path, digest, TRUST_ON_FIRST_USE, None)
 
 
