@@ -894,10 +894,13 @@ def test_a_corrupted_file_in_torch_hub_is_refused_with_a_warning_and_left_in_pla
     damaged = hub_file.read_bytes()[: hub_file.stat().st_size // 2]
     hub_file.write_bytes(damaged)
     with (
-        pytest.warns(UserWarning, match=re.escape(str(hub_file)) + r" \(torch hub's cache, for rna-fm\) does not open"),
+        pytest.warns(
+            UserWarning, match=re.escape(str(hub_file)) + r" \(torch hub's cache, for rna-fm\) does not open"
+        ) as warned,
         pytest.raises(DownloadError, match=r"rna-fm is not in the cache and \$RNALM_OFFLINE is set"),
     ):
         rnalm.load("rna-fm")
+    assert warned[0].filename == __file__  # the warning points at the user's call, not into rnalm
     assert hub_file.read_bytes() == damaged  # not renamed, not deleted
     assert sorted(p.name for p in hub_file.parent.iterdir()) == ["RNA-FM_pretrained.pth"]
     assert not hub.read_records(tmp_path / "home" / "rna-fm", hub.TORCH_HUB_RECORD_NAME)

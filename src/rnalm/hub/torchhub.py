@@ -18,6 +18,7 @@ torch, so rnalm neither renames nor deletes anything in it. The normal download 
 
 from __future__ import annotations
 
+import sys
 import warnings
 from pathlib import Path
 from typing import Optional, Union
@@ -74,6 +75,15 @@ def torch_hub_trust_state(entry: Checkpoint, cache_dir: Union[str, Path, None] =
     return TRUST_ON_FIRST_USE if pairs and all(str(p) in records for _, p in pairs) else "not recorded yet"
 
 
+def _outside_rnalm() -> int:
+    """The ``stacklevel`` that points a warning raised by our caller at the first line outside rnalm (the
+    user's own call to ``rnalm.load`` or ``rnalm.pretrained``), whatever path inside rnalm led to it."""
+    level, frame = 2, sys._getframe(2)  # 1: our caller, 2: its caller
+    while frame.f_back is not None and frame.f_globals.get("__name__", "").partition(".")[0] == "rnalm":
+        level, frame = level + 1, frame.f_back
+    return level
+
+
 def _problem(remote: RemoteFile, path: Path, recorded: Optional[dict]) -> tuple[Optional[str], Optional[dict]]:
     """Why ``path`` must not be used as ``remote`` (or None), and a record to store for it (or None)."""
     if remote.size is not None and path.stat().st_size != remote.size:
@@ -113,7 +123,7 @@ def verified_torch_hub_path(entry: Checkpoint, cache_dir: Union[str, Path, None]
             warnings.warn(
                 f"{path} (torch hub's cache, for {entry.name}) {problem}; rnalm does not use it and leaves it "
                 f"where it is, and takes {entry.name} from its own cache (downloading it when needed)",
-                stacklevel=3,
+                stacklevel=_outside_rnalm(),
             )
             return None
         if record is not None:
