@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 from rnalm import hub, shipped
-from rnalm.api import resolve
+from rnalm.api import load, resolve
 from rnalm.errors import DownloadError
+
+
+@pytest.fixture(autouse=True)
+def empty_torch_hub(monkeypatch, tmp_path):
+    """torch hub's cache is empty: only what a test puts in the rnalm cache is found."""
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
 
 
 def test_an_existing_path_is_returned_as_it_is(tiny_lm_dir):
@@ -44,3 +51,14 @@ def test_a_registered_name_not_cached_offline_names_where_to_put_it(tmp_path, mo
     monkeypatch.setenv(hub.ENV_OFFLINE, "1")
     with pytest.raises(DownloadError, match=r"rna-fm is not in the cache and \$RNALM_OFFLINE is set"):
         resolve("rna-fm")
+
+
+def test_load_places_the_model_on_the_device_asked_for_and_auto_picks_a_gpu_when_there_is_one():
+    with shipped.using_root(shipped.package_root()):
+        auto, _ = load("utrlm-mini", device="auto")
+        cpu, _ = load("utrlm-mini", device=torch.device("cpu"), eval_mode=False)
+        default, _ = load("utrlm-mini")
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert next(auto.parameters()).device.type == expected
+    assert next(cpu.parameters()).device.type == "cpu" and cpu.training
+    assert next(default.parameters()).device.type == "cpu" and not default.training

@@ -182,6 +182,7 @@ def isolated(monkeypatch, tmp_path):
     monkeypatch.setattr(downloader, "TIMEOUT_S", 5.0)
     monkeypatch.delenv(hub.ENV_OFFLINE, raising=False)
     monkeypatch.setenv(hub.ENV_HOME, str(tmp_path / "home"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))  # torch hub's cache: empty unless a test fills it
 
 
 def single(name: str, url_or_urls, filename: str = "weights.bin", sha256=None, size=None, **kw) -> hub.Checkpoint:
@@ -788,3 +789,180 @@ def test_every_registry_file_names_a_probe_rnalm_has():
             assert f.probe in known, (entry.name, f.filename, f.probe)
     assert hub.REGISTRY["rna-fm"].files[0].probe == "rna-fm"
     assert [f.probe for f in hub.REGISTRY["esm2_t6_8M_UR50D"].files] == ["esm2", "torch"]
+
+
+# ---------------------------------------------------------------- files fair-esm / rna-fm put in torch hub's cache
+
+
+def torch_hub_checkpoints(tmp_path: Path) -> Path:
+    """torch hub's checkpoints folder under the test's $TORCH_HOME (the ``isolated`` fixture sets it)."""
+    folder = tmp_path / "torch" / "hub" / "checkpoints"
+    assert hub.torch_hub_dir() == folder  # $TORCH_HOME is honoured
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def write_tiny_esm2(path: Path, seed: int = 0) -> "torch.nn.Module":
+    """A 2-layer ESM-2 in fair-esm's published layout, with its contact regression beside it."""
+    esm = pytest.importorskip("esm")
+    torch.manual_seed(seed)
+    model = esm.model.esm2.ESM2(
+        num_layers=2, embed_dim=32, attention_heads=4, alphabet=esm.data.Alphabet.from_architecture("ESM-1b")
+    ).eval()
+    main, reg = {}, {}
+    for k, v in model.state_dict().items():
+        if k.startswith("contact_head."):
+            reg[k] = v.clone()
+        else:
+            main[("encoder." if k.startswith("lm_head.") else "encoder.sentence_encoder.") + k] = v.clone()
+    args = argparse.Namespace(
+        arch="esm2", encoder_layers=2, encoder_embed_dim=32, encoder_ffn_embed_dim=128, encoder_attention_heads=4,
+        token_dropout=True, dropout=0.0, attention_dropout=0.0,
+    )  # fmt: skip
+    torch.save({"args": None, "cfg": {"model": args, "task": {"_name": "masked_lm"}}, "model": main}, path)
+    torch.save({"model": reg}, path.with_name(path.stem + "-contact-regression.pt"))
+    return model
+
+
+def no_download(monkeypatch) -> None:
+    """Offline, and any attempt to fetch a file fails the test."""
+    monkeypatch.setenv(hub.ENV_OFFLINE, "1")
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the downloader was called")
+
+    monkeypatch.setattr(downloader, "fetch", refuse)
+
+
+@pytest.mark.filterwarnings("ignore:Regression weights not found")
+def test_rna_fm_downloaded_by_rna_fm_into_torch_hub_is_used_without_a_download(monkeypatch, tmp_path):
+    no_download(monkeypatch)
+    hub_file = torch_hub_checkpoints(tmp_path) / "RNA-FM_pretrained.pth"
+    write_tiny_rnafm(hub_file)
+    before = hub_file.read_bytes()
+
+    row = {r.name: r for r in hub.listings()}["rna-fm"]
+    assert (row.cached, row.location, row.sha256) == (hub.IN_TORCH_HUB, str(hub_file), "not recorded yet")
+
+    model, _ = rnalm.load("rna-fm")
+    assert model.provenance["source_path"] == str(hub_file)
+    assert model.num_layers == 2
+    record = hub.read_records(tmp_path / "home" / "rna-fm", hub.TORCH_HUB_RECORD_NAME)[str(hub_file)]
+    assert record["sha256"] == hashlib.sha256(before).hexdigest()
+    assert record["source"] == hub.TRUST_ON_FIRST_USE
+    assert not (tmp_path / "home" / "rna-fm" / "RNA-FM_pretrained.pth").exists()  # no second copy
+    assert hub_file.read_bytes() == before
+    assert {r.name: r for r in hub.listings()}["rna-fm"].sha256 == hub.TRUST_ON_FIRST_USE
+    assert hub.resolve("rna_fm_t12") == hub_file  # second use: re-hashed against the record
+
+
+def test_mrna_fm_is_found_under_the_name_rna_fm_downloads_it_as(monkeypatch, tmp_path):
+    no_download(monkeypatch)
+    hub_file = torch_hub_checkpoints(tmp_path) / "file_mRNA-FM_pretrained.pth"
+    write_tiny_rnafm(hub_file)
+    assert hub.resolve("mrna-fm") == hub_file
+
+
+def test_esm2_downloaded_by_fair_esm_into_torch_hub_loads_with_its_contact_regression(monkeypatch, tmp_path):
+    no_download(monkeypatch)
+    hub_file = torch_hub_checkpoints(tmp_path) / "esm2_t6_8M_UR50D.pt"
+    reference = write_tiny_esm2(hub_file)
+    model, alphabet = rnalm.load("esm2_t6_8M_UR50D")
+    assert model.provenance["source_path"] == str(hub_file)
+    _, _, tokens = alphabet.get_batch_converter()([("p", "MKTAYIAKQRQISFVKSHFSRQ")])
+    with torch.no_grad():
+        ours, theirs = model(tokens, return_contacts=True), reference(tokens, return_contacts=True)
+    assert (ours["contacts"] - theirs["contacts"]).abs().max() <= 1e-4
+    records = hub.read_records(tmp_path / "home" / "esm2_t6_8M_UR50D", hub.TORCH_HUB_RECORD_NAME)
+    assert sorted(Path(k).name for k in records) == ["esm2_t6_8M_UR50D-contact-regression.pt", "esm2_t6_8M_UR50D.pt"]
+
+
+def test_esm2_in_torch_hub_without_its_regression_file_is_not_taken_from_there(monkeypatch, tmp_path):
+    no_download(monkeypatch)
+    hub_file = torch_hub_checkpoints(tmp_path) / "esm2_t6_8M_UR50D.pt"
+    write_tiny_esm2(hub_file)
+    hub_file.with_name("esm2_t6_8M_UR50D-contact-regression.pt").unlink()
+    assert {r.name: r for r in hub.listings()}["esm2_t6_8M_UR50D"].cached == "no"
+    with pytest.raises(DownloadError, match=r"\$RNALM_OFFLINE is set.*or into torch hub's cache: .*checkpoints"):
+        hub.resolve("esm2_t6_8M_UR50D")
+
+
+def test_a_corrupted_file_in_torch_hub_is_refused_with_a_warning_and_left_in_place(monkeypatch, tmp_path):
+    no_download(monkeypatch)
+    hub_file = torch_hub_checkpoints(tmp_path) / "RNA-FM_pretrained.pth"
+    write_tiny_rnafm(hub_file)
+    damaged = hub_file.read_bytes()[: hub_file.stat().st_size // 2]
+    hub_file.write_bytes(damaged)
+    with (
+        pytest.warns(
+            UserWarning, match=re.escape(str(hub_file)) + r" \(torch hub's cache, for rna-fm\) does not open"
+        ) as warned,
+        pytest.raises(DownloadError, match=r"rna-fm is not in the cache and \$RNALM_OFFLINE is set"),
+    ):
+        rnalm.load("rna-fm")
+    assert warned[0].filename == __file__  # the warning points at the user's call, not into rnalm
+    assert hub_file.read_bytes() == damaged  # not renamed, not deleted
+    assert sorted(p.name for p in hub_file.parent.iterdir()) == ["RNA-FM_pretrained.pth"]
+    assert not hub.read_records(tmp_path / "home" / "rna-fm", hub.TORCH_HUB_RECORD_NAME)
+
+
+def test_a_torch_hub_file_that_changed_since_rnalm_first_used_it_is_refused(monkeypatch, tmp_path):
+    no_download(monkeypatch)
+    hub_file = torch_hub_checkpoints(tmp_path) / "RNA-FM_pretrained.pth"
+    write_tiny_rnafm(hub_file)
+    assert hub.resolve("rna-fm") == hub_file
+    data = torch.load(hub_file, weights_only=False)
+    next(iter(data["model"].values())).add_(1.0)  # still a valid RNA-FM checkpoint, other weights
+    torch.save(data, hub_file)
+    with (
+        pytest.warns(UserWarning, match="recorded when rnalm first used it .*trust on first use"),
+        pytest.raises(DownloadError, match="not in the cache"),
+    ):
+        hub.resolve("rna-fm")
+    assert hub_file.exists()
+
+
+def test_a_torch_hub_file_failing_the_published_sha256_is_skipped_and_the_download_proceeds(
+    monkeypatch, server, tmp_path
+):
+    good = tmp_path / "good.pth"
+    write_tiny_rnafm(good)
+    url = server.serve("/RNA-FM_pretrained.pth", good.read_bytes())
+    entry = hub.REGISTRY["rna-fm"]
+    remote = dataclasses.replace(entry.files[0], urls=(url,), sha256=hashlib.sha256(good.read_bytes()).hexdigest())
+    monkeypatch.setitem(hub.REGISTRY, "rna-fm", dataclasses.replace(entry, files=(remote,)))
+    hub_file = torch_hub_checkpoints(tmp_path) / "RNA-FM_pretrained.pth"
+    hub_file.write_bytes(PAYLOAD)  # a torch file, but not the published one
+    with pytest.warns(UserWarning, match="not the publisher's"):
+        path = hub.resolve("rna-fm", quiet=True)
+    assert path == tmp_path / "home" / "rna-fm" / "RNA-FM_pretrained.pth"
+    assert path.read_bytes() == good.read_bytes() and len(server.log) == 1
+    assert hub_file.read_bytes() == PAYLOAD
+
+    # With the published file in torch hub's cache instead, rnalm's own cache still comes first.
+    hub_file.write_bytes(good.read_bytes())
+    assert hub.resolve("rna-fm") == path
+
+
+def test_a_torch_hub_file_matching_the_published_sha256_is_recorded_as_the_publishers(monkeypatch, tmp_path):
+    no_download(monkeypatch)
+    hub_file = torch_hub_checkpoints(tmp_path) / "RNA-FM_pretrained.pth"
+    write_tiny_rnafm(hub_file)
+    entry = hub.REGISTRY["rna-fm"]
+    remote = dataclasses.replace(entry.files[0], sha256=hashlib.sha256(hub_file.read_bytes()).hexdigest())
+    monkeypatch.setitem(hub.REGISTRY, "rna-fm", dataclasses.replace(entry, files=(remote,)))
+    assert hub.resolve("rna-fm") == hub_file
+    records = hub.read_records(tmp_path / "home" / "rna-fm", hub.TORCH_HUB_RECORD_NAME)
+    assert records[str(hub_file)]["source"] == hub.FROM_PUBLISHER
+    assert {r.name: r for r in hub.listings()}["rna-fm"].sha256 == hub.FROM_PUBLISHER
+
+
+def test_torch_hub_names_follow_the_downloads_of_fair_esm_and_rna_fm():
+    """The names torch.hub.load_state_dict_from_url gives: rna-fm passes file_name=..., fair-esm uses the URL's."""
+    assert hub.REGISTRY["rna-fm"].files[0].torch_hub_name == "RNA-FM_pretrained.pth"
+    assert hub.REGISTRY["mrna-fm"].files[0].torch_hub_name == "file_mRNA-FM_pretrained.pth"
+    for entry in hub.REGISTRY.values():
+        for f in entry.files:
+            if entry.name.startswith("esm2_"):
+                assert f.torch_hub_name == f.urls[0].rsplit("/", 1)[1]
+    assert all(f.torch_hub_name is None for f in hub.REGISTRY["lamar-4k"].files + hub.REGISTRY["protrna"].files)

@@ -9,6 +9,7 @@ Quick start, in fair-esm's shape::
     out = model(tokens, repr_layers=[12])
 """
 
+from rnalm import pretrained
 from rnalm.alphabet import Alphabet, BatchConverter
 from rnalm.api import load
 from rnalm.errors import CheckpointError, DownloadError, InvalidSequenceError, RnalmError, SequenceLengthError
@@ -26,5 +27,6 @@ __all__ = [
     "RnalmError",
     "SequenceLengthError",
     "load",
+    "pretrained",
     "__version__",
 ]

@@ -46,8 +46,14 @@ def load(
     directories such as LAMAR's, ProtRNA Keras ``.h5``, or rnalm's native directory) or the name
     of a model: one shipped inside the package (``"utrlm-mini"`` or ``"shipped:utrlm-mini"``, no
     network needed) or a registered checkpoint (see ``rnalm models``), which is taken from the local
-    cache and downloaded when missing.
+    cache (or from torch hub's cache, where fair-esm and rna-fm download) and downloaded when missing.
+
+    The model is on the CPU unless ``device`` names another (anything :class:`torch.device` takes, or
+    ``"auto"``: CUDA when available, as the commands' ``--device auto``), and in eval mode unless
+    ``eval_mode=False``.
     """
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
     path = resolve(name_or_path)
     fmt, conv = convert_checkpoint(path)
     return load_converted(conv, fmt.name, path, device=device, eval_mode=eval_mode)

@@ -1,5 +1,8 @@
 """The shared encoder: SDPA path equals the explicit path, shapes, padding invariance, errors."""
 
+import dataclasses
+
+import numpy as np
 import pytest
 import torch
 
@@ -89,9 +92,36 @@ def test_too_long_input_raises(tiny_rnafm):
         _rotary_model()(torch.full((1, 41), 4))
 
 
-def test_repr_layer_out_of_range(tiny_rnafm):
-    with pytest.raises(ValueError, match="out of range"):
-        tiny_rnafm[0](torch.tensor([[0, 4, 2]]), repr_layers=[3])
+@pytest.mark.parametrize("layer", [3, -4])
+def test_repr_layer_out_of_range_names_the_valid_range(tiny_rnafm, layer):
+    with pytest.raises(
+        ValueError, match=rf"repr_layers: {layer} is out of range for a 2-layer model \(0\.\.2, or -1\.\.-3\)"
+    ):
+        tiny_rnafm[0](torch.tensor([[0, 4, 2]]), repr_layers=[layer])
+
+
+def test_repr_layer_that_is_not_a_number_is_refused(tiny_rnafm):
+    with pytest.raises(TypeError, match="repr_layers: 1.5 is not a layer number"):
+        tiny_rnafm[0](torch.tensor([[0, 4, 2]]), repr_layers=[1.5])
+
+
+def test_negative_repr_layers_count_from_the_end_and_are_keyed_by_layer_number(tiny_rnafm):
+    model = tiny_rnafm[0]
+    tokens = torch.tensor([[0, 4, 5, 6, 2]])
+    with torch.no_grad():
+        positive = model(tokens, repr_layers=[0, 1, 2])["representations"]
+        negative = model(tokens, repr_layers=[-3, -2, -1])["representations"]
+        mixed = model(tokens, repr_layers=[2, -1, np.int64(0)])["representations"]
+    assert sorted(negative) == [0, 1, 2]
+    for i in range(3):
+        assert torch.equal(negative[i], positive[i])
+    assert sorted(mixed) == [0, 2]
+
+
+def test_return_contacts_without_a_contact_head_points_to_attention_maps(tiny_rnafm):
+    model = RNAEncoder(dataclasses.replace(tiny_rnafm[0].config, contact_head=False)).eval()
+    with pytest.raises(ValueError, match="no contact head .*need_head_weights=True"):
+        model(torch.tensor([[0, 4, 2]]), return_contacts=True)
 
 
 def test_named_config():

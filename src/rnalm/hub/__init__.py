@@ -2,8 +2,9 @@
 
 The package has one module per job: :mod:`.registry` (the table of published checkpoints),
 :mod:`.cache` (the cache layout and the sha256 record), :mod:`.verify` (what a file must be to
-enter or stay in the cache), :mod:`.downloader` (HTTP, and :func:`resolve`) and :mod:`.listing`
-(rows of ``rnalm models``). This module is their public face.
+enter or stay in the cache), :mod:`.downloader` (HTTP, and :func:`resolve`), :mod:`.torchhub`
+(files fair-esm and rna-fm already downloaded into torch hub's cache) and :mod:`.listing` (rows of
+``rnalm models``). This module is their public face.
 
 Why this exists: every model family publishes its weights somewhere else (a university API, a
 GitHub tree, Hugging Face, Dropbox, Meta's CDN), under file names that say little. rnalm keeps one
@@ -41,6 +42,11 @@ nothing is deleted silently. Transient failures are retried a few times with tim
 host cannot be reached the :class:`~rnalm.errors.DownloadError` names the URL(s) and the exact path
 to put the file at by hand.
 
+A checkpoint that fair-esm or rna-fm already downloaded (into ``torch.hub.get_dir()/checkpoints``,
+honouring ``$TORCH_HOME``) is used from there instead of being downloaded again, once it passes the
+publisher's sha256 or, where none is published, the format probe and then the sha256 recorded at
+that first use; a file there that fails is ignored with a warning and never touched.
+
 ``$RNALM_HUB_MIRROR`` points the downloader at a mirror instead of the publishers' URLs: file
 ``F`` of checkpoint ``C`` is fetched from ``$RNALM_HUB_MIRROR/C/F`` (``C`` is the canonical name
 ``rnalm models`` lists, ``F`` the registry's file name, URL-quoted), and the publishers' URLs are
@@ -55,6 +61,7 @@ from rnalm.hub.cache import (
     ENV_HOME,
     FROM_PUBLISHER,
     RECORD_NAME,
+    TORCH_HUB_RECORD_NAME,
     TRUST_ON_FIRST_USE,
     cache_home,
     cache_status,
@@ -66,6 +73,7 @@ from rnalm.hub.cache import (
 from rnalm.hub.downloader import ENV_MIRROR, ENV_OFFLINE, download, download_urls, fetch, manual_instructions, resolve
 from rnalm.hub.listing import Listing, listings
 from rnalm.hub.registry import FOLDER, REGISTRY, Checkpoint, RemoteFile, check_plain_name, get
+from rnalm.hub.torchhub import IN_TORCH_HUB, torch_hub_dir, torch_hub_path, verified_torch_hub_path
 from rnalm.hub.verify import CONTAINER_PROBES, probe_problem, verify_file
 
 __all__ = [
@@ -76,8 +84,10 @@ __all__ = [
     "ENV_OFFLINE",
     "FOLDER",
     "FROM_PUBLISHER",
+    "IN_TORCH_HUB",
     "RECORD_NAME",
     "REGISTRY",
+    "TORCH_HUB_RECORD_NAME",
     "TRUST_ON_FIRST_USE",
     "Checkpoint",
     "Listing",
@@ -96,6 +106,9 @@ __all__ = [
     "probe_problem",
     "read_records",
     "resolve",
+    "torch_hub_dir",
+    "torch_hub_path",
     "trust_state",
+    "verified_torch_hub_path",
     "verify_file",
 ]

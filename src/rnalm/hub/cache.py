@@ -23,6 +23,9 @@ ENV_HOME = "RNALM_HOME"
 DEFAULT_HOME = "~/.cache/rnalm"
 #: Per-checkpoint file (inside its cache folder) holding the sha256 of each verified file.
 RECORD_NAME = ".rnalm-sha256.json"
+#: Per-checkpoint file (inside its cache folder) holding the sha256 of the checkpoint's files that rnalm
+#: used from torch hub's cache, keyed by their path there (:mod:`rnalm.hub.torchhub`).
+TORCH_HUB_RECORD_NAME = ".rnalm-torch-hub-sha256.json"
 #: ``source`` values in the record: whose sha256 a cached file is checked against.
 FROM_PUBLISHER = "publisher"
 TRUST_ON_FIRST_USE = "trust-on-first-use"
@@ -72,9 +75,10 @@ def cache_status(entry: Checkpoint, cache_dir: Union[str, Path, None] = None) ->
     return "no"
 
 
-def read_records(folder: Path) -> dict[str, dict]:
-    """``{file name: {"sha256", "size", "source", "url", "recorded"}}`` from a checkpoint folder's record."""
-    path = folder / RECORD_NAME
+def read_records(folder: Path, name: str = RECORD_NAME) -> dict[str, dict]:
+    """``{file name: {"sha256", "size", "source", "url", "recorded"}}`` from a checkpoint folder's record
+    (``name``: :data:`RECORD_NAME`, or :data:`TORCH_HUB_RECORD_NAME`, keyed by path)."""
+    path = folder / name
     if not path.is_file():
         return {}
     try:
@@ -92,10 +96,11 @@ def read_records(folder: Path) -> dict[str, dict]:
     return files
 
 
-def store_record(folder: Path, filename: str, record: dict) -> None:
-    records = read_records(folder)
+def store_record(folder: Path, filename: str, record: dict, name: str = RECORD_NAME) -> None:
+    records = read_records(folder, name)
     records[filename] = record
-    write_json(folder / RECORD_NAME, {"format": 1, "files": records})
+    folder.mkdir(parents=True, exist_ok=True)
+    write_json(folder / name, {"format": 1, "files": records})
 
 
 def new_record(path: Path, digest: str, source: str, url: Optional[str]) -> dict:

@@ -39,6 +39,7 @@ from rnalm.hub.cache import (
     store_record,
 )
 from rnalm.hub.registry import Checkpoint, RemoteFile, get
+from rnalm.hub.torchhub import torch_hub_dir, verified_torch_hub_path
 from rnalm.hub.verify import check_cached, verify_download
 from rnalm.io.jsonfile import write_json
 from rnalm.version import __version__
@@ -353,12 +354,17 @@ def download(
 
 
 def manual_instructions(entry: Checkpoint, cache_dir: Union[str, Path, None] = None) -> str:
-    """One line saying which URL(s) to fetch by hand and exactly where each file goes."""
+    """One line saying which URL(s) to fetch by hand and exactly where each file goes (and, for files
+    fair-esm or rna-fm download, where in torch hub's cache rnalm finds them too)."""
     folder = entry_dir(entry, cache_dir)
     parts = [
         f"{' or '.join(f.urls)} -> {folder / f.filename}" for f in entry.files if not (folder / f.filename).is_file()
     ]
-    return "download " + "; ".join(parts)
+    hub_names = [f.torch_hub_name for f in entry.files if f.torch_hub_name]
+    also = (
+        f" (or into torch hub's cache: {', '.join(str(torch_hub_dir() / n) for n in hub_names)})" if hub_names else ""
+    )
+    return "download " + "; ".join(parts) + also
 
 
 def resolve(
@@ -366,7 +372,9 @@ def resolve(
 ) -> Path:
     """The local path of registered checkpoint ``name``, downloading it first if it is not cached.
 
-    Cached files are checked against their sha256 (published or recorded) on every call.
+    Cached files are checked against their sha256 (published or recorded) on every call. A
+    checkpoint not in rnalm's cache but downloaded by fair-esm or rna-fm into torch hub's cache is
+    used from there once it passes the same checks (:mod:`rnalm.hub.torchhub`); no download then.
     Raises :class:`DownloadError` for unknown names, when ``$RNALM_OFFLINE`` is set (or
     ``download_missing`` is False) and the files are missing, when the download fails and when a
     cached file no longer matches its sha256.
@@ -375,7 +383,11 @@ def resolve(
         entry = get(name)
     except DownloadError as exc:
         raise DownloadError(f"no such file or directory, and {exc}") from None
-    if cache_status(entry, cache_dir) != "yes" and (not download_missing or _offline()):
-        why = f"${ENV_OFFLINE} is set" if _offline() else "downloads are disabled"
-        raise DownloadError(f"{entry.name} is not in the cache and {why}: {manual_instructions(entry, cache_dir)}")
+    if cache_status(entry, cache_dir) != "yes":
+        found = verified_torch_hub_path(entry, cache_dir)
+        if found is not None:
+            return found
+        if not download_missing or _offline():
+            why = f"${ENV_OFFLINE} is set" if _offline() else "downloads are disabled"
+            raise DownloadError(f"{entry.name} is not in the cache and {why}: {manual_instructions(entry, cache_dir)}")
     return download(entry, cache_dir, quiet=quiet)

@@ -8,6 +8,7 @@ from typing import Iterator, Optional, Union
 
 from rnalm.hub.cache import cache_status, local_path, trust_state
 from rnalm.hub.registry import REGISTRY
+from rnalm.hub.torchhub import IN_TORCH_HUB, torch_hub_path, torch_hub_trust_state
 
 
 @dataclass(frozen=True)
@@ -35,18 +36,28 @@ class Listing:
 
 
 def listings(cache_dir: Union[str, Path, None] = None) -> Iterator[Listing]:
-    """Rows for every registered (downloadable) checkpoint."""
+    """Rows for every registered (downloadable) checkpoint.
+
+    ``cached`` is ``"torch hub"`` (:data:`IN_TORCH_HUB`) for a checkpoint that is not in rnalm's cache
+    but whose files fair-esm or rna-fm downloaded into torch hub's cache: ``location`` is then the
+    file there, which :func:`rnalm.load` uses after checking it.
+    """
     for entry in REGISTRY.values():
+        cached, sha256, location = cache_status(entry, cache_dir), trust_state(entry, cache_dir), None
+        if cached != "yes":
+            location = torch_hub_path(entry)
+            if location is not None:
+                cached, sha256 = IN_TORCH_HUB, torch_hub_trust_state(entry, cache_dir)
         yield Listing(
             name=entry.name,
             source="download",
             format=entry.format,
             size=entry.size,
-            sha256=trust_state(entry, cache_dir),
-            cached=cache_status(entry, cache_dir),
+            sha256=sha256,
+            cached=cached,
             licence=entry.licence,
             description=entry.description,
-            location=str(local_path(entry, cache_dir)),
+            location=str(location or local_path(entry, cache_dir)),
             urls=entry.urls,
             homepage=entry.homepage,
             citation=entry.citation or "",

@@ -48,6 +48,11 @@ class RemoteFile:
     ``probe`` is what the finished download must open as before it enters the cache: the name of
     a checkpoint format of :mod:`rnalm.io.formats` (``"rna-fm"``, ``"esm2"``, ...) or of a
     container in :data:`rnalm.hub.verify.CONTAINER_PROBES`. ``filename`` must be a plain name (checked here).
+    ``torch_hub_name`` is the name the authors' own package saves the file under in torch hub's
+    cache (``torch.hub.get_dir()/checkpoints``) when it fetches it with
+    ``torch.hub.load_state_dict_from_url``: fair-esm and rna-fm do, so a copy they downloaded is
+    used instead of a second download (:mod:`rnalm.hub.torchhub`). ``None``: that package does not
+    use torch hub.
     """
 
     filename: str
@@ -55,9 +60,12 @@ class RemoteFile:
     size: Optional[int] = None
     sha256: Optional[str] = None
     probe: str = "torch"
+    torch_hub_name: Optional[str] = None
 
     def __post_init__(self) -> None:
         check_plain_name(self.filename, "registry file name")
+        if self.torch_hub_name is not None:
+            check_plain_name(self.torch_hub_name, "torch hub file name")
 
 
 #: ``Checkpoint.target`` value meaning "hand rnalm.load the whole folder" (Hugging Face layouts).
@@ -111,7 +119,8 @@ _LAMAR_HF = "https://huggingface.co/zhw-e8/LAMAR/resolve/main"
 _RNAFM_NOTES = (
     "A dict with fairseq 'args' (argparse.Namespace) and 'model'; URL from rna-fm's fm/pretrained.py; "
     "the authors also share the file in a Google Drive "
-    "folder linked from the RNA-FM README (not scriptable; download it in a browser)."
+    "folder linked from the RNA-FM README (not scriptable; download it in a browser). A copy rna-fm "
+    "downloaded into torch hub's cache is used from there."
 )
 
 
@@ -141,14 +150,19 @@ def _esm2(name: str, layers: int, width: int, params: str) -> Checkpoint:
         "(UniRef50 2021_04); the starting point of ProtRNA's transfer",
         format="fair-esm .pt + regression",
         files=(
-            RemoteFile(f"{name}.pt", (f"{_FAIR_ESM}/models/{name}.pt",), probe="esm2"),
-            RemoteFile(f"{name}-contact-regression.pt", (f"{_FAIR_ESM}/regression/{name}-contact-regression.pt",)),
+            RemoteFile(f"{name}.pt", (f"{_FAIR_ESM}/models/{name}.pt",), probe="esm2", torch_hub_name=f"{name}.pt"),
+            RemoteFile(
+                f"{name}-contact-regression.pt",
+                (f"{_FAIR_ESM}/regression/{name}-contact-regression.pt",),
+                torch_hub_name=f"{name}-contact-regression.pt",
+            ),
         ),
         licence="MIT",
         homepage="https://github.com/facebookresearch/esm",
         citation="Lin et al. 2022, bioRxiv doi:10.1101/2022.07.20.500902 (Science 2023)",
         notes="URLs as in fair-esm's esm/pretrained.py; the regression file sits next to the model as "
-        "fair-esm's load_model_and_alphabet_local expects.",
+        "fair-esm's load_model_and_alphabet_local expects. Files fair-esm downloaded into torch hub's "
+        "cache are used from there.",
     )
 
 
@@ -174,7 +188,14 @@ _ENTRIES: tuple[Checkpoint, ...] = (
         name="rna-fm",
         description="RNA-FM: 12-layer, 640-wide ESM-1b-style encoder pre-trained on 23M non-coding RNAs (RNAcentral)",
         format="RNA-FM .pth",
-        files=(RemoteFile("RNA-FM_pretrained.pth", (_CUHK + "RNA-FM_pretrained.pth",), probe="rna-fm"),),
+        files=(
+            RemoteFile(
+                "RNA-FM_pretrained.pth",
+                (_CUHK + "RNA-FM_pretrained.pth",),
+                probe="rna-fm",
+                torch_hub_name="RNA-FM_pretrained.pth",
+            ),
+        ),
         licence="MIT",
         homepage="https://github.com/ml4bio/RNA-FM",
         citation="Chen et al. 2022, arXiv:2204.00300",
@@ -185,7 +206,14 @@ _ENTRIES: tuple[Checkpoint, ...] = (
         name="mrna-fm",
         description="mRNA-FM: RNA-FM's architecture pre-trained on coding sequences with codon (3-mer) tokens",
         format="RNA-FM .pth",
-        files=(RemoteFile("mRNA-FM_pretrained.pth", (_CUHK + "file_mRNA-FM_pretrained.pth",), probe="rna-fm"),),
+        files=(
+            RemoteFile(
+                "mRNA-FM_pretrained.pth",
+                (_CUHK + "file_mRNA-FM_pretrained.pth",),
+                probe="rna-fm",
+                torch_hub_name="file_mRNA-FM_pretrained.pth",
+            ),
+        ),
         licence="MIT",
         homepage="https://github.com/ml4bio/RNA-FM",
         citation="Chen et al. 2022, arXiv:2204.00300 (mRNA-FM: RNA-FM repository, 2024 release)",
@@ -197,7 +225,13 @@ _ENTRIES: tuple[Checkpoint, ...] = (
         description="RNA-FM backbone + ResNet pair head for secondary structure, trained on PDB "
         "(a task model, not an encoder: rnalm.load does not take it)",
         format="RNA-FM task .pth",
-        files=(RemoteFile("RNA-FM-ResNet_PDB-All.pth", (_CUHK + "RNA-FM-ResNet_PDB-All.pth",)),),
+        files=(
+            RemoteFile(
+                "RNA-FM-ResNet_PDB-All.pth",
+                (_CUHK + "RNA-FM-ResNet_PDB-All.pth",),
+                torch_hub_name="RNA-FM-ResNet_PDB-All.pth",
+            ),
+        ),
         licence="MIT",
         homepage="https://github.com/ml4bio/RNA-FM",
         citation="Chen et al. 2022, arXiv:2204.00300",

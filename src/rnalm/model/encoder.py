@@ -8,6 +8,7 @@ supervised outputs (``mfe``, ``structure_logits``) when the model has those head
 
 from __future__ import annotations
 
+import operator
 from typing import Iterable, cast
 
 import torch
@@ -103,6 +104,20 @@ class RNAEncoder(nn.Module):
     def embed_dim(self) -> int:
         return self.config.embed_dim
 
+    def layer_index(self, layer: int) -> int:
+        """The layer number ``0..num_layers`` that ``layer`` names: 0 is the embeddings, ``num_layers``
+        the last layer; a negative number counts from the end, as in a Python list (-1 = the last
+        layer, ``-(num_layers + 1)`` = the embeddings), as ``rnalm embed --layers`` does."""
+        n = self.num_layers
+        try:
+            number = operator.index(layer)
+        except TypeError:
+            raise TypeError(f"repr_layers: {layer!r} is not a layer number (an int)") from None
+        index = number + n + 1 if number < 0 else number
+        if not 0 <= index <= n:
+            raise ValueError(f"repr_layers: {layer} is out of range for a {n}-layer model (0..{n}, or -1..-{n + 1})")
+        return index
+
     # ------------------------------------------------------------------ forward
     def embed(self, tokens: torch.Tensor) -> torch.Tensor:
         c = self.config
@@ -133,16 +148,27 @@ class RNAEncoder(nn.Module):
         return_contacts: bool = False,
         return_logits: bool = True,
     ) -> dict:
+        """Run the encoder on ``tokens`` (``(B, T)`` from the alphabet's batch converter).
+
+        ``repr_layers`` names the layers whose hidden states to return: 0 = the embeddings,
+        ``num_layers`` = the last layer (after the final LayerNorm); negative numbers count from the
+        end (-1 = the last layer), as in ``rnalm embed --layers``. ``result["representations"]`` is
+        keyed by the layer's number ``0..num_layers`` whichever way it was asked for, as fair-esm
+        keys it: ``repr_layers=[-1]`` on a 6-layer model gives ``result["representations"][6]``.
+        A layer outside ``-(num_layers + 1)..num_layers`` raises a ValueError naming the valid range.
+        ``need_head_weights`` adds ``attentions`` ``(B, layers, heads, T, T)``; ``return_contacts``
+        adds ``contacts`` ``(B, L, L)`` for models with a contact head.
+        """
         if tokens.ndim != 2:
             raise ValueError(f"tokens must be (batch, length), got shape {tuple(tokens.shape)}")
         if return_contacts:
             if self.contact_head is None:
-                raise ValueError("this model has no contact head")
+                raise ValueError(
+                    "return_contacts=True: this model has no contact head "
+                    "(need_head_weights=True still returns its attention maps)"
+                )
             need_head_weights = True
-        repr_layers = set(repr_layers)
-        bad = [i for i in repr_layers if not 0 <= i <= self.num_layers]
-        if bad:
-            raise ValueError(f"repr_layers {bad} out of range 0..{self.num_layers}")
+        repr_layers = {self.layer_index(i) for i in repr_layers}
 
         padding_mask = tokens.eq(self.padding_idx)
         x = self.embed(tokens)
