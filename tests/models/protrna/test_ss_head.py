@@ -556,6 +556,19 @@ def test_truncated_file_is_refused(tmp_path):
         load_ss_head(tmp_path / "t.h5")
 
 
+def test_registry_entry_and_download_probe(tmp_path):
+    from rnalm import hub
+    from rnalm.hub.verify import probe_problem
+
+    entry = hub.get("protrna-ss-head")
+    assert entry.files[0].filename == "ssHead_RF_bprna.h5" and entry.files[0].probe == "protrna-ss-head"
+    keras_file(tmp_path / "h.h5", SMALL)
+    assert probe_problem(tmp_path / "h.h5", "protrna-ss-head") is None
+    data = (tmp_path / "h.h5").read_bytes()
+    (tmp_path / "t.h5").write_bytes(data[: len(data) // 2])
+    assert probe_problem(tmp_path / "t.h5", "protrna-ss-head")
+
+
 def test_report_max_differences():
     """Runs last in this module: the largest difference seen per block (printed with -s)."""
     print({k: f"{v:.1e}" for k, v in sorted(MAX_DIFFS.items())})

@@ -136,7 +136,7 @@ def infer_config(kw: KerasWeights) -> HeadConfig:
     """Sizes from a few weights' shapes; every other shape is checked when the weights are assigned."""
     conv_layer, emb_layer, ensembles = _layer_roles(kw)
     emb = {"/".join(_strip(w)[-2:]): v for w, v in kw.weights[emb_layer]}
-    flat = {}
+    flat: dict[str, dict[str, np.ndarray]] = {}
     for e in ensembles.values():
         for w, v in kw.weights[e]:
             parts = _strip(w)
@@ -185,7 +185,7 @@ def infer_config(kw: KerasWeights) -> HeadConfig:
 
 
 def _iteration_names(kw: KerasWeights, layer: str) -> set[str]:
-    names = set()
+    names: set[str] = set()
     for w, _ in kw.weights[layer]:
         names.update(p for p in _strip(w) if ITERATION_RE.match(p))
     return names
