@@ -162,7 +162,7 @@ def _record(rng, L, n_pairs):
     idx = rng.choice(L * (L - 1) // 2, size=n_pairs, replace=False)
     iu = np.triu_indices(L, k=1)
     pairs = [(int(iu[0][k]), int(iu[1][k])) for k in idx]
-    return prob, pairs + [(j, i) for i, j in pairs]  # TS0 lists each pair both ways
+    return prob, pairs + [(j, i) for i, j in pairs]  # both ways round, so the lower triangle sees each
 
 
 def test_rnalm_metrics_reproduce_protrna_ts0_averaging():
