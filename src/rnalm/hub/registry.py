@@ -282,6 +282,25 @@ _ENTRIES: tuple[Checkpoint, ...] = (
         notes="Dropbox URL from ProtRNA's protrna/pretrained.py and README; the Zenodo record is the "
         "one an earlier README linked.",
     ),
+    Checkpoint(
+        name="protrna-ss-head",
+        description="ProtRNA's RotaFormer secondary-structure head, trained on bpRNA TR0 "
+        "(a task head on the protrna backbone's last layer, not an encoder: rnalm.load does not take it)",
+        format="ProtRNA Keras .h5 (SSPredictionModel)",
+        files=(
+            RemoteFile(
+                "ssHead_RF_bprna.h5",
+                ("https://zenodo.org/records/13888473/files/ssHead_RF_bprna.h5",),
+                probe="protrna-ss-head",
+            ),
+        ),
+        licence="MIT",
+        homepage="https://github.com/roxie-zhang/ProtRNA",
+        aliases=("ssHead_RF_bprna",),
+        notes="URL from ProtRNA's README and pretrained.py (load_pretrained_model); licence of the repository "
+        "(the Zenodo record states its own). Load with rnalm.models.protrna.load_ss_head; needs the protrna "
+        "backbone.",
+    ),
 )
 
 #: Registered checkpoints by canonical name.

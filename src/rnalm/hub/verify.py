@@ -21,6 +21,7 @@ from rnalm.hub.registry import RemoteFile
 from rnalm.io.digest import sha256_file
 from rnalm.io.formats import Probe
 from rnalm.models import detect_format
+from rnalm.models.protrna.ss_convert import load_ss_head
 
 
 def _probe_torch(probe: Probe) -> bool:
@@ -38,11 +39,17 @@ def _probe_safetensors(probe: Probe) -> bool:
         return False
 
 
+def _probe_protrna_ss_head(probe: Probe) -> bool:
+    load_ss_head(probe.path)  # strict; a CheckpointError says what is wrong
+    return True
+
+
 #: Probes for published files that are not whole checkpoints (a regression head, a task model,
 #: a weights file whose config is built in code): their container must open with rnalm's safe reader.
 CONTAINER_PROBES: dict[str, Callable[[Probe], bool]] = {
     "torch": _probe_torch,
     "safetensors": _probe_safetensors,
+    "protrna-ss-head": _probe_protrna_ss_head,
 }
 
 

@@ -2,7 +2,9 @@
 
 The ``protrna-h5`` checkpoint format (:data:`.convert.PROTRNA_FORMAT`, listed in
 :data:`rnalm.models.FORMATS`) makes ``rnalm.load("ProtRNA_pretrained.h5")`` work; reading it needs the
-optional h5py package (``pip install 'rnalm[h5]'``). The model card is ``card.md`` next to this file.
+optional h5py package (``pip install 'rnalm[h5]'``). ProtRNA's RotaFormer structure head loads with
+:func:`load_ss_head`; :class:`ProtRNAStructureModel` turns a backbone and the head into ``L x L``
+base-pair probability maps. The model card is ``card.md`` next to this file.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from rnalm.model.encoder import RNAEncoder
 from rnalm.models.build import load_converted
 from rnalm.models.protrna.alphabet import PROTRNA_ALPHABET, PROTRNA_TOKENS, RNA_LETTERS
 from rnalm.models.protrna.convert import FORMAT_NAME, convert_protrna, convert_protrna_h5
+from rnalm.models.protrna.ss_convert import load_ss_head
+from rnalm.models.protrna.ss_head import DEFAULT_THRESHOLD, HeadConfig, RotaFormerHead
+from rnalm.models.protrna.ss_model import ProtRNAStructureModel
 
 
 def load_protrna_h5(
@@ -42,4 +47,9 @@ __all__ = [
     "convert_protrna",
     "convert_protrna_h5",
     "load_protrna_h5",
+    "load_ss_head",
+    "DEFAULT_THRESHOLD",
+    "HeadConfig",
+    "RotaFormerHead",
+    "ProtRNAStructureModel",
 ]
