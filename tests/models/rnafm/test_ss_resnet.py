@@ -23,7 +23,7 @@ from rnalm.errors import CheckpointError, InvalidSequenceError, SequenceLengthEr
 from rnalm.hub import registry
 from rnalm.models import FORMATS, detect_format
 from rnalm.models.rnafm import SSResNetProbabilities, load_ss_resnet, ss_resnet_probabilities
-from rnalm.models.rnafm.ss_convert import FORMAT_NAME
+from rnalm.models.rnafm.ss_convert import FORMAT_NAME, backbone_settings
 
 fm = pytest.importorskip("fm")
 baseline_module = pytest.importorskip("fm.downstream.baseline")
@@ -136,6 +136,16 @@ def test_full_size_maps_match_rna_fm(monkeypatch, tmp_path):
     model, alphabet, path = build_reference(monkeypatch, tmp_path, embed_dim=640, ffn=5120)
     compare(model, alphabet, path, LENGTHS)
     print(f"full size: {time.perf_counter() - start:.1f} s")
+
+
+def test_backbone_settings_come_from_the_rna_fm_encoder_file(tmp_path):
+    path = tmp_path / "RNA-FM_pretrained.pth"
+    args = argparse.Namespace(arch="roberta_large", encoder_attention_heads=20, token_dropout=False)
+    torch.save({"args": args, "model": {}}, path)
+    assert backbone_settings(path) == {"attention_heads": 20, "token_dropout": False}
+    torch.save({"model": {}}, path)
+    with pytest.raises(CheckpointError, match="not an RNA-FM encoder file"):
+        backbone_settings(path)
 
 
 def test_file_layout_is_rna_fm_s_own(monkeypatch, tmp_path):

@@ -5,7 +5,9 @@ The file is the plain ``state_dict()`` of rna-fm's ``fm.downstream.Baseline``: t
 under ``downstream_modules.pc-resnet_1_sym_first:r-ss.`` (``pre_reduction``, ``proj.first.0``,
 ``proj.resnet.<n>`` and ``proj.final``). It stores no arguments: sizes are read from the tensor
 shapes; the two encoder settings that leave no trace in tensors (attention heads, token dropout)
-are RNA-FM's and can be overridden.
+default to RNA-FM's 20 heads and token dropout on (the ESM-1b setting, which reimplementations
+that reproduce rna-fm's outputs use; not checked here against the published file's args). Both can
+be given, or read from ``RNA-FM_pretrained.pth`` with :func:`backbone_settings`.
 
 Loading is safe (:func:`rnalm.io.safe_torch.safe_torch_load`) and strict: every tensor of the
 file is used and every parameter and buffer is filled, or a :class:`CheckpointError` names the
@@ -14,6 +16,7 @@ offending keys as the file spells them.
 
 from __future__ import annotations
 
+import argparse
 import re
 from pathlib import Path
 from typing import Any, Optional, Union
@@ -26,6 +29,7 @@ from rnalm.io.safe_torch import safe_torch_load
 from rnalm.model.config import EncoderConfig
 from rnalm.model.encoder import RNAEncoder
 from rnalm.models.rnafm.alphabet import RNA_FM_ALPHABET
+from rnalm.models.rnafm.convert import upgrade_args
 from rnalm.models.rnafm.ss_resnet import HEAD_LAYER, PairResNet, SSResNet
 
 FORMAT_NAME = "rna-fm-ss-resnet"
@@ -201,6 +205,18 @@ def build_ss_resnet(
     return model.eval()
 
 
+def backbone_settings(rnafm_path: Union[str, Path]) -> dict[str, Any]:
+    """``attention_heads`` and ``token_dropout`` as an RNA-FM encoder file (``RNA-FM_pretrained.pth``)
+    states them, for :func:`load_ss_resnet`: the SS-ResNet file's encoder was built from that file's args."""
+    obj = safe_torch_load(rnafm_path)
+    if not (isinstance(obj, dict) and isinstance(obj.get("args"), argparse.Namespace)):
+        raise CheckpointError(f"{rnafm_path}: not an RNA-FM encoder file (no fairseq 'args')")
+    args = upgrade_args(obj["args"])
+    if "attention_heads" not in args:
+        raise CheckpointError(f"{rnafm_path}: 'args' states no attention heads")
+    return {"attention_heads": int(args["attention_heads"]), "token_dropout": bool(args.get("token_dropout", False))}
+
+
 def load_ss_resnet(
     path: Union[str, Path],
     device: Optional[Union[str, torch.device]] = None,
@@ -223,6 +239,7 @@ def load_ss_resnet(
 __all__ = [
     "FORMAT_NAME",
     "SS_RESNET_FORMAT",
+    "backbone_settings",
     "build_ss_resnet",
     "encoder_config",
     "file_key",
