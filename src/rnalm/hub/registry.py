@@ -222,21 +222,24 @@ _ENTRIES: tuple[Checkpoint, ...] = (
     ),
     Checkpoint(
         name="rna-fm-ss-resnet",
-        description="RNA-FM backbone + ResNet pair head for secondary structure, trained on PDB "
-        "(a task model, not an encoder: rnalm.load does not take it)",
-        format="RNA-FM task .pth",
+        description="RNA-FM SS-ResNet: RNA-FM backbone + ResNet pair head for secondary structure, trained on "
+        "PDB (a structure model for `rnalm fold --model rna-fm-ss-resnet`, not an encoder for rnalm.load)",
+        format="RNA-FM SS-ResNet .pth",
         files=(
             RemoteFile(
                 "RNA-FM-ResNet_PDB-All.pth",
                 (_CUHK + "RNA-FM-ResNet_PDB-All.pth",),
+                probe="rna-fm-ss-resnet",
                 torch_hub_name="RNA-FM-ResNet_PDB-All.pth",
             ),
         ),
         licence="MIT",
         homepage="https://github.com/ml4bio/RNA-FM",
         citation="Chen et al. 2022, arXiv:2204.00300",
-        notes="State dict of fm.downstream's Baseline (RNA-FM backbone + ResNet pair predictor); URL from rna-fm's "
-        "fm/downstream/__init__.py (build_rnafm_resnet).",
+        aliases=("RNA-FM-ResNet_PDB-All", "rna-fm-ss"),
+        notes="State dict of fm.downstream's Baseline (RNA-FM backbone + pc-resnet_1_sym_first:r-ss pair "
+        "predictor); URL from rna-fm's fm/downstream/__init__.py (build_rnafm_resnet). Loaded by "
+        "rnalm.models.rnafm.load_ss_resnet; records up to 1,022 nt.",
     ),
     _utrlm(
         "utr-lm-mrl",

@@ -22,6 +22,7 @@ from rnalm.models.protrna.alphabet import PROTRNA_ALPHABET
 from rnalm.models.protrna.convert import PROTRNA_FORMAT
 from rnalm.models.rnafm.alphabet import MRNA_FM_ALPHABET, RNA_FM_ALPHABET
 from rnalm.models.rnafm.convert import RNAFM_FORMAT
+from rnalm.models.rnafm.ss_convert import SS_RESNET_FORMAT
 from rnalm.models.utrlm.alphabet import UTRLM_ALPHABET
 from rnalm.models.utrlm.convert import UTRLM_FORMAT
 
@@ -31,6 +32,7 @@ FORMATS: dict[str, CheckpointFormat] = {
     for fmt in (
         NATIVE_FORMAT,
         RNAFM_FORMAT,
+        SS_RESNET_FORMAT,
         ESM2_FORMAT,
         UTRLM_FORMAT,
         HF_ESM_FORMAT,
