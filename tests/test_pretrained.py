@@ -52,8 +52,9 @@ def test_every_name_is_a_documented_function_of_the_module():
 
 
 def test_every_registered_encoder_has_a_function():
-    # rna-fm-ss-resnet is a task model (backbone + ResNet pair head), which rnalm.load does not take.
-    assert set(pretrained.MODELS.values()) == set(hub.REGISTRY) - {"rna-fm-ss-resnet"}
+    # the structure models (RNA-FM's backbone + ResNet pair head, ProtRNA's RotaFormer head) are not
+    # encoders: rnalm.load does not take them
+    assert set(pretrained.MODELS.values()) == set(hub.REGISTRY) - {"rna-fm-ss-resnet", "protrna-ss-head"}
 
 
 def test_names_are_those_of_fair_esm_and_rna_fm():
