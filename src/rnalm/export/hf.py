@@ -97,7 +97,9 @@ def check_directory(directory: Path, model: RNAEncoder, alphabet: Alphabet) -> t
     tokens = probe_tokens(alphabet)
     mask = tokens.ne(alphabet.padding_idx).long()
     with torch.no_grad():
-        mine = model(tokens)
+        mine = {
+            k: v.cpu() for k, v in model(tokens.to(model.embed_tokens.weight.device)).items() if k != "representations"
+        }
         theirs = hf.eval()(input_ids=tokens, attention_mask=mask)
         hidden = hf.esm(input_ids=tokens, attention_mask=mask).last_hidden_state
     diff = max((theirs.logits - mine["logits"]).abs().max().item(), (hidden - mine["last_hidden"]).abs().max().item())

@@ -100,7 +100,7 @@ def check_file(path: Path, model: RNAEncoder, alphabet: Alphabet, names: list[st
     tokens = probe_tokens(alphabet)
     outputs = dict(zip(names, session.run(names, {INPUT_NAME: tokens.numpy()})))
     with torch.no_grad():
-        mine = model(tokens.to(next(model.parameters()).device))
+        mine = model(tokens.to(model.embed_tokens.weight.device))
     expected = {LOGITS: mine.get("logits"), LAST_HIDDEN: mine["last_hidden"]}
     return max((torch.from_numpy(outputs[n]) - expected[n].cpu()).abs().max().item() for n in names)
 
