@@ -56,10 +56,10 @@ def randomize(model: torch.nn.Module, seed: int, std: float = 0.3) -> torch.nn.M
     return model.eval()
 
 
-def family_model(family: str, seed: int = 0) -> tuple[RNAEncoder, Alphabet]:
+def family_model(family: str, seed: int = 0, std: float = 0.3) -> tuple[RNAEncoder, Alphabet]:
     alphabet, fields = FAMILIES[family]
     config = EncoderConfig.for_alphabet(alphabet, **SIZES, **fields)
-    return randomize(RNAEncoder(config), seed), alphabet.with_max_length(config.max_length)
+    return randomize(RNAEncoder(config), seed, std), alphabet.with_max_length(config.max_length)
 
 
 def family_batch(family: str, alphabet: Alphabet, rows: int = 3) -> torch.Tensor:
