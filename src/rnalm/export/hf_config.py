@@ -26,7 +26,7 @@ HF_CONTACT_EOS_IDX = 2
 #: transformers' rotary embedding base (``rope_theta``) equal to rnalm's.
 ROPE_THETA = 10000.0
 #: the published families whose configs meet :data:`HF_REQUIREMENTS`.
-HF_FAMILIES = "ESM-2, UTR-LM (utrlm-mini included), LAMAR, ProtRNA, RNA-FM and mRNA-FM"
+HF_FAMILIES = "ESM-2, UTR-LM, utrlm-mini, LAMAR, ProtRNA, RNA-FM and mRNA-FM"
 #: how each of rnalm's position kinds is called in an ``EsmConfig``.
 POSITION_TYPES = {"learned": "absolute", "rotary": "rotary"}
 

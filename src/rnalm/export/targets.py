@@ -9,13 +9,14 @@ from rnalm.api import load, resolve
 from rnalm.errors import option
 from rnalm.export.errors import ExportError
 from rnalm.export.hf import export_hf
+from rnalm.export.hf_config import HF_FAMILIES
 from rnalm.export.onnx_file import export_onnx
 from rnalm.export.result import Exported
 
 #: target name -> (what it writes, the writer); ``rnalm export --to`` offers these names
 TARGETS: dict[str, tuple[str, Callable[..., Exported]]] = {
-    "hf": ("a transformers EsmForMaskedLM directory (ESM-style models)", export_hf),
-    "onnx": ("one ONNX file with dynamic batch and length (any model)", export_onnx),
+    "hf": (f"a transformers EsmForMaskedLM directory, for {HF_FAMILIES}", export_hf),
+    "onnx": ("one ONNX file with dynamic batch and length, for any model", export_onnx),
 }
 
 
