@@ -55,6 +55,11 @@ def test_onnx_export_prints_size_parameters_and_opset(tiny_lm_dir, tmp_path, cap
     assert printed.startswith(f"{tiny_lm_dir} -> {out}: ") and ", opset " in printed and "max abs difference" in printed
     assert main(["export", str(tiny_lm_dir), "--to", "onnx", str(out)]) == 2
     assert "tiny.onnx: already exists; pass --overwrite to replace it" in capsys.readouterr().err
+    theirs = tmp_path / "theirs.onnx"
+    theirs.write_bytes(b"a file rnalm did not write")
+    assert main(["export", str(tiny_lm_dir), "--to", "onnx", str(theirs), "--overwrite"]) == 2
+    assert "theirs.onnx: exists and is not an ONNX file rnalm exported" in capsys.readouterr().err
+    assert theirs.read_bytes() == b"a file rnalm did not write"
 
 
 def test_a_model_transformers_cannot_compute_is_refused_with_the_field_and_the_onnx_option(tmp_path, capsys):
