@@ -17,12 +17,24 @@ from types import ModuleType
 from typing import Optional, Sequence
 
 from rnalm import numerics
-from rnalm.cli import convert, corpus, demo, download, embed, finetune, fold, models, predict, pretrain
+from rnalm.cli import convert, corpus, demo, download, embed, export, finetune, fold, models, predict, pretrain
 from rnalm.errors import RnalmError, cli_spelling, spelled
 from rnalm.version import __version__
 
 #: the sub-command modules, in help order (``embed`` also registers ``embed-merge``)
-COMMANDS: tuple[ModuleType, ...] = (convert, corpus, demo, download, embed, finetune, fold, models, predict, pretrain)
+COMMANDS: tuple[ModuleType, ...] = (
+    convert,
+    corpus,
+    demo,
+    download,
+    embed,
+    export,
+    finetune,
+    fold,
+    models,
+    predict,
+    pretrain,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
