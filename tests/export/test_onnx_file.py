@@ -91,7 +91,7 @@ def test_a_model_without_lm_head_exports_its_final_representation(tmp_path):
     assert done.max_abs_diff <= TOL
 
 
-@pytest.mark.slow  # writes and reloads a model past the protobuf limit path: about 17 s
+@pytest.mark.slow  # the path of models over 2 GB (external weights), exported and reloaded: about 17 s
 def test_external_weights_sit_beside_the_file_and_honour_the_umask(tmp_path):
     model, alphabet = family_model("lamar")
     path = tmp_path / "lamar.onnx"
