@@ -13,6 +13,7 @@ from rnalm.alphabet import Alphabet, BatchConverter
 from rnalm.api import load
 from rnalm.errors import CheckpointError, DownloadError, InvalidSequenceError, RnalmError, SequenceLengthError
 from rnalm.model import EncoderConfig, RNAEncoder
+from rnalm.notebook.predict import predict
 from rnalm.version import __version__
 
 __all__ = [
@@ -26,5 +27,6 @@ __all__ = [
     "RnalmError",
     "SequenceLengthError",
     "load",
+    "predict",
     "__version__",
 ]

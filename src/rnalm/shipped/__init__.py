@@ -59,6 +59,19 @@ TASK_ALIASES: dict[str, str] = {
     "fold": "secondary structure (pair probabilities -> dot-bracket)",
 }
 
+#: What each shipped task model predicts: the name its prediction columns take
+#: (:mod:`rnalm.runs.prediction_columns`) and the unit, as its training labels were measured.
+#: The manifest records them per model (``prediction``); these are the defaults for packaging.
+TASK_PREDICTIONS: dict[str, dict[str, str]] = {
+    "te": {
+        "name": "te_log",
+        "unit": "log translation efficiency (Ribo-seq over RNA-seq, HEK293), as in the training labels",
+    },
+    "halflife": {"name": "halflife", "unit": "mRNA half-life in hours (BEAS-2B reporter), as in the training labels"},
+    "ires": {"name": "ires", "unit": "probability that the sequence is an IRES (training label 1)"},
+    "family": {"name": "family", "unit": "ncRNA family (Rfam class), with one probability column per class"},
+}
+
 _ROOT_OVERRIDE: list[Path] = []
 
 
@@ -95,6 +108,22 @@ class Entry:
     @property
     def card(self) -> Path:
         return self.path / "card.md"
+
+    @property
+    def prediction(self) -> dict:
+        """What a task model's prediction columns are called and hold: ``{"name", "unit", "columns"}``
+        (from the manifest; for a model packaged without them, the task alias's defaults)."""
+        return dict(self.raw.get("prediction") or TASK_PREDICTIONS.get(self.task or "", {}))
+
+    @property
+    def window(self) -> dict:
+        """The stretch of a sequence a task model reads: ``{"max_nt", "truncate", "text"}`` (the text,
+        e.g. ``the 3'-most 100 nt``, is what ``rnalm models -v`` and the card show); empty if not recorded."""
+        return dict(self.raw.get("window") or {})
+
+    @property
+    def window_text(self) -> str:
+        return str(self.window.get("text", ""))
 
     def metric_text(self) -> str:
         """``spearman 0.610 (valid, n=1090, onehot.yaml 0.581)`` -- the card's headline validation
@@ -339,6 +368,7 @@ __all__ = [
     "PREFIX",
     "ShippedModelError",
     "TASK_ALIASES",
+    "TASK_PREDICTIONS",
     "default_backbone",
     "entries",
     "find",
