@@ -45,7 +45,7 @@ def _predictor(task: Optional[str], run: Optional[str | os.PathLike], device: Op
 def _inputs(data: Sequences, predictor: TaskPredictor, seq_column: Optional[str], id_column: Optional[str]) -> Inputs:
     """A file is read exactly as ``rnalm predict`` reads it (every column of a table kept)."""
     if isinstance(data, (str, os.PathLike)) and not set(str(data)) <= SEQUENCE_LETTERS and Path(data).is_file():
-        source = predictor.source(data, None, seq_column, id_column)
+        source = predictor.source(Path(data), None, seq_column, id_column)
         _, described = source.survey()
         rows = list(source.rows(described))
         frame = pd.DataFrame([fields for fields, _ in rows], columns=source.columns(described))

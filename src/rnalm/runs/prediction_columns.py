@@ -16,7 +16,7 @@ A task model has a *name* for what it predicts: a shipped model's comes from the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 #: Label column names that say nothing about what is predicted.
 GENERIC_NAMES = frozenset({"label", "labels", "y", "target", "targets", "value", "score", "class", "prediction"})
@@ -55,7 +55,7 @@ class PredictionColumns:
     def names(self) -> list[str]:
         return list(self.mapping.values())
 
-    def rename(self, raw: Mapping[str, object]) -> dict[str, object]:
+    def rename(self, raw: Mapping[str, Any]) -> dict[str, Any]:
         return {out: raw[k] for k, out in self.mapping.items() if k in raw}
 
 

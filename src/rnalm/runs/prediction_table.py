@@ -197,7 +197,7 @@ class Scorer:
         ok = [i for i, rd in enumerate(reads) if rd.seq is not None]
         raw: dict[str, Any] = {}
         if ok:
-            raw = self.predictor.predict([reads[i].seq for i in ok], self.batch_size)  # type: ignore[misc]
+            raw = self.predictor.predict([str(reads[i].seq) for i in ok], self.batch_size)
             self.predictor.forget_features()
         named = self.columns.rename(raw)
         at = {i: j for j, i in enumerate(ok)}
