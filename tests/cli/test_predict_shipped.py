@@ -182,3 +182,11 @@ def test_an_input_column_named_like_a_prediction_keeps_its_name(capsys, tmp_path
     ]
     assert rows[0]["te_log"] == "1.5" and rows[0]["note"] == "mine" and rows[0]["te_log_predicted"]
     assert err.count("the input already has column(s) te_log (the prediction is te_log_predicted)") == 1
+
+
+def test_models_v_states_what_each_task_model_reads_and_its_columns(capsys):
+    assert main(["models", "-v"]) == 0
+    out = capsys.readouterr().out
+    assert "reads the 3'-most 100 nt; columns te_log;" in out
+    assert "reads up to 160 nt (longer inputs are not scored); columns halflife;" in out
+    assert "reads the 5'-most 1,020 nt; columns ires_probability;" in out

@@ -30,7 +30,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--task", metavar="NAME", help="a task model shipped with rnalm, by alias (te, halflife, ires, family) or name"
     )
     which.add_argument("--run", metavar="RUN_DIR", help="run directory written by rnalm finetune")
-    add_input(p)
+    add_input(
+        p,
+        unknown_help="read letters the model cannot read: mask (the language model reads <mask>; IUPAC letters "
+        "keep their bases in one-hot input, anything else is read as N) or a replacement letter (default: as the "
+        "model was trained -- ires, family: mask; otherwise such a record gets an empty prediction and a note)",
+    )
     add_output(
         p,
         "output CSV (default: standard output); must not exist unless --overwrite",

@@ -327,6 +327,12 @@ def ref(name: str) -> str:
 
 
 # ------------------------------------------------------------------------------------ listing
+def _reads(e: Entry) -> str:
+    """``reads the 3'-most 100 nt; columns te_log; `` for a task model whose manifest states them."""
+    cols = e.prediction.get("columns") if e.kind == "task" else None
+    return (f"reads {e.window_text}; " if e.window_text else "") + (f"columns {', '.join(cols)}; " if cols else "")
+
+
 def listings(cache_dir: Union[str, Path, None] = None) -> Iterator[Listing]:
     """Rows for ``rnalm models`` (source ``shipped``); ``cache_dir`` is unused (nothing is downloaded)."""
     try:
@@ -352,7 +358,7 @@ def listings(cache_dir: Union[str, Path, None] = None) -> Iterator[Listing]:
             licence=e.licence or "-",
             description=desc,
             location=str(e.path),
-            notes=f"card: {e.card}; data licence: {e.data_licence or 'not stated'}",
+            notes=_reads(e) + f"card: {e.card}; data licence: {e.data_licence or 'not stated'}",
             kind=e.kind,
             task=e.task or "",
             metric=e.metric_text(),
