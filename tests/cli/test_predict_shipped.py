@@ -190,3 +190,10 @@ def test_models_v_states_what_each_task_model_reads_and_its_columns(capsys):
     assert "reads the 3'-most 100 nt; columns te_log;" in out
     assert "reads up to 160 nt (longer inputs are not scored); columns halflife;" in out
     assert "reads the 5'-most 1,020 nt; columns ires_probability;" in out
+
+
+def test_a_row_with_more_fields_than_the_header_says_what_was_left_out(capsys, tmp_path):
+    p = tmp_path / "r.csv"
+    p.write_text(f"id,seq\na,{UTR},extra\nb,ACGUACGU\n")
+    code, rows, _ = predict(capsys, "--task", "te", "-i", str(p), "-q")
+    assert code == 0 and rows[0]["note"] == "1 field(s) past the header's 2 columns left out" and rows[1]["note"] == ""

@@ -29,7 +29,7 @@ from rnalm.io.progress import Progress
 from rnalm.notebook.inputs import SEQUENCE_LETTERS, Inputs, Sequences, as_records
 from rnalm.predictors import task as task_predictors
 from rnalm.predictors.task import TaskPredictor
-from rnalm.runs.prediction_table import CHUNK, SUFFIX, TAIL, Summary, chunks, output_names, renamed_message
+from rnalm.runs.prediction_table import CHUNK, SUFFIX, TAIL, Summary, chunks, fitted, output_names, renamed_message
 
 
 def _predictor(task: Optional[str], run: Optional[str | os.PathLike], device: Optional[str]) -> TaskPredictor:
@@ -48,7 +48,8 @@ def _inputs(data: Sequences, predictor: TaskPredictor, seq_column: Optional[str]
         source = predictor.source(Path(data), None, seq_column, id_column)
         _, described = source.survey()
         rows = list(source.rows(described))
-        frame = pd.DataFrame([fields for fields, _ in rows], columns=source.columns(described))
+        columns = source.columns(described)
+        frame = pd.DataFrame([fitted(fields, len(columns))[0] for fields, _ in rows], columns=columns)
         if source.lead():
             frame.insert(0, "id" if "id" not in frame.columns else "id" + SUFFIX, [rec.id for _, rec in rows])
         return Inputs([rec for _, rec in rows], frame)

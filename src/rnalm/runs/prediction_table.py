@@ -113,13 +113,15 @@ class Source:
     def where(self, rec: seqio.Record) -> str:
         return f"{self.path}: record {rec.id!r} (line {rec.line})"
 
-    def survey(self) -> tuple[int, bool]:
+    def survey(self, check: Optional[Callable[[seqio.Record], Any]] = None) -> tuple[int, bool]:
         """Records in the file and whether a FASTA header has a description: one pass that also
-        finds a malformed file or a repeated id before any prediction is made."""
+        finds a malformed file, a repeated id or a record ``check`` refuses before any output."""
         n, described = 0, False
         for rec in self.records():
             n += 1
             described = described or bool(rec.description)
+            if check is not None:
+                check(rec)
         return n, described
 
     def columns(self, described: bool) -> list[str]:
@@ -140,17 +142,24 @@ class Source:
         return [] if chosen == "id" and "id" in header else ["id"]
 
     def rows(self, described: bool) -> Iterator[tuple[list[str], seqio.Record]]:
-        """Each record with the input row's own fields, in order."""
+        """Each record with the input row's own fields, in order (as many as the header names: a
+        short row is padded, and a long one loses what is past the header, see :func:`fitted`)."""
         if self.fmt == "fasta":
             for rec in self.records():
                 yield [rec.id, *([rec.description] if described else []), rec.seq], rec
             return
-        width = len(self.columns(described))
         with seqio.open_text(self.path) as fh:
             raw = (r for r in csv.reader(fh, delimiter=self.delimiter) if r and any(c.strip() for c in r))
             next(raw, None)  # the header
             for fields, rec in zip(raw, self.records()):
-                yield (fields + [""] * (width - len(fields)))[:width], rec
+                yield fields, rec
+
+
+def fitted(fields: list[str], width: int) -> tuple[list[str], str]:
+    """``fields`` padded or cut to ``width`` columns, and a note when fields were cut."""
+    if len(fields) <= width:
+        return fields + [""] * (width - len(fields)), ""
+    return fields[:width], f"{len(fields) - width} field(s) past the header's {width} columns left out"
 
 
 def _header(path: Path, fmt: str) -> list[str]:
@@ -272,10 +281,7 @@ def write_table(
     desc: str = "predict",
 ) -> Summary:
     """Predict every record of ``source`` into ``out`` (CSV), ``chunk_size`` records at a time."""
-    total, described = source.survey()
-    if scorer.strict:
-        for rec in source.records():
-            scorer.read(rec, source.where(rec))
+    total, described = source.survey((lambda rec: scorer.read(rec, source.where(rec))) if scorer.strict else None)
     inputs, lead = source.columns(described), source.lead()
     names, renamed = output_names(inputs, [*lead, *scorer.columns.names, *TAIL])
     if renamed:
@@ -288,6 +294,9 @@ def write_table(
         for chunk in chunks(source.rows(described), chunk_size):
             rows = scorer.score([rec for _, rec in chunk], source.where)
             for (fields, rec), row in zip(chunk, rows):
+                fields, cut = fitted(fields, len(inputs))
+                if cut:
+                    row["note"] = "; ".join(n for n in (row["note"], cut) if n)
                 w.writerow([*([rec.id] if lead else []), *fields, *(_cell(row[c]) for c in produced)])
             summary.add(rows)
     return summary
@@ -356,6 +365,7 @@ __all__ = [
     "Summary",
     "TAIL",
     "chunks",
+    "fitted",
     "is_predictions_csv",
     "output_names",
     "predict_file",
