@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 
 import pytest
 
@@ -56,7 +57,12 @@ def test_overwrite_recognises_only_a_table_rnalm_wrote(te, tmp_path):
     p = tmp_path / "a.csv"
     p.write_text("name,seq,length,note\nx,ACGUACGU,8,\n")
     out = tmp_path / "p.csv"
-    te.predict_file(p, out, show=False)
+    old = os.umask(0o027)
+    try:
+        te.predict_file(p, out, show=False)
+    finally:
+        os.umask(old)
+    assert out.stat().st_mode & 0o777 == 0o640  # the umask's mode, as for any file the user writes
     header = out.read_text().splitlines()[0]
     assert header == "id,name,seq,length,note,te_log,length_predicted,read,note_predicted"
     assert PREDICTIONS.owns(out) and not PREDICTIONS.owns(p)
