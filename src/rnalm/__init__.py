@@ -3,10 +3,12 @@
 Quick start, in fair-esm's shape::
 
     import rnalm
-    model, alphabet = rnalm.load("path/or/name")
+    model, alphabet = rnalm.load("utrlm-mini")        # or rnalm.pretrained.rna_fm_t12(), a path, a name
     batch_converter = alphabet.get_batch_converter()
     ids, strs, tokens = batch_converter([("utr1", "GGGACAUUUGCUUCUGACACAACUGUGUUCACUAGC")])
-    out = model(tokens, repr_layers=[12])
+    out = model(tokens, repr_layers=[-1])
+
+From a notebook: ``rnalm.predict(sequences_or_dataframe, task="te")`` returns a DataFrame.
 """
 
 from rnalm import pretrained
@@ -14,6 +16,7 @@ from rnalm.alphabet import Alphabet, BatchConverter
 from rnalm.api import load
 from rnalm.errors import CheckpointError, DownloadError, InvalidSequenceError, RnalmError, SequenceLengthError
 from rnalm.model import EncoderConfig, RNAEncoder
+from rnalm.notebook.predict import predict
 from rnalm.version import __version__
 
 __all__ = [
@@ -27,6 +30,7 @@ __all__ = [
     "RnalmError",
     "SequenceLengthError",
     "load",
+    "predict",
     "pretrained",
     "__version__",
 ]

@@ -8,7 +8,7 @@ from rnalm.cli import main
 
 
 def make_run(tmp_path):
-    lines = ["id,utr,y"] + [f"s{i},{'ACGU' * (i % 5 + 2)}{'G' * (i % 3)},{i % 3}" for i in range(30)]
+    lines = ["id,utr,mrl"] + [f"s{i},{'ACGU' * (i % 5 + 2)}{'G' * (i % 3)},{i % 3}" for i in range(30)]
     (tmp_path / "d.csv").write_text("\n".join(lines) + "\n")
     run = tmp_path / "run"
     assert (
@@ -18,7 +18,7 @@ def make_run(tmp_path):
                 "-q",
                 f"data.train={tmp_path / 'd.csv'}",
                 "data.seq_column=utr",
-                "data.label_column=y",
+                "data.label_column=mrl",
                 "data.id_column=id",
                 "head.type=cnn",
                 "head.pool=max",
@@ -55,14 +55,15 @@ def test_predict_cli(tmp_path, capsys):
     )
     rows = list(csv.DictReader(open(tmp_path / "out.csv")))
     assert [r["id"] for r in rows] == ["a", "b"] and [r["length"] for r in rows] == ["8", "8"]
-    float(rows[0]["prediction"])
+    assert [r["sequence"] for r in rows] == ["ACGUACGU", "ggggcccc"]
+    assert list(rows[0]) == ["id", "sequence", "mrl", "length", "read", "note"]  # named after the label column
+    float(rows[0]["mrl"])
     (tmp_path / "bad.fa").write_text(">a\nACGUQ\n")
-    assert (
-        main(["predict", "--run", str(run), "--input", str(tmp_path / "bad.fa"), "--output", str(tmp_path / "o2.csv")])
-        == 2
-    )
+    bad = ["predict", "--run", str(run), "--input", str(tmp_path / "bad.fa"), "--output", str(tmp_path / "o2.csv")]
+    assert main([*bad, "--strict"]) == 2
     err = capsys.readouterr().err
-    assert "bad.fa:1: record 'a': invalid character 'Q' at position 5" in err
+    assert "bad.fa: record 'a' (line 1): invalid letter 'Q' at position 5; pass --unknown mask" in err
+    assert "--strict stops at the first record" in err
     assert main(["predict", "--run", str(tmp_path), "--input", str(tmp_path / "new.fa"), "--output", "x.csv"]) == 2
     assert "not a finished fine-tuning run" in capsys.readouterr().err
 

@@ -9,7 +9,8 @@ import pytest
 from rnalm.finetune import finetune
 from rnalm.io.seqio import SequenceFileError
 from rnalm.runs.errors import DataError, RunDirError
-from rnalm.runs.predict import Predictor, predict_file
+from rnalm.runs.predict import Predictor
+from rnalm.runs.prediction_table import predict_run_file
 
 from .conftest import base_config
 
@@ -34,7 +35,7 @@ def test_inputs_in_every_layout(tmp_path, run_dir):
     (tmp_path / "c.csv").write_text("seq,label\nACGUACGU,1\nGGGCCC,2\n")  # the run's own columns, no ids
     (tmp_path / "d.tsv").write_text("utr\nACGUACGU\nGGGCCC\n")
     outs = [
-        rows(predict_file(run_dir, tmp_path / f, tmp_path / f"{f}.out.csv", log=lambda m: None))
+        predict_run_file(run_dir, tmp_path / f, tmp_path / f"{f}.out.csv") and rows(tmp_path / f"{f}.out.csv")
         for f in ("a.fa", "b.csv", "c.csv", "d.tsv")
     ]
     assert [r["id"] for r in outs[0]] == ["x", "y"] and [r["id"] for r in outs[1]] == ["x", "y"]
@@ -46,13 +47,13 @@ def test_inputs_in_every_layout(tmp_path, run_dir):
 def test_bad_prediction_inputs(tmp_path, run_dir):
     (tmp_path / "dup.fa").write_text(">x\nACGU\n>x\nGGCC\n")
     with pytest.raises(SequenceFileError, match="duplicate record id 'x'"):
-        predict_file(run_dir, tmp_path / "dup.fa", tmp_path / "o.csv", log=lambda m: None)
+        predict_run_file(run_dir, tmp_path / "dup.fa", tmp_path / "o.csv")
     (tmp_path / "e.csv").write_text("foo,bar\n1,2\n")
-    with pytest.raises(DataError, match="--seq-column"):
-        predict_file(run_dir, tmp_path / "e.csv", tmp_path / "o.csv", log=lambda m: None)
+    with pytest.raises(SequenceFileError, match="seq_column="):
+        predict_run_file(run_dir, tmp_path / "e.csv", tmp_path / "o.csv")
     (tmp_path / "bad.csv").write_text("id,seq\nx,ACGU\ny,AC-GU*\n")
-    with pytest.raises(DataError, match=r"bad\.csv:3: record 'y': invalid character '\*'"):
-        predict_file(run_dir, tmp_path / "bad.csv", tmp_path / "o.csv", log=lambda m: None)
+    with pytest.raises(DataError, match=r"bad\.csv: record 'y' \(line 3\): invalid letter '\*' at position 6"):
+        predict_run_file(run_dir, tmp_path / "bad.csv", tmp_path / "o.csv", strict=True)
     (run_dir / "model.safetensors").unlink()
     with pytest.raises(RunDirError, match="incomplete run"):
         Predictor(run_dir)

@@ -47,23 +47,26 @@ def test_load_by_shipped_name_offline(use_shipped, monkeypatch):
 
 
 def test_predict_task_matches_the_run_it_was_packaged_from(use_shipped, tiny_models, fasta, tmp_path, capsys):
-    from rnalm.runs.predict import predict_file
+    from rnalm.runs.prediction_table import predict_run_file
 
     out = tmp_path / "te.csv"
     assert main(["predict", "--task", "te", "--input", str(fasta), "--output", str(out)]) == 0
-    assert "shipped model tiny-te" in capsys.readouterr().out
+    assert "shipped model tiny-te" in capsys.readouterr().err
     rows = list(csv.DictReader(open(out)))
     assert [r["id"] for r in rows] == ["a", "b", "c"]
     ref = tmp_path / "ref.csv"
-    predict_file(tiny_models["te"], fasta, ref, log=lambda _m: None)
-    assert [float(r["prediction"]) for r in rows] == [float(r["prediction"]) for r in csv.DictReader(open(ref))]
+    predict_run_file(tiny_models["te"], fasta, ref)
+    assert [float(r["te_log"]) for r in rows] == [float(r["prediction"]) for r in csv.DictReader(open(ref))]
 
-    # no --output: the CSV goes to stdout, messages to stderr; a float16 classifier gives probabilities
+    # no --output: the CSV goes to stdout, messages to stderr; a float16 binary classifier gives
+    # the probability of its positive class, named after the task
     assert main(["predict", "--task", "ires", "--input", str(fasta)]) == 0
     cap = capsys.readouterr()
     lines = cap.out.splitlines()
-    assert lines[0] == "id,prediction,prob_0,prob_1,length" and len(lines) == 4 and "tiny-ires" in cap.err
-    assert all(abs(float(x.split(",")[2]) + float(x.split(",")[3]) - 1) < 1e-3 for x in lines[1:])
+    assert lines[0] == "id,description,sequence,ires_probability,length,read,note" and len(lines) == 4
+    assert "tiny-ires" in cap.err and "3 records in" in cap.err
+    assert all(0 <= float(x.split(",")[3]) <= 1 for x in lines[1:])
+    assert shipped.task_entry("ires").prediction["columns"] == ["ires_probability"]
 
 
 def test_predict_task_errors(use_shipped, fasta, capsys):

@@ -15,9 +15,15 @@ from rnalm.io.seqio import FORMATS
 
 
 def add_input(
-    p: argparse.ArgumentParser, *, required: bool = True, default: Optional[str] = None, unknown: bool = True
+    p: argparse.ArgumentParser,
+    *,
+    required: bool = True,
+    default: Optional[str] = None,
+    unknown: bool = True,
+    unknown_help: Optional[str] = None,
 ) -> None:
-    """``-i/--input`` and how to read it: ``--input-format``, ``--seq-column``, ``--id-column``, ``--unknown``."""
+    """``-i/--input`` and how to read it: ``--input-format``, ``--seq-column``, ``--id-column``, ``--unknown``
+    (``unknown_help``: what the command does without it, when that is not stopping)."""
     p.add_argument(
         "-i",
         "--input",
@@ -51,7 +57,8 @@ def add_input(
             "--unknown",
             default=None,
             metavar="LETTER|mask|unk",
-            help="replace letters the model cannot read instead of stopping (default: stop, naming the "
+            help=unknown_help
+            or "replace letters the model cannot read instead of stopping (default: stop, naming the "
             "record and position)",
         )
 

@@ -7,9 +7,9 @@ evaluation, and a run directory holding everything needed to reproduce and to pr
 (:mod:`rnalm.runs`, which also rebuilds a trained run to predict with it)::
 
     from rnalm.finetune import finetune
-    from rnalm.runs.predict import predict_file
+    from rnalm.runs.prediction_table import predict_run_file
     result = finetune("recipes/hek293_te/onehot.yaml", ["train.epochs=5"])
-    predict_file(result.run_dir, "new_utrs.fa", "predictions.csv")
+    predict_run_file(result.run_dir, "new_utrs.fa", "predictions.csv")
 """
 
 from rnalm.finetune.runner import RunResult, finetune

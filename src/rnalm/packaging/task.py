@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable, Optional
 
+from rnalm import shipped
 from rnalm.api import resolve
 from rnalm.packaging.card import fmt, run_sections
 from rnalm.packaging.check import task_metrics
@@ -15,6 +16,7 @@ from rnalm.packaging.checkset import check_rows_table, number_duplicate_ids, sam
 from rnalm.packaging.files import read_json
 from rnalm.packaging.options import Options, Packed
 from rnalm.packaging.runcopy import copy_run, verify_backbone
+from rnalm.predictors import task
 from rnalm.shipped import ShippedModelError
 
 
@@ -72,6 +74,27 @@ def _float32_reference(
         return task_metrics(t, rows, backbone_dir).get(metric_name)
 
 
+def reading(run_dir: Path, backbone_dir: Optional[str], alias: Optional[str]) -> dict:
+    """What the manifest and card say about how the model reads and names: ``window`` (the stretch of
+    a sequence it reads) and ``prediction`` (``name``, ``unit``, ``columns``; the alias's defaults
+    from :data:`rnalm.shipped.TASK_PREDICTIONS`, else named after the run's label column)."""
+    pred = task.from_run(run_dir, backbone_dir, device="cpu", log=lambda _m: None).model
+    named = shipped.TASK_PREDICTIONS.get(alias or "", {})
+    columns = pred.columns(named.get("name"), named.get("unit", ""))
+    return {
+        "window": pred.window.to_dict(),
+        "prediction": {"name": named.get("name"), "unit": columns.unit, "columns": columns.names},
+    }
+
+
+def reading_rows(read: dict) -> str:
+    """The card's rows for :func:`reading`."""
+    p = read["prediction"]
+    cols = ", ".join(f"`{c}`" for c in p["columns"])
+    unit = f": {p['unit']}" if p["unit"] else ""
+    return f"| reads | {read['window']['text']} of each sequence |\n| prediction columns | {cols}{unit} |\n"
+
+
 def pack_task(source: Path, dest: Path, info: dict, opts: Options, log: Callable[[str], None]) -> Packed:
     metrics = read_json(source / "metrics.json") if (source / "metrics.json").is_file() else {}
     bb = verify_backbone(info, opts)
@@ -101,7 +124,10 @@ def pack_task(source: Path, dest: Path, info: dict, opts: Options, log: Callable
         _recompute(dest, pool_rows, backbone_dir, metric, log)
     if metric["value"] is None:
         metric.update(value=check[metric_name], split="check", n=len(rows))
-    sections = run_sections(source, info, metrics, opts, backbone, f"| stored dtype | {opts.dtype} |\n")
+    read = reading(dest, backbone_dir, opts.task)
+    sections = run_sections(
+        source, info, metrics, opts, backbone, reading_rows(read) + f"| stored dtype | {opts.dtype} |\n"
+    )
     if opts.dtype == "float16":
         check["float32_reference"] = _float32_reference(source, info, opts, backbone, rows, backbone_dir, metric_name)
     if "recomputed" in metric and metric["recomputed"] is not None:
@@ -119,6 +145,7 @@ def pack_task(source: Path, dest: Path, info: dict, opts: Options, log: Callable
         sections,
         backbone=backbone,
         backbone_sha256=bb[1] if bb else None,
+        extra=read,
     )
 
 

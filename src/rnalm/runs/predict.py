@@ -1,16 +1,17 @@
-"""``rnalm predict``: apply a saved fine-tuning run to new sequences.
+"""``rnalm predict``'s model: a saved fine-tuning run, loaded once, applied to new sequences.
 
 The run directory holds everything needed: the resolved config, the head weights, the label state
 (class names, the scaler that is inverted here so predictions come back in the label's units)
 and the backbone's identity -- path and weights sha256, checked so that a run is never silently
 applied on top of different weights. A cross-validated run predicts with the mean of its fold
-models (class probabilities averaged). Inputs are validated with the backbone's alphabet exactly as
-in training, with errors naming the file and row.
+models (class probabilities averaged). :meth:`Predictor.window` is what the run reads of a
+sequence (:func:`rnalm.runs.sequences.window_of`), and :meth:`Predictor.columns` what its
+predictions are called (:mod:`rnalm.runs.prediction_columns`); files are read and written by
+:mod:`rnalm.runs.prediction_table`.
 """
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
@@ -19,33 +20,26 @@ import torch
 
 from rnalm import shipped
 from rnalm.api import load, resolve
-from rnalm.io import seqio
+from rnalm.errors import option
 from rnalm.io.arrayfiles import read_safetensors
 from rnalm.io.digest import state_sha256
 from rnalm.io.jsonfile import read_json_object
-from rnalm.io.output_guard import (
-    OutputKind,
-    claim_output,
-    output_lock,
-    remove_path,
-    remove_stale_staging,
-    staging_path,
-    swap_into_place,
-)
 from rnalm.model.encoder import RNAEncoder
 from rnalm.runs.backbones import FrozenFeatures, LMBackbone
 from rnalm.runs.builder import build_model
 from rnalm.runs.config import FinetuneConfig, expand_path
 from rnalm.runs.config_file import load_finetune_config
 from rnalm.runs.embedding_cache import EmbeddingCache, default_cache_dir
-from rnalm.runs.errors import DataError, RunDirError
+from rnalm.runs.errors import RunDirError
 from rnalm.runs.feature_model import FeatureModel, feature_matrix
-from rnalm.runs.model import SeqDataset, make_collate, run_device, to_device
+from rnalm.runs.model import SeqDataset, make_collate, to_device
+from rnalm.runs.prediction_columns import PredictionColumns, name_from_label, prediction_columns
 from rnalm.runs.rundir import CONFIG_FILE, FEATURE_MODEL_FILE, INFO_FILE, LABEL_FILE, WEIGHTS_FILE, RunDir
-from rnalm.runs.sequences import default_alphabet, prepare
-from rnalm.runs.table import Records, read_table
+from rnalm.runs.sequences import Window, default_alphabet, prepare, window_of
+from rnalm.runs.table import Records
 from rnalm.runs.task_base import LabelState
 from rnalm.runs.tasks import ClassificationTask, get_task
+from rnalm.training.device import resolve_device
 
 
 def _model_dirs(run_dir: Path, info: dict) -> list[Path]:
@@ -67,11 +61,13 @@ class Predictor:
         run_dir: str | Path,
         backbone: Optional[str] = None,
         log: Callable[[str], None] = print,
-        device: str = "auto",
+        device: Optional[str] = "auto",
     ) -> None:
         self.run_dir = Path(run_dir)
         run = RunDir(self.run_dir)
-        self.device = run_device(device)
+        self.device = resolve_device(
+            device, setting=option("device"), no_cuda=f"{option('device', str(device))}: CUDA is not available"
+        )
         if not run.is_finished():
             raise RunDirError(f"{self.run_dir}: not a finished fine-tuning run (no {CONFIG_FILE} / {INFO_FILE})")
         self.cfg: FinetuneConfig = load_finetune_config(run.config)
@@ -86,6 +82,7 @@ class Predictor:
         self.states = [LabelState.from_dict(read_json_object(d / LABEL_FILE)) for d in self.dirs]
         self.log = log
         self.encoder: Optional[RNAEncoder] = None
+        self._models: dict[Path, tuple] = {}
         bb = self.cfg.backbone
         if bb.kind == "lm":
             self._load_backbone(backbone)
@@ -118,9 +115,20 @@ class Predictor:
             )
 
     def _model(self, d: Path, state: LabelState):
-        model, source = build_model(self.cfg, self.task.out_dim(state), self.encoder, self.alphabet, self._frozen)
-        model.load_saved_state(read_safetensors(d / WEIGHTS_FILE))
-        return model.to(self.device).eval(), source
+        """The model of run folder ``d``, built and loaded on first use only."""
+        if d not in self._models:
+            model, source = build_model(self.cfg, self.task.out_dim(state), self.encoder, self.alphabet, self._frozen)
+            model.load_saved_state(read_safetensors(d / WEIGHTS_FILE))
+            self._models[d] = (model.to(self.device).eval(), source)
+        return self._models[d]
+
+    def forget_features(self) -> None:
+        """Drop the frozen backbone's features of the sequences predicted so far (a file is predicted
+        in chunks; features of a finished chunk are never needed again)."""
+        frozen = getattr(self, "_frozen_features", None)
+        if frozen is not None:
+            frozen.pooled.clear()
+            frozen.tokens.clear()
 
     def _frozen(self, needs) -> FrozenFeatures:
         if getattr(self, "_frozen_features", None) is None:
@@ -132,14 +140,47 @@ class Predictor:
             self._frozen_features = FrozenFeatures(backbone, needs, cache, bb.embed_batch_size)
         return self._frozen_features
 
-    def prepare(self, recs: Records) -> list[str]:
-        d = self.cfg.data
-        limit = d.max_length
+    def _limit(self) -> Optional[int]:
+        limit = self.cfg.data.max_length
         h = self.cfg.head
         if h.type == "cnn" and h.pool == "flatten":
             assert h.max_len is not None  # resolved from the training data and saved in config.yaml
             limit = h.max_len if limit is None else min(limit, h.max_len)
-        return prepare(recs.seqs, recs.ids, recs.where, self.alphabet, d.truncate, limit, d.unknown)
+        return limit
+
+    @property
+    def window(self) -> Window:
+        """What the run reads of a sequence: the backbone's limit, ``data.max_length`` and a
+        fixed-width head's length, longer inputs handled as ``data.truncate`` says."""
+        return window_of(self.alphabet, self.cfg.data.truncate, self._limit())
+
+    @property
+    def unknown(self) -> Optional[str]:
+        """How the run read letters its alphabet lacks (``data.unknown``)."""
+        return self.cfg.data.unknown
+
+    @property
+    def seq_column(self) -> str:
+        """The sequence column the run was trained on (read when an input table has it)."""
+        return str(self.cfg.data.options.get("seq_column") or self.cfg.data.seq_column)
+
+    @property
+    def label_name(self) -> str:
+        return str(self.info.get("label_name") or self.cfg.data.label_column)
+
+    def columns(self, name: Optional[str] = None, unit: str = "") -> PredictionColumns:
+        """The prediction columns, named ``name`` (default: from the run's label column)."""
+        return prediction_columns(
+            self.cfg.task,
+            self.states[0].classes,
+            name or name_from_label(self.label_name),
+            len(self.dirs),
+            unit,
+        )
+
+    def prepare(self, recs: Records) -> list[str]:
+        d = self.cfg.data
+        return prepare(recs.seqs, recs.ids, recs.where, self.alphabet, d.truncate, self._limit(), d.unknown)
 
     def predict(self, seqs: Sequence[str], batch_size: int = 64) -> dict[str, np.ndarray]:
         """Columns (``prediction``, class probabilities) for already-prepared sequences."""
@@ -189,117 +230,4 @@ class Predictor:
         return {"prediction": preds.mean(0), "prediction_std": preds.std(0)}
 
 
-def read_inputs(
-    path: str | Path,
-    fmt: Optional[str],
-    seq_column: Optional[str],
-    id_column: Optional[str],
-    default_seq_column: Optional[str] = None,
-) -> Records:
-    """Sequences to predict, read as ``rnalm embed`` reads them (:func:`rnalm.io.seqio.iter_records`:
-    format from content, FASTA ids from headers, unique ids). A table without an id column gets
-    row-number ids. ``default_seq_column`` (the run's) is used when the file has that column."""
-    p = Path(path)
-    kind = fmt or seqio.detect_format(p)
-    sc: Optional[str] = seq_column
-    ic: Optional[str] = id_column
-    if kind != "fasta":
-        with seqio.open_text(p) as fh:
-            header = [h.strip() for h in next(csv.reader(fh, delimiter="\t" if kind == "tsv" else ","), [])]
-        lowered = [h.lower() for h in header]
-        if sc is None and default_seq_column in header:
-            sc = default_seq_column
-        if ic is None and not any(c in lowered for c in seqio.ID_COLUMNS if c != "label"):
-            # no id column: number the rows (1-based data rows), as the training loaders do
-            if sc is None:
-                sc = next((header[lowered.index(c)] for c in seqio.SEQ_COLUMNS if c in lowered), None)
-                if sc is None:
-                    raise DataError(
-                        f"{p}: cannot tell which column holds the sequences; columns are {header}. "
-                        f"Name it with --seq-column"
-                    )
-            return read_table(p, "\t" if kind == "tsv" else ",", sc, None)
-        if ic is None:
-            ic = next(header[lowered.index(c)] for c in seqio.ID_COLUMNS if c != "label" and c in lowered)
-    recs = Records()
-    for r in seqio.unique_ids(seqio.iter_records(p, kind, ic, sc), p):
-        recs.append(r.id, r.seq, None, f"{p.name}:{r.line}")
-    return recs
-
-
-def is_predictions_csv(path: Path) -> bool:
-    """True for a file whose header is one :func:`predict_file` writes: ``id,prediction[,prob_*...],length``."""
-    if not path.is_file():
-        return False
-    with open(path, newline="", encoding="utf-8", errors="replace") as fh:
-        header = next(csv.reader([fh.readline(4096)]), [])
-    return (
-        len(header) >= 3
-        and header[0] == "id"
-        and header[1] == "prediction"
-        and header[-1] == "length"
-        and all(h.startswith("prob_") for h in header[2:-1])
-    )
-
-
-#: ``rnalm predict --output``: ``--overwrite`` replaces only a CSV this function wrote.
-PREDICTIONS = OutputKind(
-    "predictions", "a prediction CSV written by rnalm (header id,prediction,...,length)", is_predictions_csv
-)
-
-
-def predict_file(
-    run_dir: str | Path,
-    input_path: str | Path,
-    output_path: str | Path,
-    fmt: Optional[str] = None,
-    seq_column: Optional[str] = None,
-    id_column: Optional[str] = None,
-    batch_size: int = 64,
-    backbone: Optional[str] = None,
-    log: Callable[[str], None] = print,
-    device: str = "auto",
-    overwrite: bool = False,
-) -> Path:
-    """Predict every sequence of a FASTA/CSV/TSV file and write a CSV (id, prediction, ...).
-
-    An existing ``output_path`` is an error unless ``overwrite``, which replaces only a
-    prediction CSV rnalm wrote (never the input); the CSV is written aside and renamed into
-    place, by one process at a time.
-    """
-    out = Path(output_path)
-    claim_output(out, PREDICTIONS, overwrite, inputs=[input_path])
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with output_lock(out):
-        claim_output(out, PREDICTIONS, overwrite, inputs=[input_path])
-        remove_stale_staging(out, PREDICTIONS)
-        pred = Predictor(run_dir, backbone, log, device)
-        default = pred.cfg.data.options.get("seq_column") or pred.cfg.data.seq_column
-        recs = read_inputs(input_path, fmt, seq_column, id_column, default)
-        seqs = pred.prepare(recs)
-        cols = pred.predict(seqs, batch_size)
-        tmp = staging_path(out)
-        try:
-            with open(tmp, "w", newline="") as fh:
-                w = csv.writer(fh)
-                keys = list(cols)
-                w.writerow(["id", *keys, "length"])
-                for i, rid in enumerate(recs.ids):
-                    w.writerow(
-                        [
-                            rid,
-                            *[
-                                (f"{cols[k][i]:.6g}" if isinstance(cols[k][i], (float, np.floating)) else cols[k][i])
-                                for k in keys
-                            ],
-                            len(seqs[i]),
-                        ]
-                    )
-            swap_into_place(tmp, out, PREDICTIONS)
-        finally:
-            remove_path(tmp)
-    log(f"{len(seqs)} predictions -> {out}")
-    return out
-
-
-__all__ = ["PREDICTIONS", "Predictor", "is_predictions_csv", "predict_file", "read_inputs"]
+__all__ = ["Predictor"]

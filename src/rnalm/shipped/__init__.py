@@ -59,6 +59,19 @@ TASK_ALIASES: dict[str, str] = {
     "fold": "secondary structure (pair probabilities -> dot-bracket)",
 }
 
+#: What each shipped task model predicts: the name its prediction columns take
+#: (:mod:`rnalm.runs.prediction_columns`) and the unit, as its training labels were measured.
+#: The manifest records them per model (``prediction``); these are the defaults for packaging.
+TASK_PREDICTIONS: dict[str, dict[str, str]] = {
+    "te": {
+        "name": "te_log",
+        "unit": "log translation efficiency (Ribo-seq over RNA-seq, HEK293), as in the training labels",
+    },
+    "halflife": {"name": "halflife", "unit": "mRNA half-life in hours (BEAS-2B reporter), as in the training labels"},
+    "ires": {"name": "ires", "unit": "probability that the sequence is an IRES (training label 1)"},
+    "family": {"name": "family", "unit": "ncRNA family (Rfam class), with one probability column per class"},
+}
+
 _ROOT_OVERRIDE: list[Path] = []
 
 
@@ -95,6 +108,22 @@ class Entry:
     @property
     def card(self) -> Path:
         return self.path / "card.md"
+
+    @property
+    def prediction(self) -> dict:
+        """What a task model's prediction columns are called and hold: ``{"name", "unit", "columns"}``
+        (from the manifest; for a model packaged without them, the task alias's defaults)."""
+        return dict(self.raw.get("prediction") or TASK_PREDICTIONS.get(self.task or "", {}))
+
+    @property
+    def window(self) -> dict:
+        """The stretch of a sequence a task model reads: ``{"max_nt", "truncate", "text"}`` (the text,
+        e.g. ``the 3'-most 100 nt``, is what ``rnalm models -v`` and the card show); empty if not recorded."""
+        return dict(self.raw.get("window") or {})
+
+    @property
+    def window_text(self) -> str:
+        return str(self.window.get("text", ""))
 
     def metric_text(self) -> str:
         """``spearman 0.610 (valid, n=1090, onehot.yaml 0.581)`` -- the card's headline validation
@@ -298,6 +327,12 @@ def ref(name: str) -> str:
 
 
 # ------------------------------------------------------------------------------------ listing
+def _reads(e: Entry) -> str:
+    """``reads the 3'-most 100 nt; columns te_log; `` for a task model whose manifest states them."""
+    cols = e.prediction.get("columns") if e.kind == "task" else None
+    return (f"reads {e.window_text}; " if e.window_text else "") + (f"columns {', '.join(cols)}; " if cols else "")
+
+
 def listings(cache_dir: Union[str, Path, None] = None) -> Iterator[Listing]:
     """Rows for ``rnalm models`` (source ``shipped``); ``cache_dir`` is unused (nothing is downloaded)."""
     try:
@@ -323,7 +358,7 @@ def listings(cache_dir: Union[str, Path, None] = None) -> Iterator[Listing]:
             licence=e.licence or "-",
             description=desc,
             location=str(e.path),
-            notes=f"card: {e.card}; data licence: {e.data_licence or 'not stated'}",
+            notes=_reads(e) + f"card: {e.card}; data licence: {e.data_licence or 'not stated'}",
             kind=e.kind,
             task=e.task or "",
             metric=e.metric_text(),
@@ -339,6 +374,7 @@ __all__ = [
     "PREFIX",
     "ShippedModelError",
     "TASK_ALIASES",
+    "TASK_PREDICTIONS",
     "default_backbone",
     "entries",
     "find",
