@@ -1,8 +1,8 @@
 """ProtRNA: ESM-2 650M transferred to RNA (TensorFlow/Keras original, ``roxie-zhang/ProtRNA``).
 
 The ``protrna-h5`` checkpoint format (:data:`.convert.PROTRNA_FORMAT`, listed in
-:data:`rnalm.models.FORMATS`) makes ``rnalm.load("ProtRNA_pretrained.h5")`` work; reading it needs the
-optional h5py package (``pip install 'rnalm[h5]'``). The model card is ``card.md`` next to this file.
+:data:`rnalm.models.FORMATS`) makes ``rnalm.load("ProtRNA_pretrained.h5")`` work; it is read with h5py (a
+dependency of rnalm). The model card is ``card.md`` next to this file.
 """
 
 from __future__ import annotations
