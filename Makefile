@@ -1,4 +1,4 @@
-# Two entry points for a fresh machine: `make demo` (main job on bundled data) and `make test`.
+# Two entry points for a fresh machine: `make demo` (main job on the examples installed with rnalm) and `make test`.
 # Each creates .venv and installs what it needs; torch is pinned here to the local CPU wheel
 # (pyproject keeps a range so users can bring their own CUDA build).
 PYTHON ?= python3
@@ -29,9 +29,10 @@ lint: venv
 test: lint
 	$(PY) -m pytest -q
 
-# The tests marked slow (about a minute on 2 cores): CLI byte-reproducibility and kill -9 resume,
-# a real torchrun shard + merge, the full-size LAMAR architecture. pytest's exit 5 (nothing
-# collected) is not a failure.
+# The tests marked slow: CLI byte-reproducibility and kill -9 resume, a real torchrun shard + merge,
+# the full-size LAMAR architecture, and README's Quick start run by a wheel installed with a plain
+# `pip install` in a clean virtualenv (tests/packaging/test_wheel_install.py: needs the package
+# registry, a few minutes). pytest's exit 5 (nothing collected) is not a failure.
 test-slow: venv
 	$(PY) -m pytest -q -m slow || [ $$? -eq 5 ]
 

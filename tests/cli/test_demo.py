@@ -1,23 +1,27 @@
-"""`rnalm demo` on the bundled examples when no model is shipped (tests/conftest.py hides the package's
-own: the demo must degrade clearly), and with a language model given by path. With shipped models:
+"""`rnalm demo` on the examples installed with rnalm when no model is shipped (tests/conftest.py hides
+the package's own: the demo must degrade clearly), with a language model given by path, and with the
+package's own structure model on a record longer than it reads. More with shipped models:
 tests/shipped/test_cli.py."""
 
 import csv
-from pathlib import Path
+from html import unescape
 
 import numpy as np
 import pytest
 
+from rnalm import examples, shipped
 from rnalm.cli import main
 from rnalm.io.native import save_native
+from rnalm.report.gather import backbone_limit
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "example.fasta"
+EXAMPLES = examples.path()
 
 
-def test_demo_without_shipped_models_says_what_is_missing(tmp_path, capsys):
-    pytest.importorskip("RNA", reason="ViennaRNA is not installed")
-    assert main(["demo", "--input", str(EXAMPLES), "--output", str(tmp_path / "out")]) == 0
+def test_demo_reads_the_installed_examples_from_any_directory_and_says_what_is_missing(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no examples/ here: the default input is the copy inside the package
+    assert main(["demo", "-o", "out"]) == 0
     err = capsys.readouterr().err
+    assert f"records from {EXAMPLES}" in err
     for alias in ("te", "halflife", "ires", "family"):
         assert f"no shipped task model '{alias}'" in err
     assert "no shipped structure model" in err
@@ -57,3 +61,25 @@ def test_demo_with_model_adds_embeddings(tmp_path, tiny_rnafm):
     emb = np.load(tmp_path / "out" / "embeddings.npy")
     assert emb.shape == (2, model.embed_dim)
     assert "Cosine similarity" in (tmp_path / "out" / "report.html").read_text()
+
+
+def test_demo_shows_every_record_when_one_is_too_long_for_the_structure_model(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv(shipped.ENV_DIR, str(shipped.package_root()))  # the models this package ships
+    entry = shipped.structure_entry()
+    if entry is None:
+        pytest.skip("this package ships no structure model")
+    limit = backbone_limit(entry)
+    assert limit is not None, f"{entry.name}: a shipped structure model reads a bounded length"
+    fasta = tmp_path / "x.fa"
+    long = "ACGUUGCA" * (limit // 8 + 1)
+    fasta.write_text(f">short type=tRNA\nGGGGAAAACCCCAUGCGGGAAACCGC\n>long type=3UTR\n{long}\n")
+    assert main(["demo", "-i", str(fasta), "-o", str(tmp_path / "out"), "--no-vienna"]) == 0
+    rows = {r["id"]: r for r in csv.DictReader(open(tmp_path / "out" / "predictions.tsv"), delimiter="\t")}
+    assert len(rows["short"]["rnalm_dot_bracket"]) == 26  # folded by the model despite the long record
+    n = int(rows["long"]["length"])
+    assert rows["long"]["rnalm_dot_bracket"] == ""
+    assert f"too long for the model ({n} nt > {limit} nt)" in rows["long"]["notes"]
+    assert rows["short"]["notes"] == ""
+    html = unescape((tmp_path / "out" / "report.html").read_text())
+    assert f"too long for the model ({n} nt > {limit} nt)" in html
+    assert "record 'long' not folded: too long for the model" in capsys.readouterr().err

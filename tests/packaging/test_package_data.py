@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from rnalm import examples
+
 tomllib = pytest.importorskip("tomllib")  # Python 3.11+
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "src" / "rnalm"
@@ -41,3 +43,14 @@ def test_every_data_file_is_packaged():
     missing = sorted(str(p.relative_to(PACKAGE)) for p in _data_files() - covered)
     assert not missing, f"files the wheel would leave out: {missing}"
     assert PACKAGE / "report" / "templates" / "demo.html.j2" in covered
+
+
+def test_examples_and_report_template_are_package_data():
+    covered = {p.relative_to(PACKAGE).as_posix() for pat in _patterns() for p in PACKAGE.glob(pat) if p.is_file()}
+    assert {"examples/example.fasta", "examples/README.md", "report/templates/demo.html.j2"} <= covered
+
+
+def test_examples_are_found_through_the_installed_package():
+    fasta = examples.path()
+    assert fasta == PACKAGE / "examples" / "example.fasta" and fasta.read_text().startswith(">")
+    assert not (ROOT / "examples").exists(), "one copy of the examples: the package's"

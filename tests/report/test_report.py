@@ -39,6 +39,7 @@ def _results(tmp_path: Path):
         tmp_path / "structures" / "vienna",
         rows={"b": {"pairs": 3, "energy": "-1.20", "file": "b"}},
         dbn={"b": "(((...)))"},
+        notes={"<b>a</b>": "not <folded>"},
     )
     return records, [te], [vienna]
 
@@ -57,8 +58,10 @@ def test_tsv_columns_follow_the_tasks_and_structures(tmp_path):
         "vienna_pairs",
         "vienna_dot_bracket",
         "vienna_mfe_kcal_mol",
+        "notes",
     ]
-    assert lines[2].split("\t") == ["b", "tRNA", "9", "family", "", "3", "(((...)))", "-1.20"]
+    assert lines[2].split("\t") == ["b", "tRNA", "9", "family", "", "3", "(((...)))", "-1.20", ""]
+    assert lines[1].split("\t")[-1] == "ViennaRNA (MFE) structure: not <folded>"
 
 
 def test_html_escapes_every_value_and_names_what_is_missing(tmp_path, monkeypatch):
@@ -68,3 +71,4 @@ def test_html_escapes_every_value_and_names_what_is_missing(tmp_path, monkeypatc
     assert "in&lt;put&gt;.fa" in page and "Embeddings skipped: no &lt;model&gt;" in page
     assert "Not available in this installation: no shipped task model" in page
     assert "(((...)))" in page and "-1.20 kcal/mol" in page and "<h2>Secondary structures</h2>" in page
+    assert "vienna: not &lt;folded&gt;" in page  # the record without a structure is still shown, with why

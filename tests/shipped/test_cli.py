@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 
 import rnalm
-from rnalm import shipped
+from rnalm import examples, shipped
 from rnalm.cli import main
 from rnalm.packaging.check import check_entry
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "example.fasta"
+EXAMPLES = examples.path()
 FASTA = (
     ">a type=5UTR\nACGUACGUAGGAGCGC\n>b type=3UTR\nggggaaaccccAAUUGCGC\n>c type=tRNA\nGCGGAUUUAGCUCAGUUGGGAGAGCGCCAGA\n"
 )

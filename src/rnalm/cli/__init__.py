@@ -3,7 +3,8 @@
 Each sub-command lives in its own module of this package exposing ``register(subparsers)``; they are
 listed in :data:`COMMANDS`, in the order ``rnalm --help`` shows them, so adding a command is adding a
 module and a line there. Errors caused by input (:class:`rnalm.RnalmError`) print one line and exit
-with status 2; anything else is a bug and keeps its traceback.
+with status 2; anything else is a bug and keeps its traceback. A reader that stops early
+(``rnalm models -v | head``) ends the command quietly with status 141, as a shell pipeline expects.
 Before any sub-command runs, :func:`rnalm.numerics.reproducible` fixes the math libraries'
 numerical mode (``--fast-math`` or ``RNALM_FAST_MATH=1`` opts out), so identical commands give
 bit-identical results.
@@ -12,6 +13,7 @@ bit-identical results.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from types import ModuleType
 from typing import Optional, Sequence
@@ -59,13 +61,33 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     numerics.reproducible(fast_math=args.fast_math)  # before the sub-command's first matrix product
     try:
         with spelled(getattr(args, "spelling", cli_spelling)):  # a command may set its own (finetune: config keys)
-            return int(args.func(args) or 0)
+            status = int(args.func(args) or 0)
+            sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit flush
+            return status
     except RnalmError as exc:
         print(f"rnalm {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"rnalm {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        return closed_stdout()
+
+
+#: exit status of a command whose reader went away (128 + SIGPIPE), as a shell reports it
+BROKEN_PIPE_STATUS = 141
+
+
+def closed_stdout() -> int:
+    """Stop writing to a pipe whose reader has gone: stdout is pointed at /dev/null so that Python's
+    final flush at exit does not raise a second time (the recipe of Python's ``signal`` documentation)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # stdout is not a file (captured in-process): nothing left to flush
+        pass
+    return BROKEN_PIPE_STATUS
 
 
 if __name__ == "__main__":  # pragma: no cover

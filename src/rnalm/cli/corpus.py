@@ -1,20 +1,36 @@
-"""``rnalm corpus``: build the deduplicated pretraining corpus from the shared datasets folder."""
+"""``rnalm corpus``: one deduplicated pretraining FASTA from a folder of public RNA datasets.
+
+``--data DIR`` is that folder, laid out as rnalm's benchmark data: each file under its dataset's
+folder, as listed at the end of this help (missing files are skipped and reported). The datasets
+are not installed with rnalm; recipes/README.md in rnalm's source repository names where each one
+is published.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from tqdm import tqdm
 
+from rnalm.errors import RnalmError
 from rnalm.io.seqio import iter_records
-from rnalm.pretrain.corpus import build_corpus
+from rnalm.pretrain.corpus import SOURCES, build_corpus
 from rnalm.pretrain.labels import LabelCache, LabelStats, compute_labels
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("corpus", help="build a deduplicated pretraining FASTA from ../shared/data", description=__doc__)
-    p.add_argument("--data", default="../shared/data", help="datasets folder (default ../shared/data)")
+    p = sub.add_parser(
+        "corpus",
+        help="build a deduplicated pretraining FASTA from a folder of public datasets (--data DIR)",
+        description=__doc__,
+        epilog="files read under --data DIR:\n" + "\n".join(f"  {s.path}" for s in SOURCES),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--data", required=True, metavar="DIR", help="the datasets folder (files it reads: see the end of this help)"
+    )
     p.add_argument("--output", required=True, help="FASTA to write (.gz compresses); must not exist unless --overwrite")
     p.add_argument(
         "--overwrite",
@@ -38,7 +54,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def check_data_dir(data: str) -> None:
+    """Stop before writing anything when ``data`` holds none of the dataset files (a corpus of
+    nothing is a wrong folder, not a result)."""
+    folder = Path(data)
+    if folder.is_dir() and not any((folder / s.path).is_file() for s in SOURCES):
+        raise RnalmError(
+            f"--data {data}: none of the dataset files is there (looked for {SOURCES[0].path}, "
+            f"{SOURCES[1].path}, ... {len(SOURCES)} files; see rnalm corpus --help)"
+        )
+
+
 def run(args: argparse.Namespace) -> int:
+    check_data_dir(args.data)
     counts = build_corpus(args.data, args.output, args.include_valid, args.min_length, args.overwrite)
     for src, n in counts.items():
         print(f"{src}\t{'missing' if n < 0 else n}")

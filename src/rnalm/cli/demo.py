@@ -1,13 +1,16 @@
 """``rnalm demo``: the main job on a small FASTA with the models shipped inside rnalm, ending in one HTML report.
 
-For every record: predictions of every shipped task model (5' UTR translation efficiency, 3' UTR
-half-life, IRES probability, ncRNA family; the one that fits the record's ``type=`` is
-highlighted), its secondary structure from the shipped structure model and from ViennaRNA (when
-installed), side by side as dot-bracket and arc diagram, the sequence as each model family reads it,
-and mean-pooled embeddings of the shipped backbone (or ``--model``) with a cosine-similarity table.
+Without ``-i/--input`` it reads the example sequences installed with rnalm (``rnalm.examples``), so
+it works from any directory. For every record: predictions of every shipped task model (5' UTR
+translation efficiency, 3' UTR half-life, IRES probability, ncRNA family; the one that fits the
+record's ``type=`` is highlighted), its secondary structure from the shipped structure model and
+from ViennaRNA, side by side as dot-bracket and arc diagram, the sequence as each model family reads
+it, and mean-pooled embeddings of the shipped backbone (or ``--model``) with a cosine-similarity
+table. Every record is shown: one that a model cannot read (too long, a letter it lacks) is marked
+in that model's column, the others are unaffected.
 
 A shipped model that is not installed is reported as such (the report and the terminal say which)
-and its column stays empty; nothing needs the network. Everything goes under ``--output``:
+and its column stays empty; nothing needs the network. Everything goes under ``-o/--output``:
 ``report.html`` (self-contained, relative links), ``predictions.tsv``, ``structures/<method>/``
 (``.dbn``, ``.ct``, ``.bpseq``, ``.npy``, ``.arc.png``, ``.dotplot.png``), ``cards/`` (the model
 cards of the shipped models used) and ``embeddings.npy``.
@@ -17,9 +20,8 @@ from __future__ import annotations
 
 import argparse
 
+from rnalm import examples
 from rnalm.report.demo import run_demo
-
-DEFAULT_INPUT = "examples/example.fasta"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,8 +31,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--input", default=DEFAULT_INPUT, help=f"FASTA or CSV (default {DEFAULT_INPUT})")
-    p.add_argument("--output", default="demo_out", help="output directory (default demo_out)")
+    p.add_argument(
+        "-i",
+        "--input",
+        default=None,
+        help=f"FASTA or CSV (default: the {examples.EXAMPLE_FASTA} installed with rnalm)",
+    )
+    p.add_argument("-o", "--output", default="demo_out", help="output directory (default demo_out)")
     p.add_argument(
         "--model", default=None, help="language model for the embeddings (path or name; default: the shipped backbone)"
     )
@@ -39,4 +46,5 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    return run_demo(args.input, args.output, model=args.model, vienna=not args.no_vienna)
+    source = args.input if args.input is not None else str(examples.path())
+    return run_demo(source, args.output, model=args.model, vienna=not args.no_vienna)

@@ -18,10 +18,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Trains a head (optionally with its language-model backbone) on labelled sequences and writes a "
         "run directory: resolved config, best weights, trainer_state.json, metrics.json, predictions.csv "
         "and figures. Every config key can be overridden as section.key=value, e.g. train.lr=1e-4 "
-        "cv.folds=10 backbone.name=path/to/model.",
+        "cv.folds=10 backbone.name=path/to/model. Ready-made configs for public datasets (HEK293 TE, "
+        "3' UTR half-life, IRES, ncRNA family, secondary structure) are the recipes/ folder of rnalm's "
+        "source repository; they are not installed with the package.",
     )
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="config overrides (YAML values)")
-    p.add_argument("--config", "-c", help="YAML config (see recipes/)")
+    p.add_argument(
+        "--config", "-c", help="YAML config (examples: recipes/ in rnalm's source repository, not installed)"
+    )
     p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its last checkpoint")
     p.add_argument("--output-dir", "-o", help="run directory (same as output_dir=...)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress messages")
@@ -56,7 +60,9 @@ def run(args: argparse.Namespace) -> int:
         result = finetune(args.resume, overrides, resume=True, log=log)
     else:
         if not args.config and not overrides:
-            raise ConfigError("give --config FILE and/or key=value settings (see recipes/)")
+            raise ConfigError(
+                "give --config FILE and/or key=value settings (example configs: recipes/ in rnalm's source repository)"
+            )
         result = finetune(args.config, overrides, log=log)
     print(f"metrics: {result.run_dir / 'metrics.json'}")
     return 0

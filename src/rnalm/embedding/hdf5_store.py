@@ -42,7 +42,10 @@ def _h5py() -> Any:
     try:
         import h5py
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise OutputError("HDF5 output needs h5py: pip install 'rnalm[h5]' (or choose --format npy/pt)") from exc
+        raise OutputError(
+            "HDF5 output needs h5py, a dependency of rnalm missing from this installation: "
+            "reinstall rnalm (pip install --force-reinstall rnalm)"
+        ) from exc
     return h5py
 
 

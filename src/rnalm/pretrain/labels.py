@@ -33,7 +33,10 @@ def _require_vienna():
     try:
         import RNA  # noqa: F401
     except ImportError as exc:
-        raise RnalmError("structure labels need ViennaRNA: pip install 'rnalm[vienna]'") from exc
+        raise RnalmError(
+            "structure labels need ViennaRNA, a dependency of rnalm missing from this installation: "
+            "reinstall rnalm (pip install --force-reinstall rnalm)"
+        ) from exc
     return RNA
 
 

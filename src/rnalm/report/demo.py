@@ -25,15 +25,6 @@ def say(msg: str) -> None:
     print(f"rnalm demo: {msg}", file=sys.stderr, flush=True)
 
 
-def _can_plot() -> bool:
-    try:
-        import matplotlib  # noqa: F401  (optional: arc diagrams and dot plots)
-    except ImportError:
-        say("matplotlib is not installed: no arc diagrams (pip install matplotlib)")
-        return False
-    return True
-
-
 def _embeddings(model: Optional[str], records: list, out: Path) -> tuple[Optional[Embeddings], str]:
     """Embeddings with ``model`` (default: the shipped backbone), saved as ``embeddings.npy``; or the
     reason they were skipped. An explicit ``model`` that fails to load is an error."""
@@ -70,9 +61,16 @@ def run_demo(input_path: str, output: str, model: Optional[str] = None, vienna: 
     tasks = [predict_task(alias, records) for alias, _, _ in TASK_COLUMNS]
     for t in tasks:
         say(f"{t.alias}: {t.entry.name} ({len(t.values)} predictions)" if t.entry else f"{t.alias}: {t.missing}")
-    folded = structures(records, out, vienna=vienna, plots=_can_plot())
+        for rid, why in t.errors.items():
+            say(f"{t.alias}: record {rid!r} not scored: {why}")
+    folded = structures(records, out, vienna=vienna)
     for s in folded:
-        say(f"structures ({s.key}): {s.label}, {len(s.rows)} folded" if not s.missing else f"structures: {s.missing}")
+        if s.missing:
+            say(f"structures: {s.missing}")
+            continue
+        say(f"structures ({s.key}): {s.label}, {len(s.rows)} folded")
+        for rid, note in s.notes.items():
+            say(f"structures ({s.key}): record {rid!r} not folded: {note}")
     emb, emb_error = _embeddings(model, records, out)
 
     cards = copy_cards([t.entry for t in tasks] + [s.entry for s in folded], out)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 import torch
@@ -19,7 +19,7 @@ from rnalm.predictors import fold as fold_predictors
 from rnalm.predictors import task as task_predictors
 from rnalm.report.results import Embeddings, StructureResult, TaskResult, short
 from rnalm.runs.table import Records
-from rnalm.structure.predict import fold_records
+from rnalm.structure.predict import check_sequence, safe_stem, write_prediction
 
 
 def _display(alias: str, row: dict) -> str:
@@ -67,22 +67,52 @@ def predict_task(alias: str, records: list) -> TaskResult:
     return res
 
 
-def fold(res: StructureResult, predictor: Any, records: list, batch_size: int) -> None:
-    """Fold every record into ``res`` (files under ``res.folder``); without matplotlib, without plots."""
-    try:
-        rows = fold_records(
-            [(r.id, r.seq) for r in records], predictor, res.folder, batch_size=batch_size, plots=res.plots
-        )
-    except RnalmError as exc:
-        if res.plots and "matplotlib" in str(exc):
-            res.plots = False
-            rows = fold_records([(r.id, r.seq) for r in records], predictor, res.folder, batch_size=batch_size)
-        else:
-            res.error = short(exc)
-            return
-    for row in rows:
-        res.rows[row["id"]] = row
-        res.dbn[row["id"]] = (res.folder / f"{row['file']}.dbn").read_text().splitlines()[-1].split()[0]
+def _stems(records: list) -> dict[str, str]:
+    """A file stem per record id, distinct even on a case-insensitive file system (``a/b`` and
+    ``a_b`` both read ``a_b``: the second becomes ``a_b-2``)."""
+    stems: dict[str, str] = {}
+    taken: set[str] = set()
+    for r in records:
+        stem, k = safe_stem(r.id), 1
+        while (stem if k == 1 else f"{stem}-{k}").lower() in taken:
+            k += 1
+        stems[r.id] = stem if k == 1 else f"{stem}-{k}"
+        taken.add(stems[r.id].lower())
+    return stems
+
+
+def fold(res: StructureResult, predictor: Any, records: list, limit: Optional[int] = None) -> None:
+    """Fold the records one by one into ``res`` (files under ``res.folder``). A record the predictor
+    refuses gets a note in ``res.notes`` instead (said plainly when it is longer than the model's
+    ``limit``); the others are folded as if it were not there."""
+    stems = _stems(records)
+    for r in records:
+        n = len("".join(r.seq.split()))
+        try:
+            pred = predictor([(r.id, check_sequence(r.id, r.seq))])[0]
+        except RnalmError as exc:
+            too_long = limit is not None and n > limit
+            res.notes[r.id] = f"too long for the model ({n} nt > {limit} nt)" if too_long else short(exc)
+            continue
+        res.folder.mkdir(parents=True, exist_ok=True)
+        write_prediction(pred, res.folder, stems[r.id], res.plots)
+        res.rows[r.id] = {
+            "id": r.id,
+            "file": stems[r.id],
+            "length": n,
+            "pairs": len(pred.structure.pairs),
+            "energy": "" if pred.energy is None else f"{pred.energy:.2f}",
+        }
+        res.dbn[r.id] = pred.structure.dot_bracket()
+
+
+def backbone_limit(entry: Any) -> Optional[int]:
+    """The longest sequence (nt) a shipped model's backbone reads, or None (no backbone, no limit)."""
+    bb = shipped.find(entry.backbone, "backbone") if entry.backbone else None
+    if bb is None:
+        return None
+    _, alphabet = load(shipped.ref(bb.name))
+    return alphabet.max_length * alphabet.k_mer if alphabet.max_length is not None else None
 
 
 def _shipped_structures(records: list, out: Path, plots: bool) -> StructureResult:
@@ -97,24 +127,20 @@ def _shipped_structures(records: list, out: Path, plots: bool) -> StructureResul
     res = StructureResult("rnalm", entry.name, out / "structures" / entry.name, entry=entry, plots=plots)
     try:
         predictor = fold_predictors.from_shipped(entry)
+        limit = backbone_limit(entry)
     except RnalmError as exc:
         res.entry, res.missing = None, f"shipped model {entry.name} cannot be loaded: {short(exc)}"
     else:
-        fold(res, predictor, records, 8)
+        fold(res, predictor, records, limit)
     return res
 
 
-def structures(records: list, out: Path, vienna: bool, plots: bool) -> list[StructureResult]:
+def structures(records: list, out: Path, vienna: bool, plots: bool = True) -> list[StructureResult]:
     """Structures of the shipped structure model, and of ViennaRNA when ``vienna``."""
     results = [_shipped_structures(records, out, plots)]
     if vienna:
         res = StructureResult("vienna", "ViennaRNA (MFE)", out / "structures" / "vienna", plots=plots)
-        try:
-            predictor = fold_predictors.vienna(bpp=True)
-        except RnalmError as exc:
-            res.missing = f"ViennaRNA is not installed ({short(exc)})"
-        else:
-            fold(res, predictor, records, 1)
+        fold(res, fold_predictors.vienna(bpp=True), records)
         results.append(res)
     return results
 
@@ -179,4 +205,4 @@ def copy_cards(entries: list, out: Path) -> dict:
     return cards
 
 
-__all__ = ["copy_cards", "embed", "fold", "normalised_views", "predict_task", "structures"]
+__all__ = ["backbone_limit", "copy_cards", "embed", "fold", "normalised_views", "predict_task", "structures"]

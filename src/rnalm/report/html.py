@@ -9,7 +9,15 @@ from jinja2 import Environment, PackageLoader
 
 from rnalm import shipped
 from rnalm.report.gather import normalised_views
-from rnalm.report.results import TASK_COLUMNS, Embeddings, StructureResult, TaskResult, relevant_task, type_of
+from rnalm.report.results import (
+    TASK_COLUMNS,
+    Embeddings,
+    StructureResult,
+    TaskResult,
+    record_notes,
+    relevant_task,
+    type_of,
+)
 from rnalm.version import __version__
 
 CSS = (
@@ -85,11 +93,17 @@ def _prediction_rows(records: list, tasks: list[TaskResult]) -> list[dict]:
             if t.entry is None:
                 cells.append({"cls": "na", "title": None, "text": "-"})
             elif r.id in t.errors:
-                cells.append({"cls": "na", "title": t.errors[r.id], "text": "invalid input"})
+                cells.append({"cls": "na", "title": t.errors[r.id], "text": "not scored (see notes)"})
             else:
                 cells.append({"cls": "hl" if t.alias == rel else "", "title": None, "text": t.values.get(r.id, "-")})
         out.append({"id": r.id, "type": rtype, "nt": len(r.seq), "cells": cells})
     return out
+
+
+def _notes(records: list, tasks: list[TaskResult], structures: list[StructureResult]) -> list[dict]:
+    """The records some model could not read, and why (every other record is unaffected)."""
+    rows = [{"id": r.id, "notes": record_notes(r.id, tasks, structures)} for r in records]
+    return [row for row in rows if row["notes"]]
 
 
 def _structure_rows(records: list, shown: list[StructureResult]) -> list[dict]:
@@ -100,9 +114,10 @@ def _structure_rows(records: list, shown: list[StructureResult]) -> list[dict]:
         for s in shown:
             row = s.rows.get(r.id)
             extra = f" ({row['energy']} kcal/mol)" if row and row.get("energy") else ""
-            lines.append({"dbn": s.dbn.get(r.id, ""), "key": s.key, "extra": extra})
+            note = s.notes.get(r.id, "" if row else "not folded")
+            lines.append({"dbn": s.dbn.get(r.id, ""), "key": s.key, "extra": extra, "note": note})
             cells.append(
-                None
+                {"note": note}
                 if row is None
                 else {
                     "rel": f"structures/{s.folder.name}/{row['file']}",
@@ -155,7 +170,7 @@ def render_report(
     missing = [t.missing for t in tasks if t.missing] + [
         s.missing for s in structures if s.missing and s.key == "rnalm"
     ]
-    shown = [s for s in structures if not s.missing and not s.error]
+    shown = [s for s in structures if not s.missing]
     return _ENV.get_template(TEMPLATE).render(
         css=CSS,
         n_records=len(records),
@@ -169,9 +184,8 @@ def render_report(
             for t, (_, label, _) in zip(tasks, TASK_COLUMNS)
         ],
         prediction_rows=_prediction_rows(records, tasks),
-        structure_warnings=[
-            {"label": s.label, "message": s.missing or s.error} for s in structures if s.missing or s.error
-        ],
+        notes=_notes(records, tasks, structures),
+        structure_warnings=[{"label": s.label, "message": s.missing} for s in structures if s.missing],
         shown=[s.label for s in shown],
         structure_rows=_structure_rows(records, shown) if shown else [],
         views=_views(records),

@@ -50,7 +50,7 @@ class TaskResult:
     missing: str = ""
     values: dict = field(default_factory=dict)  # id -> display text
     raw: dict = field(default_factory=dict)  # id -> dict of numbers / labels
-    errors: dict = field(default_factory=dict)  # id -> message
+    errors: dict = field(default_factory=dict)  # id -> why that record has no prediction
 
 
 @dataclass
@@ -63,7 +63,13 @@ class StructureResult:
     rows: dict = field(default_factory=dict)  # id -> fold_records row
     dbn: dict = field(default_factory=dict)  # id -> dot-bracket
     plots: bool = False
-    error: str = ""
+    notes: dict = field(default_factory=dict)  # id -> why that record has no structure here
+
+
+def record_notes(rid: str, tasks: list[TaskResult], structures: list[StructureResult]) -> list[str]:
+    """Why a record lacks a prediction or a structure, one ``model: reason`` per gap."""
+    notes = [f"{t.alias}: {t.errors[rid]}" for t in tasks if rid in t.errors]
+    return notes + [f"{s.label} structure: {s.notes[rid]}" for s in structures if rid in s.notes]
 
 
 @dataclass
@@ -75,4 +81,13 @@ class Embeddings:
     similarity: Any  # numpy array, records x records
 
 
-__all__ = ["Embeddings", "StructureResult", "TASK_COLUMNS", "TaskResult", "relevant_task", "short", "type_of"]
+__all__ = [
+    "Embeddings",
+    "StructureResult",
+    "TASK_COLUMNS",
+    "TaskResult",
+    "record_notes",
+    "relevant_task",
+    "short",
+    "type_of",
+]

@@ -1,11 +1,12 @@
-"""``predictions.tsv``: one row per record, every task prediction and every structure."""
+"""``predictions.tsv``: one row per record, every task prediction and every structure, and in ``notes``
+why a cell is empty (a record too long for a model, a letter it lacks)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Callable
 
-from rnalm.report.results import StructureResult, TaskResult, relevant_task, type_of
+from rnalm.report.results import StructureResult, TaskResult, record_notes, relevant_task, type_of
 
 
 def _columns(tasks: list[TaskResult], structures: list[StructureResult]) -> list[str]:
@@ -14,7 +15,7 @@ def _columns(tasks: list[TaskResult], structures: list[StructureResult]) -> list
         cols += [t.alias] if t.alias != "family" else ["family", "family_prob"]
     for s in structures:
         cols += [f"{s.key}_pairs", f"{s.key}_dot_bracket"] + (["vienna_mfe_kcal_mol"] if s.key == "vienna" else [])
-    return cols
+    return cols + ["notes"]
 
 
 def _task_cells(t: TaskResult, rid: str) -> list[str]:
@@ -48,6 +49,7 @@ def write_tsv(
             vals += [str(row["pairs"]) if row else "", s.dbn.get(r.id, "")]
             if s.key == "vienna":
                 vals.append(row["energy"] if row else "")
+        vals.append("; ".join(record_notes(r.id, tasks, structures)).replace("\t", " "))
         lines.append("\t".join(vals))
     write(path, "\n".join(lines) + "\n")
 

@@ -271,7 +271,7 @@ class StructureConfig:
     #: with attention: number of maps (layers x heads); filled in from the backbone.
     attention_maps: Optional[int] = None
     #: also feed ViennaRNA's base-pair probability matrix of each sequence (RNAfold -p defaults,
-    #: folded once per sequence and cached) to the 2-D network (needs rnalm[vienna]).
+    #: folded once per sequence and cached) to the 2-D network.
     vienna_bpp: bool = False
     #: with vienna_bpp: also add the probabilities' logit (times a learned scale, initially 1)
     #: to the head's output, so training starts from ViennaRNA's prediction and refines it.

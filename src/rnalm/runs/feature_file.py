@@ -81,7 +81,10 @@ def _skops() -> Any:
     try:
         import skops.io as sio
     except ImportError as exc:
-        raise RunDirError("saving or loading feature models needs skops: pip install 'rnalm[train]'") from exc
+        raise RunDirError(
+            "saving or loading feature models needs skops, a dependency of rnalm missing from this installation: "
+            "reinstall rnalm (pip install --force-reinstall rnalm)"
+        ) from exc
     return sio
 
 

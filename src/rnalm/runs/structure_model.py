@@ -183,7 +183,7 @@ class RunModel:
         if use_cache and cfg.backbone.cache:
             cache_root = Path(expand_path(cfg.backbone.cache_dir)) if cfg.backbone.cache_dir else default_cache_dir()
         if "bpp" in needs:
-            # an RnalmError naming rnalm[vienna] when ViennaRNA is missing
+            # an RnalmError saying the installation is incomplete when ViennaRNA is missing
             loaded.pair_probs = PairProbabilities(cache_root)
         if loaded.encoder is not None and cfg.backbone.mode == "frozen" and "attentions" not in needs:
             lmb = LMBackbone(loaded.encoder, loaded.alphabet, cfg.backbone.layer)

@@ -36,7 +36,8 @@ def import_rna_for_bpp():
         import RNA
     except ImportError:
         raise RnalmError(
-            "structure.vienna_bpp=true needs the ViennaRNA Python package (module RNA): pip install 'rnalm[vienna]'"
+            "structure.vienna_bpp=true needs ViennaRNA, a dependency of rnalm missing from this installation: "
+            "reinstall rnalm (pip install --force-reinstall rnalm)"
         ) from None
     return RNA
 

@@ -25,7 +25,10 @@ def _figure(width: float, height: float):
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError:
-        raise RnalmError("plots need matplotlib: pip install matplotlib (or 'rnalm[train]')") from None
+        raise RnalmError(
+            "plots need matplotlib, a dependency of rnalm missing from this installation: "
+            "reinstall rnalm (pip install --force-reinstall rnalm)"
+        ) from None
     fig = Figure(figsize=(width, height), dpi=120)
     FigureCanvasAgg(fig)
     return fig

@@ -1,6 +1,6 @@
 """ViennaRNA baseline: minimum-free-energy structure and base-pair probabilities.
 
-ViennaRNA is an optional dependency (``pip install 'rnalm[vienna]'``), imported on first use.
+ViennaRNA (a dependency of rnalm, module ``RNA``) is imported on first use.
 Default energy parameters (Turner 2004, 37 C, lonely pairs allowed), i.e. what plain ``RNAfold``
 and ``RNAfold -p`` compute, which is what published tables mean by "RNAfold".
 Letters are upper-cased and T read as U; other letters (N, ...) are passed on and never pair.
@@ -22,7 +22,8 @@ def import_rna():
         import RNA
     except ImportError:
         raise RnalmError(
-            "the ViennaRNA baseline needs the ViennaRNA Python package: pip install 'rnalm[vienna]'"
+            "the ViennaRNA baseline needs ViennaRNA, a dependency of rnalm missing from this installation: "
+            "reinstall rnalm (pip install --force-reinstall rnalm)"
         ) from None
     return RNA
 

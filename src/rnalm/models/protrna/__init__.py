@@ -1,10 +1,10 @@
 """ProtRNA: ESM-2 650M transferred to RNA (TensorFlow/Keras original, ``roxie-zhang/ProtRNA``).
 
 The ``protrna-h5`` checkpoint format (:data:`.convert.PROTRNA_FORMAT`, listed in
-:data:`rnalm.models.FORMATS`) makes ``rnalm.load("ProtRNA_pretrained.h5")`` work; reading it needs the
-optional h5py package (``pip install 'rnalm[h5]'``). ProtRNA's RotaFormer structure head loads with
-:func:`load_ss_head`; :class:`ProtRNAStructureModel` turns a backbone and the head into ``L x L``
-base-pair probability maps. The model card is ``card.md`` next to this file.
+:data:`rnalm.models.FORMATS`) makes ``rnalm.load("ProtRNA_pretrained.h5")`` work; it is read with h5py (a
+dependency of rnalm). ProtRNA's RotaFormer structure head loads with :func:`load_ss_head`;
+:class:`ProtRNAStructureModel` turns a backbone and the head into ``L x L`` base-pair probability maps.
+The model card is ``card.md`` next to this file.
 """
 
 from __future__ import annotations

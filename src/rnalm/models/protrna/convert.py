@@ -70,8 +70,8 @@ def import_h5py() -> Any:
         import h5py
     except ImportError as exc:
         raise RnalmError(
-            "reading ProtRNA .h5 weights needs the h5py package, which is not installed; "
-            "install it with: pip install 'rnalm[h5]'"
+            "reading ProtRNA .h5 weights needs h5py, a dependency of rnalm missing from this installation: "
+            "reinstall rnalm (pip install --force-reinstall rnalm)"
         ) from exc
     return h5py
 
