@@ -216,7 +216,7 @@ def _to_folder(records, predictor, policy, args, kinds, out: Path, inputs, progr
             staged.mkdir()
             write_marker(staged, FOLD_OUTPUT)
         book = journal.Journal(staged, settings, known)
-        rows: list[Optional[dict]] = [known.get(k) for k in keys]
+        rows: list[Optional[dict[str, str]]] = [known.get(k) for k in keys]
         try:
             for done_row in rows:
                 if done_row is not None:
@@ -224,8 +224,8 @@ def _to_folder(records, predictor, policy, args, kinds, out: Path, inputs, progr
                     progress.update(1)
             todo = [(i, rec) for i, rec in enumerate(records) if rows[i] is None]
             for (i, _), done in zip(todo, fold([rec for _, rec in todo], predictor, policy, args.batch_size)):
-                rows[i] = _finish(done, staged, kinds, args.plots)
-                book.add(keys[i], rows[i])
+                row = rows[i] = _finish(done, staged, kinds, args.plots)
+                book.add(keys[i], row)
                 counts.add(done.method, done.note, predictor)
                 progress.update(1)
             book.remove()
@@ -245,7 +245,7 @@ def _to_folder(records, predictor, policy, args, kinds, out: Path, inputs, progr
             raise
 
 
-def _finish(done: Folded, staged: Path, kinds, plots: bool) -> dict:
+def _finish(done: Folded, staged: Path, kinds, plots: bool) -> dict[str, str]:
     add_note(done, write_files(done, staged, kinds, plots))
     return done.row()
 
