@@ -9,6 +9,7 @@ with a note (:mod:`rnalm.structure.folding`); ``--strict`` makes them errors ins
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Optional, TextIO
@@ -184,7 +185,11 @@ def run(args: argparse.Namespace) -> int:
     counts = Counts()
     with Progress(len(records), "fold", show=progress_choice(args), stream=sys.stderr) as progress:
         if out is None:
-            _to_stream(records, predictor, policy, args.batch_size, sys.stdout, progress, counts)
+            try:
+                _to_stream(records, predictor, policy, args.batch_size, sys.stdout, progress, counts)
+            except BrokenPipeError:  # the reader (`| head`) has what it wanted: stop quietly
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                return 0
         else:
             _to_folder(records, predictor, policy, args, kinds, out, inputs, progress, counts)
     log(f"{progress.summary()}; {counts.vienna_fallback} via ViennaRNA fallback; {counts.noted} with notes")

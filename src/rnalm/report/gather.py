@@ -82,7 +82,7 @@ def fold(res: StructureResult, predictor: Any, records: list, batch_size: int) -
             return
     for row in rows:
         res.rows[row["id"]] = row
-        res.dbn[row["id"]] = (res.folder / f"{row['file']}.dbn").read_text().splitlines()[-1].split()[0]
+        res.dbn[row["id"]] = row["structure"]
 
 
 def _shipped_structures(records: list, out: Path, plots: bool) -> StructureResult:
