@@ -63,7 +63,12 @@ def model_run(tmp_path, monkeypatch):
     run.mkdir()
     (run / "run_info.json").write_text(json.dumps({"task": "structure"}))
     model = EndPairs(limit=1020)
-    monkeypatch.setattr(RunModel, "load", classmethod(lambda cls, d, device=None: model if Path(d) == run else None))
+
+    def load(cls, d, device=None):
+        model.device = device
+        return model if Path(d) == run else None
+
+    monkeypatch.setattr(RunModel, "load", classmethod(load))
     return run, model
 
 
@@ -334,7 +339,8 @@ def test_run_models_fold_in_batches_with_their_post_processing(tmp_path, capsys,
     out = tmp_path / "o"
     rc, _, err = _fold(capsys, "-i", fa, "-o", str(out), "--run", str(run), "--batch-size", "2", "--files", "dbn,npy")
     assert rc == 0, err
-    assert model.calls == [[6, 8], [6]]
+    assert model.calls == [[6, 8], [6]] and model.device is None
+    assert _fold(capsys, "-i", fa, "--run", str(run), "--device", "cpu")[0] == 0 and model.device == "cpu"
     assert read_dbn(out / "a.dbn")[0].dot_bracket() == "(....)"
     args = ("-i", fa, "-o", str(out), "--run", str(run), "--files", "dbn,npy", "--overwrite", "--canonical-only")
     assert _fold(capsys, *args, "--threshold", "0.95")[0] == 0
