@@ -12,7 +12,7 @@ import pytest
 from rnalm import examples, shipped
 from rnalm.cli import main
 from rnalm.io.native import save_native
-from rnalm.report.gather import backbone_limit
+from rnalm.predictors import fold as fold_predictors
 
 EXAMPLES = examples.path()
 
@@ -68,7 +68,7 @@ def test_demo_shows_every_record_when_one_is_too_long_for_the_structure_model(tm
     entry = shipped.structure_entry()
     if entry is None:
         pytest.skip("this package ships no structure model")
-    limit = backbone_limit(entry)
+    limit = fold_predictors.from_shipped(entry).window
     assert limit is not None, f"{entry.name}: a shipped structure model reads a bounded length"
     fasta = tmp_path / "x.fa"
     long = "ACGUUGCA" * (limit // 8 + 1)
@@ -76,10 +76,10 @@ def test_demo_shows_every_record_when_one_is_too_long_for_the_structure_model(tm
     assert main(["demo", "-i", str(fasta), "-o", str(tmp_path / "out"), "--no-vienna"]) == 0
     rows = {r["id"]: r for r in csv.DictReader(open(tmp_path / "out" / "predictions.tsv"), delimiter="\t")}
     assert len(rows["short"]["rnalm_dot_bracket"]) == 26  # folded by the model despite the long record
-    n = int(rows["long"]["length"])
-    assert rows["long"]["rnalm_dot_bracket"] == ""
-    assert f"too long for the model ({n} nt > {limit} nt)" in rows["long"]["notes"]
+    # past the model's window the record is folded by ViennaRNA, as `rnalm fold` does, and says so
+    assert len(rows["long"]["rnalm_dot_bracket"]) == len(long)
+    assert f"longer than the model's {limit} nt: ViennaRNA MFE" in rows["long"]["notes"]
     assert rows["short"]["notes"] == ""
     html = unescape((tmp_path / "out" / "report.html").read_text())
-    assert f"too long for the model ({n} nt > {limit} nt)" in html
-    assert "record 'long' not folded: too long for the model" in capsys.readouterr().err
+    assert f"longer than the model's {limit} nt: ViennaRNA MFE" in html
+    assert f"record 'long': longer than the model's {limit} nt" in capsys.readouterr().err

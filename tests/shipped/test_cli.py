@@ -96,9 +96,9 @@ def test_tampered_files_are_refused(shipped_root, tmp_path, monkeypatch, fasta, 
 
 def test_fold_defaults_to_the_shipped_structure_model(use_shipped, fasta, tmp_path, capsys):
     out = tmp_path / "fold"
-    assert main(["fold", "--input", str(fasta), "--output", str(out)]) == 0
+    assert main(["fold", "--input", str(fasta), "--output", str(out), "--files", "dbn"]) == 0
     cap = capsys.readouterr()
-    assert "structure model: tiny-fold (shipped" in cap.err and "3 record(s) folded" in cap.out
+    assert "structure model: tiny-fold (shipped" in cap.err and "3 records in" in cap.err
     for rid in "abc":
         db = (out / f"{rid}.dbn").read_text().splitlines()[-1]
         assert re.fullmatch(r"[.()\[\]{}]+", db)
@@ -116,6 +116,8 @@ def test_fold_defaults_to_the_shipped_structure_model(use_shipped, fasta, tmp_pa
                 "--threshold",
                 "0.99",
                 "--overwrite",
+                "--files",
+                "dbn",
             ]
         )
         == 0
@@ -127,7 +129,11 @@ def test_fold_without_shipped_model_says_what_to_do(tmp_path, monkeypatch, fasta
     monkeypatch.setenv(shipped.ENV_DIR, str(tmp_path / "empty"))
     assert main(["fold", "--input", str(fasta), "--output", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
-    assert "no structure model is shipped" in err and "--run RUN_DIR" in err and "--method vienna" in err
+    assert (
+        "no structure model is shipped" in err
+        and "--run (a trained structure model)" in err
+        and "--method vienna" in err
+    )
 
 
 def test_embed_defaults_to_the_shipped_backbone(use_shipped, fasta, tmp_path, capsys):

@@ -48,6 +48,6 @@ def test_structure_run_ships_and_folds_by_default(tiny_models, tmp_path, monkeyp
 
     monkeypatch.setenv(shipped.ENV_DIR, str(root))
     (tmp_path / "in.fa").write_text(">x\nGGGGAAACCCCAUGCAUGC\n>y\nACGUACGUACGUAAAACGUACGU\n")
-    assert main(["fold", "-i", str(tmp_path / "in.fa"), "-o", str(tmp_path / "out")]) == 0
+    assert main(["fold", "-i", str(tmp_path / "in.fa"), "-o", str(tmp_path / "out"), "--files", "dbn,npy"]) == 0
     assert "structure model: bb-fold (shipped" in capsys.readouterr().err
     assert (tmp_path / "out" / "x.dbn").is_file() and (tmp_path / "out" / "y.npy").is_file()

@@ -31,3 +31,16 @@ def test_no_bpp_by_default():
 def test_empty_sequence():
     with pytest.raises(RnalmError, match="empty"):
         vienna_fold("", "e")
+
+
+def test_energy_of_a_given_structure_where_viennarna_can_score_it():
+    from rnalm.structure.pairs import Structure
+    from rnalm.structure.vienna import structure_energy
+
+    hairpin = Structure.from_dot_bracket("hp", "GGGGAAAACCCC", "((((....))))")
+    assert structure_energy(hairpin) == pytest.approx(-5.4, abs=1e-4)
+    inner = RNA.fold_compound("GGGGAAAACCCC").eval_structure(".(((....))).")
+    assert structure_energy(Structure.from_dot_bracket("in", "GGGGAAAACCCC", ".(((....))).")) == pytest.approx(inner)
+    assert structure_energy(Structure.from_dot_bracket("ac", "GGGGAAAACCAC", "((((....))))")) is None  # an A-A pair
+    assert structure_energy(Structure.from_dot_bracket("pk", "GGGAAACCCAAAGGGAAACCC", "(((..[[[)))...]]]....")) is None
+    assert structure_energy(Structure.from_dot_bracket("sharp", "GGGAUCCC", "(((.))).")) is None  # 1-nt hairpin

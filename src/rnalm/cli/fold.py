@@ -1,20 +1,23 @@
-"""``rnalm fold``: secondary structures for the records of a FASTA (or CSV/TSV) file.
+"""``rnalm fold``: secondary structures for every record of a FASTA (or CSV/TSV) file.
 
-Per record it writes ``<id>.ct``, ``<id>.bpseq``, ``<id>.dbn`` (nested pairs in ``()``,
-pseudoknots in ``[]``, ``{}``, ...), the pair-probability map ``<id>.npy`` and, with ``--plots``,
-``<id>.arc.png`` and ``<id>.dotplot.png``; plus ``summary.tsv``. Characters of ids that are unsafe
-in file names become ``_``.
+Without ``-o`` the summary table goes to standard output; with ``-o DIR`` it is ``DIR/summary.tsv``,
+plus per-record files on request (``--files ct,bpseq,dbn,npy``, ``--plots``). Records the model
+cannot fold (longer than its window, letters it cannot read) are folded by ViennaRNA or get a row
+with a note (:mod:`rnalm.structure.folding`); ``--strict`` makes them errors instead.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
+from typing import Optional, TextIO
 
-from rnalm import shipped
-from rnalm.errors import RnalmError
+from rnalm.cli.options import add_device, add_input, add_output, add_overwrite, add_quiet, progress_choice
+from rnalm.errors import RnalmError, option
 from rnalm.io.output_guard import (
+    RESUME,
     claim_output,
     output_lock,
     remove_path,
@@ -23,37 +26,53 @@ from rnalm.io.output_guard import (
     swap_into_place,
     write_marker,
 )
+from rnalm.io.progress import Progress
 from rnalm.io.seqio import iter_records, unique_ids
-from rnalm.predictors import fold
-from rnalm.structure.predict import FOLD_OUTPUT, PostprocessOptions, fold_records
+from rnalm.predictors.fold import FoldPredictor, Overrides, choose
+from rnalm.structure import journal
+from rnalm.structure.folding import LONG_POLICIES, VIENNA, VIENNA_MAX_LENGTH, Folded, FoldPolicy, fold, precheck
+from rnalm.structure.outputs import (
+    FILE_KINDS,
+    FOLD_OUTPUT,
+    add_note,
+    file_kinds,
+    summary_header,
+    summary_line,
+    write_files,
+    write_summary,
+)
+from rnalm.structure.plots import require_matplotlib
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "fold",
         help="predict RNA secondary structures (shipped model, your trained model, or ViennaRNA)",
-        description="Predict secondary structures with the structure model shipped with rnalm (the default: "
-        "no --run and no --method; see `rnalm models`), with a structure model trained by "
-        "`rnalm finetune` (--run RUN_DIR) or with the ViennaRNA baseline (--method vienna: MFE "
-        "structure, base-pair probabilities as the .npy map). Without a shipped structure model the "
-        "default is an error that says so (never a silent switch to ViennaRNA). All records are "
-        "validated before any output is written; every file is written atomically.",
+        description="Fold every record with the structure model shipped with rnalm (the default: no --run "
+        "and no --method; see `rnalm models`), a structure model trained by `rnalm finetune` (--run "
+        "RUN_DIR) or ViennaRNA (--method vienna: MFE structures). Records longer than the model reads "
+        "are folded by ViennaRNA (--long). Output: one row per record -- id, length, method, structure "
+        "(dot-bracket), pairs, energy (kcal/mol: ViennaRNA's energy of the row's structure; empty for "
+        "pseudoknots or non-canonical pairs), note -- to standard output, or to DIR/summary.tsv with "
+        "-o DIR. The input is read and its ids checked before anything is written; a record that "
+        "cannot be folded gets a row with an empty structure and a note (--strict: an error, and "
+        "nothing is written).",
     )
+    add_input(p, unknown=False)
     p.add_argument(
-        "--input", "-i", required=True, help="FASTA (plain or gzip), or CSV/TSV with id and sequence columns"
+        "--unknown",
+        default=None,
+        metavar="N|mask|unk|A|C|G|U",
+        help="read letters other than A, C, G, U, T, N as this letter: N (also mask / unk) is a base that "
+        "pairs with nothing, in the model (read as <mask>) and in ViennaRNA alike (default: such a record "
+        "gets a row with a note naming the letter; --strict: an error)",
     )
-    p.add_argument(
-        "--output",
-        "-o",
-        required=True,
-        help="output directory (created if missing; an existing, non-empty one needs --overwrite)",
+    add_output(
+        p,
+        "output folder: summary.tsv, plus --files / --plots per record (default: the table to standard output)",
+        required=False,
     )
-    p.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="replace an existing --output folder, only if `rnalm fold` wrote it (never one holding "
-        "the input or the run); the new folder is built aside and swapped in when complete",
-    )
+    add_overwrite(p, resume=True)
     p.add_argument(
         "--method",
         choices=("shipped", "vienna", "run"),
@@ -63,13 +82,38 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--run", metavar="RUN_DIR", help="run directory of a structure model trained by `rnalm finetune`")
     p.add_argument(
+        "--long",
+        choices=LONG_POLICIES,
+        default="vienna",
+        help="records longer than the learned model reads (its backbone's window, e.g. 1020 nt): 'vienna' "
+        "folds them with ViennaRNA (method vienna, with a note; the default), 'skip' leaves them "
+        "unfolded with a note, 'error' stops",
+    )
+    p.add_argument(
         "--max-length",
         type=int,
-        default=1000,
-        help="refuse records longer than this many nt (default 1000; ViennaRNA time grows as L^3)",
+        default=VIENNA_MAX_LENGTH,
+        metavar="NT",
+        help=f"longest record ViennaRNA folds, as --long vienna or --method vienna (default {VIENNA_MAX_LENGTH}; "
+        "its time grows as L^3); longer records get a row with a note. The learned model's own window "
+        "comes from the model",
     )
-    p.add_argument("--plots", action="store_true", help="also write an arc diagram and a dot plot (PNG) per record")
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="stop, before writing anything, at the first record that would not be folded (letters, length)",
+    )
+    p.add_argument(
+        "--files",
+        default="",
+        metavar="KINDS",
+        help=f"per-record files in -o DIR, comma-separated from {','.join(FILE_KINDS)} (npy: the pair "
+        "probability map; default: none). Named by record id, '/' as %%2F",
+    )
+    p.add_argument("--plots", action="store_true", help="also an arc diagram and a dot plot (PNG) per record in -o DIR")
     p.add_argument("--batch-size", type=int, default=8, help="records per model call (learned models only)")
+    add_device(p)
+    add_quiet(p)
     pp = p.add_argument_group(
         "post-processing of probability maps (learned models only; ViennaRNA's structure is its MFE)"
     )
@@ -96,116 +140,129 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="resolve bases with several candidate partners: greedy by probability (default) or "
         "maximum-weight matching",
     )
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress or summary line")
     p.set_defaults(func=run)
 
 
-def _postprocess_options(args: argparse.Namespace, defaults=None):
-    d = defaults or PostprocessOptions()
-    one = d.one_partner if args.one_partner is None else (None if args.one_partner == "none" else args.one_partner)
-    return PostprocessOptions(
-        threshold=d.threshold if args.threshold is None else args.threshold,
-        min_loop=d.min_loop if args.min_loop is None else args.min_loop,
-        canonical_only=d.canonical_only if args.canonical_only is None else bool(args.canonical_only),
-        one_partner=one,
-    )
+def _settings(args: argparse.Namespace, kinds: tuple[str, ...]) -> dict:
+    """What the rows and files depend on, besides the input: a resumed output must match it."""
+    keys = ("method", "run", "threshold", "min_loop", "canonical_only", "one_partner", "long", "max_length", "unknown")
+    return {**{k: getattr(args, k) for k in keys}, "files": list(kinds), "plots": bool(args.plots)}
 
 
-def _predictor(args: argparse.Namespace):
-    method = args.method or ("run" if args.run else "shipped")
-    if method == "shipped":
-        if args.run:
-            raise RnalmError("--run and --method shipped exclude each other")
-        return shipped_predictor(args)
-    if method == "vienna":
-        if args.run:
-            raise RnalmError("--run and --method vienna exclude each other")
-        given = [
-            o
-            for o, v in (
-                ("--threshold", args.threshold),
-                ("--min-loop", args.min_loop),
-                ("--canonical-only", args.canonical_only),
-                ("--one-partner", args.one_partner),
-            )
-            if v is not None
-        ]
-        if given:
-            raise RnalmError(
-                f"{', '.join(given)} apply to --run models only; ViennaRNA's structure is its MFE structure"
-            )
-        return fold.vienna(bpp=True), 1
-    if not args.run:
-        raise RnalmError("--method run needs --run RUN_DIR")
-    if args.batch_size < 1:
-        raise RnalmError(f"--batch-size must be >= 1, got {args.batch_size}")
-    model, defaults, record = fold.run_defaults(args.run)
-    if record is not None and args.threshold is None and not args.quiet:
-        how = record.get("combine") or f"{record.get('n_sequences', '?')} sequences"
-        print(
-            f"threshold {defaults.threshold:.2f}: chosen on the run's training split ({how}; "
-            f"{args.run}/postprocess.json); --threshold overrides it",
-            file=sys.stderr,
-        )
-    options = _postprocess_options(args, defaults if record is not None else None)
-    return fold.from_model(f"run {args.run}", model, options, record), args.batch_size
+class Counts:
+    """What the closing line reports besides records, time and rate."""
 
+    def __init__(self) -> None:
+        self.vienna_fallback = 0
+        self.noted = 0
 
-def shipped_predictor(args: argparse.Namespace):
-    """The shipped structure model with its recorded post-processing (overridable by the options)."""
-
-    entry = shipped.structure_entry()
-    if entry is None:
-        raise RnalmError(
-            f"no structure model is shipped with this installation (manifest "
-            f"{shipped.root() / shipped.MANIFEST}); choose a predictor: --run RUN_DIR (a trained "
-            f"structure model) or --method vienna"
-        )
-    if args.batch_size < 1:
-        raise RnalmError(f"--batch-size must be >= 1, got {args.batch_size}")
-    entry.verify(entry.weight_files())
-    options = _postprocess_options(args, fold.shipped_options(entry))
-    if not args.quiet:
-        print(f"structure model: {entry.name} (shipped; validation {entry.metric_text()})", file=sys.stderr)
-    return fold.from_shipped(entry, options, verify=False), args.batch_size
+    def add(self, method: str, note: str, predictor: FoldPredictor) -> None:
+        self.vienna_fallback += method == VIENNA and predictor.method != VIENNA
+        self.noted += bool(note)
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.max_length is not None and args.max_length < 1:
-        raise RnalmError(f"--max-length must be positive, got {args.max_length}")
-    out = Path(args.output)
+    if args.batch_size < 1:
+        raise RnalmError(f"--batch-size must be >= 1, got {args.batch_size}")
+    kinds = file_kinds(args.files)
+    if (kinds or args.plots or args.resume or args.overwrite) and not args.output:
+        raise RnalmError("--files, --plots, --resume and --overwrite concern an output folder: give -o DIR")
+    policy = FoldPolicy(args.long, args.max_length, args.unknown, args.strict, "npy" in kinds or args.plots)
+    if args.plots:
+        require_matplotlib()
+    out = Path(args.output) if args.output else None
     inputs = [args.input, args.run]
-    claim_output(out, FOLD_OUTPUT, args.overwrite, inputs=inputs)
-    if out.exists() and not out.is_dir():
-        raise RnalmError(f"output {out} exists and is not a directory")
-    predictor, batch_size = _predictor(args)
-    records = ((r.id, r.seq) for r in unique_ids(iter_records(args.input), args.input))
+    if out is not None:
+        claim_output(out, FOLD_OUTPUT, args.overwrite, args.resume, inputs, resume_option="--resume")
+        if out.exists() and not out.is_dir():
+            raise RnalmError(f"output {out} exists and is not a directory")
+    source = iter_records(args.input, args.input_format, args.id_column, args.seq_column)
+    records = [(r.id, r.seq) for r in unique_ids(source, args.input)]
+    log = (lambda _m: None) if args.quiet else (lambda m: print(m, file=sys.stderr))
+    overrides = Overrides(args.threshold, args.min_loop, args.canonical_only, args.one_partner)
+    predictor = choose(args.method, args.run, overrides, args.device, bpp=policy.probabilities, log=log)
+    precheck(records, predictor, policy)
+    counts = Counts()
+    with Progress(len(records), "fold", show=progress_choice(args), stream=sys.stderr) as progress:
+        if out is None:
+            try:
+                _to_stream(records, predictor, policy, args.batch_size, sys.stdout, progress, counts)
+            except BrokenPipeError:  # the reader (`| head`) has what it wanted: stop quietly
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                return 0
+        else:
+            _to_folder(records, predictor, policy, args, kinds, out, inputs, progress, counts)
+    log(f"{progress.summary()}; {counts.vienna_fallback} via ViennaRNA fallback; {counts.noted} with notes")
+    return 0
 
-    def progress(done: int, total: int) -> None:
-        if not args.quiet and sys.stderr.isatty():
-            print(f"\rfolded {done}/{total}", end="" if done < total else "\n", file=sys.stderr, flush=True)
 
+def _to_stream(records, predictor, policy, batch_size: int, stream: TextIO, progress: Progress, counts: Counts) -> None:
+    stream.write(summary_header())
+    for done in fold(records, predictor, policy, batch_size):
+        stream.write(summary_line(done.row()))
+        stream.flush()
+        counts.add(done.method, done.note, predictor)
+        progress.update(1)
+
+
+def _to_folder(records, predictor, policy, args, kinds, out: Path, inputs, progress: Progress, counts: Counts) -> None:
+    settings = _settings(args, kinds)
+    keys = [journal.record_key(rid, seq) for rid, seq in records]
     out.parent.mkdir(parents=True, exist_ok=True)
     with output_lock(out):
-        claim_output(out, FOLD_OUTPUT, args.overwrite, inputs=inputs)
-        remove_stale_staging(out, FOLD_OUTPUT)
+        how = claim_output(out, FOLD_OUTPUT, args.overwrite, args.resume, inputs, resume_option="--resume")
         staged = staging_path(out)
-        try:
+        known = _take_over(out, staged, settings, keys) if args.resume else {}
+        if not known:
+            remove_stale_staging(out, FOLD_OUTPUT)
+            if how == RESUME and out.exists():
+                print(f"{out}: complete, nothing to resume ({option('overwrite')} folds again)", file=sys.stderr)
+                return
             staged.mkdir()
             write_marker(staged, FOLD_OUTPUT)
-            rows = fold_records(
-                records,
-                predictor,
-                staged,
-                max_length=args.max_length,
-                batch_size=batch_size,
-                plots=args.plots,
-                progress=progress,
-            )
+        book = journal.Journal(staged, settings, known)
+        rows: list[Optional[dict[str, str]]] = [known.get(k) for k in keys]
+        try:
+            for done_row in rows:
+                if done_row is not None:
+                    counts.add(done_row["method"], done_row["note"], predictor)
+                    progress.update(1)
+            todo = [(i, rec) for i, rec in enumerate(records) if rows[i] is None]
+            for (i, _), done in zip(todo, fold([rec for _, rec in todo], predictor, policy, args.batch_size)):
+                row = rows[i] = _finish(done, staged, kinds, args.plots)
+                book.add(keys[i], row)
+                counts.add(done.method, done.note, predictor)
+                progress.update(1)
+            book.remove()
+            write_summary([r for r in rows if r is not None], staged)
             swap_into_place(staged, out, FOLD_OUTPUT)
-        finally:
+        except BaseException:
+            book.close()
+            kept = sum(r is not None for r in rows)
+            if kept and staged.exists():
+                print(
+                    f"rnalm fold: {kept} of {len(rows)} records are kept in {staged}; rerun with "
+                    f"{option('resume')} to fold only the rest",
+                    file=sys.stderr,
+                )
+            else:
+                remove_path(staged)
+            raise
+
+
+def _finish(done: Folded, staged: Path, kinds, plots: bool) -> dict[str, str]:
+    add_note(done, write_files(done, staged, kinds, plots))
+    return done.row()
+
+
+def _take_over(out: Path, staged: Path, settings: dict, keys: list[str]) -> dict:
+    """The rows of the newest interrupted staging folder beside ``out``, moved to ``staged``."""
+    found = journal.leftovers(out)
+    if not found:
+        return {}
+    rows = journal.read(found[0], settings, keys)
+    if found[0] != staged:
+        if staged.exists():
             remove_path(staged)
-    if not args.quiet:
-        paired = sum(r["pairs"] for r in rows)
-        print(f"{len(rows)} record(s) folded -> {args.output} ({paired} pairs in total; see summary.tsv)")
-    return 0
+        found[0].rename(staged)
+    return rows

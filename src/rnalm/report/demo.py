@@ -62,7 +62,7 @@ def run_demo(input_path: str, output: str, model: Optional[str] = None, vienna: 
     for t in tasks:
         say(f"{t.alias}: {t.entry.name} ({len(t.values)} predictions)" if t.entry else f"{t.alias}: {t.missing}")
         for rid, why in t.errors.items():
-            say(f"{t.alias}: record {rid!r} not scored: {why}")
+            say(f"{t.alias}: record {rid!r}: {why}")
     folded = structures(records, out, vienna=vienna)
     for s in folded:
         if s.missing:
@@ -70,7 +70,7 @@ def run_demo(input_path: str, output: str, model: Optional[str] = None, vienna: 
             continue
         say(f"structures ({s.key}): {s.label}, {len(s.rows)} folded")
         for rid, note in s.notes.items():
-            say(f"structures ({s.key}): record {rid!r} not folded: {note}")
+            say(f"structures ({s.key}): record {rid!r}: {note}")
     emb, emb_error = _embeddings(model, records, out)
 
     cards = copy_cards([t.entry for t in tasks] + [s.entry for s in folded], out)

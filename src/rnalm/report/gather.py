@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 import torch
@@ -18,24 +18,29 @@ from rnalm.models import alphabets
 from rnalm.predictors import fold as fold_predictors
 from rnalm.predictors import task as task_predictors
 from rnalm.report.results import Embeddings, StructureResult, TaskResult, short
-from rnalm.runs.table import Records
-from rnalm.structure.predict import check_sequence, safe_stem, write_prediction
+from rnalm.structure.predict import fold_records
 
 
-def _display(alias: str, row: dict) -> str:
-    """The text of a prediction cell: a probability (ires), label (probability), or a number."""
-    p = row["prediction"]
-    probs = {k[5:]: float(v) for k, v in row.items() if k.startswith("prob_")}
-    if alias == "ires" and probs:
-        positive = "1" if "1" in probs else sorted(probs)[-1]
-        return f"{probs[positive]:.2f}"
-    if probs:
-        return f"{p} ({probs[str(p)]:.2f})"
-    return f"{float(p):.3f}"
+def main_column(entry: Any) -> str:
+    """The column holding a shipped task model's prediction (``te_log``, ``ires_probability``, ``family``)."""
+    return str((entry.prediction.get("columns") or ["prediction"])[0])
+
+
+def _display(entry: Any, row: dict) -> str:
+    """The text of a prediction cell: a probability (ires), class (probability), or a number."""
+    name = main_column(entry)
+    value = row.get(name)
+    if name.endswith("_probability"):
+        return f"{float(value):.2f}"
+    probability = row.get(f"prob_{value}")
+    if probability is not None:
+        return f"{value} ({float(probability):.2f})"
+    return f"{float(value):.3f}"
 
 
 def predict_task(alias: str, records: list) -> TaskResult:
-    """Predictions of the shipped task model ``alias`` for every record it can read."""
+    """Predictions of the shipped task model ``alias``, as ``rnalm predict`` makes them: a record the
+    model cannot score gets its note in ``errors``, the others are scored as if it were not there."""
     res = TaskResult(alias)
     try:
         res.entry = shipped.task_entry(alias)
@@ -44,75 +49,38 @@ def predict_task(alias: str, records: list) -> TaskResult:
         return res
     e = res.entry
     try:
-        pred = task_predictors.from_shipped(e, device="cpu", log=lambda _m: None).model
+        rows = task_predictors.from_shipped(e, device="cpu", log=lambda _m: None).predict(
+            [(r.id, r.seq) for r in records]
+        )
     except RnalmError as exc:
-        res.entry, res.missing = None, f"shipped model {e.name} cannot be loaded: {short(exc)}"
+        res.entry, res.missing = None, f"shipped model {e.name} cannot be used: {short(exc)}"
         return res
-    ok, seqs = [], []
-    for r in records:  # one bad record (a letter the model's alphabet lacks) must not sink the others
-        recs = Records()
-        recs.append(r.id, r.seq, None, f"record {r.id}")
-        try:
-            seqs.append(pred.prepare(recs)[0])
-            ok.append(r)
-        except RnalmError as exc:
-            res.errors[r.id] = short(exc)
-    if not ok:
-        return res
-    cols = pred.predict(seqs)
-    for i, r in enumerate(ok):
-        row = {k: v[i] for k, v in cols.items()}
-        res.raw[r.id] = row
-        res.values[r.id] = _display(alias, row)
+    for row in rows:
+        if row.get("read"):
+            res.raw[row["id"]] = row
+            res.values[row["id"]] = _display(e, row)
+        if row.get("note"):
+            res.errors[row["id"]] = row["note"]
     return res
 
 
-def _stems(records: list) -> dict[str, str]:
-    """A file stem per record id, distinct even on a case-insensitive file system (``a/b`` and
-    ``a_b`` both read ``a_b``: the second becomes ``a_b-2``)."""
-    stems: dict[str, str] = {}
-    taken: set[str] = set()
-    for r in records:
-        stem, k = safe_stem(r.id), 1
-        while (stem if k == 1 else f"{stem}-{k}").lower() in taken:
-            k += 1
-        stems[r.id] = stem if k == 1 else f"{stem}-{k}"
-        taken.add(stems[r.id].lower())
-    return stems
-
-
-def fold(res: StructureResult, predictor: Any, records: list, limit: Optional[int] = None) -> None:
-    """Fold the records one by one into ``res`` (files under ``res.folder``). A record the predictor
-    refuses gets a note in ``res.notes`` instead (said plainly when it is longer than the model's
-    ``limit``); the others are folded as if it were not there."""
-    stems = _stems(records)
-    for r in records:
-        n = len("".join(r.seq.split()))
-        try:
-            pred = predictor([(r.id, check_sequence(r.id, r.seq))])[0]
-        except RnalmError as exc:
-            too_long = limit is not None and n > limit
-            res.notes[r.id] = f"too long for the model ({n} nt > {limit} nt)" if too_long else short(exc)
-            continue
-        res.folder.mkdir(parents=True, exist_ok=True)
-        write_prediction(pred, res.folder, stems[r.id], res.plots)
-        res.rows[r.id] = {
-            "id": r.id,
-            "file": stems[r.id],
-            "length": n,
-            "pairs": len(pred.structure.pairs),
-            "energy": "" if pred.energy is None else f"{pred.energy:.2f}",
-        }
-        res.dbn[r.id] = pred.structure.dot_bracket()
-
-
-def backbone_limit(entry: Any) -> Optional[int]:
-    """The longest sequence (nt) a shipped model's backbone reads, or None (no backbone, no limit)."""
-    bb = shipped.find(entry.backbone, "backbone") if entry.backbone else None
-    if bb is None:
-        return None
-    _, alphabet = load(shipped.ref(bb.name))
-    return alphabet.max_length * alphabet.k_mer if alphabet.max_length is not None else None
+def fold(res: StructureResult, predictor: Any, records: list, batch_size: int = 1) -> None:
+    """Fold every record into ``res`` (files under ``res.folder``) as ``rnalm fold`` does: a record
+    longer than the model reads is folded by ViennaRNA and one the model cannot read is left out,
+    each with its note in ``res.notes``; the others are folded as if it were not there."""
+    try:
+        rows = fold_records(
+            [(r.id, r.seq) for r in records], predictor, res.folder, batch_size=batch_size, plots=res.plots
+        )
+    except RnalmError as exc:
+        res.missing = short(exc)
+        return
+    for row in rows:
+        if row["method"]:
+            res.rows[row["id"]] = row
+            res.dbn[row["id"]] = row["structure"]
+        if row["note"]:
+            res.notes[row["id"]] = row["note"]
 
 
 def _shipped_structures(records: list, out: Path, plots: bool) -> StructureResult:
@@ -127,11 +95,10 @@ def _shipped_structures(records: list, out: Path, plots: bool) -> StructureResul
     res = StructureResult("rnalm", entry.name, out / "structures" / entry.name, entry=entry, plots=plots)
     try:
         predictor = fold_predictors.from_shipped(entry)
-        limit = backbone_limit(entry)
     except RnalmError as exc:
         res.entry, res.missing = None, f"shipped model {entry.name} cannot be loaded: {short(exc)}"
     else:
-        fold(res, predictor, records, limit)
+        fold(res, predictor, records)
     return res
 
 
@@ -205,4 +172,4 @@ def copy_cards(entries: list, out: Path) -> dict:
     return cards
 
 
-__all__ = ["backbone_limit", "copy_cards", "embed", "fold", "normalised_views", "predict_task", "structures"]
+__all__ = ["main_column", "copy_cards", "embed", "fold", "normalised_views", "predict_task", "structures"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
+from rnalm.report.gather import main_column
 from rnalm.report.results import StructureResult, TaskResult, record_notes, relevant_task, type_of
 
 
@@ -22,12 +23,13 @@ def _task_cells(t: TaskResult, rid: str) -> list[str]:
     raw = t.raw.get(rid)
     if t.alias == "family":
         if raw:
-            p = str(raw["prediction"])
+            p = str(raw["family"])
             return [p, f"{float(raw.get('prob_' + p, float('nan'))):.4f}"]
         return ["", ""]
     if t.alias == "ires":
         return [t.values.get(rid, "")]
-    return [f"{float(raw['prediction']):.4f}" if raw else ""]
+    name = main_column(t.entry) if t.entry is not None else None
+    return [f"{float(raw[name]):.4f}" if raw and name else ""]
 
 
 def write_tsv(

@@ -223,7 +223,7 @@ class RunModel:
             if self.limit is not None and len(s) > self.limit:
                 raise RnalmError(
                     f"a sequence of {len(s)} nt is longer than the run's backbone accepts "
-                    f"({self.limit} nt); fold it with --max-length {self.limit} or split it"
+                    f"({self.limit} nt); `rnalm fold` and rnalm.fold() fold such records with ViennaRNA"
                 )
         # rnalm fold accepts N (never paired): a language model without N reads <mask> there
         seqs = prepare(sequences, ids, ids, self.run.alphabet, "error", None, "mask")

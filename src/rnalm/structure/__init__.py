@@ -12,7 +12,12 @@ Modules, one job each:
 * :mod:`~rnalm.structure.vienna` -- the ViennaRNA baseline; :mod:`~rnalm.structure.bpp` -- its base-pair
   probabilities as an input of the pairwise head (``structure.vienna_bpp``), folded once and cached;
 * :mod:`~rnalm.structure.threshold` -- choosing the pair threshold on training sequences;
-* :mod:`~rnalm.structure.predict`, :mod:`~rnalm.structure.plots` -- the ``rnalm fold`` engine.
+* the ``rnalm fold`` engine: :mod:`~rnalm.structure.checks` (letters, ``--unknown``),
+  :mod:`~rnalm.structure.predictor` (model and ViennaRNA predictions), :mod:`~rnalm.structure.folding`
+  (who folds which record -- the model within its window, ViennaRNA past it -- and the row each
+  becomes), :mod:`~rnalm.structure.outputs` (summary table, per-record files),
+  :mod:`~rnalm.structure.plots`, :mod:`~rnalm.structure.journal` (``--resume``), and
+  :mod:`~rnalm.structure.predict` putting them together for a folder.
 
 Nothing here trains: ``task: structure`` of ``rnalm finetune`` (data loader, pairwise head, loss,
 trained runs as ``rnalm fold --run`` models) is :mod:`rnalm.finetune.structure`.

@@ -1,6 +1,7 @@
 """Arc diagram and dot plot of a predicted structure; per-sequence F1 against length (PNG, matplotlib).
 
-matplotlib is optional and imported on first use; figures are drawn on an Agg canvas without
+matplotlib (a dependency of rnalm) is imported on first use; :func:`require_matplotlib` checks for
+it before a command writes anything. Figures are drawn on an Agg canvas without
 touching pyplot's global state, so plotting works headless and inside worker processes.
 """
 
@@ -20,15 +21,24 @@ from rnalm.structure.pairs import Structure, page_of
 PAGE_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
 
 
-def _figure(width: float, height: float):
+def require_matplotlib() -> None:
+    """Raise a clear :class:`RnalmError` now, before any output, if plots cannot be drawn."""
     try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: F401
+        from matplotlib.figure import Figure  # noqa: F401
+        from matplotlib.patches import Arc  # noqa: F401
+    except ImportError as exc:
         raise RnalmError(
-            "plots need matplotlib, a dependency of rnalm missing from this installation: "
+            f"plots need matplotlib, a dependency of rnalm that cannot be imported ({exc}): "
             "reinstall rnalm (pip install --force-reinstall rnalm)"
         ) from None
+
+
+def _figure(width: float, height: float):
+    require_matplotlib()
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(width, height), dpi=120)
     FigureCanvasAgg(fig)
     return fig
@@ -106,4 +116,4 @@ def f1_by_length(lengths, f1s, path: str | Path, title: str = "") -> Path:
     return _save(fig, Path(path))
 
 
-__all__ = ["arc_diagram", "dot_plot", "f1_by_length", "PAGE_COLORS"]
+__all__ = ["arc_diagram", "dot_plot", "f1_by_length", "PAGE_COLORS", "require_matplotlib"]

@@ -1,9 +1,13 @@
 """ViennaRNA baseline: minimum-free-energy structure and base-pair probabilities.
 
-ViennaRNA (a dependency of rnalm, module ``RNA``) is imported on first use.
-Default energy parameters (Turner 2004, 37 C, lonely pairs allowed), i.e. what plain ``RNAfold``
+ViennaRNA is a dependency of rnalm, imported on first use. Default energy parameters (Turner 2004,
+37 C, lonely pairs allowed), i.e. what plain ``RNAfold``
 and ``RNAfold -p`` compute, which is what published tables mean by "RNAfold".
 Letters are upper-cased and T read as U; other letters (N, ...) are passed on and never pair.
+
+:func:`structure_energy` gives the free energy of *any* structure ViennaRNA's loop model can score
+(nested, only AU / GC / GU pairs): what ``rnalm fold`` reports as the energy of a learned model's
+structure. A pseudoknot or a non-canonical pair has no energy in that model, so ``None``.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from typing import Optional
 import numpy as np
 
 from rnalm.errors import RnalmError
-from rnalm.structure.pairs import Structure, dot_bracket_to_pairs, normalize_rna
+from rnalm.structure.pairs import CANONICAL_PAIRS, Structure, dot_bracket_to_pairs, is_nested, normalize_rna
 
 
 def import_rna():
@@ -54,4 +58,25 @@ def vienna_fold(sequence: str, record_id: str = "<unnamed>", bpp: bool = False) 
     return ViennaResult(structure, float(energy), probs)
 
 
-__all__ = ["vienna_fold", "ViennaResult", "import_rna"]
+def evaluable(structure: Structure) -> bool:
+    """True when ViennaRNA's nearest-neighbour model can score ``structure``: nested, canonical pairs only."""
+    seq = normalize_rna(structure.sequence)
+    return is_nested(structure.pairs) and all((seq[i], seq[j]) in CANONICAL_PAIRS for i, j in structure.pairs)
+
+
+def structure_energy(structure: Structure) -> Optional[float]:
+    """Free energy (kcal/mol, same parameters as :func:`vienna_fold`) of ``structure`` on its own
+    sequence, or ``None`` when it is not :func:`evaluable`."""
+    if not evaluable(structure):
+        return None
+    RNA = import_rna()
+    fc = RNA.fold_compound(normalize_rna(structure.sequence))
+    energy = float(fc.eval_structure(structure.dot_bracket()))
+    return None if energy >= NO_ENERGY else energy
+
+
+#: What ``eval_structure`` returns for a loop the model forbids (a hairpin under 3 nt): no energy.
+NO_ENERGY = 1e4
+
+
+__all__ = ["vienna_fold", "ViennaResult", "evaluable", "import_rna", "structure_energy"]

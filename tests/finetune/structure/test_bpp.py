@@ -168,7 +168,7 @@ def test_tiny_run_with_bpp_and_fold_run(rna, tmp_path, capsys, one_thread, prior
         rows = [r for r in csv.DictReader(fh) if r["split"] == "valid"]
     fa = tmp_path / "in.fa"
     fa.write_text("".join(f">{r['id']}\n{r['sequence']}\n" for r in rows))
-    rc = main(["fold", "--run", str(run), "--input", str(fa), "--output", str(tmp_path / "out")])
+    rc = main(["fold", "--run", str(run), "--input", str(fa), "--output", str(tmp_path / "out"), "--files", "dbn,npy"])
     _, err = capsys.readouterr()
     assert rc == 0, err
     for r in rows:  # the same probabilities, model and post-processing as in training

@@ -52,10 +52,20 @@ def test_fold_run_writes_files_and_reproduces_training_predictions(onehot_run, t
     rows = _valid_rows(onehot_run)
     out = tmp_path / "out"
     rc, stdout, err = _fold(
-        capsys, "--run", str(onehot_run), "--input", _fasta(tmp_path, rows), "--output", str(out), "--batch-size", "4"
+        capsys,
+        "--run",
+        str(onehot_run),
+        "--input",
+        _fasta(tmp_path, rows),
+        "--output",
+        str(out),
+        "--batch-size",
+        "4",
+        "--files",
+        "ct,bpseq,dbn,npy",
     )
     assert rc == 0, err
-    assert f"{len(rows)} record(s) folded" in stdout
+    assert f"{len(rows)} records in" in err
     for r in rows:
         for ext in ("ct", "bpseq", "dbn", "npy"):
             assert (out / f"{r['id']}.{ext}").is_file()
@@ -93,7 +103,9 @@ def test_lm_run_with_attention_maps_and_missing_backbone(tiny_lm_path, tmp_path,
     info = json.loads((run / "run_info.json").read_text())
     assert set(info["head"]["needs"]) == {"attentions", "onehot", "tokens"}
     rows = _valid_rows(run)
-    rc, _, err = _fold(capsys, "--run", str(run), "-i", _fasta(tmp_path, rows), "-o", str(tmp_path / "o"))
+    rc, _, err = _fold(
+        capsys, "--run", str(run), "-i", _fasta(tmp_path, rows), "-o", str(tmp_path / "o"), "--files", "dbn"
+    )
     assert rc == 0, err
     assert [read_dbn(tmp_path / "o" / f"{r['id']}.dbn")[0].dot_bracket() for r in rows] == [
         r["prediction"] for r in rows

@@ -130,13 +130,30 @@ def test_fold_run_uses_recorded_threshold_unless_given(tiny_runs, tmp_path, caps
     rows = [r for r in _rows(run / "predictions.csv")][:4]
     fa = tmp_path / "in.fa"
     fa.write_text("".join(f">{r['id']}\n{r['sequence']}\n" for r in rows))
-    assert main(["fold", "--run", str(run), "-i", str(fa), "-o", str(tmp_path / "o1")]) == 0
+    assert main(["fold", "--run", str(run), "-i", str(fa), "-o", str(tmp_path / "o1"), "--files", "dbn,npy"]) == 0
     err = capsys.readouterr().err
     assert "threshold 0.05: chosen on the run's training split" in err
     for r in rows:
         p = np.load(tmp_path / "o1" / f"{r['id']}.npy")
         assert list(read_dbn(tmp_path / "o1" / f"{r['id']}.dbn")[0].pairs) == postprocess(p, None, 0.05)
-    assert main(["fold", "--run", str(run), "-i", str(fa), "-o", str(tmp_path / "o2"), "--threshold", "0.5"]) == 0
+    assert (
+        main(
+            [
+                "fold",
+                "--run",
+                str(run),
+                "-i",
+                str(fa),
+                "-o",
+                str(tmp_path / "o2"),
+                "--threshold",
+                "0.5",
+                "--files",
+                "dbn,npy",
+            ]
+        )
+        == 0
+    )
     assert "chosen on the run's training split" not in capsys.readouterr().err
     for r in rows:
         p = np.load(tmp_path / "o2" / f"{r['id']}.npy")
@@ -166,7 +183,7 @@ def test_calibrate_holdout_run_updates_metrics_and_keeps_t050(tiny_runs, tmp_pat
     # rnalm fold --run now uses the recorded threshold and reproduces predictions.csv
     fa = tmp_path / "in.fa"
     fa.write_text("".join(f">{r['id']}\n{r['sequence']}\n" for r in preds))
-    assert main(["fold", "--run", str(run), "-i", str(fa), "-o", str(tmp_path / "o"), "-q"]) == 0
+    assert main(["fold", "--run", str(run), "-i", str(fa), "-o", str(tmp_path / "o"), "-q", "--files", "dbn"]) == 0
     for r in preds:
         assert read_dbn(tmp_path / "o" / f"{r['id']}.dbn")[0].dot_bracket() == r["prediction"]
 
