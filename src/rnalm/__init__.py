@@ -13,6 +13,7 @@ from rnalm.alphabet import Alphabet, BatchConverter
 from rnalm.api import load
 from rnalm.errors import CheckpointError, DownloadError, InvalidSequenceError, RnalmError, SequenceLengthError
 from rnalm.model import EncoderConfig, RNAEncoder
+from rnalm.notebook.embed import embed
 from rnalm.version import __version__
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "RNAEncoder",
     "RnalmError",
     "SequenceLengthError",
+    "embed",
     "load",
     "__version__",
 ]

@@ -60,7 +60,7 @@ def start_and_kill(model_dir, inp, out, storage, extra=()):
         str(inp),
         "--output",
         str(out),
-        "--format",
+        "--output-format",
         storage,
         "--pool",
         "per-token",
@@ -96,7 +96,7 @@ def test_resume_after_sigkill_is_bit_identical(tmp_path, tiny_dir, storage):
     model_dir, _, _ = tiny_dir
     seqs = random_records(N, 1, 62, seed=21)
     inp = write_fasta(tmp_path / "in.fa", seqs)
-    opts = dict(pools=["per-token", "mean"], tokens_per_batch=64, storage=storage, progress=False)
+    opts = dict(pools=["per-token", "mean"], tokens_per_batch=64, output_format=storage, progress=False)
     ref_out = tmp_path / f"ref.{storage}"
     embed_file(str(model_dir), inp, ref_out, EmbedOptions(**opts))
     reference = snapshot(ref_out)
@@ -142,7 +142,7 @@ def test_torn_log_line_and_stale_temp_files_are_cleaned(tmp_path, tiny_rnafm):
     model, alphabet = tiny_rnafm
     inp = write_fasta(tmp_path / "in.fa", random_records(5, 5, 40, seed=3))
     out = tmp_path / "out"
-    opts = dict(pools=["mean"], storage="pt", progress=False)
+    opts = dict(pools=["mean"], output_format="pt", progress=False)
     embed_file(model, inp, out, EmbedOptions(**opts), alphabet=alphabet)
     reference = snapshot(out)
     log = out / "rnalm_embed.done"
@@ -179,7 +179,7 @@ def test_resume_adds_new_records_and_refuses_changed_ones(tmp_path, tiny_rnafm):
         embed_file(
             model, tmp_path / "b.fa", out, EmbedOptions(resume=True, pools=["cls"], progress=False), alphabet=alphabet
         )
-    with pytest.raises(OutputError, match="already exists; pass --resume"):
+    with pytest.raises(OutputError, match="already exists; pass resume="):
         embed_file(model, tmp_path / "b.fa", out, EmbedOptions(**opts), alphabet=alphabet)
     assert out.read_bytes() == before
     s = embed_file(model, tmp_path / "b.fa", out, EmbedOptions(overwrite=True, **opts), alphabet=alphabet)
@@ -200,7 +200,7 @@ def test_an_output_of_an_earlier_version_resumes_with_its_model(tmp_path, tiny_d
     model_dir, model, alphabet = tiny_dir
     seqs = random_records(6, 5, 40, seed=5)
     out = tmp_path / "out"
-    opts = dict(pools=["mean"], storage="npy", progress=False)
+    opts = dict(pools=["mean"], output_format="npy", progress=False)
     src = (str(model_dir),) if from_file else (model,)
     kw = {} if from_file else {"alphabet": alphabet}
     embed_file(*src, write_fasta(tmp_path / "a.fa", seqs[:4]), out, EmbedOptions(**opts), **kw)

@@ -26,7 +26,7 @@ def run_ranks(model, alphabet, inp, out, world, monkeypatch, storage="hdf5"):
             model,
             inp,
             out,
-            EmbedOptions(pools=["per-token", "mean"], storage=storage, progress=False, tokens_per_batch=256),
+            EmbedOptions(pools=["per-token", "mean"], output_format=storage, progress=False, tokens_per_batch=256),
             alphabet=alphabet,
         )
         assert s.output.name == f"{out.name}.rank{rank}-of-{world}" and (s.rank, s.world_size) == (rank, world)
@@ -49,7 +49,7 @@ def test_ranks_parts_reader_and_merge(tmp_path, tiny_rnafm, monkeypatch, storage
         model,
         inp,
         single,
-        EmbedOptions(pools=["per-token", "mean"], storage=storage, progress=False),
+        EmbedOptions(pools=["per-token", "mean"], output_format=storage, progress=False),
         alphabet=alphabet,
     )
     out = tmp_path / "sharded"

@@ -29,6 +29,7 @@ import numpy as np
 
 from rnalm.embedding.outputs import RecordOutput
 from rnalm.embedding.store import OutputError, Store
+from rnalm.errors import option
 from rnalm.io.output_guard import OutputKind
 from rnalm.io.record_names import record_name
 
@@ -42,7 +43,8 @@ def _h5py() -> Any:
     try:
         import h5py
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise OutputError("HDF5 output needs h5py: pip install 'rnalm[h5]' (or choose --format npy/pt)") from exc
+        choose = option("output_format", "npy")
+        raise OutputError(f"HDF5 output needs h5py (pip install h5py), or choose {choose}") from exc
     return h5py
 
 
@@ -120,7 +122,7 @@ class HDF5Store(Store):
         try:
             self._f = h5py.File(self.path, "r+")
         except OSError as exc:
-            raise OutputError(f"{self.path}: cannot reopen HDF5 output for --resume: {exc}") from exc
+            raise OutputError(f"{self.path}: cannot reopen HDF5 output for {option('resume')}: {exc}") from exc
         _tune_cache(self._f)
         stale = [name for name, grp in self._f.items() if not grp.attrs.get("complete", False)]
         for name in stale:

@@ -19,6 +19,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from rnalm.embedding.outputs import RecordOutput
+from rnalm.errors import option
 from rnalm.io.output_guard import OutputError, OutputKind
 
 FORMAT_NAME = "rnalm-embeddings"
@@ -101,7 +102,7 @@ def check_compatible(old: dict[str, Any], new: dict[str, Any], path: Path) -> li
         shown = "; ".join(f"{k}: {old.get(k)!r} in the output, {new.get(k)!r} now" for k in diffs)
         raise OutputError(
             f"{path}: cannot resume, the output was made with other settings ({shown}); "
-            f"use a new output path or --overwrite"
+            f"use a new output path or {option('overwrite')}"
         )
     return [k for k in BATCH_KEYS if _norm(old.get(k)) != _norm(new.get(k))]
 

@@ -11,11 +11,12 @@ from typing import Any, Optional, Sequence
 
 import yaml
 
-from rnalm import __version__, shipped
+from rnalm import shipped
 from rnalm.io.digest import sha256_file
 from rnalm.packaging.check import CHECK_FILE
 from rnalm.packaging.files import read_json
 from rnalm.packaging.options import CARD_FILE, TOLERANCE, Options, Packed
+from rnalm.version import __version__
 
 
 def fmt(v: Any) -> str:

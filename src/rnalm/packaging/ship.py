@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable, Optional
 
-from rnalm import __version__, shipped
+from rnalm import shipped
 from rnalm.io.digest import sha256_file
 from rnalm.packaging.backbone import pack_backbone
 from rnalm.packaging.baselines import baselines
@@ -23,6 +23,7 @@ from rnalm.packaging.options import CARD_FILE, Options, Packed
 from rnalm.packaging.structure import pack_structure
 from rnalm.packaging.task import pack_task
 from rnalm.shipped import ShippedModelError
+from rnalm.version import __version__
 
 
 def _check_options(opts: Options) -> None:

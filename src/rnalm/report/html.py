@@ -7,9 +7,10 @@ from typing import Any, Optional
 
 from jinja2 import Environment, PackageLoader
 
-from rnalm import __version__, shipped
+from rnalm import shipped
 from rnalm.report.gather import normalised_views
 from rnalm.report.results import TASK_COLUMNS, Embeddings, StructureResult, TaskResult, relevant_task, type_of
+from rnalm.version import __version__
 
 CSS = (
     "body{font-family:sans-serif;margin:2em;max-width:1500px}td,th{border:1px solid #ccc;padding:4px;"
