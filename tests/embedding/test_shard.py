@@ -94,6 +94,7 @@ def test_merge_refuses_incomplete_sets(tmp_path, tiny_rnafm, monkeypatch, capsys
     (tmp_path / "aside").rename(part1)
     assert main(["embed-merge", str(out), "--keep-parts"]) == 0
     assert part1.exists() and out.is_dir()
+    assert capsys.readouterr().err.strip().endswith(f"rnalm embed-merge: 2 parts, {len(SEQS)} records -> {out}")
     assert main(["embed-merge", str(out)]) == 2
     assert "already exists" in capsys.readouterr().err
 

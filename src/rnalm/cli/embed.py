@@ -144,6 +144,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     m.add_argument("output", help="the OUTPUT given to `rnalm embed`")
     m.add_argument("--keep-parts", action="store_true", help="keep the part files after merging")
+    m.add_argument("-q", "--quiet", action="store_true", help="no closing line")
     m.set_defaults(func=run_merge)
 
 
@@ -183,5 +184,6 @@ def run(args: argparse.Namespace) -> int:
 
 def run_merge(args: argparse.Namespace) -> int:
     res = merge_parts(args.output, keep_parts=args.keep_parts)
-    print(f"rnalm embed-merge: {res.parts} parts, {res.records} records -> {res.output}")
+    if not args.quiet:
+        print(f"rnalm embed-merge: {res.parts} parts, {res.records} records -> {res.output}", file=sys.stderr)
     return 0

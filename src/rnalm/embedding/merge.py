@@ -19,7 +19,6 @@ from rnalm.embedding.dir_store import LOG_FILE, META_FILE, write_json_atomic
 from rnalm.embedding.naming import find_parts
 from rnalm.embedding.storage import EMBEDDINGS, open_store
 from rnalm.embedding.store import RESUME_KEYS, OutputError, remove_output, storage_of
-from rnalm.errors import option
 from rnalm.io.output_guard import write_marker
 
 
@@ -54,7 +53,7 @@ def merge_parts(output: Union[str, Path], keep_parts: bool = False) -> MergeResu
             if storage_of(p) != storage:
                 raise OutputError(f"{p}: a {storage_of(p)} part among {storage} parts")
             if not m.get("finished"):
-                raise OutputError(f"{p}: this rank has not finished (rerun it with {option('resume')}, then merge)")
+                raise OutputError(f"{p}: this rank has not finished; resume that rank's embedding run, then merge")
             diffs = [k for k in RESUME_KEYS if k != "rank" and m.get(k) != metas[0].get(k)]
             if diffs:
                 raise OutputError(f"{p}: made with other settings than rank 0 ({', '.join(diffs)})")
