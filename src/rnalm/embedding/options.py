@@ -160,7 +160,12 @@ def check_compute_options(opts: EmbedOptions, world: int = 1) -> tuple[list[str]
         raise RnalmError(f"{option('tokens_per_batch')} must be positive, got {opts.tokens_per_batch}")
     if opts.lookahead is not None and opts.lookahead < 1:
         raise RnalmError(f"{option('lookahead')} must be positive, got {opts.lookahead}")
-    device = resolve_device(opts.device, world)
+    device = resolve_device(
+        opts.device,
+        world,
+        setting=option("device"),
+        no_cuda=f"{option('device', opts.device or 'cuda')}: no CUDA GPU is available to this process",
+    )
     return pools, device, resolve_dtype(opts.dtype, device)
 
 
