@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Optional
 
-from rnalm.cli.options import add_device, add_output, add_quiet, progress_choice
+from rnalm.cli.options import add_output, add_quiet, progress_choice
 from rnalm.configfile import ConfigError
 from rnalm.errors import cli_spelling
 from rnalm.finetune.runner import finetune
@@ -44,7 +44,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="continue the interrupted run in --output (or the config's output_dir) from its last checkpoint, "
         "with the config saved there",
     )
-    add_device(p)
+    p.add_argument(
+        "--device",
+        default=None,
+        help="cpu, cuda or cuda:N (same as train.device=...; default: cuda when available, else cpu)",
+    )
     add_quiet(p)
     p.set_defaults(func=run, spelling=config_spelling)
 

@@ -36,6 +36,7 @@ from rnalm.finetune.one_model import train_one
 from rnalm.finetune.run_splits import cv_folds, fold_splits, groups, holdout_splits, strata
 from rnalm.io.jsonfile import write_json
 from rnalm.io.output_guard import OutputKind, input_inside, is_empty_dir, output_lock, write_marker
+from rnalm.io.progress import wanted
 from rnalm.numerics import current, reproducible
 from rnalm.runs import plots
 from rnalm.runs.backbones import FrozenFeatures, LMBackbone
@@ -232,7 +233,7 @@ def _finetune(
             needs,
             cache,
             cfg.backbone.embed_batch_size,
-            progress=log is print,
+            progress=wanted(ctx.progress),  # a bar where -q/--progress and the terminal allow
         )
         t0 = time.time()
         ctx.frozen.ensure(s for sp in splits.values() for s in sp.seqs)
