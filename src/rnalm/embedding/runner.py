@@ -162,6 +162,17 @@ def _embed_locked(
             f"{target}: holds {storage_of(target)} output, not {opts.output_format}; pass "
             f"{option('output_format', storage_of(target))} to resume it"
         )
+    if resuming:
+        why = make_store(target, opts.output_format).damage()
+        if why is not None:  # HDF5 after a kill during a flush: nothing in it can be read back
+            if opts.progress is not False:
+                print(
+                    f"rnalm embed: warning: {target} cannot be read ({why}), as after a kill during a write; "
+                    f"starting it over",
+                    file=sys.stderr,
+                )
+            remove_path(target)
+            action, resuming = NEW, False
     remove_stale_staging(target, EMBEDDINGS)
     if opts.threads:
         torch.set_num_threads(opts.threads)
