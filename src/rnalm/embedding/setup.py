@@ -90,7 +90,7 @@ def default_model() -> tuple[str, str]:
     entry = shipped.default_backbone()
     if entry is None:
         raise RnalmError(
-            f"no model named and no backbone is shipped with this installation (manifest "
+            f"no {option('model')} given and no backbone is shipped with this installation (manifest "
             f"{shipped.root() / shipped.MANIFEST}); name one with {option('model')} (see `rnalm models`)"
         )
     return shipped.ref(entry.name), entry.name
