@@ -100,10 +100,11 @@ class HDF5Store(Store):
 
     def damage(self) -> Optional[str]:
         """Why the file cannot be read (None when it can): HDF5 gives no guarantee after a kill
-        during a flush. Reads the metadata and every record's ``complete`` flag."""
+        during a flush. Reads the metadata and the names of all groups (cheap; the records'
+        attributes are read by the resume itself)."""
         try:
             self.read_metadata()
-            for _ in self.complete_records():
+            for _ in self._reader().keys():
                 pass
         except (OutputError, OSError, KeyError, ValueError, RuntimeError) as exc:
             return str(exc) or type(exc).__name__
@@ -120,10 +121,15 @@ class HDF5Store(Store):
 
     def complete_records(self) -> Iterator[dict[str, Any]]:
         f = self._reader()
-        for name, grp in f.items():
-            attrs = grp.attrs
-            if attrs.get("complete", False):
-                yield {**{k: _py(v) for k, v in attrs.items() if k != "complete"}, "name": name}
+        try:
+            for name, grp in f.items():
+                attrs = grp.attrs
+                if attrs.get("complete", False):
+                    yield {**{k: _py(v) for k, v in attrs.items() if k != "complete"}, "name": name}
+        except (OSError, RuntimeError, KeyError) as exc:  # structures a kill during a flush left half-written
+            raise OutputError(
+                f"{self.path}: cannot read HDF5 output ({exc}); {option('overwrite')} starts it over"
+            ) from exc
 
     def load(self, record_id: str) -> dict[str, np.ndarray]:
         f = self._reader()
