@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import doctest
 import random
 
 import numpy as np
@@ -12,6 +13,7 @@ import rnalm
 from rnalm import shipped
 from rnalm.cli import main
 from rnalm.embedding import read_matrix, read_per_token
+from rnalm.notebook import embed as embed_module
 
 
 @pytest.fixture(autouse=True)
@@ -64,3 +66,8 @@ def test_embed_errors_name_its_own_keywords():
         rnalm.embed(["ACGUZ"], progress=False)
     with pytest.raises(rnalm.RnalmError, match="pool=: 'max'"):
         rnalm.embed(["ACGU"], pool="max", progress=False)
+
+
+def test_the_docstring_example_runs_offline():
+    result = doctest.testmod(embed_module)
+    assert result.attempted >= 3 and result.failed == 0

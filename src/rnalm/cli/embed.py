@@ -24,7 +24,8 @@ Reading the output back, in input order whatever order the batches ran in:
     ids, X = read_matrix("OUTPUT", layer=-1, pool="mean")  # X: N x D array, row i is ids[i]
     ids, rows = read_per_token("OUTPUT", layer=-1)          # rows[i]: L_i x D (--pool per-token)
 Both read hdf5, npy and pt outputs and the rank parts of a torchrun run;
-rnalm.embedding.open_embeddings("OUTPUT") gives every stored array and attribute.
+rnalm.embedding.open_embeddings("OUTPUT") gives every stored array and attribute. Without a file:
+rnalm.embed(sequences_or_dataframe, layer=-1, pool="mean") returns the same vectors as an array.
 
 Long sequences (--long): 'window' (default) embeds sequences longer than the model's maximum in
 windows of the maximum length, overlapping by --window-overlap tokens (default a quarter of the
@@ -37,7 +38,8 @@ where windows overlap (NaN for pairs no window covers); --attentions refuses win
 attentions), npy (RNA-FM's layout: representations/<id>.npy ...), pt (fair-esm's extract layout:
 <id>.pt); an id becomes a file name with '/' written %2F, as in fold's files. Each record is
 committed atomically; --resume finishes an interrupted run, even after kill -9, with output
-identical to an uninterrupted run (same batches are recomputed).
+identical to an uninterrupted run (same batches are recomputed). HDF5 itself gives no guarantee
+for a kill during one of its writes: such a file, if unreadable, is started over by --resume.
 An existing OUTPUT needs --resume or --overwrite; --overwrite replaces only rnalm embedding output
 (never a folder of other files, nor one holding the input) and writes the new output beside it
 until it is complete, so an interrupted --overwrite leaves the old output as it was. One process

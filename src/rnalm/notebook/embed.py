@@ -38,13 +38,16 @@ def embed(
     progress: Optional[bool] = None,
     seq_column: Optional[str] = None,
     id_column: Optional[str] = None,
+    input_format: Optional[str] = None,
 ) -> Union[np.ndarray, list[np.ndarray]]:
     """Embed ``data`` with ``model``; one row (or one array) per sequence, in input order.
 
     ``data``: sequences, ``(id, sequence)`` pairs, a dict, a pandas Series or DataFrame
     (``seq_column``/``id_column`` pick its columns), or a FASTA/CSV/TSV path, read as the command
-    reads it. ``model``: a model name or path for :func:`rnalm.load`, or the ``(model, alphabet)``
-    it returns; default the backbone shipped with rnalm (``utrlm-mini``, no download).
+    reads it (``input_format`` as ``--input-format``; a table without an id column gets the row
+    ids ``<file stem>_<row>``). ``model``: a model name or path for :func:`rnalm.load`, or the
+    ``(model, alphabet)`` it returns; default the backbone shipped with rnalm (``utrlm-mini``, no
+    download).
     ``layer``: 0 = the token embeddings, negatives count from the end (-1: the last layer).
     ``pool``: ``mean`` (over the nucleotides' rows) or ``cls`` give an ``N x D`` float32 array;
     ``per-token`` a list of ``L_i x D`` arrays, one row per nucleotide (``<cls>``/``<eos>`` removed).
@@ -60,7 +63,7 @@ def embed(
         >>> X.shape
         (2, 128)
     """
-    inputs = as_records(data, seq_column, id_column)
+    inputs = as_records(data, seq_column, id_column, input_format)
     alphabet = None
     network: Union[str, Path, torch.nn.Module]
     if isinstance(model, tuple):
