@@ -10,14 +10,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 cfg=recipes/pretrain/utrlm_shared.yaml
-rnalm pretrain --config "$cfg" output=runs/pretrain/ablation_mlm "$@"
-rnalm pretrain --config "$cfg" output=runs/pretrain/ablation_mlm_mfe objective.mfe_weight=1.0 "$@"
-rnalm pretrain --config "$cfg" output=runs/pretrain/ablation_mlm_mfe_ss objective.mfe_weight=1.0 \
+rnalm pretrain --config "$cfg" -o runs/pretrain/ablation_mlm "$@"
+rnalm pretrain --config "$cfg" -o runs/pretrain/ablation_mlm_mfe objective.mfe_weight=1.0 "$@"
+rnalm pretrain --config "$cfg" -o runs/pretrain/ablation_mlm_mfe_ss objective.mfe_weight=1.0 \
   objective.structure_weight=1.0 "$@"
-rnalm pretrain --config "$cfg" output=runs/pretrain/ablation_none "$@" optim.max_steps=0
+rnalm pretrain --config "$cfg" -o runs/pretrain/ablation_none "$@" optim.max_steps=0
 for v in mlm mlm_mfe mlm_mfe_ss none; do
   for pool in cls mean; do
     rnalm finetune --config recipes/hek293_te/lm.yaml backbone.name=runs/pretrain/ablation_$v/final \
-      data.max_length=100 head.pooling=$pool output_dir=runs/ablation/hek100_${v}_$pool overwrite=true
+      data.max_length=100 head.pooling=$pool -o runs/ablation/hek100_${v}_$pool --overwrite
   done
 done

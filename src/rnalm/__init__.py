@@ -16,6 +16,7 @@ from rnalm.alphabet import Alphabet, BatchConverter
 from rnalm.api import load
 from rnalm.errors import CheckpointError, DownloadError, InvalidSequenceError, RnalmError, SequenceLengthError
 from rnalm.model import EncoderConfig, RNAEncoder
+from rnalm.notebook.embed import embed
 from rnalm.notebook.fold import fold
 from rnalm.notebook.predict import predict
 from rnalm.version import __version__
@@ -30,6 +31,7 @@ __all__ = [
     "RNAEncoder",
     "RnalmError",
     "SequenceLengthError",
+    "embed",
     "fold",
     "load",
     "predict",

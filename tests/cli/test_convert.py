@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import stat
+
 import pytest
 
 from rnalm.cli import main
@@ -42,3 +45,18 @@ def test_overwrite_never_replaces_a_folder_rnalm_did_not_write(tiny_rnafm, tmp_p
     empty = tmp_path / "empty"
     empty.mkdir()
     assert main(["convert", str(src), str(empty)]) == 0 and (empty / "config.json").is_file()
+
+
+def test_converted_checkpoint_honours_the_umask_and_quiet_prints_nothing(tiny_rnafm, tmp_path, capsys):
+    model, alphabet = tiny_rnafm
+    src = save_native(model, alphabet, tmp_path / "src")
+    dst = tmp_path / "dst"
+    old = os.umask(0o022)
+    try:
+        assert main(["convert", str(src), str(dst), "-q"]) == 0
+    finally:
+        os.umask(old)
+    assert capsys.readouterr() == ("", "")
+    assert stat.S_IMODE(dst.stat().st_mode) == 0o755
+    files = [p for p in dst.rglob("*") if p.is_file()]
+    assert files and {stat.S_IMODE(p.stat().st_mode) for p in files} == {0o644}

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
+import pytest
 import yaml
 
 from rnalm.cli import main
@@ -39,9 +41,69 @@ def test_finetune_cli_config_overrides_and_resume(tmp_path, capsys):
     m = json.loads((run / "metrics.json").read_text())
     assert len(m["cv"]["per_fold"]) == 2
     # resuming a finished run keeps its results
-    assert main(["finetune", "-q", "--resume", str(run)]) == 0
+    assert main(["finetune", "-q", "--resume", "-o", str(run)]) == 0
     assert json.loads((run / "metrics.json").read_text())["cv"]["mean_std"] == m["cv"]["mean_std"]
-    assert "metrics:" in capsys.readouterr().out
+    assert capsys.readouterr() == ("", "")
+
+
+def small_config(tmp_path, **extra):
+    cfg = {
+        "data": {"train": str(write_data(tmp_path))},
+        "head": {"type": "cnn", "pool": "mean", "filters": 4, "dense": 4},
+        "train": {"epochs": 2, "threads": 1, "lr": "1e-3", "batch_size": 8},
+        "plots": False,
+        **extra,
+    }
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
+    return tmp_path / "c.yaml"
+
+
+def test_finetune_resume_is_a_switch_continuing_the_run_at_output_or_the_configs_output_dir(tmp_path, capsys):
+    run = tmp_path / "run"
+    config = small_config(tmp_path, output_dir=str(run))
+    assert main(["finetune", "-q", "--config", str(config)]) == 0
+    first = json.loads((run / "metrics.json").read_text())
+    assert main(["finetune", "-q", "--config", str(config), "--resume"]) == 0  # the config's output_dir
+    assert main(["finetune", "-q", "--resume", "-o", str(run)]) == 0  # the run named by -o
+    assert json.loads((run / "metrics.json").read_text())["valid"] == first["valid"]
+    capsys.readouterr()
+    assert main(["finetune", "--resume", str(run)]) == 2  # no longer takes a directory
+    assert main(["finetune", "--resume"]) == 2
+    assert "-o/--output RUN_DIR" in capsys.readouterr().err
+
+
+def test_finetune_existing_output_names_output_overwrite_and_resume_flags(tmp_path, capsys):
+    config = small_config(tmp_path)
+    run = tmp_path / "run"
+    assert main(["finetune", "-q", "--config", str(config), "-o", str(run), "train.epochs=1"]) == 0
+    capsys.readouterr()
+    assert main(["finetune", "-q", "--config", str(config), "-o", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert "choose another --output, pass --overwrite to replace it, or --resume to continue it" in err
+    assert main(["finetune", "-q", "--config", str(config), "-o", str(run), "--overwrite"]) == 0
+    assert yaml.safe_load((run / "config.yaml").read_text())["train"]["epochs"] == 2
+    with pytest.raises(SystemExit):
+        main(["finetune", "-q", "--config", str(config), "-o", str(run), "--overwrite", "--resume"])
+    assert "not allowed with argument" in capsys.readouterr().err
+
+
+def test_finetune_progress_bar_over_steps_and_closing_line(tmp_path, capsys):
+    config = small_config(tmp_path)
+    run = tmp_path / "run"
+    assert main(["finetune", "--progress", "--config", str(config), "-o", str(run), "--device", "cpu"]) == 0
+    cap = capsys.readouterr()
+    assert "epoch 1/2" in cap.err and "epoch 2/2" in cap.err and "step/s" in cap.err
+    per_epoch = int(re.search(r"epoch 2/2: 100%\S* *\| *(\d+)/\1 ", cap.err).group(1))
+    assert re.search(rf"trained {2 * per_epoch} steps in \d+\.\d s \(\d+\.\d steps/s\)", cap.out)
+    last = cap.err.strip().splitlines()[-1]
+    assert re.fullmatch(
+        rf"rnalm finetune: done in \d+\.\d s -> {re.escape(str(run))} \(metrics: .*metrics.json\)", last
+    )
+    assert yaml.safe_load((run / "config.yaml").read_text())["train"]["device"] == "cpu"
+    # without --progress and not on a terminal: no bar
+    assert main(["finetune", "--config", str(config), "-o", str(tmp_path / "r2")]) == 0
+    err = capsys.readouterr().err
+    assert "step/s" not in err and "rnalm finetune: done in" in err
 
 
 def test_finetune_cli_errors_are_one_line(tmp_path, capsys):

@@ -89,6 +89,6 @@ def test_kill_9_and_resume_equals_uninterrupted(runs, tmp_path):
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert not (run / "metrics.json").exists() and list(run.glob("checkpoint-*"))
-    res = subprocess.run(rnalm("--resume", str(run)), check=False, capture_output=True, text=True, timeout=600)
+    res = subprocess.run(rnalm("--resume", "-o", str(run)), check=False, capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr[-2000:]
     assert results(run) == results(dirs[0])

@@ -82,7 +82,11 @@ def test_batched_rows_equal_a_direct_forward_of_each_sequence(tmp_path, tiny_rna
         inp,
         out,
         EmbedOptions(
-            layers=[1, -1], pools=["per-token", "mean", "cls"], storage=storage, progress=False, tokens_per_batch=300
+            layers=[1, -1],
+            pools=["per-token", "mean", "cls"],
+            output_format=storage,
+            progress=False,
+            tokens_per_batch=300,
         ),
         alphabet=alphabet,
     )

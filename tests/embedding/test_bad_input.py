@@ -57,13 +57,13 @@ BAD_INPUTS = {
 def test_bad_input_fails_cleanly_and_keeps_the_output(tmp_path, tiny_dir, capsys, case, mode, storage):
     model_dir, _, _ = tiny_dir
     out = tmp_path / "out"
-    assert embed(model_dir, write_fasta(tmp_path / "good.fa", GOOD), out, "--format", storage) == 0
+    assert embed(model_dir, write_fasta(tmp_path / "good.fa", GOOD), out, "--output-format", storage) == 0
     before = tree_digest(out)
     capsys.readouterr()
     name, text, message = BAD_INPUTS[case]
     bad = tmp_path / name
     bad.write_text(text)
-    assert embed(model_dir, bad, out, "--format", storage, mode) == 2
+    assert embed(model_dir, bad, out, "--output-format", storage, mode) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("rnalm embed: error: ") and len(err.splitlines()) == 1, err
     assert pytest.importorskip("re").search(message, err), err
@@ -95,7 +95,7 @@ def test_unwritable_or_foreign_output_paths(tmp_path, tiny_dir, capsys):
     assert foreign.read_text() == "my notes"
     d = tmp_path / "somedir"
     d.mkdir()
-    assert embed(model_dir, inp, d, "--format", "npy", "--resume") == 2
+    assert embed(model_dir, inp, d, "--output-format", "npy", "--resume") == 2
     assert "not an rnalm embedding output" in capsys.readouterr().err
     assert embed(model_dir, tmp_path / "missing.fa", tmp_path / "o.h5") == 2
     assert "missing.fa: no such input file" in capsys.readouterr().err
@@ -108,7 +108,7 @@ def test_unwritable_or_foreign_output_paths(tmp_path, tiny_dir, capsys):
         (["--layers", "7"], "--layers: 7 is out of range for a 2-layer model"),
         (["--pool", "max"], "--pool: 'max' is not one of"),
         (["--tokens-per-batch", "0"], "--tokens-per-batch must be positive"),
-        (["--resume", "--format", "npy"], None),  # a fresh output with --resume is simply created
+        (["--resume", "--output-format", "npy"], None),  # a fresh output with --resume is simply created
     ],
 )
 def test_bad_options(tmp_path, tiny_dir, capsys, args, message):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
 from rnalm.cli import build_parser, main
-from rnalm.embedding import open_embeddings
+from rnalm.embedding import open_embeddings, read_matrix
 
 from .helpers import random_records, write_fasta
 
@@ -28,22 +30,24 @@ def test_help_documents_windows_pooling_and_precision(capsys):
         assert phrase in text, phrase
 
 
-def test_progress_and_summary(tmp_path, tiny_dir, capsys):
+def test_progress_bar_on_request_and_closing_line_with_rate_and_output(tmp_path, tiny_dir, capsys):
     model_dir, _, _ = tiny_dir
     inp = write_fasta(tmp_path / "in.fa", random_records(12, 5, 90, seed=1))
     out = tmp_path / "out.h5"
-    assert main(["embed", "--model", str(model_dir), "--input", str(inp), "--output", str(out)]) == 0
+    args = ["embed", "--model", str(model_dir), "-i", str(inp), "-o", str(out)]
+    assert main([*args, "--progress"]) == 0
     cap = capsys.readouterr()
-    assert "seq/s" in cap.err and "12/12" in cap.err
-    assert cap.out.startswith("rnalm embed: embedded 12 of 12 records") and "tok/s" in cap.out
-    assert str(out) in cap.out
-    # a second run with --resume has nothing to do, and says so
-    assert (
-        main(["embed", "--model", str(model_dir), "--input", str(inp), "--output", str(out), "--resume", "--quiet"])
-        == 0
-    )
-    cap = capsys.readouterr()
-    assert "embedded 0 of 12 records" in cap.out and "12 already complete" in cap.out and cap.err == ""
+    assert "12/12" in cap.err and "tok/s" in cap.err  # the bar, forced although stderr is not a terminal
+    last = cap.err.strip().splitlines()[-1]
+    assert re.fullmatch(rf"rnalm embed: 12 records in \d+\.\d s \(\d+\.\d records/s\) -> {re.escape(str(out))}", last)
+    assert cap.out == ""
+    # a second run with --resume has nothing to do, and says so; no bar when stderr is not a terminal
+    assert main([*args, "--resume"]) == 0
+    err = capsys.readouterr().err
+    assert "12/12" not in err and "0 records in" in err and "12 of 12 already complete" in err
+    # -q: nothing at all
+    assert main([*args, "--resume", "-q"]) == 0
+    assert capsys.readouterr() == ("", "")
 
 
 def test_bfloat16_on_cpu_is_allowed_and_close_to_float32(tmp_path, tiny_dir):
@@ -75,7 +79,7 @@ def test_csv_input_with_named_columns(tmp_path, tiny_dir):
                 str(inp),
                 "--output",
                 str(out),
-                "--format",
+                "--output-format",
                 "pt",
                 "--id-column",
                 "gene",
@@ -88,3 +92,29 @@ def test_csv_input_with_named_columns(tmp_path, tiny_dir):
     )
     with open_embeddings(out) as emb:
         assert emb.ids == ["G1", "G2"] and emb.info("G1")["length"] == 6
+
+
+def test_embed_has_no_format_flag_its_output_format_is_output_format_and_input_format_reads(tmp_path):
+    parser = build_parser()
+    embed_flags = {s for a in parser._subparsers._group_actions[0].choices["embed"]._actions for s in a.option_strings}
+    assert "--format" not in embed_flags
+    assert {"--input-format", "--output-format", "-i", "-o", "--overwrite", "--resume", "--device", "-q"} <= embed_flags
+    args = parser.parse_args(["embed", "-i", "x.csv", "-o", "y", "--input-format", "csv", "--output-format", "npy"])
+    assert (args.input_format, args.output_format) == ("csv", "npy")
+
+
+def test_table_without_id_column_gets_row_ids_and_a_slash_in_an_id_is_escaped(tmp_path, tiny_dir):
+    model_dir, _, _ = tiny_dir
+    table = tmp_path / "lamar.csv"
+    table.write_text("seq,label\nACGUAC,-0.4621123499222085\nGGGA,1.5\n")
+    out = tmp_path / "t.h5"
+    assert main(["embed", "--model", str(model_dir), "-i", str(table), "-o", str(out), "-q"]) == 0
+    assert read_matrix(out)[0] == ["lamar_1", "lamar_2"]
+    fasta = write_fasta(tmp_path / "odd.fa", [("a/b", "ACGU"), ("c", "GGC")])
+    out = tmp_path / "odd"
+    assert (
+        main(["embed", "--model", str(model_dir), "-i", str(fasta), "-o", str(out), "--output-format", "npy", "-q"])
+        == 0
+    )
+    assert (out / "mean_representations" / "a%2Fb.npy").is_file()
+    assert read_matrix(out)[0] == ["a/b", "c"]

@@ -58,7 +58,7 @@ def test_npy_layout_is_rna_fm_s(tmp_path, tiny_rnafm):
     seqs = [("s1", "ACGUA"), ("s2", "GG")]
     inp = write_fasta(tmp_path / "in.fa", seqs)
     out = tmp_path / "npy"
-    run(model, alphabet, inp, out, storage="npy", pools=["per-token", "mean", "cls"], contacts=True)
+    run(model, alphabet, inp, out, output_format="npy", pools=["per-token", "mean", "cls"], contacts=True)
     assert np.load(out / "representations" / "s1.npy").shape == (5, 32)
     assert np.load(out / "mean_representations" / "s2.npy").shape == (32,)
     assert np.load(out / "cls_representations" / "s2.npy").shape == (32,)
@@ -67,7 +67,7 @@ def test_npy_layout_is_rna_fm_s(tmp_path, tiny_rnafm):
     np.testing.assert_allclose(np.load(out / "representations" / "s1.npy"), ref, atol=2e-5)
     # several layers: one more directory level
     out2 = tmp_path / "npy2"
-    run(model, alphabet, inp, out2, storage="npy", pools=["per-token"], layers=["0", "2"])
+    run(model, alphabet, inp, out2, output_format="npy", pools=["per-token"], layers=["0", "2"])
     assert np.load(out2 / "representations" / "layer_0" / "s1.npy").shape == (5, 32)
     assert np.load(out2 / "representations" / "layer_2" / "s1.npy").shape == (5, 32)
     assert not list(out2.rglob("*.tmp-*"))
@@ -77,7 +77,9 @@ def test_pt_layout_is_fair_esm_s(tmp_path, tiny_rnafm):
     model, alphabet = tiny_rnafm
     inp = write_fasta(tmp_path / "in.fa", [("s1", "ACGUA"), ("s2", "GG")])
     out = tmp_path / "pt"
-    run(model, alphabet, inp, out, storage="pt", pools=["per-token", "mean", "cls"], layers=[0, -1], contacts=True)
+    run(
+        model, alphabet, inp, out, output_format="pt", pools=["per-token", "mean", "cls"], layers=[0, -1], contacts=True
+    )
     obj = torch.load(out / "s1.pt", weights_only=True)
     assert obj["label"] == "s1"
     assert set(obj["representations"]) == {0, 2} and obj["representations"][2].shape == (5, 32)
@@ -92,7 +94,7 @@ def test_odd_ids_round_trip(tmp_path, tiny_rnafm, storage):
     model, alphabet = tiny_rnafm
     inp = write_fasta(tmp_path / "in.fa", ODD_IDS)
     out = tmp_path / f"out.{storage}"
-    run(model, alphabet, inp, out, storage=storage, pools=["per-token"])
+    run(model, alphabet, inp, out, output_format=storage, pools=["per-token"])
     with open_embeddings(out) as emb:
         assert emb.ids == [rid for rid, _ in ODD_IDS]
         for rid, seq in ODD_IDS:

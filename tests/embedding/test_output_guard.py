@@ -16,14 +16,14 @@ RECORDS = random_records(6, 5, 30, seed=3)
 
 
 def test_overwrite_refuses_a_folder_that_holds_the_input(tmp_path, tiny_dir, capsys):
-    """An earlier version: `--output ud3 --format npy --overwrite` removed ud3/in.fa and ud3/notes.txt."""
+    """An earlier version: `--output ud3 --output-format npy --overwrite` removed ud3/in.fa and ud3/notes.txt."""
     model_dir, _, _ = tiny_dir
     ud3 = tmp_path / "ud3"
     ud3.mkdir()
     inp = write_fasta(ud3 / "in.fa", RECORDS)
     (ud3 / "notes.txt").write_text("my notes\n")
     before = tree_digest(ud3)
-    assert embed(model_dir, inp, ud3, "--format", "npy", "--overwrite") == 2
+    assert embed(model_dir, inp, ud3, "--output-format", "npy", "--overwrite") == 2
     err = capsys.readouterr().err
     assert "ud3: holds this command's input" in err and "choose another output path" in err
     assert tree_digest(ud3) == before
@@ -39,7 +39,7 @@ def test_overwrite_refuses_a_folder_of_other_files(tmp_path, tiny_dir, capsys):
     (folder / "sub" / "data.csv").write_text("a,b\n1,2\n")
     before = tree_digest(folder)
     for storage in ("npy", "pt", "hdf5"):
-        assert embed(model_dir, inp, folder, "--format", storage, "--overwrite") == 2
+        assert embed(model_dir, inp, folder, "--output-format", storage, "--overwrite") == 2
         assert "is not an rnalm embedding output" in capsys.readouterr().err
     assert tree_digest(folder) == before
     foreign = tmp_path / "table.h5"
@@ -51,10 +51,10 @@ def test_overwrite_refuses_a_folder_of_other_files(tmp_path, tiny_dir, capsys):
 def test_overwrite_refuses_an_embedding_output_that_now_holds_the_input(tmp_path, tiny_dir, capsys):
     model_dir, _, _ = tiny_dir
     out = tmp_path / "emb"
-    assert embed(model_dir, write_fasta(tmp_path / "a.fa", RECORDS), out, "--format", "npy") == 0
+    assert embed(model_dir, write_fasta(tmp_path / "a.fa", RECORDS), out, "--output-format", "npy") == 0
     inp = write_fasta(out / "b.fa", RECORDS[:2])
     before = tree_digest(out)
-    assert embed(model_dir, inp, out, "--format", "npy", "--overwrite") == 2
+    assert embed(model_dir, inp, out, "--output-format", "npy", "--overwrite") == 2
     assert "holds this command's input" in capsys.readouterr().err
     assert tree_digest(out) == before
 
@@ -63,11 +63,13 @@ def test_overwrite_refuses_an_embedding_output_that_now_holds_the_input(tmp_path
 def test_overwrite_replaces_rnalm_output_and_leaves_nothing_beside_it(tmp_path, tiny_dir, old, new):
     model_dir, _, _ = tiny_dir
     out = tmp_path / "out"
-    assert embed(model_dir, write_fasta(tmp_path / "a.fa", RECORDS), out, "--format", old) == 0
+    assert embed(model_dir, write_fasta(tmp_path / "a.fa", RECORDS), out, "--output-format", old) == 0
     # a staging copy left by a killed --overwrite run is rnalm's own and is cleaned up
     stale = tmp_path / ".out.rnalm-new-999999"
-    assert embed(model_dir, write_fasta(tmp_path / "s.fa", RECORDS[:1]), stale, "--format", "npy") == 0
-    assert embed(model_dir, write_fasta(tmp_path / "b.fa", RECORDS[:2]), out, "--format", new, "--overwrite") == 0
+    assert embed(model_dir, write_fasta(tmp_path / "s.fa", RECORDS[:1]), stale, "--output-format", "npy") == 0
+    assert (
+        embed(model_dir, write_fasta(tmp_path / "b.fa", RECORDS[:2]), out, "--output-format", new, "--overwrite") == 0
+    )
     with open_embeddings(out) as emb:
         assert emb.ids == [r for r, _ in RECORDS[:2]] and emb.metadata["storage"] == new
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.fa", "b.fa", "out", "s.fa", "tiny_model"]
@@ -78,7 +80,7 @@ def test_overwrite_replaces_rnalm_output_and_leaves_nothing_beside_it(tmp_path, 
 def test_directory_outputs_carry_the_marker(tmp_path, tiny_dir):
     model_dir, _, _ = tiny_dir
     out = tmp_path / "out"
-    assert embed(model_dir, write_fasta(tmp_path / "a.fa", RECORDS), out, "--format", "pt") == 0
+    assert embed(model_dir, write_fasta(tmp_path / "a.fa", RECORDS), out, "--output-format", "pt") == 0
     assert (out / MARKER_FILE).is_file() and read_marker(out) == "embeddings"
     assert not lock_path(out).exists()
 
@@ -91,22 +93,22 @@ def test_second_writer_is_refused_with_the_holders_pid(tmp_path, tiny_dir, capsy
     model_dir, _, _ = tiny_dir
     inp = write_fasta(tmp_path / "in.fa", RECORDS)
     out = tmp_path / "out"
-    assert embed(model_dir, inp, out, "--format", storage) == 0
+    assert embed(model_dir, inp, out, "--output-format", storage) == 0
     before = tree_digest(out)
     capsys.readouterr()
     with child_lock(out) as pid:
-        assert embed(model_dir, inp, out, "--format", storage, mode) == 2
+        assert embed(model_dir, inp, out, "--output-format", storage, mode) == 2
         err = capsys.readouterr().err
         assert f"out: process {pid} is writing this output" in err, err
         assert tree_digest(out) == before
-    assert embed(model_dir, inp, out, "--format", storage, mode) == 0  # free again once the holder is gone
+    assert embed(model_dir, inp, out, "--output-format", storage, mode) == 0  # free again once the holder is gone
 
 
 def test_a_journal_with_every_id_twice_reads_back_once(tmp_path, tiny_dir):
     """Two concurrent `--resume` runs of older versions logged every id twice."""
     model_dir, _, _ = tiny_dir
     out = tmp_path / "out"
-    assert embed(model_dir, write_fasta(tmp_path / "in.fa", RECORDS), out, "--format", "npy") == 0
+    assert embed(model_dir, write_fasta(tmp_path / "in.fa", RECORDS), out, "--output-format", "npy") == 0
     with open_embeddings(out) as emb:
         expected = {r: emb[r] for r in emb.ids}
     log = out / LOG_FILE
@@ -116,13 +118,13 @@ def test_a_journal_with_every_id_twice_reads_back_once(tmp_path, tiny_dir):
         for r in emb.ids:
             for k, v in expected[r].items():
                 np.testing.assert_array_equal(emb[r][k], v)
-    assert embed(model_dir, tmp_path / "in.fa", out, "--format", "npy", "--resume") == 0
+    assert embed(model_dir, tmp_path / "in.fa", out, "--output-format", "npy", "--resume") == 0
 
 
 def test_a_failed_overwrite_leaves_the_old_output_as_it_was(tmp_path, tiny_dir, monkeypatch):
     model_dir, _, _ = tiny_dir
     out = tmp_path / "out"
-    assert embed(model_dir, write_fasta(tmp_path / "a.fa", RECORDS), out, "--format", "npy") == 0
+    assert embed(model_dir, write_fasta(tmp_path / "a.fa", RECORDS), out, "--output-format", "npy") == 0
     before = tree_digest(out)
 
     def crash(*_a, **_k):
@@ -130,6 +132,6 @@ def test_a_failed_overwrite_leaves_the_old_output_as_it_was(tmp_path, tiny_dir, 
 
     monkeypatch.setattr(loop, "embed_batch", crash)
     with pytest.raises(RuntimeError, match="simulated crash"):
-        embed_file(model_dir, tmp_path / "a.fa", out, EmbedOptions(storage="npy", overwrite=True, progress=False))
+        embed_file(model_dir, tmp_path / "a.fa", out, EmbedOptions(output_format="npy", overwrite=True, progress=False))
     assert tree_digest(out) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.fa", "out", "tiny_model"]

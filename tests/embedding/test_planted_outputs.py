@@ -29,7 +29,9 @@ def test_object_npy_and_pickle_pt_planted_in_outputs_are_named(tmp_path, tiny_rn
     marker = tmp_path / "ran"
     npy, pt = tmp_path / "npy", tmp_path / "pt"
     for out, storage in ((npy, "npy"), (pt, "pt")):
-        embed_file(model, inp, out, EmbedOptions(storage=storage, pools=["mean"], progress=False), alphabet=alphabet)
+        embed_file(
+            model, inp, out, EmbedOptions(output_format=storage, pools=["mean"], progress=False), alphabet=alphabet
+        )
     planted = npy / "mean_representations" / "s1.npy"
     np.save(planted, np.array([RunsCode(marker)], dtype=object), allow_pickle=True)
     with open_embeddings(npy) as emb:

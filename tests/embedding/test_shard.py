@@ -26,7 +26,7 @@ def run_ranks(model, alphabet, inp, out, world, monkeypatch, storage="hdf5"):
             model,
             inp,
             out,
-            EmbedOptions(pools=["per-token", "mean"], storage=storage, progress=False, tokens_per_batch=256),
+            EmbedOptions(pools=["per-token", "mean"], output_format=storage, progress=False, tokens_per_batch=256),
             alphabet=alphabet,
         )
         assert s.output.name == f"{out.name}.rank{rank}-of-{world}" and (s.rank, s.world_size) == (rank, world)
@@ -49,7 +49,7 @@ def test_ranks_parts_reader_and_merge(tmp_path, tiny_rnafm, monkeypatch, storage
         model,
         inp,
         single,
-        EmbedOptions(pools=["per-token", "mean"], storage=storage, progress=False),
+        EmbedOptions(pools=["per-token", "mean"], output_format=storage, progress=False),
         alphabet=alphabet,
     )
     out = tmp_path / "sharded"
@@ -94,6 +94,7 @@ def test_merge_refuses_incomplete_sets(tmp_path, tiny_rnafm, monkeypatch, capsys
     (tmp_path / "aside").rename(part1)
     assert main(["embed-merge", str(out), "--keep-parts"]) == 0
     assert part1.exists() and out.is_dir()
+    assert capsys.readouterr().err.strip().endswith(f"rnalm embed-merge: 2 parts, {len(SEQS)} records -> {out}")
     assert main(["embed-merge", str(out)]) == 2
     assert "already exists" in capsys.readouterr().err
 

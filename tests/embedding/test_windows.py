@@ -56,7 +56,7 @@ def test_windowed_output_equals_direct_forwards_of_the_windows(tmp_path, tiny_rn
         model,
         inp,
         out,
-        EmbedOptions(pools=["per-token", "mean", "cls"], contacts=True, overlap=overlap, progress=False),
+        EmbedOptions(pools=["per-token", "mean", "cls"], contacts=True, window_overlap=overlap, progress=False),
         alphabet=alphabet,
     )
     ov = 62 // 4 if overlap is None else overlap
@@ -115,8 +115,8 @@ def test_error_mode_and_attentions_refuse_long_records(tmp_path, tiny_rnafm):
         embed_file(model, inp, tmp_path / "a.h5", EmbedOptions(long="error", progress=False), alphabet=alphabet)
     with pytest.raises(SequenceLengthError, match="'too_long'.*attention maps"):
         embed_file(model, inp, tmp_path / "b.h5", EmbedOptions(attentions=True, progress=False), alphabet=alphabet)
-    with pytest.raises(RnalmError, match="--window-overlap"):
-        embed_file(model, inp, tmp_path / "c.h5", EmbedOptions(overlap=62, progress=False), alphabet=alphabet)
+    with pytest.raises(RnalmError, match="window_overlap="):
+        embed_file(model, inp, tmp_path / "c.h5", EmbedOptions(window_overlap=62, progress=False), alphabet=alphabet)
     assert not list(tmp_path.glob("*.h5"))
 
 

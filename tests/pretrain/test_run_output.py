@@ -36,7 +36,7 @@ def test_existing_output_needs_resume_or_overwrite_and_overwrite_starts_over(tmp
     assert latest_checkpoint(run).name == "step-00000004"
     (run / "notes.txt").write_text("mine\n")
     final = (run / "final" / "model.safetensors").read_bytes()
-    with pytest.raises(RnalmError, match="run: already exists; pass --resume to complete it or --overwrite"):
+    with pytest.raises(RnalmError, match="run: already exists; pass resume= to complete it or overwrite="):
         pretrain(short(tmp_path, corpus, 2, seed=7))
     assert (run / "final" / "model.safetensors").read_bytes() == final and max(steps_logged(run)) == 4
 

@@ -138,7 +138,7 @@ def test_fold_without_shipped_model_says_what_to_do(tmp_path, monkeypatch, fasta
 
 def test_embed_defaults_to_the_shipped_backbone(use_shipped, fasta, tmp_path, capsys):
     out = tmp_path / "emb"
-    assert main(["embed", "--input", str(fasta), "--output", str(out), "--format", "npy", "-q"]) == 0
+    assert main(["embed", "--input", str(fasta), "--output", str(out), "--output-format", "npy", "-q"]) == 0
     files = sorted(p.name for p in out.rglob("*.npy"))
     assert len(files) == 3
     vec = np.load(next(out.rglob("a.npy")))
@@ -147,7 +147,7 @@ def test_embed_defaults_to_the_shipped_backbone(use_shipped, fasta, tmp_path, ca
 
 def test_embed_without_any_model(tmp_path, monkeypatch, fasta, capsys):
     monkeypatch.setenv(shipped.ENV_DIR, str(tmp_path / "empty"))
-    assert main(["embed", "--input", str(fasta), "--output", str(tmp_path / "e"), "--format", "npy"]) == 2
+    assert main(["embed", "--input", str(fasta), "--output", str(tmp_path / "e"), "--output-format", "npy"]) == 2
     assert "no --model given and no backbone is shipped" in capsys.readouterr().err
 
 

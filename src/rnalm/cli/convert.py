@@ -17,7 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="convert a published checkpoint to rnalm's native format",
         description="Detects SRC's format from its content, loads it strictly and writes "
         "DST as a directory with config.json and model.safetensors (built aside and "
-        "moved into place). An existing DST is an error unless --overwrite, which "
+        "moved into place; modes as the umask allows, 0644/0755 under umask 022). "
+        "An existing DST is an error unless --overwrite, which "
         "replaces only an rnalm native checkpoint.",
     )
     p.add_argument("src", help="checkpoint file or directory (RNA-FM, mRNA-FM, UTR-LM, LAMAR, ESM-2, ProtRNA, rnalm)")
@@ -27,6 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="replace an existing DST, only if it is an rnalm native checkpoint (never SRC itself)",
     )
+    p.add_argument("-q", "--quiet", action="store_true", help="no summary line")
     p.set_defaults(func=run)
 
 
@@ -40,6 +42,8 @@ def run(args: argparse.Namespace) -> int:
     with output_lock(dst):
         claim_output(dst, NATIVE_CHECKPOINT, args.overwrite, inputs=[args.src])
         out = save_native(model, conv.alphabet, dst, provenance=prov)
+    if args.quiet:
+        return 0
     n = sum(p.numel() for p in model.parameters())
     print(
         f"{args.src} ({fmt.name}) -> {out}: {model.config.num_layers} layers, "

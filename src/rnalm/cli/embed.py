@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from rnalm import shipped
-from rnalm.embedding import EmbedOptions, embed_file, merge_parts
-from rnalm.errors import RnalmError
+from rnalm.cli.options import add_device, add_input, add_output, add_overwrite, add_quiet, progress_choice
+from rnalm.embedding import EmbedOptions, default_model, embed_file, merge_parts
+from rnalm.embedding.store import STORAGES
 
 DESCRIPTION = """\
 Embed every sequence of a FASTA (plain or gzip) or CSV/TSV file with any model rnalm loads
@@ -16,8 +16,16 @@ Embed every sequence of a FASTA (plain or gzip) or CSV/TSV file with any model r
 Outputs are aligned to the input: per-token outputs have exactly one row per nucleotide (one per
 codon for mRNA-FM), with <cls>/<eos> removed; mean pooling averages those rows only (no special
 or padding tokens); cls is the <cls> vector. Records are keyed by id (the first word of a FASTA
-header, or the id column), which must be unique; each stores its input position ('index'), and
-rnalm.embedding.open_embeddings(OUTPUT) lists records in input order whatever order batches ran in.
+header, the --id-column, or <file stem>_<row> for a table without one, as in every rnalm
+command), which must be unique; each stores its input position ('index').
+
+Reading the output back, in input order whatever order the batches ran in:
+    from rnalm.embedding import read_matrix, read_per_token
+    ids, X = read_matrix("OUTPUT", layer=-1, pool="mean")  # X: N x D array, row i is ids[i]
+    ids, rows = read_per_token("OUTPUT", layer=-1)          # rows[i]: L_i x D (--pool per-token)
+Both read hdf5, npy and pt outputs and the rank parts of a torchrun run;
+rnalm.embedding.open_embeddings("OUTPUT") gives every stored array and attribute. Without a file:
+rnalm.embed(sequences_or_dataframe, layer=-1, pool="mean") returns the same vectors as an array.
 
 Long sequences (--long): 'window' (default) embeds sequences longer than the model's maximum in
 windows of the maximum length, overlapping by --window-overlap tokens (default a quarter of the
@@ -26,10 +34,12 @@ mean of those per-token rows, cls the mean of the windows' <cls> vectors, and co
 where windows overlap (NaN for pairs no window covers); --attentions refuses windowed records.
 'truncate' keeps the first maximum-length tokens (attribute truncated=true); 'error' stops.
 
-Formats: hdf5 (default; one group per id, datasets layer_<L>/<pool>, contacts, attentions; needs
-h5py), npy (RNA-FM's layout: representations/<id>.npy ...), pt (fair-esm's extract layout:
-<id>.pt). Each record is committed atomically; --resume finishes an interrupted run, even after
-kill -9, with output identical to an uninterrupted run (same batches are recomputed).
+--output-format: hdf5 (default; one group per id, datasets layer_<L>/<pool>, contacts,
+attentions), npy (RNA-FM's layout: representations/<id>.npy ...), pt (fair-esm's extract layout:
+<id>.pt); an id becomes a file name with '/' written %2F, as in fold's files. Each record is
+committed atomically; --resume finishes an interrupted run, even after kill -9, with output
+identical to an uninterrupted run (same batches are recomputed). HDF5 itself gives no guarantee
+for a kill during one of its writes: such a file, if unreadable, is started over by --resume.
 An existing OUTPUT needs --resume or --overwrite; --overwrite replaces only rnalm embedding output
 (never a folder of other files, nor one holding the input) and writes the new output beside it
 until it is complete, so an interrupted --overwrite leaves the old output as it was. One process
@@ -40,7 +50,10 @@ bf16, e.g. AVX512-BF16/AMX; slower elsewhere); float16 on GPU only. Outputs are 
 
 Several GPUs or nodes: `torchrun --nproc_per_node N -m rnalm embed ...` makes rank r embed every
 N-th record into OUTPUT.rank<r>-of-<N>; add --merge to combine them at the end, or run
-`rnalm embed-merge OUTPUT` later. rnalm.embedding.open_embeddings(OUTPUT) reads parts or merged output.
+`rnalm embed-merge OUTPUT` later. read_matrix(OUTPUT) reads the parts or the merged output.
+
+Progress: a bar on a terminal (or a notebook widget), none in pipes unless --progress, none under
+-q; then the closing line "N records in T s (R records/s) -> OUTPUT" on standard error.
 """
 
 
@@ -59,10 +72,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="shipped or registered model name, or checkpoint path (default: the backbone shipped with "
         "rnalm, utrlm-mini; see `rnalm models`)",
     )
-    p.add_argument("--input", "-i", required=True, metavar="FILE", help="FASTA (.gz ok), CSV or TSV with a header")
-    p.add_argument("--output", "-o", required=True, metavar="PATH", help="HDF5 file, or directory for npy/pt")
+    add_input(p)
+    add_output(p, "HDF5 file, or directory for --output-format npy/pt")
     p.add_argument(
-        "--format", dest="storage", choices=("hdf5", "npy", "pt"), default="hdf5", help="output format (default: hdf5)"
+        "--output-format",
+        choices=STORAGES,
+        default="hdf5",
+        help="hdf5 (default; one file), npy (RNA-FM's layout) or pt (fair-esm's extract layout)",
     )
     p.add_argument(
         "--layers",
@@ -109,7 +125,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="RECORDS",
         help="records read ahead and sorted by length for batching; bounds memory (default: 4096)",
     )
-    p.add_argument("--device", default=None, help="cpu, cuda, cuda:N (default: cuda if available)")
+    add_device(p)
     p.add_argument(
         "--dtype",
         default="float32",
@@ -117,30 +133,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="compute precision (default: float32; float16 on GPU only)",
     )
     p.add_argument("--threads", type=int, default=None, help="CPU threads for the model (default: torch's)")
-    g = p.add_mutually_exclusive_group()
-    g.add_argument("--resume", action="store_true", help="skip records already complete in OUTPUT")
-    g.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="replace an existing OUTPUT, only if it is rnalm embedding output and does not hold the "
-        "input; the new output is built beside it and swapped in when complete",
-    )
-    p.add_argument(
-        "--unknown",
-        default=None,
-        metavar="LETTER|mask|unk",
-        help="replace invalid characters instead of failing (default: fail naming the record)",
-    )
-    p.add_argument(
-        "--input-format",
-        choices=("fasta", "csv", "tsv"),
-        default=None,
-        help="input format (default: detected from content and name)",
-    )
-    p.add_argument("--id-column", default=None, help="CSV/TSV column with record ids (default: id, name, ...)")
-    p.add_argument("--seq-column", default=None, help="CSV/TSV column with sequences (default: sequence, seq, ...)")
+    add_overwrite(p, resume=True)
     p.add_argument("--merge", action="store_true", help="under torchrun, merge the rank parts at the end")
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    add_quiet(p)
     p.set_defaults(func=run)
 
     m = sub.add_parser(
@@ -151,6 +146,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     m.add_argument("output", help="the OUTPUT given to `rnalm embed`")
     m.add_argument("--keep-parts", action="store_true", help="keep the part files after merging")
+    m.add_argument("-q", "--quiet", action="store_true", help="no closing line")
     m.set_defaults(func=run_merge)
 
 
@@ -158,11 +154,11 @@ def run(args: argparse.Namespace) -> int:
     opts = EmbedOptions(
         layers=args.layers,
         pools=args.pool,
-        storage=args.storage,
+        output_format=args.output_format,
         contacts=args.contacts,
         attentions=args.attentions,
         long=args.long,
-        overlap=args.window_overlap,
+        window_overlap=args.window_overlap,
         tokens_per_batch=args.tokens_per_batch,
         lookahead=args.lookahead,
         device=args.device,
@@ -174,26 +170,22 @@ def run(args: argparse.Namespace) -> int:
         input_format=args.input_format,
         id_column=args.id_column,
         seq_column=args.seq_column,
-        progress=not args.quiet,
+        progress=progress_choice(args),
         merge=args.merge,
     )
     model = args.model
     if model is None:
-        entry = shipped.default_backbone()
-        if entry is None:
-            raise RnalmError(
-                f"no --model given and no backbone is shipped with this installation (manifest "
-                f"{shipped.root() / shipped.MANIFEST}); name one with --model (see `rnalm models`)"
-            )
-        model = shipped.ref(entry.name)
+        model, name = default_model()
         if not args.quiet:
-            print(f"rnalm embed: model {entry.name} (shipped with rnalm)", file=sys.stderr)
+            print(f"rnalm embed: model {name} (shipped with rnalm)", file=sys.stderr)
     summary = embed_file(model, args.input, args.output, opts)
-    print(f"rnalm embed: {summary.line()}")
+    if not args.quiet:
+        print(f"rnalm embed: {summary.line()}", file=sys.stderr)
     return 0
 
 
 def run_merge(args: argparse.Namespace) -> int:
     res = merge_parts(args.output, keep_parts=args.keep_parts)
-    print(f"rnalm embed-merge: {res.parts} parts, {res.records} records -> {res.output}")
+    if not args.quiet:
+        print(f"rnalm embed-merge: {res.parts} parts, {res.records} records -> {res.output}", file=sys.stderr)
     return 0

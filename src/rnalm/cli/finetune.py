@@ -4,10 +4,18 @@ or a secondary-structure model (``task: structure``)."""
 from __future__ import annotations
 
 import argparse
+import sys
+import time
+from pathlib import Path
 from typing import Optional
 
+from rnalm.cli.options import add_output, add_quiet, progress_choice
 from rnalm.configfile import ConfigError
+from rnalm.errors import cli_spelling
 from rnalm.finetune.runner import finetune
+from rnalm.runs.config import expand_path
+from rnalm.runs.config_file import load_finetune_config
+from rnalm.runs.rundir import METRICS_FILE
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,9 +34,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--config", "-c", help="YAML config (examples: recipes/ in rnalm's source repository, not installed)"
     )
-    p.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from its last checkpoint")
-    p.add_argument("--output-dir", "-o", help="run directory (same as output_dir=...)")
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress messages")
+    add_output(p, "run directory (same as output_dir=...; default: the config's output_dir)", required=False)
+    g = p.add_mutually_exclusive_group()
+    g.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing run directory, only if it is an rnalm fine-tuning run that holds none of "
+        "the data files (same as overwrite=true)",
+    )
+    g.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the interrupted run in --output (or the config's output_dir) from its last checkpoint, "
+        "with the config saved there",
+    )
+    p.add_argument(
+        "--device",
+        default=None,
+        help="cpu, cuda or cuda:N (same as train.device=...; default: cuda when available, else cpu)",
+    )
+    add_quiet(p)
     p.set_defaults(func=run, spelling=config_spelling)
 
 
@@ -43,26 +68,47 @@ CONFIG_KEYS = {
 }
 
 
+#: settings that are also flags of ``rnalm finetune``: named by the flag
+FLAGS = {"output_dir": "output", "overwrite": "overwrite", "resume": "resume", "device": "device"}
+
+
 def config_spelling(name: str, value: Optional[str] = None) -> str:
-    """Options spelled as the config key a KEY=VALUE override or the YAML file sets."""
+    """Options spelled as the config key a KEY=VALUE override or the YAML file sets (or as the flag
+    that sets them, for the few settings the command has a flag for)."""
+    if name in FLAGS:
+        return cli_spelling(FLAGS[name], value)
     key = CONFIG_KEYS.get(name, name)
     return f"{key}=" if value is None else f"{key}={value}"
 
 
 def run(args: argparse.Namespace) -> int:
     overrides = list(args.overrides)
-    if args.output_dir:
-        overrides.append(f"output_dir={args.output_dir}")
-    log = (lambda _m: None) if args.quiet else print
+    if args.output:
+        overrides.append(f"output_dir={args.output}")
+    if args.overwrite:
+        overrides.append("overwrite=true")
+    if args.device:
+        overrides.append(f"train.device={args.device}")
+    quiet = args.quiet
+    log = (lambda _m: None) if quiet else print
+    progress = progress_choice(args)
+    t0 = time.perf_counter()
     if args.resume:
-        if args.config:
-            raise ConfigError("--resume reads the run's own config.yaml; do not pass --config")
-        result = finetune(args.resume, overrides, resume=True, log=log)
+        if not args.output and not args.config:
+            raise ConfigError("--resume continues the run in -o/--output RUN_DIR (or --config's output_dir); give one")
+        # the run's own saved config; --config (or -o) only says where the run is
+        run_dir = args.output or load_finetune_config(args.config, list(args.overrides)).output_dir
+        result = finetune(Path(expand_path(run_dir)), overrides, resume=True, log=log, progress=progress)
     else:
         if not args.config and not overrides:
             raise ConfigError(
                 "give --config FILE and/or key=value settings (example configs: recipes/ in rnalm's source repository)"
             )
-        result = finetune(args.config, overrides, log=log)
-    print(f"metrics: {result.run_dir / 'metrics.json'}")
+        result = finetune(args.config, overrides, log=log, progress=progress)
+    if not quiet:
+        print(
+            f"rnalm finetune: done in {time.perf_counter() - t0:.1f} s -> {result.run_dir} "
+            f"(metrics: {result.run_dir / METRICS_FILE})",
+            file=sys.stderr,
+        )
     return 0

@@ -1,15 +1,18 @@
 """``rnalm pretrain --config FILE [key=value ...]``: MLM (+ MFE + structure) pretraining.
 
 Runs on one CPU as is, and data-parallel under ``torchrun --nproc-per-node N rnalm pretrain ...``
-(gloo on CPU, nccl on GPU). ``--resume`` continues exactly from the newest complete checkpoint.
-An existing, non-empty output is an error unless ``--resume`` or ``--overwrite`` is given; one
-run writes to an output at a time.
+(gloo on CPU, nccl on GPU). ``-o/--output DIR`` (the config's ``output``) receives checkpoints,
+metrics.jsonl and the final model; ``--resume`` continues exactly from its newest complete
+checkpoint. An existing, non-empty output is an error unless ``--resume`` or ``--overwrite`` is
+given; one run writes to an output at a time. A progress bar over the steps shows on a terminal
+(``--progress``: always; ``-q``: never), then the closing line "N steps in T s (R steps/s) -> DIR".
 """
 
 from __future__ import annotations
 
 import argparse
 
+from rnalm.cli.options import add_output, add_quiet, progress_choice
 from rnalm.configfile import load_config
 from rnalm.pretrain.config import PretrainConfig
 
@@ -22,14 +25,19 @@ def register(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--config", help="YAML config (see recipes/pretrain_*.yaml)")
+    add_output(p, "output directory (same as output=...; default: the config's output)", required=False)
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in the output")
+    g.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in --output")
     g.add_argument(
         "--overwrite",
         action="store_true",
-        help="start over in an existing output: removes the old run's checkpoints, final model and "
+        help="start over in an existing --output: removes the old run's checkpoints, final model and "
         "metrics (only in an rnalm pretraining output; the label cache and other files stay)",
     )
+    p.add_argument(
+        "--device", default=None, help="cpu, cuda or cuda:N (same as device=...; default: the config's, cpu)"
+    )
+    add_quiet(p)
     p.add_argument(
         "overrides",
         nargs="*",
@@ -44,6 +52,11 @@ def run(args: argparse.Namespace) -> int:
     # which every other `rnalm` command would otherwise pay for when the parser is built
     from rnalm.pretrain.trainer import pretrain
 
-    cfg = load_config(PretrainConfig, args.config, args.overrides)
-    pretrain(cfg, resume=args.resume, overwrite=args.overwrite)
+    overrides = list(args.overrides)
+    if args.output:
+        overrides.append(f"output={args.output}")
+    if args.device:
+        overrides.append(f"device={args.device}")
+    cfg = load_config(PretrainConfig, args.config, overrides)
+    pretrain(cfg, resume=args.resume, overwrite=args.overwrite, progress=progress_choice(args))
     return 0

@@ -22,7 +22,7 @@ import torch
 
 from rnalm.alphabet import Alphabet
 from rnalm.embedding.windows import default_overlap, window_starts
-from rnalm.errors import RnalmError, SequenceLengthError
+from rnalm.errors import RnalmError, SequenceLengthError, option
 from rnalm.io.seqio import Record
 from rnalm.training.batching import Budget, least_padding_runs
 
@@ -114,7 +114,8 @@ class Preparer:
                 if self.refuse_windows:
                     raise SequenceLengthError(
                         f"record {rec.id!r}: {n} tokens is longer than the model's {w}, so it would be "
-                        f"embedded in windows, but {self.refuse_windows}; use --long truncate or shorten it"
+                        f"embedded in windows, but {self.refuse_windows}; use {option('long', 'truncate')} "
+                        f"or shorten it"
                     )
                 meta.windows = len(window_starts(n, w, self.overlap_for(w)))
         return meta, ids
@@ -132,10 +133,10 @@ class Preparer:
 
 def check_long_options(alphabet: Alphabet, long: str, overlap: Optional[int]) -> None:
     if long not in LONG_MODES:
-        raise RnalmError(f"--long must be one of {', '.join(LONG_MODES)}, got {long!r}")
+        raise RnalmError(f"{option('long')} must be one of {', '.join(LONG_MODES)}, got {long!r}")
     w = alphabet.max_length
     if overlap is not None and (w is None or not 0 <= overlap < w):
-        raise RnalmError(f"--window-overlap must be in [0, {w}) tokens for this model, got {overlap}")
+        raise RnalmError(f"{option('window_overlap')} must be in [0, {w}) tokens for this model, got {overlap}")
 
 
 def plan_batches(
@@ -157,7 +158,7 @@ def plan_batches(
     the same look-ahead window, so a record is complete before the next window is read.
     """
     if tokens_per_batch < 1:
-        raise RnalmError(f"--tokens-per-batch must be positive, got {tokens_per_batch}")
+        raise RnalmError(f"{option('tokens_per_batch')} must be positive, got {tokens_per_batch}")
     chunk: list[tuple[RecordMeta, list[Item]]] = []
     for entry in records:
         chunk.append(entry)

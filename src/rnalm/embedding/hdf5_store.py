@@ -14,21 +14,25 @@ Crash safety: ``complete`` is set after the datasets, so a group without it is h
 and is deleted on ``--resume``; the file is flushed after every batch. The metadata cache is
 made larger than what one commit adds, so HDF5 writes its metadata only at those flushes and
 a kill between flushes leaves the file as of the last flush plus raw data in unreferenced
-space. (A kill *during* a flush is the one moment HDF5 itself gives no guarantee for.) Groups keep
-creation order; the input order is the ``index`` attribute (:func:`rnalm.embedding.open_embeddings`
-uses it).
+space. A kill *during* a flush is the one moment HDF5 itself gives no guarantee for: the file
+may then be unreadable. So that such a file is still known as rnalm's, the file starts with a
+512-byte HDF5 user block (bytes HDF5 never writes) holding :data:`USERBLOCK_MAGIC`; ``--resume``
+then starts that output over (:meth:`HDF5Store.damage`), which costs time but gives the same result, and
+``--overwrite`` may replace it. Groups keep creation order; the input order is the ``index``
+attribute (:func:`rnalm.embedding.open_embeddings` uses it).
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Optional
 
 import numpy as np
 
 from rnalm.embedding.outputs import RecordOutput
 from rnalm.embedding.store import OutputError, Store
+from rnalm.errors import option
 from rnalm.io.output_guard import OutputKind
 from rnalm.io.record_names import record_name
 
@@ -36,17 +40,39 @@ from rnalm.io.record_names import record_name
 #: metadata one commit creates (at most ``COMMIT_EVERY`` records of a few kB each), so dirty
 #: metadata is written at commits only.
 CACHE_BYTES = 4 << 20
+#: The file's first bytes (an HDF5 user block, which HDF5 leaves alone): who wrote it, readable
+#: even when a kill during a flush left HDF5's own structures unreadable.
+USERBLOCK_SIZE = 512
+USERBLOCK_MAGIC = b"rnalm-embeddings hdf5\n"
+
+
+def has_userblock_magic(path: Path) -> bool:
+    """True when ``path`` starts with rnalm's user block (an HDF5 embedding output, readable or not)."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(len(USERBLOCK_MAGIC)) == USERBLOCK_MAGIC
+    except OSError:
+        return False
 
 
 def _h5py() -> Any:
     try:
         import h5py
     except ImportError as exc:  # pragma: no cover - depends on the environment
+        choose = option("output_format", "npy")
         raise OutputError(
-            "HDF5 output needs h5py, a dependency of rnalm missing from this installation: "
-            "reinstall rnalm (pip install --force-reinstall rnalm)"
+            "HDF5 output needs h5py, a dependency of rnalm missing from this installation: reinstall rnalm "
+            f"(pip install --force-reinstall rnalm), or choose {choose}"
         ) from exc
     return h5py
+
+
+def new_file(path: Path, mode: str = "w") -> Any:
+    """A new HDF5 file (groups in creation order) whose user block says rnalm wrote it."""
+    f = _h5py().File(path, mode, track_order=True, userblock_size=USERBLOCK_SIZE)
+    with open(path, "r+b") as fh:  # the user block: bytes HDF5 reserves and never writes
+        fh.write(USERBLOCK_MAGIC)
+    return f
 
 
 def _tune_cache(f: Any) -> None:
@@ -75,6 +101,20 @@ class HDF5Store(Store):
                 raise OutputError(f"{self.path}: cannot open HDF5 output: {exc}") from exc
         return self._f
 
+    def damage(self) -> Optional[str]:
+        """Why the file cannot be read (None when it can): HDF5 gives no guarantee after a kill
+        during a flush. Reads the metadata and the names of all groups (cheap; the records'
+        attributes are read by the resume itself)."""
+        try:
+            self.read_metadata()
+            for _ in self._reader().keys():
+                pass
+        except (OutputError, OSError, KeyError, ValueError, RuntimeError) as exc:
+            return str(exc) or type(exc).__name__
+        finally:
+            self.close()
+        return None
+
     def read_metadata(self) -> dict[str, Any]:
         f = self._reader()
         raw = f.attrs.get("rnalm_embed")
@@ -84,10 +124,15 @@ class HDF5Store(Store):
 
     def complete_records(self) -> Iterator[dict[str, Any]]:
         f = self._reader()
-        for name, grp in f.items():
-            attrs = grp.attrs
-            if attrs.get("complete", False):
-                yield {**{k: _py(v) for k, v in attrs.items() if k != "complete"}, "name": name}
+        try:
+            for name, grp in f.items():
+                attrs = grp.attrs
+                if attrs.get("complete", False):
+                    yield {**{k: _py(v) for k, v in attrs.items() if k != "complete"}, "name": name}
+        except (OSError, RuntimeError, KeyError) as exc:  # structures a kill during a flush left half-written
+            raise OutputError(
+                f"{self.path}: cannot read HDF5 output ({exc}); {option('overwrite')} starts it over"
+            ) from exc
 
     def load(self, record_id: str) -> dict[str, np.ndarray]:
         f = self._reader()
@@ -103,9 +148,8 @@ class HDF5Store(Store):
 
     # ----------------------------------------------------------------- writing
     def create(self, metadata: dict[str, Any]) -> None:
-        h5py = _h5py()
         try:
-            self._f = h5py.File(self.path, "w-", track_order=True)
+            self._f = new_file(self.path, "w-")
         except OSError as exc:
             raise OutputError(f"{self.path}: cannot create HDF5 output: {exc}") from exc
         _tune_cache(self._f)
@@ -123,7 +167,7 @@ class HDF5Store(Store):
         try:
             self._f = h5py.File(self.path, "r+")
         except OSError as exc:
-            raise OutputError(f"{self.path}: cannot reopen HDF5 output for --resume: {exc}") from exc
+            raise OutputError(f"{self.path}: cannot reopen HDF5 output for {option('resume')}: {exc}") from exc
         _tune_cache(self._f)
         stale = [name for name, grp in self._f.items() if not grp.attrs.get("complete", False)]
         for name in stale:

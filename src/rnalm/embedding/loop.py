@@ -3,22 +3,37 @@
 from __future__ import annotations
 
 import queue
-import sys
 import threading
 import time
 from contextlib import contextmanager
-from typing import Any, Iterable, Iterator, Optional
+from typing import Any, Iterable, Iterator, Optional, Protocol
 
 import torch
-from tqdm import tqdm
 
 from rnalm.alphabet import Alphabet
 from rnalm.embedding.batching import Batch, batch_tensor
 from rnalm.embedding.outputs import Assembler, extract
 from rnalm.embedding.store import Store
+from rnalm.io.progress import Progress
 
 #: Records between commits inside one batch (batches of short sequences can hold thousands).
 COMMIT_EVERY = 256
+
+
+class Sink(Protocol):
+    """Where :func:`embed_batches` hands each batch's finished records: a store's writer, or a list."""
+
+    def submit(self, records: list) -> None: ...
+
+
+class Collector:
+    """A :class:`Sink` that keeps the records in memory (the Python API's path; nothing is written)."""
+
+    def __init__(self) -> None:
+        self.records: list = []
+
+    def submit(self, records: list) -> None:
+        self.records.extend(records)
 
 
 class BackgroundWriter:
@@ -120,8 +135,8 @@ def embed_batches(
     contacts: bool,
     attentions: bool,
     device: torch.device,
-    writer: BackgroundWriter,
-    progress: Any,
+    writer: Sink,
+    progress: Optional[Progress],
 ) -> tuple[int, int]:
     """Embed every batch holding a record not in ``done_ids`` and hand its finished records to
     ``writer``; returns (records embedded, model tokens computed without padding)."""
@@ -138,14 +153,7 @@ def embed_batches(
         n_embedded += len(finished)
         if progress is not None:
             progress.update(len(finished))
-            elapsed = max(time.perf_counter() - t_work, 1e-9)
-            progress.set_postfix_str(f"{n_tokens / elapsed:,.0f} tok/s", refresh=False)
+            if progress.bar is not None:
+                elapsed = max(time.perf_counter() - t_work, 1e-9)
+                progress.bar.set_postfix_str(f"{n_tokens / elapsed:,.0f} tok/s", refresh=False)
     return n_embedded, n_tokens
-
-
-def progress_bar(total: int, initial: int, enabled: bool) -> Any:
-    if not enabled:
-        return None
-    return tqdm(
-        total=total, initial=initial, unit="seq", file=sys.stderr, dynamic_ncols=True, mininterval=0.5, desc="embed"
-    )

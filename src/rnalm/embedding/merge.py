@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Union
 
 from rnalm.embedding.dir_store import LOG_FILE, META_FILE, write_json_atomic
+from rnalm.embedding.hdf5_store import new_file
 from rnalm.embedding.naming import find_parts
 from rnalm.embedding.storage import EMBEDDINGS, open_store
 from rnalm.embedding.store import RESUME_KEYS, OutputError, remove_output, storage_of
@@ -53,7 +54,7 @@ def merge_parts(output: Union[str, Path], keep_parts: bool = False) -> MergeResu
             if storage_of(p) != storage:
                 raise OutputError(f"{p}: a {storage_of(p)} part among {storage} parts")
             if not m.get("finished"):
-                raise OutputError(f"{p}: this rank has not finished (rerun it with --resume, then merge)")
+                raise OutputError(f"{p}: this rank has not finished; resume that rank's embedding run, then merge")
             diffs = [k for k in RESUME_KEYS if k != "rank" and m.get(k) != metas[0].get(k)]
             if diffs:
                 raise OutputError(f"{p}: made with other settings than rank 0 ({', '.join(diffs)})")
@@ -91,9 +92,7 @@ def merge_parts(output: Union[str, Path], keep_parts: bool = False) -> MergeResu
 
 
 def _merge_hdf5(tmp: Path, stores: list, entries: list, meta: dict[str, Any]) -> None:
-    import h5py
-
-    with h5py.File(tmp, "w", track_order=True) as dst:
+    with new_file(tmp) as dst:
         dst.attrs["rnalm_embed"] = json.dumps(meta)
         for k in ("model", "weights_sha256", "rnalm_version"):
             dst.attrs[k] = "" if meta.get(k) is None else str(meta[k])

@@ -87,7 +87,7 @@ def run_metadata(
     return {
         "format": "rnalm-embeddings",
         "format_version": 1,
-        "storage": opts.storage,
+        "storage": opts.output_format,
         "model": identity["model"],
         "weights_sha256": identity["weights_sha256"],
         "model_id": identity["weights_id"],

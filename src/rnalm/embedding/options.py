@@ -9,9 +9,11 @@ from typing import Any, Optional, Sequence, Union
 
 import torch
 
-from rnalm.embedding.outputs import POOLS
+from rnalm.embedding.outputs import POOLS, key
 from rnalm.embedding.store import OutputError
-from rnalm.errors import RnalmError
+from rnalm.errors import RnalmError, option
+from rnalm.io.progress import summary
+from rnalm.training.device import resolve_device
 
 DTYPES = {
     "float32": torch.float32,
@@ -35,11 +37,11 @@ class EmbedOptions:
 
     layers: Optional[Sequence[Union[int, str]]] = None  # None: the last layer
     pools: Sequence[str] = ("mean",)
-    storage: str = "hdf5"
+    output_format: str = "hdf5"  # hdf5, npy or pt (stored in the metadata as "storage")
     contacts: bool = False
     attentions: bool = False
     long: str = "window"
-    overlap: Optional[int] = None
+    window_overlap: Optional[int] = None
     tokens_per_batch: Optional[int] = None
     lookahead: Optional[int] = None  # None: DEFAULT_LOOKAHEAD, or the interrupted run's value on resume
     device: Optional[str] = None
@@ -51,7 +53,8 @@ class EmbedOptions:
     input_format: Optional[str] = None
     id_column: Optional[str] = None
     seq_column: Optional[str] = None
-    progress: bool = True
+    #: progress bar: None shows it on a terminal or in a notebook, True always, False never (and no warnings)
+    progress: Optional[bool] = None
     merge: bool = False
     rank: Optional[int] = None
     world_size: Optional[int] = None
@@ -74,17 +77,15 @@ class EmbedSummary:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def line(self) -> str:
-        s = max(self.seconds, 1e-9)
+        """The closing line: ``12 records in 3.1 s (3.9 records/s) -> out.h5``, then what was skipped."""
         part = f" (rank {self.rank} of {self.world_size})" if self.world_size > 1 else ""
-        text = (
-            f"embedded {self.n_embedded} of {self.n_records} records{part}, {self.n_tokens} tokens in "
-            f"{self.seconds:.1f} s ({self.n_embedded / s:.1f} seq/s, {self.n_tokens / s:.0f} tok/s); "
-            f"{self.n_skipped} already complete"
-        )
+        text = f"{summary(self.n_embedded, self.seconds)}{part} -> {self.merged or self.output}"
+        extra = []
+        if self.n_skipped:
+            extra.append(f"{self.n_skipped} of {self.n_records} already complete")
         if self.dropped:
-            text += f", {self.dropped} half-written removed"
-        text += f"; output: {self.merged or self.output}"
-        return text
+            extra.append(f"{self.dropped} half-written removed")
+        return text + (f"; {', '.join(extra)}" if extra else "")
 
 
 def resolve_dtype(name: str, device: torch.device) -> torch.dtype:
@@ -92,9 +93,9 @@ def resolve_dtype(name: str, device: torch.device) -> torch.dtype:
     try:
         dtype = DTYPES[name.lower()]
     except KeyError:
-        raise RnalmError(f"--dtype must be one of float32, bfloat16, float16; got {name!r}") from None
+        raise RnalmError(f"{option('dtype')}: must be one of float32, bfloat16, float16; got {name!r}") from None
     if dtype == torch.float16 and device.type == "cpu":
-        raise RnalmError("--dtype float16 needs a GPU; on CPU use float32 (or bfloat16)")
+        raise RnalmError(f"{option('dtype', 'float16')} needs a GPU; on CPU use float32 (or bfloat16)")
     return dtype
 
 
@@ -110,11 +111,11 @@ def resolve_layers(layers: Optional[Sequence[Union[int, str]]], num_layers: int)
         try:
             i = int(spec)
         except (TypeError, ValueError):
-            raise RnalmError(f"--layers: {spec!r} is not a layer number") from None
+            raise RnalmError(f"{option('layers')}: {spec!r} is not a layer number") from None
         j = i + num_layers + 1 if i < 0 else i
         if not 0 <= j <= num_layers:
             raise RnalmError(
-                f"--layers: {i} is out of range for a {num_layers}-layer model "
+                f"{option('layers')}: {i} is out of range for a {num_layers}-layer model "
                 f"(0..{num_layers}, or -1..-{num_layers + 1})"
             )
         out.append(j)
@@ -128,12 +129,44 @@ def resolve_pools(pools: Sequence[str]) -> list[str]:
         if q in ("per_token", "token", "tokens"):
             q = "per_token"
         if q not in POOLS:
-            raise RnalmError(f"--pool: {p!r} is not one of per-token, mean, cls")
+            raise RnalmError(f"{option('pool')}: {p!r} is not one of per-token, mean, cls")
         if q not in out:
             out.append(q)
     if not out:
-        raise RnalmError("--pool: give at least one of per-token, mean, cls")
+        raise RnalmError(f"{option('pool')}: give at least one of per-token, mean, cls")
     return out
+
+
+def select_key(
+    layer: Union[int, str], pool: str, num_layers: int, layers: Sequence[int], pools: Sequence[str], source: str
+) -> str:
+    """The output key (``layer_12/mean``) of one ``layer`` (negatives count from the end) and ``pool``
+    among the ``layers`` and ``pools`` that ``source`` (an output path, or the run) holds."""
+    j = resolve_layers([layer], num_layers)[0]
+    q = resolve_pools([pool])[0]
+    if j not in layers or q not in pools:
+        held = ", ".join(key(x, p) for x in layers for p in pools)
+        raise RnalmError(
+            f"{source}: holds {held}, not layer {layer} ({key(j, q)}); embed again with {option('layers')} "
+            f"and {option('pool')} naming it"
+        )
+    return key(j, q)
+
+
+def check_compute_options(opts: EmbedOptions, world: int = 1) -> tuple[list[str], torch.device, torch.dtype]:
+    """The pools, device and dtype of a run, and its batching numbers checked: before loading a model."""
+    pools = resolve_pools(opts.pools)
+    if opts.tokens_per_batch is not None and opts.tokens_per_batch < 1:
+        raise RnalmError(f"{option('tokens_per_batch')} must be positive, got {opts.tokens_per_batch}")
+    if opts.lookahead is not None and opts.lookahead < 1:
+        raise RnalmError(f"{option('lookahead')} must be positive, got {opts.lookahead}")
+    device = resolve_device(
+        opts.device,
+        world,
+        setting=option("device"),
+        no_cuda=f"{option('device', opts.device or 'cuda')}: no CUDA GPU is available to this process",
+    )
+    return pools, device, resolve_dtype(opts.dtype, device)
 
 
 def check_output_path(target: Path) -> None:

@@ -12,6 +12,7 @@ from rnalm.embedding.batching import Item, Preparer, RecordMeta
 from rnalm.embedding.options import DEFAULT_LOOKAHEAD, DEFAULT_TOKENS_PER_BATCH, EmbedOptions
 from rnalm.embedding.storage import make_store
 from rnalm.embedding.store import OutputError, Store
+from rnalm.errors import option
 from rnalm.io.seqio import IdSet, Record, unique_ids
 
 
@@ -69,7 +70,7 @@ def validate_input(
         if meta.id in done.ids and f"{meta.id}\0{meta.sequence_hash}" not in done.pairs:
             raise OutputError(
                 f"record {meta.id!r}: {target} holds an embedding of a different sequence under "
-                f"this id; use a new output path or --overwrite"
+                f"this id; use a new output path or {option('overwrite')}"
             )
         if rec.index % world == rank:
             n_mine += 1

@@ -1,9 +1,10 @@
 """Reading embedding outputs back: one object over a file, a directory, or per-rank parts.
 
-:func:`open_embeddings` is the supported way to read what ``rnalm embed`` wrote: it sees only
-committed records, returns them in *input* order (whatever order the batches ran in), and
-reads either a merged output or, before ``rnalm embed-merge``, all ``OUTPUT.rankR-of-W``
-parts together as one dataset.
+:func:`read_matrix` (``ids, X`` for one layer and pool) and :func:`read_per_token` are the
+documented way to get embeddings as arrays; :func:`open_embeddings` gives every output and
+attribute of each record. All of them see only committed records, return them in *input*
+order (whatever order the batches ran in), and read either a merged output or, before
+``rnalm embed-merge``, all ``OUTPUT.rankR-of-W`` parts together as one dataset.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from typing import Any, Iterator, Union
 import numpy as np
 
 from rnalm.embedding.naming import find_parts
+from rnalm.embedding.options import select_key
 from rnalm.embedding.storage import open_store
 from rnalm.embedding.store import OutputError, Store
+from rnalm.errors import RnalmError
 
 
 class Embeddings:
@@ -96,3 +99,36 @@ def open_embeddings(path: Union[str, Path]) -> Embeddings:
     if len(worlds) != 1:
         raise OutputError(f"{path}: parts from runs with different world sizes {sorted(worlds)}")
     return Embeddings([open_store(p) for _, (_, p) in sorted(parts.items())])
+
+
+def read_matrix(
+    path: Union[str, Path], layer: Union[int, str] = -1, pool: str = "mean"
+) -> tuple[list[str], np.ndarray]:
+    """``(ids, X)``: the ids in *input* order and the ``(N, D)`` float32 matrix of one pooled output.
+
+    Reads what ``rnalm embed`` wrote (HDF5 file, ``npy``/``pt`` directory, or the
+    ``OUTPUT.rankR-of-W`` parts of a ``torchrun`` run before merging). ``layer`` counts like
+    ``--layers`` (0 = embeddings, -1 = the model's last layer); ``pool`` is ``mean`` or ``cls``.
+    Row ``i`` of ``X`` is record ``ids[i]``; only complete records are read. For per-token rows
+    see :func:`read_per_token`.
+    """
+    with open_embeddings(path) as emb:
+        k = _stored_key(emb, path, layer, pool)
+        if k.endswith("/per_token"):
+            raise RnalmError(f"{path}: per-token rows differ in length per record; read them with read_per_token")
+        dim = int(emb.metadata.get("embed_dim", 0))
+        rows = [emb[rid][k] for rid in emb.ids]
+        return list(emb.ids), np.stack(rows) if rows else np.zeros((0, dim), np.float32)
+
+
+def read_per_token(path: Union[str, Path], layer: Union[int, str] = -1) -> tuple[list[str], list[np.ndarray]]:
+    """``(ids, arrays)``: ids in input order and, for each, its ``(L_i, D)`` per-token rows (one per
+    nucleotide, or codon for mRNA-FM); the output must hold ``--pool per-token`` for ``layer``."""
+    with open_embeddings(path) as emb:
+        k = _stored_key(emb, path, layer, "per-token")
+        return list(emb.ids), [emb[rid][k] for rid in emb.ids]
+
+
+def _stored_key(emb: Embeddings, path: Union[str, Path], layer: Union[int, str], pool: str) -> str:
+    meta = emb.metadata
+    return select_key(layer, pool, int(meta["num_layers"]), meta["layers"], meta["pools"], str(path))

@@ -28,7 +28,7 @@ import torch.distributed as dist
 
 from rnalm.alphabet import Alphabet
 from rnalm.embedding.batching import plan_batches
-from rnalm.embedding.loop import BackgroundWriter, cpu_kernels, embed_batches, progress_bar
+from rnalm.embedding.loop import BackgroundWriter, cpu_kernels, embed_batches
 from rnalm.embedding.merge import merge_parts
 from rnalm.embedding.metadata import run_metadata
 from rnalm.embedding.naming import part_path, rank_from_env
@@ -36,16 +36,15 @@ from rnalm.embedding.options import (
     ATTENTION_BUDGET_BYTES,
     EmbedOptions,
     EmbedSummary,
+    check_compute_options,
     check_output_path,
-    resolve_dtype,
-    resolve_pools,
 )
 from rnalm.embedding.outputs import Assembler
 from rnalm.embedding.plan import DoneRecords, batching_settings, rank_work, read_old_metadata, validate_input
-from rnalm.embedding.setup import EmbedModel, setup_model
+from rnalm.embedding.setup import EmbedModel, attention_cost, setup_model
 from rnalm.embedding.storage import EMBEDDINGS, make_store
 from rnalm.embedding.store import STORAGES, OutputError, Store, check_compatible, storage_of
-from rnalm.errors import RnalmError
+from rnalm.errors import RnalmError, option
 from rnalm.io.output_guard import (
     NEW,
     REPLACE,
@@ -58,9 +57,9 @@ from rnalm.io.output_guard import (
     staging_path,
     swap_into_place,
 )
+from rnalm.io.progress import Progress
 from rnalm.io.seqio import SequenceFileError, iter_records
 from rnalm.numerics import reproducible
-from rnalm.training.device import resolve_device
 
 
 # ------------------------------------------------------------------------------ the run
@@ -96,20 +95,24 @@ def _check_before_loading(
     opts: EmbedOptions, input_path: Path, output: Path, target: Path, world: int
 ) -> tuple[list[str], torch.device, torch.dtype]:
     """Step 1 of :func:`embed_file`: the cheap checks, before loading anything."""
-    if opts.storage not in STORAGES:
-        raise OutputError(f"--format must be one of {', '.join(STORAGES)}, got {opts.storage!r}")
+    if opts.output_format not in STORAGES:
+        raise OutputError(
+            f"{option('output_format')}: must be one of {', '.join(STORAGES)}, got {opts.output_format!r}"
+        )
     if opts.resume and opts.overwrite:
-        raise RnalmError("--resume and --overwrite exclude each other")
-    pools = resolve_pools(opts.pools)
-    if opts.tokens_per_batch is not None and opts.tokens_per_batch < 1:
-        raise RnalmError(f"--tokens-per-batch must be positive, got {opts.tokens_per_batch}")
-    if opts.lookahead is not None and opts.lookahead < 1:
-        raise RnalmError(f"--lookahead must be positive, got {opts.lookahead}")
-    device = resolve_device(opts.device, world)
-    dtype = resolve_dtype(opts.dtype, device)
+        raise RnalmError(f"{option('resume')} and {option('overwrite')} exclude each other")
+    pools, device, dtype = check_compute_options(opts, world)
     if not input_path.is_file():
         raise SequenceFileError(f"{input_path}: no such input file")
-    claim_output(target, EMBEDDINGS, opts.overwrite, opts.resume, [input_path], resume_option="--resume")
+    claim_output(
+        target,
+        EMBEDDINGS,
+        opts.overwrite,
+        opts.resume,
+        [input_path],
+        resume_option=option("resume"),
+        overwrite_option=option("overwrite"),
+    )
     if world > 1 and output.exists() and not opts.overwrite:
         raise OutputError(f"{output}: a merged output already exists; remove it before a new sharded run")
     if opts.merge and world > 1 and "MASTER_ADDR" not in os.environ:
@@ -144,17 +147,36 @@ def _embed_locked(
     replacement (``--overwrite``) is written beside it and swapped in only once complete, so a
     killed ``--overwrite`` leaves the old output as it was.
     """
-    action = claim_output(target, EMBEDDINGS, opts.overwrite, opts.resume, [input_path], resume_option="--resume")
+    action = claim_output(
+        target,
+        EMBEDDINGS,
+        opts.overwrite,
+        opts.resume,
+        [input_path],
+        resume_option=option("resume"),
+        overwrite_option=option("overwrite"),
+    )
     resuming = action == RESUME and opts.resume
-    if action == RESUME and storage_of(target) != opts.storage:
+    if action == RESUME and storage_of(target) != opts.output_format:
         raise OutputError(
-            f"{target}: holds {storage_of(target)} output, not {opts.storage}; pass --format "
-            f"{storage_of(target)} to resume it"
+            f"{target}: holds {storage_of(target)} output, not {opts.output_format}; pass "
+            f"{option('output_format', storage_of(target))} to resume it"
         )
+    if resuming:
+        why = make_store(target, opts.output_format).damage()
+        if why is not None:  # HDF5 after a kill during a flush: nothing in it can be read back
+            if opts.progress is not False:
+                print(
+                    f"rnalm embed: warning: {target} cannot be read ({why}), as after a kill during a write; "
+                    f"starting it over",
+                    file=sys.stderr,
+                )
+            remove_path(target)
+            action, resuming = NEW, False
     remove_stale_staging(target, EMBEDDINGS)
     if opts.threads:
         torch.set_num_threads(opts.threads)
-    old_meta = read_old_metadata(target, opts.storage) if resuming else {}
+    old_meta = read_old_metadata(target, opts.output_format) if resuming else {}
 
     # 2. the model
     em, old_meta = setup_model(model, alphabet, opts, pools, device, dtype, old_meta)
@@ -178,8 +200,8 @@ def _embed_locked(
     done = DoneRecords()
     if resuming:
         batch_diffs = check_compatible(old_meta, metadata, target)
-        done.read(make_store(target, opts.storage))
-        if batch_diffs and opts.progress:
+        done.read(make_store(target, opts.output_format))
+        if batch_diffs and opts.progress is not False:
             print(
                 f"rnalm embed: warning: {', '.join(batch_diffs)} differ from the interrupted run; new records "
                 f"are batched differently (same embeddings up to float rounding)",
@@ -236,7 +258,7 @@ def _write_embeddings(
     if action == NEW and is_empty_dir(target):
         remove_path(target)
     writing = staging_path(target) if action == REPLACE else target
-    store = make_store(writing, opts.storage)
+    store = make_store(writing, opts.output_format)
     dropped = store.resume(metadata) if resuming else 0
     if not resuming:
         store.create(metadata)
@@ -247,7 +269,7 @@ def _write_embeddings(
         batching[0],
         batching[1],
         int(em.alphabet.prepend_bos) + int(em.alphabet.append_eos),
-        _attention_cost(em, opts),
+        attention_cost(em, opts),
         ATTENTION_BUDGET_BYTES,
     )
     n_embedded, n_tokens, work_seconds = _embed_into(
@@ -272,12 +294,6 @@ def _write_embeddings(
     return summary
 
 
-def _attention_cost(em: EmbedModel, opts: EmbedOptions) -> int:
-    """Bytes per query-key pair of the attention maps a batch keeps (0 when none are kept)."""
-    cfg = em.config
-    return cfg.num_layers * cfg.attention_heads * 4 if (opts.contacts or opts.attentions) else 0
-
-
 def _embed_into(
     em: EmbedModel,
     batches: Any,
@@ -297,7 +313,7 @@ def _embed_into(
     """
     n_mine, n_mine_done = counts
     assembler = Assembler(em.layers, set(pools), opts.contacts, opts.attentions)
-    progress = progress_bar(n_mine, n_mine_done, opts.progress)
+    progress = Progress(n_mine - n_mine_done, "embed", show=opts.progress)
     t_work = time.perf_counter()
     writer = BackgroundWriter(store)
     complete = False
@@ -330,8 +346,7 @@ def _embed_into(
         except BaseException:
             pass
         store.close()
-        if progress is not None:
-            progress.close()
+        progress.close()
         if staged and not complete:
             remove_path(store.path)
     return n_embedded, n_tokens, work_seconds

@@ -9,12 +9,13 @@ from typing import Any, Optional, Union
 
 import torch
 
+from rnalm import shipped
 from rnalm.alphabet import Alphabet
 from rnalm.api import load
 from rnalm.embedding.batching import Preparer, check_long_options
 from rnalm.embedding.metadata import adopt_old_identity, weights_file_sha256
 from rnalm.embedding.options import EmbedOptions, resolve_layers
-from rnalm.errors import RnalmError
+from rnalm.errors import RnalmError, option
 from rnalm.io.digest import state_sha256
 from rnalm.model import EncoderConfig
 
@@ -64,15 +65,32 @@ def setup_model(
         alphabet = alphabet.with_max_length(cfg.max_length)
     layers = resolve_layers(opts.layers, cfg.num_layers)
     if opts.contacts and getattr(model, "contact_head", None) is None:
-        raise RnalmError("--contacts: this model has no contact head")
+        raise RnalmError(f"{option('contacts')}: this model has no contact head")
     if "cls" in pools and not alphabet.prepend_bos:
-        raise RnalmError("--pool cls: this model's inputs have no <cls> token")
-    check_long_options(alphabet, opts.long, opts.overlap)
+        raise RnalmError(f"{option('pool', 'cls')}: this model's inputs have no <cls> token")
+    check_long_options(alphabet, opts.long, opts.window_overlap)
     preparer = Preparer(
         alphabet,
         opts.long,
-        opts.overlap,
+        opts.window_overlap,
         opts.unknown,
         refuse_windows="attention maps are not defined across windows" if opts.attentions else None,
     )
     return EmbedModel(model, cfg, alphabet, identity, layers, preparer), old_meta
+
+
+def attention_cost(em: EmbedModel, opts: EmbedOptions) -> int:
+    """Bytes per query-key pair of the attention maps a batch keeps (0 when none are kept)."""
+    cfg = em.config
+    return cfg.num_layers * cfg.attention_heads * 4 if (opts.contacts or opts.attentions) else 0
+
+
+def default_model() -> tuple[str, str]:
+    """(reference, name) of the backbone shipped with rnalm: the model used when none is named."""
+    entry = shipped.default_backbone()
+    if entry is None:
+        raise RnalmError(
+            f"no {option('model')} given and no backbone is shipped with this installation (manifest "
+            f"{shipped.root() / shipped.MANIFEST}); name one with {option('model')} (see `rnalm models`)"
+        )
+    return shipped.ref(entry.name), entry.name

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rnalm.embedding.dir_store import NpyStore, PtStore
-from rnalm.embedding.hdf5_store import HDF5Store
+from rnalm.embedding.hdf5_store import HDF5Store, has_userblock_magic
 from rnalm.embedding.store import FORMAT_NAME, STORAGES, OutputError, Store, storage_of
 from rnalm.io.output_guard import OutputKind
 
@@ -28,7 +28,10 @@ def open_store(path: Path) -> Store:
 
 
 def is_embedding_output(path: Path) -> bool:
-    """True when ``path`` holds an rnalm embedding output (HDF5 attribute or ``rnalm_embed.json``)."""
+    """True when ``path`` holds an rnalm embedding output (HDF5 user block or attribute, or
+    ``rnalm_embed.json``); an HDF5 output a kill left unreadable is still recognised by its user block."""
+    if path.is_file() and has_userblock_magic(path):
+        return True
     st = open_store(path)
     try:
         return st.read_metadata().get("format") == FORMAT_NAME

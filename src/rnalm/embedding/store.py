@@ -14,11 +14,12 @@ import os
 import shutil
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Optional
 
 import numpy as np
 
 from rnalm.embedding.outputs import RecordOutput
+from rnalm.errors import option
 from rnalm.io.output_guard import OutputError, OutputKind
 
 FORMAT_NAME = "rnalm-embeddings"
@@ -41,6 +42,8 @@ RESUME_KEYS = (
     "rank",
     "world_size",
 )
+#: The first bytes of an HDF5 file (at offset 0, or after its user block).
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 #: Settings that change batch composition: a mismatch is allowed but breaks bit-identity.
 BATCH_KEYS = ("tokens_per_batch", "lookahead")
 
@@ -63,6 +66,11 @@ class Store(ABC):
 
     @abstractmethod
     def load(self, record_id: str) -> dict[str, np.ndarray]: ...
+
+    def damage(self) -> Optional[str]:
+        """Why an existing output cannot be read at all (None: it can). Directory outputs are
+        always readable (files renamed into place, an append-only log); see the HDF5 store."""
+        return None
 
     # ----------------------------------------------------------------- writing
     @abstractmethod
@@ -101,7 +109,7 @@ def check_compatible(old: dict[str, Any], new: dict[str, Any], path: Path) -> li
         shown = "; ".join(f"{k}: {old.get(k)!r} in the output, {new.get(k)!r} now" for k in diffs)
         raise OutputError(
             f"{path}: cannot resume, the output was made with other settings ({shown}); "
-            f"use a new output path or --overwrite"
+            f"use a new output path or {option('overwrite')}"
         )
     return [k for k in BATCH_KEYS if _norm(old.get(k)) != _norm(new.get(k))]
 
@@ -124,8 +132,8 @@ def storage_of(path: Path) -> str:
             raise OutputError(f"{meta}: unknown storage {storage!r}")
         return storage
     with open(path, "rb") as fh:
-        head = fh.read(8)
-    if head == b"\x89HDF\r\n\x1a\n":
+        head = fh.read(520)
+    if HDF5_SIGNATURE in (head[:8], head[512:520]):  # at 0, or after a 512-byte user block
         return "hdf5"
     raise OutputError(f"{path}: exists and is not an rnalm embedding output (neither HDF5 nor an output directory)")
 

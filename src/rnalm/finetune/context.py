@@ -64,6 +64,8 @@ class Context:
     force_standardize: bool = False
     callbacks: Sequence[Any] = field(default_factory=list)
     device: torch.device = torch.device("cpu")
+    #: progress bars over training steps: None on a terminal or in a notebook, True always, False never
+    progress: Optional[bool] = None
 
 
 def load_backbone(ctx: Context) -> None:

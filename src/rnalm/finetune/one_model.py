@@ -129,6 +129,7 @@ def _train_network(
         metric,
         ctx.callbacks,
         ctx.log,
+        progress=ctx.progress,
     )
     outcome = trainer.train(resume=resume)
     model.load_saved_state(outcome.best_state)

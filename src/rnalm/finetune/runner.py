@@ -16,6 +16,7 @@ from typing import Any, Callable, Collection, Optional, Sequence
 import torch
 
 from rnalm import shipped
+from rnalm.errors import option
 from rnalm.finetune.context import (
     Context,
     Split,
@@ -35,6 +36,7 @@ from rnalm.finetune.one_model import train_one
 from rnalm.finetune.run_splits import cv_folds, fold_splits, groups, holdout_splits, strata
 from rnalm.io.jsonfile import write_json
 from rnalm.io.output_guard import OutputKind, input_inside, is_empty_dir, output_lock, write_marker
+from rnalm.io.progress import wanted
 from rnalm.numerics import current, reproducible
 from rnalm.runs import plots
 from rnalm.runs.backbones import FrozenFeatures, LMBackbone
@@ -80,18 +82,18 @@ def _prepare_run_dir(cfg: FinetuneConfig, resume: bool) -> Path:
     if run_dir.exists() and not is_empty_dir(run_dir):
         if not cfg.overwrite:
             raise RunDirError(
-                f"{run_dir} already exists and is not empty; choose another output_dir, "
-                f"set overwrite=true, or resume it with `rnalm finetune --resume {run_dir}`"
+                f"{run_dir} already exists and is not empty; choose another {option('output_dir')}, "
+                f"pass {option('overwrite')} to replace it, or {option('resume')} to continue it"
             )
         if not FINETUNE_RUN.owns(run_dir):
             raise RunDirError(
-                f"{run_dir} is not a run directory (no {CONFIG_FILE}); refusing to delete it with overwrite=true"
+                f"{run_dir} is not a run directory (no {CONFIG_FILE}); refusing to delete it with {option('overwrite')}"
             )
         inside = input_inside(run_dir, [expand_path(p) for p in (cfg.data.train, cfg.data.valid, cfg.data.test)])
         if inside is not None:
             raise RunDirError(
-                f"{run_dir} holds the data file {inside}; refusing to delete it with overwrite=true, "
-                f"choose another output_dir"
+                f"{run_dir} holds the data file {inside}; refusing to delete it with {option('overwrite')}, "
+                f"choose another {option('output_dir')}"
             )
         shutil.rmtree(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -148,12 +150,15 @@ def finetune(
     resume: bool = False,
     callbacks: Sequence[Any] = (),
     log: Optional[Callable[[str], None]] = print,
+    progress: Optional[bool] = None,
 ) -> RunResult:
     """Run a fine-tuning config end to end and return the run directory and its metrics.
 
     ``config``: a :class:`FinetuneConfig`, a YAML path or a dict; ``overrides``: ``key=value``
     strings. ``resume=True`` with a run directory path (or a config whose ``output_dir`` is one)
     continues an interrupted run from its last checkpoint using the run's saved config.
+    ``progress``: a bar over each epoch's steps -- ``None`` on a terminal or in a notebook only,
+    ``True`` always, ``False`` never.
     """
     log = log or (lambda _m: None)
     if resume and isinstance(config, (str, Path)) and Path(config).is_dir():
@@ -178,16 +183,30 @@ def finetune(
         if cfg.train.deterministic:
             torch.use_deterministic_algorithms(True, warn_only=True)
         try:
-            return _finetune(cfg, run_dir, resume, callbacks, log)
+            return _finetune(cfg, run_dir, resume, callbacks, log, progress)
         finally:
             torch.use_deterministic_algorithms(prev_det)
 
 
 def _finetune(
-    cfg: FinetuneConfig, run_dir: Path, resume: bool, callbacks: Sequence[Any], log: Callable[[str], None]
+    cfg: FinetuneConfig,
+    run_dir: Path,
+    resume: bool,
+    callbacks: Sequence[Any],
+    log: Callable[[str], None],
+    progress: Optional[bool],
 ) -> RunResult:
     task = get_task(cfg.task, cfg)
-    ctx = Context(cfg, task, run_dir, log, alphabet=None, callbacks=callbacks, device=run_device(cfg.train.device))
+    ctx = Context(
+        cfg,
+        task,
+        run_dir,
+        log,
+        alphabet=None,
+        callbacks=callbacks,
+        device=run_device(cfg.train.device),
+        progress=progress,
+    )
     bundle = load_data(cfg.data, cfg.task)
     ctx.force_standardize = bundle.force_standardize and task.scales_labels
     load_backbone(ctx)
@@ -214,7 +233,7 @@ def _finetune(
             needs,
             cache,
             cfg.backbone.embed_batch_size,
-            progress=log is print,
+            progress=wanted(ctx.progress),  # a bar where -q/--progress and the terminal allow
         )
         t0 = time.time()
         ctx.frozen.ensure(s for sp in splits.values() for s in sp.seqs)

@@ -25,6 +25,7 @@ from safetensors.torch import save_file
 
 from rnalm.errors import CheckpointError
 from rnalm.io.arrayfiles import read_safetensors
+from rnalm.io.progress import Progress, summary
 from rnalm.io.safe_torch import safe_torch_load
 from rnalm.metrics import greater_is_better
 from rnalm.runs.config import TrainConfig
@@ -145,6 +146,7 @@ class Trainer:
         metric: str,
         callbacks: Sequence[Any] = (),
         log: Callable[[str], None] = print,
+        progress: Optional[bool] = None,
     ) -> None:
         self.model, self.task, self.label_state, self.cfg = model, task, label_state, cfg
         self.train_ds, self.valid_ds, self.source = train_ds, valid_ds, source
@@ -152,6 +154,8 @@ class Trainer:
         self.metric = metric
         self.callbacks = list(callbacks)
         self.log = log
+        #: a bar over each epoch's steps (:class:`rnalm.io.progress.Progress`; None: on a terminal only)
+        self.progress = progress
         self.device = next(model.parameters()).device
         self.loss_fn = task.train_loss(cfg)
         self.steps_per_epoch = len(self._epoch_batches(0))  # the same count every epoch
@@ -278,6 +282,7 @@ class Trainer:
         best_state: Optional[dict[str, torch.Tensor]] = None
         t_start = time.time()
         losses = _Losses()
+        steps_before = state.global_step
         for epoch in range(start_epoch, cfg.epochs):
             if stopped:
                 break
@@ -300,7 +305,9 @@ class Trainer:
                 hook = getattr(cb, "on_epoch_end", None)
                 if hook is not None:
                     hook(self, epoch + 1, logs)
-        self._log_summary(state, start_epoch, time.time() - t_start, losses)
+        runtime = time.time() - t_start
+        self._log_summary(state, start_epoch, runtime, losses)
+        self.log(f"trained {summary(state.global_step - steps_before, runtime, 'steps')}")
         if best_state is None:
             best_state = self._best_from_disk(state)
         if not cfg.save_checkpoints:
@@ -334,42 +341,48 @@ class Trainer:
         return state, start_epoch, patience_counter, stopped
 
     def _train_epoch(self, state: TrainerState, epoch: int, losses: "_Losses") -> None:
-        """One pass over the training batches of ``epoch``; logs every ``logging_steps`` steps."""
+        """One pass over the training batches of ``epoch`` (a bar over its steps); logs every
+        ``logging_steps`` steps."""
         cfg = self.cfg
         self.model.train()
         collate = make_collate(self.train_ds, self.source, self.task.collate_targets)
         last_norm = 0.0
-        for step_in_epoch, idx in enumerate(self._epoch_batches(epoch)):
-            batch, y = collate(idx)
-            batch, y = to_device(batch, self.device), y.to(self.device)
-            out = self.model(batch)
-            loss = self.loss_fn(out, y)
-            if not torch.isfinite(loss):
-                raise RuntimeError(f"loss became {loss.item()} at step {state.global_step + 1}; lower train.lr")
-            loss.backward()
-            if cfg.grad_clip > 0:
-                last_norm = float(torch.nn.utils.clip_grad_norm_(self.params, cfg.grad_clip))
-            else:
-                last_norm = float(
-                    torch.linalg.vector_norm(
-                        torch.stack([p.grad.detach().norm() for p in self.params if p.grad is not None])
+        bar = Progress(self.steps_per_epoch, f"epoch {epoch + 1}/{cfg.epochs}", unit="steps", show=self.progress)
+        with bar:
+            for step_in_epoch, idx in enumerate(self._epoch_batches(epoch)):
+                batch, y = collate(idx)
+                batch, y = to_device(batch, self.device), y.to(self.device)
+                out = self.model(batch)
+                loss = self.loss_fn(out, y)
+                if not torch.isfinite(loss):
+                    raise RuntimeError(f"loss became {loss.item()} at step {state.global_step + 1}; lower train.lr")
+                loss.backward()
+                if cfg.grad_clip > 0:
+                    last_norm = float(torch.nn.utils.clip_grad_norm_(self.params, cfg.grad_clip))
+                else:
+                    last_norm = float(
+                        torch.linalg.vector_norm(
+                            torch.stack([p.grad.detach().norm() for p in self.params if p.grad is not None])
+                        )
                     )
-                )
-            self.optimizer.step()
-            self.scheduler.step()
-            self.optimizer.zero_grad(set_to_none=True)
-            state.global_step += 1
-            losses.add(loss.item(), len(y))
-            if state.global_step % cfg.logging_steps == 0:
-                state.log_history.append(
-                    {
-                        "epoch": round(epoch + (step_in_epoch + 1) / self.steps_per_epoch, 4),
-                        "grad_norm": last_norm,
-                        "learning_rate": self.scheduler.get_last_lr()[0],
-                        "loss": losses.take_running(),
-                        "step": state.global_step,
-                    }
-                )
+                self.optimizer.step()
+                self.scheduler.step()
+                self.optimizer.zero_grad(set_to_none=True)
+                state.global_step += 1
+                losses.add(loss.item(), len(y))
+                bar.update()
+                if bar.bar is not None:
+                    bar.bar.set_postfix_str(f"loss {loss.item():.4g}", refresh=False)
+                if state.global_step % cfg.logging_steps == 0:
+                    state.log_history.append(
+                        {
+                            "epoch": round(epoch + (step_in_epoch + 1) / self.steps_per_epoch, 4),
+                            "grad_norm": last_norm,
+                            "learning_rate": self.scheduler.get_last_lr()[0],
+                            "loss": losses.take_running(),
+                            "step": state.global_step,
+                        }
+                    )
 
     def _validate(self, state: TrainerState, epoch: int) -> tuple[dict[str, Any], bool]:
         """The end-of-epoch log entry and whether this epoch is the best so far."""

@@ -22,10 +22,12 @@ def in_notebook() -> bool:
     return "ipykernel" in sys.modules
 
 
-def wanted(show: Optional[bool], stream: TextIO = sys.stderr) -> bool:
-    """Whether to show a bar: as asked, else when ``stream`` is a terminal or we run in a notebook."""
+def wanted(show: Optional[bool], stream: Optional[TextIO] = None) -> bool:
+    """Whether to show a bar: as asked, else when ``stream`` (default: standard error as it is now)
+    is a terminal or we run in a notebook."""
     if show is not None:
         return show
+    stream = sys.stderr if stream is None else stream
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty()) or in_notebook()
 
@@ -49,8 +51,9 @@ class Progress:
         desc: str,
         unit: str = "records",
         show: Optional[bool] = None,
-        stream: TextIO = sys.stderr,
+        stream: Optional[TextIO] = None,
     ) -> None:
+        stream = sys.stderr if stream is None else stream  # looked up now: it may have been redirected
         self.unit = unit
         self.count = 0
         self.start = time.perf_counter()

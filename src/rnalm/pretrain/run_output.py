@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable, Optional
 
-from rnalm.errors import RnalmError
+from rnalm.errors import RnalmError, option
 from rnalm.io.native import read_native_config
 from rnalm.io.output_guard import REPLACE, OutputKind, claim_output, exists, remove_path, write_marker
 
@@ -50,8 +50,10 @@ def claim_pretrain_output(out: Path, resume: bool, overwrite: bool, inputs: Iter
     Call under the output's lock (:func:`rnalm.io.output_guard.output_lock`), on the main rank only.
     """
     if resume and overwrite:
-        raise RnalmError("--resume and --overwrite exclude each other")
-    action = claim_output(out, PRETRAIN_OUTPUT, overwrite, resume, inputs, resume_option="--resume")
+        raise RnalmError(f"{option('resume')} and {option('overwrite')} exclude each other")
+    action = claim_output(
+        out, PRETRAIN_OUTPUT, overwrite, resume, inputs, option("overwrite"), resume_option=option("resume")
+    )
     if action == REPLACE:
         for name in RUN_FILES:
             if exists(out / name):

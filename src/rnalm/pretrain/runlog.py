@@ -1,5 +1,6 @@
-"""What a pretraining run reports: metrics as JSON lines, info lines on stderr, a progress bar,
-optionally TensorBoard (an optional dependency, imported only when asked for). Rank 0 only."""
+"""What a pretraining run reports: metrics as JSON lines, info lines on stderr, optionally
+TensorBoard (an optional dependency, imported only when asked for). Rank 0 only. The progress
+bar is :class:`rnalm.io.progress.Progress`, drawn by the trainer."""
 
 from __future__ import annotations
 
@@ -7,17 +8,9 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any, Optional
-
-from tqdm import tqdm
+from typing import Any
 
 from rnalm.errors import RnalmError
-
-
-def progress_bar(enabled: bool, total: int, start: int) -> Optional[tqdm]:
-    if not enabled:
-        return None
-    return tqdm(total=total, initial=start, desc="pretrain", unit="step", file=sys.stderr)
 
 
 class RunLog:

@@ -17,19 +17,21 @@ under FSDP therefore has the same format as one written under DDP or by a single
 from __future__ import annotations
 
 import json
+import sys
 import time
 from contextlib import AbstractContextManager, ExitStack, nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import torch
 
 from rnalm.alphabet import Alphabet
 from rnalm.configfile import to_yaml
-from rnalm.errors import RnalmError
+from rnalm.errors import RnalmError, option
 from rnalm.io.native import save_native
 from rnalm.io.output_guard import output_lock
+from rnalm.io.progress import Progress
 from rnalm.model import RNAEncoder
 from rnalm.numerics import reproducible
 from rnalm.pretrain.build import build_model
@@ -46,23 +48,28 @@ from rnalm.pretrain.distributed import Dist, apply_fsdp, barrier, finish_distrib
 from rnalm.pretrain.labels import LabelCache, LabelStats, compute_labels
 from rnalm.pretrain.objective import collate, compute_losses, evaluate, summarise
 from rnalm.pretrain.run_output import claim_pretrain_output
-from rnalm.pretrain.runlog import RunLog, progress_bar
+from rnalm.pretrain.runlog import RunLog
 from rnalm.schema import check_fields
 from rnalm.training.schedule import lr_factor
 
 
-def pretrain(cfg: PretrainConfig, resume: bool = False, overwrite: bool = False) -> dict[str, Any]:
+def pretrain(
+    cfg: PretrainConfig, resume: bool = False, overwrite: bool = False, progress: Optional[bool] = None
+) -> dict[str, Any]:
     """Run pretraining; returns the final metrics. Writes to ``cfg.output``.
 
     An existing, non-empty output needs ``resume`` (continue from its newest checkpoint) or
     ``overwrite`` (start over; only an rnalm pretraining output, see :mod:`.run_output`). The
-    main rank holds the output's one-writer lock for the whole run.
+    main rank holds the output's one-writer lock for the whole run. ``progress``: a bar over the
+    steps and a closing line (steps, time, rate) on standard error -- ``None``: the bar on a
+    terminal or in a notebook when the config's ``progress`` is true; ``True`` always; ``False``
+    neither.
     """
     check_fields(cfg, "pretrain config")
     if cfg.distributed not in ("ddp", "fsdp"):
         raise RnalmError(f"distributed must be 'ddp' or 'fsdp', got {cfg.distributed!r}")
     if resume and overwrite:
-        raise RnalmError("--resume and --overwrite exclude each other")
+        raise RnalmError(f"{option('resume')} and {option('overwrite')} exclude each other")
     reproducible()  # run-to-run identical math (a no-op under RNALM_FAST_MATH=1)
     dist = init_distributed(cfg.device)
     out = Path(cfg.output)
@@ -70,7 +77,8 @@ def pretrain(cfg: PretrainConfig, resume: bool = False, overwrite: bool = False)
         if dist.main:
             held.enter_context(output_lock(out))
             claim_pretrain_output(out, resume, overwrite, [*cfg.data.paths, cfg.model.init_from])
-        return _pretrain(cfg, resume, dist, out)
+        show = progress if progress is not None else (None if cfg.progress else False)
+        return _pretrain(cfg, resume, dist, out, show if dist.main else False, progress is not False)
 
 
 @dataclass
@@ -103,7 +111,9 @@ class _Run:
         return nullcontext()
 
 
-def _pretrain(cfg: PretrainConfig, resume: bool, dist: Dist, out: Path) -> dict[str, Any]:
+def _pretrain(
+    cfg: PretrainConfig, resume: bool, dist: Dist, out: Path, show: Optional[bool], closing_line: bool
+) -> dict[str, Any]:
     run = _start(cfg, dist, out)
     _label_examples(run)
     if run.sharded:  # before the optimizer: fully_shard replaces parameters with sharded DTensors
@@ -124,8 +134,11 @@ def _pretrain(cfg: PretrainConfig, resume: bool, dist: Dist, out: Path) -> dict[
     if dist.main and run.step == 0:
         out.mkdir(parents=True, exist_ok=True)
         (out / "config.yaml").write_text(to_yaml(cfg))
-    _train(run, params, optimizer, scheduler)
-    return _finish(run)
+    bar = _train(run, params, optimizer, scheduler, show)
+    metrics = _finish(run)
+    if dist.main and closing_line:
+        print(f"rnalm pretrain: {bar.summary()} -> {out}", file=sys.stderr, flush=True)
+    return metrics
 
 
 def _start(cfg: PretrainConfig, dist: Dist, out: Path) -> _Run:
@@ -207,8 +220,11 @@ def _train(
     params: list[torch.nn.Parameter],
     optimizer: torch.optim.Optimizer,
     scheduler: torch.optim.lr_scheduler.LRScheduler,
-) -> None:
-    """Optimisation steps from ``run.step`` to ``optim.max_steps``: log, evaluate and save on schedule."""
+    show: Optional[bool],
+) -> Progress:
+    """Optimisation steps from ``run.step`` to ``optim.max_steps``: log, evaluate and save on schedule.
+
+    Returns the (closed) progress bar over those steps, which counted and timed them."""
     cfg = run.cfg
     step_model = wrap_for_ddp(run.model, run.dist, run.sharded, run.device)
     micro = MicroBatches(
@@ -217,7 +233,7 @@ def _train(
         cfg.optim.max_batch,
         cfg.seed,
     )
-    bar = progress_bar(cfg.progress and run.dist.main, cfg.optim.max_steps, run.step)
+    bar = Progress(max(cfg.optim.max_steps - run.step, 0), "pretrain", unit="steps", show=show)
     window: dict[str, float] = {}
     t_last, tokens_seen = time.time(), 0
     run.model.train()
@@ -230,15 +246,14 @@ def _train(
         scheduler.step()
         run.step += 1
         step, last = run.step, run.step == cfg.optim.max_steps
-        if bar is not None:
-            bar.update(1)
+        bar.update(1)
         if step % cfg.log_every == 0 or last:
             dt = time.time() - t_last
             rec: dict[str, Any] = summarise(window)
             rec.update(step=step, lr=scheduler.get_last_lr()[0], tokens_per_s=tokens_seen / max(dt, 1e-9))
             run.log.metrics(rec)
-            if bar is not None:
-                bar.set_postfix(loss=f"{rec.get('mlm_loss', 0):.3f}", acc=f"{rec.get('mlm_acc', 0):.3f}")
+            if bar.bar is not None:
+                bar.bar.set_postfix(loss=f"{rec.get('mlm_loss', 0):.3f}", acc=f"{rec.get('mlm_acc', 0):.3f}")
             window, t_last, tokens_seen = {}, time.time(), 0
         if run.valid and (step % cfg.eval_every == 0 or last):
             ev = evaluate(run.model, run.valid, run.valid_labels, run.alphabet, cfg, run.device, run.autocast)
@@ -246,8 +261,8 @@ def _train(
             run.model.train()
         if step % cfg.save_every == 0 or last:
             _save(run, optimizer, scheduler)
-    if bar is not None:
-        bar.close()
+    bar.close()
+    return bar
 
 
 def _accumulate(run: _Run, step_model: torch.nn.Module, micro: MicroBatches, window: dict[str, float]) -> int:

@@ -48,7 +48,7 @@ def _model_dirs(run_dir: Path, info: dict) -> list[Path]:
         if not d.labels.is_file() or not (d.weights.is_file() or d.feature_model.is_file()):
             raise RunDirError(
                 f"{d.path}: incomplete run (no {LABEL_FILE} / {WEIGHTS_FILE}); did training finish? "
-                f"Resume it with `rnalm finetune --resume {run_dir}`"
+                f"Resume it with `rnalm finetune --resume -o {run_dir}`"
             )
     return [d.path for d in dirs]
 

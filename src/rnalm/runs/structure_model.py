@@ -52,7 +52,7 @@ def _model_dirs(run_dir: Path, info: dict) -> list[Path]:
         if not d.weights.is_file():
             raise RnalmError(
                 f"{d.path}: no {WEIGHTS_FILE}; the training did not finish (resume it with "
-                f"`rnalm finetune --resume {run_dir}`)"
+                f"`rnalm finetune --resume -o {run_dir}`)"
             )
     return [d.path for d in dirs]
 
