@@ -40,7 +40,7 @@ test-all: venv
 	$(PY) -m pytest -q -m ''
 
 demo: venv
-	$(PY) -m rnalm demo --output demo_out
+	$(PY) -m rnalm demo --output demo_out --overwrite
 
 clean:
 	rm -rf $(VENV) demo_out

@@ -83,3 +83,21 @@ def test_demo_shows_every_record_when_one_is_too_long_for_the_structure_model(tm
     html = unescape((tmp_path / "out" / "report.html").read_text())
     assert f"longer than the model's {limit} nt: ViennaRNA MFE" in html
     assert f"record 'long': longer than the model's {limit} nt" in capsys.readouterr().err
+
+
+def test_demo_never_replaces_a_folder_it_did_not_write(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv(shipped.ENV_DIR, str(tmp_path / "no-models"))  # fast: nothing shipped
+    fasta = tmp_path / "x.fa"
+    fasta.write_text(">a\nGGGGAAAACCCC\n")
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep")
+    assert main(["demo", "-i", str(fasta), "-o", str(mine), "--no-vienna", "-q"]) == 2
+    assert main(["demo", "-i", str(fasta), "-o", str(mine), "--no-vienna", "-q", "--overwrite"]) == 2
+    assert (mine / "notes.txt").read_text() == "keep"
+    out = tmp_path / "out"
+    assert main(["demo", "-i", str(fasta), "-o", str(out), "--no-vienna", "-q"]) == 0
+    assert main(["demo", "-i", str(fasta), "-o", str(out), "--no-vienna", "-q"]) == 2  # exists: --overwrite
+    assert "--overwrite" in capsys.readouterr().err
+    assert main(["demo", "-i", str(fasta), "-o", str(out), "--no-vienna", "-q", "--overwrite"]) == 0
+    assert (out / "report.html").is_file()

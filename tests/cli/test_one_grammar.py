@@ -16,6 +16,7 @@ import pytest
 
 from rnalm import shipped
 from rnalm.cli import build_parser, main
+from rnalm.embedding import read_matrix
 
 #: commands that read sequences, and the shared options each must have
 SEQUENCE_COMMANDS = ("predict", "fold", "embed")
@@ -43,6 +44,12 @@ def test_every_sequence_command_takes_the_shared_options(command):
     assert not missing, f"rnalm {command} lacks {missing}"
 
 
+def test_the_demo_reads_and_writes_with_the_same_options():
+    # the demo runs every shipped model on CPU and reports letters a model lacks per record
+    wanted = set(SHARED) - {"--unknown", "--device"}
+    assert wanted <= _options("demo"), sorted(wanted - _options("demo"))
+
+
 def test_format_means_one_thing_or_nothing():
     # --format was the input format in predict and the output format in embed
     for command in _subparsers():
@@ -66,7 +73,7 @@ def _lamar_csv(tmp_path: Path) -> Path:
     return p
 
 
-def test_a_seq_label_csv_gets_the_same_row_ids_in_predict_and_fold(tmp_path, capsys):
+def test_a_seq_label_csv_gets_the_same_row_ids_in_predict_fold_and_embed(tmp_path, capsys):
     src = _lamar_csv(tmp_path)
     rc, out, _ = _run(capsys, ["predict", "--task", "halflife", "-i", str(src), "-q"])
     assert rc == 0
@@ -75,7 +82,10 @@ def test_a_seq_label_csv_gets_the_same_row_ids_in_predict_and_fold(tmp_path, cap
                                "vienna", "-q"])  # fmt: skip
     assert rc == 0
     folded = [r["id"] for r in csv.DictReader(io.StringIO(out), delimiter="\t")]
-    assert predicted == folded == ["halflife_1", "halflife_2"]  # never the label
+    rc, _, _ = _run(capsys, ["embed", "-i", str(src), "-o", str(tmp_path / "emb.h5"), "-q"])
+    assert rc == 0
+    embedded, _ = read_matrix(tmp_path / "emb.h5")
+    assert predicted == folded == list(embedded) == ["halflife_1", "halflife_2"]  # never the label
 
 
 @pytest.mark.parametrize(
@@ -115,9 +125,10 @@ def test_outputs_follow_the_umask_in_every_command(tmp_path, capsys):
             "fold": ["fold", "-i", str(fa), "-o", str(tmp_path / "fold"), "--files", "ct,bpseq,dbn,npy"],
             "embed": ["embed", "-i", str(fa), "-o", str(tmp_path / "emb.h5")],
             "convert": ["convert", str(shipped.package_root() / "utrlm-mini"), str(tmp_path / "native")],
+            "demo": ["demo", "-i", str(fa), "-o", str(tmp_path / "demo"), "--no-vienna"],
         }
         for name, argv in runs.items():
-            assert main([*argv, "-q"] if name != "convert" else argv) == 0, name
+            assert main([*argv, "-q"] if name in SEQUENCE_COMMANDS else argv) == 0, name
             out = Path(argv[argv.index("-o") + 1]) if "-o" in argv else tmp_path / "native"
             modes = _modes(out)
             assert modes and modes <= {0o644, 0o755}, f"{name}: {sorted(oct(m) for m in modes)}"

@@ -11,7 +11,7 @@ from safetensors.torch import load_file
 
 from rnalm.finetune import finetune
 from rnalm.runs.errors import DataError, RunDirError
-from rnalm.runs.predict import predict_file
+from rnalm.runs.prediction_table import predict_run_file
 
 from .conftest import base_config, gc_label, write_csv
 
@@ -26,7 +26,8 @@ def quiet(_msg: str) -> None:
 
 
 def assert_predict_reproduces(run_dir, tmp_path, valid_csv, column="prediction"):
-    out = predict_file(run_dir, valid_csv, tmp_path / "pred.csv", log=quiet)
+    out = tmp_path / "pred.csv"
+    predict_run_file(run_dir, valid_csv, out)
     got = [float(r[column]) for r in read_csv(out)]
     want = [float(r[column]) for r in read_csv(run_dir / "predictions.csv") if r["split"] == "valid"]
     assert got == pytest.approx(want, rel=1e-4, abs=1e-5)
@@ -157,9 +158,11 @@ def test_kfold_classification_with_resnet_head(tmp_path, classification_file):
             assert (res.run_dir / f"fold_{i}" / name).is_file()
     assert (res.run_dir / "folds_auroc.png").is_file()
     # Predicting with a CV run averages the fold models' class probabilities.
-    out = read_csv(predict_file(res.run_dir, classification_file, tmp_path / "p.csv", log=quiet))
-    assert len(out) == 60 and set(out[0]) == {"id", "prediction", "prob_0", "prob_1", "length"}
-    assert all(abs(float(r["prob_0"]) + float(r["prob_1"]) - 1) < 1e-4 for r in out)
+    predict_run_file(res.run_dir, classification_file, tmp_path / "p.csv")
+    out = read_csv(tmp_path / "p.csv")
+    # a 0/1 label named "label": one "probability" column (of class 1), then length, read, note
+    assert len(out) == 60 and list(out[0])[-4:] == ["probability", "length", "read", "note"]
+    assert all(0 <= float(r["probability"]) <= 1 for r in out)
 
 
 def test_early_stopping_on_a_flat_metric(tmp_path, regression_files):

@@ -13,7 +13,8 @@ A shipped model that is not installed is reported as such (the report and the te
 and its column stays empty; nothing needs the network. Everything goes under ``-o/--output``:
 ``report.html`` (self-contained, relative links), ``predictions.tsv``, ``structures/<method>/``
 (``.dbn``, ``.ct``, ``.bpseq``, ``.npy``, ``.arc.png``, ``.dotplot.png``), ``cards/`` (the model
-cards of the shipped models used) and ``embeddings.npy``.
+cards of the shipped models used) and ``embeddings.npy``. The folder is built aside and swapped in
+when complete; an existing one is replaced only with ``--overwrite``, and only if it is a demo report.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from __future__ import annotations
 import argparse
 
 from rnalm import examples
-from rnalm.report.demo import run_demo
+from rnalm.cli.options import add_input, add_output, add_overwrite, add_quiet
+from rnalm.report.demo import quiet, run_demo, say
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -31,13 +33,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument(
-        "-i",
-        "--input",
-        default=None,
-        help=f"FASTA or CSV (default: the {examples.EXAMPLE_FASTA} installed with rnalm)",
-    )
-    p.add_argument("-o", "--output", default="demo_out", help="output directory (default demo_out)")
+    add_input(p, required=False, unknown=False)
+    add_output(p, "output folder (default demo_out)", required=False, default="demo_out")
+    add_overwrite(p)
+    add_quiet(p)
     p.add_argument(
         "--model", default=None, help="language model for the embeddings (path or name; default: the shipped backbone)"
     )
@@ -47,4 +46,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     source = args.input if args.input is not None else str(examples.path())
-    return run_demo(source, args.output, model=args.model, vienna=not args.no_vienna)
+    return run_demo(
+        source,
+        args.output,
+        model=args.model,
+        vienna=not args.no_vienna,
+        overwrite=args.overwrite,
+        input_format=args.input_format,
+        seq_column=args.seq_column,
+        id_column=args.id_column,
+        log=quiet if args.quiet else say,
+    )

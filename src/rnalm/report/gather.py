@@ -29,7 +29,7 @@ def main_column(entry: Any) -> str:
 def _display(entry: Any, row: dict) -> str:
     """The text of a prediction cell: a probability (ires), class (probability), or a number."""
     name = main_column(entry)
-    value = row.get(name)
+    value = row[name]  # a scored row (the caller checks "read") has every prediction column
     if name.endswith("_probability"):
         return f"{float(value):.2f}"
     probability = row.get(f"prob_{value}")
