@@ -5,6 +5,7 @@ from rnalm.io.progress import Progress, summary, wanted
 
 def test_summary_line_counts_time_and_rate():
     assert summary(1090, 66.2) == "1090 records in 66.2 s (16.5 records/s)"
+    assert summary(1, 0.5) == "1 record in 0.5 s (2.0 records/s)"
 
 
 def test_bar_only_on_a_terminal_unless_asked():

@@ -35,7 +35,8 @@ def wanted(show: Optional[bool], stream: Optional[TextIO] = None) -> bool:
 def summary(count: int, seconds: float, unit: str = "records") -> str:
     """``1090 records in 66.2 s (16.5 records/s)``: the closing line of a long command."""
     rate = count / seconds if seconds > 0 else float("inf")
-    return f"{count} {unit} in {seconds:.1f} s ({rate:.1f} {unit}/s)"
+    counted = unit[:-1] if count == 1 and unit.endswith("s") else unit  # 1 record, 2 records
+    return f"{count} {counted} in {seconds:.1f} s ({rate:.1f} {unit}/s)"
 
 
 class Progress:
