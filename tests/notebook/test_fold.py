@@ -20,7 +20,7 @@ pytest.importorskip("RNA")
 
 def test_a_dataframe_comes_back_with_its_columns_and_the_structure_columns():
     df = pd.DataFrame({"name": ["hp", "bad"], "seq": ["GGGGAAAACCCC", "GGGXAAACCC"], "te": [1.5, 2.5]}, index=[10, 20])
-    out = rnalm.fold(df, method="vienna", seq_column="seq", id_column="name")
+    out = rnalm.fold(df, model="vienna", seq_column="seq", id_column="name")
     assert list(out.columns) == ["name", "seq", "te", "length", "method", "structure", "pairs", "energy", "note"]
     assert list(out.index) == [10, 20] and list(out["te"]) == [1.5, 2.5]
     assert out.loc[10, "structure"] == "((((....))))" and out.loc[10, "energy"] == pytest.approx(-5.4)
@@ -30,18 +30,18 @@ def test_a_dataframe_comes_back_with_its_columns_and_the_structure_columns():
 
 
 def test_probabilities_are_one_array_per_record():
-    out = rnalm.fold({"a": "GGGGAAAACCCC", "b": "GGGAAACCC"}, method="vienna", probabilities=True)
+    out = rnalm.fold({"a": "GGGGAAAACCCC", "b": "GGGAAACCC"}, model="vienna", probabilities=True)
     assert [p.shape for p in out["probabilities"]] == [(12, 12), (9, 9)]
     assert out["probabilities"][0][0, 11] > 0.5
 
 
 def test_strict_raises_and_names_python_keywords():
     with pytest.raises(RnalmError, match=r"record 'seq_2': invalid character 'X'.*unknown='N'"):
-        rnalm.fold(["GGGGAAAACCCC", "GGGXAAACCC"], method="vienna", strict=True)
+        rnalm.fold(["GGGGAAAACCCC", "GGGXAAACCC"], model="vienna", strict=True)
     with pytest.raises(RnalmError, match=r"long= must be one of vienna, skip, error"):
-        rnalm.fold(["GGGGAAAACCCC"], method="vienna", long="windows")
-    with pytest.raises(RnalmError, match=r"threshold= apply to learned models only"):
-        rnalm.fold(["GGGGAAAACCCC"], method="vienna", threshold=0.3)
+        rnalm.fold(["GGGGAAAACCCC"], model="vienna", long="windows")
+    with pytest.raises(RnalmError, match=r"threshold= apply to probability-map predictors; model='vienna'"):
+        rnalm.fold(["GGGGAAAACCCC"], model="vienna", threshold=0.3)
 
 
 def test_records_past_the_models_window_are_folded_by_vienna(tmp_path, monkeypatch):
@@ -59,7 +59,7 @@ def test_records_past_the_models_window_are_folded_by_vienna(tmp_path, monkeypat
             return maps
 
     monkeypatch.setattr(RunModel, "load", classmethod(lambda cls, d, device=None: Ends() if Path(d) == run else None))
-    out = rnalm.fold(["GAAAAC", "GGGGAAAACCCC"], run=run)
+    out = rnalm.fold(["GAAAAC", "GGGGAAAACCCC"], model=run)
     assert list(out["method"]) == ["run", "vienna"]
     assert list(out["note"]) == ["", "longer than the model's 8 nt: ViennaRNA MFE"]
 
