@@ -70,3 +70,21 @@ def test_the_docstring_example_runs():
     for test in finder.find(notebook_fold.fold, "fold", globs={}):
         runner.run(test)
     assert runner.summarize(verbose=False).failed == 0
+
+
+def test_every_predictor_of_the_table_is_named_as_on_the_command_line(structure_files, monkeypatch):
+    monkeypatch.setenv("RNALM_HOME", str(structure_files.home))
+    monkeypatch.setenv("RNALM_OFFLINE", "1")
+    seqs = {"hp": "GGGGAAAACCCC", "long": "GGGGAAAACCCC" * 3}
+    by_name = rnalm.fold(seqs, model="protrna-ss-head", backbone=str(structure_files.protrna_backbone))
+    by_path = rnalm.fold(seqs, model=structure_files.protrna_head, backbone=str(structure_files.protrna_backbone))
+    pd.testing.assert_frame_equal(by_name, by_path)
+    assert list(by_name["method"]) == ["protrna-ss-head", "vienna"]
+    assert by_name["note"][1] == "longer than the model's 20 nt: ViennaRNA MFE"
+    fm = rnalm.fold(seqs, model="rna-fm-ss-resnet", threshold=1.0, probabilities=True)
+    assert list(fm["method"]) == ["rna-fm-ss-resnet", "vienna"] and fm["pairs"][0] == 0  # 36 nt > 30
+    assert [p.shape for p in fm["probabilities"]] == [(12, 12), (36, 36)]
+    for name in ("vienna-mea", "vienna-bpp"):
+        assert rnalm.fold(seqs, model=name)["structure"][0] == "((((....))))"
+    with pytest.raises(RnalmError, match=r"backbone= applies to model='protrna-ss-head' only"):
+        rnalm.fold(seqs, model="vienna-bpp", backbone="protrna")
