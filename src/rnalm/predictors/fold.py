@@ -32,6 +32,7 @@ from typing import Callable, Iterator, Optional, Sequence, Union
 
 import h5py
 import numpy as np
+import torch
 
 from rnalm import hub, shipped
 from rnalm.api import load, resolve
@@ -316,8 +317,11 @@ def _build_protrna(req: Request) -> FoldPredictor:
     return from_model(f"ProtRNA RotaFormer {path}", model, options, method="protrna-ss-head")
 
 
-def _device(device: Optional[str]) -> Optional[str]:
-    return None if device in (None, "auto") else device
+def _device(device: Optional[str]) -> str:
+    """``--device``: as given, else CUDA when available (the commands' default), else the CPU."""
+    if device in (None, "auto"):
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
 
 
 # ------------------------------------------------------------------------------ content probes
