@@ -354,7 +354,6 @@ def is_protrna_head(path: Path) -> bool:
 
 
 # ------------------------------------------------------------------------------ the table
-_SHIPPED = shipped.structure_entry
 PREDICTORS: tuple[PredictorSpec, ...] = (
     PredictorSpec(
         "shipped",
@@ -392,7 +391,7 @@ PREDICTORS: tuple[PredictorSpec, ...] = (
     PredictorSpec(
         "protrna-ss-head",
         "ProtRNA RotaFormer head (ssHead_RF_bprna.h5), or a .h5 in its layout, on --backbone",
-        "protrna (--backbone NAME_OR_PATH; any 1,280-wide backbone in ProtRNA's layout)",
+        "protrna backbone (or --backbone: 1,280 wide, ProtRNA's layout)",
         "MIT",
         ("protrna-ss-head", "protrna"),
         "510 nt (the backbone's)",
@@ -441,7 +440,7 @@ NAMES = tuple(s.name for s in PREDICTORS if s.name != "RUN_DIR")
 def spec_for(model: Union[str, Path, None]) -> tuple[PredictorSpec, Optional[Path]]:
     """The table row ``model`` names, and the path it gave (a name gives none)."""
     name = "shipped" if model is None else str(model)
-    entry = _SHIPPED() if name not in BY_NAME else None
+    entry = shipped.structure_entry() if name not in BY_NAME else None
     if name in BY_NAME or (entry is not None and name == entry.name):
         return BY_NAME.get(name, BY_NAME["shipped"]), None
     path = Path(name).expanduser()
@@ -478,9 +477,9 @@ def choose(
 
 
 # ------------------------------------------------------------------------------ rnalm models
-def _cached(spec: PredictorSpec, rows: dict[str, Listing]) -> str:
+def _cached(spec: PredictorSpec, rows: dict[str, Listing], entry: Optional[Entry]) -> str:
     if spec.name == "shipped":
-        return "installed" if _SHIPPED() is not None else "not installed"
+        return "installed" if entry is not None else "not installed"
     if not spec.downloads:
         return "-"
     return ", ".join(f"{n}: {rows[n].cached}" if n in rows else f"{n}: ?" for n in spec.downloads)
@@ -489,15 +488,17 @@ def _cached(spec: PredictorSpec, rows: dict[str, Listing]) -> str:
 def listings(cache_dir: Union[str, Path, None] = None) -> Iterator[Listing]:
     """One ``rnalm models`` row per structure predictor (source ``structure``), from :data:`PREDICTORS`."""
     rows = {r.name: r for r in hub.listings(cache_dir)}
+    installed = shipped.structure_entry()
     for spec in PREDICTORS:
-        entry = _SHIPPED() if spec.name == "shipped" else None
+        entry = installed if spec.name == "shipped" else None
+        post = options_text(shipped_options(entry)) + " (its card's)" if entry is not None else spec.postprocess
         yield Listing(
             name=spec.name,
             source="structure",
             format="",
             size=None,
             sha256="",
-            cached=_cached(spec, rows),
+            cached=_cached(spec, rows, installed),
             licence=spec.licence,
             description=spec.description + (f" ({entry.name})" if entry is not None else ""),
             location="",
@@ -505,7 +506,7 @@ def listings(cache_dir: Union[str, Path, None] = None) -> Iterator[Listing]:
             kind="structure predictor",
             needs=spec.backbone,
             limit=spec.limit,
-            postprocess=spec.postprocess,
+            postprocess=post,
             downloads=spec.downloads,
         )
 
