@@ -50,9 +50,11 @@ from rnalm.structure.predict import PostprocessOptions, Prediction, ProbabilityM
 from rnalm.structure.predict import Predictor as PredictFn
 from rnalm.structure.vienna import vienna_fold, vienna_mea
 
-#: Post-processing of rna-fm's ``launch/predict.py`` (``engine/predictor.py``: ``postprocess``):
-#: ``p > 0.5`` off the diagonal, no pair with ``|i - j| <= 1``, non-canonical pairs allowed (no
-#: ``--forbid_nc``), conflicts resolved by decreasing probability -- the ``.ct`` it writes.
+#: Post-processing of rna-fm's ``launch/predict.py`` (``engine/predictor.py``: ``postprocess``, whose
+#: output its ``.ct`` files hold): ``p > threshold`` (its default 0.5) off the diagonal, no pair with
+#: ``|i - j| <= 1``, non-canonical pairs allowed (unless ``--forbid_nc``), then candidates taken by
+#: decreasing probability while their row and column are free -- on a symmetric map, greedy one
+#: partner per base.
 RNAFM_POSTPROCESS = PostprocessOptions(threshold=0.5, min_loop=1, canonical_only=False, one_partner="greedy")
 #: ProtRNA's rule (``test_downstream_ss.py``): ``sigmoid > 0.25`` and nothing else. A structure file
 #: holds one partner per base, so a base above 0.25 with several partners keeps its most probable one
