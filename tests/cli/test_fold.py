@@ -79,7 +79,7 @@ def test_a_2000_nt_record_among_short_ones_is_folded_by_vienna_and_marked(tmp_pa
     run, model = model_run
     long = ("GGGGAAAACCCC" + "A" * 38) * 40  # 2,000 nt: past the model's 1,020
     fa = _fa(tmp_path, f">a\nGAAAAC\n>long\n{long}\n>b\nCAAAAG\n")
-    rc, out, err = _fold(capsys, "-i", fa, "-o", str(tmp_path / "o"), "--run", str(run))
+    rc, out, err = _fold(capsys, "-i", fa, "-o", str(tmp_path / "o"), "--model", str(run))
     assert rc == 0, err
     rows = _summary(tmp_path / "o" / "summary.tsv")
     assert [(r["id"], r["method"]) for r in rows] == [("a", "run"), ("long", "vienna"), ("b", "run")]
@@ -94,7 +94,7 @@ def test_a_2000_nt_record_among_short_ones_is_folded_by_vienna_and_marked(tmp_pa
 def test_a_record_beyond_every_limit_gets_a_noted_row_naming_the_one_limit_to_raise(tmp_path, capsys, model_run):
     run, _ = model_run
     fa = _fa(tmp_path, f">a\nGAAAAC\n>long\n{'ACGU' * 500}\n")
-    rc, _, err = _fold(capsys, "-i", fa, "-o", str(tmp_path / "o"), "--run", str(run), "--max-length", "1500")
+    rc, _, err = _fold(capsys, "-i", fa, "-o", str(tmp_path / "o"), "--model", str(run), "--max-length", "1500")
     assert rc == 0, err
     rows = _summary(tmp_path / "o" / "summary.tsv")
     assert rows[1]["structure"] == "" and rows[1]["method"] == ""
@@ -103,18 +103,18 @@ def test_a_record_beyond_every_limit_gets_a_noted_row_naming_the_one_limit_to_ra
         "not folded; raise --max-length to at least 2000 to fold it with ViennaRNA"
     )
     assert not CIRCULAR.search(err + rows[1]["note"])
-    rc, _, err = _fold(capsys, "-i", fa, "--run", str(run), "--max-length", "1500", "--strict")
+    rc, _, err = _fold(capsys, "-i", fa, "--model", str(run), "--max-length", "1500", "--strict")
     assert rc == 2 and "record 'long': longer than the model's 1020 nt" in err
-    rc, out, err = _fold(capsys, "-i", fa, "--run", str(run), "--long", "skip")
+    rc, out, err = _fold(capsys, "-i", fa, "--model", str(run), "--long", "skip")
     assert rc == 0 and "longer than the model's 1020 nt: not folded (--long skip)" in out
-    rc, out, err = _fold(capsys, "-i", fa, "--run", str(run), "--long", "error")
+    rc, out, err = _fold(capsys, "-i", fa, "--model", str(run), "--long", "error")
     assert rc == 2 and out == ""
     assert "record 'long': 2000 nt is longer than the model's window of 1020 nt; --long vienna folds" in err
 
 
 def test_vienna_method_names_only_its_own_bound(tmp_path, capsys):
     fa = _fa(tmp_path, ">a\nGGGGAAAACCCC\n>b\n" + "GGGAAACCC" * 3 + "\n")
-    rc, out, _ = _fold(capsys, "-i", fa, "--method", "vienna", "--max-length", "20")
+    rc, out, _ = _fold(capsys, "-i", fa, "--model", "vienna", "--max-length", "20")
     assert rc == 0
     note = out.splitlines()[2].split("\t")[-1]
     assert note == (
@@ -125,29 +125,29 @@ def test_vienna_method_names_only_its_own_bound(tmp_path, capsys):
 
 def test_one_bad_record_does_not_stop_the_file_but_strict_does(tmp_path, capsys):
     fa = _fa(tmp_path, ">ok\nGGGGAAAACCCC\n>bad\nGGGGAXAACCCC\n>ok2\nGGGAAACCC\n")
-    rc, out, err = _fold(capsys, "-i", fa, "-o", str(tmp_path / "o"), "--method", "vienna")
+    rc, out, err = _fold(capsys, "-i", fa, "-o", str(tmp_path / "o"), "--model", "vienna")
     assert rc == 0, err
     rows = _summary(tmp_path / "o" / "summary.tsv")
     assert [r["structure"] for r in rows] == ["((((....))))", "", "(((...)))"]
     assert rows[1]["note"].startswith("invalid character 'X' at position 6 (1-based)")
     assert "--unknown N reads other letters as N" in rows[1]["note"]
     assert "0 via ViennaRNA fallback; 1 with notes" in err
-    rc, _, err = _fold(capsys, "-i", fa, "-o", str(tmp_path / "strict"), "--method", "vienna", "--strict")
+    rc, _, err = _fold(capsys, "-i", fa, "-o", str(tmp_path / "strict"), "--model", "vienna", "--strict")
     assert rc == 2 and "record 'bad': invalid character 'X' at position 6" in err
     assert not (tmp_path / "strict").exists()  # checked before anything was written
-    rc, out, _ = _fold(capsys, "-i", fa, "--method", "vienna", "--unknown", "N")
+    rc, out, _ = _fold(capsys, "-i", fa, "--model", "vienna", "--unknown", "N")
     assert rc == 0 and out.splitlines()[2].split("\t")[3] == "((((....))))"
 
 
 def test_csv_rows_are_ids_and_ids_become_percent_escaped_file_names(tmp_path, capsys):
     csv = tmp_path / "lamar.csv"
     csv.write_text("seq,label\nGGGGAAAACCCC,-0.4621123499222085\nGGGAAACCC,1.5\n")
-    rc, out, err = _fold(capsys, "-i", str(csv), "-o", str(tmp_path / "o"), "--method", "vienna", "--files", "dbn")
+    rc, out, err = _fold(capsys, "-i", str(csv), "-o", str(tmp_path / "o"), "--model", "vienna", "--files", "dbn")
     assert rc == 0, err
     assert [r["id"] for r in _summary(tmp_path / "o" / "summary.tsv")] == ["lamar_1", "lamar_2"]
     assert sorted(p.name for p in (tmp_path / "o").glob("*.dbn")) == ["lamar_1.dbn", "lamar_2.dbn"]
     fa = _fa(tmp_path, ">a/b\nGGGGAAAACCCC\n>a_b\nGGGAAACCC\n")
-    rc, _, err = _fold(capsys, "-i", fa, "-o", str(tmp_path / "slash"), "--method", "vienna", "--files", "ct")
+    rc, _, err = _fold(capsys, "-i", fa, "-o", str(tmp_path / "slash"), "--model", "vienna", "--files", "ct")
     assert rc == 0, err
     assert sorted(p.name for p in (tmp_path / "slash").glob("*.ct")) == ["a%2Fb.ct", "a_b.ct"]
     assert read_ct(tmp_path / "slash" / "a%2Fb.ct")[0].id == "a/b"
@@ -155,7 +155,7 @@ def test_csv_rows_are_ids_and_ids_become_percent_escaped_file_names(tmp_path, ca
 
 def test_summary_has_dot_bracket_pairs_and_energy(tmp_path, capsys, model_run):
     rc, out, err = _fold(
-        capsys, "-i", _fa(tmp_path, ">hp\nGGGGAAAACCCC\n"), "-o", str(tmp_path / "v"), "--method", "vienna"
+        capsys, "-i", _fa(tmp_path, ">hp\nGGGGAAAACCCC\n"), "-o", str(tmp_path / "v"), "--model", "vienna"
     )
     assert rc == 0, err
     (row,) = _summary(tmp_path / "v" / "summary.tsv")
@@ -173,18 +173,18 @@ def test_summary_has_dot_bracket_pairs_and_energy(tmp_path, capsys, model_run):
     }
     run, _ = model_run  # a model's structure gets ViennaRNA's energy where ViennaRNA can score it
     fa = _fa(tmp_path, ">gc\nGAAAAC\n>aa\nAAAAAA\n")
-    rc, out, _ = _fold(capsys, "-i", fa, "--run", str(run))
+    rc, out, _ = _fold(capsys, "-i", fa, "--model", str(run))
     rows = [line.split("\t") for line in out.splitlines()[1:]]
     assert rows[0][3:6] == ["(....)", "1", "4.50"] and rows[1][3:6] == ["(....)", "1", ""]  # A-A: no energy
 
 
 def test_per_record_files_only_with_files(tmp_path, capsys):
     fa = _fa(tmp_path, ">hp one\nGGGGAAAACCCC\n>x|2\nacgtacgtagctagctagcatcgatcgatgc\n")
-    rc, _, err = _fold(capsys, "-i", fa, "-o", str(tmp_path / "plain"), "--method", "vienna")
+    rc, _, err = _fold(capsys, "-i", fa, "-o", str(tmp_path / "plain"), "--model", "vienna")
     assert rc == 0, err
     assert sorted(p.name for p in (tmp_path / "plain").iterdir()) == ["rnalm_output.json", "summary.tsv"]
     out = tmp_path / "all"
-    rc, _, err = _fold(capsys, "-i", fa, "-o", str(out), "--method", "vienna", "--files", "ct,bpseq,dbn,npy")
+    rc, _, err = _fold(capsys, "-i", fa, "-o", str(out), "--model", "vienna", "--files", "ct,bpseq,dbn,npy")
     assert rc == 0, err
     stems = ("hp", "x|2")
     names = sorted(f"{s}.{k}" for s in stems for k in ("ct", "bpseq", "dbn", "npy"))
@@ -195,9 +195,9 @@ def test_per_record_files_only_with_files(tmp_path, capsys):
     assert read_dbn(out / "x|2.dbn")[0].sequence == "ACGUACGUAGCUAGCUAGCAUCGAUCGAUGC"
     p = np.load(out / "hp.npy")
     assert p.shape == (12, 12) and np.array_equal(p, p.T)
-    rc, _, err = _fold(capsys, "-i", fa, "--method", "vienna", "--files", "ct")
+    rc, _, err = _fold(capsys, "-i", fa, "--model", "vienna", "--files", "ct")
     assert rc == 2 and "give -o DIR" in err
-    rc, _, err = _fold(capsys, "-i", fa, "-o", str(tmp_path / "x"), "--method", "vienna", "--files", "ct,pdf")
+    rc, _, err = _fold(capsys, "-i", fa, "-o", str(tmp_path / "x"), "--model", "vienna", "--files", "ct,pdf")
     assert rc == 2 and "--files takes a comma-separated list of ct, bpseq, dbn, npy; got 'pdf'" in err
 
 
@@ -208,7 +208,7 @@ def test_outputs_follow_the_umask(tmp_path, capsys, umask, file_mode, dir_mode):
     old = os.umask(umask)
     try:
         rc, _, err = _fold(
-            capsys, "-i", fa, "-o", str(tmp_path / "o"), "--method", "vienna", "--files", "ct,npy", "--plots"
+            capsys, "-i", fa, "-o", str(tmp_path / "o"), "--model", "vienna", "--files", "ct,npy", "--plots"
         )
     finally:
         os.umask(old)
@@ -221,13 +221,13 @@ def test_outputs_follow_the_umask(tmp_path, capsys, umask, file_mode, dir_mode):
 
 def test_closing_line_names_records_time_rate_fallbacks_and_notes(tmp_path, capsys):
     fa = _fa(tmp_path, ">a\nGGGGAAAACCCC\n>b\nGGGAAACCC\n")
-    rc, out, err = _fold(capsys, "-i", fa, "--method", "vienna")
+    rc, out, err = _fold(capsys, "-i", fa, "--model", "vienna")
     assert rc == 0
     assert re.fullmatch(r"2 records in \d+\.\d s \(\d+\.\d records/s\); 0 via ViennaRNA fallback; 0 with notes\n", err)
     assert out.splitlines()[0] == "id\tlength\tmethod\tstructure\tpairs\tenergy\tnote" and len(out.splitlines()) == 3
-    rc, _, err = _fold(capsys, "-i", fa, "--method", "vienna", "-q")
+    rc, _, err = _fold(capsys, "-i", fa, "--model", "vienna", "-q")
     assert rc == 0 and err == ""
-    rc, _, err = _fold(capsys, "-i", fa, "--method", "vienna", "--progress")
+    rc, _, err = _fold(capsys, "-i", fa, "--model", "vienna", "--progress")
     assert rc == 0 and "2/2" in err  # the bar, even when standard error is not a terminal
 
 
@@ -244,7 +244,7 @@ def test_a_plot_that_fails_is_a_note_and_the_structures_are_written(tmp_path, ca
 
     monkeypatch.setattr(outputs, "arc_diagram", broken)
     fa = _fa(tmp_path, ">a\nGGGGAAAACCCC\n>b\nGGGAAACCC\n")
-    rc, _, err = _fold(capsys, "-i", fa, "-o", str(tmp_path / "o"), "--method", "vienna", "--plots")
+    rc, _, err = _fold(capsys, "-i", fa, "-o", str(tmp_path / "o"), "--model", "vienna", "--plots")
     assert rc == 0, err
     rows = _summary(tmp_path / "o" / "summary.tsv")
     assert rows[0]["note"] == "" and rows[1]["note"] == "plots not written: ValueError: no room"
@@ -256,7 +256,7 @@ def test_resume_folds_only_missing_records_and_gives_the_same_output(tmp_path, c
 
     fa = _fa(tmp_path, "".join(f">r{i}\n{'GGGGAAAACCCC'[: 9 + i % 4]}\n" for i in range(6)))
     whole = tmp_path / "whole"
-    assert _fold(capsys, "-i", fa, "-o", str(whole), "--method", "vienna", "--files", "ct,dbn")[0] == 0
+    assert _fold(capsys, "-i", fa, "-o", str(whole), "--model", "vienna", "--files", "ct,dbn")[0] == 0
     real, calls = folding.vienna_fold, []
 
     def stops_after_three(seq, rid, bpp=False):
@@ -267,23 +267,23 @@ def test_resume_folds_only_missing_records_and_gives_the_same_output(tmp_path, c
 
     monkeypatch.setattr(folding, "vienna_fold", stops_after_three)
     out = tmp_path / "o"
-    rc, _, err = _fold(capsys, "-i", fa, "-o", str(out), "--method", "vienna", "--files", "ct,dbn")
+    rc, _, err = _fold(capsys, "-i", fa, "-o", str(out), "--model", "vienna", "--files", "ct,dbn")
     assert rc == 130 and "3 of 6 records are kept" in err and "--resume" in err
     assert not out.exists()
-    rc, _, err = _fold(capsys, "-i", fa, "-o", str(out), "--method", "vienna", "--files", "ct", "--resume")
+    rc, _, err = _fold(capsys, "-i", fa, "-o", str(out), "--model", "vienna", "--files", "ct", "--resume")
     assert rc == 2 and "started with other options (files: ['ct', 'dbn'] then, ['ct'] now)" in err
     calls.clear()
     monkeypatch.setattr(
         folding, "vienna_fold", lambda seq, rid, bpp=False: calls.append(rid) or real(seq, rid, bpp=bpp)
     )
-    rc, _, err = _fold(capsys, "-i", fa, "-o", str(out), "--method", "vienna", "--files", "ct,dbn", "--resume")
+    rc, _, err = _fold(capsys, "-i", fa, "-o", str(out), "--model", "vienna", "--files", "ct,dbn", "--resume")
     assert rc == 0, err
     assert calls == ["r3", "r4", "r5"]
     assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in whole.iterdir())
     for p in whole.iterdir():
         assert (out / p.name).read_bytes() == p.read_bytes(), p.name
     assert not [q for q in tmp_path.iterdir() if q.name.startswith(".")]
-    rc, _, err = _fold(capsys, "-i", fa, "-o", str(out), "--method", "vienna", "--files", "ct,dbn", "--resume")
+    rc, _, err = _fold(capsys, "-i", fa, "-o", str(out), "--model", "vienna", "--files", "ct,dbn", "--resume")
     assert rc == 0 and "complete, nothing to resume (--overwrite folds again)" in err
 
 
@@ -297,7 +297,7 @@ def test_resume_folds_only_missing_records_and_gives_the_same_output(tmp_path, c
 )
 def test_an_unreadable_file_is_one_clear_error_and_writes_nothing(tmp_path, capsys, fasta, msg):
     out = tmp_path / "out"
-    rc, _, err = _fold(capsys, "--input", _fa(tmp_path, fasta), "--output", str(out), "--method", "vienna")
+    rc, _, err = _fold(capsys, "--input", _fa(tmp_path, fasta), "--output", str(out), "--model", "vienna")
     assert rc == 2 and err.startswith("rnalm fold: error: ") and err.count("\n") == 1
     assert re.search(msg, err), err
     assert not out.exists()
@@ -306,43 +306,55 @@ def test_an_unreadable_file_is_one_clear_error_and_writes_nothing(tmp_path, caps
 def test_option_errors_name_options_of_fold(tmp_path, capsys):
     fa = _fa(tmp_path, ">a\nGGGGAAAACCCC\n")
     o = str(tmp_path / "o")
+    assert "--model names the predictor" in _fold(capsys, "-i", fa, "-o", o, "--model", "vienna", "--run", o)[2]
     assert (
-        "--run and --method vienna exclude each other"
-        in _fold(capsys, "-i", fa, "-o", o, "--method", "vienna", "--run", o)[2]
+        "--threshold apply to probability-map predictors; --model vienna predicts a structure"
+        in _fold(capsys, "-i", fa, "--model", "vienna", "--threshold", "0.3")[2]
     )
+    assert "--max-length must be positive" in _fold(capsys, "-i", fa, "--model", "vienna", "--max-length", "0")[2]
+    assert "name the run directory: --model RUN_DIR" in _fold(capsys, "-i", fa, "--method", "run")[2]
+    assert "--unknown must be N (or mask / unk" in _fold(capsys, "-i", fa, "--model", "vienna", "--unknown", "X")[2]
     assert (
-        "--threshold apply to learned models only"
-        in _fold(capsys, "-i", fa, "--method", "vienna", "--threshold", "0.3")[2]
+        "--backbone applies to --model protrna-ss-head only"
+        in _fold(capsys, "-i", fa, "--model", "vienna", "--backbone", "protrna")[2]
     )
-    assert "--max-length must be positive" in _fold(capsys, "-i", fa, "--method", "vienna", "--max-length", "0")[2]
-    assert "--method run needs --run" in _fold(capsys, "-i", fa, "--method", "run")[2]
-    assert "--unknown must be N (or mask / unk" in _fold(capsys, "-i", fa, "--method", "vienna", "--unknown", "X")[2]
+    err = _fold(capsys, "-i", fa, "--model", "rnafold")[2]
+    assert "--model rnafold: no such file or directory, and not a structure predictor's name" in err
+    assert "vienna-mea" in err and "rnalm models" in err
+
+
+def test_earlier_spellings_run_and_method_name_the_same_predictors(tmp_path, capsys, model_run):
+    run, _ = model_run
+    fa = _fa(tmp_path, ">a\nGAAAAC\n")
+    by_model = _fold(capsys, "-i", fa, "--model", str(run))[1]
+    assert _fold(capsys, "-i", fa, "--run", str(run))[1] == by_model
+    assert _fold(capsys, "-i", fa, "--method", "vienna")[1] == _fold(capsys, "-i", fa, "--model", "vienna")[1]
 
 
 def test_run_dir_errors(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(RunModel, "load", classmethod(lambda cls, run_dir, device=None: None))
     fa = _fa(tmp_path, ">a\nGGGGAAAACCCC\n")
     run = tmp_path / "run"
-    rc, _, err = _fold(capsys, "-i", fa, "--run", str(run))
-    assert rc == 2 and f"run directory {run} does not exist" in err
+    rc, _, err = _fold(capsys, "-i", fa, "--model", str(run))
+    assert rc == 2 and f"--model {run}: no such file or directory, and not a structure predictor's name" in err
     run.mkdir()
-    assert "is not a trained `rnalm finetune` run (no run_info.json)" in _fold(capsys, "-i", fa, "--run", str(run))[2]
+    assert "is not a trained `rnalm finetune` run (no run_info.json)" in _fold(capsys, "-i", fa, "--model", str(run))[2]
     (run / "run_info.json").write_text(json.dumps({"task": "regression"}))
-    assert "is a 'regression' run, not a secondary-structure model" in _fold(capsys, "-i", fa, "--run", str(run))[2]
+    assert "is a 'regression' run, not a secondary-structure model" in _fold(capsys, "-i", fa, "--model", str(run))[2]
     (run / "run_info.json").write_text(json.dumps({"task": "structure"}))
-    assert "no structure model could be loaded" in _fold(capsys, "-i", fa, "--run", str(run))[2]
+    assert "no structure model could be loaded" in _fold(capsys, "-i", fa, "--model", str(run))[2]
 
 
 def test_run_models_fold_in_batches_with_their_post_processing(tmp_path, capsys, model_run):
     run, model = model_run
     fa = _fa(tmp_path, ">a\nGAAAAC\n>b\nGAAAAAAA\n>c\nCAAAAG\n")
     out = tmp_path / "o"
-    rc, _, err = _fold(capsys, "-i", fa, "-o", str(out), "--run", str(run), "--batch-size", "2", "--files", "dbn,npy")
+    rc, _, err = _fold(capsys, "-i", fa, "-o", str(out), "--model", str(run), "--batch-size", "2", "--files", "dbn,npy")
     assert rc == 0, err
     assert model.calls == [[6, 8], [6]] and model.device is None
-    assert _fold(capsys, "-i", fa, "--run", str(run), "--device", "cpu")[0] == 0 and model.device == "cpu"
+    assert _fold(capsys, "-i", fa, "--model", str(run), "--device", "cpu")[0] == 0 and model.device == "cpu"
     assert read_dbn(out / "a.dbn")[0].dot_bracket() == "(....)"
-    args = ("-i", fa, "-o", str(out), "--run", str(run), "--files", "dbn,npy", "--overwrite", "--canonical-only")
+    args = ("-i", fa, "-o", str(out), "--model", str(run), "--files", "dbn,npy", "--overwrite", "--canonical-only")
     assert _fold(capsys, *args, "--threshold", "0.95")[0] == 0
     assert read_dbn(out / "a.dbn")[0].pairs == () and read_dbn(out / "b.dbn")[0].pairs == ()
     assert _fold(capsys, *args)[0] == 0
@@ -353,22 +365,22 @@ def test_run_models_fold_in_batches_with_their_post_processing(tmp_path, capsys,
 def test_existing_output_needs_overwrite_and_overwrite_replaces_only_fold_output(tmp_path, capsys, child_lock):
     fa = _fa(tmp_path, ">hp\nGGGGAAAACCCC\n>b\nGGGAAACCC\n")
     out = tmp_path / "o"
-    assert _fold(capsys, "-i", fa, "-o", str(out), "--method", "vienna", "--files", "dbn")[0] == 0
-    rc, _, err = _fold(capsys, "-i", fa, "-o", str(out), "--method", "vienna")
+    assert _fold(capsys, "-i", fa, "-o", str(out), "--model", "vienna", "--files", "dbn")[0] == 0
+    rc, _, err = _fold(capsys, "-i", fa, "-o", str(out), "--model", "vienna")
     assert rc == 2 and "o: already exists; pass --resume to complete it or --overwrite to replace it" in err
     one = _fa(tmp_path, ">hp\nGGGGAAAACCCC\n", "one.fa")
-    assert _fold(capsys, "-i", one, "-o", str(out), "--method", "vienna", "--files", "dbn", "--overwrite")[0] == 0
+    assert _fold(capsys, "-i", one, "-o", str(out), "--model", "vienna", "--files", "dbn", "--overwrite")[0] == 0
     assert not (out / "b.dbn").exists() and (out / "hp.dbn").is_file()  # replaced as a whole
     assert not [q for q in tmp_path.iterdir() if q.name.startswith(".")]  # no staging, old copy or lock left
     with child_lock(out) as pid:
-        rc, _, err = _fold(capsys, "-i", one, "-o", str(out), "--method", "vienna", "--overwrite")
+        rc, _, err = _fold(capsys, "-i", one, "-o", str(out), "--model", "vienna", "--overwrite")
         assert rc == 2 and f"o: process {pid} is writing this output" in err
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "notes.txt").write_text("x")
-    rc, _, err = _fold(capsys, "-i", one, "-o", str(mine), "--method", "vienna", "--overwrite")
+    rc, _, err = _fold(capsys, "-i", one, "-o", str(mine), "--model", "vienna", "--overwrite")
     assert rc == 2 and "mine: exists and is not an rnalm fold output folder" in err
     inside = _fa(mine, ">hp\nGGGGAAAACCCC\n")
-    rc, _, err = _fold(capsys, "-i", inside, "-o", str(mine), "--method", "vienna", "--overwrite")
+    rc, _, err = _fold(capsys, "-i", inside, "-o", str(mine), "--model", "vienna", "--overwrite")
     assert rc == 2 and "holds this command's input" in err
     assert sorted(p.name for p in mine.iterdir()) == sorted(["notes.txt", Path(inside).name])

@@ -110,7 +110,7 @@ def test_fold_defaults_to_the_shipped_structure_model(use_shipped, fasta, tmp_pa
                 str(fasta),
                 "--output",
                 str(out),
-                "--method",
+                "--model",
                 "shipped",
                 "-q",
                 "--threshold",
@@ -131,8 +131,8 @@ def test_fold_without_shipped_model_says_what_to_do(tmp_path, monkeypatch, fasta
     err = capsys.readouterr().err
     assert (
         "no structure model is shipped" in err
-        and "--run (a trained structure model)" in err
-        and "--method vienna" in err
+        and "--model RUN_DIR (a trained structure model)" in err
+        and "--model vienna" in err
     )
 
 

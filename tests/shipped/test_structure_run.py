@@ -51,3 +51,10 @@ def test_structure_run_ships_and_folds_by_default(tiny_models, tmp_path, monkeyp
     assert main(["fold", "-i", str(tmp_path / "in.fa"), "-o", str(tmp_path / "out"), "--files", "dbn,npy"]) == 0
     assert "structure model: bb-fold (shipped" in capsys.readouterr().err
     assert (tmp_path / "out" / "x.dbn").is_file() and (tmp_path / "out" / "y.npy").is_file()
+    default = (tmp_path / "out" / "summary.tsv").read_text()
+    for name in ("shipped", "bb-fold"):  # named as a predictor, or by the shipped model's own name
+        assert (
+            main(["fold", "-i", str(tmp_path / "in.fa"), "-o", str(tmp_path / f"out-{name}"), "-q", "--model", name])
+            == 0
+        )
+        assert (tmp_path / f"out-{name}" / "summary.tsv").read_text() == default

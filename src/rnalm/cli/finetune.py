@@ -22,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "finetune",
         help="fine-tune / evaluate a predictor of a sequence property (regression or classification) "
-        "or of secondary structure (task=structure; then `rnalm fold --run RUN_DIR`)",
+        "or of secondary structure (task=structure; then `rnalm fold --model RUN_DIR`)",
         description="Trains a head (optionally with its language-model backbone) on labelled sequences and writes a "
         "run directory: resolved config, best weights, trainer_state.json, metrics.json, predictions.csv "
         "and figures. Every config key can be overridden as section.key=value, e.g. train.lr=1e-4 "

@@ -1,6 +1,8 @@
 """``rnalm fold``: secondary structures for every record of a FASTA (or CSV/TSV) file.
 
-Without ``-o`` the summary table goes to standard output; with ``-o DIR`` it is ``DIR/summary.tsv``,
+``--model`` names the predictor (:data:`rnalm.predictors.fold.PREDICTORS`: the shipped model, a run
+directory, RNA-FM's SS-ResNet, ProtRNA's RotaFormer head, ViennaRNA MFE / MEA / thresholded base-pair
+probabilities). Without ``-o`` the summary table goes to standard output; with ``-o DIR`` it is ``DIR/summary.tsv``,
 plus per-record files on request (``--files ct,bpseq,dbn,npy``, ``--plots``). Records the model
 cannot fold (longer than its window, letters it cannot read) are folded by ViennaRNA or get a row
 with a note (:mod:`rnalm.structure.folding`); ``--strict`` makes them errors instead.
@@ -28,7 +30,7 @@ from rnalm.io.output_guard import (
 )
 from rnalm.io.progress import Progress
 from rnalm.io.seqio import iter_records, unique_ids
-from rnalm.predictors.fold import FoldPredictor, Overrides, choose
+from rnalm.predictors.fold import DEFAULT_PROTRNA_BACKBONE, NAMES, FoldPredictor, Overrides, choose
 from rnalm.structure import journal
 from rnalm.structure.folding import LONG_POLICIES, VIENNA, VIENNA_MAX_LENGTH, Folded, FoldPolicy, fold, precheck
 from rnalm.structure.outputs import (
@@ -47,11 +49,14 @@ from rnalm.structure.plots import require_matplotlib
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "fold",
-        help="predict RNA secondary structures (shipped model, your trained model, or ViennaRNA)",
-        description="Fold every record with the structure model shipped with rnalm (the default: no --run "
-        "and no --method; see `rnalm models`), a structure model trained by `rnalm finetune` (--run "
-        "RUN_DIR) or ViennaRNA (--method vienna: MFE structures). Records longer than the model reads "
-        "are folded by ViennaRNA (--long). Output: one row per record -- id, length, method, structure "
+        help="predict RNA secondary structures (shipped model, RNA-FM, ProtRNA, your trained model, ViennaRNA)",
+        description="Fold every record with the structure predictor --model names (`rnalm models` lists them "
+        "with what each needs): the structure model shipped with rnalm (the default), a structure model "
+        "trained by `rnalm finetune` (its run directory), RNA-FM's SS-ResNet (rna-fm-ss-resnet, or a .pth in "
+        "its layout), ProtRNA's RotaFormer head (protrna-ss-head, or a .h5 in its layout; backbone from "
+        "--backbone) or ViennaRNA (vienna: MFE; vienna-mea: maximum expected accuracy; vienna-bpp: base-pair "
+        "probabilities through the post-processing options). Records longer than the predictor reads are "
+        "folded by ViennaRNA (--long). Output: one row per record -- id, length, method, structure "
         "(dot-bracket), pairs, energy (kcal/mol: ViennaRNA's energy of the row's structure; empty for "
         "pseudoknots or non-canonical pairs), note -- to standard output, or to DIR/summary.tsv with "
         "-o DIR. The input is read and its ids checked before anything is written; a record that "
@@ -64,8 +69,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         metavar="N|mask|unk|A|C|G|U",
         help="read letters other than A, C, G, U, T, N as this letter: N (also mask / unk) is a base that "
-        "pairs with nothing, in the model (read as <mask>) and in ViennaRNA alike (default: such a record "
-        "gets a row with a note naming the letter; --strict: an error)",
+        "pairs with nothing, in the model (read as <mask>, ProtRNA's x) and in ViennaRNA alike (default: such "
+        "a record gets a row with a note naming the letter; --strict: an error)",
     )
     add_output(
         p,
@@ -74,28 +79,38 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_overwrite(p, resume=True)
     p.add_argument(
-        "--method",
-        choices=("shipped", "vienna", "run"),
+        "--model",
         default=None,
-        help="'shipped' for the structure model shipped with rnalm (the default without --run), "
-        "'vienna' for ViennaRNA, 'run' for a trained model (the default when --run is given)",
+        metavar="NAME_OR_PATH",
+        help=f"structure predictor: {', '.join(NAMES)} (default shipped), an `rnalm finetune` structure run "
+        "directory, or a model file (RNA-FM SS-ResNet .pth, ProtRNA RotaFormer head .h5; recognised by "
+        "content). `rnalm models` lists them with what each needs",
     )
-    p.add_argument("--run", metavar="RUN_DIR", help="run directory of a structure model trained by `rnalm finetune`")
+    p.add_argument(
+        "--backbone",
+        default=None,
+        metavar="NAME_OR_PATH",
+        help=f"the backbone the ProtRNA head reads (default {DEFAULT_PROTRNA_BACKBONE}: the registered "
+        "ProtRNA_pretrained.h5; any backbone in ProtRNA's layout and width)",
+    )
+    # earlier spellings of --model: --run RUN_DIR and --method shipped|vienna|run
+    p.add_argument("--run", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--method", default=None, choices=("shipped", "vienna", "run"), help=argparse.SUPPRESS)
     p.add_argument(
         "--long",
         choices=LONG_POLICIES,
         default="vienna",
-        help="records longer than the learned model reads (its backbone's window, e.g. 1020 nt): 'vienna' "
-        "folds them with ViennaRNA (method vienna, with a note; the default), 'skip' leaves them "
-        "unfolded with a note, 'error' stops",
+        help="records longer than the predictor reads (its limit: the shipped model's or a run's window, "
+        "RNA-FM 1022 nt, ProtRNA 510 nt, ViennaRNA --max-length): 'vienna' folds them with ViennaRNA MFE "
+        "(method vienna, with a note; the default), 'skip' leaves them unfolded with a note, 'error' stops",
     )
     p.add_argument(
         "--max-length",
         type=int,
         default=VIENNA_MAX_LENGTH,
         metavar="NT",
-        help=f"longest record ViennaRNA folds, as --long vienna or --method vienna (default {VIENNA_MAX_LENGTH}; "
-        "its time grows as L^3); longer records get a row with a note. The learned model's own window "
+        help=f"longest record ViennaRNA folds, as --long vienna or --model vienna* (default {VIENNA_MAX_LENGTH}; "
+        "its time grows as L^3); longer records get a row with a note. A learned model's own limit "
         "comes from the model",
     )
     p.add_argument(
@@ -111,26 +126,34 @@ def register(sub: argparse._SubParsersAction) -> None:
         "probability map; default: none). Named by record id, '/' as %%2F",
     )
     p.add_argument("--plots", action="store_true", help="also an arc diagram and a dot plot (PNG) per record in -o DIR")
-    p.add_argument("--batch-size", type=int, default=8, help="records per model call (learned models only)")
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=8,
+        help="records per model call (learned models; RNA-FM and ProtRNA run one record per forward, as their "
+        "own scripts do)",
+    )
     add_device(p)
     add_quiet(p)
     pp = p.add_argument_group(
-        "post-processing of probability maps (learned models only; ViennaRNA's structure is its MFE)"
+        "post-processing of probability maps (every predictor but vienna and vienna-mea, which predict "
+        "structures); each predictor's own defaults: `rnalm models`"
     )
     pp.add_argument(
         "--threshold",
         type=float,
         default=None,
-        help="pair if probability > threshold (default 0.5, or the shipped model's own, or the one a "
-        "--run recorded from its training split: structure.select_threshold / "
-        "python -m rnalm.finetune.structure.calibrate; a cross-validated run records the mean of its "
-        "fold thresholds)",
+        help="pair if probability > threshold (default the predictor's own: the shipped model's, RNA-FM 0.5, "
+        "ProtRNA 0.25, vienna-bpp 0.5, or the one a run recorded from its training split: "
+        "structure.select_threshold / python -m rnalm.finetune.structure.calibrate; a cross-validated run "
+        "records the mean of its fold thresholds)",
     )
     pp.add_argument(
         "--min-loop",
         type=int,
         default=None,
-        help="minimum hairpin loop: pairs with j - i <= this are removed (default 3, i.e. |i-j| < 4)",
+        help="minimum hairpin loop: pairs with j - i <= this are removed (default the predictor's own: 3, "
+        "i.e. |i-j| < 4; RNA-FM 1; ProtRNA 0)",
     )
     pp.add_argument("--canonical-only", action="store_true", default=None, help="allow only AU, GC and GU pairs")
     pp.add_argument(
@@ -138,14 +161,24 @@ def register(sub: argparse._SubParsersAction) -> None:
         choices=("greedy", "matching", "none"),
         default=None,
         help="resolve bases with several candidate partners: greedy by probability (default) or "
-        "maximum-weight matching",
+        "maximum-weight matching; none keeps every pair (a base with two partners then stops the file)",
     )
     p.set_defaults(func=run)
 
 
 def _settings(args: argparse.Namespace, kinds: tuple[str, ...]) -> dict:
     """What the rows and files depend on, besides the input: a resumed output must match it."""
-    keys = ("method", "run", "threshold", "min_loop", "canonical_only", "one_partner", "long", "max_length", "unknown")
+    keys = (
+        "model",
+        "backbone",
+        "threshold",
+        "min_loop",
+        "canonical_only",
+        "one_partner",
+        "long",
+        "max_length",
+        "unknown",
+    )
     return {**{k: getattr(args, k) for k in keys}, "files": list(kinds), "plots": bool(args.plots)}
 
 
@@ -161,6 +194,18 @@ class Counts:
         self.noted += bool(note)
 
 
+def model_choice(args: argparse.Namespace) -> Optional[str]:
+    """``--model``, or what the earlier ``--run`` / ``--method`` said (one name, one meaning)."""
+    legacy = args.run or (None if args.method in (None, "run") else args.method)
+    if args.method == "run" and not args.run:
+        raise RnalmError(f"name the run directory: {option('model', 'RUN_DIR')}")
+    if args.run and args.method not in (None, "run"):
+        raise RnalmError(f"--run and --method {args.method} exclude each other: use {option('model')} alone")
+    if args.model and legacy and args.model != legacy:
+        raise RnalmError(f"{option('model')} names the predictor; --run / --method are its earlier spellings")
+    return args.model or legacy
+
+
 def run(args: argparse.Namespace) -> int:
     if args.batch_size < 1:
         raise RnalmError(f"--batch-size must be >= 1, got {args.batch_size}")
@@ -171,7 +216,8 @@ def run(args: argparse.Namespace) -> int:
     if args.plots:
         require_matplotlib()
     out = Path(args.output) if args.output else None
-    inputs = [args.input, args.run]
+    args.model = model_choice(args)
+    inputs = [args.input, args.model if args.model and Path(args.model).exists() else None]
     if out is not None:
         claim_output(out, FOLD_OUTPUT, args.overwrite, args.resume, inputs, resume_option="--resume")
         if out.exists() and not out.is_dir():
@@ -180,7 +226,9 @@ def run(args: argparse.Namespace) -> int:
     records = [(r.id, r.seq) for r in unique_ids(source, args.input)]
     log = (lambda _m: None) if args.quiet else (lambda m: print(m, file=sys.stderr))
     overrides = Overrides(args.threshold, args.min_loop, args.canonical_only, args.one_partner)
-    predictor = choose(args.method, args.run, overrides, args.device, bpp=policy.probabilities, log=log)
+    predictor = choose(
+        args.model, args.backbone, overrides, args.device, bpp=policy.probabilities, max_length=args.max_length, log=log
+    )
     precheck(records, predictor, policy)
     counts = Counts()
     with Progress(len(records), "fold", show=progress_choice(args), stream=sys.stderr) as progress:

@@ -2,8 +2,10 @@
 
 Rows come from the *sources* in :data:`SOURCES`: functions ``f(cache_dir) -> Iterable[rnalm.hub.Listing]``:
 the models shipped inside the package (:func:`rnalm.shipped.listings`, rows with
-``source == "shipped"``, printed in their own table first) and the registry of downloadable
-checkpoints (:func:`rnalm.hub.listings`).
+``source == "shipped"``, printed in their own table first), the registry of downloadable
+checkpoints (:func:`rnalm.hub.listings`) and the structure predictors ``rnalm fold --model`` takes
+(:func:`rnalm.predictors.fold.listings`, ``source == "structure"``: what each needs, its limit, its
+own post-processing, whether its files are cached).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Callable, Iterable, Optional, Sequence, Union
 
 from rnalm import hub, shipped
 from rnalm.hub import Listing
+from rnalm.predictors import fold as fold_predictors
 
 #: A source of rows: ``f(cache_dir) -> Iterable[Listing]``.
 Source = Callable[[Union[str, Path, None]], Iterable[Listing]]
@@ -23,7 +26,10 @@ Source = Callable[[Union[str, Path, None]], Iterable[Listing]]
 SOURCES: tuple[Source, ...] = (
     shipped.listings,
     hub.listings,
+    fold_predictors.listings,
 )
+#: ``source`` of the rows of :func:`rnalm.predictors.fold.listings`, printed as their own table.
+STRUCTURE = "structure"
 
 
 def collect(cache_dir: Union[str, Path, None] = None, sources: Optional[Sequence[Source]] = None) -> list[Listing]:
@@ -74,7 +80,26 @@ def format_shipped_table(rows: list[Listing]) -> str:
     )
 
 
+def format_structure_table(rows: list[Listing]) -> str:
+    """Structure predictors: what each reads, its limit, its post-processing, its files."""
+    header = ("--model", "NEEDS", "LIMIT", "POST-PROCESSING", "LICENCE", "DOWNLOAD (CACHED)")
+    return _table(header, [(r.name, r.needs, r.limit, r.postprocess, r.licence, r.cached) for r in rows])
+
+
 def format_details(row: Listing) -> str:
+    if row.source == STRUCTURE:
+        lines = [
+            f"{row.name}: {row.description}",
+            f"  needs:    {row.needs}",
+            f"  limit:    {row.limit}",
+            f"  post-processing: {row.postprocess}",
+            f"  licence:  {row.licence}",
+            f"  download: {', '.join(row.downloads) or 'nothing'}"
+            + (f" (cached: {row.cached})" if row.downloads else ""),
+        ]
+        if row.aliases:
+            lines.append(f"  aliases:  {', '.join(row.aliases)}")
+        return "\n".join(lines)
     lines = [f"{row.name}: {row.description}"]
     if row.source == "shipped":
         lines += [
@@ -102,13 +127,15 @@ def format_details(row: Listing) -> str:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "models",
-        help="list the models rnalm can load by name",
+        help="list the models rnalm can load by name, and the structure predictors of rnalm fold",
         description="Lists the models shipped inside the package (installed, work offline: kind, "
         "task alias, size, validation metric from the model card) and the registered "
         "downloadable checkpoints (published format, size, whether a sha256 is "
         "published or, once cached, whether its files are checked against the "
         "publisher's sha256 or one recorded at the first download (trust on first "
-        "use), whether it is in the local cache, licence).",
+        "use), whether it is in the local cache, licence), and the structure predictors `rnalm fold "
+        "--model` takes (what each needs, its longest record, its own post-processing, licence, "
+        "downloads and whether they are cached).",
     )
     p.add_argument(
         "--cache-dir", type=Path, default=None, help="cache folder (default: $RNALM_HOME, else ~/.cache/rnalm)"
@@ -126,7 +153,8 @@ def run(args: argparse.Namespace) -> int:
         print("\n\n".join(format_details(r) for r in rows))
     else:
         local = [r for r in rows if r.source == "shipped"]
-        remote = [r for r in rows if r.source != "shipped"]
+        folds = [r for r in rows if r.source == STRUCTURE]
+        remote = [r for r in rows if r.source not in ("shipped", STRUCTURE)]
         if local:
             print("Shipped with rnalm (installed, work offline; model cards: rnalm models -v):")
             print(format_shipped_table(local))
@@ -142,4 +170,7 @@ def run(args: argparse.Namespace) -> int:
                 "sha256 is recorded then."
             )
         print(SHA256_LEGEND)
+        if folds:
+            print("\nStructure predictors (rnalm fold --model NAME, rnalm.fold(model=NAME); files by content too):")
+            print(format_structure_table(folds))
     return 0

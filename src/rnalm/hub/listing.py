@@ -29,10 +29,17 @@ class Listing:
     citation: str = ""
     notes: str = ""
     aliases: tuple[str, ...] = ()
-    #: shipped models only: backbone | task | structure, the task alias, the card's validation metric.
+    #: shipped models: backbone | task | structure, the task alias, the card's validation metric;
+    #: ``structure predictor`` for the rows of ``rnalm fold --model``.
     kind: str = ""
     task: str = ""
     metric: str = ""
+    #: structure predictors only: the backbone it reads, its longest record, its own post-processing,
+    #: the registered checkpoints it needs
+    needs: str = ""
+    limit: str = ""
+    postprocess: str = ""
+    downloads: tuple[str, ...] = ()
 
 
 def listings(cache_dir: Union[str, Path, None] = None) -> Iterator[Listing]:

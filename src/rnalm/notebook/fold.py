@@ -24,14 +24,17 @@ COLUMNS = ("length", "method", "structure", "pairs", "energy", "note")
 
 def fold(
     data: Sequences,
-    method: Optional[str] = None,
-    run: Optional[str | Path] = None,
+    model: Optional[str | Path] = None,
     *,
+    backbone: Optional[str] = None,
     long: str = "vienna",
     max_length: Optional[int] = VIENNA_MAX_LENGTH,
     unknown: Optional[str] = None,
     strict: bool = False,
     threshold: Optional[float] = None,
+    min_loop: Optional[int] = None,
+    canonical_only: Optional[bool] = None,
+    one_partner: Optional[str] = None,
     device: Optional[str] = None,
     progress: Optional[bool] = None,
     probabilities: bool = False,
@@ -44,21 +47,26 @@ def fold(
 
     ``data`` is anything :func:`rnalm.notebook.inputs.as_records` takes: sequences, ``(id,
     sequence)`` pairs, a dict, a Series, a DataFrame (its columns are kept) or a FASTA/CSV/TSV path.
-    ``method`` / ``run`` choose the predictor as ``rnalm fold --method / --run`` do: the shipped
-    structure model by default, ``"vienna"`` for ViennaRNA, a trained run directory. Added columns:
-    ``length``, ``method`` (``shipped``, ``run`` or ``vienna``; empty when not folded),
+    ``model`` names the predictor as ``rnalm fold --model`` does (the table
+    :data:`rnalm.predictors.fold.PREDICTORS`): the shipped structure model by default, a trained run
+    directory, ``"rna-fm-ss-resnet"`` or a ``.pth`` in its layout, ``"protrna-ss-head"`` or a ``.h5``
+    in its layout (reading ``backbone``, default ``"protrna"``), ``"vienna"`` (MFE), ``"vienna-mea"``,
+    ``"vienna-bpp"``. ``threshold``, ``min_loop``, ``canonical_only`` and ``one_partner`` replace the
+    predictor's own post-processing of its probability maps. Added columns:
+    ``length``, ``method`` (the predictor's name, ``run`` for a run, ``vienna`` for fallback rows;
+    empty when not folded),
     ``structure`` (dot-bracket; empty when not folded), ``pairs``, ``energy`` (kcal/mol: ViennaRNA's
     energy of the structure -- its MFE on ``vienna`` rows, the predicted structure's energy on model
     rows where ViennaRNA can score it, else NaN) and ``note``; with ``probabilities=True`` also
     ``probabilities``, each record's ``L x L`` pair-probability array (``None`` when not folded).
 
-    Records longer than the model reads are folded by ViennaRNA (``long="vienna"``; ``"skip"``
-    leaves them unfolded, ``"error"`` raises), up to ``max_length`` nt (ViennaRNA's time grows as
-    L^3). A record folding cannot read (letters other than A, C, G, U, T, N) gets a note unless
-    ``unknown`` names a replacement (``"N"``: unpaired); ``strict=True`` raises instead.
+    Records longer than the predictor reads (its limit: ``rnalm models``) are folded by ViennaRNA
+    (``long="vienna"``; ``"skip"`` leaves them unfolded, ``"error"`` raises), up to ``max_length``
+    nt (ViennaRNA's time grows as L^3). A record folding cannot read (letters other than A, C, G,
+    U, T, N) gets a note unless ``unknown`` names a replacement (``"N"``: unpaired); ``strict=True`` raises instead.
 
     >>> import rnalm
-    >>> df = rnalm.fold(["GGGGAAAACCCC", "GCGCUUCGGCGC"], method="vienna")
+    >>> df = rnalm.fold(["GGGGAAAACCCC", "GCGCUUCGGCGC"], model="vienna")
     >>> print(df[["id", "structure", "pairs", "energy"]].to_string(index=False))
        id    structure  pairs  energy
     seq_1 ((((....))))      4    -5.4
@@ -67,7 +75,8 @@ def fold(
     inputs = as_records(data, seq_column, id_column, input_format)
     records = [(r.id, r.seq) for r in inputs.records]
     policy = FoldPolicy(long, max_length, unknown, strict, probabilities)
-    predictor = choose(method, run, Overrides(threshold=threshold), device, bpp=probabilities)
+    overrides = Overrides(threshold, min_loop, canonical_only, one_partner)
+    predictor = choose(model, backbone, overrides, device, bpp=probabilities, max_length=max_length)
     precheck(records, predictor, policy)
     done = []
     with Progress(len(records), "fold", show=progress) as bar:

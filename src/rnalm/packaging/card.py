@@ -145,7 +145,7 @@ def _head(name: str, kind: str, opts: Options, packed: Packed) -> list[str]:
     usage = {
         "backbone": f'`rnalm.load("{name}")`, `rnalm embed --input seqs.fa --output emb.h5` (the default model)',
         "task": f"`rnalm predict --task {alias or name} --input seqs.fa --output preds.csv`",
-        "structure": "`rnalm fold --input seqs.fa --output structures/` (the default without --run / --method)",
+        "structure": "`rnalm fold --input seqs.fa --output structures/` (the default --model shipped)",
     }[kind]
     m = packed.metric
     return [

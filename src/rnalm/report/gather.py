@@ -94,7 +94,7 @@ def _shipped_structures(records: list, out: Path, plots: bool) -> StructureResul
         )
     res = StructureResult("rnalm", entry.name, out / "structures" / entry.name, entry=entry, plots=plots)
     try:
-        predictor = fold_predictors.from_shipped(entry)
+        predictor = fold_predictors.choose("shipped")  # the table rnalm fold --model reads
     except RnalmError as exc:
         res.entry, res.missing = None, f"shipped model {entry.name} cannot be loaded: {short(exc)}"
     else:
@@ -107,7 +107,7 @@ def structures(records: list, out: Path, vienna: bool, plots: bool = True) -> li
     results = [_shipped_structures(records, out, plots)]
     if vienna:
         res = StructureResult("vienna", "ViennaRNA (MFE)", out / "structures" / "vienna", plots=plots)
-        fold(res, fold_predictors.vienna(bpp=True), records)
+        fold(res, fold_predictors.choose("vienna", bpp=True), records)
         results.append(res)
     return results
 

@@ -28,5 +28,5 @@ The one model builder and what it builds from:
 Loading a trained run or a cross-validated ensemble:
 
 * :mod:`~rnalm.runs.predict` -- a regression / classification run (``rnalm predict``);
-* :mod:`~rnalm.runs.structure_model` -- a structure run as ``rnalm fold --run``'s probability model.
+* :mod:`~rnalm.runs.structure_model` -- a structure run as ``rnalm fold --model``'s probability model.
 """

@@ -1,7 +1,7 @@
 """The one model builder: a run's config + its backbone -> the model and the source of its features.
 
 Training (:mod:`rnalm.finetune.runner`), ``rnalm predict`` (:mod:`rnalm.runs.predict`) and
-``rnalm fold --run`` (:mod:`rnalm.runs.structure_model`) all build through here, so a saved
+``rnalm fold --model`` (:mod:`rnalm.runs.structure_model`) all build through here, so a saved
 run is always rebuilt exactly as it was trained.
 """
 

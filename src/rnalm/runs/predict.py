@@ -75,7 +75,7 @@ class Predictor:
         if self.cfg.task == "structure":
             raise RunDirError(
                 f"{self.run_dir}: a structure run predicts base pairs; use "
-                f"`rnalm fold --run {self.run_dir} --input FILE --output DIR`"
+                f"`rnalm fold --model {self.run_dir} --input FILE --output DIR`"
             )
         self.task = get_task(self.cfg.task, self.cfg)
         self.dirs = _model_dirs(self.run_dir, self.info)

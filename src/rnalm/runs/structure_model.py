@@ -11,7 +11,7 @@ probabilities are computed per call and not cached on disk: folding does not wri
 training did).
 
 A run may record a pair threshold chosen on its training split (``postprocess.json``,
-:mod:`rnalm.structure.threshold`): :attr:`RunModel.threshold_record`; ``rnalm fold --run`` uses it
+:mod:`rnalm.structure.threshold`): :attr:`RunModel.threshold_record`; ``rnalm fold --model`` uses it
 unless ``--threshold`` is given. A cross-validated run's top-level record holds the mean of its
 fold thresholds.
 """
@@ -96,12 +96,12 @@ def _registered(name: str) -> bool:
 
 
 def load_run_model(run_dir: str | Path, device: Optional[str] = None) -> "RunModel":
-    """The probability model of a trained structure run (``rnalm fold --run``), or a clear error."""
+    """The probability model of a trained structure run (``rnalm fold --model``), or a clear error."""
     run_dir = Path(run_dir)
     if not run_dir.exists():
         raise RnalmError(f"run directory {run_dir} does not exist")
     if not run_dir.is_dir():
-        raise RnalmError(f"{run_dir} is not a directory; --run expects an `rnalm finetune` run directory")
+        raise RnalmError(f"{run_dir} is not a directory; a structure run is the directory `rnalm finetune` wrote")
     info_path = run_dir / INFO_FILE
     if not info_path.is_file():
         raise RnalmError(
@@ -115,7 +115,7 @@ def load_run_model(run_dir: str | Path, device: Optional[str] = None) -> "RunMod
     if task != "structure":
         raise RnalmError(
             f"{run_dir} is a {task!r} run, not a secondary-structure model; "
-            f"`rnalm fold --run` needs a run trained with task: structure"
+            f"`rnalm fold --model` needs a run trained with task: structure"
         )
     model = RunModel.load(run_dir, device)
     if model is None:

@@ -24,7 +24,7 @@ module supplies only what is particular to ``L x L`` targets:
   sequences once the best weights are loaded (:mod:`rnalm.structure.threshold`); the valid / test
   metrics and predictions then use it, and the figures at 0.5 stay under ``<metric>_t050`` keys;
 * **predictions.csv**: true (``label``) and predicted dot-brackets and per-sequence scores;
-* **rnalm fold --run RUN_DIR**: :func:`rnalm.runs.structure_model.load_run_model`.
+* **rnalm fold --model RUN_DIR**: :func:`rnalm.runs.structure_model.load_run_model`.
 """
 
 from __future__ import annotations

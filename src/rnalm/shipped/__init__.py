@@ -282,7 +282,7 @@ def task_entry(alias: str, folder: Union[str, Path, None] = None) -> Entry:
     """The shipped task model for ``alias`` (``te``, ``halflife``, ``ires``, ``family``) or its name."""
     e = find(alias, None, folder)
     if e is not None and e.kind == "structure":
-        raise ShippedModelError(f"{alias!r} is the shipped structure model; use `rnalm fold` (no --run) instead")
+        raise ShippedModelError(f"{alias!r} is the shipped structure model; use `rnalm fold` (--model shipped) instead")
     if e is None or e.kind != "task":
         have = [x for x in entries(folder) if x.kind == "task"]
         listing = ", ".join(f"{x.task or x.name} ({x.name})" for x in have) or "none"

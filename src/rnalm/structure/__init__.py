@@ -20,7 +20,7 @@ Modules, one job each:
   :mod:`~rnalm.structure.predict` putting them together for a folder.
 
 Nothing here trains: ``task: structure`` of ``rnalm finetune`` (data loader, pairwise head, loss,
-trained runs as ``rnalm fold --run`` models) is :mod:`rnalm.finetune.structure`.
+trained runs as ``rnalm fold --model`` models) is :mod:`rnalm.finetune.structure`.
 """
 
 from rnalm.structure.formats import (

@@ -7,7 +7,7 @@ a 0-based symmetric ``(L, L)`` float32 array with a zero diagonal.
 
 :class:`PairProbabilities` serves them to the feature batches: each unique sequence is folded once
 per run and kept in memory (the strict upper triangle in float16, so training, evaluation and
-``rnalm fold --run`` all see the same rounded values), optionally backed by an on-disk cache of
+``rnalm fold --model`` all see the same rounded values), optionally backed by an on-disk cache of
 ``.npy`` files keyed by the ViennaRNA version and the sequence (a second run, seed or head reads
 them back instead of refolding). No worker processes: folding happens in the calling process.
 """

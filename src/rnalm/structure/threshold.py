@@ -13,11 +13,11 @@ it is chosen on the run's own training sequences:
   per-sequence F1 wins, ties going to the one closest to 0.5 (then the lower one);
 * the choice is recorded in :data:`RECORD_FILE` (``postprocess.json``) of the model's directory
   (per fold ``fold_<i>/postprocess.json`` for cross-validated runs, whose top-level record holds
-  the **mean** of the fold thresholds -- what ``rnalm fold --run`` uses with the averaged fold
+  the **mean** of the fold thresholds -- what ``rnalm fold --model`` uses with the averaged fold
   models); metrics and predictions are then computed at it, the 0.5 figures kept under
   ``<metric>_t050`` keys.
 
-``rnalm fold --run RUN_DIR`` uses the recorded threshold unless ``--threshold`` is given.
+``rnalm fold --model RUN_DIR`` uses the recorded threshold unless ``--threshold`` is given.
 """
 
 from __future__ import annotations
@@ -145,7 +145,7 @@ def make_record(
 
 def cv_record(fold_records: dict[int, dict[str, Any]]) -> dict[str, Any]:
     """Top-level record of a cross-validated run: the mean of the fold thresholds (the folds'
-    models are averaged by ``rnalm fold --run``, so one threshold must serve them together)."""
+    models are averaged by ``rnalm fold --model``, so one threshold must serve them together)."""
     th = [r["threshold"] for r in fold_records.values()]
     first = next(iter(fold_records.values()))
     return {

@@ -58,6 +58,25 @@ def vienna_fold(sequence: str, record_id: str = "<unnamed>", bpp: bool = False) 
     return ViennaResult(structure, float(energy), probs)
 
 
+def vienna_mea(sequence: str, record_id: str = "<unnamed>", gamma: float = 1.0) -> ViennaResult:
+    """Maximum expected accuracy structure (``RNAfold -p --MEA``: the nested structure maximising
+    ``sum 2 gamma P_ij`` over pairs plus ``sum P_i^unpaired``), with the base-pair probabilities it
+    comes from; ``energy`` is its free energy."""
+    RNA = import_rna()
+    seq = normalize_rna(sequence)
+    if not seq:
+        raise RnalmError(f"record {record_id!r}: empty sequence")
+    fc = RNA.fold_compound(seq)
+    _, mfe = fc.mfe()
+    fc.exp_params_rescale(mfe)
+    fc.pf()
+    raw = np.asarray(fc.bpp(), dtype=np.float64)[1:, 1:]
+    probs = np.triu(raw, 1)
+    db, _ = fc.MEA(gamma)
+    structure = Structure(record_id, seq, tuple(dot_bracket_to_pairs(db, record_id)))
+    return ViennaResult(structure, float(fc.eval_structure(db)), (probs + probs.T).astype(np.float32))
+
+
 def evaluable(structure: Structure) -> bool:
     """True when ViennaRNA's nearest-neighbour model can score ``structure``: nested, canonical pairs only."""
     seq = normalize_rna(structure.sequence)
@@ -79,4 +98,4 @@ def structure_energy(structure: Structure) -> Optional[float]:
 NO_ENERGY = 1e4
 
 
-__all__ = ["vienna_fold", "ViennaResult", "evaluable", "import_rna", "structure_energy"]
+__all__ = ["vienna_fold", "vienna_mea", "ViennaResult", "evaluable", "import_rna", "structure_energy"]

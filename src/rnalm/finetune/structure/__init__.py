@@ -7,7 +7,7 @@
 What rebuilds a trained structure model is in :mod:`rnalm.runs`: the task
 (:mod:`~rnalm.runs.structure_task`), the pairwise head (:mod:`~rnalm.runs.pairwise_head`,
 :mod:`~rnalm.runs.pairwise_task_head`), its loss and batches (:mod:`~rnalm.runs.pair_loss`,
-:mod:`~rnalm.runs.pair_batching`) and a trained run as ``rnalm fold --run``'s model
+:mod:`~rnalm.runs.pair_batching`) and a trained run as ``rnalm fold --model``'s model
 (:mod:`~rnalm.runs.structure_model`). The libraries without training it builds on (pairs,
 formats, metrics, post-processing, ViennaRNA) are :mod:`rnalm.structure`.
 """

@@ -5,7 +5,7 @@
 What ``structure.select_threshold: true`` does at the end of training (:mod:`rnalm.structure.threshold`),
 for runs trained without it -- nothing is retrained:
 
-1. the run's model(s) are loaded as ``rnalm fold --run`` loads them (:mod:`rnalm.runs.structure_model`;
+1. the run's model(s) are loaded as ``rnalm fold --model`` loads them (:mod:`rnalm.runs.structure_model`;
    frozen embeddings and ViennaRNA probabilities are read from the run's caches when it used them);
 2. the run's data is read and split by the runner's own code (same seed, ``valid_fraction``,
    ``max_length`` filter, ``limit``; per fold for cross-validated runs), so the training split is
