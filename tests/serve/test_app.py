@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from rnalm.errors import RnalmError
 from rnalm.serve.app import create_app
 from rnalm.serve.config import Limits, ServeConfig, check_bind
 from rnalm.serve.jobs import JobStore
 from rnalm.serve.structures import pairs
 from rnalm.serve.supervisor import Supervisor
 from rnalm.serve.worker import Worker
-from rnalm.errors import RnalmError
 
 TWO = [{"id": "u1", "sequence": "GGGGAAACCCCAUGAAAUGC"}, {"id": "u2", "sequence": "ACGUACGUAGCUAGCUAGCUAGCAUG"}]
 
