@@ -26,13 +26,17 @@ MARKER = ".rnalm-serve-job"
 
 
 def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie, which no one has reaped yet, does not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 class Supervisor:
