@@ -18,6 +18,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 
 from rnalm.serve import inputs, options
 from rnalm.serve.config import ServeConfig
@@ -149,7 +150,7 @@ def create_app(config: ServeConfig, store: JobStore, send: Callable[[str], None]
             raise HTTPException(
                 422, f"the input is not UTF-8 text (byte {exc.start}): upload FASTA, CSV or TSV"
             ) from None
-        return submit(kind, given, text_in, filename)
+        return await run_in_threadpool(submit, kind, given, text_in, filename)  # disk and SQLite off the event loop
 
     @app.get("/api/jobs")
     def list_jobs() -> dict:
