@@ -71,6 +71,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     w.add_argument("--data-dir", default="rnalm-serve", metavar="DIR", help="the server's --data-dir")
     w.add_argument("--redis", default=None, metavar="URL", help="the server's --redis")
+    w.add_argument("--device", default=None, help="device of this worker's models (default: the server's --device)")
     w.add_argument("--parent", type=int, default=None, help=argparse.SUPPRESS)
     w.set_defaults(func=run_worker)
 
@@ -104,5 +105,8 @@ def run_worker(args: argparse.Namespace) -> int:
     from rnalm.serve.config import ServeConfig
     from rnalm.serve.worker import Worker
 
-    Worker(ServeConfig.load(Path(args.data_dir).resolve(), args.redis), args.parent).run()
+    config = ServeConfig.load(Path(args.data_dir).resolve(), args.redis)
+    if args.device:
+        config.device = args.device
+    Worker(config, args.parent).run()
     return 0
