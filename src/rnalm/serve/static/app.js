@@ -20,6 +20,8 @@
       if (task && task.indexOf("run:") === 0) { data.delete("task"); data.set("run", task.slice(4)); }
       var file = document.getElementById("file");
       if (!file.files.length) { data.delete("file"); }
+      var kind = data.get("kind");
+      if (kind === "embed") { data.delete("strict"); }
       var err = document.getElementById("form-error");
       err.textContent = "";
       fetch("/api/jobs", { method: "POST", body: data, credentials: "same-origin" })
