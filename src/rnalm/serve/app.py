@@ -105,6 +105,9 @@ def create_app(config: ServeConfig, store: JobStore, send: Callable[[str], None]
     async def create_job(request: Request) -> dict:
         """Queue a job: JSON ``{"kind", "sequences": [{"id", "sequence"}] or "text", options...}``, or a
         multipart form with ``kind``, a ``file`` (FASTA/CSV/TSV) or ``text``, and options as fields."""
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > config.limits.upload_bytes + 65536:  # refused before it is read
+            too_big(int(declared))
         ctype = request.headers.get("content-type", "")
         if ctype.startswith("multipart/form-data"):
             form = await request.form(max_part_size=config.limits.upload_bytes + 1)

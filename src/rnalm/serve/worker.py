@@ -68,13 +68,15 @@ class Worker:
         self.store.finish(job_id, self.name, result)
 
     def _beat(self) -> None:
+        last = time.monotonic()
         while True:
-            time.sleep(HEARTBEAT_S)
+            time.sleep(0.25)
             if self.parent is not None and os.getppid() != self.parent:
                 os._exit(0)  # the server that started this worker is gone
             job_id = self.current
-            if job_id is not None:
+            if job_id is not None and time.monotonic() - last >= HEARTBEAT_S:
                 self.store.beat(job_id, self.name)
+                last = time.monotonic()
 
     def run(self) -> None:
         huey = make_huey(self.config)

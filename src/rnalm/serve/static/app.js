@@ -36,8 +36,36 @@
   document.querySelectorAll(".time").forEach(function (td) {
     td.textContent = new Date(parseFloat(td.dataset.t) * 1000).toLocaleString();
   });
+  // the queue table follows the server without reloading the page (which would drop pasted text)
   var queue = document.getElementById("queue");
-  if (queue && queue.dataset.refresh === "yes") { setTimeout(function () { window.location.reload(); }, 2000); }
+  function cell(tr, text, cls) {
+    var td = document.createElement("td");
+    td.textContent = text;
+    if (cls) { td.className = cls; }
+    tr.appendChild(td);
+    return td;
+  }
+  function refresh() {
+    fetch("/api/jobs", { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (j) {
+      var body = queue.querySelector("tbody");
+      body.textContent = "";
+      j.jobs.forEach(function (job) {
+        var tr = document.createElement("tr");
+        var a = document.createElement("a");
+        a.href = "/jobs/" + job.id;
+        a.textContent = job.id;
+        cell(tr, "").appendChild(a);
+        cell(tr, job.kind);
+        cell(tr, job.status, "status-" + job.status);
+        cell(tr, job.progress.done + " / " + job.progress.total);
+        cell(tr, new Date(job.created * 1000).toLocaleString());
+        body.appendChild(tr);
+      });
+      var busy = j.counts.queued + j.counts.running > 0;
+      setTimeout(refresh, busy ? 1000 : 5000);
+    }).catch(function () { setTimeout(refresh, 5000); });
+  }
+  if (queue) { setTimeout(refresh, 1000); }
   var job = document.getElementById("job");
   if (job && job.dataset.finished === "no") {
     var poll = function () {
