@@ -80,13 +80,18 @@ def valid_id(job_id: str) -> bool:
 
 
 class JobStore:
-    """The job table at ``path``; every call opens its own connection, so threads and processes share it."""
+    """The job table at ``path``; every call opens its own connection, so threads and processes share it.
+    ``shared``: hosts share the file (a network file system), where SQLite's write-ahead log cannot
+    work (it needs shared memory), so the rollback journal is used instead."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, shared: bool = False) -> None:
         self.path = Path(path)
-        with self._db() as db:
-            db.execute("PRAGMA journal_mode=WAL")
+        db = self._db()
+        try:
+            db.execute(f"PRAGMA journal_mode={'DELETE' if shared else 'WAL'}")
             db.execute(_SCHEMA)
+        finally:
+            db.close()
 
     def _db(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=60, isolation_level=None)

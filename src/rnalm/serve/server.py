@@ -7,8 +7,7 @@ from rnalm.serve.config import ServeConfig, check_bind
 from rnalm.serve.jobs import JobStore
 from rnalm.serve.queue import job_task, make_huey
 from rnalm.serve.supervisor import Supervisor
-
-JOBS_FILE = "jobs.sqlite"
+from rnalm.serve.worker import JOBS_FILE
 
 
 def serve(config: ServeConfig, host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
@@ -18,7 +17,7 @@ def serve(config: ServeConfig, host: str = "127.0.0.1", port: int = 8000, worker
     check_bind(host, config.token)
     (config.data_dir / "jobs").mkdir(parents=True, exist_ok=True)
     config.save()
-    store = JobStore(config.data_dir / JOBS_FILE)
+    store = JobStore(config.data_dir / JOBS_FILE, shared=bool(config.redis))
     send = job_task(make_huey(config))
     supervisor = Supervisor(config, store, send, workers)
     supervisor.start()

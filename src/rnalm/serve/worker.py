@@ -26,6 +26,8 @@ from rnalm.serve.runners import RUNNERS, Models, Stopped
 
 HEARTBEAT_S = 2.0
 JOBS_DIR = "jobs"
+#: the job table in the data folder
+JOBS_FILE = "jobs.sqlite"
 
 
 def worker_name() -> str:
@@ -35,7 +37,7 @@ def worker_name() -> str:
 class Worker:
     def __init__(self, config: ServeConfig, parent: Optional[int] = None) -> None:
         self.config, self.parent = config, parent
-        self.store = JobStore(config.data_dir / "jobs.sqlite")
+        self.store = JobStore(config.data_dir / JOBS_FILE, shared=bool(config.redis))
         self.models = Models(config)
         self.name = worker_name()
         self.current: Optional[str] = None
