@@ -4,6 +4,7 @@ and the page. The same against a real server process, and the slow checks, are i
 from __future__ import annotations
 
 import io
+import socket
 import zipfile
 from pathlib import Path
 
@@ -164,9 +165,15 @@ def test_dead_workers_jobs_are_requeued_and_expired_folders_removed(app):
     assert app.sent == [job_id] and app.store.get(job_id).status == "queued"
     app.run_queue()
     assert app.store.get(job_id).status == "done"
+    again = app.client.post("/api/jobs", json={"kind": "predict", "task": "te", "sequences": TWO}).json()["id"]
+    for attempt in range(3):
+        assert app.store.claim(again, f"{socket.gethostname()}:999999999") is not None  # a pid that does not run
+        sup.rescue()
+    job = app.store.get(again)
+    assert job.status == "failed" and "stopped 3 times" in job.error and job.attempts == 3
     other = app.config.data_dir / "jobs" / "not-ours"
     other.mkdir()
-    assert sup.expire(now=10**10) == 1
+    assert sup.expire(now=10**10) == 2
     assert not (app.config.data_dir / "jobs" / job_id).exists() and other.exists()
 
 

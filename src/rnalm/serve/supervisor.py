@@ -22,6 +22,8 @@ from rnalm.serve.config import ServeConfig
 from rnalm.serve.jobs import QUEUED, RUNNING, JobStore
 
 STALE_S = 60.0
+#: a job whose worker dies this many times fails instead of taking down the next worker
+MAX_ATTEMPTS = 3
 MARKER = ".rnalm-serve-job"
 
 
@@ -86,9 +88,17 @@ class Supervisor:
         for job in self.store.with_status(RUNNING):
             host, _, pid = (job.worker or "").rpartition(":")
             gone = host == self.host and pid.isdigit() and not _alive(int(pid))
-            if gone or (job.heartbeat or 0) < now - STALE_S:
-                if self.store.requeue(job.id, job.worker or ""):
-                    self.send(job.id)
+            if not (gone or (job.heartbeat or 0) < now - STALE_S):
+                continue
+            if job.attempts >= MAX_ATTEMPTS:
+                self.store.fail(
+                    job.id,
+                    job.worker or "",
+                    f"the worker running this job stopped {job.attempts} times (out of memory?); submit fewer "
+                    "or shorter sequences",
+                )
+            elif self.store.requeue(job.id, job.worker or ""):
+                self.send(job.id)
 
     def expire(self, now: Optional[float] = None) -> int:
         self.last_expiry = now or time.time()
