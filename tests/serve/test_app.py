@@ -180,3 +180,20 @@ def test_dead_workers_jobs_are_requeued_and_expired_folders_removed(app):
 def test_pairs_of_dot_brackets():
     assert pairs("((..))") == [(0, 5), (1, 4)]
     assert pairs("([)]") == [(0, 2), (1, 3)]
+
+
+def test_registered_runs_by_name(tmp_path):
+    from rnalm import shipped
+
+    runs = {"my_te": str(shipped.task_entry("te").path), "my_fold": str(shipped.structure_entry().path)}
+    app = App(tmp_path / "d", runs=runs)
+    assert app.client.get("/api/models").json()["predict"]["runs"] == ["my_fold", "my_te"]
+    pred = app.client.post("/api/jobs", json={"kind": "predict", "run": "my_te", "sequences": TWO}).json()["id"]
+    fold = app.client.post("/api/jobs", json={"kind": "fold", "method": "my_fold", "sequences": TWO}).json()["id"]
+    ref = app.client.post("/api/jobs", json={"kind": "predict", "task": "te", "sequences": TWO}).json()["id"]
+    app.run_queue()
+    got = {i: app.client.get(f"/api/jobs/{i}/result") for i in (pred, fold, ref)}
+    assert all(r.status_code == 200 for r in got.values()), [app.store.get(i).error for i in got]
+    rows = [line.split(",")[2] for line in got[pred].text.splitlines()[1:]]
+    assert rows == [line.split(",")[2] for line in got[ref].text.splitlines()[1:]]  # the same model, by name
+    assert "u2.ct" in zipfile.ZipFile(io.BytesIO(got[fold].content)).namelist()
