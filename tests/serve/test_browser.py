@@ -10,9 +10,10 @@ import sys
 import time
 
 import pytest
-from tests.serve.helpers import Server, env, fasta
 
 from rnalm import shipped
+
+from .helpers import Server, env, fasta
 
 pytestmark = pytest.mark.slow
 TWO = [("utr1", "GGGACAUUUGCUUCUGACACAACUGUGUUCACUAGCAACCUCAAACAGACACCAUG"), ("utr2", "ACGUACGUAGCUAGCUAGCUAGCAUGCCA")]

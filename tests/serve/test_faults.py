@@ -8,10 +8,11 @@ import signal
 import time
 
 import pytest
-from tests.serve.helpers import Server, fasta, records, wait
 
 from rnalm import shipped
 from rnalm.predictors import task
+
+from .helpers import Server, fasta, records, wait
 
 pytestmark = pytest.mark.slow
 N_JOBS, N_RECORDS, LENGTH = 6, 300, 80

@@ -10,9 +10,10 @@ import threading
 import time
 
 import pytest
-from tests.serve.helpers import FINISHED, Server, records
 
 from rnalm import shipped
+
+from .helpers import FINISHED, Server, records
 
 pytestmark = pytest.mark.slow
 CLIENTS, JOBS_EACH = 20, 5

@@ -9,9 +9,10 @@ import sys
 import time
 
 import pytest
-from tests.serve.helpers import Server, env, free_port, records, wait
 
 from rnalm import shipped
+
+from .helpers import Server, env, free_port, records, wait
 
 pytestmark = pytest.mark.slow
 REDIS = shutil.which("redis-server")

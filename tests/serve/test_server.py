@@ -12,10 +12,11 @@ import zipfile
 import h5py
 import numpy as np
 import pytest
-from tests.serve.helpers import Server, env, fasta, records, wait
 
 from rnalm import shipped
 from rnalm.predictors import task
+
+from .helpers import Server, env, fasta, records, wait
 
 TWO = [("u1", "GGGGAAACCCCAUGAAAUGC"), ("u2", "ACGUACGUAGCUAGCUAGCUAGCAUG")]
 
