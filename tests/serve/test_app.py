@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import socket
+import sqlite3
 import zipfile
 from pathlib import Path
 
@@ -159,7 +160,7 @@ def test_dead_workers_jobs_are_requeued_and_expired_folders_removed(app):
     sup = Supervisor(app.config, app.store, app.sent.append)
     sup.rescue()
     assert app.sent == []  # another host, heartbeat fresh
-    with app.store._db() as db:
+    with sqlite3.connect(app.store.path) as db:  # the worker's last heartbeat, long ago
         db.execute("UPDATE jobs SET heartbeat = 0 WHERE id = ?", (job_id,))
     sup.rescue()
     assert app.sent == [job_id] and app.store.get(job_id).status == "queued"

@@ -11,6 +11,7 @@ import csv
 import hmac
 import json
 import shutil
+import zipfile
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -198,8 +199,6 @@ def create_app(config: ServeConfig, store: JobStore, send: Callable[[str], None]
         if job.kind == "predict":
             with open(path, newline="", encoding="utf-8") as fh:
                 return [row for _, row in zip(range(SHOWN_ROWS), csv.DictReader(fh))]
-        import zipfile
-
         with zipfile.ZipFile(path) as zf:
             lines = zf.read("summary.tsv").decode().splitlines()
         rows: list[dict[str, Any]] = [
