@@ -198,3 +198,12 @@ def test_registered_runs_by_name(tmp_path):
     rows = [line.split(",")[2] for line in got[pred].text.splitlines()[1:]]
     assert rows == [line.split(",")[2] for line in got[ref].text.splitlines()[1:]]  # the same model, by name
     assert "u2.ct" in zipfile.ZipFile(io.BytesIO(got[fold].content)).namelist()
+
+
+def test_embed_job_lists_its_arrays(app):
+    job_id = app.client.post("/api/jobs", json={"kind": "embed", "pool": "mean cls", "sequences": TWO}).json()["id"]
+    app.run_queue()
+    rows = app.client.get(f"/api/jobs/{job_id}/rows").json()["rows"]
+    assert [r["id"] for r in rows] == ["u1", "u2"] and [r["length"] for r in rows] == [20, 26]
+    assert "/cls (" in rows[0]["arrays"] and "/mean (" in rows[0]["arrays"]
+    assert "u2" in app.client.get(f"/jobs/{job_id}").text

@@ -15,6 +15,7 @@ import zipfile
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+import h5py
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -193,9 +194,11 @@ def create_app(config: ServeConfig, store: JobStore, send: Callable[[str], None]
         return options.offered(config)
 
     def result_rows(job: Job) -> list[dict]:
-        if job.status != DONE or not job.result or job.kind == "embed":
+        if job.status != DONE or not job.result:
             return []
         path = jobs_dir / job.id / Path(job.result).name
+        if job.kind == "embed":
+            return embedded(path) if path.suffix == ".h5" else []
         if job.kind == "predict":
             with open(path, newline="", encoding="utf-8") as fh:
                 return [row for _, row in zip(range(SHOWN_ROWS), csv.DictReader(fh))]
@@ -207,6 +210,26 @@ def create_app(config: ServeConfig, store: JobStore, send: Callable[[str], None]
         for row in rows:
             row["arcs"] = arcs(row.get("structure", ""))
         return rows
+
+    def embedded(path: Path) -> list[dict]:
+        """One row per record of an HDF5 result: id, length and each stored array's shape."""
+        rows = []
+        with h5py.File(path, "r") as h5:
+            for rid in list(h5)[:SHOWN_ROWS]:
+                group = h5[rid]
+                arrays: list[str] = []
+                group.visititems(
+                    lambda name, obj: arrays.append(f"{name} {obj.shape}") if hasattr(obj, "shape") else None
+                )
+                rows.append(
+                    {
+                        "index": int(group.attrs.get("index", -1)),
+                        "id": str(group.attrs.get("id", rid)),
+                        "length": int(group.attrs.get("length", 0)),
+                        "arrays": "; ".join(arrays),
+                    }
+                )
+        return sorted(rows, key=lambda r: r["index"])
 
     # ------------------------------------------------------------------ the page
     def page(request: Request, name: str, **context: Any) -> HTMLResponse:
