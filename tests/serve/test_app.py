@@ -16,6 +16,7 @@ from rnalm.errors import RnalmError
 from rnalm.serve.app import create_app
 from rnalm.serve.config import Limits, ServeConfig, check_bind
 from rnalm.serve.jobs import JobStore
+from rnalm.serve.queue import job_task, make_huey
 from rnalm.serve.structures import pairs
 from rnalm.serve.supervisor import Supervisor
 from rnalm.serve.worker import Worker
@@ -207,3 +208,16 @@ def test_embed_job_lists_its_arrays(app):
     assert [r["id"] for r in rows] == ["u1", "u2"] and [r["length"] for r in rows] == [20, 26]
     assert "/cls (" in rows[0]["arrays"] and "/mean (" in rows[0]["arrays"]
     assert "u2" in app.client.get(f"/jobs/{job_id}").text
+
+
+def test_a_queued_job_whose_message_was_lost_is_sent_again(tmp_path):
+    app = App(tmp_path / "d")
+    huey = make_huey(app.config)
+    send = job_task(huey)
+    job_id = app.client.post("/api/jobs", json={"kind": "predict", "task": "te", "sequences": TWO}).json()["id"]
+    sup = Supervisor(app.config, app.store, send, pending=huey.pending_count)
+    assert huey.pending_count() == 0 and app.store.get(job_id).status == "queued"  # its message is gone
+    sup.resend()
+    assert huey.pending_count() == 1
+    sup.resend()
+    assert huey.pending_count() == 1  # no more while one waits

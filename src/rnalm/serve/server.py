@@ -18,8 +18,9 @@ def serve(config: ServeConfig, host: str = "127.0.0.1", port: int = 8000, worker
     (config.data_dir / "jobs").mkdir(parents=True, exist_ok=True)
     config.save()
     store = JobStore(config.data_dir / JOBS_FILE, shared=bool(config.redis))
-    send = job_task(make_huey(config))
-    supervisor = Supervisor(config, store, send, workers)
+    huey = make_huey(config)
+    send = job_task(huey)
+    supervisor = Supervisor(config, store, send, workers, huey.pending_count)
     supervisor.start()
     try:
         uvicorn.run(create_app(config, store, send), host=host, port=port, log_level="warning")

@@ -42,8 +42,9 @@ def _alive(pid: int) -> bool:
 
 
 class Supervisor:
-    def __init__(self, config: ServeConfig, store: JobStore, send, workers: int = 0) -> None:
-        self.config, self.store, self.send, self.n = config, store, send, workers
+    def __init__(self, config: ServeConfig, store: JobStore, send, workers: int = 0, pending=None) -> None:
+        """``send(job_id)`` queues a job; ``pending()`` counts the messages waiting in the queue."""
+        self.config, self.store, self.send, self.n, self.pending = config, store, send, workers, pending
         self.procs: list[subprocess.Popen] = []
         self.host = socket.gethostname()
         self.stop = threading.Event()
@@ -80,6 +81,7 @@ class Supervisor:
         while len(self.procs) < self.n:
             self.procs.append(subprocess.Popen(self.worker_command()))
         self.rescue()
+        self.resend()
         if time.time() - self.last_expiry > 60:
             self.expire()
 
@@ -98,6 +100,16 @@ class Supervisor:
                     "or shorter sequences",
                 )
             elif self.store.requeue(job.id, job.worker or ""):
+                self.send(job.id)
+
+    def resend(self) -> None:
+        """Queued jobs with no message left in the queue (a worker took one and died before claiming
+        the job) are sent again; a job that was only about to be claimed gets a harmless second message."""
+        if self.pending is None:
+            return
+        stranded = self.store.with_status(QUEUED)
+        if stranded and self.pending() == 0:
+            for job in stranded:
                 self.send(job.id)
 
     def expire(self, now: Optional[float] = None) -> int:
