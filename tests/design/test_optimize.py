@@ -121,3 +121,11 @@ def test_seeds_start_the_search_and_are_repaired_into_the_rules(toy):
 def test_designs_longer_than_the_models_window_are_refused(toy):
     with pytest.raises(ConstraintError, match="length.*toy model.*window"):
         optimize(objective(toy(max_nt=30)), Constraints((20, 40)), 3, 0, settings=SMALL)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(100))
+def test_every_design_satisfies_every_constraint_over_many_seeds(toy, seed):
+    c = Constraints((20, 40), **ALL_KINDS)
+    for d in optimize(objective(toy()), c, 20, seed, settings=SMALL):
+        assert c.failures(d.seq) == [], d.seq
