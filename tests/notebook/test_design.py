@@ -41,3 +41,10 @@ def test_design_scan_takes_a_dataframe():
 
     df = rnalm.design_scan(pd.DataFrame({"id": ["a"], "sequence": ["ACGUACGU"]}), task="te", progress=False)
     assert len(df) == 24 and set(df["id"]) == {"a"} and "te_log_effect" in df.columns
+
+
+def test_progress_ends_with_the_closing_line(capsys):
+    rnalm.design_optimize("te", length=20, count=2, population=4, generations=1, device="cpu", progress=True)
+    assert "1 generation in" in capsys.readouterr().err
+    rnalm.design_optimize("te", length=20, count=2, population=4, generations=1, device="cpu", progress=False)
+    assert capsys.readouterr().err == ""

@@ -13,6 +13,7 @@ Every number is a model's prediction, not a measurement.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
@@ -22,6 +23,7 @@ from rnalm.design.jobs import Range, constraints_from, run_optimize, run_scan
 from rnalm.design.objective import Objective
 from rnalm.design.optimize import Settings
 from rnalm.errors import RnalmError
+from rnalm.io.progress import wanted
 from rnalm.notebook.inputs import Sequences, as_records
 
 
@@ -48,7 +50,7 @@ def design_scan(
     inputs = as_records(data, seq_column, id_column)
     records = [(r.id, r.seq) for r in inputs.records]
     src = data if isinstance(data, (str, os.PathLike)) and Path(data).is_file() else None
-    return run_scan(records, objective, indels, output, overwrite, [src], progress)
+    return run_scan(records, objective, indels, output, overwrite, [src], progress, _closing(progress))
 
 
 def design_optimize(
@@ -101,7 +103,15 @@ def design_optimize(
         overwrite,
         [src],
         progress,
+        _closing(progress),
     )
+
+
+def _closing(progress: Optional[bool]):
+    """Where the closing line goes: standard error when a bar is shown, nowhere otherwise."""
+    if wanted(progress):
+        return lambda m: print(m, file=sys.stderr)
+    return lambda _m: None
 
 
 __all__ = ["design_optimize", "design_scan"]
