@@ -61,3 +61,26 @@ def test_scan_writes_effects_and_a_heatmap(tmp_path, capsys):
     rows = list(csv.DictReader(open(tmp_path / "scan" / "effects.csv")))
     assert len(rows) == 48 and list(rows[0])[:6] == ["id", "kind", "position", "ref", "alt", "mutant"]
     assert "te_log_effect" in rows[0] and (tmp_path / "scan" / "heatmap_utr.png").stat().st_size > 0
+
+
+def test_any_shipped_task_alias_is_an_objective(tmp_path, monkeypatch, capsys):
+    """A task model shipped later (say mrl) is an objective by its alias, with no change to rnalm design."""
+    import json
+    import shutil
+
+    root = tmp_path / "shipped"
+    shutil.copytree(shipped.package_root(), root)
+    manifest = json.loads((root / "manifest.json").read_text())
+    for e in manifest["models"]:
+        if e["task"] == "te":
+            e["task"] = "mrl"
+    (root / "manifest.json").write_text(json.dumps(manifest))
+    monkeypatch.setenv(shipped.ENV_DIR, str(root))
+    out = tmp_path / "d.csv"
+    assert (
+        main(
+            ["design", "optimize", "--objective", "mrl", "--length", "20", "--count", "2", *QUICK, "-q", "-o", str(out)]
+        )
+        == 0
+    )
+    assert len(list(csv.DictReader(open(out)))) == 2

@@ -104,7 +104,11 @@ def load_model(spec: str, device: Optional[str] = "cpu", log: Callable[[str], No
     """A shipped task model (alias ``te``, ``mrl``, ... or its name) or a run directory of ``rnalm finetune``."""
     if Path(spec).is_dir():
         return task_predictors.from_run(spec, device=device, log=log)
-    return task_predictors.from_shipped(shipped.task_entry(spec), device=device, log=log)
+    try:
+        entry = shipped.task_entry(spec)
+    except shipped.ShippedModelError as exc:  # here a run is named in the same place, not with --run
+        raise RnalmError(f"{str(exc).split('; use --run')[0]}; or name a run directory of rnalm finetune") from None
+    return task_predictors.from_shipped(entry, device=device, log=log)
 
 
 def parse_spec(spec: str) -> tuple[list[str], Optional[str], float]:
