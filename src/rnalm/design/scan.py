@@ -126,7 +126,7 @@ def heatmap(effects: pd.DataFrame, record_id: str, column: str, path: str) -> No
 
     wt, m = effect_matrix(effects, record_id, column)
     lim = float(np.nanmax(np.abs(m))) or 1.0
-    fig, ax = plt.subplots(figsize=(max(4.0, 0.16 * len(wt) + 1.5), 2.2))
+    fig, ax = plt.subplots(figsize=(min(40.0, max(4.0, 0.16 * len(wt) + 1.5)), 2.2))  # long records: capped width
     im = ax.imshow(m, aspect="auto", cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="nearest")
     for i, b in enumerate(wt):
         if b in BASES:
