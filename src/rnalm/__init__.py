@@ -8,7 +8,8 @@ Quick start, in fair-esm's shape::
     ids, strs, tokens = batch_converter([("utr1", "GGGACAUUUGCUUCUGACACAACUGUGUUCACUAGC")])
     out = model(tokens, repr_layers=[-1])
 
-From a notebook: ``rnalm.predict(sequences_or_dataframe, task="te")`` returns a DataFrame.
+From a notebook: ``rnalm.predict(sequences_or_dataframe, task="te")`` returns a DataFrame, as do
+``rnalm.design_scan(...)`` and ``rnalm.design_optimize(...)``.
 """
 
 from rnalm import pretrained
@@ -16,6 +17,7 @@ from rnalm.alphabet import Alphabet, BatchConverter
 from rnalm.api import load
 from rnalm.errors import CheckpointError, DownloadError, InvalidSequenceError, RnalmError, SequenceLengthError
 from rnalm.model import EncoderConfig, RNAEncoder
+from rnalm.notebook.design import design_optimize, design_scan
 from rnalm.notebook.embed import embed
 from rnalm.notebook.fold import fold
 from rnalm.notebook.predict import predict
@@ -31,6 +33,8 @@ __all__ = [
     "RNAEncoder",
     "RnalmError",
     "SequenceLengthError",
+    "design_optimize",
+    "design_scan",
     "embed",
     "fold",
     "load",

@@ -19,7 +19,21 @@ from types import ModuleType
 from typing import Optional, Sequence
 
 from rnalm import numerics
-from rnalm.cli import convert, corpus, demo, download, embed, export, finetune, fold, models, predict, pretrain, serve
+from rnalm.cli import (
+    convert,
+    corpus,
+    demo,
+    design,
+    download,
+    embed,
+    export,
+    finetune,
+    fold,
+    models,
+    predict,
+    pretrain,
+    serve,
+)
 from rnalm.errors import RnalmError, cli_spelling, spelled
 from rnalm.version import __version__
 
@@ -28,6 +42,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     convert,
     corpus,
     demo,
+    design,
     download,
     embed,
     export,
