@@ -8,7 +8,8 @@ Quick start, in fair-esm's shape::
     ids, strs, tokens = batch_converter([("utr1", "GGGACAUUUGCUUCUGACACAACUGUGUUCACUAGC")])
     out = model(tokens, repr_layers=[-1])
 
-From a notebook: ``rnalm.predict(sequences_or_dataframe, task="te")`` returns a DataFrame.
+From a notebook: ``rnalm.predict(sequences_or_dataframe, task="te")`` returns a DataFrame;
+``rnalm.map(df, labels="family")`` maps, clusters and classifies labelled sequences.
 """
 
 from rnalm import pretrained
@@ -18,6 +19,7 @@ from rnalm.errors import CheckpointError, DownloadError, InvalidSequenceError, R
 from rnalm.model import EncoderConfig, RNAEncoder
 from rnalm.notebook.embed import embed
 from rnalm.notebook.fold import fold
+from rnalm.notebook.map import map
 from rnalm.notebook.predict import predict
 from rnalm.version import __version__
 
@@ -34,6 +36,7 @@ __all__ = [
     "embed",
     "fold",
     "load",
+    "map",
     "predict",
     "pretrained",
     "__version__",

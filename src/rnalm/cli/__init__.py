@@ -19,7 +19,7 @@ from types import ModuleType
 from typing import Optional, Sequence
 
 from rnalm import numerics
-from rnalm.cli import convert, corpus, demo, download, embed, export, finetune, fold, models, predict, pretrain
+from rnalm.cli import convert, corpus, demo, download, embed, export, finetune, fold, map, models, predict, pretrain
 from rnalm.errors import RnalmError, cli_spelling, spelled
 from rnalm.version import __version__
 
@@ -33,6 +33,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     export,
     finetune,
     fold,
+    map,
     models,
     predict,
     pretrain,
