@@ -25,7 +25,7 @@ import pandas as pd
 from rnalm.analysis import classification, clustering, maps
 from rnalm.analysis.figures import confusion_png, map_png
 from rnalm.analysis.html import render_map
-from rnalm.analysis.representations import Representation, kmer_representation, model_name, model_representation
+from rnalm.analysis.representations import kmer_representation, model_name, model_representation
 from rnalm.errors import RnalmError, option
 from rnalm.io.output_guard import (
     OutputKind,

@@ -66,8 +66,9 @@ def read_labelled(
     fmt = input_format or detect_format(path)
     if label_field is not None:
         if fmt != "fasta":
-            raise RnalmError(f"{path}: {option('label_field')} reads FASTA headers; name a column with "
-                             f"{option('label_column')}")
+            raise RnalmError(
+                f"{path}: {option('label_field')} reads FASTA headers; name a column with {option('label_column')}"
+            )
         labels = [header_label(r, str(label_field)) for r in records]
     else:
         if fmt == "fasta":

@@ -64,7 +64,7 @@ def kmer_representation(records: list[Record], k: int) -> Representation:
 
 def model_name(model: Union[str, Path]) -> str:
     """A short, file-name-safe name for a model reference (a registry name, or a path's last part)."""
-    text = str(model).rstrip("/")
+    text = re.sub(r"^[a-z]+:(?!//)", "", str(model).rstrip("/"))  # "shipped:utrlm-mini" -> "utrlm-mini"
     base = Path(text).name if ("/" in text or Path(text).exists()) else text
     base = re.sub(r"\.(pt|pth|ckpt|safetensors)$", "", base)
     return re.sub(r"[^A-Za-z0-9._-]+", "_", base) or "model"

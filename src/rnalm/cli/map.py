@@ -106,6 +106,8 @@ def run(args: argparse.Namespace) -> int:
     )
     result = run_map(records, labels, settings, say)
     out = write_map(result, args.output, args.overwrite, inputs=[args.input])
-    say(f"wrote {out}/ (scores.json, coordinates.csv, {len(result.coordinates.groupby(['representation', 'method']))}"
-        f" maps) in {time.perf_counter() - t0:.1f} s")
+    say(
+        f"wrote {out}/ (scores.json, coordinates.csv, {len(result.coordinates.groupby(['representation', 'method']))}"
+        f" maps) in {time.perf_counter() - t0:.1f} s"
+    )
     return 0
