@@ -1,7 +1,8 @@
 """Clustering scored against the labels: k-means with as many clusters as labels, and HDBSCAN.
 
 k-means answers "do the labels form k compact groups?"; HDBSCAN (density-based, no k) answers "do
-dense groups appear on their own?", calling sparse points noise. Scores are scikit-learn's:
+dense groups appear on their own?", calling sparse points noise (smallest cluster: 1 % of the
+records, at least 5; ``min_samples`` 5). Scores are scikit-learn's:
 ARI and NMI of the clusters against the labels (HDBSCAN's noise counts as one more cluster, so
 a method that calls everything noise scores 0, not well), and the silhouette of the clusters in the
 representation's space (noise points left out; ``None`` with fewer than two clusters). The
@@ -25,8 +26,8 @@ def cluster(X: np.ndarray, method: str, n_labels: int, seed: int = 0) -> np.ndar
     if method == "kmeans":
         return KMeans(n_clusters=n_labels, n_init=10, random_state=seed).fit_predict(X)
     if method == "hdbscan":
-        min_size = max(5, len(X) // (4 * max(n_labels, 1)))
-        return HDBSCAN(min_cluster_size=min(min_size, len(X)), copy=True).fit_predict(X)
+        min_size = min(max(5, len(X) // 100), len(X))
+        return HDBSCAN(min_cluster_size=min_size, min_samples=min(5, len(X)), copy=True).fit_predict(X)
     raise ValueError(f"unknown clustering {method!r}; expected one of {', '.join(CLUSTERINGS)}")
 
 
