@@ -58,7 +58,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="model to embed with; repeat for several (default: the shipped backbone, utrlm-mini)",
     )
     p.add_argument("--no-model", action="store_true", help="only the k-mer baseline (no embeddings)")
-    p.add_argument("--layer", default="-1", help="layer to pool: 0 = embeddings, negatives from the end (default: -1)")
+    p.add_argument(
+        "--layer", type=int, default=-1, help="layer to pool: 0 = embeddings, negatives from the end (default: -1)"
+    )
     p.add_argument("--pool", choices=("mean", "cls"), default="mean", help="pooling (default: mean)")
     p.add_argument("--kmer", type=int, default=3, metavar="K", help="k of the k-mer baseline (default: 3)")
     p.add_argument(
@@ -91,10 +93,9 @@ def run(args: argparse.Namespace) -> int:
         args.input, args.label_column, args.label_field, args.input_format, args.id_column, args.seq_column
     )
     say(f"{len(records)} records, {len(set(labels))} labels from {args.input}")
-    layer = int(args.layer) if args.layer.lstrip("-").isdigit() else args.layer
     settings = MapSettings(
         models=[str(m) for m in models],
-        layer=layer,
+        layer=args.layer,
         pool=args.pool,
         kmer=args.kmer,
         methods=[m.strip() for m in args.methods.split(",") if m.strip()],
