@@ -9,7 +9,8 @@ Quick start, in fair-esm's shape::
     out = model(tokens, repr_layers=[-1])
 
 From a notebook: ``rnalm.predict(sequences_or_dataframe, task="te")`` returns a DataFrame, as do
-``rnalm.design_scan(...)`` and ``rnalm.design_optimize(...)``.
+``rnalm.design_scan(...)`` and ``rnalm.design_optimize(...)``; ``rnalm.map(df, labels="family")``
+maps, clusters and classifies labelled sequences.
 """
 
 from rnalm import pretrained
@@ -20,6 +21,7 @@ from rnalm.model import EncoderConfig, RNAEncoder
 from rnalm.notebook.design import design_optimize, design_scan
 from rnalm.notebook.embed import embed
 from rnalm.notebook.fold import fold
+from rnalm.notebook.map import map
 from rnalm.notebook.predict import predict
 from rnalm.version import __version__
 
@@ -38,6 +40,7 @@ __all__ = [
     "embed",
     "fold",
     "load",
+    "map",
     "predict",
     "pretrained",
     "__version__",

@@ -29,6 +29,7 @@ from rnalm.cli import (
     export,
     finetune,
     fold,
+    map,
     models,
     predict,
     pretrain,
@@ -37,7 +38,7 @@ from rnalm.cli import (
 from rnalm.errors import RnalmError, cli_spelling, spelled
 from rnalm.version import __version__
 
-#: the sub-command modules, in help order (``embed`` also registers ``embed-merge``)
+#: the sub-command modules, in help order (``embed`` also registers ``embed-merge``, ``serve`` also ``worker``)
 COMMANDS: tuple[ModuleType, ...] = (
     convert,
     corpus,
@@ -48,6 +49,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     export,
     finetune,
     fold,
+    map,
     models,
     predict,
     pretrain,
