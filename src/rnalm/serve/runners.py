@@ -88,12 +88,9 @@ class Models:
     def fold(self, method: str, probabilities: bool) -> folding.FoldPredictor:
         key = ("fold", method, probabilities)
         if key not in self.loaded:
-            if method in ("shipped", "vienna"):
-                self.loaded[key] = folding.choose(method, None, device=self.config.device, bpp=probabilities)
-            else:
-                self.loaded[key] = folding.choose(
-                    "run", self.run_dir(method), device=self.config.device, bpp=probabilities
-                )
+            # a built-in predictor by its name; a run offered at start (--run NAME=DIR) by its folder
+            model = method if method in ("shipped", "vienna") else self.run_dir(method)
+            self.loaded[key] = folding.choose(model, device=self.config.device, bpp=probabilities)
         return self.loaded[key]
 
     def embedding_model(self, name: Optional[str]) -> str:
@@ -177,7 +174,7 @@ def embed(models: Models, options: dict, source: Path, out: Path, report: Report
     opts = EmbedOptions(
         layers=options.get("layers"),
         pools=options.get("pool") or ["mean"],
-        storage=storage,
+        output_format=storage,
         long=options.get("long") or "window",
         device=models.config.device,
         unknown=options.get("unknown"),
