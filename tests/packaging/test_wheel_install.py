@@ -121,5 +121,8 @@ def test_wheel_in_a_clean_venv_runs_the_quick_start_offline(tmp_path):
             assert path.exists(), f"rnalm {' '.join(argv)} wrote no {out}"
             assert path.stat().st_size > 0 if path.is_file() else any(path.iterdir()), f"{out} is empty"
     assert (work / "demo_out" / "report.html").is_file()
+    # the server's dependencies are ordinary ones: `rnalm serve` starts from the same plain install
+    served = _run([str(venv / "bin" / "rnalm"), "serve", "--help"], cwd=work, env=env)
+    assert "--data-dir" in served.stdout and "Traceback" not in served.stderr
     assert len((work / "te.csv").read_text().splitlines()) == 1 + 2  # header + the two 5' UTRs
     print(f"wheel built and installed in {installed - t0:.0f} s; Quick start ran in {time.time() - installed:.0f} s")
