@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import csv
 import shutil
-import subprocess
-import sys
 import time
 
 import pytest
 
 from rnalm import shipped
 
-from .helpers import Server, env, fasta
+from .helpers import Server, cli_predict_te, fasta
 
 pytestmark = pytest.mark.slow
 TWO = [("utr1", "GGGACAUUUGCUUCUGACACAACUGUGUUCACUAGCAACCUCAAACAGACACCAUG"), ("utr2", "ACGUACGUAGCUAGCUAGCUAGCAUGCCA")]
@@ -72,13 +70,7 @@ def test_paste_predict_read_download(tmp_path, monkeypatch):
         srv.stop()
     src = tmp_path / "two.fasta"
     src.write_text(fasta(TWO))
-    cli = subprocess.run(
-        [sys.executable, "-m", "rnalm", "predict", "--task", "te", "-i", str(src), "-q"],
-        env=env(),
-        capture_output=True,
-        check=True,
-        timeout=120,
-    ).stdout
+    cli = cli_predict_te(src)
     assert got.read_bytes() == cli
     rows = list(csv.reader(cli.decode().splitlines()))
     assert head == rows[0] and shown == rows[1:]

@@ -10,9 +10,8 @@ import time
 import pytest
 
 from rnalm import shipped
-from rnalm.predictors import task
 
-from .helpers import Server, fasta, records, wait
+from .helpers import Server, cli_predict_te, fasta, records, wait
 
 pytestmark = pytest.mark.slow
 N_JOBS, N_RECORDS, LENGTH = 6, 300, 80
@@ -28,13 +27,11 @@ def inputs() -> list[str]:
 
 
 def references(texts: list[str], tmp_path) -> list[bytes]:
-    predictor = task.from_shipped(shipped.task_entry("te"), device="cpu", log=lambda _m: None)
     out = []
     for k, text in enumerate(texts):
-        src, ref = tmp_path / f"in{k}.fasta", tmp_path / f"ref{k}.csv"
+        src = tmp_path / f"in{k}.fasta"
         src.write_text(text)
-        predictor.predict_file(src, ref, show=False)
-        out.append(ref.read_bytes())
+        out.append(cli_predict_te(src, tmp_path / f"ref{k}.csv"))
     return out
 
 

@@ -14,9 +14,8 @@ import numpy as np
 import pytest
 
 from rnalm import shipped
-from rnalm.predictors import task
 
-from .helpers import Server, env, fasta, records, wait
+from .helpers import Server, cli_predict_te, env, fasta, records, wait
 
 TWO = [("u1", "GGGGAAACCCCAUGAAAUGC"), ("u2", "ACGUACGUAGCUAGCUAGCUAGCAUG")]
 
@@ -56,9 +55,7 @@ def test_each_kind(server, tmp_path):
     assert "te" in models["predict"]["tasks"] and "vienna" in models["fold"]["methods"]
     src = tmp_path / "two.fasta"
     src.write_text(fasta(TWO))
-    ref = tmp_path / "ref.csv"
-    task.from_shipped(shipped.task_entry("te"), device="cpu", log=lambda _m: None).predict_file(src, ref, show=False)
-    assert got["predict"] == ref.read_bytes()
+    assert got["predict"] == cli_predict_te(src)
     names = sorted(zipfile.ZipFile(io.BytesIO(got["fold"])).namelist())
     assert names == ["summary.tsv", "u1.ct", "u1.dbn", "u2.ct", "u2.dbn"]
     (tmp_path / "e.h5").write_bytes(got["embed"])
