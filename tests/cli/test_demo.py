@@ -22,7 +22,7 @@ def test_demo_reads_the_installed_examples_from_any_directory_and_says_what_is_m
     assert main(["demo", "-o", "out"]) == 0
     err = capsys.readouterr().err
     assert f"records from {EXAMPLES}" in err
-    for alias in ("te", "halflife", "ires", "family"):
+    for alias in ("te", "halflife", "ires", "family", "mrl"):
         assert f"no shipped task model '{alias}'" in err
     assert "no shipped structure model" in err
     rows = list(csv.DictReader(open(tmp_path / "out" / "predictions.tsv"), delimiter="\t"))

@@ -57,7 +57,8 @@ def outputs(argv: list[str]) -> list[str]:
 
 def test_quick_start_commands_parse_with_the_options_the_cli_has():
     cmds = commands(quick_start())
-    wanted = {"models", "demo", "fold", "embed"} | {f"predict --task {t}" for t in ("te", "halflife", "ires", "family")}
+    tasks = ("te", "halflife", "ires", "family", "mrl")
+    wanted = {"models", "demo", "fold", "embed"} | {f"predict --task {t}" for t in tasks}
     said = {argv[0] if argv[0] != "predict" else " ".join(argv[:3]) for argv in cmds}
     assert wanted <= said, f"README's Quick start lacks {sorted(wanted - said)}"
     parser = build_parser()

@@ -13,7 +13,7 @@ def package_models(monkeypatch):
     monkeypatch.setenv(shipped.ENV_DIR, str(shipped.package_root()))
 
 
-@pytest.mark.parametrize("alias", ["te", "halflife", "ires", "family"])
+@pytest.mark.parametrize("alias", ["te", "halflife", "ires", "family", "mrl"])
 def test_the_manifest_states_the_window_and_columns_the_model_really_has(alias):
     entry = shipped.task_entry(alias)
     predictor = task.from_shipped(entry, device="cpu", log=lambda _m: None)
@@ -25,13 +25,14 @@ def test_the_manifest_states_the_window_and_columns_the_model_really_has(alias):
 def test_shipped_windows_and_column_names():
     got = {
         a: (shipped.task_entry(a).window_text, shipped.task_entry(a).prediction["columns"][0])
-        for a in ("te", "halflife", "ires", "family")
+        for a in ("te", "halflife", "ires", "family", "mrl")
     }
     assert got == {
         "te": ("the 3'-most 100 nt", "te_log"),
         "halflife": ("up to 160 nt (longer inputs are not scored)", "halflife"),
         "ires": ("the 5'-most 1,020 nt", "ires_probability"),
         "family": ("the 5'-most 1,020 nt", "family"),
+        "mrl": ("the 3'-most 50 nt", "mrl"),
     }
 
 

@@ -11,8 +11,9 @@ from rnalm.design.jobs import constraints_from, run_optimize, run_scan
 from rnalm.design.objective import Objective
 from rnalm.design.optimize import Settings
 from rnalm.io.seqio import iter_records, unique_ids
+from rnalm.shipped import PREDICT_TASKS
 
-MODELS = "a shipped task model (te, halflife, ires, mrl when shipped, or its name) or a run directory of rnalm finetune"
+MODELS = f"a shipped task model ({PREDICT_TASKS}, or its name) or a run directory of rnalm finetune"
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -1,4 +1,4 @@
-"""``rnalm predict --task te|halflife|ires|family`` (a shipped model) or ``--run RUN_DIR`` (your own run)."""
+"""``rnalm predict --task te|halflife|ires|family|mrl`` (a shipped model) or ``--run RUN_DIR`` (your own run)."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "predict",
         help="predict with a shipped task model (--task) or a fine-tuned run (--run) on new sequences",
         description="Reads FASTA/CSV/TSV sequences and writes a CSV with the input's own columns (FASTA: id, "
-        "description, sequence) and named prediction columns: te_log, halflife, ires_probability, family with "
-        "prob_CLASS per class (a run of rnalm finetune: its label column's name, or prediction), in the label's "
+        "description, sequence) and named prediction columns: te_log, halflife, ires_probability, mrl, family "
+        "with prob_CLASS per class (a run of rnalm finetune: its label column's name, or prediction), in the label's "
         "units; cross-validated runs add NAME_std. Then length (nt in the input), read (nt the model read) and "
         "note: a record longer than the model's window is read as its card says (te: the 3'-most 100 nt) and "
         "noted, and a record the model cannot score (an invalid letter, a length it does not take) gets an empty "
@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument(
-        "--task", metavar="NAME", help="a task model shipped with rnalm, by alias (te, halflife, ires, family) or name"
+        "--task", metavar="NAME", help=f"a task model shipped with rnalm, by alias ({shipped.PREDICT_TASKS}) or name"
     )
     which.add_argument("--run", metavar="RUN_DIR", help="run directory written by rnalm finetune")
     add_input(

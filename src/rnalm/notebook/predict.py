@@ -35,7 +35,7 @@ from rnalm.runs.prediction_table import CHUNK, SUFFIX, TAIL, Summary, chunks, fi
 def _predictor(task: Optional[str], run: Optional[str | os.PathLike], device: Optional[str]) -> TaskPredictor:
     if (task is None) == (run is None):
         raise RnalmError(
-            "pass task= (a shipped model: te, halflife, ires, family) or run= (a run directory of rnalm finetune)"
+            f"pass task= (a shipped model: {shipped.PREDICT_TASKS}) or run= (a run directory of rnalm finetune)"
         )
     if task is not None:
         return task_predictors.from_shipped(shipped.task_entry(task), device=device, log=lambda _m: None)
@@ -69,7 +69,7 @@ def predict(
     device: Optional[str] = None,
     progress: Optional[bool] = None,
 ) -> pd.DataFrame:
-    """Predictions of a shipped task model (``task="te"``, ``"halflife"``, ``"ires"``, ``"family"``)
+    """Predictions of a shipped task model (``task="te"``, ``"halflife"``, ``"ires"``, ``"family"``, ``"mrl"``)
     or a run of ``rnalm finetune`` (``run=RUN_DIR``) for ``data``: sequences, ``(id, sequence)``
     pairs, a dict, a pandas Series or DataFrame, or a FASTA/CSV/TSV path.
 

@@ -112,14 +112,28 @@ def run_sections(
         if bb.get("kind") == "lm"
         else bb.get("kind", "none")
     )
+    trees = bb.get("kind") == "features"  # gradient boosting: no head, no optimisation steps
+    learned = (
+        "| model | gradient-boosted trees on the hand-made features (`model.skops`, read without running code) |\n"
+        if trees
+        else f"| head | `{head.get('type')}`, needs {', '.join(info.get('head', {}).get('needs', []))} |\n"
+        f"| trainable parameters | {metrics.get('trainable_parameters', 'n/a')} |\n"
+    )
+    training = (
+        f"Gradient boosting (seed {cfg.get('train', {}).get('seed')}); {metrics.get('train_seconds', 'n/a')} s.\n"
+        if trees
+        else f"Optimisation steps: {steps if steps is not None else 'n/a'} (best epoch {metrics.get('best_epoch')}, "
+        f"stopped early: {metrics.get('stopped_early')}, selection metric {metrics.get('metric')}, seed "
+        f"{cfg.get('train', {}).get('seed')}); {metrics.get('train_seconds', 'n/a')} s of training.\n"
+    )
     lines = [
         "## Model\n",
         f"| | |\n|---|---|\n| task | {info.get('task')} ({info.get('label_name', 'label')}) |\n"
         f"| backbone | {used} |\n"
         + (f"| backbone layer | {bb.get('layer')} of {bb.get('num_layers')} |\n" if bb.get("kind") == "lm" else "")
-        + f"| head | `{head.get('type')}`, needs {', '.join(info.get('head', {}).get('needs', []))} |\n"
-        f"| trainable parameters | {metrics.get('trainable_parameters', 'n/a')} |\n"
-        f"| truncation | {data.get('truncate')} (max length {data.get('max_length')}) |\n" + extra,
+        + learned
+        + f"| truncation | {data.get('truncate')} (max length {data.get('max_length')}) |\n"
+        + extra,
         "## Data\n",
         f"Loader `{data.get('loader')}`; train `{data.get('train')}`"
         + (f", valid `{data.get('valid')}`" if data.get("valid") else "")
@@ -130,10 +144,7 @@ def run_sections(
         + "".join(f"\n- {n}" for n in notes)
         + ("\n" if notes else ""),
         "## Training\n",
-        f"```\n{command}\n```\n\n"
-        f"Optimisation steps: {steps if steps is not None else 'n/a'} (best epoch {metrics.get('best_epoch')}, "
-        f"stopped early: {metrics.get('stopped_early')}, selection metric {metrics.get('metric')}, seed "
-        f"{cfg.get('train', {}).get('seed')}); {metrics.get('train_seconds', 'n/a')} s of training.\n",
+        f"```\n{command}\n```\n\n" + training,
         "## Validation metrics (at training time, full validation split)\n",
         metrics_table(metrics.get("valid", {})),
     ]

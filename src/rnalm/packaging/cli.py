@@ -56,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("source", nargs="?", help="pretraining output / native folder (backbone) or fine-tuning run folder")
     p.add_argument("--name", required=True, help="shipped name, e.g. utrlm-mini or utrlm-mini-te")
     p.add_argument("--remove", action="store_true", help="delete the shipped model --name instead (no SOURCE)")
-    p.add_argument("--task", help="task alias the commands take: te, halflife, ires, family (structure runs: fold)")
+    p.add_argument("--task", help=f"task alias the commands take: {shipped.PREDICT_TASKS} (structure runs: fold)")
     p.add_argument("--data-licence", help="licence of the training data, for the card (required to ship)")
     p.add_argument("--licence", default="MIT", help="licence of the shipped weights (default MIT)")
     p.add_argument("--description", default="", help="one line for the card and `rnalm models`")

@@ -18,6 +18,7 @@ from rnalm.io.digest import state_sha256
 from rnalm.io.jsonfile import write_json
 from rnalm.packaging.files import store_float16
 from rnalm.packaging.options import WEIGHT_FILES, Options
+from rnalm.runs.feature_file import header_path
 from rnalm.shipped import ShippedModelError
 
 
@@ -29,6 +30,8 @@ def _copy_fold(src: Path, dst: Path, d: str, info: dict, opts: Options) -> list[
     weights = [f for f in WEIGHT_FILES if (src / f).is_file()]
     if not weights:
         raise ShippedModelError(f"{src}: no model.safetensors; did training finish?")
+    # the feature baseline's trees come with a small header naming their task
+    weights += [header_path(src / f).name for f in weights if f.endswith(".skops")]
     for f in names + weights + list(opts.include if not d else ()):
         if not (src / f).is_file():
             raise ShippedModelError(f"{src / f}: no such file (--include)")

@@ -125,10 +125,13 @@ def pack_task(source: Path, dest: Path, info: dict, opts: Options, log: Callable
     if metric["value"] is None:
         metric.update(value=check[metric_name], split="check", n=len(rows))
     read = reading(dest, backbone_dir, opts.task)
-    sections = run_sections(
-        source, info, metrics, opts, backbone, reading_rows(read) + f"| stored dtype | {opts.dtype} |\n"
+    # --dtype applies to tensors; the feature baseline's trees are stored as they were fitted
+    has_tensors = any(
+        (dest / d / "model.safetensors").is_file() for d in [""] + [f"fold_{i}" for i in info.get("folds") or []]
     )
-    if opts.dtype == "float16":
+    dtype = opts.dtype if has_tensors else "as fitted (trees, no tensors)"
+    sections = run_sections(source, info, metrics, opts, backbone, reading_rows(read) + f"| stored dtype | {dtype} |\n")
+    if opts.dtype == "float16" and has_tensors:
         check["float32_reference"] = _float32_reference(source, info, opts, backbone, rows, backbone_dir, metric_name)
     if "recomputed" in metric and metric["recomputed"] is not None:
         sections.append(

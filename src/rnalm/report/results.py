@@ -12,6 +12,7 @@ TASK_COLUMNS = (
     ("halflife", "half-life", "3' UTR"),
     ("ires", "IRES prob.", "IRES"),
     ("family", "ncRNA family", "ncRNA"),
+    ("mrl", "MRL", "5' UTR"),
 )
 
 

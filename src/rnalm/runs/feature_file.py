@@ -206,4 +206,12 @@ def read_feature_model(path: Path) -> tuple[Any, str]:
     return model, task
 
 
-__all__ = ["ALLOWED_NODES", "ROOT_BY_TASK", "check_schema", "read_feature_model", "schema_nodes", "write_feature_model"]
+__all__ = [
+    "ALLOWED_NODES",
+    "ROOT_BY_TASK",
+    "check_schema",
+    "header_path",
+    "read_feature_model",
+    "schema_nodes",
+    "write_feature_model",
+]

@@ -93,7 +93,7 @@ def check(kind: str, given: dict[str, Any], config: ServeConfig) -> dict[str, An
     if kind == "predict":
         if ("task" in given) == ("run" in given):
             raise InputError(
-                "a predict job takes task (a shipped task: te, halflife, ires, family) or run "
+                f"a predict job takes task (a shipped task: {shipped.PREDICT_TASKS}) or run "
                 "(a run registered on this server), not both"
             )
         if "task" in given:

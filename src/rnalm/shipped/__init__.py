@@ -56,6 +56,7 @@ TASK_ALIASES: dict[str, str] = {
     "halflife": "3' UTR effect on mRNA half-life (BEAS-2B)",
     "ires": "IRES probability",
     "family": "ncRNA family (13 Rfam classes, nRC)",
+    "mrl": "mean ribosome load of a 5' UTR (HEK293T polysome profiling, 50-nt human 5' UTRs and variants)",
     "fold": "secondary structure (pair probabilities -> dot-bracket)",
 }
 
@@ -70,7 +71,13 @@ TASK_PREDICTIONS: dict[str, dict[str, str]] = {
     "halflife": {"name": "halflife", "unit": "mRNA half-life in hours (BEAS-2B reporter), as in the training labels"},
     "ires": {"name": "ires", "unit": "probability that the sequence is an IRES (training label 1)"},
     "family": {"name": "family", "unit": "ncRNA family (Rfam class), with one probability column per class"},
+    "mrl": {
+        "name": "mrl",
+        "unit": "mean ribosome load (ribosomes per mRNA, eGFP reporter in HEK293T), as in the training labels",
+    },
 }
+#: The aliases ``rnalm predict --task`` takes (the others name structure models), for help texts.
+PREDICT_TASKS = ", ".join(k for k in TASK_PREDICTIONS)
 
 _ROOT_OVERRIDE: list[Path] = []
 
@@ -279,7 +286,7 @@ def get(name: str, kind: Optional[str] = None, folder: Union[str, Path, None] = 
 
 
 def task_entry(alias: str, folder: Union[str, Path, None] = None) -> Entry:
-    """The shipped task model for ``alias`` (``te``, ``halflife``, ``ires``, ``family``) or its name."""
+    """The shipped task model for ``alias`` (``te``, ``halflife``, ``ires``, ``family``, ``mrl``) or its name."""
     e = find(alias, None, folder)
     if e is not None and e.kind == "structure":
         raise ShippedModelError(f"{alias!r} is the shipped structure model; use `rnalm fold` (--model shipped) instead")
