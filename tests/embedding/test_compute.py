@@ -145,3 +145,25 @@ def test_memory_path_matches_the_file_at_float32(tmp_path, tiny_rnafm):
         assert emb.ids == mem.ids == [r for r, _ in seqs]
         for rid, arr in zip(mem.ids, mem.arrays(-1, "per-token")):
             assert emb[rid]["layer_2/per_token"].tobytes() == arr.tobytes()
+
+
+def test_resume_with_auto_continues_in_the_interrupted_runs_type(tmp_path, tiny_rnafm, monkeypatch):
+    model, alphabet = tiny_rnafm
+    seqs = random_records(8, 5, 40, seed=4)
+    out = tmp_path / "out.h5"
+    first = EmbedOptions(pools=["mean"], progress=False, dtype="float32")
+    embed_file(model, write_fasta(tmp_path / "a.fa", seqs[:5]), out, first, alphabet=alphabet)
+    with_bf16_units(monkeypatch)  # auto would now pick bfloat16, but the output is float32
+    s = embed_file(
+        model, write_fasta(tmp_path / "b.fa", seqs), out, EmbedOptions(pools=["mean"], progress=False, resume=True),
+        alphabet=alphabet,
+    )  # fmt: skip
+    assert (s.n_skipped, s.n_embedded) == (5, 3)
+    assert s.line().endswith("; 5 of 8 already complete; float32 (auto: as the interrupted run)")
+    with open_embeddings(out) as emb:
+        assert emb.metadata["dtype"] == "float32" and emb.ids == [rid for rid, _ in seqs]
+    with pytest.raises(RnalmError, match="other settings.*dtype"):
+        embed_file(
+            model, tmp_path / "b.fa", out, EmbedOptions(pools=["mean"], progress=False, resume=True, dtype="bf16"),
+            alphabet=alphabet,
+        )  # fmt: skip

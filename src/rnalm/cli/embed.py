@@ -58,8 +58,8 @@ N-th record into OUTPUT.rank<r>-of-<N>; add --merge to combine them at the end, 
 `rnalm embed-merge OUTPUT` later. read_matrix(OUTPUT) reads the parts or the merged output.
 
 Progress: a bar on a terminal (or a notebook widget), none in pipes unless --progress, none under
--q; then the closing line "N records in T s (R records/s) -> OUTPUT; DTYPE (REASON)" on standard
-error.
+-q; then the closing line "N records in T s (R records/s) -> OUTPUT; bfloat16 autocast (auto: CPU
+has amx_bf16)" (the type computed in, and why) on standard error.
 """
 
 

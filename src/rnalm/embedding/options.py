@@ -80,9 +80,8 @@ class EmbedSummary:
             extra.append(f"{self.n_skipped} of {self.n_records} already complete")
         if self.dropped:
             extra.append(f"{self.dropped} half-written removed")
-        if self.precision:
-            extra.append(self.precision)
-        return text + (f"; {', '.join(extra)}" if extra else "")
+        text += f"; {', '.join(extra)}" if extra else ""
+        return text + (f"; {self.precision}" if self.precision else "")
 
 
 def resolve_layers(layers: Optional[Sequence[Union[int, str]]], num_layers: int) -> list[int]:
