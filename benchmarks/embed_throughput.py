@@ -395,9 +395,9 @@ def measure_memory(sizes, workdir: Path) -> list[dict]:
 
 
 # ------------------------------------------------------------------------------ main
-def devices(cuda_available: bool, no_gpu: bool) -> list[str]:
-    """The CPU always; CUDA too when a GPU is visible and not switched off."""
-    return ["cpu"] + (["cuda"] if cuda_available and not no_gpu else [])
+def devices(cuda_available: bool, no_gpu: bool, no_cpu: bool = False) -> list[str]:
+    """The CPU (unless ``--no-cpu``), then CUDA when a GPU is visible and not switched off."""
+    return ([] if no_cpu else ["cpu"]) + (["cuda"] if cuda_available and not no_gpu else [])
 
 
 def dtypes_for(device: str, cpu_bf16: bool) -> list[str]:
@@ -569,6 +569,7 @@ def main(argv=None) -> int:
         "--cpu-bf16", action="store_true", help="run the bfloat16 rows on a CPU without native bf16 too (slow there)"
     )
     p.add_argument("--no-gpu", action="store_true", help="skip the GPU section even if CUDA is available")
+    p.add_argument("--no-cpu", action="store_true", help="skip the CPU rows (a GPU session's device time is short)")
     p.add_argument("--memory-only", action="store_true", help="only the peak-RSS measurement")
     p.add_argument(
         "--memory-sizes",
@@ -643,7 +644,7 @@ def run_throughput(args, seqs, layers, work: Path, report: dict) -> bool:
     from rnalm.embedding.options import DEFAULT_TOKENS_PER_BATCH
 
     failed = False
-    for device in devices(torch.cuda.is_available(), args.no_gpu):
+    for device in devices(torch.cuda.is_available(), args.no_gpu, args.no_cpu):
         tpb = args.tokens_per_batch or DEFAULT_TOKENS_PER_BATCH[device]
         if device == "cuda":
             print(f"\n# GPU: {torch.cuda.get_device_name()}", flush=True)

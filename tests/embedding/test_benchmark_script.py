@@ -26,6 +26,7 @@ def test_devices_include_the_gpu_when_visible(bench):
     assert bench.devices(False, False) == ["cpu"]
     assert bench.devices(True, False) == ["cpu", "cuda"]
     assert bench.devices(True, True) == ["cpu"]
+    assert bench.devices(True, False, no_cpu=True) == ["cuda"]
 
 
 def test_bf16_rows_follow_the_hardware(bench, monkeypatch):
