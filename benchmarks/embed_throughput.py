@@ -1,38 +1,43 @@
-"""Embedding throughput: rnalm against rna-fm's own model and multimolecule's RnaFmModel.
+"""Embedding throughput: rnalm against rna-fm's own model (and multimolecule's RnaFmModel when installed).
 
-All three get the same random full-size RNA-FM weights (12 layers, 640 wide, 20 heads): the
+All systems get the same random full-size RNA-FM weights (12 layers, 640 wide, 20 heads): the
 rna-fm model is built with ``fm.BioBertModel``, saved in the published ``.pth`` layout and
 loaded by ``rnalm.load`` (through the RNA-FM converter); multimolecule's model receives the same
 tensors under its names and vocabulary order. Inputs are a 5' UTR-like set (lengths
-log-uniform between 25 and 1,000 nt).
+log-uniform between 25 and 1,000 nt, seed 1).
 
-Measured on the CPU (and on a GPU when one is visible):
+Rows, interleaved (each ``--rounds`` round runs every row once, in this order), on the CPU and,
+when CUDA is visible, again on the GPU:
 
-* rna-fm in its own usage: batches of 8 in input order;
-* multimolecule, same batches;
-* rnalm's encoder, same batches (kernels alone), and with rnalm's token-budget batches;
-* ``rnalm embed`` end to end (``embed_file``: validation, batching, per-token HDF5 writes).
+* rna-fm in its own usage: fp32, batches of 8 in input order;
+* multimolecule, same batches (left out when it is not installed);
+* rnalm's encoder with rnalm's token-budget batches, float32 and bfloat16 (the command's autocast);
+* ``rnalm embed`` end to end as a user runs it: a new process per run (interpreter and torch
+  start-up, model loading, validation, batching, per-token HDF5 writes), float32 and bfloat16.
 
-Tokens are non-padding tokens including ``<cls>``/``<eos>``, counted the same way for all. The
-fp32 matmul peak is measured in the same process with large ``torch.matmul`` calls, and
-rnalm's useful FLOP rate (linear layers + attention of the real, unpadded tokens) is reported
-as a fraction of it. rnalm's outputs must equal rna-fm's (max abs diff <= 1e-4) or the script
-exits with status 1. ``--memory`` also runs ``embed_file`` in child processes on 1k and 20k
-records (``--memory-sizes``) and reports their peak resident memory.
+bfloat16 rows run where ``--dtype auto`` would pick bf16 (a CPU with AMX or AVX512-BF16, a CUDA
+GPU with bf16), or on any CPU with ``--cpu-bf16``. Tokens are non-padding tokens including
+``<cls>``/``<eos>``, counted the same way for all. The fp32 and bf16 peaks are the best of ten
+1024^3 ``torch.matmul`` calls in the same process; each row's useful FLOP rate (linear layers +
+attention of the real, unpadded tokens) is reported as a fraction of its dtype's peak. The
+command's float32 output must equal rna-fm's (max abs diff <= 1e-4) or the script exits with
+status 1; the bf16 output's per-token cosine similarity to rna-fm's is printed. ``--memory``
+also runs ``embed_file`` in child processes on 1k and 20k records (``--memory-sizes``) and
+reports their peak resident memory.
 
 Usage::
 
-    python benchmarks/embed_throughput.py --quick     # smoke run, about a minute
-    python benchmarks/embed_throughput.py             # full run (CPU, plus GPU if present), with --memory
+    python benchmarks/embed_throughput.py --quick     # smoke run
+    python benchmarks/embed_throughput.py --n 200 --threads 2 --no-memory   # CPU (and GPU if present)
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import math
 import os
-import platform
 import random
 import resource
 import subprocess
@@ -215,9 +220,18 @@ def run_multimolecule(mm, lut, pad, alphabet, seqs, device):
     return time.perf_counter() - t0, outs
 
 
-def run_rnalm_forward(model, alphabet, seqs, device, dtype, tokens_per_batch=None):
-    """rnalm's encoder alone: batches of 8 in input order, or rnalm's token-budget plan."""
+def rnalm_compute(dtype: str, device: str):
+    """The arithmetic ``rnalm embed --dtype`` uses (bfloat16: autocast, fp32 norms), as asked."""
+    from rnalm.embedding.compute import resolve_compute
+
+    return resolve_compute(dtype, torch.device(device))
+
+
+def run_rnalm_forward(model, alphabet, seqs, device, compute, tokens_per_batch=None):
+    """rnalm's encoder alone, in the command's arithmetic: batches of 8 in input order, or rnalm's
+    token-budget plan."""
     from rnalm.embedding.batching import Item, RecordMeta, batch_tensor, plan_batches
+    from rnalm.embedding.loop import cpu_kernels
 
     items = [
         (RecordMeta(rid, i, len(s), len(s)), [Item(i, 0, np.asarray(alphabet.encode(s), dtype=np.int32))])
@@ -227,44 +241,44 @@ def run_rnalm_forward(model, alphabet, seqs, device, dtype, tokens_per_batch=Non
         plan = [[its[0] for _, its in chunk] for chunk in batches_of(items, 8)]
     else:
         plan = [b.items for b in plan_batches(items, tokens_per_batch, 4096, 2)]
-    from rnalm.embedding.loop import cpu_kernels
-
     L = model.num_layers
     t0 = time.perf_counter()
-    with torch.inference_mode(), cpu_kernels(torch.device(device), getattr(torch, dtype)):
+    with torch.inference_mode(), cpu_kernels(torch.device(device), compute.dtype):
         for batch in plan:
             tokens = batch_tensor(batch, alphabet).to(device)
-            rep = model(tokens, repr_layers=[L], return_logits=False)["representations"][L]
+            with compute.context():
+                rep = model(tokens, repr_layers=[L], return_logits=False)["representations"][L]
             rep.float().cpu()
     _sync(device)
     return time.perf_counter() - t0
 
 
-def run_rnalm_embed(model, alphabet, seqs, workdir: Path, device, dtype, tokens_per_batch=None):
-    from rnalm.embedding import EmbedOptions, embed_file, open_embeddings
+def embed_command(pth: Path, fasta: Path, out: Path, device: str, dtype: str, tokens_per_batch: int, threads):
+    """``rnalm embed`` as a user runs it: a new process (start-up, model loading, validation,
+    batching, per-token HDF5 writes)."""
+    cmd = [sys.executable, "-m", "rnalm", "embed", "--model", str(pth), "-i", str(fasta), "-o", str(out)]
+    cmd += ["--pool", "per-token", "--dtype", dtype, "--device", device, "--tokens-per-batch", str(tokens_per_batch)]
+    cmd += ["--overwrite"] if out.exists() else []
+    if threads:
+        cmd += ["--threads", str(threads)]
+    return cmd
 
-    fasta = workdir / "in.fa"
-    fasta.write_text("".join(f">{r}\n{s}\n" for r, s in seqs))
-    out = workdir / f"out-{dtype}.h5"
-    if out.exists():
-        out.unlink()
-    s = embed_file(
-        model,
-        fasta,
-        out,
-        EmbedOptions(
-            pools=["per-token"],
-            progress=False,
-            device=str(device),
-            dtype=dtype,
-            tokens_per_batch=tokens_per_batch,
-            model_name="benchmark",
-        ),
-        alphabet=alphabet,
-    )
+
+def run_rnalm_embed(cmd: list[str]) -> tuple[float, str]:
+    """Wall-clock seconds of the command, and its closing line."""
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    seconds = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr[-2000:]}")
+    return seconds, proc.stderr.strip().splitlines()[-1]
+
+
+def read_per_token(out: Path, layers: int) -> dict:
+    from rnalm.embedding import open_embeddings
+
     with open_embeddings(out) as emb:
-        outs = {rid: emb[rid][f"layer_{model.num_layers}/per_token"] for rid in emb.ids}
-    return s, outs
+        return {rid: emb[rid][f"layer_{layers}/per_token"] for rid in emb.ids}
 
 
 def _sync(device) -> None:
@@ -272,10 +286,11 @@ def _sync(device) -> None:
         torch.cuda.synchronize()
 
 
-def matmul_peak(device, dtype=torch.float32, n=4096, reps=5) -> float:
-    a = torch.randn(n, n, device=device, dtype=dtype)
-    b = torch.randn(n, n, device=device, dtype=dtype)
-    for _ in range(2):
+def matmul_peak(device, dtype=torch.float32, n=1024, reps=10) -> float:
+    """FLOP/s of the best of ``reps`` ``n``^3 matrix products in ``dtype`` (the peak a row is a fraction of)."""
+    a = torch.randn(n, n, device=device).to(dtype)
+    b = torch.randn(n, n, device=device).to(dtype)
+    for _ in range(3):
         a @ b
     _sync(device)
     best = float("inf")
@@ -298,6 +313,14 @@ def useful_flops(seqs, layers, d=640, f=5120) -> float:
 
 def max_diff(a: dict, b: dict) -> float:
     return max(float(np.abs(a[k] - b[k]).max()) for k in a)
+
+
+def cosines(ref: dict, got: dict) -> dict:
+    """Per-token cosine similarity of ``got`` to ``ref`` (mean, min, 1st percentile)."""
+    c = np.concatenate(
+        [(ref[k] * got[k]).sum(1) / (np.linalg.norm(ref[k], axis=1) * np.linalg.norm(got[k], axis=1)) for k in ref]
+    )
+    return {"mean": float(c.mean()), "min": float(c.min()), "p1": float(np.percentile(c, 1))}
 
 
 # ------------------------------------------------------------------------------ memory (child processes)
@@ -372,95 +395,159 @@ def measure_memory(sizes, workdir: Path) -> list[dict]:
 
 
 # ------------------------------------------------------------------------------ main
-def bench_device(device, dtypes, seqs, layers, workdir, peak, tokens_per_batch, check_mm=True) -> dict:
+def devices(cuda_available: bool, no_gpu: bool, no_cpu: bool = False) -> list[str]:
+    """The CPU (unless ``--no-cpu``), then CUDA when a GPU is visible and not switched off."""
+    return ([] if no_cpu else ["cpu"]) + (["cuda"] if cuda_available and not no_gpu else [])
+
+
+def dtypes_for(device: str, cpu_bf16: bool) -> list[str]:
+    """float32 everywhere; bfloat16 where ``--dtype auto`` would pick it (or asked with ``--cpu-bf16``)."""
+    from rnalm.precision import fast_bf16
+
+    fast, _ = fast_bf16(torch.device(device))
+    return ["float32"] + (["bfloat16"] if fast or (device == "cpu" and cpu_bf16) else [])
+
+
+def bench_device(device: str, dtypes, seqs, layers, workdir: Path, tokens_per_batch: int, args) -> dict:
+    """Every row on ``device``, interleaved: each round runs every system once, in the same order."""
     fm_model, fm_alphabet = build_rnafm(layers, seed=0)
     pth = workdir / "RNA-FM_random.pth"
     save_published_pth(fm_model, pth, layers)
     model, alphabet, how = load_rnalm(pth, fm_model, layers)
-    mm, lut, pad = build_multimolecule(fm_model, fm_alphabet, layers)
     fm_model.to(device)
-    mm.to(device)
     model.to(device)
-    tokens = sum(len(s) + 2 for _, s in seqs)
-    flops = useful_flops(seqs, layers)
-    warm = seqs[:2]
-    run_rnafm(fm_model, fm_alphabet, warm, layers, device)
-    t_fm, out_fm = run_rnafm(fm_model, fm_alphabet, seqs, layers, device)
-    rows = _Rows(tokens)
-    rows.append(("rna-fm `fm.BioBertModel` (fp32)", "8 per batch, input order", t_fm))
-    res: dict = {"tokens": tokens, "useful_flops": flops, "rnalm_loaded_by": how}
-    if check_mm:
-        run_multimolecule(mm, lut, pad, fm_alphabet, warm, device)
-        t_mm, out_mm = run_multimolecule(mm, lut, pad, fm_alphabet, seqs, device)
-        rows.append(("multimolecule `RnaFmModel` (fp32, sdpa)", "8 per batch, input order", t_mm))
-        res["multimolecule_max_abs_diff_vs_rnafm"] = max_diff(out_mm, out_fm)
-    del mm
+    fasta = workdir / "in.fa"
+    fasta.write_text("".join(f">{r}\n{s}\n" for r, s in seqs))
+    peaks = {d: matmul_peak(device, getattr(torch, d)) for d in ("float32", "bfloat16")}
+    print(
+        f"{device}: 1024^3 matmul peak fp32 {peaks['float32'] / 1e9:,.0f} GFLOP/s, bf16 "
+        f"{peaks['bfloat16'] / 1e9:,.0f} GFLOP/s",
+        flush=True,
+    )
+    outs: dict = {}
+    systems = []  # (name, dtype, batching, run() -> seconds)
+
+    def rnafm():
+        t, outs["rna-fm"] = run_rnafm(fm_model, fm_alphabet, seqs, layers, device)
+        return t
+
+    systems.append(("rna-fm `fm.BioBertModel`", "float32", "8 per batch, input order", rnafm))
+    try:
+        mm, lut, pad = build_multimolecule(fm_model, fm_alphabet, layers)
+        mm.to(device)
+
+        def multimolecule():
+            t, outs["multimolecule"] = run_multimolecule(mm, lut, pad, fm_alphabet, seqs, device)
+            return t
+
+        systems.append(("multimolecule `RnaFmModel` (sdpa)", "float32", "8 per batch, input order", multimolecule))
+    except ImportError as exc:
+        print(f"multimolecule: not installed ({exc}); its row is left out", flush=True)
+    encoders = {}
     for dtype in dtypes:
-        model.to(dtype=getattr(torch, dtype))
-        run_rnalm_forward(model, alphabet, warm, device, dtype)
-        t8 = run_rnalm_forward(model, alphabet, seqs, device, dtype)
-        rows.append((f"rnalm encoder ({dtype})", "8 per batch, input order", t8))
-        tb = run_rnalm_forward(model, alphabet, seqs, device, dtype, tokens_per_batch)
-        rows.append((f"rnalm encoder ({dtype})", f"token budget {tokens_per_batch}, length-sorted", tb))
-        summary, out_rn = run_rnalm_embed(model, alphabet, seqs, workdir, device, dtype, tokens_per_batch)
-        rows.append(
+        compute = rnalm_compute(dtype, device)
+        encoders[dtype] = (compute.prepare(copy.deepcopy(model), torch.device(device)), compute)
+        systems.append(
             (
-                f"`rnalm embed` end to end ({dtype})",
-                f"token budget {tokens_per_batch}, per-token HDF5",
-                summary.work_seconds,
+                "rnalm encoder",
+                dtype,
+                f"token budget {tokens_per_batch}, length-sorted",
+                lambda m=encoders[dtype]: run_rnalm_forward(m[0], alphabet, seqs, device, m[1], tokens_per_batch),
             )
         )
-        res[f"rnalm_{dtype}_max_abs_diff_vs_rnafm"] = max_diff(out_rn, out_fm)
-        res[f"rnalm_{dtype}_embed_call_seconds"] = summary.seconds
-    res["rows"] = [
-        {
-            "system": s,
-            "batching": b,
-            "seconds": t,
-            "tokens_per_s": tokens / t,
-            "vs_rnafm": t_fm / t,
-            "fraction_of_fp32_peak": flops / t / peak,
-        }
-        for s, b, t in rows
-    ]
+    lines: dict = {}
+    for dtype in dtypes:
+        out = workdir / f"out-{device}-{dtype}.h5"
+
+        def embed(dtype=dtype, out=out):
+            t, lines[dtype] = run_rnalm_embed(
+                embed_command(pth, fasta, out, device, dtype, tokens_per_batch, args.threads)
+            )
+            outs[f"embed-{dtype}"] = read_per_token(out, layers)
+            return t
+
+        systems.append(("`rnalm embed` end to end (new process)", dtype, f"token budget {tokens_per_batch}", embed))
+
+    # warm-up on two sequences (the commands start cold: their start-up is part of what they measure)
+    run_rnafm(fm_model, fm_alphabet, seqs[:2], layers, device)
+    for m, compute in encoders.values():
+        run_rnalm_forward(m, alphabet, seqs[:2], device, compute, tokens_per_batch)
+
+    tokens = sum(len(s) + 2 for _, s in seqs)
+    flops = useful_flops(seqs, layers)
+    seconds: dict = {}
+    for r in range(args.rounds):
+        for name, dtype, batching, fn in systems:
+            t = fn()
+            seconds.setdefault((name, dtype, batching), []).append(t)
+            print(
+                f"  round {r + 1}: {name} ({dtype}) [{batching}]: {t:.1f} s, {tokens / t:,.0f} tokens/s "
+                f"(load {os.getloadavg()[0]:.1f})",
+                file=sys.stderr,
+                flush=True,
+            )
+    t_fm = float(np.mean(seconds[systems[0][:3]]))
+    rows = []
+    for (name, dtype, batching), ts in seconds.items():
+        t = float(np.mean(ts))
+        rows.append(
+            {
+                "system": name,
+                "dtype": dtype,
+                "batching": batching,
+                "seconds": t,
+                "seconds_each_round": ts,
+                "tokens_per_s": tokens / t,
+                "vs_rnafm": t_fm / t,
+                "fraction_of_peak": flops / t / peaks[dtype],
+            }
+        )
+    res: dict = {
+        "device": device,
+        "tokens": tokens,
+        "useful_flops": flops,
+        "peaks": peaks,
+        "rnalm_loaded_by": how,
+        "rows": rows,
+        "closing_lines": lines,
+    }
+    for key, got in outs.items():
+        if key != "rna-fm":
+            res[f"{key}_max_abs_diff_vs_rnafm"] = max_diff(got, outs["rna-fm"])
+            res[f"{key}_cosine_vs_rnafm"] = cosines(outs["rna-fm"], got)
+    for dtype in dtypes:  # the command against its own encoder (same arithmetic)
+        enc = np.mean(seconds[("rnalm encoder", dtype, f"token budget {tokens_per_batch}, length-sorted")])
+        cmd = np.mean(seconds[("`rnalm embed` end to end (new process)", dtype, f"token budget {tokens_per_batch}")])
+        res[f"embed_vs_encoder_{dtype}"] = float(enc / cmd)
     return res
 
 
-class _Rows(list):
-    """Result rows, each also reported on stderr as soon as it is measured (full runs take a while)."""
-
-    def __init__(self, tokens: int) -> None:
-        super().__init__()
-        self.tokens = tokens
-
-    def append(self, row) -> None:
-        super().append(row)
-        print(
-            f"  {row[0]} [{row[1]}]: {row[2]:.1f} s, {self.tokens / row[2]:,.0f} tokens/s (load "
-            f"{os.getloadavg()[0]:.1f})",
-            file=sys.stderr,
-            flush=True,
-        )
-
-
-def markdown(res: dict, peak: float, device: str) -> str:
+def markdown(res: dict) -> str:
+    dev = res["device"]
     lines = [
-        f"| system ({device}) | batching | seconds | tokens/s | vs rna-fm | % of fp32 matmul peak |",
-        "|---|---|---:|---:|---:|---:|",
+        f"| system ({dev}) | dtype | batching | seconds | tokens/s | vs rna-fm | % of the dtype's matmul peak |",
+        "|---|---|---|---:|---:|---:|---:|",
     ]
     for r in res["rows"]:
         lines.append(
-            f"| {r['system']} | {r['batching']} | {r['seconds']:.1f} | {r['tokens_per_s']:,.0f} | "
-            f"{r['vs_rnafm']:.2f}x | {100 * r['fraction_of_fp32_peak']:.0f}% |"
+            f"| {r['system']} | {r['dtype']} | {r['batching']} | {r['seconds']:.1f} | {r['tokens_per_s']:,.0f} | "
+            f"{r['vs_rnafm']:.2f}x | {100 * r['fraction_of_peak']:.0f}% |"
         )
     lines.append("")
     lines.append(
-        f"fp32 matmul peak: {peak / 1e9:,.1f} GFLOP/s; {res['tokens']:,} tokens, "
+        f"1024^3 matmul peak: fp32 {res['peaks']['float32'] / 1e9:,.0f} GFLOP/s, bf16 "
+        f"{res['peaks']['bfloat16'] / 1e9:,.0f} GFLOP/s; {res['tokens']:,} tokens, "
         f"{res['useful_flops'] / 1e12:.2f} TFLOP of useful work; rnalm model: {res['rnalm_loaded_by']}."
     )
     for k, v in res.items():
         if k.endswith("max_abs_diff_vs_rnafm"):
             lines.append(f"{k}: {v:.2e}")
+        elif k.endswith("cosine_vs_rnafm"):
+            lines.append(f"{k}: mean {v['mean']:.6f}, min {v['min']:.6f}, 1st pct {v['p1']:.6f}")
+        elif k.startswith("embed_vs_encoder_"):
+            lines.append(f"{k}: {v:.2f} (the command's tokens/s over its encoder's)")
+    for dtype, line in res["closing_lines"].items():
+        lines.append(f"closing line ({dtype}): {line}")
     return "\n".join(lines)
 
 
@@ -470,6 +557,7 @@ def main(argv=None) -> int:
     p.add_argument("--n", type=int, default=None, help="number of sequences (default 200; quick 24)")
     p.add_argument("--layers", type=int, default=None, help="encoder layers (default 12; quick 2)")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for every system (default: torch's)")
+    p.add_argument("--rounds", type=int, default=1, help="rounds of all rows, interleaved (default 1)")
     p.add_argument("--tokens-per-batch", type=int, default=None, help="rnalm's budget (default: rnalm's default)")
     p.add_argument(
         "--memory",
@@ -477,8 +565,11 @@ def main(argv=None) -> int:
         default=None,
         help="also measure peak RSS on 1k and 20k records (default: on in full mode)",
     )
-    p.add_argument("--cpu-bf16", action="store_true", help="also run rnalm in bfloat16 on the CPU (informational)")
+    p.add_argument(
+        "--cpu-bf16", action="store_true", help="run the bfloat16 rows on a CPU without native bf16 too (slow there)"
+    )
     p.add_argument("--no-gpu", action="store_true", help="skip the GPU section even if CUDA is available")
+    p.add_argument("--no-cpu", action="store_true", help="skip the CPU rows (a GPU session's device time is short)")
     p.add_argument("--memory-only", action="store_true", help="only the peak-RSS measurement")
     p.add_argument(
         "--memory-sizes",
@@ -494,6 +585,7 @@ def main(argv=None) -> int:
     if args.memory_child:
         memory_child(int(args.memory_child[0]), args.memory_child[1])
         return 0
+    from rnalm.precision import cpu_report
 
     n = args.n or (24 if args.quick else 200)
     layers = args.layers or (2 if args.quick else 12)
@@ -507,13 +599,14 @@ def main(argv=None) -> int:
         "layers": layers,
         "lengths": [25, hi],
         "threads": torch.get_num_threads(),
-        "cpu": platform.processor() or platform.machine(),
+        "cpu": cpu_report(),
         "loadavg_start": os.getloadavg(),
         "torch": torch.__version__,
     }
     print(
-        f"# embed throughput: {n} sequences, lengths log-uniform {25}..{hi}, {layers} layers x 640, "
-        f"{torch.get_num_threads()} threads, load average {os.getloadavg()[0]:.2f}",
+        f"# embed throughput: {n} sequences (seed 1), lengths log-uniform {25}..{hi}, {layers} layers x 640 "
+        f"(random weights, seed 0), {torch.get_num_threads()} threads, load average {os.getloadavg()[0]:.2f}\n"
+        f"# {cpu_report()}",
         flush=True,
     )
     failed = False
@@ -541,39 +634,24 @@ def main(argv=None) -> int:
     if args.json:
         args.json.write_text(json.dumps(report, indent=2, default=float))
     if failed:
-        print(f"FAIL: rnalm's outputs differ from rna-fm's by more than {TOLERANCE}", file=sys.stderr)
+        print(f"FAIL: rnalm's float32 outputs differ from rna-fm's by more than {TOLERANCE}", file=sys.stderr)
         return 1
     return 0
 
 
 def run_throughput(args, seqs, layers, work: Path, report: dict) -> bool:
-    """The CPU (and GPU) throughput tables; returns True if rnalm's outputs differ from rna-fm's."""
+    """The CPU (and GPU) throughput tables; returns True if rnalm's float32 outputs differ from rna-fm's."""
     from rnalm.embedding.options import DEFAULT_TOKENS_PER_BATCH
 
     failed = False
-    peak = matmul_peak("cpu", n=2048 if args.quick else 4096)
-    tpb = args.tokens_per_batch or DEFAULT_TOKENS_PER_BATCH["cpu"]
-    res = bench_device("cpu", ["float32"] + (["bfloat16"] if args.cpu_bf16 else []), seqs, layers, work, peak, tpb)
-    peak_after = matmul_peak("cpu", n=2048 if args.quick else 4096)
-    res["peak_flops_before_after"] = [peak, peak_after]
-    peak = max(peak, peak_after)  # the best the machine showed: the conservative reference
-    for r in res["rows"]:
-        r["fraction_of_fp32_peak"] = res["useful_flops"] / r["seconds"] / peak
-    report["cpu"] = res
-    print(markdown(res, peak, "CPU"), flush=True)
-    print(f"(matmul peak re-measured after the runs: {peak_after / 1e9:,.1f} GFLOP/s)")
-    failed |= res["rnalm_float32_max_abs_diff_vs_rnafm"] > TOLERANCE
-    if torch.cuda.is_available() and not args.no_gpu:
-        gpeak = matmul_peak("cuda", n=8192)
-        gpeak_bf16 = matmul_peak("cuda", torch.bfloat16, n=8192)
-        gtpb = args.tokens_per_batch or DEFAULT_TOKENS_PER_BATCH["cuda"]
-        gres = bench_device("cuda", ["float32", "bfloat16"], seqs, layers, work, gpeak, gtpb, check_mm=True)
-        gres["bf16_matmul_peak"] = gpeak_bf16
-        report["gpu"] = gres
-        report["gpu_name"] = torch.cuda.get_device_name()
-        print(markdown(gres, gpeak, torch.cuda.get_device_name()), flush=True)
-        print(f"bf16 matmul peak: {gpeak_bf16 / 1e12:,.1f} TFLOP/s")
-        failed |= gres["rnalm_float32_max_abs_diff_vs_rnafm"] > TOLERANCE
+    for device in devices(torch.cuda.is_available(), args.no_gpu, args.no_cpu):
+        tpb = args.tokens_per_batch or DEFAULT_TOKENS_PER_BATCH[device]
+        if device == "cuda":
+            print(f"\n# GPU: {torch.cuda.get_device_name()}", flush=True)
+        res = bench_device(device, dtypes_for(device, args.cpu_bf16), seqs, layers, work, tpb, args)
+        report[device] = res
+        print(markdown(res), flush=True)
+        failed |= res["embed-float32_max_abs_diff_vs_rnafm"] > TOLERANCE
     return failed
 
 

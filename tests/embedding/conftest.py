@@ -5,9 +5,17 @@ from __future__ import annotations
 import pytest
 import torch
 
+from rnalm import precision
 from rnalm.io.native import save_native
 from rnalm.model import EncoderConfig, RNAEncoder
 from rnalm.models.rnafm.alphabet import MRNA_FM_ALPHABET
+
+
+@pytest.fixture(autouse=True)
+def cpu_without_bf16(monkeypatch):
+    """``--dtype auto`` means float32 here, so outputs compare exactly with float32 forwards on any
+    machine; tests of the bf16 path ask for it or set the flags themselves."""
+    monkeypatch.setattr(precision, "cpu_flags", lambda: frozenset())
 
 
 @pytest.fixture

@@ -39,7 +39,11 @@ def test_progress_bar_on_request_and_closing_line_with_rate_and_output(tmp_path,
     cap = capsys.readouterr()
     assert "12/12" in cap.err and "tok/s" in cap.err  # the bar, forced although stderr is not a terminal
     last = cap.err.strip().splitlines()[-1]
-    assert re.fullmatch(rf"rnalm embed: 12 records in \d+\.\d s \(\d+\.\d records/s\) -> {re.escape(str(out))}", last)
+    assert re.fullmatch(
+        rf"rnalm embed: 12 records in \d+\.\d s \(\d+\.\d records/s\) -> {re.escape(str(out))}; "
+        r"float32 \(auto: CPU lacks amx_bf16 and avx512_bf16\)",
+        last,
+    )
     assert cap.out == ""
     # a second run with --resume has nothing to do, and says so; no bar when stderr is not a terminal
     assert main([*args, "--resume"]) == 0

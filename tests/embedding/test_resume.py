@@ -72,6 +72,8 @@ def start_and_kill(model_dir, inp, out, storage, extra=()):
         "--quiet",
         "--threads",
         "1",
+        "--dtype",
+        "float32",  # as the in-process reference (whose auto is float32: see conftest)
         *extra,
     ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)

@@ -49,10 +49,10 @@ def test_embed_equals_the_vectors_the_command_stores(tmp_path):
 
 def test_embed_takes_a_dataframe_and_other_layers_and_pools():
     df = pd.DataFrame({"utr": ["GGGACAUUUGCUUCUGACAC", "AUGGC", "CCAUGGA"], "te": [1.0, 2.0, 3.0]})
-    X = rnalm.embed(df, seq_column="utr", progress=False)
+    X = rnalm.embed(df, seq_column="utr", progress=False, dtype="float32")
     assert X.shape == (3, 128)
-    single = rnalm.embed(["AUGGC"], progress=False)
-    np.testing.assert_allclose(single[0], X[1], atol=1e-5)  # another batch, same vector up to rounding
+    single = rnalm.embed(["AUGGC"], progress=False, dtype="float32")
+    np.testing.assert_allclose(single[0], X[1], atol=1e-5)  # another batch, same vector up to float32 rounding
     assert rnalm.embed(df, seq_column="utr", layer=0, pool="cls", progress=False).shape == (3, 128)
     assert not np.allclose(rnalm.embed(df, seq_column="utr", layer=-2, progress=False), X)
 

@@ -45,15 +45,21 @@ An existing OUTPUT needs --resume or --overwrite; --overwrite replaces only rnal
 until it is complete, so an interrupted --overwrite leaves the old output as it was. One process
 writes an OUTPUT at a time (a lock file .OUTPUT.rnalm-lock beside it); a second one stops at once.
 
-Precision: --dtype float32 everywhere; bfloat16 on GPU and on CPU (fast on CPUs with native
-bf16, e.g. AVX512-BF16/AMX; slower elsewhere); float16 on GPU only. Outputs are stored as float32.
+Precision: --dtype auto (default) computes in bfloat16 where the device does it natively (CPUs
+with AMX or AVX512-BF16, CUDA GPUs with bf16) and in float32 elsewhere; float32 is always
+available; float16 runs on a GPU only. bfloat16 is autocast: matrix products in bf16, layer norms
+and the residual stream in float32 (per-token cosine similarity to float32 above 0.9999 in
+BENCHMARKS.md). The choice and its reason are printed in the closing line and stored in the output
+(dtype, dtype_mode, dtype_reason); --resume with auto continues in the interrupted run's type.
+Outputs are stored as float32.
 
 Several GPUs or nodes: `torchrun --nproc_per_node N -m rnalm embed ...` makes rank r embed every
 N-th record into OUTPUT.rank<r>-of-<N>; add --merge to combine them at the end, or run
 `rnalm embed-merge OUTPUT` later. read_matrix(OUTPUT) reads the parts or the merged output.
 
 Progress: a bar on a terminal (or a notebook widget), none in pipes unless --progress, none under
--q; then the closing line "N records in T s (R records/s) -> OUTPUT" on standard error.
+-q; then the closing line "N records in T s (R records/s) -> OUTPUT; bfloat16 autocast (auto: CPU
+has amx_bf16)" (the type computed in, and why) on standard error.
 """
 
 
@@ -128,9 +134,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_device(p)
     p.add_argument(
         "--dtype",
-        default="float32",
-        choices=("float32", "bfloat16", "float16", "fp32", "bf16", "fp16"),
-        help="compute precision (default: float32; float16 on GPU only)",
+        default="auto",
+        choices=("auto", "float32", "bfloat16", "float16", "fp32", "bf16", "fp16"),
+        help="auto: bfloat16 where the device computes it natively (CPUs with AMX or AVX512-BF16, CUDA GPUs "
+        "with bf16), else float32 (default: auto; float16 on GPU only)",
     )
     p.add_argument("--threads", type=int, default=None, help="CPU threads for the model (default: torch's)")
     add_overwrite(p, resume=True)

@@ -19,6 +19,7 @@ import torch
 
 from rnalm.alphabet import Alphabet
 from rnalm.embedding.batching import Preparer
+from rnalm.embedding.compute import Compute
 from rnalm.embedding.options import EmbedOptions
 from rnalm.io.digest import sha256_file
 from rnalm.model import EncoderConfig
@@ -75,7 +76,7 @@ def run_metadata(
     pools: list[str],
     preparer: Preparer,
     opts: EmbedOptions,
-    dtype: torch.dtype,
+    compute: Compute,
     batching: tuple[int, int],
     rank: int,
     world: int,
@@ -104,7 +105,7 @@ def run_metadata(
         "long": opts.long,
         "window": window,
         "overlap": preparer.overlap_for(window) if (window and opts.long == "window") else None,
-        "dtype": str(dtype).replace("torch.", ""),
+        **compute.to_dict(),
         "unknown": opts.unknown,
         "tokens_per_batch": batching[0],
         "lookahead": batching[1],

@@ -9,20 +9,13 @@ from typing import Any, Optional, Sequence, Union
 
 import torch
 
+from rnalm.embedding.compute import Compute, resolve_compute
 from rnalm.embedding.outputs import POOLS, key
 from rnalm.embedding.store import OutputError
 from rnalm.errors import RnalmError, option
 from rnalm.io.progress import summary
 from rnalm.training.device import resolve_device
 
-DTYPES = {
-    "float32": torch.float32,
-    "fp32": torch.float32,
-    "bfloat16": torch.bfloat16,
-    "bf16": torch.bfloat16,
-    "float16": torch.float16,
-    "fp16": torch.float16,
-}
 #: Default padded tokens per batch: large batches keep CPU matrix multiplies efficient.
 DEFAULT_TOKENS_PER_BATCH = {"cpu": 8192, "cuda": 65536}
 #: Records read ahead and sorted by length for batching.
@@ -45,7 +38,7 @@ class EmbedOptions:
     tokens_per_batch: Optional[int] = None
     lookahead: Optional[int] = None  # None: DEFAULT_LOOKAHEAD, or the interrupted run's value on resume
     device: Optional[str] = None
-    dtype: str = "float32"
+    dtype: str = "auto"  # auto, float32, bfloat16 or float16 (GPU): see :mod:`.compute`
     threads: Optional[int] = None
     resume: bool = False
     overwrite: bool = False
@@ -75,6 +68,8 @@ class EmbedSummary:
     rank: int = 0
     world_size: int = 1
     extra: dict[str, Any] = field(default_factory=dict)
+    #: the arithmetic, as :meth:`~.compute.Compute.summary` words it (``bfloat16 autocast (auto: ...)``)
+    precision: str = ""
 
     def line(self) -> str:
         """The closing line: ``12 records in 3.1 s (3.9 records/s) -> out.h5``, then what was skipped."""
@@ -85,18 +80,8 @@ class EmbedSummary:
             extra.append(f"{self.n_skipped} of {self.n_records} already complete")
         if self.dropped:
             extra.append(f"{self.dropped} half-written removed")
-        return text + (f"; {', '.join(extra)}" if extra else "")
-
-
-def resolve_dtype(name: str, device: torch.device) -> torch.dtype:
-    """float32 anywhere; bfloat16 on GPU and CPU (fast on CPUs with native bf16); float16 on GPU only."""
-    try:
-        dtype = DTYPES[name.lower()]
-    except KeyError:
-        raise RnalmError(f"{option('dtype')}: must be one of float32, bfloat16, float16; got {name!r}") from None
-    if dtype == torch.float16 and device.type == "cpu":
-        raise RnalmError(f"{option('dtype', 'float16')} needs a GPU; on CPU use float32 (or bfloat16)")
-    return dtype
+        text += f"; {', '.join(extra)}" if extra else ""
+        return text + (f"; {self.precision}" if self.precision else "")
 
 
 def resolve_layers(layers: Optional[Sequence[Union[int, str]]], num_layers: int) -> list[int]:
@@ -153,8 +138,9 @@ def select_key(
     return key(j, q)
 
 
-def check_compute_options(opts: EmbedOptions, world: int = 1) -> tuple[list[str], torch.device, torch.dtype]:
-    """The pools, device and dtype of a run, and its batching numbers checked: before loading a model."""
+def check_compute_options(opts: EmbedOptions, world: int = 1) -> tuple[list[str], torch.device, Compute]:
+    """The pools, device and arithmetic (:class:`~.compute.Compute`) of a run, and its batching
+    numbers checked: before loading a model."""
     pools = resolve_pools(opts.pools)
     if opts.tokens_per_batch is not None and opts.tokens_per_batch < 1:
         raise RnalmError(f"{option('tokens_per_batch')} must be positive, got {opts.tokens_per_batch}")
@@ -166,7 +152,7 @@ def check_compute_options(opts: EmbedOptions, world: int = 1) -> tuple[list[str]
         setting=option("device"),
         no_cuda=f"{option('device', opts.device or 'cuda')}: no CUDA GPU is available to this process",
     )
-    return pools, device, resolve_dtype(opts.dtype, device)
+    return pools, device, resolve_compute(opts.dtype, device)
 
 
 def check_output_path(target: Path) -> None:

@@ -1,5 +1,6 @@
 """Model and device setup of an embedding run: load the model, record its identity, check the
-options it constrains (layers, pools, contacts, windows), cast it to the run's device and dtype."""
+options it constrains (layers, pools, contacts, windows), put it on the run's device in the weights
+its arithmetic reads (:mod:`.compute`)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from rnalm import shipped
 from rnalm.alphabet import Alphabet
 from rnalm.api import load
 from rnalm.embedding.batching import Preparer, check_long_options
+from rnalm.embedding.compute import Compute
 from rnalm.embedding.metadata import adopt_old_identity, weights_file_sha256
 from rnalm.embedding.options import EmbedOptions, resolve_layers
 from rnalm.errors import RnalmError, option
@@ -40,7 +42,7 @@ def setup_model(
     opts: EmbedOptions,
     pools: list[str],
     device: torch.device,
-    dtype: torch.dtype,
+    compute: Compute,
     old_meta: dict[str, Any],
 ) -> tuple[EmbedModel, dict[str, Any]]:
     """Load ``model`` (a name or path for :func:`rnalm.load`, or an encoder with its ``alphabet``).
@@ -48,6 +50,7 @@ def setup_model(
     Returns the model and ``old_meta`` (an interrupted run's metadata) with an earlier version's
     model id read as this model's identity when it names the same weights (see :mod:`.metadata`).
     """
+    owned = isinstance(model, (str, Path))  # loaded here, so its weights may be changed in place
     if isinstance(model, (str, Path)):
         model_name = str(model)
         model, alphabet = load(model)
@@ -59,7 +62,7 @@ def setup_model(
     weights_id = state_sha256(model)  # before the cast: the identity of the weights as stored
     old_meta = adopt_old_identity(old_meta, model, file_sha, weights_id)
     identity = {"model": model_name, "weights_sha256": file_sha, "weights_id": weights_id}
-    model = model.to(device=device, dtype=dtype).eval()
+    model = compute.prepare(model, device, owned)
     cfg: EncoderConfig = model.config  # type: ignore[assignment]  # every rnalm encoder has one
     if alphabet.max_length is None:  # an in-memory model's bare alphabet: the model's limit applies
         alphabet = alphabet.with_max_length(cfg.max_length)

@@ -34,6 +34,7 @@ def embed(
     pool: str = "mean",
     unknown: Optional[str] = None,
     device: Optional[str] = None,
+    dtype: str = "auto",
     batch_tokens: Optional[int] = None,
     progress: Optional[bool] = None,
     seq_column: Optional[str] = None,
@@ -54,6 +55,8 @@ def embed(
     Sequences longer than the model reads are embedded in overlapping windows and stitched, as
     ``rnalm embed --long window`` does. ``unknown`` replaces letters the model cannot read
     (a letter, ``mask`` or ``unk``); ``batch_tokens`` bounds the padded tokens per batch;
+    ``dtype``: ``auto`` (bfloat16 autocast where the device computes bf16 natively, else float32),
+    ``float32``, ``bfloat16``, or ``float16`` on a GPU, as ``rnalm embed --dtype``.
     ``progress``: ``None`` shows a bar in a notebook or on a terminal, ``True``/``False`` force it.
 
     Example::
@@ -75,6 +78,7 @@ def embed(
         pools=[pool],
         unknown=unknown,
         device=device,
+        dtype=dtype,
         tokens_per_batch=batch_tokens,
         progress=progress,
     )
