@@ -12,4 +12,4 @@ from rnalm import shipped
 def test_float32_outputs_are_byte_identical(name, args, tmp_path, monkeypatch):
     monkeypatch.setenv(shipped.ENV_DIR, str(shipped.package_root()))
     expected = json.loads(EXPECTED.read_text())[name]
-    assert produce(name, args, tmp_path) == expected
+    assert produce(name, args, tmp_path, ["--dtype", "float32"]) == expected

@@ -32,6 +32,8 @@ from rnalm.errors import RnalmError
 from rnalm.io.arrayfiles import read_safetensors
 from rnalm.io.digest import state_sha256
 from rnalm.model.encoder import RNAEncoder
+from rnalm.precision import Precision
+from rnalm.precision import resolve as resolve_precision
 from rnalm.runs.backbones import FrozenFeatures, LMBackbone
 from rnalm.runs.builder import build_model, head_needs
 from rnalm.runs.config import ConfigError, FinetuneConfig, expand_path
@@ -42,6 +44,7 @@ from rnalm.runs.rundir import CONFIG_FILE, INFO_FILE, WEIGHTS_FILE, RunDir
 from rnalm.runs.sequences import default_alphabet, prepare
 from rnalm.runs.task_base import Task
 from rnalm.runs.tasks import get_task
+from rnalm.runs.threads import inference_threads, threads_for
 from rnalm.structure.bpp import PairProbabilities
 from rnalm.structure.threshold import read_record
 
@@ -95,7 +98,7 @@ def _registered(name: str) -> bool:
     return True
 
 
-def load_run_model(run_dir: str | Path, device: Optional[str] = None) -> "RunModel":
+def load_run_model(run_dir: str | Path, device: Optional[str] = None, dtype: Optional[str] = "auto") -> "RunModel":
     """The probability model of a trained structure run (``rnalm fold --model``), or a clear error."""
     run_dir = Path(run_dir)
     if not run_dir.exists():
@@ -117,7 +120,7 @@ def load_run_model(run_dir: str | Path, device: Optional[str] = None) -> "RunMod
             f"{run_dir} is a {task!r} run, not a secondary-structure model; "
             f"`rnalm fold --model` needs a run trained with task: structure"
         )
-    model = RunModel.load(run_dir, device)
+    model = RunModel.load(run_dir, device, dtype=dtype)
     if model is None:
         raise RnalmError(
             f"{run_dir} is a structure run, but no structure model could be loaded from it (is the training finished?)"
@@ -138,6 +141,8 @@ class LoadedRun:
     sha256: Optional[str] = None
     frozen: Optional[FrozenFeatures] = None
     pair_probs: Optional[PairProbabilities] = None
+    #: what the models compute in (``--dtype``)
+    precision: Precision = Precision("float32", "asked")
 
 
 class RunModel:
@@ -157,9 +162,14 @@ class RunModel:
         self.info = info or {}
         self.dirs = dirs or []  # the model directories (run dir, or fold_<i>/), aligned with models
         self.threshold_record = read_record(run.run_dir)
+        self.precision = run.precision
+        #: intra-op threads while the models run (:mod:`rnalm.runs.threads`)
+        self.threads = threads_for(run.encoder.config.embed_dim if run.encoder is not None else 0)
 
     @classmethod
-    def load(cls, run_dir: Path, device: Optional[str] = None, use_cache: bool = False) -> Optional["RunModel"]:
+    def load(
+        cls, run_dir: Path, device: Optional[str] = None, use_cache: bool = False, dtype: Optional[str] = "float32"
+    ) -> Optional["RunModel"]:
         """``None`` when ``run_dir`` is not a structure run; an :class:`RnalmError` when it is one
         that cannot be used."""
         run = RunDir(run_dir)
@@ -174,6 +184,7 @@ class RunModel:
         info = run.read_info()
         dirs = _model_dirs(run_dir, info)
         loaded = LoadedRun(cfg, get_task("structure", cfg), run_dir, run_device(device or cfg.train.device))
+        loaded.precision = resolve_precision(dtype, loaded.device)
         if cfg.backbone.kind == "lm":
             loaded.encoder, loaded.alphabet, loaded.sha256 = _load_backbone(run_dir, cfg, info, loaded.device)
         else:
@@ -192,7 +203,7 @@ class RunModel:
                 if cache_root is not None and loaded.sha256
                 else None
             )
-            loaded.frozen = FrozenFeatures(lmb, needs, cache, cfg.backbone.embed_batch_size)
+            loaded.frozen = FrozenFeatures(lmb, needs, cache, cfg.backbone.embed_batch_size, precision=loaded.precision)
         models = []
         for d in dirs:
             model, source = build_model(cfg, 1, loaded.encoder, loaded.alphabet, loaded.frozen, loaded.pair_probs)
@@ -216,8 +227,11 @@ class RunModel:
         ``predict`` gives), e.g. to recompute a fold's metrics."""
         return self._run(sequences, [self.models[index]], lambda x: x)
 
-    @torch.no_grad()
     def _run(self, sequences: Sequence[str], models: list, fn) -> list[np.ndarray]:
+        with torch.no_grad(), inference_threads(self.threads), self.precision.autocast():
+            return self._run_models(sequences, models, fn)
+
+    def _run_models(self, sequences: Sequence[str], models: list, fn) -> list[np.ndarray]:
         ids = [f"sequence {k + 1}" for k in range(len(sequences))]
         for rid, s in zip(ids, sequences):
             if self.limit is not None and len(s) > self.limit:
