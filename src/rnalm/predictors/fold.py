@@ -90,10 +90,17 @@ class FoldPredictor:
     options: Optional[PostprocessOptions] = None
     #: what its model computes in (ViennaRNA: float64 inside, whatever ``--dtype`` says)
     precision: Precision = NO_MODEL
+    #: starts work on sequences a coming call will get (a model's ViennaRNA inputs), if it has such work
+    prefetch_fn: Optional[Callable[[Sequence[str]], None]] = None
 
     def predict(self, records: Sequence[Record]) -> list[Prediction]:
         with self.precision.autocast():  # torch calls only; ViennaRNA and post-processing are not torch
             return self.fn(list(records))
+
+    def prefetch(self, records: Sequence[Record]) -> None:
+        """Records the next calls will fold: their inputs are prepared while this call runs."""
+        if self.prefetch_fn is not None:
+            self.prefetch_fn([seq for _, seq in records])
 
     __call__ = predict
 
@@ -135,7 +142,7 @@ class Request:
     max_length: Optional[int] = VIENNA_MAX_LENGTH
     log: Callable[[str], None] = lambda _m: None
     #: ``--dtype`` of a learned model
-    dtype: Optional[str] = "auto"
+    dtype: Optional[str] = "float32"
 
     def precision(self) -> Precision:
         return resolve_precision(self.dtype, _device(self.device))
@@ -189,7 +196,14 @@ def from_model(
     window = int(limit) if limit is not None else None
     precision = getattr(model, "precision", NO_MODEL)
     return FoldPredictor(
-        description, model_predictor(model, options), threshold_record, method, window, options, precision
+        description,
+        model_predictor(model, options),
+        threshold_record,
+        method,
+        window,
+        options,
+        precision,
+        getattr(model, "prefetch", None),
     )
 
 
@@ -246,7 +260,7 @@ def _build_vienna_bpp(req: Request) -> FoldPredictor:
 
 
 def run_defaults(
-    run_dir: Union[str, Path], device: Optional[str] = None, dtype: Optional[str] = "auto"
+    run_dir: Union[str, Path], device: Optional[str] = None, dtype: Optional[str] = "float32"
 ) -> tuple[ProbabilityModel, PostprocessOptions, Optional[dict]]:
     """A structure run's probability model, its default post-processing (its recorded threshold, if
     any) and that threshold record."""
@@ -260,7 +274,7 @@ def from_run(
     run_dir: Union[str, Path],
     options: Optional[PostprocessOptions] = None,
     device: Optional[str] = None,
-    dtype: Optional[str] = "auto",
+    dtype: Optional[str] = "float32",
 ) -> FoldPredictor:
     """A trained structure run (``rnalm finetune`` with ``task: structure``)."""
     model, defaults, record = run_defaults(run_dir, device, dtype)
@@ -277,7 +291,7 @@ def from_shipped(
     options: Optional[PostprocessOptions] = None,
     verify: bool = True,
     device: Optional[str] = None,
-    dtype: Optional[str] = "auto",
+    dtype: Optional[str] = "float32",
 ) -> FoldPredictor:
     """The structure model shipped as ``entry`` (its weights sha256-verified unless ``verify=False``),
     read where it is installed: its backbone is named ``shipped:NAME`` and resolved like any
@@ -497,7 +511,7 @@ def choose(
     bpp: bool = False,
     max_length: Optional[int] = VIENNA_MAX_LENGTH,
     log: Callable[[str], None] = lambda _m: None,
-    dtype: Optional[str] = "auto",
+    dtype: Optional[str] = "float32",
 ) -> FoldPredictor:
     """The predictor ``model`` names (a name of :data:`PREDICTORS` or a path; ``None``: the shipped
     model), with its own post-processing and the ``overrides`` on top."""

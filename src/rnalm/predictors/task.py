@@ -39,7 +39,7 @@ class TaskPredictor:
     name: Optional[str] = None
     unit: str = ""
     #: ``--dtype``: ``auto`` (bfloat16 where the device computes it natively), ``float32`` or ``bfloat16``
-    dtype: Optional[str] = "auto"
+    dtype: Optional[str] = "float32"
     _loaded: Optional[RunPredictor] = field(default=None, repr=False)
 
     @property
@@ -114,7 +114,7 @@ def from_run(
     backbone: Optional[str] = None,
     device: Optional[str] = "auto",
     log: Callable[[str], None] = print,
-    dtype: Optional[str] = "auto",
+    dtype: Optional[str] = "float32",
 ) -> TaskPredictor:
     """A run directory of ``rnalm finetune`` (``backbone``: its backbone checkpoint, if it moved)."""
     return TaskPredictor(f"run {run_dir}", Path(run_dir), backbone, device, log, dtype=dtype)
@@ -125,7 +125,7 @@ def from_shipped(
     backbone: Optional[str] = None,
     device: Optional[str] = "auto",
     log: Callable[[str], None] = print,
-    dtype: Optional[str] = "auto",
+    dtype: Optional[str] = "float32",
 ) -> TaskPredictor:
     """The task model shipped as ``entry``, its weights sha256-verified; its shipped backbone is
     resolved to the installed folder unless ``backbone`` names another."""

@@ -65,7 +65,7 @@ class Predictor:
         backbone: Optional[str] = None,
         log: Callable[[str], None] = print,
         device: Optional[str] = "auto",
-        dtype: Optional[str] = "auto",
+        dtype: Optional[str] = "float32",
     ) -> None:
         self.run_dir = Path(run_dir)
         run = RunDir(self.run_dir)

@@ -45,7 +45,7 @@ from rnalm.runs.sequences import default_alphabet, prepare
 from rnalm.runs.task_base import Task
 from rnalm.runs.tasks import get_task
 from rnalm.runs.threads import inference_threads, threads_for
-from rnalm.structure.bpp import PairProbabilities
+from rnalm.structure.bpp import PairProbabilities, spare_cores
 from rnalm.structure.threshold import read_record
 
 
@@ -98,7 +98,7 @@ def _registered(name: str) -> bool:
     return True
 
 
-def load_run_model(run_dir: str | Path, device: Optional[str] = None, dtype: Optional[str] = "auto") -> "RunModel":
+def load_run_model(run_dir: str | Path, device: Optional[str] = None, dtype: Optional[str] = "float32") -> "RunModel":
     """The probability model of a trained structure run (``rnalm fold --model``), or a clear error."""
     run_dir = Path(run_dir)
     if not run_dir.exists():
@@ -120,7 +120,7 @@ def load_run_model(run_dir: str | Path, device: Optional[str] = None, dtype: Opt
             f"{run_dir} is a {task!r} run, not a secondary-structure model; "
             f"`rnalm fold --model` needs a run trained with task: structure"
         )
-    model = RunModel.load(run_dir, device, dtype=dtype)
+    model = RunModel.load(run_dir, device, dtype=dtype, bpp_workers=spare_cores())
     if model is None:
         raise RnalmError(
             f"{run_dir} is a structure run, but no structure model could be loaded from it (is the training finished?)"
@@ -168,7 +168,12 @@ class RunModel:
 
     @classmethod
     def load(
-        cls, run_dir: Path, device: Optional[str] = None, use_cache: bool = False, dtype: Optional[str] = "float32"
+        cls,
+        run_dir: Path,
+        device: Optional[str] = None,
+        use_cache: bool = False,
+        dtype: Optional[str] = "float32",
+        bpp_workers: int = 0,
     ) -> Optional["RunModel"]:
         """``None`` when ``run_dir`` is not a structure run; an :class:`RnalmError` when it is one
         that cannot be used."""
@@ -195,7 +200,7 @@ class RunModel:
             cache_root = Path(expand_path(cfg.backbone.cache_dir)) if cfg.backbone.cache_dir else default_cache_dir()
         if "bpp" in needs:
             # an RnalmError saying the installation is incomplete when ViennaRNA is missing
-            loaded.pair_probs = PairProbabilities(cache_root)
+            loaded.pair_probs = PairProbabilities(cache_root, bpp_workers)
         if loaded.encoder is not None and cfg.backbone.mode == "frozen" and "attentions" not in needs:
             lmb = LMBackbone(loaded.encoder, loaded.alphabet, cfg.backbone.layer)
             cache = (
@@ -216,6 +221,17 @@ class RunModel:
         a = loaded.alphabet
         limit = a.max_length * a.k_mer if a.max_length is not None else None
         return cls(loaded, models, limit, info, dirs)
+
+    def prefetch(self, sequences: Sequence[str]) -> None:
+        """Start ViennaRNA on ``sequences`` (coming calls) in the provider's worker processes, so the
+        base-pair probabilities are ready when the model reaches them."""
+        if self.run.pair_probs is not None and sequences:
+            self.run.pair_probs.prefetch(self._prepared(sequences))
+
+    def _prepared(self, sequences: Sequence[str]) -> list[str]:
+        ids = [f"sequence {k + 1}" for k in range(len(sequences))]
+        # rnalm fold accepts N (never paired): a language model without N reads <mask> there
+        return prepare(sequences, ids, ids, self.run.alphabet, "error", None, "mask")
 
     def __call__(self, sequences: Sequence[str]) -> list[np.ndarray]:
         """Probability maps, averaged over the run's fold models."""
@@ -239,16 +255,16 @@ class RunModel:
                     f"a sequence of {len(s)} nt is longer than the run's backbone accepts "
                     f"({self.limit} nt); `rnalm fold` and rnalm.fold() fold such records with ViennaRNA"
                 )
-        # rnalm fold accepts N (never paired): a language model without N reads <mask> there
-        seqs = prepare(sequences, ids, ids, self.run.alphabet, "error", None, "mask")
+        seqs = self._prepared(sequences)
+        plan = self.run.task.batch_plan([len(s) for s in seqs], self.run.cfg.train, False, 0)
+        assert plan is not None, "the structure task plans its own batches"
+        if self.run.pair_probs is not None:
+            self.run.pair_probs.clear()
+            self.run.pair_probs.prefetch(seqs[i] for idx in plan for i in idx)  # in the order batches need them
         if self.run.frozen is not None:
             self.run.frozen.tokens.clear()
             self.run.frozen.pooled.clear()
             self.run.frozen.ensure(seqs)
-        if self.run.pair_probs is not None:
-            self.run.pair_probs.clear()
-        plan = self.run.task.batch_plan([len(s) for s in seqs], self.run.cfg.train, False, 0)
-        assert plan is not None, "the structure task plans its own batches"
         probs = [np.zeros((len(s), len(s)), dtype=np.float32) for s in seqs]
         for model, source in models:
             for idx in plan:
