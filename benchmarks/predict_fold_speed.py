@@ -127,47 +127,52 @@ def accuracy(args: argparse.Namespace) -> None:
     from scipy.stats import spearmanr
 
     from rnalm import shipped
-    from rnalm.io.seqio import iter_records
+    from rnalm.finetune.run_splits import validation_records
     from rnalm.predictors import fold as fold_predictors
     from rnalm.predictors import task
     from rnalm.structure.checks import check_sequence
-    from rnalm.structure.metrics import pair_scores
+    from rnalm.structure.metrics import score_pairs
 
-    for alias, path, label in args.valid:
+    for alias in args.tasks:
         entry = shipped.task_entry(alias)
-        recs = list(iter_records(path))
-        rows = [(r.id, r.seq) for r in recs]
-        out = {}
+        recs, _, where = validation_records(entry.path)
+        rows = list(zip(recs.ids, recs.seqs))
+        labels = [str(x).strip() for x in recs.labels]
+        out, prec = {}, ""
         for dt in ("float32", "bfloat16"):
             p = task.from_shipped(entry, device="cpu", log=lambda _m: None, dtype=dt)
             out[dt] = p.predict(rows)
-            cols = p.columns.names
+            cols, prec = p.columns.names, prec or p.precision.summary()
         name = cols[0]
-        a = [r[name] for r in out["float32"]]
-        b = [r[name] for r in out["bfloat16"]]
+        a, b = [r[name] for r in out["float32"]], [r[name] for r in out["bfloat16"]]
         ok = [i for i in range(len(a)) if a[i] is not None]
-        print(f"{alias} ({entry.name}, {len(ok)} records of {path}); dtype: {p.precision.summary()}")
-        if isinstance(a[ok[0]], str):
+        print(f"{alias} ({entry.name}; {len(ok)} validation records, {where}); bf16 run: {prec}")
+        if isinstance(a[ok[0]], str):  # classification
+            probs = [c for c in cols if c.startswith("prob_")]
             agree = np.mean([a[i] == b[i] for i in ok])
-            probs = [c for c in cols if c.startswith("prob_")] or cols[1:2]
             diff = max(abs(float(out["float32"][i][c]) - float(out["bfloat16"][i][c])) for i in ok for c in probs)
-            print(f"  agreement {agree:.4f}; max prob diff {diff:.4f}")
+            acc = {dt: np.mean([out[dt][i][name] == labels[i] for i in ok]) for dt in out}
+            print(
+                f"  label agreement {agree:.4f}; max prob diff {diff:.4f}; accuracy fp32 {acc['float32']:.4f} "
+                f"bf16 {acc['bfloat16']:.4f}"
+            )
         else:
             fa, fb = np.array([a[i] for i in ok], float), np.array([b[i] for i in ok], float)
-            rho = spearmanr(fa, fb).correlation
-            print(f"  spearman(bf16, fp32) {rho:.5f}; max abs diff {np.abs(fa - fb).max():.4f}")
-        if label:
-            import pandas as pd
+            y = np.array([float(labels[i]) for i in ok])
+            kind = "probability" if name.endswith("probability") else "value"
+            line = (
+                f"  spearman(bf16, fp32) {spearmanr(fa, fb).correlation:.5f}; max abs diff {np.abs(fa - fb).max():.4f}"
+            )
+            if kind == "probability":
+                from sklearn.metrics import roc_auc_score
 
-            y = pd.read_csv(path)[label].to_numpy()
-            for dt in ("float32", "bfloat16"):
-                pr = np.array([r[name] if r[name] is not None else np.nan for r in out[dt]], dtype=object)
-                if isinstance(a[ok[0]], str):
-                    m = np.mean([pr[i] == str(y[i]) for i in ok])
-                    print(f"  validation accuracy {dt}: {m:.4f}")
-                else:
-                    m = spearmanr(pr[ok].astype(float), y[ok]).correlation
-                    print(f"  validation spearman {dt}: {m:.4f}")
+                line += f"; AUROC fp32 {roc_auc_score(y, fa):.4f} bf16 {roc_auc_score(y, fb):.4f}"
+            else:
+                line += (
+                    f"; validation spearman fp32 {spearmanr(fa, y).correlation:.4f} "
+                    f"bf16 {spearmanr(fb, y).correlation:.4f}"
+                )
+            print(line)
     if args.fold_jsonl:
         rows = [json.loads(line) for line in open(args.fold_jsonl)][: args.fold_n]
         recs = [(r["id"], check_sequence(r["id"], r["sequence"], "N")) for r in rows]
@@ -180,7 +185,7 @@ def accuracy(args: argparse.Namespace) -> None:
                 preds += p(keep[i : i + 8])
             res[dt] = preds
         truth = {r["id"]: {tuple(x) for x in r["pairs"]} for r in rows}
-        f1 = {dt: [pair_scores(set(pr.structure.pairs), truth[pr.structure.id])["f1"] for pr in res[dt]] for dt in res}
+        f1 = {dt: [score_pairs(pr.structure.pairs, truth[pr.structure.id]).f1 for pr in res[dt]] for dt in res}
         same = np.mean([x.structure.dot_bracket() == y.structure.dot_bracket() for x, y in zip(*res.values())])
         print(
             f"fold ({len(res['float32'])} VL0 records): mean F1 fp32 {np.mean(f1['float32']):.4f}, "
@@ -199,14 +204,7 @@ def main() -> None:
     ap.add_argument("--no-fold", action="store_true")
     ap.add_argument("--no-base-fold", action="store_true", help="skip the base code's fold (slow)")
     ap.add_argument("--accuracy", action="store_true", help="bf16 against fp32 outputs instead of timings")
-    ap.add_argument(
-        "--valid",
-        nargs=3,
-        action="append",
-        metavar=("TASK", "FILE", "LABEL_COLUMN"),
-        default=[],
-        help="a task model's validation file for --accuracy (LABEL_COLUMN '' for none)",
-    )
+    ap.add_argument("--tasks", nargs="*", default=["te", "halflife", "ires", "family"], help="for --accuracy")
     args = ap.parse_args()
     print(cpu_report())
     fp32, bf16 = matmul_gflops(torch.float32), matmul_gflops(torch.bfloat16)
