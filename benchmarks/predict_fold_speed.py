@@ -142,7 +142,7 @@ def accuracy(args: argparse.Namespace) -> None:
         for dt in ("float32", "bfloat16"):
             p = task.from_shipped(entry, device="cpu", log=lambda _m: None, dtype=dt)
             out[dt] = p.predict(rows)
-            cols, prec = p.columns.names, prec or p.precision.summary()
+            cols, prec = p.columns.names, p.precision.summary()
         name = cols[0]
         a, b = [r[name] for r in out["float32"]], [r[name] for r in out["bfloat16"]]
         ok = [i for i in range(len(a)) if a[i] is not None]
@@ -184,7 +184,7 @@ def accuracy(args: argparse.Namespace) -> None:
             for i in range(0, len(keep), 8):
                 preds += p(keep[i : i + 8])
             res[dt] = preds
-        truth = {r["id"]: {tuple(x) for x in r["pairs"]} for r in rows}
+        truth = {r["id"]: {(i - 1, j - 1) for i, j in r["pairs"]} for r in rows}  # 1-based in the file
         f1 = {dt: [score_pairs(pr.structure.pairs, truth[pr.structure.id]).f1 for pr in res[dt]] for dt in res}
         same = np.mean([x.structure.dot_bracket() == y.structure.dot_bracket() for x, y in zip(*res.values())])
         print(
