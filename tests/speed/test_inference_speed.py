@@ -1,4 +1,4 @@
-"""The pieces that make predict and fold fast: one thread for narrow models, ViennaRNA in workers, dtype."""
+"""The pieces that make predict and fold fast: ViennaRNA in workers beside a model on the cores left, dtype."""
 
 import numpy as np
 import pytest
@@ -8,15 +8,15 @@ from rnalm import shipped
 from rnalm.cli import main
 from rnalm.predictors import fold as fold_predictors
 from rnalm.predictors import task
-from rnalm.runs.threads import inference_threads, threads_for
+from rnalm.runs.threads import inference_threads, threads_beside
 from rnalm.structure.bpp import PairProbabilities
 from rnalm.structure.folding import FoldPolicy, fold
 
 SEQS = ["GGGAAACCCAGCUUCGGCUGGG", "GCGCUUCGGCGCAAAA", "GGGGAAAACCCCUUUUGGGGAAAACCCC"]
 
 
-def test_narrow_models_run_on_one_thread_and_the_setting_comes_back():
-    assert threads_for(128) == 1 and threads_for(640) is None
+def test_models_beside_vienna_workers_use_the_cores_left_and_the_setting_comes_back():
+    assert threads_beside(1, 2) == 1 and threads_beside(3, 2) == 1 and threads_beside(0, 8) is None
     before = torch.get_num_threads()
     with inference_threads(1):
         assert torch.get_num_threads() == 1

@@ -41,7 +41,6 @@ from rnalm.runs.sequences import Window, default_alphabet, prepare, window_of
 from rnalm.runs.table import Records
 from rnalm.runs.task_base import LabelState
 from rnalm.runs.tasks import ClassificationTask, get_task
-from rnalm.runs.threads import inference_threads, threads_for
 from rnalm.training.device import resolve_device
 
 
@@ -94,8 +93,6 @@ class Predictor:
         else:
             self.alphabet = default_alphabet()
         self.precision = self._precision()
-        #: intra-op threads while the model runs (:mod:`rnalm.runs.threads`)
-        self.threads = threads_for(self.encoder.config.embed_dim if self.encoder is not None else 0)
 
     def _precision(self) -> Precision:
         """What the model computes in: ``dtype`` resolved for the device. A model without torch
@@ -217,17 +214,16 @@ class Predictor:
                 outputs = fm.outputs(x, self.task.class_count(state))
             else:
                 model, source = self._model(d, state)
-                with inference_threads(self.threads):
-                    if source.frozen is not None:
-                        source.frozen.ensure(seqs)
-                    ds = SeqDataset(seqs)
-                    collate = make_collate(ds, source)
-                    order = np.argsort([len(s) for s in seqs], kind="stable")  # less padding; padding-invariant heads
-                    outs = []
-                    with torch.no_grad(), self.precision.autocast():
-                        for i in range(0, len(seqs), batch_size):
-                            batch, _ = collate(order[i : i + batch_size].tolist())
-                            outs.append(model(to_device(batch, self.device)).float().cpu())
+                if source.frozen is not None:
+                    source.frozen.ensure(seqs)
+                ds = SeqDataset(seqs)
+                collate = make_collate(ds, source)
+                order = np.argsort([len(s) for s in seqs], kind="stable")  # less padding; heads are padding-invariant
+                outs = []
+                with torch.no_grad(), self.precision.autocast():
+                    for i in range(0, len(seqs), batch_size):
+                        batch, _ = collate(order[i : i + batch_size].tolist())
+                        outs.append(model(to_device(batch, self.device)).float().cpu())
                 outputs = np.empty((len(seqs), outs[0].shape[1]), dtype=np.float32)
                 outputs[order] = torch.cat(outs).numpy()
             per_model.append((outputs, state))

@@ -44,8 +44,8 @@ from rnalm.runs.rundir import CONFIG_FILE, INFO_FILE, WEIGHTS_FILE, RunDir
 from rnalm.runs.sequences import default_alphabet, prepare
 from rnalm.runs.task_base import Task
 from rnalm.runs.tasks import get_task
-from rnalm.runs.threads import inference_threads, threads_for
-from rnalm.structure.bpp import PairProbabilities, spare_cores
+from rnalm.runs.threads import inference_threads, threads_beside
+from rnalm.structure.bpp import PairProbabilities, available_cores, spare_cores
 from rnalm.structure.threshold import read_record
 
 
@@ -163,8 +163,9 @@ class RunModel:
         self.dirs = dirs or []  # the model directories (run dir, or fold_<i>/), aligned with models
         self.threshold_record = read_record(run.run_dir)
         self.precision = run.precision
-        #: intra-op threads while the models run (:mod:`rnalm.runs.threads`)
-        self.threads = threads_for(run.encoder.config.embed_dim if run.encoder is not None else 0)
+        #: intra-op threads while the models run beside ViennaRNA workers (:mod:`rnalm.runs.threads`)
+        pp = run.pair_probs
+        self.threads = threads_beside(pp.workers if pp is not None else 0, available_cores())
 
     @classmethod
     def load(

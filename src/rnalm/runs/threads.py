@@ -1,13 +1,12 @@
-"""How many intra-op threads a small model's inference runs on.
+"""Intra-op threads while a model runs beside ViennaRNA worker processes.
 
-A narrow model (``embed_dim`` or channels of a few hundred at most) does little work per operation:
-a 128-wide product over a batch of 16 x 100 tokens takes tens of microseconds, less than waking,
-splitting across and joining a second thread. On a machine whose cores are busy (other processes,
-or ViennaRNA folding beside the model) each parallel region also waits for a thread the scheduler
-has not yet run: measured on 2 shared cores, the shipped 128-wide encoder ran 15,200 tokens/s on
-one thread and 1,800 on two. Such models therefore run on one thread, and the cores are left to
-other work (ViennaRNA's base-pair probabilities for ``rnalm fold``: :mod:`rnalm.structure.bpp`);
-wider models keep torch's setting. The setting is restored when the model call returns.
+``rnalm fold`` with a model that reads ViennaRNA base-pair probabilities folds them in worker
+processes (:mod:`rnalm.structure.bpp`) while the model runs. Each worker keeps one core busy, so
+the model runs on the cores left (at least one): torch's threads and the workers never wait for
+each other's cores. A parallel region whose threads the scheduler has not yet run stalls until
+they are (measured on 2 shared cores with other work running: the shipped 128-wide encoder ran
+15,200 tokens/s on one thread and 1,800 on two). Without workers torch keeps its own setting
+(``OMP_NUM_THREADS``, ``torch.set_num_threads``). The setting is restored when the call returns.
 """
 
 from __future__ import annotations
@@ -17,18 +16,16 @@ from typing import Iterator, Optional
 
 import torch
 
-#: widths up to this run on one intra-op thread
-NARROW_WIDTH = 256
 
-
-def threads_for(width: Optional[int]) -> Optional[int]:
-    """1 for a model of at most :data:`NARROW_WIDTH` features, else ``None`` (torch's setting)."""
-    return 1 if width is not None and width <= NARROW_WIDTH else None
+def threads_beside(workers: int, cores: int) -> Optional[int]:
+    """Threads for a model running beside ``workers`` busy processes on ``cores`` cores (``None``
+    when there are no workers: torch's setting)."""
+    return max(1, cores - workers) if workers > 0 else None
 
 
 @contextlib.contextmanager
 def inference_threads(n: Optional[int]) -> Iterator[None]:
-    """Run the block on ``n`` intra-op threads (``None``: unchanged), then restore the setting."""
+    """Run the block on at most ``n`` intra-op threads (``None``: unchanged), then restore the setting."""
     old = torch.get_num_threads()
     if n is None or n >= old:
         yield
@@ -40,4 +37,4 @@ def inference_threads(n: Optional[int]) -> Iterator[None]:
         torch.set_num_threads(old)
 
 
-__all__ = ["NARROW_WIDTH", "inference_threads", "threads_for"]
+__all__ = ["inference_threads", "threads_beside"]

@@ -70,13 +70,17 @@ def packed_bpp(sequence: str) -> np.ndarray:
     return _pack(vienna_bpp(sequence))
 
 
+def available_cores() -> int:
+    """Cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def spare_cores() -> int:
     """Cores this process may use, less one for the model: how many ViennaRNA workers to start."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return max(1, cores - 1)
+    return max(1, available_cores() - 1)
 
 
 def _unpack(v: np.ndarray, n: int, out: np.ndarray) -> None:
@@ -123,10 +127,12 @@ class PairProbabilities:
         self.computed = 0
         self.from_cache = 0
         self.pool: Optional[ProcessPoolExecutor] = None
+        self.workers = 0
         if workers > 0 and "fork" in multiprocessing.get_all_start_methods():
             # forked now, while nothing has run in this process yet; a fork start needs no re-import
             self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
             self.pool.submit(os.getpid).result()
+            self.workers = workers
 
     def clear(self) -> None:
         """Forget the maps folded so far (those handed to the workers and not yet read stay)."""
@@ -147,6 +153,7 @@ class PairProbabilities:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
             self.pool = None
+            self.workers = 0
         self.pending.clear()
 
     def ensure(self, seqs: Iterable[str], log: Optional[Callable[[str], None]] = None) -> None:
@@ -187,4 +194,12 @@ class PairProbabilities:
         return torch.from_numpy(out)
 
 
-__all__ = ["BppDiskCache", "PairProbabilities", "import_rna_for_bpp", "packed_bpp", "spare_cores", "vienna_bpp"]
+__all__ = [
+    "BppDiskCache",
+    "PairProbabilities",
+    "import_rna_for_bpp",
+    "available_cores",
+    "packed_bpp",
+    "spare_cores",
+    "vienna_bpp",
+]
