@@ -64,7 +64,7 @@ def model_run(tmp_path, monkeypatch):
     (run / "run_info.json").write_text(json.dumps({"task": "structure"}))
     model = EndPairs(limit=1020)
 
-    def load(cls, d, device=None):
+    def load(cls, d, device=None, **_kw):
         model.device = device
         return model if Path(d) == run else None
 
@@ -223,7 +223,11 @@ def test_closing_line_names_records_time_rate_fallbacks_and_notes(tmp_path, caps
     fa = _fa(tmp_path, ">a\nGGGGAAAACCCC\n>b\nGGGAAACCC\n")
     rc, out, err = _fold(capsys, "-i", fa, "--model", "vienna")
     assert rc == 0
-    assert re.fullmatch(r"2 records in \d+\.\d s \(\d+\.\d records/s\); 0 via ViennaRNA fallback; 0 with notes\n", err)
+    assert re.fullmatch(
+        r"2 records in \d+\.\d s \(\d+\.\d records/s\); 0 via ViennaRNA fallback; 0 with notes; "
+        r"dtype float32 \(ViennaRNA: dtype does not apply\)\n",
+        err,
+    )
     assert out.splitlines()[0] == "id\tlength\tmethod\tstructure\tpairs\tenergy\tnote" and len(out.splitlines()) == 3
     rc, _, err = _fold(capsys, "-i", fa, "--model", "vienna", "-q")
     assert rc == 0 and err == ""
@@ -332,7 +336,7 @@ def test_earlier_spellings_run_and_method_name_the_same_predictors(tmp_path, cap
 
 
 def test_run_dir_errors(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(RunModel, "load", classmethod(lambda cls, run_dir, device=None: None))
+    monkeypatch.setattr(RunModel, "load", classmethod(lambda cls, run_dir, device=None, **_kw: None))
     fa = _fa(tmp_path, ">a\nGGGGAAAACCCC\n")
     run = tmp_path / "run"
     rc, _, err = _fold(capsys, "-i", fa, "--model", str(run))

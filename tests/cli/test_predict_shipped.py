@@ -161,7 +161,9 @@ def test_progress_closing_line_counts_records_and_notes(capsys, long_utr, tmp_pa
     code = main(["predict", "--task", "te", "-i", str(long_utr), "-o", str(out)])
     err = capsys.readouterr().err
     assert code == 0
-    assert re.search(r"^2 records in \d+\.\d s \(\d+\.\d records/s\); 1 with notes -> .*o\.csv$", err, re.M)
+    assert re.search(
+        r"^2 records in \d+\.\d s \(\d+\.\d records/s\); 1 with notes; dtype \w+ \(.*\) -> .*o\.csv$", err, re.M
+    )
     code = main(["predict", "--task", "te", "-i", str(long_utr), "-o", str(tmp_path / "q.csv"), "-q"])
     assert code == 0 and capsys.readouterr().err == ""
 

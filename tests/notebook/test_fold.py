@@ -58,7 +58,9 @@ def test_records_past_the_models_window_are_folded_by_vienna(tmp_path, monkeypat
                 m[0, -1] = m[-1, 0] = 0.9
             return maps
 
-    monkeypatch.setattr(RunModel, "load", classmethod(lambda cls, d, device=None: Ends() if Path(d) == run else None))
+    monkeypatch.setattr(
+        RunModel, "load", classmethod(lambda cls, d, device=None, **_kw: Ends() if Path(d) == run else None)
+    )
     out = rnalm.fold(["GAAAAC", "GGGGAAAACCCC"], model=run)
     assert list(out["method"]) == ["run", "vienna"]
     assert list(out["note"]) == ["", "longer than the model's 8 nt: ViennaRNA MFE"]

@@ -154,7 +154,7 @@ def test_a_run_directory_is_a_predictor_and_takes_no_backbone(tmp_path, monkeypa
         def __call__(self, seqs):
             return [np.zeros((len(s), len(s)), dtype=np.float32) for s in seqs]
 
-    monkeypatch.setattr(RunModel, "load", classmethod(lambda cls, d, device=None: Ends()))
+    monkeypatch.setattr(RunModel, "load", classmethod(lambda cls, d, device=None, **_kw: Ends()))
     assert (choose(tmp_path).method, choose(tmp_path).window) == ("run", 8)
     with spelled(cli_spelling), pytest.raises(RnalmError, match=r"--backbone applies to --model protrna-ss-head only"):
         choose(tmp_path, backbone="protrna")

@@ -50,7 +50,7 @@ def test_predict_task_matches_the_run_it_was_packaged_from(use_shipped, tiny_mod
     from rnalm.runs.prediction_table import predict_run_file
 
     out = tmp_path / "te.csv"
-    assert main(["predict", "--task", "te", "--input", str(fasta), "--output", str(out)]) == 0
+    assert main(["predict", "--task", "te", "--input", str(fasta), "--output", str(out), "--dtype", "float32"]) == 0
     assert "shipped model tiny-te" in capsys.readouterr().err
     rows = list(csv.DictReader(open(out)))
     assert [r["id"] for r in rows] == ["a", "b", "c"]

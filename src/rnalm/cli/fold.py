@@ -30,6 +30,7 @@ from rnalm.io.output_guard import (
 )
 from rnalm.io.progress import Progress
 from rnalm.io.seqio import iter_records, unique_ids
+from rnalm.precision import CHOICES
 from rnalm.predictors.fold import DEFAULT_PROTRNA_BACKBONE, NAMES, FoldPredictor, Overrides, choose
 from rnalm.structure import journal
 from rnalm.structure.folding import LONG_POLICIES, VIENNA, VIENNA_MAX_LENGTH, Folded, FoldPolicy, fold, precheck
@@ -134,6 +135,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "own scripts do)",
     )
     add_device(p)
+    p.add_argument(
+        "--dtype",
+        choices=CHOICES,
+        default="auto",
+        help="auto: bfloat16 where the device computes it natively (CPUs with AMX or AVX512-BF16, CUDA GPUs "
+        "with bf16), else float32 (learned models only; ViennaRNA is not affected)",
+    )
     add_quiet(p)
     pp = p.add_argument_group(
         "post-processing of probability maps (every predictor but vienna and vienna-mea, which predict "
@@ -178,6 +186,7 @@ def _settings(args: argparse.Namespace, kinds: tuple[str, ...]) -> dict:
         "long",
         "max_length",
         "unknown",
+        "dtype",
     )
     return {**{k: getattr(args, k) for k in keys}, "files": list(kinds), "plots": bool(args.plots)}
 
@@ -227,7 +236,14 @@ def run(args: argparse.Namespace) -> int:
     log = (lambda _m: None) if args.quiet else (lambda m: print(m, file=sys.stderr))
     overrides = Overrides(args.threshold, args.min_loop, args.canonical_only, args.one_partner)
     predictor = choose(
-        args.model, args.backbone, overrides, args.device, bpp=policy.probabilities, max_length=args.max_length, log=log
+        args.model,
+        args.backbone,
+        overrides,
+        args.device,
+        bpp=policy.probabilities,
+        max_length=args.max_length,
+        log=log,
+        dtype=args.dtype,
     )
     precheck(records, predictor, policy)
     counts = Counts()
@@ -240,7 +256,10 @@ def run(args: argparse.Namespace) -> int:
                 return 0
         else:
             _to_folder(records, predictor, policy, args, kinds, out, inputs, progress, counts)
-    log(f"{progress.summary()}; {counts.vienna_fallback} via ViennaRNA fallback; {counts.noted} with notes")
+    log(
+        f"{progress.summary()}; {counts.vienna_fallback} via ViennaRNA fallback; {counts.noted} with notes; "
+        f"dtype {predictor.precision.summary()}"
+    )
     return 0
 
 

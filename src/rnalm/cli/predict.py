@@ -7,6 +7,7 @@ import sys
 
 from rnalm import shipped
 from rnalm.cli.options import add_device, add_input, add_output, add_overwrite, add_quiet, progress_choice
+from rnalm.precision import CHOICES
 from rnalm.predictors import task
 from rnalm.shipped import TASK_ALIASES
 
@@ -52,6 +53,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--backbone", metavar="PATH", help="the run's backbone checkpoint, if it moved (weights are checked by sha256)"
     )
     add_device(p)
+    p.add_argument(
+        "--dtype",
+        choices=CHOICES,
+        default="auto",
+        help="auto: bfloat16 where the device computes it natively (CPUs with AMX or AVX512-BF16, CUDA GPUs "
+        "with bf16), else float32 (a scikit-learn model, mrl, computes in float32 whatever this says)",
+    )
     add_quiet(p)
     p.set_defaults(func=run)
 
@@ -61,10 +69,10 @@ def run(args: argparse.Namespace) -> int:
     log = (lambda _m: None) if args.quiet else (lambda m: print(m, file=sys.stderr))
     if args.task:
         entry = shipped.task_entry(args.task)
-        predictor = task.from_shipped(entry, args.backbone, args.device, log)
+        predictor = task.from_shipped(entry, args.backbone, args.device, log, args.dtype)
         log(f"shipped model {entry.name} ({entry.description or entry.task}; validation {entry.metric_text()})")
     else:
-        predictor = task.from_run(args.run, args.backbone, args.device, log)
+        predictor = task.from_run(args.run, args.backbone, args.device, log, args.dtype)
     log(f"reads {predictor.window.describe()} of each sequence")
     summary = predictor.predict_file(
         args.input,
@@ -79,5 +87,5 @@ def run(args: argparse.Namespace) -> int:
         show=show,
         log=log,
     )
-    log(summary.line() + (f" -> {args.output}" if args.output else ""))
+    log(f"{summary.line()}; dtype {predictor.precision.summary()}" + (f" -> {args.output}" if args.output else ""))
     return 0

@@ -42,6 +42,7 @@ def fold(
     seq_column: Optional[str] = None,
     id_column: Optional[str] = None,
     input_format: Optional[str] = None,
+    dtype: Optional[str] = "auto",
 ) -> pd.DataFrame:
     """Fold every record of ``data`` and return the input as a DataFrame with the structure columns.
 
@@ -64,6 +65,8 @@ def fold(
     (``long="vienna"``; ``"skip"`` leaves them unfolded, ``"error"`` raises), up to ``max_length``
     nt (ViennaRNA's time grows as L^3). A record folding cannot read (letters other than A, C, G,
     U, T, N) gets a note unless ``unknown`` names a replacement (``"N"``: unpaired); ``strict=True`` raises instead.
+    ``dtype``: what a learned model computes in -- ``"auto"`` (bfloat16 where the device computes it
+    natively, else float32), ``"float32"`` or ``"bfloat16"``; ViennaRNA is not affected.
 
     >>> import rnalm
     >>> df = rnalm.fold(["GGGGAAAACCCC", "GCGCUUCGGCGC"], model="vienna")
@@ -76,7 +79,7 @@ def fold(
     records = [(r.id, r.seq) for r in inputs.records]
     policy = FoldPolicy(long, max_length, unknown, strict, probabilities)
     overrides = Overrides(threshold, min_loop, canonical_only, one_partner)
-    predictor = choose(model, backbone, overrides, device, bpp=probabilities, max_length=max_length)
+    predictor = choose(model, backbone, overrides, device, bpp=probabilities, max_length=max_length, dtype=dtype)
     precheck(records, predictor, policy)
     done = []
     with Progress(len(records), "fold", show=progress) as bar:

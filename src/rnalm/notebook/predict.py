@@ -32,14 +32,21 @@ from rnalm.predictors.task import TaskPredictor
 from rnalm.runs.prediction_table import CHUNK, SUFFIX, TAIL, Summary, chunks, fitted, output_names, renamed_message
 
 
-def _predictor(task: Optional[str], run: Optional[str | os.PathLike], device: Optional[str]) -> TaskPredictor:
+def _predictor(
+    task: Optional[str], run: Optional[str | os.PathLike], device: Optional[str], dtype: Optional[str] = "auto"
+) -> TaskPredictor:
     if (task is None) == (run is None):
         raise RnalmError(
             f"pass task= (a shipped model: {shipped.PREDICT_TASKS}) or run= (a run directory of rnalm finetune)"
         )
     if task is not None:
-        return task_predictors.from_shipped(shipped.task_entry(task), device=device, log=lambda _m: None)
-    return task_predictors.from_run(Path(run), device=device, log=lambda _m: None)  # type: ignore[arg-type]
+        return task_predictors.from_shipped(shipped.task_entry(task), device=device, log=lambda _m: None, dtype=dtype)
+    return task_predictors.from_run(
+        Path(run),  # type: ignore[arg-type]
+        device=device,
+        log=lambda _m: None,
+        dtype=dtype,
+    )
 
 
 def _inputs(data: Sequences, predictor: TaskPredictor, seq_column: Optional[str], id_column: Optional[str]) -> Inputs:
@@ -68,6 +75,7 @@ def predict(
     batch_size: int = 64,
     device: Optional[str] = None,
     progress: Optional[bool] = None,
+    dtype: Optional[str] = "auto",
 ) -> pd.DataFrame:
     """Predictions of a shipped task model (``task="te"``, ``"halflife"``, ``"ires"``, ``"family"``, ``"mrl"``)
     or a run of ``rnalm finetune`` (``run=RUN_DIR``) for ``data``: sequences, ``(id, sequence)``
@@ -77,13 +85,14 @@ def predict(
     sequences) with the prediction columns, ``length`` (letters in the input), ``read`` (letters the
     model read) and ``note`` added. ``unknown`` (``"mask"`` or a letter) replaces letters the model
     cannot read; ``progress``: a bar (a widget in a notebook) -- ``None`` shows it where someone can
-    see it, with the closing line on standard error.
+    see it, with the closing line on standard error. ``dtype``: ``"auto"`` (bfloat16 where the device
+    computes it natively, else float32), ``"float32"`` or ``"bfloat16"`` (:mod:`rnalm.precision`).
 
     >>> df = predict(["GGGACAUUUGCUUCUGACACAACUGUGUUCACUAGC"], task="te")  # doctest: +SKIP
     >>> list(df.columns)  # doctest: +SKIP
     ['id', 'sequence', 'te_log', 'length', 'read', 'note']
     """
-    predictor = _predictor(task, run, device)
+    predictor = _predictor(task, run, device, dtype)
     inputs = _inputs(data, predictor, seq_column, id_column)
     scorer = predictor.scorer(unknown, strict, batch_size)
     rows: list[dict] = []
@@ -102,7 +111,7 @@ def predict(
         values = [row[c] for row in rows]
         frame[out] = pd.array(values, dtype="Int64") if c in ("length", "read") else values
     if shown:
-        print(summary.line(), file=sys.stderr)
+        print(f"{summary.line()}; dtype {predictor.precision.summary()}", file=sys.stderr)
     return frame
 
 

@@ -42,6 +42,8 @@ from rnalm.models import detect_format
 from rnalm.models.protrna import DEFAULT_THRESHOLD, ProtRNAStructureModel, load_ss_head
 from rnalm.models.rnafm import ss_resnet_probabilities
 from rnalm.models.rnafm.ss_convert import FORMAT_NAME as SS_RESNET_FORMAT
+from rnalm.precision import Precision
+from rnalm.precision import resolve as resolve_precision
 from rnalm.predictors.base import Record
 from rnalm.runs.structure_model import load_run_model
 from rnalm.shipped import Entry
@@ -66,6 +68,8 @@ PROTRNA_POSTPROCESS = PostprocessOptions(
 VIENNA_BPP_POSTPROCESS = PostprocessOptions()
 #: The registered ProtRNA backbone the head reads unless ``backbone`` names another.
 DEFAULT_PROTRNA_BACKBONE = "protrna"
+#: The precision of predictors without a torch model (ViennaRNA).
+NO_MODEL = Precision("float32", "ViennaRNA: dtype does not apply")
 #: Bytes every HDF5 file starts with.
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 
@@ -84,9 +88,19 @@ class FoldPredictor:
     window: Optional[int] = field(default=None)
     #: the post-processing applied to its maps (``None``: it predicts structures, not maps)
     options: Optional[PostprocessOptions] = None
+    #: what its model computes in (ViennaRNA: float64 inside, whatever ``--dtype`` says)
+    precision: Precision = NO_MODEL
+    #: starts work on sequences a coming call will get (a model's ViennaRNA inputs), if it has such work
+    prefetch_fn: Optional[Callable[[Sequence[str]], None]] = None
 
     def predict(self, records: Sequence[Record]) -> list[Prediction]:
-        return self.fn(list(records))
+        with self.precision.autocast():  # torch calls only; ViennaRNA and post-processing are not torch
+            return self.fn(list(records))
+
+    def prefetch(self, records: Sequence[Record]) -> None:
+        """Records the next calls will fold: their inputs are prepared while this call runs."""
+        if self.prefetch_fn is not None:
+            self.prefetch_fn([seq for _, seq in records])
 
     __call__ = predict
 
@@ -127,6 +141,11 @@ class Request:
     bpp: bool = False
     max_length: Optional[int] = VIENNA_MAX_LENGTH
     log: Callable[[str], None] = lambda _m: None
+    #: ``--dtype`` of a learned model
+    dtype: Optional[str] = "float32"
+
+    def precision(self) -> Precision:
+        return resolve_precision(self.dtype, _device(self.device))
 
 
 def options_text(o: Optional[PostprocessOptions]) -> str:
@@ -172,10 +191,20 @@ def from_model(
     method: str = "model",
 ) -> FoldPredictor:
     """Any probability model (sequences -> ``L x L`` maps) followed by ``options``; its window is
-    the model's ``limit`` attribute when it has one."""
+    the model's ``limit`` attribute when it has one, its precision its ``precision`` attribute."""
     limit = getattr(model, "limit", None)
     window = int(limit) if limit is not None else None
-    return FoldPredictor(description, model_predictor(model, options), threshold_record, method, window, options)
+    precision = getattr(model, "precision", NO_MODEL)
+    return FoldPredictor(
+        description,
+        model_predictor(model, options),
+        threshold_record,
+        method,
+        window,
+        options,
+        precision,
+        getattr(model, "prefetch", None),
+    )
 
 
 def vienna(bpp: bool = True) -> FoldPredictor:
@@ -231,21 +260,24 @@ def _build_vienna_bpp(req: Request) -> FoldPredictor:
 
 
 def run_defaults(
-    run_dir: Union[str, Path], device: Optional[str] = None
+    run_dir: Union[str, Path], device: Optional[str] = None, dtype: Optional[str] = "float32"
 ) -> tuple[ProbabilityModel, PostprocessOptions, Optional[dict]]:
     """A structure run's probability model, its default post-processing (its recorded threshold, if
     any) and that threshold record."""
-    model = load_run_model(run_dir, device)
+    model = load_run_model(run_dir, device, dtype)
     record = getattr(model, "threshold_record", None)
     options = PostprocessOptions(threshold=float(record["threshold"])) if record is not None else PostprocessOptions()
     return model, options, record
 
 
 def from_run(
-    run_dir: Union[str, Path], options: Optional[PostprocessOptions] = None, device: Optional[str] = None
+    run_dir: Union[str, Path],
+    options: Optional[PostprocessOptions] = None,
+    device: Optional[str] = None,
+    dtype: Optional[str] = "float32",
 ) -> FoldPredictor:
     """A trained structure run (``rnalm finetune`` with ``task: structure``)."""
-    model, defaults, record = run_defaults(run_dir, device)
+    model, defaults, record = run_defaults(run_dir, device, dtype)
     return from_model(f"run {run_dir}", model, options or defaults, record, "run")
 
 
@@ -255,14 +287,18 @@ def shipped_options(entry: Entry) -> PostprocessOptions:
 
 
 def from_shipped(
-    entry: Entry, options: Optional[PostprocessOptions] = None, verify: bool = True, device: Optional[str] = None
+    entry: Entry,
+    options: Optional[PostprocessOptions] = None,
+    verify: bool = True,
+    device: Optional[str] = None,
+    dtype: Optional[str] = "float32",
 ) -> FoldPredictor:
     """The structure model shipped as ``entry`` (its weights sha256-verified unless ``verify=False``),
     read where it is installed: its backbone is named ``shipped:NAME`` and resolved like any
     shipped reference."""
     if verify:
         entry.verify(entry.weight_files())
-    model = load_run_model(entry.path, device)
+    model = load_run_model(entry.path, device, dtype)
     return from_model(f"shipped model {entry.name}", model, options or shipped_options(entry), None, "shipped")
 
 
@@ -282,7 +318,9 @@ def _build_shipped(req: Request) -> FoldPredictor:
         )
     entry.verify(entry.weight_files())
     req.log(f"structure model: {entry.name} (shipped; validation {entry.metric_text()})")
-    return from_shipped(entry, req.overrides.apply(shipped_options(entry)), verify=False, device=req.device)
+    return from_shipped(
+        entry, req.overrides.apply(shipped_options(entry)), verify=False, device=req.device, dtype=req.dtype
+    )
 
 
 def _build_run(req: Request) -> FoldPredictor:
@@ -290,7 +328,7 @@ def _build_run(req: Request) -> FoldPredictor:
     run = req.path
     if run is None:
         raise RnalmError(f"a run is named by its directory: {option('model', 'RUN_DIR')}")
-    model, defaults, record = run_defaults(run, req.device)
+    model, defaults, record = run_defaults(run, req.device, req.dtype)
     if record is not None and req.overrides.threshold is None:
         how = record.get("combine") or f"{record.get('n_sequences', '?')} sequences"
         req.log(
@@ -305,7 +343,9 @@ def _build_ss_resnet(req: Request) -> FoldPredictor:
     path = req.path or resolve("rna-fm-ss-resnet")
     model = ss_resnet_probabilities(path, device=_device(req.device))
     options = req.overrides.apply(RNAFM_POSTPROCESS)
-    return from_model(f"RNA-FM SS-ResNet {path}", model, options, method="rna-fm-ss-resnet")
+    p = from_model(f"RNA-FM SS-ResNet {path}", model, options, method="rna-fm-ss-resnet")
+    p.precision = req.precision()
+    return p
 
 
 def _build_protrna(req: Request) -> FoldPredictor:
@@ -316,7 +356,9 @@ def _build_protrna(req: Request) -> FoldPredictor:
     # N (and --unknown N) is ProtRNA's own unknown nucleotide x, as its converter reads it
     model = ProtRNAStructureModel(encoder, alphabet, head.to(device), unknown="x")
     options = req.overrides.apply(PROTRNA_POSTPROCESS)
-    return from_model(f"ProtRNA RotaFormer {path}", model, options, method="protrna-ss-head")
+    p = from_model(f"ProtRNA RotaFormer {path}", model, options, method="protrna-ss-head")
+    p.precision = req.precision()
+    return p
 
 
 def _device(device: Optional[str]) -> str:
@@ -469,13 +511,15 @@ def choose(
     bpp: bool = False,
     max_length: Optional[int] = VIENNA_MAX_LENGTH,
     log: Callable[[str], None] = lambda _m: None,
+    dtype: Optional[str] = "float32",
 ) -> FoldPredictor:
     """The predictor ``model`` names (a name of :data:`PREDICTORS` or a path; ``None``: the shipped
     model), with its own post-processing and the ``overrides`` on top."""
     spec, path = spec_for(model)
     if backbone and spec.name != "protrna-ss-head":
         _no_backbone(spec.name, Request(backbone=backbone))
-    return spec.build(Request(path, backbone, overrides, device, bpp, max_length, log))
+    resolve_precision(dtype, _device(device))  # a misspelt dtype is an error whatever the predictor
+    return spec.build(Request(path, backbone, overrides, device, bpp, max_length, log, dtype))
 
 
 # ------------------------------------------------------------------------------ rnalm models

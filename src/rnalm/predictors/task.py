@@ -17,6 +17,7 @@ from typing import Any, Callable, Optional, Sequence
 from rnalm import shipped
 from rnalm.api import resolve
 from rnalm.io.seqio import Record as SeqRecord
+from rnalm.precision import Precision
 from rnalm.predictors.base import Record
 from rnalm.runs.predict import Predictor as RunPredictor
 from rnalm.runs.prediction_columns import PredictionColumns
@@ -37,13 +38,20 @@ class TaskPredictor:
     #: ``None``: from the run's label column
     name: Optional[str] = None
     unit: str = ""
+    #: ``--dtype``: ``auto`` (bfloat16 where the device computes it natively), ``float32`` or ``bfloat16``
+    dtype: Optional[str] = "float32"
     _loaded: Optional[RunPredictor] = field(default=None, repr=False)
 
     @property
     def model(self) -> RunPredictor:
         if self._loaded is None:
-            self._loaded = RunPredictor(self.run_dir, self.backbone, self.log, self.device)
+            self._loaded = RunPredictor(self.run_dir, self.backbone, self.log, self.device, self.dtype)
         return self._loaded
+
+    @property
+    def precision(self) -> Precision:
+        """What the model computes in, and why (:mod:`rnalm.precision`)."""
+        return self.model.precision
 
     @property
     def columns(self) -> PredictionColumns:
@@ -106,9 +114,10 @@ def from_run(
     backbone: Optional[str] = None,
     device: Optional[str] = "auto",
     log: Callable[[str], None] = print,
+    dtype: Optional[str] = "float32",
 ) -> TaskPredictor:
     """A run directory of ``rnalm finetune`` (``backbone``: its backbone checkpoint, if it moved)."""
-    return TaskPredictor(f"run {run_dir}", Path(run_dir), backbone, device, log)
+    return TaskPredictor(f"run {run_dir}", Path(run_dir), backbone, device, log, dtype=dtype)
 
 
 def from_shipped(
@@ -116,6 +125,7 @@ def from_shipped(
     backbone: Optional[str] = None,
     device: Optional[str] = "auto",
     log: Callable[[str], None] = print,
+    dtype: Optional[str] = "float32",
 ) -> TaskPredictor:
     """The task model shipped as ``entry``, its weights sha256-verified; its shipped backbone is
     resolved to the installed folder unless ``backbone`` names another."""
@@ -124,7 +134,7 @@ def from_shipped(
         backbone = str(resolve(entry.backbone))
     p = entry.prediction
     return TaskPredictor(
-        f"shipped model {entry.name}", entry.path, backbone, device, log, p.get("name"), p.get("unit", "")
+        f"shipped model {entry.name}", entry.path, backbone, device, log, p.get("name"), p.get("unit", ""), dtype
     )
 
 

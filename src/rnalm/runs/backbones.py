@@ -14,6 +14,7 @@ without gradients (:class:`LMBackbone` with ``frozen=True``).
 
 from __future__ import annotations
 
+import contextlib
 from typing import Iterable, Optional, Sequence, cast
 
 import numpy as np
@@ -22,6 +23,7 @@ from torch import nn
 
 from rnalm.alphabet import Alphabet
 from rnalm.model.encoder import RNAEncoder
+from rnalm.precision import Precision
 from rnalm.runs.config import LoraSettings
 from rnalm.runs.embedding_cache import EmbeddingCache
 from rnalm.runs.errors import ConfigError
@@ -155,8 +157,11 @@ class FrozenFeatures:
         cache: Optional[EmbeddingCache],
         batch_size: int = 16,
         progress: bool = False,
+        precision: Optional[Precision] = None,
     ) -> None:
         self.backbone = backbone
+        #: what the backbone computes in (``None``: float32); features are kept in float32 either way
+        self.precision = precision
         self.needs = set(needs) & LM_FEATURES
         self.cache = cache
         self.batch_size = batch_size
@@ -194,7 +199,8 @@ class FrozenFeatures:
             from tqdm import tqdm
 
             it = tqdm(it, desc="embedding (frozen backbone)", unit="batch")
-        with torch.no_grad():
+        autocast = self.precision.autocast() if self.precision is not None else contextlib.nullcontext()
+        with torch.no_grad(), autocast:
             for i in it:
                 chunk = todo[i : i + self.batch_size]
                 device = next(self.backbone.parameters()).device

@@ -25,6 +25,8 @@ from rnalm.io.arrayfiles import read_safetensors
 from rnalm.io.digest import state_sha256
 from rnalm.io.jsonfile import read_json_object
 from rnalm.model.encoder import RNAEncoder
+from rnalm.precision import Precision
+from rnalm.precision import resolve as resolve_precision
 from rnalm.runs.backbones import FrozenFeatures, LMBackbone
 from rnalm.runs.builder import build_model
 from rnalm.runs.config import FinetuneConfig, expand_path
@@ -62,12 +64,14 @@ class Predictor:
         backbone: Optional[str] = None,
         log: Callable[[str], None] = print,
         device: Optional[str] = "auto",
+        dtype: Optional[str] = "float32",
     ) -> None:
         self.run_dir = Path(run_dir)
         run = RunDir(self.run_dir)
         self.device = resolve_device(
             device, setting=option("device"), no_cuda=f"{option('device', str(device))}: CUDA is not available"
         )
+        self._dtype_choice = dtype
         if not run.is_finished():
             raise RunDirError(f"{self.run_dir}: not a finished fine-tuning run (no {CONFIG_FILE} / {INFO_FILE})")
         self.cfg: FinetuneConfig = load_finetune_config(run.config)
@@ -88,6 +92,15 @@ class Predictor:
             self._load_backbone(backbone)
         else:
             self.alphabet = default_alphabet()
+        self.precision = self._precision()
+
+    def _precision(self) -> Precision:
+        """What the model computes in: ``dtype`` resolved for the device. A model without torch
+        layers (``backbone.kind: features``, scikit-learn) always computes in float32."""
+        if self.cfg.backbone.kind == "features":
+            resolve_precision(self._dtype_choice, self.device)  # a misspelt --dtype is still an error
+            return Precision("float32", "scikit-learn model: dtype does not apply", self.device.type)
+        return resolve_precision(self._dtype_choice, self.device)
 
     def _load_backbone(self, override: Optional[str]) -> None:
         saved = self.info["backbone"]
@@ -137,7 +150,9 @@ class Predictor:
             assert self.encoder is not None, "frozen features come from the run's language model"
             backbone = LMBackbone(self.encoder, self.alphabet, bb.layer)
             cache = EmbeddingCache(root, self.info["backbone"]["sha256"], backbone.layer) if bb.cache else None
-            self._frozen_features = FrozenFeatures(backbone, needs, cache, bb.embed_batch_size)
+            self._frozen_features = FrozenFeatures(
+                backbone, needs, cache, bb.embed_batch_size, precision=self.precision
+            )
         return self._frozen_features
 
     def _limit(self) -> Optional[int]:
@@ -205,7 +220,7 @@ class Predictor:
                 collate = make_collate(ds, source)
                 order = np.argsort([len(s) for s in seqs], kind="stable")  # less padding; heads are padding-invariant
                 outs = []
-                with torch.no_grad():
+                with torch.no_grad(), self.precision.autocast():
                     for i in range(0, len(seqs), batch_size):
                         batch, _ = collate(order[i : i + batch_size].tolist())
                         outs.append(model(to_device(batch, self.device)).float().cpu())

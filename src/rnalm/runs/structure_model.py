@@ -32,6 +32,8 @@ from rnalm.errors import RnalmError
 from rnalm.io.arrayfiles import read_safetensors
 from rnalm.io.digest import state_sha256
 from rnalm.model.encoder import RNAEncoder
+from rnalm.precision import Precision
+from rnalm.precision import resolve as resolve_precision
 from rnalm.runs.backbones import FrozenFeatures, LMBackbone
 from rnalm.runs.builder import build_model, head_needs
 from rnalm.runs.config import ConfigError, FinetuneConfig, expand_path
@@ -42,7 +44,8 @@ from rnalm.runs.rundir import CONFIG_FILE, INFO_FILE, WEIGHTS_FILE, RunDir
 from rnalm.runs.sequences import default_alphabet, prepare
 from rnalm.runs.task_base import Task
 from rnalm.runs.tasks import get_task
-from rnalm.structure.bpp import PairProbabilities
+from rnalm.runs.threads import inference_threads, threads_beside
+from rnalm.structure.bpp import PairProbabilities, available_cores, spare_cores
 from rnalm.structure.threshold import read_record
 
 
@@ -95,7 +98,7 @@ def _registered(name: str) -> bool:
     return True
 
 
-def load_run_model(run_dir: str | Path, device: Optional[str] = None) -> "RunModel":
+def load_run_model(run_dir: str | Path, device: Optional[str] = None, dtype: Optional[str] = "float32") -> "RunModel":
     """The probability model of a trained structure run (``rnalm fold --model``), or a clear error."""
     run_dir = Path(run_dir)
     if not run_dir.exists():
@@ -117,7 +120,7 @@ def load_run_model(run_dir: str | Path, device: Optional[str] = None) -> "RunMod
             f"{run_dir} is a {task!r} run, not a secondary-structure model; "
             f"`rnalm fold --model` needs a run trained with task: structure"
         )
-    model = RunModel.load(run_dir, device)
+    model = RunModel.load(run_dir, device, dtype=dtype, bpp_workers=spare_cores())
     if model is None:
         raise RnalmError(
             f"{run_dir} is a structure run, but no structure model could be loaded from it (is the training finished?)"
@@ -138,6 +141,8 @@ class LoadedRun:
     sha256: Optional[str] = None
     frozen: Optional[FrozenFeatures] = None
     pair_probs: Optional[PairProbabilities] = None
+    #: what the models compute in (``--dtype``)
+    precision: Precision = Precision("float32", "asked")
 
 
 class RunModel:
@@ -157,9 +162,20 @@ class RunModel:
         self.info = info or {}
         self.dirs = dirs or []  # the model directories (run dir, or fold_<i>/), aligned with models
         self.threshold_record = read_record(run.run_dir)
+        self.precision = run.precision
+        #: intra-op threads while the models run beside ViennaRNA workers (:mod:`rnalm.runs.threads`)
+        pp = run.pair_probs
+        self.threads = threads_beside(pp.workers if pp is not None else 0, available_cores())
 
     @classmethod
-    def load(cls, run_dir: Path, device: Optional[str] = None, use_cache: bool = False) -> Optional["RunModel"]:
+    def load(
+        cls,
+        run_dir: Path,
+        device: Optional[str] = None,
+        use_cache: bool = False,
+        dtype: Optional[str] = "float32",
+        bpp_workers: int = 0,
+    ) -> Optional["RunModel"]:
         """``None`` when ``run_dir`` is not a structure run; an :class:`RnalmError` when it is one
         that cannot be used."""
         run = RunDir(run_dir)
@@ -174,6 +190,7 @@ class RunModel:
         info = run.read_info()
         dirs = _model_dirs(run_dir, info)
         loaded = LoadedRun(cfg, get_task("structure", cfg), run_dir, run_device(device or cfg.train.device))
+        loaded.precision = resolve_precision(dtype, loaded.device)
         if cfg.backbone.kind == "lm":
             loaded.encoder, loaded.alphabet, loaded.sha256 = _load_backbone(run_dir, cfg, info, loaded.device)
         else:
@@ -184,7 +201,7 @@ class RunModel:
             cache_root = Path(expand_path(cfg.backbone.cache_dir)) if cfg.backbone.cache_dir else default_cache_dir()
         if "bpp" in needs:
             # an RnalmError saying the installation is incomplete when ViennaRNA is missing
-            loaded.pair_probs = PairProbabilities(cache_root)
+            loaded.pair_probs = PairProbabilities(cache_root, bpp_workers)
         if loaded.encoder is not None and cfg.backbone.mode == "frozen" and "attentions" not in needs:
             lmb = LMBackbone(loaded.encoder, loaded.alphabet, cfg.backbone.layer)
             cache = (
@@ -192,7 +209,7 @@ class RunModel:
                 if cache_root is not None and loaded.sha256
                 else None
             )
-            loaded.frozen = FrozenFeatures(lmb, needs, cache, cfg.backbone.embed_batch_size)
+            loaded.frozen = FrozenFeatures(lmb, needs, cache, cfg.backbone.embed_batch_size, precision=loaded.precision)
         models = []
         for d in dirs:
             model, source = build_model(cfg, 1, loaded.encoder, loaded.alphabet, loaded.frozen, loaded.pair_probs)
@@ -206,6 +223,17 @@ class RunModel:
         limit = a.max_length * a.k_mer if a.max_length is not None else None
         return cls(loaded, models, limit, info, dirs)
 
+    def prefetch(self, sequences: Sequence[str]) -> None:
+        """Start ViennaRNA on ``sequences`` (coming calls) in the provider's worker processes, so the
+        base-pair probabilities are ready when the model reaches them."""
+        if self.run.pair_probs is not None and sequences:
+            self.run.pair_probs.prefetch(self._prepared(sequences))
+
+    def _prepared(self, sequences: Sequence[str]) -> list[str]:
+        ids = [f"sequence {k + 1}" for k in range(len(sequences))]
+        # rnalm fold accepts N (never paired): a language model without N reads <mask> there
+        return prepare(sequences, ids, ids, self.run.alphabet, "error", None, "mask")
+
     def __call__(self, sequences: Sequence[str]) -> list[np.ndarray]:
         """Probability maps, averaged over the run's fold models."""
         maps = self._run(sequences, self.models, torch.sigmoid)
@@ -216,8 +244,11 @@ class RunModel:
         ``predict`` gives), e.g. to recompute a fold's metrics."""
         return self._run(sequences, [self.models[index]], lambda x: x)
 
-    @torch.no_grad()
     def _run(self, sequences: Sequence[str], models: list, fn) -> list[np.ndarray]:
+        with torch.no_grad(), inference_threads(self.threads), self.precision.autocast():
+            return self._run_models(sequences, models, fn)
+
+    def _run_models(self, sequences: Sequence[str], models: list, fn) -> list[np.ndarray]:
         ids = [f"sequence {k + 1}" for k in range(len(sequences))]
         for rid, s in zip(ids, sequences):
             if self.limit is not None and len(s) > self.limit:
@@ -225,16 +256,16 @@ class RunModel:
                     f"a sequence of {len(s)} nt is longer than the run's backbone accepts "
                     f"({self.limit} nt); `rnalm fold` and rnalm.fold() fold such records with ViennaRNA"
                 )
-        # rnalm fold accepts N (never paired): a language model without N reads <mask> there
-        seqs = prepare(sequences, ids, ids, self.run.alphabet, "error", None, "mask")
+        seqs = self._prepared(sequences)
+        plan = self.run.task.batch_plan([len(s) for s in seqs], self.run.cfg.train, False, 0)
+        assert plan is not None, "the structure task plans its own batches"
+        if self.run.pair_probs is not None:
+            self.run.pair_probs.clear()
+            self.run.pair_probs.prefetch(seqs[i] for idx in plan for i in idx)  # in the order batches need them
         if self.run.frozen is not None:
             self.run.frozen.tokens.clear()
             self.run.frozen.pooled.clear()
             self.run.frozen.ensure(seqs)
-        if self.run.pair_probs is not None:
-            self.run.pair_probs.clear()
-        plan = self.run.task.batch_plan([len(s) for s in seqs], self.run.cfg.train, False, 0)
-        assert plan is not None, "the structure task plans its own batches"
         probs = [np.zeros((len(s), len(s)), dtype=np.float32) for s in seqs]
         for model, source in models:
             for idx in plan:

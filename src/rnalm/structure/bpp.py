@@ -9,13 +9,24 @@ a 0-based symmetric ``(L, L)`` float32 array with a zero diagonal.
 per run and kept in memory (the strict upper triangle in float16, so training, evaluation and
 ``rnalm fold --model`` all see the same rounded values), optionally backed by an on-disk cache of
 ``.npy`` files keyed by the ViennaRNA version and the sequence (a second run, seed or head reads
-them back instead of refolding). No worker processes: folding happens in the calling process.
+them back instead of refolding).
+
+With ``workers`` (``rnalm fold``), :meth:`PairProbabilities.prefetch` hands sequences to that many
+worker processes, which fold them while the calling process runs the model on earlier ones: the
+cores are split between ViennaRNA (one process per worker, one thread each) and torch (one thread:
+:mod:`rnalm.runs.threads`) instead of both fighting for the same cores. The workers are forked
+when the provider is made, before the calling process has run ViennaRNA or a torch computation,
+and compute exactly what the calling process would (the same function, the same library).
+Training folds in the calling process (``workers=0``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
+import os
 import time
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Callable, Iterable, Optional, Sequence
 
@@ -54,6 +65,24 @@ def _pack(p: np.ndarray) -> np.ndarray:
     return p[np.triu_indices(p.shape[0], 1)].astype(STORE_DTYPE)
 
 
+def packed_bpp(sequence: str) -> np.ndarray:
+    """The stored form of :func:`vienna_bpp`: the strict upper triangle in float16 (a worker's job)."""
+    return _pack(vienna_bpp(sequence))
+
+
+def available_cores() -> int:
+    """Cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def spare_cores() -> int:
+    """Cores this process may use, less one for the model: how many ViennaRNA workers to start."""
+    return max(1, available_cores() - 1)
+
+
 def _unpack(v: np.ndarray, n: int, out: np.ndarray) -> None:
     """Write the symmetric map of packed ``v`` into ``out[:n, :n]`` (float32, zero diagonal)."""
     i, j = np.triu_indices(n, 1)
@@ -85,19 +114,47 @@ class BppDiskCache:
 class PairProbabilities:
     """Base-pair probability maps of sequences, folded once each; :meth:`batch` pads with zeros.
 
-    ``cache_root``: directory of the on-disk cache (``None``: memory only).
+    ``cache_root``: directory of the on-disk cache (``None``: memory only); ``workers``: processes
+    that fold what :meth:`prefetch` is given (0: everything is folded in the calling process).
     """
 
-    def __init__(self, cache_root: Optional[str | Path] = None) -> None:
+    def __init__(self, cache_root: Optional[str | Path] = None, workers: int = 0) -> None:
         RNA = import_rna_for_bpp()
         self.version = str(RNA.__version__)
         self.disk = BppDiskCache(cache_root, self.version) if cache_root is not None else None
         self.packed: dict[str, np.ndarray] = {}
+        self.pending: dict[str, Future] = {}
         self.computed = 0
         self.from_cache = 0
+        self.pool: Optional[ProcessPoolExecutor] = None
+        self.workers = 0
+        if workers > 0 and "fork" in multiprocessing.get_all_start_methods():
+            # forked now, while nothing has run in this process yet; a fork start needs no re-import
+            self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+            self.pool.submit(os.getpid).result()
+            self.workers = workers
 
     def clear(self) -> None:
+        """Forget the maps folded so far (those handed to the workers and not yet read stay)."""
         self.packed.clear()
+
+    def prefetch(self, seqs: Iterable[str]) -> None:
+        """Start folding ``seqs`` in the workers (in this order); :meth:`ensure` collects them. Without
+        workers, or for sequences in the disk cache, nothing is started."""
+        if self.pool is None:
+            return
+        for s in dict.fromkeys(normalize_rna(s) for s in seqs):
+            if s in self.packed or s in self.pending or (self.disk is not None and self.disk.get(s) is not None):
+                continue
+            self.pending[s] = self.pool.submit(packed_bpp, s)
+
+    def close(self) -> None:
+        """Stop the workers (pending work is dropped)."""
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+            self.workers = 0
+        self.pending.clear()
 
     def ensure(self, seqs: Iterable[str], log: Optional[Callable[[str], None]] = None) -> None:
         """Fold every sequence not yet in memory (or read it from the disk cache)."""
@@ -108,7 +165,8 @@ class PairProbabilities:
             if v is not None:
                 self.from_cache += 1
             else:
-                v = _pack(vienna_bpp(s))
+                job = self.pending.pop(s, None)
+                v = job.result() if job is not None else _pack(vienna_bpp(s))
                 self.computed += 1
                 if self.disk is not None:
                     self.disk.put(s, v)
@@ -136,4 +194,12 @@ class PairProbabilities:
         return torch.from_numpy(out)
 
 
-__all__ = ["BppDiskCache", "PairProbabilities", "import_rna_for_bpp", "vienna_bpp"]
+__all__ = [
+    "BppDiskCache",
+    "PairProbabilities",
+    "import_rna_for_bpp",
+    "available_cores",
+    "packed_bpp",
+    "spare_cores",
+    "vienna_bpp",
+]

@@ -19,6 +19,7 @@ the first such record before anything is folded.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Optional, Sequence
 
@@ -141,15 +142,53 @@ def fold(
     """One :class:`Folded` per record of ``(id, sequence)``, in input order, ``batch_size`` records
     per model call. ``predictor`` maps ``(id, sequence)`` batches to predictions; its ``method``
     (``vienna`` routes every record to ViennaRNA) and ``window`` (longest record it reads)
-    attributes are read when present."""
+    attributes are read when present. A predictor with a ``prefetch`` method is told the model's
+    records of the next :data:`LOOKAHEAD` records before each call, so their inputs (ViennaRNA
+    base-pair probabilities) are computed while the model runs."""
+    size = max(1, batch_size)
+    prefetch = getattr(predictor, "prefetch", None)
+    ahead: deque[list[tuple[str, str]]] = deque()
+    chunks = _chunks(records, size)
+    told = 0  # chunks handed to prefetch
+    for chunk in chunks:
+        ahead.append(chunk)
+        if len(ahead) * size >= LOOKAHEAD:
+            break
+    while ahead:
+        if prefetch is not None:
+            for c in list(ahead)[told:]:
+                prefetch(_model_records(c, predictor, policy))
+            told = len(ahead)
+        yield from _fold_chunk(ahead.popleft(), predictor, policy)
+        told -= 1
+        nxt = next(chunks, None)
+        if nxt is not None:
+            ahead.append(nxt)
+
+
+#: how many records ahead of the model a predictor's ``prefetch`` is told about
+LOOKAHEAD = 64
+
+
+def _chunks(records: Iterable[tuple[str, str]], size: int) -> Iterator[list[tuple[str, str]]]:
     chunk: list[tuple[str, str]] = []
     for record in records:
         chunk.append(record)
-        if len(chunk) >= max(1, batch_size):
-            yield from _fold_chunk(chunk, predictor, policy)
+        if len(chunk) >= size:
+            yield chunk
             chunk = []
     if chunk:
-        yield from _fold_chunk(chunk, predictor, policy)
+        yield chunk
+
+
+def _model_records(chunk: Sequence[tuple[str, str]], predictor, policy: FoldPolicy) -> list[tuple[str, str]]:
+    """The records of ``chunk`` the model folds, as it will get them."""
+    method, window = getattr(predictor, "method", "model"), getattr(predictor, "window", None)
+    try:
+        routes = [_route(rid, raw, method, window, policy) for rid, raw in chunk]
+    except FoldInputError:  # raised again, in order, when the chunk is folded
+        return []
+    return [(rid, r.seq) for (rid, _), r in zip(chunk, routes) if r.how == "model"]
 
 
 def _fold_chunk(chunk: Sequence[tuple[str, str]], predictor, policy: FoldPolicy) -> Iterator[Folded]:
