@@ -61,6 +61,8 @@ class MapSettings:
     folds: int = 5
     seed: int = 0
     device: Optional[str] = None
+    #: the embedding's ``--dtype`` (auto: bfloat16 where the device has it natively)
+    dtype: str = "auto"
     unknown: Optional[str] = None
     progress: Optional[bool] = None
 
@@ -154,7 +156,15 @@ def run_map(
         log(f"embedding {len(records)} records with {ref}")
         reps.append(
             model_representation(
-                ref, records, name, settings.layer, settings.pool, settings.device, settings.unknown, settings.progress
+                ref,
+                records,
+                name,
+                settings.layer,
+                settings.pool,
+                settings.device,
+                settings.unknown,
+                settings.progress,
+                settings.dtype,
             )
         )
     ids = [r.id for r in records]

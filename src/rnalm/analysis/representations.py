@@ -79,9 +79,10 @@ def model_representation(
     device: Optional[str] = None,
     unknown: Optional[str] = None,
     progress: Optional[bool] = None,
+    dtype: str = "auto",
 ) -> Representation:
     """``model``'s pooled embeddings of ``records`` (the vectors ``rnalm embed`` would store)."""
-    opts = EmbedOptions(layers=[layer], pools=[pool], device=device, unknown=unknown, progress=progress)
+    opts = EmbedOptions(layers=[layer], pools=[pool], device=device, unknown=unknown, progress=progress, dtype=dtype)
     done = embed_records(model, records, opts)
     X = np.stack(done.arrays(layer, pool)).astype(np.float64)
     return Representation(name, X, f"{name} embeddings, layer {layer}, {pool} pooling")

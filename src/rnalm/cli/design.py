@@ -6,7 +6,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from rnalm.cli.options import add_device, add_input, add_output, add_overwrite, add_quiet, progress_choice
+from rnalm.cli.options import (
+    add_device,
+    add_dtype,
+    add_input,
+    add_output,
+    add_overwrite,
+    add_quiet,
+    progress_choice,
+)
 from rnalm.design.jobs import constraints_from, run_optimize, run_scan
 from rnalm.design.objective import Objective
 from rnalm.design.optimize import Settings
@@ -43,6 +51,7 @@ def _scan(dsub: argparse._SubParsersAction) -> None:
     add_overwrite(p)
     p.add_argument("--indels", action="store_true", help="also every one-base insertion and deletion")
     add_device(p)
+    add_dtype(p, "learned task models; scikit-learn models compute in float32")
     add_quiet(p)
     p.set_defaults(func=scan_command)
 
@@ -89,6 +98,7 @@ def _optimize(dsub: argparse._SubParsersAction) -> None:
     p.add_argument("--html", metavar="PATH", help="HTML report (default: the output with .html)")
     add_overwrite(p)
     add_device(p)
+    add_dtype(p, "learned task models; scikit-learn models compute in float32")
     add_quiet(p)
     p.set_defaults(func=optimize_command)
 
@@ -99,7 +109,7 @@ def _log(args: argparse.Namespace):
 
 def scan_command(args: argparse.Namespace) -> int:
     log = _log(args)
-    objective = Objective.from_specs([args.task or args.run], device=args.device, log=log)
+    objective = Objective.from_specs([args.task or args.run], device=args.device, log=log, dtype=args.dtype)
     log(f"scan with {objective.describe()}")
     records = [
         (r.id, r.seq)
@@ -123,7 +133,7 @@ def optimize_command(args: argparse.Namespace) -> int:
         args.mfe_range,
     )
     goal = "min" if args.minimise else ("target" if args.target is not None else "max")
-    objective = Objective.from_specs(args.objective, goal, args.target, args.device, log)
+    objective = Objective.from_specs(args.objective, goal, args.target, args.device, log, args.dtype)
     log(f"objective: {objective.describe()}")
     seeds = []
     if args.seeds:

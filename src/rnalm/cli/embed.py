@@ -5,7 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from rnalm.cli.options import add_device, add_input, add_output, add_overwrite, add_quiet, progress_choice
+from rnalm.cli.options import (
+    add_device,
+    add_dtype,
+    add_input,
+    add_output,
+    add_overwrite,
+    add_quiet,
+    progress_choice,
+)
 from rnalm.embedding import EmbedOptions, default_model, embed_file, merge_parts
 from rnalm.embedding.store import STORAGES
 
@@ -132,13 +140,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="records read ahead and sorted by length for batching; bounds memory (default: 4096)",
     )
     add_device(p)
-    p.add_argument(
-        "--dtype",
-        default="auto",
-        choices=("auto", "float32", "bfloat16", "float16", "fp32", "bf16", "fp16"),
-        help="auto: bfloat16 where the device computes it natively (CPUs with AMX or AVX512-BF16, CUDA GPUs "
-        "with bf16), else float32 (default: auto; float16 on GPU only)",
-    )
+    add_dtype(p, "float16 on GPU only", ("auto", "float32", "bfloat16", "float16", "fp32", "bf16", "fp16"))
     p.add_argument("--threads", type=int, default=None, help="CPU threads for the model (default: torch's)")
     add_overwrite(p, resume=True)
     p.add_argument("--merge", action="store_true", help="under torchrun, merge the rank parts at the end")

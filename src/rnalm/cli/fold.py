@@ -16,7 +16,15 @@ import sys
 from pathlib import Path
 from typing import Optional, TextIO
 
-from rnalm.cli.options import add_device, add_input, add_output, add_overwrite, add_quiet, progress_choice
+from rnalm.cli.options import (
+    add_device,
+    add_dtype,
+    add_input,
+    add_output,
+    add_overwrite,
+    add_quiet,
+    progress_choice,
+)
 from rnalm.errors import RnalmError, option
 from rnalm.io.output_guard import (
     RESUME,
@@ -30,7 +38,6 @@ from rnalm.io.output_guard import (
 )
 from rnalm.io.progress import Progress
 from rnalm.io.seqio import iter_records, unique_ids
-from rnalm.precision import CHOICES
 from rnalm.predictors.fold import DEFAULT_PROTRNA_BACKBONE, NAMES, FoldPredictor, Overrides, choose
 from rnalm.structure import journal
 from rnalm.structure.folding import LONG_POLICIES, VIENNA, VIENNA_MAX_LENGTH, Folded, FoldPolicy, fold, precheck
@@ -135,13 +142,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "own scripts do)",
     )
     add_device(p)
-    p.add_argument(
-        "--dtype",
-        choices=CHOICES,
-        default="auto",
-        help="auto: bfloat16 where the device computes it natively (CPUs with AMX or AVX512-BF16, CUDA GPUs "
-        "with bf16), else float32 (learned models only; ViennaRNA is not affected)",
-    )
+    add_dtype(p, "learned models only; ViennaRNA is not affected")
     add_quiet(p)
     pp = p.add_argument_group(
         "post-processing of probability maps (every predictor but vienna and vienna-mea, which predict "

@@ -8,7 +8,15 @@ import time
 
 from rnalm.analysis import MapSettings, read_labelled, run_map, write_map
 from rnalm.analysis.maps import METHODS
-from rnalm.cli.options import add_device, add_input, add_output, add_overwrite, add_quiet, progress_choice
+from rnalm.cli.options import (
+    add_device,
+    add_dtype,
+    add_input,
+    add_output,
+    add_overwrite,
+    add_quiet,
+    progress_choice,
+)
 from rnalm.embedding import default_model
 
 DESCRIPTION = """\
@@ -72,6 +80,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--folds", type=int, default=5, help="stratified cross-validation folds (default: 5)")
     p.add_argument("--seed", type=int, default=0, help="seed of every random step (default: 0)")
     add_device(p)
+    add_dtype(p, "the language-model embeddings")
     add_overwrite(p)
     add_quiet(p)
     p.set_defaults(func=run)
@@ -102,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
         folds=args.folds,
         seed=args.seed,
         device=args.device,
+        dtype=args.dtype,
         unknown=args.unknown,
         progress=progress_choice(args),
     )

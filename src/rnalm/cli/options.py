@@ -9,9 +9,10 @@ it supports, so an error can name only options that exist on it (:func:`rnalm.er
 from __future__ import annotations
 
 import argparse
-from typing import Optional
+from typing import Optional, Sequence
 
 from rnalm.io.seqio import FORMATS
+from rnalm.precision import CHOICES
 
 
 def add_input(
@@ -84,6 +85,17 @@ def add_overwrite(p: argparse.ArgumentParser, *, resume: bool = False) -> None:
 def add_device(p: argparse.ArgumentParser) -> None:
     """``--device``."""
     p.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: cuda when available, else cpu)")
+
+
+DTYPE_HELP = (
+    "auto: bfloat16 where the device computes it natively (CPUs with AMX or AVX512-BF16, CUDA GPUs with bf16), "
+    "else float32"
+)
+
+
+def add_dtype(p: argparse.ArgumentParser, note: str = "", choices: Sequence[str] = CHOICES) -> None:
+    """``--dtype`` (default auto: :func:`rnalm.precision.resolve`), the same on every command that runs a model."""
+    p.add_argument("--dtype", choices=choices, default="auto", help=DTYPE_HELP + (f" ({note})" if note else ""))
 
 
 def add_quiet(p: argparse.ArgumentParser) -> None:

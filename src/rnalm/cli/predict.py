@@ -6,8 +6,15 @@ import argparse
 import sys
 
 from rnalm import shipped
-from rnalm.cli.options import add_device, add_input, add_output, add_overwrite, add_quiet, progress_choice
-from rnalm.precision import CHOICES
+from rnalm.cli.options import (
+    add_device,
+    add_dtype,
+    add_input,
+    add_output,
+    add_overwrite,
+    add_quiet,
+    progress_choice,
+)
 from rnalm.predictors import task
 from rnalm.shipped import TASK_ALIASES
 
@@ -53,13 +60,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--backbone", metavar="PATH", help="the run's backbone checkpoint, if it moved (weights are checked by sha256)"
     )
     add_device(p)
-    p.add_argument(
-        "--dtype",
-        choices=CHOICES,
-        default="auto",
-        help="auto: bfloat16 where the device computes it natively (CPUs with AMX or AVX512-BF16, CUDA GPUs "
-        "with bf16), else float32 (a scikit-learn model, mrl, computes in float32 whatever this says)",
-    )
+    add_dtype(p, "a scikit-learn model, mrl, computes in float32 whatever this says")
     add_quiet(p)
     p.set_defaults(func=run)
 

@@ -100,15 +100,18 @@ class Scores:
         return ~np.isnan(self.objective)
 
 
-def load_model(spec: str, device: Optional[str] = "cpu", log: Callable[[str], None] = lambda _m: None) -> Model:
-    """A shipped task model (alias ``te``, ``mrl``, ... or its name) or a run directory of ``rnalm finetune``."""
+def load_model(
+    spec: str, device: Optional[str] = "cpu", log: Callable[[str], None] = lambda _m: None, dtype: str = "float32"
+) -> Model:
+    """A shipped task model (alias ``te``, ``mrl``, ... or its name) or a run directory of ``rnalm finetune``,
+    computing in ``dtype`` (``auto``: :func:`rnalm.precision.resolve`)."""
     if Path(spec).is_dir():
-        return task_predictors.from_run(spec, device=device, log=log)
+        return task_predictors.from_run(spec, device=device, log=log, dtype=dtype)
     try:
         entry = shipped.task_entry(spec)
     except shipped.ShippedModelError as exc:  # here a run is named in the same place, not with --run
         raise RnalmError(f"{str(exc).split('; use --run')[0]}; or name a run directory of rnalm finetune") from None
-    return task_predictors.from_shipped(entry, device=device, log=log)
+    return task_predictors.from_shipped(entry, device=device, log=log, dtype=dtype)
 
 
 def parse_spec(spec: str) -> tuple[list[str], Optional[str], float]:
@@ -172,6 +175,7 @@ class Objective:
         target: Optional[float] = None,
         device: Optional[str] = "cpu",
         log: Callable[[str], None] = lambda _m: None,
+        dtype: str = "float32",
     ) -> "Objective":
         """``--objective`` values (``te``, ``te:0.5``, ``runA+runB``, ``family@prob_tRNA``), each a term."""
         terms = []
@@ -181,7 +185,7 @@ class Objective:
             models = []
             for n in names:
                 if n not in loaded:
-                    loaded[n] = load_model(n, device, log)
+                    loaded[n] = load_model(n, device, log, dtype)
                 models.append((_label(n), loaded[n]))
             terms.append(make_term(models, column, weight, goal, target))
         return cls(terms)

@@ -55,6 +55,7 @@ def map(  # noqa: A001 -- rnalm.map, as the command is rnalm map
     folds: int = 5,
     seed: int = 0,
     device: Optional[str] = None,
+    dtype: str = "auto",
     unknown: Optional[str] = None,
     output: Union[str, Path, None] = None,
     overwrite: bool = False,
@@ -104,6 +105,7 @@ def map(  # noqa: A001 -- rnalm.map, as the command is rnalm map
         folds=folds,
         seed=seed,
         device=device,
+        dtype=dtype,
         unknown=unknown,
         progress=progress,
     )
