@@ -1,19 +1,27 @@
-"""MLM training throughput: rnalm's encoder against fair-esm's ``ESM2``, same size, same batches.
+"""MLM training throughput: rnalm's encoder against fair-esm's ``ESM2``, same size, same batches,
+in float32 and in bfloat16 autocast.
 
 Both models get identical weights (fair-esm's state dict loaded into rnalm), the same masked
-batches, AdamW, and a full step (forward, loss, backward, optimizer). Reported: tokens per second
-(non-padding tokens), the ratio, and rnalm's achieved fraction of the fp32 matmul peak measured in
-the same run.
+batches, AdamW, and a full step (forward, loss in float32, backward, optimizer; weights and
+optimizer state float32). Four contenders run interleaved round by round -- fair-esm fp32, rnalm
+fp32, fair-esm bf16, rnalm bf16 -- so load from other jobs hits all of them. Reported: the CPU and
+its bf16 flags (:func:`rnalm.precision.cpu_report`), the fp32 and bf16 1024^3 matmul peaks measured
+in the same run, tokens per second (non-padding tokens; best round), the ratio to fair-esm fp32 (best
+times, and the median of the per-round ratios), and each one's fraction of its dtype's peak.
 
     python benchmarks/pretrain_throughput.py            # UTR-LM size (6 x 128, 16 heads)
     python benchmarks/pretrain_throughput.py --layers 12 --dim 480 --heads 20
+    python benchmarks/pretrain_throughput.py --no-bf16  # fp32 only (CPUs without bf16 units)
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import random
 import time
+from contextlib import AbstractContextManager, nullcontext
+from typing import Callable
 
 import esm
 import torch
@@ -21,16 +29,22 @@ import torch.nn.functional as F
 
 from rnalm.model import EncoderConfig, RNAEncoder
 from rnalm.models import get_alphabet
+from rnalm.numerics import reproducible
+from rnalm.precision import cpu_report, resolve
 from rnalm.pretrain.masking import IGNORE_INDEX, mask_tokens
 
 
-def matmul_peak(n: int = 2048, reps: int = 10) -> float:
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    torch.mm(a, b)
-    t = time.perf_counter()
-    for _ in range(reps):
+def matmul_peak(dtype: torch.dtype, n: int = 1024, reps: int = 20) -> float:
+    """FLOP/s of a ``n``^3 matrix product in ``dtype``: the best of ``reps`` timed products."""
+    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
+    for _ in range(3):
         torch.mm(a, b)
-    return 2 * n**3 * reps / (time.perf_counter() - t)
+    best = float("inf")
+    for _ in range(reps):
+        t = time.perf_counter()
+        torch.mm(a, b)
+        best = min(best, time.perf_counter() - t)
+    return 2 * n**3 / best
 
 
 def step_flops(cfg: EncoderConfig, tokens: int, seq_len: int) -> float:
@@ -50,6 +64,7 @@ def main() -> None:
     ap.add_argument("--max-len", type=int, default=200)
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0 = default)")
+    ap.add_argument("--no-bf16", action="store_true", help="float32 only")
     ap.add_argument(
         "--rounds",
         type=int,
@@ -57,6 +72,7 @@ def main() -> None:
         help="interleaved rounds (fair-esm, rnalm, fair-esm, rnalm, ...): load drift hits both",
     )
     args = ap.parse_args()
+    reproducible()  # the numerics mode rnalm trains in (oneMKL CNR); applies to both models
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -106,38 +122,58 @@ def main() -> None:
     n_tokens = sum(int(t.ne(a.padding_idx).sum()) for t, _ in batches[2:])
     flops = sum(step_flops(cfg, int(t.ne(a.padding_idx).sum()), t.shape[1]) for t, _ in batches[2:])
 
-    def run(model) -> float:
+    bf16 = resolve("bfloat16", "cpu")  # the autocast rnalm pretrain uses with dtype=bfloat16
+
+    def run(model: torch.nn.Module, autocast: Callable[[], AbstractContextManager]) -> float:
+        """Seconds for the timed steps (after 2 warm-up steps) of a fresh copy of ``model``."""
+        model = copy.deepcopy(model)
         opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
         model.train()
         for i, (inp, tgt) in enumerate(batches):
             if i == 2:
                 t0 = time.perf_counter()
-            logits = model(inp)["logits"]
+            with autocast():
+                logits = model(inp)["logits"]
+            logits = logits.float()
             loss = F.cross_entropy(logits.view(-1, logits.size(-1)), tgt.view(-1), ignore_index=IGNORE_INDEX)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
         return time.perf_counter() - t0
 
-    peak = matmul_peak()
-    # Interleave the two models round by round so that load from other processes on a shared machine
-    # hits both; report each model's best time and the median of the per-round ratios.
-    rounds = [(run(ref), run(ours)) for _ in range(args.rounds)]
-    t_ref = min(r for r, _ in rounds)
-    t_ours = min(o for _, o in rounds)
-    ratios = sorted(r / o for r, o in rounds)
-    median = ratios[len(ratios) // 2]
+    contenders: dict[str, tuple[torch.nn.Module, Callable[[], AbstractContextManager], str]] = {
+        "fair-esm ESM2 fp32": (ref, nullcontext, "fp32"),
+        "rnalm fp32": (ours, nullcontext, "fp32"),
+    }
+    if not args.no_bf16:
+        contenders["fair-esm ESM2 bf16"] = (ref, bf16.autocast, "bf16")
+        contenders["rnalm bf16"] = (ours, bf16.autocast, "bf16")
+    print(cpu_report())
+    print(f"bf16 here: {resolve('auto', 'cpu').summary()}")
+    peaks = {"fp32": matmul_peak(torch.float32)}
+    if not args.no_bf16:
+        peaks["bf16"] = matmul_peak(torch.bfloat16)
     print(
         f"threads={torch.get_num_threads()} size={args.layers}x{args.dim} heads={args.heads} "
-        f"batch={args.batch} lengths {args.min_len}-{args.max_len} steps={args.steps} rounds={args.rounds}"
+        f"batch={args.batch} lengths {args.min_len}-{args.max_len} steps={args.steps} rounds={args.rounds} "
+        f"seeds: weights 0, lengths 0, masking 0..{args.steps + 1}"
     )
-    print(f"fp32 matmul peak: {peak / 1e9:.1f} GFLOP/s")
-    print(f"fair-esm ESM2: {n_tokens / t_ref:,.0f} tokens/s (best round)")
-    print(
-        f"rnalm:         {n_tokens / t_ours:,.0f} tokens/s (best round)  ratio of best times {t_ref / t_ours:.2f}x  "
-        f"({100 * flops / t_ours / peak:.1f}% of matmul peak)"
-    )
-    print("per-round ratios: " + ", ".join(f"{r:.2f}x" for r in ratios) + f"; median {median:.2f}x")
+    print("1024^3 matmul peaks: " + ", ".join(f"{k} {v / 1e9:,.1f} GFLOP/s" for k, v in peaks.items()))
+    # Interleave the contenders round by round so that load from other processes on a shared machine
+    # hits all of them; report each one's best time and the median of its per-round ratios.
+    times: dict[str, list[float]] = {name: [] for name in contenders}
+    for _ in range(args.rounds):
+        for name, (model, autocast, _) in contenders.items():
+            times[name].append(run(model, autocast))
+    base = times["fair-esm ESM2 fp32"]
+    for name, (_, _, kind) in contenders.items():
+        best = min(times[name])
+        ratios = sorted(b / t for b, t in zip(base, times[name]))
+        print(
+            f"{name:20s} {n_tokens / best:9,.0f} tokens/s (best round)  x{min(base) / best:5.2f} fair-esm fp32 "
+            f"(per round: {', '.join(f'{r:.2f}' for r in ratios)}; median {ratios[len(ratios) // 2]:.2f})  "
+            f"{100 * flops / best / peaks[kind]:5.1f}% of the {kind} peak"
+        )
 
 
 if __name__ == "__main__":

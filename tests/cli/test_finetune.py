@@ -97,7 +97,7 @@ def test_finetune_progress_bar_over_steps_and_closing_line(tmp_path, capsys):
     assert re.search(rf"trained {2 * per_epoch} steps in \d+\.\d s \(\d+\.\d steps/s\)", cap.out)
     last = cap.err.strip().splitlines()[-1]
     assert re.fullmatch(
-        rf"rnalm finetune: done in \d+\.\d s -> {re.escape(str(run))} \(metrics: .*metrics.json\)", last
+        rf"rnalm finetune: done in \d+\.\d s, \w+ \(.*\) -> {re.escape(str(run))} \(metrics: .*metrics.json\)", last
     )
     assert yaml.safe_load((run / "config.yaml").read_text())["train"]["device"] == "cpu"
     # without --progress and not on a terminal: no bar

@@ -39,7 +39,8 @@ def test_pretrain_output_flag_step_bar_and_closing_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "4/4" in err and "step/s" in err  # the bar, forced although stderr is not a terminal
     last = err.strip().splitlines()[-1]
-    assert re.fullmatch(rf"rnalm pretrain: 4 steps in \d+\.\d s \(\d+\.\d steps/s\) -> {re.escape(str(out))}", last)
+    steps = r"rnalm pretrain: 4 steps in \d+\.\d s \(\d+\.\d steps/s\)"
+    assert re.fullmatch(rf"{steps}, (float32|bfloat16) \(.*\) -> {re.escape(str(out))}", last)
     saved = yaml.safe_load((out / "config.yaml").read_text())
     assert saved["output"] == str(out) and saved["device"] == "cpu"
     # --resume is a switch: it continues the run at -o; -q: no bar and no closing line

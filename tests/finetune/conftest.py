@@ -47,12 +47,13 @@ def classification_file(tmp_path: Path) -> Path:
 
 
 def base_config(tmp_path: Path, train_file: Path, valid_file: Path | None = None, **sections) -> dict:
-    """A fast config: 2 epochs, one thread, no figures, a private embedding cache."""
+    """A fast config: 2 epochs, one thread, no figures, a private embedding cache, float32 (the
+    bfloat16 runs have tests of their own: test_bf16.py)."""
     cfg = {
         "output_dir": str(tmp_path / "run"),
         "plots": False,
         "data": {"train": str(train_file), **({"valid": str(valid_file)} if valid_file else {})},
         "backbone": {"cache_dir": str(tmp_path / "cache")},
-        "train": {"epochs": 2, "batch_size": 16, "threads": 1, "lr": 3e-3, "logging_steps": 2},
+        "train": {"epochs": 2, "batch_size": 16, "threads": 1, "lr": 3e-3, "logging_steps": 2, "dtype": "float32"},
     }
     return merge_sections(cfg, sections)

@@ -22,6 +22,7 @@ HEADS = dict(mfe_head=False, structure_head=False, contact_head=False)
         ("optim: {schedule: step}", r"optim\.schedule='step' must be one of 'cosine', 'linear' or 'constant'"),
         ("optim: [1, 2]", r"optim=\[1, 2\] must be a mapping"),
         ("bf16: 'false'", r"bf16='false' must be true or false"),
+        ("dtype: fp16", r"dtype='fp16' must be one of"),
         ("data: {valid_fraction: 1.5}", r"data\.valid_fraction=1\.5 must be < 1"),
         ("optim: {max_stpes: 4}", r"unknown key 'optim\.max_stpes'; did you mean 'optim\.max_steps'"),
     ],

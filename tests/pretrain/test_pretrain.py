@@ -196,9 +196,11 @@ def test_ddp_two_processes_equal_one_process_with_accumulation(tmp_path):
         assert torch.allclose(a[k], b[k], atol=1e-5), k
 
 
-def test_resume_after_kill_equals_uninterrupted(tmp_path):
+@pytest.mark.parametrize("dtype", ["float32", pytest.param("bfloat16", marks=pytest.mark.slow)])
+def test_resume_after_kill_equals_uninterrupted(tmp_path, dtype):
     corpus = write_corpus(tmp_path / "c.fa", n=60)
     common = [
+        f"dtype={dtype}",
         "seed=3",
         "progress=false",
         "log_every=1",

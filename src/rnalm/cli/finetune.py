@@ -13,6 +13,7 @@ from rnalm.cli.options import add_output, add_quiet, progress_choice
 from rnalm.configfile import ConfigError
 from rnalm.errors import cli_spelling
 from rnalm.finetune.runner import finetune
+from rnalm.precision import CHOICES
 from rnalm.runs.config import expand_path
 from rnalm.runs.config_file import load_finetune_config
 from rnalm.runs.rundir import METRICS_FILE
@@ -53,6 +54,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="cpu, cuda or cuda:N (same as train.device=...; default: cuda when available, else cpu)",
     )
+    p.add_argument(
+        "--dtype",
+        choices=CHOICES,
+        default=None,
+        help="auto: bfloat16 where the device computes it natively (CPUs with AMX or AVX512-BF16, CUDA GPUs "
+        "with bf16), else float32 (same as train.dtype=...; default: the config's, auto). Weights and "
+        "optimizer state stay float32; --resume continues in the type the run recorded",
+    )
     add_quiet(p)
     p.set_defaults(func=run, spelling=config_spelling)
 
@@ -89,6 +98,8 @@ def run(args: argparse.Namespace) -> int:
         overrides.append("overwrite=true")
     if args.device:
         overrides.append(f"train.device={args.device}")
+    if args.dtype:
+        overrides.append(f"train.dtype={args.dtype}")
     quiet = args.quiet
     log = (lambda _m: None) if quiet else print
     progress = progress_choice(args)
@@ -107,7 +118,8 @@ def run(args: argparse.Namespace) -> int:
         result = finetune(args.config, overrides, log=log, progress=progress)
     if not quiet:
         print(
-            f"rnalm finetune: done in {time.perf_counter() - t0:.1f} s -> {result.run_dir} "
+            f"rnalm finetune: done in {time.perf_counter() - t0:.1f} s, {result.precision.summary()} "
+            f"-> {result.run_dir} "
             f"(metrics: {result.run_dir / METRICS_FILE})",
             file=sys.stderr,
         )

@@ -5,7 +5,9 @@ Runs on one CPU as is, and data-parallel under ``torchrun --nproc-per-node N rna
 metrics.jsonl and the final model; ``--resume`` continues exactly from its newest complete
 checkpoint. An existing, non-empty output is an error unless ``--resume`` or ``--overwrite`` is
 given; one run writes to an output at a time. A progress bar over the steps shows on a terminal
-(``--progress``: always; ``-q``: never), then the closing line "N steps in T s (R steps/s) -> DIR".
+(``--progress``: always; ``-q``: never), then the closing line "N steps in T s (R steps/s), TYPE -> DIR".
+``--dtype`` (the config's ``dtype``, default auto) picks the type forward and loss compute in;
+a resumed run keeps the type it started with.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import argparse
 
 from rnalm.cli.options import add_output, add_quiet, progress_choice
 from rnalm.configfile import load_config
+from rnalm.precision import CHOICES
 from rnalm.pretrain.config import PretrainConfig
 
 
@@ -37,6 +40,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--device", default=None, help="cpu, cuda or cuda:N (same as device=...; default: the config's, cpu)"
     )
+    p.add_argument(
+        "--dtype",
+        choices=CHOICES,
+        default=None,
+        help="auto: bfloat16 where the device computes it natively (CPUs with AMX or AVX512-BF16, CUDA GPUs "
+        "with bf16), else float32 (same as dtype=...; default: the config's, auto). Weights and optimizer "
+        "state stay float32",
+    )
     add_quiet(p)
     p.add_argument(
         "overrides",
@@ -57,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
         overrides.append(f"output={args.output}")
     if args.device:
         overrides.append(f"device={args.device}")
+    if args.dtype:
+        overrides.append(f"dtype={args.dtype}")
     cfg = load_config(PretrainConfig, args.config, overrides)
     pretrain(cfg, resume=args.resume, overwrite=args.overwrite, progress=progress_choice(args))
     return 0

@@ -14,6 +14,7 @@ from rnalm.api import load
 from rnalm.finetune.data.loaders import DataBundle
 from rnalm.io.digest import state_sha256
 from rnalm.model.encoder import RNAEncoder
+from rnalm.precision import Precision, resolve
 from rnalm.runs.backbones import FrozenFeatures
 from rnalm.runs.builder import build_model, head_needs
 from rnalm.runs.config import FinetuneConfig, expand_path
@@ -66,6 +67,15 @@ class Context:
     device: torch.device = torch.device("cpu")
     #: progress bars over training steps: None on a terminal or in a notebook, True always, False never
     progress: Optional[bool] = None
+    #: the type the backbone and head compute in (``train.dtype`` resolved for ``device``)
+    precision: Precision = field(default_factory=lambda: resolve("float32", "cpu"))
+
+
+def embedding_cache_id(sha256: str, precision: Precision) -> str:
+    """The frozen-embedding cache's model key: the weights' sha256, marked for bfloat16, whose
+    embeddings differ from float32's in the last bits (float32 keeps the plain key, so existing
+    caches stay valid)."""
+    return sha256 if not precision.is_bf16 else f"{sha256}+{precision.name}"
 
 
 def load_backbone(ctx: Context) -> None:
@@ -125,4 +135,13 @@ def fresh_model(ctx: Context, out_dim: int) -> tuple[SequenceModel, FeatureSourc
     return build_model(ctx.cfg, out_dim, ctx.encoder, ctx.alphabet, ctx.frozen, pp)
 
 
-__all__ = ["Context", "Split", "fresh_model", "load_backbone", "pair_probs", "prepare_splits", "resolve_head"]
+__all__ = [
+    "Context",
+    "Split",
+    "embedding_cache_id",
+    "fresh_model",
+    "load_backbone",
+    "pair_probs",
+    "prepare_splits",
+    "resolve_head",
+]

@@ -130,6 +130,7 @@ def _train_network(
         ctx.callbacks,
         ctx.log,
         progress=ctx.progress,
+        precision=ctx.precision,
     )
     outcome = trainer.train(resume=resume)
     model.load_saved_state(outcome.best_state)

@@ -9,17 +9,19 @@ import csv
 import json
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Collection, Optional, Sequence
 
 import torch
+import yaml
 
 from rnalm import shipped
 from rnalm.errors import option
 from rnalm.finetune.context import (
     Context,
     Split,
+    embedding_cache_id,
     load_backbone,
     prepare_splits,
     resolve_head,
@@ -38,6 +40,7 @@ from rnalm.io.jsonfile import write_json
 from rnalm.io.output_guard import OutputKind, input_inside, is_empty_dir, output_lock, write_marker
 from rnalm.io.progress import wanted
 from rnalm.numerics import current, reproducible
+from rnalm.precision import Precision, resolve
 from rnalm.runs import plots
 from rnalm.runs.backbones import FrozenFeatures, LMBackbone
 from rnalm.runs.builder import head_needs
@@ -61,6 +64,8 @@ from rnalm.version import __version__
 class RunResult:
     run_dir: Path
     metrics: dict[str, Any]
+    #: the type the run computed in
+    precision: Precision = field(default_factory=lambda: resolve("float32", "cpu"))
 
 
 def is_run_dir(path: Path) -> bool:
@@ -122,6 +127,7 @@ def _run_info(ctx: Context, bundle: DataBundle, needs: Collection[str]) -> dict:
         "notes": bundle.notes,
         "force_standardize": bundle.force_standardize,
         "numerics": current().to_dict(),  # whether the math ran in the run-to-run reproducible mode
+        "precision": ctx.precision.to_dict(),  # the type the run computed in (predictions from it use it too)
     }
     if ctx.encoder is not None:
         info["backbone"].update(
@@ -142,6 +148,39 @@ def _backbone_ref(name: str) -> str:
     if not Path(expanded).exists() and shipped.is_ref(expanded):
         return shipped.ref(str(expanded).removeprefix(shipped.PREFIX))
     return str(Path(expanded).resolve())
+
+
+def recorded_dtype(run_dir: Path) -> str:
+    """The type a run directory's saved config records; float32 for runs saved before
+    ``train.dtype`` existed (they all trained in float32)."""
+    try:
+        data = yaml.safe_load((run_dir / CONFIG_FILE).read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        return "float32"
+    train = data.get("train") if isinstance(data, dict) else None
+    value = train.get("dtype") if isinstance(train, dict) else None
+    return str(value) if value not in (None, "auto") else "float32"
+
+
+#: tasks that ``train.dtype=auto`` keeps in float32, and why
+FLOAT32_TASKS = {
+    "structure": "the pairwise head's base-pair prior, log(p / (1 - p)), overflows in bfloat16",
+}
+
+
+def run_precision(cfg: FinetuneConfig, run_dir: Path, device: torch.device, resume: bool) -> Precision:
+    """``train.dtype`` resolved for ``device``; a resumed run continues in the type it recorded."""
+    if not resume:
+        if cfg.train.dtype == "auto" and cfg.task in FLOAT32_TASKS:
+            return Precision("float32", f"auto: task={cfg.task}: {FLOAT32_TASKS[cfg.task]}", device.type)
+        return resolve(cfg.train.dtype, device, "train.dtype")
+    recorded = recorded_dtype(run_dir)
+    if cfg.train.dtype not in ("auto", recorded):
+        raise ConfigError(
+            f"{run_dir} was trained in {recorded}; {option('resume')} continues in it "
+            f"(drop {option('train.dtype', cfg.train.dtype)}, or start a new run)"
+        )
+    return resolve(recorded, device, "train.dtype")
 
 
 def finetune(
@@ -175,6 +214,9 @@ def finetune(
         cfg = load_finetune_config(config, overrides)
     with output_lock(Path(expand_path(cfg.output_dir))):
         run_dir = _prepare_run_dir(cfg, resume)
+        # the run's type, read before anything is written: config.yaml then records it resolved
+        precision = run_precision(cfg, run_dir, run_device(cfg.train.device), resume)
+        cfg.train.dtype = precision.name
         if cfg.train.deterministic:
             reproducible()  # run-to-run identical math (a no-op under RNALM_FAST_MATH=1)
         if cfg.train.threads:
@@ -183,7 +225,7 @@ def finetune(
         if cfg.train.deterministic:
             torch.use_deterministic_algorithms(True, warn_only=True)
         try:
-            return _finetune(cfg, run_dir, resume, callbacks, log, progress)
+            return _finetune(cfg, run_dir, resume, callbacks, log, progress, precision)
         finally:
             torch.use_deterministic_algorithms(prev_det)
 
@@ -195,6 +237,7 @@ def _finetune(
     callbacks: Sequence[Any],
     log: Callable[[str], None],
     progress: Optional[bool],
+    precision: Precision,
 ) -> RunResult:
     task = get_task(cfg.task, cfg)
     ctx = Context(
@@ -206,7 +249,9 @@ def _finetune(
         callbacks=callbacks,
         device=run_device(cfg.train.device),
         progress=progress,
+        precision=precision,
     )
+    log(f"precision: {precision.summary()}; weights and optimizer state float32")
     bundle = load_data(cfg.data, cfg.task)
     ctx.force_standardize = bundle.force_standardize and task.scales_labels
     load_backbone(ctx)
@@ -224,7 +269,11 @@ def _finetune(
         log("attention maps are not cached: the frozen backbone runs with every batch")
     elif ctx.encoder is not None and ctx.sha256 is not None and cfg.backbone.mode == "frozen":
         cache = (
-            EmbeddingCache(ctx.cache_root, ctx.sha256, LMBackbone(ctx.encoder, ctx.alphabet, cfg.backbone.layer).layer)
+            EmbeddingCache(
+                ctx.cache_root,
+                embedding_cache_id(ctx.sha256, precision),
+                LMBackbone(ctx.encoder, ctx.alphabet, cfg.backbone.layer).layer,
+            )
             if cfg.backbone.cache
             else None
         )
@@ -236,7 +285,8 @@ def _finetune(
             progress=wanted(ctx.progress),  # a bar where -q/--progress and the terminal allow
         )
         t0 = time.time()
-        ctx.frozen.ensure(s for sp in splits.values() for s in sp.seqs)
+        with precision.autocast():
+            ctx.frozen.ensure(s for sp in splits.values() for s in sp.seqs)
         log(
             f"frozen embeddings: {ctx.frozen.computed} computed, {ctx.frozen.from_cache} from cache "
             f"({time.time() - t0:.1f}s)"
@@ -260,7 +310,7 @@ def _finetune(
     metrics["notes"] = bundle.notes
     write_json(run_dir / METRICS_FILE, metrics)
     log(f"run directory: {run_dir}")
-    return RunResult(run_dir, metrics)
+    return RunResult(run_dir, metrics, ctx.precision)
 
 
 def _run_holdout(ctx: Context, splits: dict[str, Split], info: dict, resume: bool) -> dict:

@@ -7,6 +7,9 @@ It writes what Hugging Face's ``Trainer`` writes, so tools that read those files
 ``global_step`` ...). The best and the last checkpoint are kept; an interrupted run resumes from
 the last one and, on CPU with ``deterministic``, ends with exactly the weights an uninterrupted
 run would have: batch order is a function of (seed, epoch) and the dropout RNG is restored.
+Forward passes run in the run's type (``train.dtype``, :mod:`rnalm.precision`): under bf16
+autocast the matrix products compute in bfloat16, while the loss, the weights, the gradients and
+the optimizer state stay float32, so the same guarantees hold in both types.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from rnalm.io.arrayfiles import read_safetensors
 from rnalm.io.progress import Progress, summary
 from rnalm.io.safe_torch import safe_torch_load
 from rnalm.metrics import greater_is_better
+from rnalm.precision import Precision, resolve
 from rnalm.runs.config import TrainConfig
 from rnalm.runs.errors import RunDirError
 from rnalm.runs.model import FeatureSource, SeqDataset, SequenceModel, make_collate, to_device
@@ -147,6 +151,7 @@ class Trainer:
         callbacks: Sequence[Any] = (),
         log: Callable[[str], None] = print,
         progress: Optional[bool] = None,
+        precision: Optional[Precision] = None,
     ) -> None:
         self.model, self.task, self.label_state, self.cfg = model, task, label_state, cfg
         self.train_ds, self.valid_ds, self.source = train_ds, valid_ds, source
@@ -157,6 +162,8 @@ class Trainer:
         #: a bar over each epoch's steps (:class:`rnalm.io.progress.Progress`; None: on a terminal only)
         self.progress = progress
         self.device = next(model.parameters()).device
+        #: the type forward passes compute in (``train.dtype`` resolved for the device unless given)
+        self.precision = precision or resolve(cfg.dtype, self.device, "train.dtype")
         self.loss_fn = task.train_loss(cfg)
         self.steps_per_epoch = len(self._epoch_batches(0))  # the same count every epoch
         self.max_steps = self.steps_per_epoch * cfg.epochs
@@ -214,7 +221,9 @@ class Trainer:
         loss_sum = 0.0
         for idx in plan:
             batch, y = collate(idx)
-            out = self.model(to_device(batch, self.device))
+            with self.precision.autocast():
+                out = self.model(to_device(batch, self.device))
+            out = out.float()
             if y is not None:
                 loss_sum += float(self.loss_fn(out, y.to(self.device))) * len(y)
             out = out.float().cpu()
@@ -352,8 +361,9 @@ class Trainer:
             for step_in_epoch, idx in enumerate(self._epoch_batches(epoch)):
                 batch, y = collate(idx)
                 batch, y = to_device(batch, self.device), y.to(self.device)
-                out = self.model(batch)
-                loss = self.loss_fn(out, y)
+                with self.precision.autocast():
+                    out = self.model(batch)
+                loss = self.loss_fn(out.float(), y)  # the loss in float32
                 if not torch.isfinite(loss):
                     raise RuntimeError(f"loss became {loss.item()} at step {state.global_step + 1}; lower train.lr")
                 loss.backward()

@@ -81,8 +81,13 @@ class PretrainConfig:
     device: str = "cpu"
     #: ddp | fsdp (see the class docstring); only matters under torchrun with more than one process.
     distributed: Literal["ddp", "fsdp"] = "ddp"
-    #: bf16 autocast (GPU only).
-    bf16: bool = False
+    #: auto | float32 | bfloat16: the type forward and loss compute in (:mod:`rnalm.precision`;
+    #: auto: bfloat16 where the device has native bf16). Weights, gradients and optimizer state stay
+    #: float32 either way; a resumed run keeps the type it was started with.
+    dtype: Literal["auto", "float32", "bfloat16"] = "auto"
+    #: the older spelling of ``dtype`` (configs and run folders written before it): true meant
+    #: bf16 autocast on a GPU only, so it reads as bfloat16 on CUDA and float32 elsewhere.
+    bf16: Optional[bool] = None
     model: ModelSpec = field(default_factory=ModelSpec)
     data: CorpusConfig = field(default_factory=CorpusConfig)
     objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
@@ -93,3 +98,15 @@ class PretrainConfig:
     keep_checkpoints: Count = 2
     tensorboard: bool = False
     progress: bool = True
+
+    def dtype_choice(self) -> str:
+        """``dtype``, or what an older config's ``bf16`` meant when ``dtype`` is left at auto."""
+        return dtype_choice(self.dtype, self.bf16, self.device)
+
+
+def dtype_choice(dtype: Optional[str], bf16: Optional[bool], device: str) -> str:
+    """The ``dtype`` a config asks for: ``dtype`` itself unless it is auto (or absent) and the
+    older ``bf16`` flag is set, which meant bf16 autocast on CUDA and nothing elsewhere."""
+    if dtype not in (None, "auto") or bf16 is None:
+        return dtype or "auto"
+    return "bfloat16" if bf16 and str(device).startswith("cuda") else "float32"

@@ -8,6 +8,8 @@ with ``grad_accum = k`` and ``k`` processes with ``grad_accum = 1`` compute the 
 averages gradients across ranks as accumulation averages them across micro-batches), and a run
 resumed from a checkpoint continues exactly as the uninterrupted run would. FSDP averages gradients
 the same way, so the contract holds for ``distributed: fsdp`` too (up to float reduction order).
+It holds in bfloat16 (``dtype``) as in float32: autocast changes the type of the forward's matrix
+products, not the order of the work, and a resumed run computes in the type its run folder records.
 
 Checkpoints hold full (unsharded) tensors in both modes: the model as a native rnalm directory and
 the optimizer state keyed by parameter name, gathered to rank 0 under FSDP. A checkpoint written
@@ -16,6 +18,7 @@ under FSDP therefore has the same format as one written under DDP or by a single
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 import time
@@ -25,6 +28,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 import torch
+import yaml
 
 from rnalm.alphabet import Alphabet
 from rnalm.configfile import to_yaml
@@ -34,6 +38,7 @@ from rnalm.io.output_guard import output_lock
 from rnalm.io.progress import Progress
 from rnalm.model import RNAEncoder
 from rnalm.numerics import reproducible
+from rnalm.precision import Precision, resolve
 from rnalm.pretrain.build import build_model
 from rnalm.pretrain.checkpoints import (
     full_model,
@@ -42,7 +47,7 @@ from rnalm.pretrain.checkpoints import (
     restore_checkpoint,
     save_checkpoint,
 )
-from rnalm.pretrain.config import PretrainConfig
+from rnalm.pretrain.config import PretrainConfig, dtype_choice
 from rnalm.pretrain.data import CorpusReport, Example, MicroBatches, load_corpus
 from rnalm.pretrain.distributed import Dist, apply_fsdp, barrier, finish_distributed, init_distributed, wrap_for_ddp
 from rnalm.pretrain.labels import LabelCache, LabelStats, compute_labels
@@ -96,6 +101,7 @@ class _Run:
     valid: list[Example]
     report: CorpusReport
     log: RunLog
+    precision: Precision
     train_labels: list = field(default_factory=list)
     valid_labels: list = field(default_factory=list)
     step: int = 0
@@ -105,16 +111,14 @@ class _Run:
         return self.cfg.distributed == "fsdp" and self.dist.world > 1
 
     def autocast(self) -> AbstractContextManager:
-        """bf16 autocast on GPU when the config asks for it; otherwise nothing."""
-        if self.cfg.bf16 and self.device.type == "cuda":
-            return torch.autocast("cuda", dtype=torch.bfloat16)
-        return nullcontext()
+        """The context forward passes run in: bf16 autocast when the run computes in bfloat16."""
+        return self.precision.autocast()
 
 
 def _pretrain(
     cfg: PretrainConfig, resume: bool, dist: Dist, out: Path, show: Optional[bool], closing_line: bool
 ) -> dict[str, Any]:
-    run = _start(cfg, dist, out)
+    run = _start(cfg, dist, out, resume)
     _label_examples(run)
     if run.sharded:  # before the optimizer: fully_shard replaces parameters with sharded DTensors
         apply_fsdp(run.model)
@@ -133,15 +137,41 @@ def _pretrain(
             run.log.info(f"resumed from {ck} at step {run.step}")
     if dist.main and run.step == 0:
         out.mkdir(parents=True, exist_ok=True)
-        (out / "config.yaml").write_text(to_yaml(cfg))
+        (out / "config.yaml").write_text(to_yaml(run.cfg))
     bar = _train(run, params, optimizer, scheduler, show)
     metrics = _finish(run)
     if dist.main and closing_line:
-        print(f"rnalm pretrain: {bar.summary()} -> {out}", file=sys.stderr, flush=True)
+        print(f"rnalm pretrain: {bar.summary()}, {run.precision.summary()} -> {out}", file=sys.stderr, flush=True)
     return metrics
 
 
-def _start(cfg: PretrainConfig, dist: Dist, out: Path) -> _Run:
+def recorded_dtype(out: Path) -> Optional[str]:
+    """The type a run folder's config records (``dtype``, or the older ``bf16`` flag), or None."""
+    try:
+        data = yaml.safe_load((out / "config.yaml").read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        return None
+    if not isinstance(data, dict) or ("dtype" not in data and "bf16" not in data):
+        return None
+    return dtype_choice(data.get("dtype"), data.get("bf16"), str(data.get("device", "cpu")))
+
+
+def run_precision(cfg: PretrainConfig, device: torch.device, out: Path, resume: bool) -> Precision:
+    """The run's type: what its folder records when it resumes from a checkpoint (so it continues
+    as it started), else ``dtype`` resolved for ``device`` (:func:`rnalm.precision.resolve`)."""
+    asked = cfg.dtype_choice()
+    recorded = recorded_dtype(out) if resume and latest_checkpoint(out) is not None else None
+    if recorded is None or recorded == "auto":
+        return resolve(asked, device)
+    if asked not in ("auto", recorded):
+        raise RnalmError(
+            f"{out} was trained in {recorded}; {option('resume')} continues in it "
+            f"(drop {option('dtype', asked)}, or start a new run)"
+        )
+    return resolve(recorded, device)
+
+
+def _start(cfg: PretrainConfig, dist: Dist, out: Path, resume: bool) -> _Run:
     """Seed, build the model on this rank's device, read the corpus, and report both."""
     torch.manual_seed(cfg.seed)
     model, alphabet, info = build_model(cfg.model, cfg.objective)
@@ -149,8 +179,12 @@ def _start(cfg: PretrainConfig, dist: Dist, out: Path) -> _Run:
         cfg.device if not cfg.device.startswith("cuda") or dist.world == 1 else f"cuda:{dist.local_rank}"
     )
     model.to(device)
+    precision = run_precision(cfg, device, out, resume)
+    cfg = dataclasses.replace(cfg, dtype=precision.name, bf16=None)  # type: ignore[arg-type]  # the folder records the resolved type
+    info = {**info, "precision": precision.to_dict()}
     train, valid, report = load_corpus(cfg.data, alphabet, model.config.max_length)
     log = RunLog(out, dist.main, cfg.tensorboard)
+    log.info(f"precision: {precision.summary()}; weights and optimizer state float32")
     log.info(f"corpus: {report.summary()}")
     n_params = sum(p.numel() for p in model.parameters())
     n_train = sum(p.numel() for p in model.parameters() if p.requires_grad)
@@ -170,6 +204,7 @@ def _start(cfg: PretrainConfig, dist: Dist, out: Path) -> _Run:
         valid,
         report,
         log,
+        precision,
         [None] * len(train),
         [None] * len(valid),
     )

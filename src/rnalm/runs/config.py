@@ -19,6 +19,7 @@ from typing import Any, Optional, Sequence, overload
 from pydantic import with_config
 
 from rnalm.configfile import ConfigError, to_yaml
+from rnalm.precision import CHOICES as DTYPES
 from rnalm.schema import STRICT, check_fields
 
 #: ``data.homology_kmer`` lengths allowed (2 bits a letter in one uint64; shorter k-mers join unrelated sequences).
@@ -237,9 +238,13 @@ class TrainConfig:
     group_by_length: bool = False
     #: ``auto`` (CUDA when available, else CPU), ``cpu``, ``cuda``, ``cuda:1`` ...
     device: str = "auto"
+    #: ``auto`` (bfloat16 where the device has native bf16, else float32), ``float32``, ``bfloat16``:
+    #: the type the backbone and head compute in (autocast; weights and optimizer state float32).
+    dtype: str = "auto"
 
     def validate(self) -> None:
         _choice("train.loss", self.loss, LOSSES)
+        _choice("train.dtype", self.dtype, DTYPES)
         _choice("train.scheduler", self.scheduler, SCHEDULERS)
         _int("train.epochs", self.epochs, 1)
         _int("train.batch_size", self.batch_size, 1)
