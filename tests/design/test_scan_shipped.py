@@ -16,11 +16,13 @@ def package_models(monkeypatch):
     monkeypatch.setenv(shipped.ENV_DIR, str(shipped.package_root()))
 
 
-def test_scan_effects_equal_direct_predictions_of_the_mutants():
+@pytest.mark.parametrize("dtype", ["float32", "auto"])
+def test_scan_effects_equal_direct_predictions_of_the_mutants(dtype):
     wt = "GGGACAUUUGCUUCUG"
-    effects = rnalm.design_scan([("utr", wt)], task="te", progress=False)
+    effects = rnalm.design_scan([("utr", wt)], task="te", progress=False, dtype=dtype)
     assert len(effects) == 3 * len(wt)
-    direct = rnalm.predict(list(effects["mutant"]) + [wt], task="te", progress=False, dtype="float32")["te_log"].to_numpy()
+    direct = rnalm.predict(list(effects["mutant"]) + [wt], task="te", progress=False, dtype=dtype)
+    direct = direct["te_log"].to_numpy()
     assert effects["te_log"].to_numpy() == pytest.approx(direct[:-1], abs=1e-6)
     assert effects["te_log_effect"].to_numpy() == pytest.approx(direct[:-1] - direct[-1], abs=1e-6)
 

@@ -10,10 +10,11 @@ import yaml
 from safetensors.torch import load_file
 
 from rnalm.finetune import finetune
+from rnalm.predictors import task
 from rnalm.runs.errors import ConfigError
 
 from .conftest import base_config
-from .test_runner import Interrupt, quiet
+from .test_runner import Interrupt, quiet, read_csv
 
 
 def bf16_config(tmp_path, train_file, valid_file, name, **sections):
@@ -88,3 +89,19 @@ def test_a_run_saved_before_train_dtype_resumes_in_float32(tmp_path, regression_
     saved.write_text(yaml.safe_dump(data))
     resumed = finetune(tmp_path / "old", resume=True, log=quiet)
     assert resumed.precision.name == "float32"
+
+
+def test_prediction_reads_only_embeddings_cached_in_its_own_type(tmp_path, regression_files, tiny_lm_dir):
+    """Predicting from a bf16 run in bf16 reproduces its validation predictions from the bf16 cache
+    entries; a float32 prediction computes its own instead of reading bf16 embeddings."""
+    train, valid = regression_files
+    kw = dict(backbone={"name": str(tiny_lm_dir), "cache_dir": str(tmp_path / "cache")}, head={"type": "mlp"})
+    run = finetune(bf16_config(tmp_path, train, valid, "a", **kw), log=quiet).run_dir
+    want = [float(r["prediction"]) for r in read_csv(run / "predictions.csv") if r["split"] == "valid"]
+    records = [(r["id"], r["sequence"]) for r in read_csv(run / "predictions.csv") if r["split"] == "valid"]
+    got = {}
+    for dtype in ("bfloat16", "float32"):
+        rows = task.from_run(run, device="cpu", log=quiet, dtype=dtype).predict(records)
+        got[dtype] = [r["prediction"] for r in rows]
+    assert got["bfloat16"] == pytest.approx(want, abs=1e-6)
+    assert got["float32"] != got["bfloat16"]

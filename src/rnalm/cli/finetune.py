@@ -9,11 +9,10 @@ import time
 from pathlib import Path
 from typing import Optional
 
-from rnalm.cli.options import add_output, add_quiet, progress_choice
+from rnalm.cli.options import add_dtype, add_output, add_quiet, progress_choice
 from rnalm.configfile import ConfigError
 from rnalm.errors import cli_spelling
 from rnalm.finetune.runner import finetune
-from rnalm.precision import CHOICES
 from rnalm.runs.config import expand_path
 from rnalm.runs.config_file import load_finetune_config
 from rnalm.runs.rundir import METRICS_FILE
@@ -54,13 +53,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="cpu, cuda or cuda:N (same as train.device=...; default: cuda when available, else cpu)",
     )
-    p.add_argument(
-        "--dtype",
-        choices=CHOICES,
+    add_dtype(
+        p,
+        "same as train.dtype=...; default: the config's, auto. Weights and optimizer state stay float32; --resume "
+        "continues in the type the run recorded",
         default=None,
-        help="auto: bfloat16 where the device computes it natively (CPUs with AMX or AVX512-BF16, CUDA GPUs "
-        "with bf16), else float32 (same as train.dtype=...; default: the config's, auto). Weights and "
-        "optimizer state stay float32; --resume continues in the type the run recorded",
     )
     add_quiet(p)
     p.set_defaults(func=run, spelling=config_spelling)

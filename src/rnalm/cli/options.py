@@ -93,9 +93,12 @@ DTYPE_HELP = (
 )
 
 
-def add_dtype(p: argparse.ArgumentParser, note: str = "", choices: Sequence[str] = CHOICES) -> None:
-    """``--dtype`` (default auto: :func:`rnalm.precision.resolve`), the same on every command that runs a model."""
-    p.add_argument("--dtype", choices=choices, default="auto", help=DTYPE_HELP + (f" ({note})" if note else ""))
+def add_dtype(
+    p: argparse.ArgumentParser, note: str = "", choices: Sequence[str] = CHOICES, default: Optional[str] = "auto"
+) -> None:
+    """``--dtype`` (default auto: :func:`rnalm.precision.resolve`), the same on every command that runs a model
+    (training commands pass ``default=None``: the config's setting, itself auto unless it says otherwise)."""
+    p.add_argument("--dtype", choices=choices, default=default, help=DTYPE_HELP + (f" ({note})" if note else ""))
 
 
 def add_quiet(p: argparse.ArgumentParser) -> None:

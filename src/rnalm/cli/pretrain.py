@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import argparse
 
-from rnalm.cli.options import add_output, add_quiet, progress_choice
+from rnalm.cli.options import add_dtype, add_output, add_quiet, progress_choice
 from rnalm.configfile import load_config
-from rnalm.precision import CHOICES
 from rnalm.pretrain.config import PretrainConfig
 
 
@@ -40,13 +39,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--device", default=None, help="cpu, cuda or cuda:N (same as device=...; default: the config's, cpu)"
     )
-    p.add_argument(
-        "--dtype",
-        choices=CHOICES,
-        default=None,
-        help="auto: bfloat16 where the device computes it natively (CPUs with AMX or AVX512-BF16, CUDA GPUs "
-        "with bf16), else float32 (same as dtype=...; default: the config's, auto). Weights and optimizer "
-        "state stay float32",
+    add_dtype(
+        p, "same as dtype=...; default: the config's, auto. Weights and optimizer state stay float32", default=None
     )
     add_quiet(p)
     p.add_argument(

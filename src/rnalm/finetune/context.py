@@ -71,13 +71,6 @@ class Context:
     precision: Precision = field(default_factory=lambda: resolve("float32", "cpu"))
 
 
-def embedding_cache_id(sha256: str, precision: Precision) -> str:
-    """The frozen-embedding cache's model key: the weights' sha256, marked for bfloat16, whose
-    embeddings differ from float32's in the last bits (float32 keeps the plain key, so existing
-    caches stay valid)."""
-    return sha256 if not precision.is_bf16 else f"{sha256}+{precision.name}"
-
-
 def load_backbone(ctx: Context) -> None:
     cfg = ctx.cfg.backbone
     if cfg.kind != "lm":
@@ -138,7 +131,6 @@ def fresh_model(ctx: Context, out_dim: int) -> tuple[SequenceModel, FeatureSourc
 __all__ = [
     "Context",
     "Split",
-    "embedding_cache_id",
     "fresh_model",
     "load_backbone",
     "pair_probs",

@@ -21,7 +21,6 @@ from rnalm.errors import option
 from rnalm.finetune.context import (
     Context,
     Split,
-    embedding_cache_id,
     load_backbone,
     prepare_splits,
     resolve_head,
@@ -46,7 +45,7 @@ from rnalm.runs.backbones import FrozenFeatures, LMBackbone
 from rnalm.runs.builder import head_needs
 from rnalm.runs.config import FinetuneConfig, expand_path
 from rnalm.runs.config_file import load_finetune_config
-from rnalm.runs.embedding_cache import EmbeddingCache, default_cache_dir
+from rnalm.runs.embedding_cache import EmbeddingCache, default_cache_dir, embedding_cache_id
 from rnalm.runs.errors import ConfigError, RunDirError
 from rnalm.runs.model import run_device
 from rnalm.runs.rundir import (

@@ -39,6 +39,7 @@ def design_scan(
     overwrite: bool = False,
     device: Optional[str] = None,
     progress: Optional[bool] = None,
+    dtype: str = "auto",
 ) -> pd.DataFrame:
     """Every single substitution (``indels=True``: and every one-base insertion and deletion) of each
     sequence in ``data`` scored by a shipped task model (``task="te"``; ``"a+b"`` an ensemble) or a run
@@ -46,7 +47,7 @@ def design_scan(
     ``output``: also write ``rnalm design scan``'s folder (effects.csv, heatmaps)."""
     if (task is None) == (run is None):
         raise RnalmError("pass task= (a shipped model such as te) or run= (a run directory of rnalm finetune)")
-    objective = Objective.from_specs([str(task if task is not None else run)], device=device)
+    objective = Objective.from_specs([str(task if task is not None else run)], device=device, dtype=dtype)
     inputs = as_records(data, seq_column, id_column)
     records = [(r.id, r.seq) for r in inputs.records]
     src = data if isinstance(data, (str, os.PathLike)) and Path(data).is_file() else None
@@ -77,6 +78,7 @@ def design_optimize(
     overwrite: bool = False,
     device: Optional[str] = None,
     progress: Optional[bool] = None,
+    dtype: str = "auto",
 ) -> pd.DataFrame:
     """Designs toward ``objective`` (``"te"``; a list for a weighted sum, ``"te:0.5"``; ``"a+b"`` an
     ensemble) under the constraints, ranked best first: ``rank, sequence, objective``, each model's
@@ -88,7 +90,7 @@ def design_optimize(
     rules = constraints_from(length, prefix, suffix, gc, no_uaug, no_oof_uorf, motif_forbid, max_homopolymer, mfe_range)
     specs = [objective] if isinstance(objective, str) else list(objective)
     goal = "min" if minimise else ("target" if target is not None else "max")
-    obj = Objective.from_specs(specs, goal, target, device)
+    obj = Objective.from_specs(specs, goal, target, device, dtype=dtype)
     starts = [(r.id, r.seq) for r in as_records(seeds).records] if seeds is not None else []
     src = seeds if isinstance(seeds, (str, os.PathLike)) and Path(seeds).is_file() else None
     return run_optimize(

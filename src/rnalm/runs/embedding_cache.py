@@ -18,6 +18,7 @@ from typing import Optional
 import numpy as np
 
 from rnalm.io.npycache import load_cached_npy, save_cached_npy
+from rnalm.precision import Precision
 
 
 def default_cache_dir() -> Path:
@@ -45,4 +46,11 @@ class EmbeddingCache:
         save_cached_npy(self._path(seq, kind), value)
 
 
-__all__ = ["EmbeddingCache", "default_cache_dir"]
+def embedding_cache_id(sha256: str, precision: Precision) -> str:
+    """The cache's model key: the weights' sha256, marked for bfloat16, whose embeddings differ from
+    float32's in the last bits (float32 keeps the plain key, so existing caches stay valid). Training and
+    prediction use the same key, so each reads only embeddings computed in its own type."""
+    return sha256 if not precision.is_bf16 else f"{sha256}+{precision.name}"
+
+
+__all__ = ["EmbeddingCache", "default_cache_dir", "embedding_cache_id"]

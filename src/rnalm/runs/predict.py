@@ -31,7 +31,7 @@ from rnalm.runs.backbones import FrozenFeatures, LMBackbone
 from rnalm.runs.builder import build_model
 from rnalm.runs.config import FinetuneConfig, expand_path
 from rnalm.runs.config_file import load_finetune_config
-from rnalm.runs.embedding_cache import EmbeddingCache, default_cache_dir
+from rnalm.runs.embedding_cache import EmbeddingCache, default_cache_dir, embedding_cache_id
 from rnalm.runs.errors import RunDirError
 from rnalm.runs.feature_model import FeatureModel, feature_matrix
 from rnalm.runs.model import SeqDataset, make_collate, to_device
@@ -149,7 +149,8 @@ class Predictor:
             root = Path(expand_path(bb.cache_dir)) if bb.cache_dir else default_cache_dir()
             assert self.encoder is not None, "frozen features come from the run's language model"
             backbone = LMBackbone(self.encoder, self.alphabet, bb.layer)
-            cache = EmbeddingCache(root, self.info["backbone"]["sha256"], backbone.layer) if bb.cache else None
+            sha = embedding_cache_id(self.info["backbone"]["sha256"], self.precision)
+            cache = EmbeddingCache(root, sha, backbone.layer) if bb.cache else None
             self._frozen_features = FrozenFeatures(
                 backbone, needs, cache, bb.embed_batch_size, precision=self.precision
             )
