@@ -235,8 +235,9 @@ class PairwiseHead(nn.Module):
         logits = self.out(F.gelu(self.out_norm(h))).squeeze(1)
         if self.config.bpp_prior:
             assert bpp is not None, "a head built with bpp_prior reads the bpp feature"
-            p = bpp.to(logits.dtype).clamp(BPP_FLOOR, 1.0 - BPP_FLOOR)
-            logits = logits + self.bpp_scale * torch.log(p / (1.0 - p))
+            # in float32 whatever the autocast type: in bf16, 1 - 1e-4 rounds to 1 and the logit is infinite
+            p = bpp.float().clamp(BPP_FLOOR, 1.0 - BPP_FLOOR)
+            logits = logits.float() + self.bpp_scale * torch.log(p / (1.0 - p))
         logits = (logits + logits.transpose(-1, -2)) / 2  # removes kernel rounding asymmetries: exact
         return logits.masked_fill(~pm[:, 0], PAD_LOGIT)
 

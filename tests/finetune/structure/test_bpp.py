@@ -122,6 +122,22 @@ def test_bpp_prior_adds_the_logit_of_the_probabilities():
         PairwiseHeadConfig(in_dim=4, bpp_prior=True)
 
 
+def test_bpp_prior_is_finite_under_bf16_autocast():
+    """Certain pairs (probability 1 or 0) give finite float32 logits under bf16 autocast too."""
+    torch.manual_seed(0)
+    head = PairwiseHead(
+        PairwiseHeadConfig(in_dim=4, proj_dim=4, channels=8, blocks=1, dropout=0.0, bpp=True, bpp_prior=True)
+    )
+    x = torch.randn(1, 10, 4, requires_grad=True)
+    p = torch.zeros(1, 10, 10)
+    p[0, 1, 8] = p[0, 8, 1] = 1.0
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = head(x, bpp=p)
+    assert out.dtype == torch.float32 and torch.isfinite(out).all()
+    out.sum().backward()
+    assert torch.isfinite(x.grad).all()
+
+
 # ------------------------------------------------------------------------------ config
 def test_vienna_bpp_only_for_pairwise_heads(tmp_path):
     with pytest.raises(ConfigError, match="structure.vienna_bpp=true applies to head.type=pairwise"):
