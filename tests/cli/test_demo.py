@@ -101,3 +101,19 @@ def test_demo_never_replaces_a_folder_it_did_not_write(tmp_path, monkeypatch, ca
     assert "--overwrite" in capsys.readouterr().err
     assert main(["demo", "-i", str(fasta), "-o", str(out), "--no-vienna", "-q", "--overwrite"]) == 0
     assert (out / "report.html").is_file()
+
+
+def test_demo_computes_in_the_asked_dtype(tmp_path, monkeypatch, capsys):
+    """``--dtype`` reaches the report's models: it is named in the first line, and the embeddings in
+    bfloat16 differ from float32's in the last bits only."""
+    monkeypatch.setenv(shipped.ENV_DIR, str(shipped.package_root()))
+    fasta = tmp_path / "x.fa"
+    fasta.write_text(">u1 type=5UTR\nGGGACAUUUGCUUCUGACACAACUGUGUUCACUAGCAACCUCAAACAGACACC\n>u2\nACGUACGUAGCUAGCAUG\n")
+    emb = {}
+    for dtype in ("float32", "bfloat16"):
+        out = tmp_path / dtype
+        assert main(["demo", "-i", str(fasta), "-o", str(out), "--no-vienna", "--dtype", dtype]) == 0
+        assert f"models compute in {dtype} (asked" in capsys.readouterr().err
+        emb[dtype] = np.load(out / "embeddings.npy")
+    assert emb["float32"].shape == emb["bfloat16"].shape and not np.array_equal(emb["float32"], emb["bfloat16"])
+    assert np.allclose(emb["float32"], emb["bfloat16"], atol=0.1)

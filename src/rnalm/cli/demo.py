@@ -22,7 +22,7 @@ from __future__ import annotations
 import argparse
 
 from rnalm import examples
-from rnalm.cli.options import add_input, add_output, add_overwrite, add_quiet
+from rnalm.cli.options import add_dtype, add_input, add_output, add_overwrite, add_quiet
 from rnalm.report.demo import quiet, run_demo, say
 
 
@@ -41,6 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--model", default=None, help="language model for the embeddings (path or name; default: the shipped backbone)"
     )
     p.add_argument("--no-vienna", action="store_true", help="skip the ViennaRNA structures")
+    add_dtype(p, "every learned model of the report; ViennaRNA is not affected")
     p.set_defaults(func=run)
 
 
@@ -56,4 +57,5 @@ def run(args: argparse.Namespace) -> int:
         seq_column=args.seq_column,
         id_column=args.id_column,
         log=quiet if args.quiet else say,
+        dtype=args.dtype,
     )

@@ -24,6 +24,7 @@ from rnalm.io.output_guard import (
     write_marker,
 )
 from rnalm.io.seqio import iter_records, unique_ids
+from rnalm.precision import resolve as resolve_precision
 from rnalm.report.gather import copy_cards, embed, predict_task, structures
 from rnalm.report.html import render_report
 from rnalm.report.results import TASK_COLUMNS, Embeddings, short
@@ -49,7 +50,7 @@ DEMO_OUTPUT = OutputKind("demo", "an rnalm demo report folder", is_demo_output)
 
 
 def _embeddings(
-    model: Optional[str], records: list, out: Path, log: Callable[[str], None]
+    model: Optional[str], records: list, out: Path, log: Callable[[str], None], dtype: str = "float32"
 ) -> tuple[Optional[Embeddings], str]:
     """Embeddings with ``model`` (default: the shipped backbone), saved as ``embeddings.npy``; or the
     reason they were skipped. An explicit ``model`` that fails to load is an error."""
@@ -60,7 +61,7 @@ def _embeddings(
     if not model_ref:
         return None, ""
     try:
-        emb = embed(model_ref, records)
+        emb = embed(model_ref, records, dtype)
         out.mkdir(parents=True, exist_ok=True)
         np.save(out / "embeddings.npy", emb.vectors)
     except RnalmError as exc:
@@ -81,6 +82,7 @@ def run_demo(
     seq_column: Optional[str] = None,
     id_column: Optional[str] = None,
     log: Callable[[str], None] = say,
+    dtype: str = "auto",
 ) -> int:
     """Run the demo on ``input_path`` (FASTA, CSV or TSV, read as every command reads it) into the
     folder ``output``: built aside and swapped in when complete; an existing ``output`` is replaced
@@ -89,7 +91,7 @@ def run_demo(
     out = Path(output)
     claim_output(out, DEMO_OUTPUT, overwrite, inputs=[input_path])
     records = list(unique_ids(iter_records(input_path, input_format, id_column, seq_column), input_path))
-    log(f"{len(records)} records from {input_path}")
+    log(f"{len(records)} records from {input_path}; models compute in {resolve_precision(dtype, 'cpu').summary()}")
     out.parent.mkdir(parents=True, exist_ok=True)
     with output_lock(out):
         claim_output(out, DEMO_OUTPUT, overwrite, inputs=[input_path])
@@ -98,7 +100,7 @@ def run_demo(
         try:
             staged.mkdir()
             write_marker(staged, DEMO_OUTPUT)
-            _write_demo(input_path, records, staged, model, vienna, log)
+            _write_demo(input_path, records, staged, model, vienna, log, dtype)
             swap_into_place(staged, out, DEMO_OUTPUT)
         finally:
             remove_path(staged)
@@ -107,19 +109,25 @@ def run_demo(
 
 
 def _write_demo(
-    input_path: str, records: list, out: Path, model: Optional[str], vienna: bool, log: Callable[[str], None]
+    input_path: str,
+    records: list,
+    out: Path,
+    model: Optional[str],
+    vienna: bool,
+    log: Callable[[str], None],
+    dtype: str = "float32",
 ) -> None:
     if not shipped.entries():
         log(
             f"no models are shipped with this installation ({shipped.root() / shipped.MANIFEST} is empty): "
             f"task predictions and the learned structures are skipped"
         )
-    tasks = [predict_task(alias, records) for alias, _, _ in TASK_COLUMNS]
+    tasks = [predict_task(alias, records, dtype) for alias, _, _ in TASK_COLUMNS]
     for t in tasks:
         log(f"{t.alias}: {t.entry.name} ({len(t.values)} predictions)" if t.entry else f"{t.alias}: {t.missing}")
         for rid, why in t.errors.items():
             log(f"{t.alias}: record {rid!r}: {why}")
-    folded = structures(records, out, vienna=vienna)
+    folded = structures(records, out, vienna=vienna, dtype=dtype)
     for s in folded:
         if s.missing:
             log(f"structures: {s.missing}")
@@ -127,7 +135,7 @@ def _write_demo(
         log(f"structures ({s.key}): {s.label}, {len(s.rows)} folded")
         for rid, note in s.notes.items():
             log(f"structures ({s.key}): record {rid!r}: {note}")
-    emb, emb_error = _embeddings(model, records, out, log)
+    emb, emb_error = _embeddings(model, records, out, log, dtype)
     cards = copy_cards([t.entry for t in tasks] + [s.entry for s in folded], out)
     write_tsv(out / "predictions.tsv", records, tasks, folded, atomic_write_text)
     atomic_write_text(out / "report.html", render_report(input_path, records, tasks, folded, emb, cards, emb_error))

@@ -15,6 +15,7 @@ from rnalm import shipped
 from rnalm.api import load
 from rnalm.errors import InvalidSequenceError, RnalmError
 from rnalm.models import alphabets
+from rnalm.precision import resolve as resolve_precision
 from rnalm.predictors import fold as fold_predictors
 from rnalm.predictors import task as task_predictors
 from rnalm.report.results import Embeddings, StructureResult, TaskResult, short
@@ -38,7 +39,7 @@ def _display(entry: Any, row: dict) -> str:
     return f"{float(value):.3f}"
 
 
-def predict_task(alias: str, records: list) -> TaskResult:
+def predict_task(alias: str, records: list, dtype: str = "float32") -> TaskResult:
     """Predictions of the shipped task model ``alias``, as ``rnalm predict`` makes them: a record the
     model cannot score gets its note in ``errors``, the others are scored as if it were not there."""
     res = TaskResult(alias)
@@ -49,7 +50,7 @@ def predict_task(alias: str, records: list) -> TaskResult:
         return res
     e = res.entry
     try:
-        rows = task_predictors.from_shipped(e, device="cpu", log=lambda _m: None).predict(
+        rows = task_predictors.from_shipped(e, device="cpu", log=lambda _m: None, dtype=dtype).predict(
             [(r.id, r.seq) for r in records]
         )
     except RnalmError as exc:
@@ -83,7 +84,7 @@ def fold(res: StructureResult, predictor: Any, records: list, batch_size: int = 
             res.notes[row["id"]] = row["note"]
 
 
-def _shipped_structures(records: list, out: Path, plots: bool) -> StructureResult:
+def _shipped_structures(records: list, out: Path, plots: bool, dtype: str) -> StructureResult:
     entry = shipped.structure_entry()
     if entry is None:
         return StructureResult(
@@ -94,7 +95,7 @@ def _shipped_structures(records: list, out: Path, plots: bool) -> StructureResul
         )
     res = StructureResult("rnalm", entry.name, out / "structures" / entry.name, entry=entry, plots=plots)
     try:
-        predictor = fold_predictors.choose("shipped")  # the table rnalm fold --model reads
+        predictor = fold_predictors.choose("shipped", dtype=dtype)  # the table rnalm fold --model reads
     except RnalmError as exc:
         res.entry, res.missing = None, f"shipped model {entry.name} cannot be loaded: {short(exc)}"
     else:
@@ -102,9 +103,11 @@ def _shipped_structures(records: list, out: Path, plots: bool) -> StructureResul
     return res
 
 
-def structures(records: list, out: Path, vienna: bool, plots: bool = True) -> list[StructureResult]:
-    """Structures of the shipped structure model, and of ViennaRNA when ``vienna``."""
-    results = [_shipped_structures(records, out, plots)]
+def structures(
+    records: list, out: Path, vienna: bool, plots: bool = True, dtype: str = "float32"
+) -> list[StructureResult]:
+    """Structures of the shipped structure model (computing in ``dtype``), and of ViennaRNA when ``vienna``."""
+    results = [_shipped_structures(records, out, plots, dtype)]
     if vienna:
         res = StructureResult("vienna", "ViennaRNA (MFE)", out / "structures" / "vienna", plots=plots)
         fold(res, fold_predictors.choose("vienna", bpp=True), records)
@@ -124,13 +127,14 @@ def normalised_views(seq: str, rid: str) -> dict[str, str]:
     return views
 
 
-def embed(model_ref: str, records: list) -> Embeddings:
-    """Mean-pooled last-layer embeddings of every record (the first ``limit`` nt of longer ones)."""
+def embed(model_ref: str, records: list, dtype: str = "float32") -> Embeddings:
+    """Mean-pooled last-layer embeddings of every record (the first ``limit`` nt of longer ones),
+    computed in ``dtype`` (:func:`rnalm.precision.resolve`) and returned in float32."""
     model, alphabet = load(model_ref)
     conv = alphabet.get_batch_converter(unknown="mask")
     limit = alphabet.max_length * alphabet.k_mer if alphabet.max_length else None
     pooled, mfe, truncated = [], [], []
-    with torch.inference_mode():
+    with torch.inference_mode(), resolve_precision(dtype, "cpu").autocast():
         for r in records:
             seq = "".join(r.seq.split())
             if limit is not None and len(seq) > limit:  # the first `limit` nt: a demo, not a measurement
@@ -140,7 +144,7 @@ def embed(model_ref: str, records: list) -> Embeddings:
             out = model(tokens, repr_layers=[model.num_layers])
             rep = out["representations"][model.num_layers][0]
             keep = ~torch.isin(tokens[0], torch.tensor(alphabet.special_indices))
-            pooled.append(rep[keep].mean(0).numpy())
+            pooled.append(rep[keep].float().mean(0).numpy())
             mfe.append(float(out["mfe"][0]) * getattr(model, "mfe_scale", 1.0) if "mfe" in out else None)
     emb = np.stack(pooled)
     unit = emb / np.linalg.norm(emb, axis=1, keepdims=True)
