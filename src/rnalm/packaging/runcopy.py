@@ -50,9 +50,14 @@ def _copy_fold(src: Path, dst: Path, d: str, info: dict, opts: Options) -> list[
     return copied
 
 
+def model_dirs(info: dict) -> list[str]:
+    """The folders of a run that hold a model: one per fold of a CV run, else the run itself ("")."""
+    return [f"fold_{i}" for i in info["folds"]] if info.get("folds") else [""]
+
+
 def copy_run(source: Path, dest: Path, info: dict, opts: Options, backbone_name: Optional[str]) -> list[str]:
     """Copy the prediction files of a run (all folds) and rewrite the backbone reference."""
-    dirs = [f"fold_{i}" for i in info["folds"]] if info.get("folds") else [""]
+    dirs = model_dirs(info)
     for f in ("config.yaml", "run_info.json"):
         if not (source / f).is_file():
             raise ShippedModelError(f"{source}: not a finished fine-tuning run (no {f})")
@@ -98,4 +103,4 @@ def verify_backbone(info: dict, opts: Options) -> Optional[tuple[str, str]]:
     return entry.name, sha
 
 
-__all__ = ["copy_run", "verify_backbone"]
+__all__ = ["copy_run", "model_dirs", "verify_backbone"]

@@ -15,7 +15,7 @@ from rnalm.packaging.check import task_metrics
 from rnalm.packaging.checkset import check_rows_table, number_duplicate_ids, sample, valid_records
 from rnalm.packaging.files import read_json
 from rnalm.packaging.options import Options, Packed
-from rnalm.packaging.runcopy import copy_run, verify_backbone
+from rnalm.packaging.runcopy import copy_run, model_dirs, verify_backbone
 from rnalm.predictors import task
 from rnalm.shipped import ShippedModelError
 
@@ -126,9 +126,7 @@ def pack_task(source: Path, dest: Path, info: dict, opts: Options, log: Callable
         metric.update(value=check[metric_name], split="check", n=len(rows))
     read = reading(dest, backbone_dir, opts.task)
     # --dtype applies to tensors; the feature baseline's trees are stored as they were fitted
-    has_tensors = any(
-        (dest / d / "model.safetensors").is_file() for d in [""] + [f"fold_{i}" for i in info.get("folds") or []]
-    )
+    has_tensors = any((dest / d / "model.safetensors").is_file() for d in model_dirs(info))
     dtype = opts.dtype if has_tensors else "as fitted (trees, no tensors)"
     sections = run_sections(source, info, metrics, opts, backbone, reading_rows(read) + f"| stored dtype | {dtype} |\n")
     if opts.dtype == "float16" and has_tensors:

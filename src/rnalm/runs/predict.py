@@ -71,7 +71,6 @@ class Predictor:
         self.device = resolve_device(
             device, setting=option("device"), no_cuda=f"{option('device', str(device))}: CUDA is not available"
         )
-        self._dtype_choice = dtype
         if not run.is_finished():
             raise RunDirError(f"{self.run_dir}: not a finished fine-tuning run (no {CONFIG_FILE} / {INFO_FILE})")
         self.cfg: FinetuneConfig = load_finetune_config(run.config)
@@ -92,15 +91,15 @@ class Predictor:
             self._load_backbone(backbone)
         else:
             self.alphabet = default_alphabet()
-        self.precision = self._precision()
+        self.precision = self._precision(dtype)
 
-    def _precision(self) -> Precision:
+    def _precision(self, dtype: Optional[str]) -> Precision:
         """What the model computes in: ``dtype`` resolved for the device. A model without torch
         layers (``backbone.kind: features``, scikit-learn) always computes in float32."""
+        asked = resolve_precision(dtype, self.device)  # a misspelt --dtype is an error for every model
         if self.cfg.backbone.kind == "features":
-            resolve_precision(self._dtype_choice, self.device)  # a misspelt --dtype is still an error
             return Precision("float32", "scikit-learn model: dtype does not apply", self.device.type)
-        return resolve_precision(self._dtype_choice, self.device)
+        return asked
 
     def _load_backbone(self, override: Optional[str]) -> None:
         saved = self.info["backbone"]

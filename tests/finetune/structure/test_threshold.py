@@ -183,25 +183,8 @@ def test_calibrate_holdout_run_updates_metrics_and_keeps_t050(tiny_runs, tmp_pat
     # rnalm fold --run now uses the recorded threshold and reproduces predictions.csv
     fa = tmp_path / "in.fa"
     fa.write_text("".join(f">{r['id']}\n{r['sequence']}\n" for r in preds))
-    assert (
-        main(
-            [
-                "fold",
-                "--run",
-                str(run),
-                "-i",
-                str(fa),
-                "-o",
-                str(tmp_path / "o"),
-                "-q",
-                "--files",
-                "dbn",
-                "--dtype",
-                "float32",
-            ]
-        )
-        == 0
-    )
+    argv = ["fold", "--run", str(run), "-i", str(fa), "-o", str(tmp_path / "o"), "-q", "--files", "dbn"]
+    assert main(argv + ["--dtype", "float32"]) == 0
     for r in preds:
         assert read_dbn(tmp_path / "o" / f"{r['id']}.dbn")[0].dot_bracket() == r["prediction"]
 
