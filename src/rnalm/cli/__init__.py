@@ -8,6 +8,10 @@ with status 2; anything else is a bug and keeps its traceback. A reader that sto
 Before any sub-command runs, :func:`rnalm.numerics.reproducible` fixes the math libraries'
 numerical mode (``--fast-math`` or ``RNALM_FAST_MATH=1`` opts out), so identical commands give
 bit-identical results.
+
+A command line names its sub-command, so :func:`main` imports only that command's module: ``rnalm
+predict`` does not pay for the libraries ``rnalm map`` or ``rnalm demo`` import. ``rnalm --help``, a
+misspelt command and :func:`build_parser` without a command import them all.
 """
 
 from __future__ import annotations
@@ -15,49 +19,37 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from types import ModuleType
+from importlib import import_module
 from typing import Optional, Sequence
 
 from rnalm import numerics
-from rnalm.cli import (
-    convert,
-    corpus,
-    demo,
-    design,
-    download,
-    embed,
-    export,
-    finetune,
-    fold,
-    map,
-    models,
-    predict,
-    pretrain,
-    serve,
-)
 from rnalm.errors import RnalmError, cli_spelling, spelled
 from rnalm.version import __version__
 
-#: the sub-command modules, in help order (``embed`` also registers ``embed-merge``, ``serve`` also ``worker``)
-COMMANDS: tuple[ModuleType, ...] = (
-    convert,
-    corpus,
-    demo,
-    design,
-    download,
-    embed,
-    export,
-    finetune,
-    fold,
-    map,
-    models,
-    predict,
-    pretrain,
-    serve,
+#: the sub-command modules of this package, in help order
+COMMANDS: tuple[str, ...] = (
+    "convert",
+    "corpus",
+    "demo",
+    "design",
+    "download",
+    "embed",
+    "export",
+    "finetune",
+    "fold",
+    "map",
+    "models",
+    "predict",
+    "pretrain",
+    "serve",
 )
+#: sub-commands registered by another command's module
+REGISTERED_BY = {"embed-merge": "embed", "worker": "serve"}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
+    """The ``rnalm`` parser; with ``command`` (a sub-command's name), only that sub-command's module is
+    imported and registered, otherwise every module in :data:`COMMANDS`."""
     parser = argparse.ArgumentParser(prog="rnalm", description="RNA language models: load, embed, fine-tune, fold.")
     parser.add_argument("--version", action="version", version=f"rnalm {__version__}")
     parser.add_argument(
@@ -68,14 +60,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for module in COMMANDS:
-        module.register(sub)
+    module = REGISTERED_BY.get(command or "", command)
+    for name in [module] if module in COMMANDS else COMMANDS:
+        import_module(f"{__name__}.{name}").register(sub)
     return parser
 
 
+def command_of(argv: Sequence[str]) -> Optional[str]:
+    """The sub-command ``argv`` names: its first word that is not an option (the top-level options
+    take no value), or None."""
+    return next((arg for arg in argv if not arg.startswith("-")), None)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(command_of(words)).parse_args(words)
     numerics.reproducible(fast_math=args.fast_math)  # before the sub-command's first matrix product
     try:
         with spelled(getattr(args, "spelling", cli_spelling)):  # a command may set its own (finetune: config keys)

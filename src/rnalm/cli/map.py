@@ -6,7 +6,7 @@ import argparse
 import sys
 import time
 
-from rnalm.analysis import MapSettings, read_labelled, run_map, write_map
+from rnalm import analysis  # names resolved on first use: scikit-learn and matplotlib load when map runs
 from rnalm.analysis.maps import METHODS
 from rnalm.cli.options import (
     add_device,
@@ -98,11 +98,11 @@ def run(args: argparse.Namespace) -> int:
         ref, name = default_model()
         models = [ref]
         say(f"model {name} (shipped with rnalm)")
-    records, labels = read_labelled(
+    records, labels = analysis.read_labelled(
         args.input, args.label_column, args.label_field, args.input_format, args.id_column, args.seq_column
     )
     say(f"{len(records)} records, {len(set(labels))} labels from {args.input}")
-    settings = MapSettings(
+    settings = analysis.MapSettings(
         models=[str(m) for m in models],
         layer=args.layer,
         pool=args.pool,
@@ -115,8 +115,8 @@ def run(args: argparse.Namespace) -> int:
         unknown=args.unknown,
         progress=progress_choice(args),
     )
-    result = run_map(records, labels, settings, say)
-    out = write_map(result, args.output, args.overwrite, inputs=[args.input])
+    result = analysis.run_map(records, labels, settings, say)
+    out = analysis.write_map(result, args.output, args.overwrite, inputs=[args.input])
     say(
         f"wrote {out}/ (scores.json, coordinates.csv, {len(result.coordinates.groupby(['representation', 'method']))}"
         f" maps) in {time.perf_counter() - t0:.1f} s"
