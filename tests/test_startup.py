@@ -87,7 +87,14 @@ def test_a_named_command_registers_only_its_module():
 
 @pytest.mark.parametrize(
     ("argv", "command"),
-    [(["--fast-math", "predict", "-i", "x"], "predict"), (["--help"], None), ([], None), (["fold"], "fold")],
+    [
+        (["--fast-math", "predict", "-i", "x"], "predict"),
+        (["fold"], "fold"),
+        (["predict", "--help"], "predict"),
+        (["-h", "predict"], None),
+        (["--version"], None),
+        ([], None),
+    ],
 )
 def test_the_command_is_the_first_word_that_is_not_an_option(argv, command):
     assert rnalm.cli.command_of(argv) == command

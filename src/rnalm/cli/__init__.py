@@ -66,10 +66,19 @@ def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
     return parser
 
 
+#: top-level options that end the command line's parsing before any sub-command's (all parsers needed)
+WHOLE_PARSER_OPTIONS = ("-h", "--help", "--version")
+
+
 def command_of(argv: Sequence[str]) -> Optional[str]:
     """The sub-command ``argv`` names: its first word that is not an option (the top-level options
-    take no value), or None."""
-    return next((arg for arg in argv if not arg.startswith("-")), None)
+    take no value); None when there is none or a help or version option comes first."""
+    for arg in argv:
+        if arg in WHOLE_PARSER_OPTIONS:
+            return None
+        if not arg.startswith("-"):
+            return arg
+    return None
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
