@@ -5,7 +5,7 @@ wall clock from spawn to exit; the trees alternate (A B A B ...) within each rep
 change on a shared machine falls on both. Measured, in each repetition:
 
 * ``import torch`` -- the floor: every command that runs a model pays it (tree-independent);
-* ``import rnalm``;
+* ``import rnalm``, and ``rnalm.predict`` read from a notebook (the function, not a call);
 * ``rnalm --help`` and ``rnalm predict --help`` (``python -m rnalm``: the parser and its imports);
 * ``rnalm predict --task te -i DATA -o OUT`` -- start-up plus the work (1,090 records by default),
   with the shipped te model of each tree.
@@ -37,6 +37,7 @@ def measurements(data: Path, out: Path) -> dict[str, list[str]]:
     """Name -> the arguments after the interpreter."""
     return {
         "import rnalm": ["-c", "import rnalm"],
+        "rnalm.predict (notebook)": ["-c", "import rnalm; rnalm.predict"],
         "rnalm --help": ["-m", "rnalm", "--help"],
         "rnalm predict --help": ["-m", "rnalm", "predict", "--help"],
         "rnalm predict --task te": ["-m", "rnalm", "predict", "--task", "te", "-i", str(data), "-o", str(out)],
