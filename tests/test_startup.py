@@ -55,15 +55,14 @@ def test_rnalm_predict_loads_only_what_predict_needs(tmp_path, monkeypatch):
 
 
 def test_each_public_name_resolves_to_the_object_its_module_defines():
-    import importlib
+    from rnalm import api, model, pretrained
+    from rnalm.notebook import design, embed, fold, map, predict
 
-    for name in rnalm.__all__:
-        value = getattr(rnalm, name)
-        if name in rnalm._LAZY:
-            assert value is getattr(importlib.import_module(rnalm._LAZY[name]), name), name
-    assert rnalm.pretrained is importlib.import_module("rnalm.pretrained")
+    assert all(getattr(rnalm, name) is not None for name in rnalm.__all__)
+    assert rnalm.predict is predict.predict and rnalm.map is map.map and rnalm.fold is fold.fold
+    assert rnalm.embed is embed.embed and rnalm.design_scan is design.design_scan and rnalm.load is api.load
+    assert rnalm.RNAEncoder is model.RNAEncoder and rnalm.pretrained is pretrained
     assert set(rnalm.__all__) <= set(dir(rnalm))
-    from rnalm import map, predict  # noqa: F401  (``from`` imports go through the same look-up)
 
 
 def test_an_unknown_name_is_an_attribute_error():
