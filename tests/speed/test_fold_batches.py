@@ -6,6 +6,7 @@ import torch
 from rnalm import shipped
 from rnalm.predictors import fold as fold_predictors
 from rnalm.runs.structure_model import load_run_model
+from rnalm.structure.bpp import PairProbabilities
 from rnalm.structure.folding import FoldPolicy, fold
 
 SEQS = ["GGGAAACCCAGCUUCGGCUGGG", "GCGCUUCGGCGCAAAA", "GGGGAAAACCCCUUUUGGGGAAAACCCC", "GCAUGCAUCGAUCGAUCG"]
@@ -46,3 +47,16 @@ def test_the_shipped_model_folds_in_inference_layout_as_its_evaluation_computes(
     finally:
         if model.run.pair_probs is not None:
             model.run.pair_probs.close()
+
+
+def test_maps_no_worker_has_started_are_folded_by_the_caller_with_the_same_values():
+    rng = np.random.default_rng(0)
+    seqs = ["".join(rng.choice(list("ACGU"), 300)) for _ in range(8)]
+    inline, workers = PairProbabilities(), PairProbabilities(workers=1)
+    try:
+        workers.prefetch(seqs)
+        got = workers.batch(seqs).numpy()  # at once: the one worker cannot have started them all
+        assert workers.taken_back >= 1 and not workers.pending and workers.computed == len(seqs)
+        assert np.array_equal(got, inline.batch(seqs).numpy())
+    finally:
+        workers.close()
