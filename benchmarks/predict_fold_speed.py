@@ -56,7 +56,7 @@ def timed(cmd: list[str], src: Path, env_extra: dict | None = None) -> dict:
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{err}")
     last = [ln for ln in err.splitlines() if ln.strip()][-1:] or [""]
-    return {"wall": wall, "user": ru.ru_utime, "sys": ru.ru_stime, "line": last[0]}
+    return {"wall": wall, "user": ru.ru_utime, "sys": ru.ru_stime, "minflt": ru.ru_minflt, "line": last[0]}
 
 
 VIENNA_MFE = """
@@ -65,6 +65,10 @@ for line in open(sys.argv[1]):
     if not line.startswith(">"):
         RNA.fold_compound(line.strip().upper().replace("T", "U")).mfe()
 """
+
+
+#: glibc keeps up to 1 GiB of freed memory and serves blocks up to 32 MiB from its heap
+MALLOC_KEEP = "glibc.malloc.trim_threshold=1073741824:glibc.malloc.mmap_threshold=33554432"
 
 
 def fasta_from_jsonl(path: Path, n: int, out: Path) -> int:
@@ -79,43 +83,50 @@ def speed(args: argparse.Namespace) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="pf_speed_"))
     fa = tmp / "fold.fa"
     n_fold = fasta_from_jsonl(Path(args.fold_jsonl), args.fold_n, fa)
-    n_te = sum(1 for _ in open(args.te)) - 1
+    n_te = 0 if args.no_predict else sum(1 for _ in open(args.te)) - 1
     runs: dict[str, tuple[list[str], Path]] = {}
     te = ["-m", "rnalm", "predict", "--task", "te", "-i", args.te, "--overwrite", "-q"]
     fold = ["-m", "rnalm", "fold", "-i", str(fa), "-q"]
-    for dt in ("float32", "auto"):
+    for dt in ("float32", "auto") if not args.no_predict else ():
         runs[f"predict te, this code, --dtype {dt}"] = ([py, *te, "-o", str(tmp / "te.csv"), "--dtype", dt], src)
-    if args.base:
+    if args.base and not args.no_predict:
         runs["predict te, base code"] = ([py, *te, "-o", str(tmp / "te_base.csv")], Path(args.base))
     if not args.no_fold:
         runs["fold VL0, ViennaRNA MFE (RNAfold)"] = ([py, "-c", VIENNA_MFE, str(fa)], src)
         for dt in ("float32", "auto"):
             runs[f"fold VL0, this code, --dtype {dt}"] = ([py, *fold, "--dtype", dt], src)
+        if args.fold_malloc:  # glibc keeps freed memory instead of returning it (page faults)
+            runs["fold VL0, this code, --dtype float32, GLIBC_TUNABLES"] = ([py, *fold, "--dtype", "float32"], src)
         if args.base and not args.no_base_fold:
-            runs["fold VL0, base code"] = ([py, *fold], Path(args.base))
+            runs["fold VL0, base code, --dtype float32"] = ([py, *fold, "--dtype", "float32"], Path(args.base))
     times: dict[str, list[dict]] = {k: [] for k in runs}
     for rep in range(args.repeats):
         for name, (cmd, where) in runs.items():  # interleaved: A B C A B C
-            r = timed(cmd, where)
+            r = timed(cmd, where, {"GLIBC_TUNABLES": MALLOC_KEEP} if name.endswith("GLIBC_TUNABLES") else None)
             times[name].append(r)
             print(
-                f"  rep {rep + 1} {name}: {r['wall']:.1f} s wall, {r['user']:.1f} user, {r['sys']:.1f} sys", flush=True
+                f"  rep {rep + 1} {name}: {r['wall']:.1f} s wall, {r['user']:.1f} user, {r['sys']:.1f} sys, "
+                f"{r['minflt']} minor faults; load {os.getloadavg()[0]:.1f}",
+                flush=True,
             )
     print(f"\nrecords: predict {n_te} ({args.te}), fold {n_fold} (first {n_fold} of {args.fold_jsonl})")
-    print("| run | wall s (best of reps) | user s | sys s | records/s | closing line |")
-    print("| --- | ---: | ---: | ---: | ---: | --- |")
+    print("| run | wall s (best of reps) | user s | sys s | minor faults | records/s | closing line |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | --- |")
     best = {k: min(v, key=lambda r: r["wall"]) for k, v in times.items()}
     for k, r in best.items():
         n = n_te if k.startswith("predict") else n_fold
-        print(f"| {k} | {r['wall']:.1f} | {r['user']:.1f} | {r['sys']:.1f} | {n / r['wall']:.1f} | {r['line'][:90]} |")
+        print(
+            f"| {k} | {r['wall']:.1f} | {r['user']:.1f} | {r['sys']:.1f} | {r['minflt']} | {n / r['wall']:.1f} "
+            f"| {r['line'][:90]} |"
+        )
     vienna = best.get("fold VL0, ViennaRNA MFE (RNAfold)")
     base_te = best.get("predict te, base code")
-    base_fold = best.get("fold VL0, base code")
+    base_fold = best.get("fold VL0, base code, --dtype float32")
     print()
     for k, r in best.items():
         if k.startswith("fold") and vienna is not None and r is not vienna:
             print(f"{k}: {r['wall'] / vienna['wall']:.2f}x RNAfold MFE's time")
-        if k.startswith("fold, this") and base_fold is not None:
+        if k.startswith("fold VL0, this") and base_fold is not None:
             print(f"{k}: {base_fold['wall'] / r['wall']:.2f}x the base code's rate")
         if k.startswith("predict te, this") and base_te is not None:
             print(f"{k}: {base_te['wall'] / r['wall']:.2f}x the base code's rate")
@@ -203,6 +214,10 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--no-fold", action="store_true")
     ap.add_argument("--no-base-fold", action="store_true", help="skip the base code's fold (slow)")
+    ap.add_argument("--no-predict", action="store_true", help="fold only")
+    ap.add_argument(
+        "--fold-malloc", action="store_true", help=f"also fold with GLIBC_TUNABLES={MALLOC_KEEP} (page faults)"
+    )
     ap.add_argument("--accuracy", action="store_true", help="bf16 against fp32 outputs instead of timings")
     ap.add_argument("--tasks", nargs="*", default=["te", "halflife", "ires", "family"], help="for --accuracy")
     args = ap.parse_args()

@@ -1,6 +1,6 @@
 """Writes or checks the byte-for-byte outputs of ``rnalm predict`` and ``rnalm fold`` (float32) on a
 few records: faster code paths must give the same bytes. ``python tests/speed/golden.py --write``
-records them (run with ``OMP_NUM_THREADS=1``, as the test suite runs)."""
+records them in float32, as the test checks them (run with ``OMP_NUM_THREADS=1``, as the test suite runs)."""
 
 from __future__ import annotations
 
@@ -63,6 +63,6 @@ if __name__ == "__main__" and "--write" in sys.argv:
     os.environ[shipped.ENV_DIR] = str(shipped.package_root())
 
     with tempfile.TemporaryDirectory() as d:
-        found = {name: produce(name, args, Path(d)) for name, args in RUNS}
+        found = {name: produce(name, args, Path(d), ["--dtype", "float32"]) for name, args in RUNS}
     EXPECTED.write_text(json.dumps(found, indent=1, sort_keys=True) + "\n")
     print(f"wrote {EXPECTED}")

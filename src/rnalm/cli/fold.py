@@ -138,8 +138,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--batch-size",
         type=int,
         default=8,
-        help="records per model call (learned models; RNA-FM and ProtRNA run one record per forward, as their "
-        "own scripts do)",
+        help="records per model call (RNA-FM and ProtRNA run one record per forward, as their own scripts do; "
+        "the shipped model and trained runs batch records of similar lengths across the file by pair cells and "
+        "ignore it)",
     )
     add_device(p)
     add_dtype(p, "learned models only; ViennaRNA is not affected")

@@ -92,6 +92,9 @@ class FoldPredictor:
     precision: Precision = NO_MODEL
     #: starts work on sequences a coming call will get (a model's ViennaRNA inputs), if it has such work
     prefetch_fn: Optional[Callable[[Sequence[str]], None]] = None
+    #: a model that sorts and batches its records itself takes windows of the file of this many
+    #: pair cells (sum of ``L^2``) per call, not ``--batch-size`` records (:func:`rnalm.structure.folding.fold`)
+    call_cells: Optional[int] = None
 
     def predict(self, records: Sequence[Record]) -> list[Prediction]:
         with self.precision.autocast():  # torch calls only; ViennaRNA and post-processing are not torch
@@ -191,7 +194,8 @@ def from_model(
     method: str = "model",
 ) -> FoldPredictor:
     """Any probability model (sequences -> ``L x L`` maps) followed by ``options``; its window is
-    the model's ``limit`` attribute when it has one, its precision its ``precision`` attribute."""
+    the model's ``limit`` attribute when it has one, its precision its ``precision`` attribute, its
+    windows of the file its ``call_cells`` attribute."""
     limit = getattr(model, "limit", None)
     window = int(limit) if limit is not None else None
     precision = getattr(model, "precision", NO_MODEL)
@@ -204,6 +208,7 @@ def from_model(
         options,
         precision,
         getattr(model, "prefetch", None),
+        getattr(model, "call_cells", None),
     )
 
 

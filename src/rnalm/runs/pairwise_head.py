@@ -118,6 +118,11 @@ class ChannelLayerNorm(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.norm(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
 
+    def gelu_cells_last(self, x: torch.Tensor) -> torch.Tensor:
+        """``gelu(norm(x))`` of ``(B, H, W, C)`` cells-last features: no permute, one new tensor."""
+        n = self.norm
+        return torch.ops.aten.gelu_(F.layer_norm(x, n.normalized_shape, n.weight, n.bias, n.eps))
+
 
 class ResBlock2d(nn.Module):
     """Pre-activation residual block; every convolution input is re-masked (see module docstring)."""
@@ -138,14 +143,23 @@ class ResBlock2d(nn.Module):
         h = self.conv2(F.gelu(self.norm2(h)) * mask)
         return (x + h) * mask
 
+    def infer(self, x: torch.Tensor, zero_padding) -> torch.Tensor:
+        """:meth:`forward` on ``(B, H, W, C)`` cells-last features (inference only: ``x`` is updated
+        in place). ``zero_padding(h)`` zeroes ``h``'s padded cells in place; the residual sum is
+        not re-masked: its padded cells are never read by a real one before the next masking."""
+        h = _conv_cells_last(self.conv1, zero_padding(self.norm1.gelu_cells_last(x)))
+        h = _conv_cells_last(self.conv2, zero_padding(self.norm2.gelu_cells_last(h)))
+        return x.add_(h)
+
+
+def _conv_cells_last(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
+    """``conv`` of ``(B, H, W, C)`` features, read and returned cells-last (channels_last memory)."""
+    return conv(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
+
 
 def distance_bins(length: int, device: torch.device) -> torch.Tensor:
     """``(len(DISTANCE_EDGES) + 1, L, L)`` one-hot of the binned ``|i - j|``."""
-    pos = torch.arange(length, device=device)
-    d = (pos[:, None] - pos[None, :]).abs()
-    edges = torch.tensor(DISTANCE_EDGES, device=device)
-    b = torch.bucketize(d, edges, right=True)
-    return F.one_hot(b, len(DISTANCE_EDGES) + 1).permute(2, 0, 1)
+    return F.one_hot(distance_index(length, device), len(DISTANCE_EDGES) + 1).permute(2, 0, 1)
 
 
 class PairwiseHead(nn.Module):
@@ -172,10 +186,34 @@ class PairwiseHead(nn.Module):
         if c.bpp_prior:
             self.bpp_scale = nn.Parameter(torch.ones(()))
 
+    def check_inputs(self, x: torch.Tensor, attentions: Optional[torch.Tensor], bpp: Optional[torch.Tensor]) -> None:
+        """A clear error for inputs this head was not built for."""
+        c = self.config
+        if x.ndim != 3 or x.shape[-1] != c.in_dim:
+            raise ValueError(f"expected (batch, length, {c.in_dim}) features, got {tuple(x.shape)}")
+        b, length, _ = x.shape
+        if c.attn_channels:
+            if attentions is None:
+                raise ValueError(f"this head was built for {c.attn_channels} attention maps; none given")
+            if attentions.shape != (b, c.attn_channels, length, length):
+                raise ValueError(
+                    f"attention maps must be {(b, c.attn_channels, length, length)}, got {tuple(attentions.shape)}"
+                )
+        elif attentions is not None:
+            raise ValueError("this head was built without attention maps (attn_channels=0)")
+        if c.bpp:
+            if bpp is None:
+                raise ValueError("this head was built for a base-pair probability map (bpp=True); none given")
+            if bpp.shape != (b, length, length):
+                raise ValueError(f"the base-pair probability map must be {(b, length, length)}, got {tuple(bpp.shape)}")
+        elif bpp is not None:
+            raise ValueError("this head was built without a base-pair probability map (bpp=False)")
+
     def pair_features(
         self, x: torch.Tensor, attentions: Optional[torch.Tensor], bpp: Optional[torch.Tensor] = None
     ) -> torch.Tensor:
         c = self.config
+        self.check_inputs(x, attentions, bpp)
         b, length, _ = x.shape
         z = self.proj(x).transpose(1, 2)  # B, D, L
         zi = z[:, :, :, None].expand(-1, -1, -1, length)
@@ -187,26 +225,11 @@ class PairwiseHead(nn.Module):
             feats.append(zi * zj)
         if c.distance_features:
             feats.append(distance_bins(length, x.device).to(z.dtype)[None].expand(b, -1, -1, -1))
-        if c.attn_channels:
-            if attentions is None:
-                raise ValueError(f"this head was built for {c.attn_channels} attention maps; none given")
-            if attentions.shape != (b, c.attn_channels, length, length):
-                raise ValueError(
-                    f"attention maps must be {(b, c.attn_channels, length, length)}, got {tuple(attentions.shape)}"
-                )
+        if attentions is not None:
             feats.append(attentions.to(z.dtype))
-        elif attentions is not None:
-            raise ValueError("this head was built without attention maps (attn_channels=0)")
-        if c.bpp:
-            if bpp is None:
-                raise ValueError("this head was built for a base-pair probability map (bpp=True); none given")
-            if bpp.shape != (b, length, length):
-                raise ValueError(f"the base-pair probability map must be {(b, length, length)}, got {tuple(bpp.shape)}")
-            p = bpp.to(z.dtype).clamp(0.0, 1.0)
-            logp = 1.0 + torch.log10(p.clamp(min=BPP_FLOOR)) / 4.0
+        if bpp is not None:
+            p, logp = bpp_channels(bpp.to(z.dtype))
             feats += [p[:, None], logp[:, None]]
-        elif bpp is not None:
-            raise ValueError("this head was built without a base-pair probability map (bpp=False)")
         return torch.cat(feats, dim=1)
 
     def forward(
@@ -217,9 +240,14 @@ class PairwiseHead(nn.Module):
         bpp: Optional[torch.Tensor] = None,
     ) -> torch.Tensor:
         """``mask``: ``(B, L)`` bool, True on real nucleotides (default: all real); ``bpp``:
-        ``(B, L, L)`` base-pair probabilities (heads built with ``bpp=True``), zero-padded."""
-        if x.ndim != 3 or x.shape[-1] != self.config.in_dim:
-            raise ValueError(f"expected (batch, length, {self.config.in_dim}) features, got {tuple(x.shape)}")
+        ``(B, L, L)`` base-pair probabilities (heads built with ``bpp=True``), zero-padded.
+
+        Under :func:`torch.inference_mode` (and not training) the same function is computed in
+        :meth:`infer`'s layout, which allocates far fewer ``B x C x L x L`` tensors; training and
+        ``torch.no_grad`` evaluation keep this path, so their results never change."""
+        if torch.is_inference_mode_enabled() and not self.training:
+            return self.infer(x, mask, attentions, bpp)
+        self.check_inputs(x, attentions, bpp)
         b, length, _ = x.shape
         if mask is None:
             mask = torch.ones(b, length, dtype=torch.bool, device=x.device)
@@ -232,14 +260,121 @@ class PairwiseHead(nn.Module):
             else:
                 h = block(h, pmf)
         h = (h + h.transpose(-1, -2)) / 2
-        logits = self.out(F.gelu(self.out_norm(h))).squeeze(1)
+        return self._finish(self.out(F.gelu(self.out_norm(h))).squeeze(1), bpp, pm[:, 0])
+
+    def _finish(self, logits: torch.Tensor, bpp: Optional[torch.Tensor], pm: torch.Tensor) -> torch.Tensor:
+        """The prior, exact symmetry and the padding logit on ``(B, L, L)`` logits."""
         if self.config.bpp_prior:
             assert bpp is not None, "a head built with bpp_prior reads the bpp feature"
             # in float32 whatever the autocast type: in bf16, 1 - 1e-4 rounds to 1 and the logit is infinite
             p = bpp.float().clamp(BPP_FLOOR, 1.0 - BPP_FLOOR)
             logits = logits.float() + self.bpp_scale * torch.log(p / (1.0 - p))
         logits = (logits + logits.transpose(-1, -2)) / 2  # removes kernel rounding asymmetries: exact
-        return logits.masked_fill(~pm[:, 0], PAD_LOGIT)
+        return logits.masked_fill(~pm, PAD_LOGIT)
+
+    def infer(
+        self,
+        x: torch.Tensor,
+        mask: Optional[torch.Tensor] = None,
+        attentions: Optional[torch.Tensor] = None,
+        bpp: Optional[torch.Tensor] = None,
+    ) -> torch.Tensor:
+        """:meth:`forward`'s function for inference, on ``(B, L, L, C)`` cells-last features.
+
+        The same algebra in another order: the stem's 1x1 convolution of the concatenated pair
+        features is a sum of per-token projections (``W [x_i; x_j] = W_a x_i + W_b x_j``; the
+        product term one batched matrix product; the distance one-hot a table lookup), so no
+        ``B x n_in x L x L`` input is built; LayerNorm runs over the last axis without permutes,
+        GELU and masking in place, and masking zeroes only the padded rows and columns of each
+        sequence (masking by a product where the mask is not a prefix). Equal to :meth:`forward`
+        up to float rounding (tested to 1e-5); no autograd graph may pass through it."""
+        self.check_inputs(x, attentions, bpp)
+        b, length, _ = x.shape
+        if mask is None:
+            mask = torch.ones(b, length, dtype=torch.bool, device=x.device)
+        pm = mask[:, :, None] & mask[:, None, :]  # B, L, L
+        zero_padding = _padding_zeroer(mask, pm)
+        h = self._stem_cells_last(x, attentions, bpp)
+        for block in self.blocks:
+            assert isinstance(block, ResBlock2d)
+            h = block.infer(h, zero_padding)
+        h = h + h.transpose(1, 2)
+        h = self.out_norm.gelu_cells_last(h.div_(2))
+        logits = F.linear(h, self.out.weight[:, :, 0, 0], self.out.bias)[..., 0]
+        return self._finish(logits, bpp, pm)
+
+    def _stem_cells_last(
+        self, x: torch.Tensor, attentions: Optional[torch.Tensor], bpp: Optional[torch.Tensor]
+    ) -> torch.Tensor:
+        """The stem's output ``(B, L, L, channels)`` in float32, from per-token projections (padded
+        cells are not zeroed: every block zeroes its convolutions' inputs)."""
+        c = self.config
+        b, length, _ = x.shape
+        z = self.proj(x)  # B, L, D
+        w = self.stem.weight[:, :, 0, 0]  # channels, n_in
+        d, k = c.proj_dim, 0
+        rows = cols = None
+        if c.pair_features in ("concat", "both"):
+            rows, cols, k = F.linear(z, w[:, :d]), F.linear(z, w[:, d : 2 * d]), 2 * d
+        if c.pair_features in ("product", "both"):
+            # sum_d W[c, d] z_i[d] z_j[d] for every (i, j): z (L x D) @ [z_j[d] W[c, d]] (D x L*C)
+            m = z.transpose(1, 2)[:, :, :, None] * w[:, k : k + d].t()[None, :, None, :]  # B, D, L, C
+            h = torch.bmm(z, m.reshape(b, d, length * c.channels)).view(b, length, length, c.channels).float()
+            k += d
+        else:
+            h = torch.zeros(b, length, length, c.channels, device=x.device)
+        if rows is not None and cols is not None:
+            h += rows[:, :, None, :]
+            h += cols[:, None, :, :]
+        assert self.stem.bias is not None
+        table = self.stem.bias[None]  # the bias, plus the distance one-hot's columns
+        if c.distance_features:
+            nd = len(DISTANCE_EDGES) + 1
+            table = w[:, k : k + nd].t() + table
+            k += nd
+            h += table[distance_index(length, x.device)][None]
+        else:
+            h += table[0]
+        if attentions is not None:
+            h += attentions.to(z.dtype).permute(0, 2, 3, 1) @ w[:, k : k + c.attn_channels].t()
+            k += c.attn_channels
+        if bpp is not None:
+            p, logp = bpp_channels(bpp.to(z.dtype))
+            h.addcmul_(p[..., None], w[:, k])
+            h.addcmul_(logp[..., None], w[:, k + 1])
+        return h
+
+
+def bpp_channels(p: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The two channels read from a base-pair probability map: ``p`` and its log-scaled copy."""
+    p = p.clamp(0.0, 1.0)
+    return p, 1.0 + torch.log10(p.clamp(min=BPP_FLOOR)) / 4.0
+
+
+def _padding_zeroer(mask: torch.Tensor, pm: torch.Tensor):
+    """``zero(h)``: ``h`` (``(B, L, L, C)``) with the cells outside ``pm`` zeroed in place. For
+    prefix masks (padding on the right, as batches are built) only the padded rows and columns are
+    written, so a batch of equal lengths costs nothing."""
+    lengths = mask.sum(1)
+    prefix = torch.equal(mask, torch.arange(mask.shape[1], device=mask.device)[None] < lengths[:, None])
+    if not prefix:
+        keep = pm[..., None]
+        return lambda h: h.mul_(keep)
+    cuts = [(r, n) for r, n in enumerate(lengths.tolist()) if n < mask.shape[1]]
+
+    def zero(h: torch.Tensor) -> torch.Tensor:
+        for r, n in cuts:
+            h[r, n:].zero_()
+            h[r, :n, n:].zero_()
+        return h
+
+    return zero
+
+
+def distance_index(length: int, device: torch.device) -> torch.Tensor:
+    """``(L, L)`` bin of ``|i - j|`` (:data:`DISTANCE_EDGES`)."""
+    pos = torch.arange(length, device=device)
+    return torch.bucketize((pos[:, None] - pos[None, :]).abs(), torch.tensor(DISTANCE_EDGES, device=device), right=True)
 
 
 # ------------------------------------------------------------------------- one-hot baseline

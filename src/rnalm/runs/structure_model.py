@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 import torch
@@ -40,6 +40,7 @@ from rnalm.runs.config import ConfigError, FinetuneConfig, expand_path
 from rnalm.runs.config_file import load_finetune_config
 from rnalm.runs.embedding_cache import EmbeddingCache, default_cache_dir
 from rnalm.runs.model import run_device, to_device
+from rnalm.runs.pair_batching import length_buckets
 from rnalm.runs.rundir import CONFIG_FILE, INFO_FILE, WEIGHTS_FILE, RunDir
 from rnalm.runs.sequences import default_alphabet, prepare
 from rnalm.runs.task_base import Task
@@ -47,6 +48,13 @@ from rnalm.runs.tasks import get_task
 from rnalm.runs.threads import inference_threads, threads_beside
 from rnalm.structure.bpp import PairProbabilities, available_cores, spare_cores
 from rnalm.structure.threshold import read_record
+
+#: Pair cells (``batch x L^2``) per model call when folding: 16 MiB per ``B x 32 x L x L`` float32
+#: tensor of the shipped head, small enough for the allocator to reuse its memory between batches
+#: (larger batches were no faster per cell and page-faulted more)
+INFERENCE_CELLS = 2**17
+#: sequence lengths -> batches of indices
+Planner = Callable[[list[int]], list[list[int]]]
 
 
 def _model_dirs(run_dir: Path, info: dict) -> list[Path]:
@@ -234,21 +242,35 @@ class RunModel:
         # rnalm fold accepts N (never paired): a language model without N reads <mask> there
         return prepare(sequences, ids, ids, self.run.alphabet, "error", None, "mask")
 
+    #: a call takes records up to this many pair cells (sum of ``L^2``; 32 MiB of float32 maps):
+    #: ``rnalm fold`` hands the model windows of the file this size, which it sorts by length
+    call_cells = 2**23
+
     def __call__(self, sequences: Sequence[str]) -> list[np.ndarray]:
-        """Probability maps, averaged over the run's fold models."""
-        maps = self._run(sequences, self.models, torch.sigmoid)
+        """Probability maps, averaged over the run's fold models: batches of similar lengths within
+        :data:`INFERENCE_CELLS` cells, under :func:`torch.inference_mode` (the pairwise head's
+        inference layout: equal to the training path's maps up to float rounding)."""
+        with torch.inference_mode():
+            maps = self._run(sequences, self.models, torch.sigmoid, lambda n: length_buckets(n, INFERENCE_CELLS))
         return [p / len(self.models) for p in maps]
 
     def outputs(self, sequences: Sequence[str], index: int = 0) -> list[np.ndarray]:
         """Raw ``(L, L)`` logits of model ``index`` alone (a fold model; what the trainer's
-        ``predict`` gives), e.g. to recompute a fold's metrics."""
-        return self._run(sequences, [self.models[index]], lambda x: x)
+        ``predict`` gives, batched and computed as evaluation computes them), e.g. to recompute a
+        fold's metrics."""
+        with torch.no_grad():
+            return self._run(sequences, [self.models[index]], lambda x: x, self._eval_plan)
 
-    def _run(self, sequences: Sequence[str], models: list, fn) -> list[np.ndarray]:
-        with torch.no_grad(), inference_threads(self.threads), self.precision.autocast():
-            return self._run_models(sequences, models, fn)
+    def _eval_plan(self, lengths: list[int]) -> list[list[int]]:
+        plan = self.run.task.batch_plan(lengths, self.run.cfg.train, False, 0)
+        assert plan is not None, "the structure task plans its own batches"
+        return plan
 
-    def _run_models(self, sequences: Sequence[str], models: list, fn) -> list[np.ndarray]:
+    def _run(self, sequences: Sequence[str], models: list, fn, planner: Planner) -> list[np.ndarray]:
+        with inference_threads(self.threads), self.precision.autocast():
+            return self._run_models(sequences, models, fn, planner)
+
+    def _run_models(self, sequences: Sequence[str], models: list, fn, planner: Planner) -> list[np.ndarray]:
         ids = [f"sequence {k + 1}" for k in range(len(sequences))]
         for rid, s in zip(ids, sequences):
             if self.limit is not None and len(s) > self.limit:
@@ -257,8 +279,7 @@ class RunModel:
                     f"({self.limit} nt); `rnalm fold` and rnalm.fold() fold such records with ViennaRNA"
                 )
         seqs = self._prepared(sequences)
-        plan = self.run.task.batch_plan([len(s) for s in seqs], self.run.cfg.train, False, 0)
-        assert plan is not None, "the structure task plans its own batches"
+        plan = planner([len(s) for s in seqs])
         if self.run.pair_probs is not None:
             self.run.pair_probs.clear()
             self.run.pair_probs.prefetch(seqs[i] for idx in plan for i in idx)  # in the order batches need them

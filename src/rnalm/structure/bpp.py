@@ -16,8 +16,10 @@ worker processes, which fold them while the calling process runs the model on ea
 cores are split between ViennaRNA (one process per worker, one thread each) and torch (one thread:
 :mod:`rnalm.runs.threads`) instead of both fighting for the same cores. The workers are forked
 when the provider is made, before the calling process has run ViennaRNA or a torch computation,
-and compute exactly what the calling process would (the same function, the same library).
-Training folds in the calling process (``workers=0``).
+and compute exactly what the calling process would (the same function, the same library). When
+the model needs a map no worker has started yet, the calling process folds it itself instead of
+waiting (ViennaRNA is then on every core; the maps are the same whoever folds them). Training
+folds in the calling process (``workers=0``).
 """
 
 from __future__ import annotations
@@ -125,6 +127,8 @@ class PairProbabilities:
         self.packed: dict[str, np.ndarray] = {}
         self.pending: dict[str, Future] = {}
         self.computed = 0
+        #: of those computed, folded by the calling process although a worker had them (not started)
+        self.taken_back = 0
         self.from_cache = 0
         self.pool: Optional[ProcessPoolExecutor] = None
         self.workers = 0
@@ -166,6 +170,9 @@ class PairProbabilities:
                 self.from_cache += 1
             else:
                 job = self.pending.pop(s, None)
+                if job is not None and not job.done() and job.cancel():
+                    job = None  # no worker has started it: fold it here rather than wait idle
+                    self.taken_back += 1
                 v = job.result() if job is not None else _pack(vienna_bpp(s))
                 self.computed += 1
                 if self.disk is not None:

@@ -142,17 +142,23 @@ def fold(
     """One :class:`Folded` per record of ``(id, sequence)``, in input order, ``batch_size`` records
     per model call. ``predictor`` maps ``(id, sequence)`` batches to predictions; its ``method``
     (``vienna`` routes every record to ViennaRNA) and ``window`` (longest record it reads)
-    attributes are read when present. A predictor with a ``prefetch`` method is told the model's
-    records of the next :data:`LOOKAHEAD` records before each call, so their inputs (ViennaRNA
+    attributes are read when present. A predictor with a ``call_cells`` attribute forms its own
+    batches (by length, within a cell budget): it is called on windows of the file of up to that
+    many pair cells (sum of ``L^2``, at least one record) instead of ``batch_size`` records, so
+    records of similar lengths share batches across the file, and its predictions come back in
+    input order. A predictor with a ``prefetch`` method is told the model's records of the next
+    :data:`LOOKAHEAD` records (the next window) before each call, so their inputs (ViennaRNA
     base-pair probabilities) are computed while the model runs."""
     size = max(1, batch_size)
+    cells = getattr(predictor, "call_cells", None)
+    depth = 2 if cells else -(-LOOKAHEAD // size)  # calls known ahead: this one and the next ones
     prefetch = getattr(predictor, "prefetch", None)
     ahead: deque[list[tuple[str, str]]] = deque()
-    chunks = _chunks(records, size)
+    chunks = _chunks(records, size, cells)
     told = 0  # chunks handed to prefetch
     for chunk in chunks:
         ahead.append(chunk)
-        if len(ahead) * size >= LOOKAHEAD:
+        if len(ahead) >= depth:
             break
     while ahead:
         if prefetch is not None:
@@ -170,13 +176,22 @@ def fold(
 LOOKAHEAD = 64
 
 
-def _chunks(records: Iterable[tuple[str, str]], size: int) -> Iterator[list[tuple[str, str]]]:
+def _chunks(
+    records: Iterable[tuple[str, str]], size: int, cells: Optional[int] = None
+) -> Iterator[list[tuple[str, str]]]:
+    """``size`` records at a time, or (``cells``) as many as fit ``cells`` pair cells (at least one)."""
     chunk: list[tuple[str, str]] = []
+    total = 0
     for record in records:
-        chunk.append(record)
-        if len(chunk) >= size:
+        n = len(record[1]) ** 2
+        if cells and chunk and total + n > cells:
             yield chunk
-            chunk = []
+            chunk, total = [], 0
+        chunk.append(record)
+        total += n
+        if not cells and len(chunk) >= size:
+            yield chunk
+            chunk, total = [], 0
     if chunk:
         yield chunk
 

@@ -146,3 +146,46 @@ def test_codon_alphabet_refused():
 
     with pytest.raises(RnalmError, match="one token per nucleotide"):
         nucleotide_slice(torch.zeros(1, 3, dtype=torch.long), MRNA_FM_ALPHABET)
+
+
+@pytest.mark.parametrize("pair_features", ["concat", "product", "both"])
+@pytest.mark.parametrize("distance_features", [True, False])
+@pytest.mark.parametrize("extra", ["none", "attention", "bpp"])
+@pytest.mark.parametrize("prefix", [True, False])
+def test_inference_layout_equals_the_training_path(pair_features, distance_features, extra, prefix):
+    torch.manual_seed(1)
+    cfg = PairwiseHeadConfig(
+        in_dim=7,
+        attn_channels=3 if extra == "attention" else 0,
+        proj_dim=6,
+        pair_features=pair_features,
+        distance_features=distance_features,
+        channels=8,
+        blocks=3,
+        dilations=(1, 2),
+        dropout=0.1,
+        bpp=extra == "bpp",
+        bpp_prior=extra == "bpp",
+    )
+    head = PairwiseHead(cfg).eval()
+    with torch.no_grad():
+        for p in head.parameters():
+            p.normal_(0, 0.5)  # not the initial values: every term of the stem matters
+    b, n = 3, 23
+    x = torch.randn(b, n, 7)
+    mask = torch.arange(n)[None] < torch.tensor([23, 9, 17])[:, None]
+    if not prefix:
+        mask[0, 5] = False  # a hole: masked by a product instead of by rows and columns
+    pm = mask[:, :, None] & mask[:, None, :]
+    attn = torch.rand(b, 3, n, n) if extra == "attention" else None
+    bpp = None
+    if extra == "bpp":
+        r = torch.rand(b, n, n) ** 4
+        bpp = (r + r.transpose(1, 2)) / 2 * pm
+    with torch.no_grad():
+        ref = head(x, mask, attn, bpp)
+    with torch.inference_mode():
+        fast = head(x, mask, attn, bpp)
+    torch.testing.assert_close(fast, ref, rtol=0, atol=1e-5)
+    assert torch.equal(fast, fast.transpose(1, 2))
+    assert (fast[~pm] == PAD_LOGIT).all()
