@@ -274,6 +274,14 @@ def run_rnalm_embed(cmd: list[str]) -> tuple[float, str]:
     return seconds, proc.stderr.strip().splitlines()[-1]
 
 
+def in_call_seconds(line: str):
+    """The seconds a closing line reports (``200 records in 46.7 s ...``): ``embed_file``'s own clock."""
+    import re
+
+    m = re.search(r" in ([0-9.]+) s ", line)
+    return float(m.group(1)) if m else None
+
+
 def read_per_token(out: Path, layers: int) -> dict:
     from rnalm.embedding import open_embeddings
 
@@ -463,6 +471,9 @@ def bench_device(device: str, dtypes, seqs, layers, workdir: Path, tokens_per_ba
             t, lines[dtype] = run_rnalm_embed(
                 embed_command(pth, fasta, out, device, dtype, tokens_per_batch, args.threads)
             )
+            inside = in_call_seconds(lines[dtype])
+            if inside is not None:  # what the closing line counts starts once the imports are done
+                print(f"  (interpreter, imports {t - inside:.1f} s; embed_file {inside:.1f} s)", file=sys.stderr)
             outs[f"embed-{dtype}"] = read_per_token(out, layers)
             return t
 
