@@ -1,7 +1,7 @@
 """What bfloat16 costs in accuracy: bf16 against float32 per-token embeddings, two ways of computing bf16.
 
 * ``autocast`` -- what ``rnalm embed --dtype auto`` does on a device with native bf16
-  (:mod:`rnalm.embedding.compute`): matrix products in bf16, layer norms and the residual stream
+  (:meth:`rnalm.precision.Precision.prepare`): matrix products in bf16, layer norms and the residual stream
   in float32, Linear weights pre-cast to bf16 once (the numbers autocast itself gives);
 * ``cast`` -- the whole model cast to bf16 (every activation and norm in bf16).
 
@@ -100,13 +100,13 @@ def variants(model):
     """(name, model, context factory): float32, whole-model cast, and the autocast rnalm embed runs."""
     import contextlib
 
-    from rnalm.embedding.compute import Compute
+    from rnalm.precision import Precision
 
-    auto = Compute("bfloat16", "asked")
+    auto = Precision("bfloat16", "asked")
     return [
         ("float32", model, contextlib.nullcontext),
         ("bf16 cast", copy.deepcopy(model).to(torch.bfloat16), contextlib.nullcontext),
-        ("bf16 autocast", auto.prepare(copy.deepcopy(model), torch.device("cpu")), auto.context),
+        ("bf16 autocast", auto.prepare(copy.deepcopy(model), torch.device("cpu")), auto.autocast),
     ]
 
 

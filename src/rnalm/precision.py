@@ -8,7 +8,10 @@ one); a CPU without them emulates bf16 and is slower than fp32. CUDA GPUs with b
 
 bfloat16 here means autocast (:meth:`Precision.autocast`): matrix products and convolutions in
 bf16, while softmax, layer norm, reductions and losses stay in float32, as ``torch.autocast``
-decides per operation. Weights stay in float32.
+decides per operation. Weights stay in float32, except that a model prepared for inference
+(:meth:`Precision.prepare`) may hold its Linear weights in bf16: autocast would round them the same
+way on every call. float16 is offered only where a caller asks for it (``float16=True``: embedding
+on a GPU) and casts the whole model (mode ``cast``): no autocast policy is offered for it here.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import platform
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import ContextManager
+from typing import ContextManager, Optional
 
 import torch
 
@@ -26,7 +29,12 @@ from rnalm.errors import RnalmError, option
 
 #: what ``--dtype`` takes (``fp32``/``bf16`` are accepted spellings of the last two)
 CHOICES = ("auto", "float32", "bfloat16")
-ALIASES = {"fp32": "float32", "bf16": "bfloat16"}
+#: :data:`CHOICES` and float16, for a caller that offers it (a GPU only: ``resolve(..., float16=True)``)
+WITH_FLOAT16 = (*CHOICES, "float16")
+#: accepted spellings: ``fp16`` only where float16 is offered
+ALIASES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}
+#: how each type is computed: plain float32, ``autocast`` (bf16 products, fp32 norms), ``cast`` (the whole model)
+MODES = {"float32": "float32", "bfloat16": "autocast", "float16": "cast"}
 #: CPU flags (``/proc/cpuinfo``) that mean native bf16 arithmetic
 BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
 #: flags printed with every benchmark, so a figure names the hardware it was measured on
@@ -81,7 +89,8 @@ def fast_bf16(device: torch.device) -> tuple[bool, str]:
 
 @dataclass(frozen=True)
 class Precision:
-    """The type a run computes in (``name``: ``float32`` or ``bfloat16``), and why it was chosen."""
+    """The type a run computes in (``name``: ``float32``, ``bfloat16``, or ``float16`` where offered),
+    and why it was chosen."""
 
     name: str
     reason: str
@@ -89,34 +98,69 @@ class Precision:
 
     @property
     def dtype(self) -> torch.dtype:
-        return torch.bfloat16 if self.name == "bfloat16" else torch.float32
+        return {"bfloat16": torch.bfloat16, "float16": torch.float16}.get(self.name, torch.float32)
 
     @property
     def is_bf16(self) -> bool:
         return self.name == "bfloat16"
 
-    def autocast(self) -> ContextManager:
-        """The context model calls run in: bf16 autocast, or nothing for float32."""
-        if not self.is_bf16:
-            return contextlib.nullcontext()
-        return torch.autocast(self.device_type, dtype=torch.bfloat16)
+    @property
+    def mode(self) -> str:
+        """How the type is computed: ``float32``, ``autocast`` (bfloat16) or ``cast`` (float16)."""
+        return MODES[self.name]
 
-    def summary(self) -> str:
-        """``bfloat16 (auto: CPU has amx_bf16/avx512_bf16)``: for a command's closing line and metadata."""
-        return f"{self.name} ({self.reason})"
+    def autocast(self) -> ContextManager:
+        """The context model calls run in: bf16 autocast, or nothing (float32, or a float16 model cast whole)."""
+        if self.mode != "autocast":
+            return contextlib.nullcontext()
+        return torch.autocast(self.device_type, dtype=self.dtype)
+
+    def prepare(self, model: torch.nn.Module, device: torch.device, cast_weights: bool = True) -> torch.nn.Module:
+        """``model`` for inference in this type: on ``device``, in eval mode, float32 (float16 casts it
+        whole). For autocast, ``cast_weights`` stores the Linear layers' weights in bf16 once, which
+        only saves the per-call casts (autocast rounds them the same way each call): pass False for a
+        model the caller keeps using in float32, as this changes the module in place."""
+        model = model.to(device=device, dtype=self.dtype if self.mode == "cast" else torch.float32).eval()
+        if self.mode == "autocast" and cast_weights:
+            for module in model.modules():
+                if isinstance(module, torch.nn.Linear):
+                    module.to(self.dtype)
+        return model
+
+    def summary(self, mode: bool = False) -> str:
+        """``bfloat16 (auto: CPU has amx_bf16/avx512_bf16)``: for a command's closing line and metadata;
+        with ``mode``, how it is computed too (``bfloat16 autocast (...)``)."""
+        how = " autocast" if mode and self.mode == "autocast" else ""
+        return f"{self.name}{how} ({self.reason})"
 
     def to_dict(self) -> dict:
         return {"dtype": self.name, "reason": self.reason}
 
 
-def resolve(choice: str | None, device: torch.device | str, setting: str = "dtype") -> Precision:
+def resolve(
+    choice: str | None,
+    device: torch.device | str,
+    setting: str = "dtype",
+    *,
+    float16: bool = False,
+    previous: Optional[str] = None,
+) -> Precision:
     """``auto`` (or None): bfloat16 where :func:`fast_bf16` says the device has it, else float32;
     ``float32`` always; ``bfloat16`` wherever asked (slow on a CPU without bf16 units, so the
-    reason says so). ``setting`` names the option in errors."""
+    reason says so); ``float16`` where the caller offers it (``float16=True``), on a GPU only.
+    ``previous`` (the type an interrupted run recorded) is what ``auto`` means when resuming, so
+    one output is computed in one type. ``setting`` names the option in errors."""
     dev = torch.device(device)
+    choices = WITH_FLOAT16 if float16 else CHOICES
     name = ALIASES.get((choice or "auto").lower(), (choice or "auto").lower())
-    if name not in CHOICES:
-        raise RnalmError(f"{option(setting, choice)}: must be one of {', '.join(CHOICES)}")
+    if name not in choices:
+        raise RnalmError(f"{option(setting, choice)}: must be one of {', '.join(choices)}")
+    if name == "auto" and previous in choices and previous != "auto":
+        return Precision(str(previous), "auto: as the interrupted run", dev.type)
+    if name == "float16":
+        if dev.type == "cpu":
+            raise RnalmError(f"{option(setting, choice)} needs a GPU; on CPU use float32 (or bfloat16)")
+        return Precision(name, "asked", dev.type)
     ok, why = fast_bf16(dev)
     if name == "auto":
         return Precision("bfloat16" if ok else "float32", f"auto: {why}", dev.type)
@@ -129,7 +173,9 @@ __all__ = [
     "ALIASES",
     "BF16_CPU_FLAGS",
     "CHOICES",
+    "MODES",
     "REPORTED_CPU_FLAGS",
+    "WITH_FLOAT16",
     "Precision",
     "cpu_flags",
     "cpu_model",

@@ -115,8 +115,9 @@ def records(n: int, length: int = 40, prefix: str = "r") -> list[tuple[str, str]
 
 def cli_predict_te(src: Path, out: Optional[Path] = None) -> bytes:
     """What ``rnalm predict --task te`` writes for ``src``, run as a process in the server's environment
-    (thread count included: the last digit of a printed float can depend on it)."""
-    cmd = [sys.executable, "-m", "rnalm", "predict", "--task", "te", "-i", str(src), "-q", "--dtype", "float32"]
+    (thread count included: the last digit of a printed float can depend on it) and at the default
+    ``--dtype`` (auto), which is also a job's default."""
+    cmd = [sys.executable, "-m", "rnalm", "predict", "--task", "te", "-i", str(src), "-q"]
     done = subprocess.run(
         cmd + (["-o", str(out)] if out else []), env=env(), capture_output=True, check=True, timeout=300
     )

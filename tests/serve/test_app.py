@@ -221,3 +221,73 @@ def test_a_queued_job_whose_message_was_lost_is_sent_again(tmp_path):
     assert huey.pending_count() == 1
     sup.resend()
     assert huey.pending_count() == 1  # no more while one waits
+
+
+def test_jobs_take_a_dtype_the_server_defaults_and_record_what_they_computed_in(tmp_path, monkeypatch):
+    from rnalm import precision
+
+    monkeypatch.setattr(precision, "cpu_flags", lambda: frozenset({"amx_bf16"}))  # auto means bfloat16
+    app = App(tmp_path / "d", dtype="float32")  # rnalm serve --dtype float32
+    ids = {
+        "default": app.client.post("/api/jobs", json={"kind": "predict", "task": "te", "sequences": TWO}),
+        "bf16": app.client.post("/api/jobs", json={"kind": "predict", "task": "te", "dtype": "bf16", "sequences": TWO}),
+        "auto": app.client.post("/api/jobs", json={"kind": "fold", "dtype": "auto", "sequences": TWO}),
+        "embed": app.client.post(
+            "/api/jobs", json={"kind": "embed", "pool": "mean", "dtype": "bfloat16", "sequences": TWO}
+        ),
+    }
+    ids = {k: r.json()["id"] for k, r in ids.items()}
+    bad = app.client.post("/api/jobs", json={"kind": "embed", "dtype": "float16", "sequences": TWO})
+    assert bad.status_code == 422 and "dtype must be one of auto, float32, bfloat16" in bad.json()["detail"]
+    assert app.client.get("/api/models").json()["dtype"] == {
+        "choices": ["auto", "float32", "bfloat16"],
+        "default": "float32",
+    }
+    app.run_queue()
+    jobs = {k: app.client.get(f"/api/jobs/{i}").json() for k, i in ids.items()}
+    assert {k: j["options"]["dtype"] for k, j in jobs.items()} == {
+        "default": "float32", "bf16": "bfloat16", "auto": "auto", "embed": "bfloat16"
+    }  # fmt: skip
+    assert {k: j["precision"] for k, j in jobs.items()} == {
+        "default": "float32 (asked)",
+        "bf16": "bfloat16 (asked)",
+        "auto": "bfloat16 (auto: CPU has amx_bf16)",
+        "embed": "bfloat16 autocast (asked)",
+    }
+    a = app.client.get(jobs["default"]["result_url"]).text.splitlines()
+    b = app.client.get(jobs["bf16"]["result_url"]).text.splitlines()
+    assert [r.split(",")[0] for r in a] == [r.split(",")[0] for r in b] and a != b  # the same rows, other rounding
+    assert "computed in float32 (asked)" in app.client.get(f"/jobs/{ids['default']}").text
+    assert "<option selected>float32</option>" in app.client.get("/").text
+
+
+def test_an_older_job_table_gains_the_precision_column(tmp_path):
+    path = tmp_path / "jobs.sqlite"
+    db = sqlite3.connect(path)
+    db.execute(
+        "CREATE TABLE jobs (id TEXT PRIMARY KEY, kind TEXT NOT NULL, status TEXT NOT NULL, options TEXT NOT NULL, "
+        "input TEXT NOT NULL, total INTEGER NOT NULL DEFAULT 0, done INTEGER NOT NULL DEFAULT 0, "
+        "created REAL NOT NULL, started REAL, finished REAL, result TEXT, error TEXT, worker TEXT, heartbeat REAL, "
+        "attempts INTEGER NOT NULL DEFAULT 0)"
+    )
+    db.execute(
+        "INSERT INTO jobs (id, kind, status, options, input, created) VALUES ('a', 'predict', 'queued', '{}', 'in', 1)"
+    )
+    db.commit()
+    db.close()
+    store = JobStore(path)
+    assert store.get("a").precision is None and store.get("a").public()["precision"] is None
+    assert store.claim("a", "w") is not None and store.finish("a", "w", "predictions.csv", "float32 (asked)")
+    assert store.get("a").precision == "float32 (asked)"
+    JobStore(path)  # opening it again adds nothing
+
+
+def test_serve_dtype_option_sets_the_default(monkeypatch, tmp_path):
+    from rnalm.cli import build_parser
+    from rnalm.serve import server
+
+    seen = {}
+    monkeypatch.setattr(server, "serve", lambda config, *a: seen.setdefault("config", config))
+    args = build_parser().parse_args(["serve", "--data-dir", str(tmp_path), "--dtype", "bfloat16"])
+    assert args.func(args) == 0 and seen["config"].dtype == "bfloat16"
+    assert build_parser().parse_args(["serve"]).dtype == "auto"

@@ -15,8 +15,8 @@ from rnalm.cli.options import (
     progress_choice,
 )
 from rnalm.embedding import EmbedOptions, default_model, embed_file, merge_parts
-from rnalm.embedding.compute import DTYPE_CHOICES
 from rnalm.embedding.store import STORAGES
+from rnalm.precision import ALIASES, WITH_FLOAT16
 
 DESCRIPTION = """\
 Embed every sequence of a FASTA (plain or gzip) or CSV/TSV file with any model rnalm loads
@@ -141,7 +141,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="records read ahead and sorted by length for batching; bounds memory (default: 4096)",
     )
     add_device(p)
-    add_dtype(p, "float16 on GPU only", (*DTYPE_CHOICES, "fp32", "bf16", "fp16"))
+    add_dtype(p, "float16 on GPU only", (*WITH_FLOAT16, *ALIASES))
     p.add_argument("--threads", type=int, default=None, help="CPU threads for the model (default: torch's)")
     add_overwrite(p, resume=True)
     p.add_argument("--merge", action="store_true", help="under torchrun, merge the rank parts at the end")

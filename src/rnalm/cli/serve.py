@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from rnalm.cli.options import add_dtype
 from rnalm.errors import RnalmError
 
 
@@ -61,6 +62,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-sequences", type=int, default=1000, metavar="N", help="sequences per job (default 1000)")
     p.add_argument("--max-length", type=int, default=10_000, metavar="NT", help="longest sequence (default 10000)")
     p.add_argument("--device", default="cpu", help="device of the workers' models (default cpu)")
+    add_dtype(p, "the default of jobs that name no dtype; a job may name its own")
     p.set_defaults(func=run_serve)
 
     w = sub.add_parser(
@@ -90,6 +92,7 @@ def run_serve(args: argparse.Namespace) -> int:
         keep_hours=args.keep,
         redis=args.redis,
         device=args.device,
+        dtype=args.dtype,
         token=token_from(args.token),
     )
     print(

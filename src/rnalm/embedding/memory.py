@@ -60,9 +60,9 @@ def embed_records(
     (letters, length against ``long``) before the first forward pass.
     """
     opts = options or EmbedOptions()
-    pools, device, compute = check_compute_options(opts)
+    pools, device, precision = check_compute_options(opts)
     reproducible()  # the same math as the command, so the vectors are the same
-    em, _ = setup_model(model, alphabet, opts, pools, device, compute, {})
+    em, _ = setup_model(model, alphabet, opts, pools, device, precision, {})
     todo = list(records)
     for rec in todo:
         em.preparer.meta(rec)
@@ -77,7 +77,7 @@ def embed_records(
     )
     assembler = Assembler(em.layers, set(pools), opts.contacts, opts.attentions)
     sink = Collector()
-    with Progress(len(todo), "embed", show=opts.progress) as progress, cpu_kernels(device, compute.dtype):
+    with Progress(len(todo), "embed", show=opts.progress) as progress, cpu_kernels(device, precision.dtype):
         embed_batches(
             em.model,
             em.alphabet,
@@ -91,7 +91,7 @@ def embed_records(
             device,
             sink,
             progress,
-            compute.context,
+            precision.autocast,
         )
     done = sorted(sink.records, key=lambda r: r.meta.index)
     return EmbeddedRecords(done, em.config.num_layers, em.layers, pools, progress)

@@ -13,36 +13,52 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import torch
 
 from rnalm.alphabet import Alphabet
 from rnalm.embedding.batching import Preparer
-from rnalm.embedding.compute import Compute
 from rnalm.embedding.options import EmbedOptions
 from rnalm.io.digest import sha256_file
 from rnalm.model import EncoderConfig
+from rnalm.precision import Precision
 from rnalm.version import __version__
 
 #: Prefix of the tensor digest earlier versions recorded as ``model_id`` when no file sha256 was known.
 OLD_TENSOR_ID = "state-sha256:"
 
 
-def weights_file_sha256(model: torch.nn.Module, source: Optional[str]) -> Optional[str]:
-    """The sha256 of the checkpoint file the weights were read from, when known."""
+def checkpoint_file(source: Optional[str]) -> Optional[Path]:
+    """The file weights are read from when ``source`` names one on disk (a file, or a model folder's
+    ``model.safetensors``/``pytorch_model.bin``), else None."""
+    if not source:
+        return None
+    p = Path(source)
+    if p.is_file():
+        return p
+    if p.is_dir():
+        for fn in ("model.safetensors", "pytorch_model.bin"):
+            if (p / fn).is_file():
+                return p / fn
+    return None
+
+
+def weights_file_sha256(
+    model: torch.nn.Module, source: Optional[str], hashed: Optional[tuple[Path, Callable[[], str]]] = None
+) -> Optional[str]:
+    """The sha256 of the checkpoint file the weights were read from, when known. ``hashed``: a file
+    and the call giving its sha256, computed while the model loaded (used when it is that file)."""
     prov = getattr(model, "provenance", {}) or {}
     sha = prov.get("weights_sha256")
     if sha:
         return sha
-    p = Path(prov.get("source_path") or source or "")
-    if str(p) and p.is_file():
-        return sha256_file(p)
-    if str(p) and p.is_dir():
-        for fn in ("model.safetensors", "pytorch_model.bin"):
-            if (p / fn).is_file():
-                return sha256_file(p / fn)
-    return None
+    p = checkpoint_file(prov.get("source_path") or source)
+    if p is None:
+        return None
+    if hashed is not None and hashed[0].resolve() == p.resolve():
+        return hashed[1]()
+    return sha256_file(p)
 
 
 def old_model_id(model: torch.nn.Module, file_sha256: Optional[str]) -> str:
@@ -76,7 +92,7 @@ def run_metadata(
     pools: list[str],
     preparer: Preparer,
     opts: EmbedOptions,
-    compute: Compute,
+    precision: Precision,
     batching: tuple[int, int],
     rank: int,
     world: int,
@@ -105,7 +121,9 @@ def run_metadata(
         "long": opts.long,
         "window": window,
         "overlap": preparer.overlap_for(window) if (window and opts.long == "window") else None,
-        **compute.to_dict(),
+        "dtype": precision.name,
+        "dtype_mode": precision.mode,
+        "dtype_reason": precision.reason,
         "unknown": opts.unknown,
         "tokens_per_batch": batching[0],
         "lookahead": batching[1],

@@ -9,11 +9,11 @@ from typing import Any, Optional, Sequence, Union
 
 import torch
 
-from rnalm.embedding.compute import Compute, resolve_compute
 from rnalm.embedding.outputs import POOLS, key
 from rnalm.embedding.store import OutputError
 from rnalm.errors import RnalmError, option
 from rnalm.io.progress import summary
+from rnalm.precision import Precision, resolve
 from rnalm.training.device import resolve_device
 
 #: Default padded tokens per batch: large batches keep CPU matrix multiplies efficient.
@@ -38,7 +38,7 @@ class EmbedOptions:
     tokens_per_batch: Optional[int] = None
     lookahead: Optional[int] = None  # None: DEFAULT_LOOKAHEAD, or the interrupted run's value on resume
     device: Optional[str] = None
-    dtype: str = "auto"  # auto, float32, bfloat16 or float16 (GPU): see :mod:`.compute`
+    dtype: str = "auto"  # auto, float32, bfloat16 or float16 (GPU): see :mod:`rnalm.precision`
     threads: Optional[int] = None
     resume: bool = False
     overwrite: bool = False
@@ -68,7 +68,8 @@ class EmbedSummary:
     rank: int = 0
     world_size: int = 1
     extra: dict[str, Any] = field(default_factory=dict)
-    #: the arithmetic, as :meth:`~.compute.Compute.summary` words it (``bfloat16 autocast (auto: ...)``)
+    #: the arithmetic, as :meth:`rnalm.precision.Precision.summary` words it with its mode
+    #: (``bfloat16 autocast (auto: ...)``)
     precision: str = ""
 
     def line(self) -> str:
@@ -138,9 +139,9 @@ def select_key(
     return key(j, q)
 
 
-def check_compute_options(opts: EmbedOptions, world: int = 1) -> tuple[list[str], torch.device, Compute]:
-    """The pools, device and arithmetic (:class:`~.compute.Compute`) of a run, and its batching
-    numbers checked: before loading a model."""
+def check_compute_options(opts: EmbedOptions, world: int = 1) -> tuple[list[str], torch.device, Precision]:
+    """The pools, device and arithmetic (:class:`rnalm.precision.Precision`, float16 offered on a GPU)
+    of a run, and its batching numbers checked: before loading a model."""
     pools = resolve_pools(opts.pools)
     if opts.tokens_per_batch is not None and opts.tokens_per_batch < 1:
         raise RnalmError(f"{option('tokens_per_batch')} must be positive, got {opts.tokens_per_batch}")
@@ -152,7 +153,7 @@ def check_compute_options(opts: EmbedOptions, world: int = 1) -> tuple[list[str]
         setting=option("device"),
         no_cuda=f"{option('device', opts.device or 'cuda')}: no CUDA GPU is available to this process",
     )
-    return pools, device, resolve_compute(opts.dtype, device)
+    return pools, device, resolve(opts.dtype, device, float16=True)
 
 
 def check_output_path(target: Path) -> None:

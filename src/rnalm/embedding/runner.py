@@ -28,7 +28,6 @@ import torch.distributed as dist
 
 from rnalm.alphabet import Alphabet
 from rnalm.embedding.batching import plan_batches
-from rnalm.embedding.compute import Compute, resolve_compute
 from rnalm.embedding.loop import BackgroundWriter, cpu_kernels, embed_batches
 from rnalm.embedding.merge import merge_parts
 from rnalm.embedding.metadata import run_metadata
@@ -61,6 +60,7 @@ from rnalm.io.output_guard import (
 from rnalm.io.progress import Progress
 from rnalm.io.seqio import SequenceFileError, iter_records
 from rnalm.numerics import reproducible
+from rnalm.precision import Precision, resolve
 
 
 # ------------------------------------------------------------------------------ the run
@@ -85,16 +85,16 @@ def embed_file(
     else:
         rank, world = rank_from_env()
     target = part_path(output, rank, world)
-    pools, device, compute = _check_before_loading(opts, input_path, output, target, world)
+    pools, device, precision = _check_before_loading(opts, input_path, output, target, world)
     with output_lock(target):
         return _embed_locked(
-            model, alphabet, input_path, output, target, opts, rank, world, pools, device, compute, t_start
+            model, alphabet, input_path, output, target, opts, rank, world, pools, device, precision, t_start
         )
 
 
 def _check_before_loading(
     opts: EmbedOptions, input_path: Path, output: Path, target: Path, world: int
-) -> tuple[list[str], torch.device, Compute]:
+) -> tuple[list[str], torch.device, Precision]:
     """Step 1 of :func:`embed_file`: the cheap checks, before loading anything."""
     if opts.output_format not in STORAGES:
         raise OutputError(
@@ -102,7 +102,7 @@ def _check_before_loading(
         )
     if opts.resume and opts.overwrite:
         raise RnalmError(f"{option('resume')} and {option('overwrite')} exclude each other")
-    pools, device, compute = check_compute_options(opts, world)
+    pools, device, precision = check_compute_options(opts, world)
     if not input_path.is_file():
         raise SequenceFileError(f"{input_path}: no such input file")
     claim_output(
@@ -123,7 +123,7 @@ def _check_before_loading(
         )
     check_output_path(target)
     reproducible()  # run-to-run identical math (a no-op under RNALM_FAST_MATH=1)
-    return pools, device, compute
+    return pools, device, precision
 
 
 # About 85 lines: steps 2-4 of embed_file read in order here; steps 5-6 are _write_embeddings.
@@ -138,7 +138,7 @@ def _embed_locked(
     world: int,
     pools: list[str],
     device: torch.device,
-    compute: Compute,
+    precision: Precision,
     t_start: float,
 ) -> EmbedSummary:
     """Steps 2-6 of :func:`embed_file`, run while this process holds ``target``'s one-writer lock.
@@ -179,10 +179,10 @@ def _embed_locked(
         torch.set_num_threads(opts.threads)
     old_meta = read_old_metadata(target, opts.output_format) if resuming else {}
     if resuming:  # auto means the interrupted run's type, so one output is computed in one type
-        compute = resolve_compute(opts.dtype, device, old_meta.get("dtype"))
+        precision = resolve(opts.dtype, device, float16=True, previous=old_meta.get("dtype"))
 
     # 2. the model
-    em, old_meta = setup_model(model, alphabet, opts, pools, device, compute, old_meta)
+    em, old_meta = setup_model(model, alphabet, opts, pools, device, precision, old_meta)
     batching = batching_settings(opts, old_meta, device)
     metadata = run_metadata(
         em.alphabet,
@@ -192,7 +192,7 @@ def _embed_locked(
         pools,
         em.preparer,
         opts,
-        compute,
+        precision,
         batching,
         rank,
         world,
@@ -230,7 +230,7 @@ def _embed_locked(
         (rank, world),
         pools,
         device,
-        compute,
+        precision,
         (n_mine, n_mine_done),
         t_start,
     )
@@ -250,7 +250,7 @@ def _write_embeddings(
     ranks: tuple[int, int],
     pools: list[str],
     device: torch.device,
-    compute: Compute,
+    precision: Precision,
     counts: tuple[int, int],
     t_start: float,
 ) -> EmbedSummary:
@@ -276,7 +276,7 @@ def _write_embeddings(
         ATTENTION_BUDGET_BYTES,
     )
     n_embedded, n_tokens, work_seconds = _embed_into(
-        em, batches, done, store, writing != target, opts, pools, device, compute, (n_mine, n_mine_done), t_start
+        em, batches, done, store, writing != target, opts, pools, device, precision, (n_mine, n_mine_done), t_start
     )
     if writing != target:
         swap_into_place(writing, target, EMBEDDINGS)
@@ -291,7 +291,7 @@ def _write_embeddings(
         dropped,
         rank=rank,
         world_size=world,
-        precision=compute.summary(),
+        precision=precision.summary(mode=True),
     )
     if opts.merge and world > 1:
         summary.merged = _merge_after_barrier(output, rank)
@@ -307,7 +307,7 @@ def _embed_into(
     opts: EmbedOptions,
     pools: list[str],
     device: torch.device,
-    compute: Compute,
+    precision: Precision,
     counts: tuple[int, int],
     t_start: float,
 ) -> tuple[int, int, float]:
@@ -322,7 +322,7 @@ def _embed_into(
     writer = BackgroundWriter(store)
     complete = False
     try:
-        with cpu_kernels(device, compute.dtype):
+        with cpu_kernels(device, precision.dtype):
             n_embedded, n_tokens = embed_batches(
                 em.model,
                 em.alphabet,
@@ -336,7 +336,7 @@ def _embed_into(
                 device,
                 writer,
                 progress,
-                compute.context,
+                precision.autocast,
             )
         writer.close()
         work_seconds = time.perf_counter() - t_work

@@ -1,9 +1,10 @@
 """Model and device setup of an embedding run: load the model, record its identity, check the
 options it constrains (layers, pools, contacts, windows), put it on the run's device in the weights
-its arithmetic reads (:mod:`.compute`)."""
+its arithmetic reads (:meth:`rnalm.precision.Precision.prepare`)."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, Union
@@ -14,12 +15,12 @@ from rnalm import shipped
 from rnalm.alphabet import Alphabet
 from rnalm.api import load
 from rnalm.embedding.batching import Preparer, check_long_options
-from rnalm.embedding.compute import Compute
-from rnalm.embedding.metadata import adopt_old_identity, weights_file_sha256
+from rnalm.embedding.metadata import adopt_old_identity, checkpoint_file, weights_file_sha256
 from rnalm.embedding.options import EmbedOptions, resolve_layers
 from rnalm.errors import RnalmError, option
-from rnalm.io.digest import state_sha256
+from rnalm.io.digest import sha256_file, state_sha256
 from rnalm.model import EncoderConfig
+from rnalm.precision import Precision
 
 
 @dataclass
@@ -42,7 +43,7 @@ def setup_model(
     opts: EmbedOptions,
     pools: list[str],
     device: torch.device,
-    compute: Compute,
+    precision: Precision,
     old_meta: dict[str, Any],
 ) -> tuple[EmbedModel, dict[str, Any]]:
     """Load ``model`` (a name or path for :func:`rnalm.load`, or an encoder with its ``alphabet``).
@@ -53,16 +54,21 @@ def setup_model(
     owned = isinstance(model, (str, Path))  # loaded here, so its weights may be changed in place
     if isinstance(model, (str, Path)):
         model_name = str(model)
-        model, alphabet = load(model)
+        with ThreadPoolExecutor(1, thread_name_prefix="rnalm-embed-sha256") as pool:
+            # the file's sha256 is computed while the model loads (a hash and an unpickling, side by side)
+            path = checkpoint_file(model_name)
+            hashed = (path, pool.submit(sha256_file, path).result) if path is not None else None
+            model, alphabet = load(model)
+            file_sha = weights_file_sha256(model, model_name, hashed)
     else:
         if alphabet is None:
             raise TypeError("embed_file: pass the model's alphabet with an in-memory model")
         model_name = opts.model_name or type(model).__name__
-    file_sha = weights_file_sha256(model, model_name)
+        file_sha = weights_file_sha256(model, model_name)
     weights_id = state_sha256(model)  # before the cast: the identity of the weights as stored
     old_meta = adopt_old_identity(old_meta, model, file_sha, weights_id)
     identity = {"model": model_name, "weights_sha256": file_sha, "weights_id": weights_id}
-    model = compute.prepare(model, device, owned)
+    model = precision.prepare(model, device, cast_weights=owned)
     cfg: EncoderConfig = model.config  # type: ignore[assignment]  # every rnalm encoder has one
     if alphabet.max_length is None:  # an in-memory model's bare alphabet: the model's limit applies
         alphabet = alphabet.with_max_length(cfg.max_length)

@@ -41,6 +41,8 @@ class ServeConfig:
     keep_hours: float = 24.0
     redis: Optional[str] = None
     device: Optional[str] = "cpu"
+    #: the ``dtype`` of jobs that name none (``rnalm serve --dtype``; auto, as on the command line)
+    dtype: str = "auto"
     token: Optional[str] = field(default=None, repr=False)
 
     def save(self) -> None:

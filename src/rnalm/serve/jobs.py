@@ -37,9 +37,12 @@ CREATE TABLE IF NOT EXISTS jobs (
     error TEXT,
     worker TEXT,
     heartbeat REAL,
-    attempts INTEGER NOT NULL DEFAULT 0
+    attempts INTEGER NOT NULL DEFAULT 0,
+    precision TEXT
 )
 """
+#: columns added since the first version of the table, added to an older data folder's table on opening
+_ADDED = {"precision": "TEXT"}
 
 
 @dataclass
@@ -59,6 +62,8 @@ class Job:
     worker: Optional[str]
     heartbeat: Optional[float]
     attempts: int
+    #: what the job's models computed in (``bfloat16 (auto: CPU has amx_bf16)``), once it is done
+    precision: Optional[str] = None
 
     def public(self) -> dict[str, Any]:
         """What the API shows: no worker names, no file names."""
@@ -90,6 +95,10 @@ class JobStore:
         try:
             db.execute(f"PRAGMA journal_mode={'DELETE' if shared else 'WAL'}")
             db.execute(_SCHEMA)
+            have = {row["name"] for row in db.execute("PRAGMA table_info(jobs)")}
+            for column, kind in _ADDED.items():
+                if column not in have:
+                    db.execute(f"ALTER TABLE jobs ADD COLUMN {column} {kind}")
         finally:
             db.close()
 
@@ -148,12 +157,12 @@ class JobStore:
         sql = "UPDATE jobs SET heartbeat = ?" + ("" if done is None else ", done = ?")
         return self._run(sql + " WHERE id = ? AND status = ? AND worker = ?", (*args, job_id, RUNNING, worker)) > 0
 
-    def finish(self, job_id: str, worker: str, result: str) -> bool:
+    def finish(self, job_id: str, worker: str, result: str, precision: Optional[str] = None) -> bool:
         return (
             self._run(
-                "UPDATE jobs SET status = ?, result = ?, done = total, finished = ? "
+                "UPDATE jobs SET status = ?, result = ?, precision = ?, done = total, finished = ? "
                 "WHERE id = ? AND status = ? AND worker = ?",
-                (DONE, result, time.time(), job_id, RUNNING, worker),
+                (DONE, result, precision, time.time(), job_id, RUNNING, worker),
             )
             > 0
         )

@@ -10,11 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from rnalm import shipped
+from rnalm.precision import ALIASES, CHOICES
 from rnalm.serve.config import ServeConfig
 from rnalm.serve.inputs import InputError
 
 KINDS = ("predict", "fold", "embed")
-COMMON = ("unknown", "strict", "input_format", "id_column", "seq_column")
+COMMON = ("dtype", "unknown", "strict", "input_format", "id_column", "seq_column")
 TAKES = {
     "predict": ("task", "run", *COMMON),
     "fold": ("method", "model", "long", "max_length", "files", "plots", *COMMON),
@@ -43,6 +44,7 @@ def offered(config: ServeConfig) -> dict[str, Any]:
             "format": ["hdf5", "npy"],
             "long": ["window", "truncate", "error"],
         },
+        "dtype": {"choices": list(CHOICES), "default": config.dtype},
         "limits": vars(config.limits),
     }
 
@@ -90,6 +92,9 @@ def check(kind: str, given: dict[str, Any], config: ServeConfig) -> dict[str, An
             out[k] = _text(k, given[k])
     if "strict" in given:
         out["strict"] = _flag("strict", given["strict"])
+    # the server's default is written into the job, so the job records what it computes in
+    dtype = given.get("dtype", config.dtype)
+    out["dtype"] = _choice("dtype", ALIASES.get(dtype, dtype) if isinstance(dtype, str) else dtype, list(CHOICES))
     if kind == "predict":
         if ("task" in given) == ("run" in given):
             raise InputError(

@@ -5,6 +5,8 @@ Each calls what the matching command calls (``rnalm predict``: the task predicto
 :func:`rnalm.embedding.embed_file`), writes into a staging name and renames it into place, so a
 result is either complete or absent and a re-run after a crash writes the same bytes.
 ``report(n)`` is told the records done; it raises :class:`Stopped` when the job was cancelled.
+Each returns the result file's name and what the models computed in (``dtype`` resolved for the
+worker's device, :meth:`rnalm.precision.Precision.summary`), which the job records.
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ from rnalm.serve.config import ServeConfig
 from rnalm.structure.predict import fold_records
 
 Report = Callable[[int], None]
+#: (the result file's name, what the models computed in)
+Result = tuple[str, str]
+#: the dtype of a job queued before jobs named one: what the command line does by default
+DEFAULT_DTYPE = "auto"
 #: a job's result file, by kind
 RESULTS = {"predict": "predictions.csv", "fold": "structures.zip", "embed": "embeddings.h5"}
 #: a zip's entries carry this time, so the same rows give the same bytes
@@ -75,22 +81,23 @@ class Models:
             raise RnalmError(f"no run named {name!r} is registered on this server; see GET /api/models")
         return self.config.runs[name]
 
-    def task(self, name: str) -> task.TaskPredictor:
-        key = ("task", name)
+    def task(self, name: str, dtype: str) -> task.TaskPredictor:
+        key = ("task", name, dtype)
         if key not in self.loaded:
             quiet = lambda _m: None  # noqa: E731
             if name in self.config.runs:
-                self.loaded[key] = task.from_run(self.run_dir(name), None, self.config.device, quiet)
+                self.loaded[key] = task.from_run(self.run_dir(name), None, self.config.device, quiet, dtype)
             else:
-                self.loaded[key] = task.from_shipped(shipped.task_entry(name), None, self.config.device, quiet)
+                entry = shipped.task_entry(name)
+                self.loaded[key] = task.from_shipped(entry, None, self.config.device, quiet, dtype)
         return self.loaded[key]
 
-    def fold(self, method: str, probabilities: bool) -> folding.FoldPredictor:
-        key = ("fold", method, probabilities)
+    def fold(self, method: str, probabilities: bool, dtype: str) -> folding.FoldPredictor:
+        key = ("fold", method, probabilities, dtype)
         if key not in self.loaded:
             # a built-in predictor by its name; a run offered at start (--run NAME=DIR) by its folder
             model = method if method in ("shipped", "vienna") else self.run_dir(method)
-            self.loaded[key] = folding.choose(model, device=self.config.device, bpp=probabilities)
+            self.loaded[key] = folding.choose(model, device=self.config.device, bpp=probabilities, dtype=dtype)
         return self.loaded[key]
 
     def embedding_model(self, name: Optional[str]) -> str:
@@ -102,8 +109,8 @@ class Models:
         return shipped.ref(entry.name)
 
 
-def predict(models: Models, options: dict, source: Path, out: Path, report: Report) -> str:
-    predictor = models.task(options.get("run") or options["task"])
+def predict(models: Models, options: dict, source: Path, out: Path, report: Report) -> Result:
+    predictor = models.task(options.get("run") or options["task"], options.get("dtype", DEFAULT_DTYPE))
     table = predictor.source(source, _fmt(source), options.get("seq_column"), options.get("id_column"))
     scorer = _Counted(predictor.scorer(options.get("unknown"), bool(options.get("strict")), 64), report)
     final = out / RESULTS["predict"]
@@ -111,7 +118,7 @@ def predict(models: Models, options: dict, source: Path, out: Path, report: Repo
     with open(staged, "w", newline="", encoding="utf-8") as fh:
         write_table(scorer, table, fh, CHUNK, False)  # type: ignore[arg-type]
     _publish(staged, final)
-    return final.name
+    return final.name, predictor.precision.summary()
 
 
 class _Progress:
@@ -125,7 +132,7 @@ class _Progress:
         self.report(self.n)
 
 
-def fold(models: Models, options: dict, source: Path, out: Path, report: Report) -> str:
+def fold(models: Models, options: dict, source: Path, out: Path, report: Report) -> Result:
     files = list(options.get("files") or ("ct", "bpseq", "dbn"))
     records = [
         (r.id, r.seq)
@@ -133,7 +140,7 @@ def fold(models: Models, options: dict, source: Path, out: Path, report: Report)
             iter_records(source, _fmt(source), options.get("id_column"), options.get("seq_column")), source
         )
     ]
-    predictor = models.fold(options.get("method") or "shipped", "npy" in files)
+    predictor = models.fold(options.get("method") or "shipped", "npy" in files, options.get("dtype", DEFAULT_DTYPE))
     work = out / ".fold.partial"
     shutil.rmtree(work, ignore_errors=True)
     fold_records(
@@ -154,7 +161,7 @@ def fold(models: Models, options: dict, source: Path, out: Path, report: Report)
     _zip(work, staged)
     _publish(staged, final)
     shutil.rmtree(work, ignore_errors=True)
-    return final.name
+    return final.name, predictor.precision.summary()
 
 
 def _zip(folder: Path, target: Path) -> None:
@@ -169,7 +176,7 @@ def _zip(folder: Path, target: Path) -> None:
             zf.writestr(info, path.read_bytes())
 
 
-def embed(models: Models, options: dict, source: Path, out: Path, report: Report) -> str:
+def embed(models: Models, options: dict, source: Path, out: Path, report: Report) -> Result:
     storage = options.get("format") or "hdf5"
     opts = EmbedOptions(
         layers=options.get("layers"),
@@ -177,6 +184,7 @@ def embed(models: Models, options: dict, source: Path, out: Path, report: Report
         output_format=storage,
         long=options.get("long") or "window",
         device=models.config.device,
+        dtype=options.get("dtype", DEFAULT_DTYPE),
         unknown=options.get("unknown"),
         input_format=_fmt(source),
         id_column=options.get("id_column"),
@@ -200,10 +208,10 @@ def embed(models: Models, options: dict, source: Path, out: Path, report: Report
         _zip(work, staged)
         _publish(staged, final)
         shutil.rmtree(work, ignore_errors=True)
-    return final.name
+    return final.name, summary.precision
 
 
-RUNNERS: dict[str, Callable[[Models, dict, Path, Path, Report], str]] = {
+RUNNERS: dict[str, Callable[[Models, dict, Path, Path, Report], Result]] = {
     "predict": predict,
     "fold": fold,
     "embed": embed,

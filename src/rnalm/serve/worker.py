@@ -55,7 +55,7 @@ class Worker:
                 raise Stopped(job_id)
 
         try:
-            result = RUNNERS[job.kind](self.models, job.options, folder / job.input, folder, report)
+            result, precision = RUNNERS[job.kind](self.models, job.options, folder / job.input, folder, report)
         except Stopped:
             return
         except RnalmError as exc:
@@ -67,7 +67,7 @@ class Worker:
             return
         finally:
             self.current = None
-        self.store.finish(job_id, self.name, result)
+        self.store.finish(job_id, self.name, result, precision)
 
     def _beat(self) -> None:
         last = time.monotonic()

@@ -1,4 +1,5 @@
-"""--dtype (auto, float32, bfloat16 autocast, float16 on GPU) and the threaded batch loop."""
+"""--dtype in embedding runs (bfloat16 output, metadata, resume) and the threaded batch loop; the
+choice itself (auto, float16 on GPU only, preparing a model) is tested in tests/test_precision.py."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import torch
 from rnalm import precision
 from rnalm.embedding import EmbedOptions, embed_file, embed_records, open_embeddings
 from rnalm.embedding.batching import Preparer, plan_batches
-from rnalm.embedding.compute import resolve_compute
 from rnalm.embedding.loop import Collector, Prefetcher, embed_batches
 from rnalm.embedding.outputs import Assembler
 from rnalm.embedding.plan import rank_work
@@ -23,43 +23,6 @@ CPU = torch.device("cpu")
 
 def with_bf16_units(monkeypatch):
     monkeypatch.setattr(precision, "cpu_flags", lambda: frozenset({"amx_bf16"}))
-
-
-def test_auto_follows_the_cpu_and_float16_needs_a_gpu(monkeypatch):
-    c = resolve_compute("auto", CPU)
-    assert (c.name, c.mode, c.dtype) == ("float32", "float32", torch.float32)
-    assert c.to_dict() == {"dtype": "float32", "dtype_mode": "float32", "dtype_reason": c.reason}
-    with_bf16_units(monkeypatch)
-    c = resolve_compute(None, CPU)
-    assert (c.name, c.mode) == ("bfloat16", "autocast")
-    assert c.summary() == "bfloat16 autocast (auto: CPU has amx_bf16)"
-    assert resolve_compute("fp32", CPU).name == "float32"
-    assert resolve_compute("auto", CPU, previous="float32").summary() == "float32 (auto: as the interrupted run)"
-    with pytest.raises(RnalmError, match="needs a GPU"):
-        resolve_compute("float16", CPU)
-    with pytest.raises(RnalmError, match="must be one of auto, float32, bfloat16, float16"):
-        resolve_compute("int8", CPU)
-
-
-def test_cuda_selection_without_a_gpu_reads_the_device(monkeypatch):
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: True)
-    monkeypatch.setattr(torch.cuda, "get_device_name", lambda *_: "Some GPU")
-    c = resolve_compute("auto", torch.device("cuda"))
-    assert (c.name, c.device_type, c.reason) == ("bfloat16", "cuda", "auto: Some GPU supports bf16")
-    assert resolve_compute("float16", torch.device("cuda")).mode == "cast"
-
-
-def test_prepare_keeps_norms_in_float32_and_leaves_a_passed_model_alone(tiny_rnafm, monkeypatch):
-    model, _ = tiny_rnafm
-    with_bf16_units(monkeypatch)
-    c = resolve_compute("auto", CPU)
-    c.prepare(model, CPU, owned=False)
-    assert {p.dtype for p in model.parameters()} == {torch.float32}
-    c.prepare(model, CPU, owned=True)
-    assert model.layers[0].fc1.weight.dtype == torch.bfloat16
-    assert model.layers[0].final_layer_norm.weight.dtype == torch.float32
-    model.float()
 
 
 def test_bfloat16_output_is_close_to_float32_and_says_how_it_was_made(tmp_path, tiny_dir, monkeypatch):
