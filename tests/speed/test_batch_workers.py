@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 import torch
 
+from rnalm import shipped
 from rnalm.precision import resolve
+from rnalm.predictors import task
 from rnalm.runs.backbones import FrozenFeatures, LMBackbone
 from rnalm.runs.batch_workers import batch_workers, map_batches
 from rnalm.runs.threads import inference_threads
@@ -68,3 +70,14 @@ def test_frozen_features_on_workers_are_the_bytes_of_one_thread(tiny_rnafm, two_
         fp32 = FrozenFeatures(backbone, {"cls", "mean"}, None, batch_size=2)
         fp32.ensure(SEQS)
         assert any(not np.array_equal(fp32.pooled[s], workers[s][0]) for s in SEQS)
+
+
+def test_task_model_batches_on_workers_are_the_bytes_of_one_thread(two_threads, monkeypatch):
+    monkeypatch.setenv(shipped.ENV_DIR, str(shipped.package_root()))
+    model = task.from_shipped(shipped.task_entry("te"), device="cpu", log=lambda _m: None).model
+    seqs = [s.replace("U", "T") for s in SEQS]
+    with inference_threads(1):
+        one = model.raw_outputs(seqs, batch_size=2)
+    model.forget_features()
+    workers = model.raw_outputs(seqs, batch_size=2)
+    assert all(np.array_equal(a, b) for (a, _), (b, _) in zip(one, workers))
