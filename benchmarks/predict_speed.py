@@ -13,10 +13,11 @@ is a fresh process, ``rnalm predict --task TASK -i FILE --dtype D``; reported pe
 
 Also printed: ``rnalm.precision.cpu_report()`` and the peak of a 1024^3 matmul in float32 and
 bfloat16 on torch's threads, measured in the same run, and the machine's load average around
-each command (the cores are shared).
+each command (the cores are shared). ``--busy N`` keeps N processes spinning on the CPU during
+the timed runs (the peak is measured before they start): predict on cores other work shares.
 
     flock /tmp/bench.lock python benchmarks/predict_speed.py \\
-        --input ../shared/data/utr5_te_hek/valid.csv --base /work/main/src --rounds 3
+        --input ../shared/data/utr5_te_hek/valid.csv --base /work/main/src --rounds 3 [--busy 2]
 """
 
 from __future__ import annotations
@@ -63,8 +64,10 @@ def encoder_flops(task: str, tokens_per_record: list[int]) -> float:
     return float(sum(n * (2 * (4 * c * c + 2 * c * f) + 4 * t * c) * t for t in tokens_per_record))
 
 
-def run(src: Path, task: str, inp: Path, out: Path, dtype: str) -> dict:
-    env = {**os.environ, "PYTHONPATH": str(src)}
+def run(src: Path, task: str, inp: Path, out: Path, dtype: str, pycache: Path) -> dict:
+    # both sides read compiled modules from a cache of their own (written by a warm-up run)
+    env = {**os.environ, "PYTHONPATH": str(src), "PYTHONPYCACHEPREFIX": str(pycache)}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     cmd = [sys.executable, "-m", "rnalm", "predict", "--task", task, "-i", str(inp), "-o", str(out)]
     cmd += ["--overwrite", "--dtype", dtype]
     load0 = os.getloadavg()[0]
@@ -101,6 +104,9 @@ def main() -> None:
     p.add_argument("--base", required=True, help="the other checkout's src folder (B)")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--dtypes", nargs="+", default=["float32", "bfloat16"])
+    p.add_argument(
+        "--busy", type=int, default=0, help="processes spinning on the CPU during the runs (shared cores; default 0)"
+    )
     args = p.parse_args()
 
     print(cpu_report())
@@ -111,11 +117,29 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="predict_speed_"))
     got: dict = {}
     outs: dict = {}
+    with open(args.input) as fh:  # warm-up on the first records: compiled-module caches written
+        head = "".join(line for _, line in zip(range(21), fh))
+    (tmp / ("warm" + Path(args.input).suffix)).write_text(head)
+    for i, src in enumerate(sides.values()):
+        run(src, args.task, tmp / ("warm" + Path(args.input).suffix), tmp / "warm.csv", "float32", tmp / f"pyc{i}")
+    spin = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.busy)]
+    if spin:
+        print(f"{len(spin)} busy processes spinning during the runs")
+    try:
+        rounds(args, sides, tmp, got, outs)
+    finally:
+        for proc in spin:
+            proc.kill()
+            proc.wait()
+    report(args, sides, peak, got, outs)
+
+
+def rounds(args: argparse.Namespace, sides: dict, tmp: Path, got: dict, outs: dict) -> None:
     for r in range(args.rounds):
         for dtype in args.dtypes:
             for side, src in sides.items():
                 out = tmp / f"{len(outs)}.csv"
-                res = run(src, args.task, Path(args.input), out, dtype)
+                res = run(src, args.task, Path(args.input), out, dtype, tmp / f"pyc{list(sides).index(side)}")
                 got.setdefault((dtype, side), []).append(res)
                 outs[(dtype, side)] = out
                 print(
@@ -123,6 +147,9 @@ def main() -> None:
                     f"(user {res['user']:.1f}, sys {res['sys']:.1f}), load {res['load']:.1f}",
                     flush=True,
                 )
+
+
+def report(args: argparse.Namespace, sides: dict, peak: dict, got: dict, outs: dict) -> None:
     print(f"\n{'dtype':9s} {'side':32s} {'proc s':>7s} {'wall s':>7s} {'tok/s':>8s} {'% peak':>7s}  (median; min)")
     for dtype in args.dtypes:
         preds, tokens = predictions(outs[(dtype, next(iter(sides)))])
