@@ -121,7 +121,7 @@ def main() -> None:
         head = "".join(line for _, line in zip(range(21), fh))
     (tmp / ("warm" + Path(args.input).suffix)).write_text(head)
     for i, src in enumerate(sides.values()):
-        run(src, args.task, tmp / ("warm" + Path(args.input).suffix), tmp / "warm.csv", "float32", tmp / f"pyc{i}")
+        run(src, args.task, tmp / ("warm" + Path(args.input).suffix), tmp / "warm_out.csv", "float32", tmp / f"pyc{i}")
     spin = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.busy)]
     if spin:
         print(f"{len(spin)} busy processes spinning during the runs")
