@@ -15,7 +15,7 @@ without gradients (:class:`LMBackbone` with ``frozen=True``).
 from __future__ import annotations
 
 import contextlib
-from typing import Iterable, Optional, Sequence, cast
+from typing import Iterable, Iterator, Optional, Sequence, cast
 
 import numpy as np
 import torch
@@ -24,6 +24,7 @@ from torch import nn
 from rnalm.alphabet import Alphabet
 from rnalm.model.encoder import RNAEncoder
 from rnalm.precision import Precision
+from rnalm.runs.batch_workers import batch_workers, map_batches
 from rnalm.runs.config import LoraSettings
 from rnalm.runs.embedding_cache import EmbeddingCache
 from rnalm.runs.errors import ConfigError
@@ -194,35 +195,41 @@ class FrozenFeatures:
         needs = {"cls", "mean"} | ({"tokens"} if want_tokens else set())
         if not self.backbone.alphabet.prepend_bos:
             needs.discard("cls")
-        it = range(0, len(todo), self.batch_size)
+        device = next(self.backbone.parameters()).device
+        chunks = [todo[i : i + self.batch_size] for i in range(0, len(todo), self.batch_size)]
+        autocast = self.precision.autocast if self.precision is not None else contextlib.nullcontext
+
+        @contextlib.contextmanager
+        def inference() -> Iterator[None]:
+            with torch.no_grad(), autocast():
+                yield
+
+        def features(chunk: list[str]) -> dict[str, torch.Tensor]:
+            return {
+                k: v.float().cpu() for k, v in self.backbone(self.backbone.tokenize(chunk).to(device), needs).items()
+            }
+
+        done: Iterable = map_batches(features, chunks, batch_workers(device, len(chunks)), inference)
         if self.progress:
             from tqdm import tqdm
 
-            it = tqdm(it, desc="embedding (frozen backbone)", unit="batch")
-        autocast = self.precision.autocast() if self.precision is not None else contextlib.nullcontext()
-        with torch.no_grad(), autocast:
-            for i in it:
-                chunk = todo[i : i + self.batch_size]
-                device = next(self.backbone.parameters()).device
-                feats = {
-                    k: v.float().cpu()
-                    for k, v in self.backbone(self.backbone.tokenize(chunk).to(device), needs).items()
-                }
-                d = self.backbone.dim
-                cls = feats["cls"] if "cls" in feats else torch.zeros(len(chunk), d)
-                pooled = torch.stack([cls, feats["mean"]], 1).numpy()
-                for j, s in enumerate(chunk):
-                    self.pooled[s] = pooled[j]
+            done = tqdm(done, desc="embedding (frozen backbone)", unit="batch", total=len(chunks))
+        for chunk, feats in zip(chunks, done):
+            d = self.backbone.dim
+            cls = feats["cls"] if "cls" in feats else torch.zeros(len(chunk), d)
+            pooled = torch.stack([cls, feats["mean"]], 1).numpy()
+            for j, s in enumerate(chunk):
+                self.pooled[s] = pooled[j]
+                if self.cache is not None:
+                    self.cache.put(s, "pooled", pooled[j])
+                if want_tokens:
+                    n = len(s)
+                    tok = feats["tokens"][j, :n].to(torch.float16).numpy()
                     if self.cache is not None:
-                        self.cache.put(s, "pooled", pooled[j])
-                    if want_tokens:
-                        n = len(s)
-                        tok = feats["tokens"][j, :n].to(torch.float16).numpy()
-                        if self.cache is not None:
-                            self.cache.put(s, "tokens", tok)
-                        else:
-                            self.tokens[s] = tok
-                self.computed += len(chunk)
+                        self.cache.put(s, "tokens", tok)
+                    else:
+                        self.tokens[s] = tok
+            self.computed += len(chunk)
 
     def _tok_cached(self, s: str) -> bool:
         return self.cache is not None and self.cache._path(s, "tokens").is_file()

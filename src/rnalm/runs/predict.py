@@ -12,8 +12,9 @@ predictions are called (:mod:`rnalm.runs.prediction_columns`); files are read an
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
-from typing import Callable, Optional, Sequence
+from typing import Callable, Iterator, Optional, Sequence
 
 import numpy as np
 import torch
@@ -28,6 +29,7 @@ from rnalm.model.encoder import RNAEncoder
 from rnalm.precision import Precision
 from rnalm.precision import resolve as resolve_precision
 from rnalm.runs.backbones import FrozenFeatures, LMBackbone
+from rnalm.runs.batch_workers import batch_workers, map_batches
 from rnalm.runs.builder import build_model
 from rnalm.runs.config import FinetuneConfig, expand_path
 from rnalm.runs.config_file import load_finetune_config
@@ -219,15 +221,22 @@ class Predictor:
                 ds = SeqDataset(seqs)
                 collate = make_collate(ds, source)
                 order = np.argsort([len(s) for s in seqs], kind="stable")  # less padding; heads are padding-invariant
-                outs = []
-                with torch.no_grad(), self.precision.autocast():
-                    for i in range(0, len(seqs), batch_size):
-                        batch, _ = collate(order[i : i + batch_size].tolist())
-                        outs.append(model(to_device(batch, self.device)).float().cpu())
+                batches = [order[i : i + batch_size].tolist() for i in range(0, len(seqs), batch_size)]
+
+                def run(idx: list[int], model=model, collate=collate) -> torch.Tensor:
+                    return model(to_device(collate(idx)[0], self.device)).float().cpu()
+
+                workers = batch_workers(self.device, len(batches))
+                outs = list(map_batches(run, batches, workers, self._inference))
                 outputs = np.empty((len(seqs), outs[0].shape[1]), dtype=np.float32)
                 outputs[order] = torch.cat(outs).numpy()
             per_model.append((outputs, state))
         return per_model
+
+    @contextlib.contextmanager
+    def _inference(self) -> Iterator[None]:
+        with torch.no_grad(), self.precision.autocast():
+            yield
 
     def _combine(self, per_model: list) -> dict[str, np.ndarray]:
         if len(per_model) == 1:
