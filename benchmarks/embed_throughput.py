@@ -295,22 +295,6 @@ def _sync(device) -> None:
         torch.cuda.synchronize()
 
 
-def matmul_peak(device, dtype=torch.float32, n=1024, reps=10) -> float:
-    """FLOP/s of the best of ``reps`` ``n``^3 matrix products in ``dtype`` (the peak a row is a fraction of)."""
-    a = torch.randn(n, n, device=device).to(dtype)
-    b = torch.randn(n, n, device=device).to(dtype)
-    for _ in range(3):
-        a @ b
-    _sync(device)
-    best = float("inf")
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        a @ b
-        _sync(device)
-        best = min(best, time.perf_counter() - t0)
-    return 2 * n**3 / best
-
-
 def useful_flops(seqs, layers, d=640, f=5120) -> float:
     """Linear layers (2 FLOPs per weight per token) and attention (QK^T and PV) of the real tokens."""
     total = 0.0
@@ -419,6 +403,8 @@ def dtypes_for(device: str, cpu_bf16: bool) -> list[str]:
 
 def bench_device(device: str, dtypes, seqs, layers, workdir: Path, tokens_per_batch: int, args) -> dict:
     """Every row on ``device``, interleaved: each round runs every system once, in the same order."""
+    from rnalm.precision import matmul_peak
+
     fm_model, fm_alphabet = build_rnafm(layers, seed=0)
     pth = workdir / "RNA-FM_random.pth"
     save_published_pth(fm_model, pth, layers)
@@ -427,7 +413,7 @@ def bench_device(device: str, dtypes, seqs, layers, workdir: Path, tokens_per_ba
     model.to(device)
     fasta = workdir / "in.fa"
     fasta.write_text("".join(f">{r}\n{s}\n" for r, s in seqs))
-    peaks = {d: matmul_peak(device, getattr(torch, d)) for d in ("float32", "bfloat16")}
+    peaks = {d: matmul_peak(getattr(torch, d), device) for d in ("float32", "bfloat16")}
     print(
         f"{device}: 1024^3 matmul peak fp32 {peaks['float32'] / 1e9:,.0f} GFLOP/s, bf16 "
         f"{peaks['bfloat16'] / 1e9:,.0f} GFLOP/s",
@@ -500,7 +486,7 @@ def bench_device(device: str, dtypes, seqs, layers, workdir: Path, tokens_per_ba
             )
     # measured again after the rows: one burst of ten products is easily caught by another process's
     # work on a shared machine, and a depressed peak would flatter every fraction of it
-    again = {d: matmul_peak(device, getattr(torch, d)) for d in ("float32", "bfloat16")}
+    again = {d: matmul_peak(getattr(torch, d), device) for d in ("float32", "bfloat16")}
     print(
         f"{device}: peak again fp32 {again['float32'] / 1e9:,.0f}, bf16 {again['bfloat16'] / 1e9:,.0f} GFLOP/s "
         f"(the higher of the two is used)",

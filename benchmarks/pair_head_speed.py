@@ -17,20 +17,8 @@ import time
 
 import torch
 
-from rnalm.precision import cpu_report
+from rnalm.precision import cpu_report, matmul_peak
 from rnalm.runs.pairwise_head import PairwiseHead, PairwiseHeadConfig
-
-
-def matmul_gflops(dtype: torch.dtype, n: int = 1024, reps: int = 10) -> float:
-    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
-    for _ in range(3):
-        a @ b
-    best = float("inf")
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        a @ b
-        best = min(best, time.perf_counter() - t0)
-    return 2 * n**3 / best / 1e9
 
 
 def main() -> None:
@@ -43,7 +31,7 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     print(cpu_report())
-    peak = {"float32": matmul_gflops(torch.float32), "bfloat16": matmul_gflops(torch.bfloat16)}
+    peak = {"float32": matmul_peak(torch.float32) / 1e9, "bfloat16": matmul_peak(torch.bfloat16) / 1e9}
     fp32, bf16 = peak["float32"], peak["bfloat16"]
     print(f"threads {args.threads}; 1024^3 matmul peak: fp32 {fp32:.0f}, bf16 {bf16:.0f} GFLOP/s")
     torch.manual_seed(args.seed)

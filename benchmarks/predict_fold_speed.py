@@ -28,21 +28,9 @@ from pathlib import Path
 
 import torch
 
-from rnalm.precision import cpu_report
+from rnalm.precision import cpu_report, matmul_peak
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def matmul_gflops(dtype: torch.dtype, n: int = 1024, reps: int = 10) -> float:
-    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
-    for _ in range(3):
-        a @ b
-    best = float("inf")
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        a @ b
-        best = min(best, time.perf_counter() - t0)
-    return 2 * n**3 / best / 1e9
 
 
 def timed(cmd: list[str], src: Path, env_extra: dict | None = None) -> dict:
@@ -222,7 +210,7 @@ def main() -> None:
     ap.add_argument("--tasks", nargs="*", default=["te", "halflife", "ires", "family"], help="for --accuracy")
     args = ap.parse_args()
     print(cpu_report())
-    fp32, bf16 = matmul_gflops(torch.float32), matmul_gflops(torch.bfloat16)
+    fp32, bf16 = matmul_peak(torch.float32) / 1e9, matmul_peak(torch.bfloat16) / 1e9
     print(
         f"torch threads {torch.get_num_threads()}; 1024^3 matmul peak: fp32 {fp32:.0f} GFLOP/s, bf16 {bf16:.0f} GFLOP/s"
     )

@@ -36,22 +36,10 @@ from pathlib import Path
 
 import torch
 
-from rnalm.precision import cpu_report
+from rnalm.precision import cpu_report, matmul_peak
 
 ROOT = Path(__file__).resolve().parents[1]
 CLOSING = re.compile(r"(\d+) records? in [\d.]+ s \(([\d.]+) records/s\)")
-
-
-def matmul_gflops(dtype: torch.dtype, n: int = 1024, reps: int = 10) -> float:
-    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
-    for _ in range(3):
-        a @ b
-    best = float("inf")
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        a @ b
-        best = min(best, time.perf_counter() - t0)
-    return 2 * n**3 / best / 1e9
 
 
 def encoder_flops(task: str, tokens_per_record: list[int]) -> float:
@@ -111,7 +99,7 @@ def main() -> None:
 
     print(cpu_report())
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, load {os.getloadavg()}")
-    peak = {"float32": matmul_gflops(torch.float32), "bfloat16": matmul_gflops(torch.bfloat16)}
+    peak = {"float32": matmul_peak(torch.float32) / 1e9, "bfloat16": matmul_peak(torch.bfloat16) / 1e9}
     print(f"peak 1024^3 matmul: float32 {peak['float32']:.0f} GFLOP/s, bfloat16 {peak['bfloat16']:.0f} GFLOP/s")
     sides = {"A (this tree)": ROOT / "src", f"B ({args.base})": Path(args.base)}
     tmp = Path(tempfile.mkdtemp(prefix="predict_speed_"))

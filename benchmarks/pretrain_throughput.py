@@ -30,21 +30,8 @@ import torch.nn.functional as F
 from rnalm.model import EncoderConfig, RNAEncoder
 from rnalm.models import get_alphabet
 from rnalm.numerics import reproducible
-from rnalm.precision import cpu_report, resolve
+from rnalm.precision import cpu_report, matmul_peak, resolve
 from rnalm.pretrain.masking import IGNORE_INDEX, mask_tokens
-
-
-def matmul_peak(dtype: torch.dtype, n: int = 1024, reps: int = 20) -> float:
-    """FLOP/s of a ``n``^3 matrix product in ``dtype``: the best of ``reps`` timed products."""
-    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
-    for _ in range(3):
-        torch.mm(a, b)
-    best = float("inf")
-    for _ in range(reps):
-        t = time.perf_counter()
-        torch.mm(a, b)
-        best = min(best, time.perf_counter() - t)
-    return 2 * n**3 / best
 
 
 def step_flops(cfg: EncoderConfig, tokens: int, seq_len: int) -> float:
@@ -150,9 +137,9 @@ def main() -> None:
         contenders["rnalm bf16"] = (ours, bf16.autocast, "bf16")
     print(cpu_report())
     print(f"bf16 here: {resolve('auto', 'cpu').summary()}")
-    peaks = {"fp32": matmul_peak(torch.float32)}
+    peaks = {"fp32": matmul_peak(torch.float32, reps=20)}
     if not args.no_bf16:
-        peaks["bf16"] = matmul_peak(torch.bfloat16)
+        peaks["bf16"] = matmul_peak(torch.bfloat16, reps=20)
     print(
         f"threads={torch.get_num_threads()} size={args.layers}x{args.dim} heads={args.heads} "
         f"batch={args.batch} lengths {args.min_len}-{args.max_len} steps={args.steps} rounds={args.rounds} "

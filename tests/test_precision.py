@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -105,3 +107,10 @@ def test_prepare_keeps_norms_in_float32_and_can_leave_the_weights_alone(tiny_rna
     assert {q.dtype for q in model.parameters()} == {torch.float32}
     with precision.Precision("float16", "asked", "cuda").autocast():
         assert (torch.randn(2, 2) @ torch.randn(2, 2)).dtype == torch.float32  # cast, not autocast
+
+
+def test_matmul_peak_is_the_rate_of_the_fastest_product():
+    peak = precision.matmul_peak(torch.float32, n=64, reps=3)
+    assert math.isfinite(peak) and peak > 0
+    # a 64^3 product is 524,288 FLOP: faster than a microsecond would be past any CPU here
+    assert peak < 2 * 64**3 / 1e-7

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import platform
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -71,6 +72,31 @@ def cpu_report() -> str:
     have = [f for f in REPORTED_CPU_FLAGS if f in flags]
     missing = [f for f in REPORTED_CPU_FLAGS if f not in flags]
     return f"CPU: {cpu_model()}; flags: {' '.join(have) or 'none of interest'}; lacks: {' '.join(missing) or '-'}"
+
+
+def matmul_peak(
+    dtype: torch.dtype = torch.float32, device: "str | torch.device" = "cpu", n: int = 1024, reps: int = 10
+) -> float:
+    """FLOP/s of the best of ``reps`` ``n``^3 matrix products in ``dtype`` on ``device``: the peak a
+    benchmark reports its rows as fractions of, measured in the same run because shared machines
+    and CPUs of one kind differ (AMX makes bf16 several times fp32's rate; a busy core halves both)."""
+    dev = torch.device(device)
+
+    def product() -> None:
+        a @ b
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+
+    a = torch.randn(n, n, device=dev).to(dtype)
+    b = torch.randn(n, n, device=dev).to(dtype)
+    for _ in range(3):
+        product()
+    best = float("inf")
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        product()
+        best = min(best, time.perf_counter() - t0)
+    return 2 * n**3 / best
 
 
 def fast_bf16(device: torch.device) -> tuple[bool, str]:
@@ -181,5 +207,6 @@ __all__ = [
     "cpu_model",
     "cpu_report",
     "fast_bf16",
+    "matmul_peak",
     "resolve",
 ]
