@@ -5,11 +5,12 @@ The run directory it writes is laid out as :mod:`rnalm.runs.rundir` describes.
 
 from __future__ import annotations
 
+import copy
 import csv
 import json
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Collection, Optional, Sequence
 
@@ -31,6 +32,8 @@ from rnalm.finetune.decision import decision_summary, write_cv_decision
 from rnalm.finetune.evaluation import (
     fold_summaries,
     pooled_metrics,
+    prediction_rows,
+    split_metrics,
     write_predictions,
 )
 from rnalm.finetune.one_model import train_one
@@ -38,6 +41,7 @@ from rnalm.finetune.run_splits import cv_folds, fold_splits, groups, holdout_spl
 from rnalm.io.jsonfile import write_json
 from rnalm.io.output_guard import OutputKind, input_inside, is_empty_dir, output_lock, write_marker
 from rnalm.io.progress import wanted
+from rnalm.metrics import summarize_folds
 from rnalm.numerics import current, reproducible
 from rnalm.precision import Precision, resolve
 from rnalm.runs import plots
@@ -48,11 +52,13 @@ from rnalm.runs.config_file import load_finetune_config
 from rnalm.runs.embedding_cache import EmbeddingCache, default_cache_dir, embedding_cache_id
 from rnalm.runs.errors import ConfigError, RunDirError
 from rnalm.runs.model import run_device
+from rnalm.runs.predict import Predictor
 from rnalm.runs.rundir import (
     CONFIG_FILE,
     INFO_FILE,
     METRICS_FILE,
     PREDICTIONS_FILE,
+    RunDir,
 )
 from rnalm.runs.tasks import get_task
 from rnalm.structure.bpp import PairProbabilities
@@ -304,6 +310,8 @@ def _finetune(
         log(note)
     if cfg.cv.folds >= 2:
         metrics = _run_cv(ctx, splits, info, resume)
+    elif cfg.train.members > 1:
+        metrics = _run_members(ctx, splits, info, resume)
     else:
         metrics = _run_holdout(ctx, splits, info, resume)
     metrics["notes"] = bundle.notes
@@ -327,6 +335,48 @@ def _run_holdout(ctx: Context, splits: dict[str, Split], info: dict, resume: boo
                 + ", ".join(f"{k}={v:.4f}" for k, v in result[name].items() if isinstance(v, float) and k != "n")
             )
     return result
+
+
+def _run_members(ctx: Context, splits: dict[str, Split], info: dict, resume: bool) -> dict:
+    """An ensemble on one split: ``train.members`` models that differ only in their seed (initial
+    weights, batch order), each in ``member_<i>/``; the run's figures are the ensemble's, computed
+    by :class:`~rnalm.runs.predict.Predictor` exactly as ``rnalm predict`` will combine them."""
+    cfg = ctx.cfg
+    train, valid, note = holdout_splits(ctx, splits)  # drawn by train.seed, shared by every member
+    if note:
+        info["valid_split"] = note
+    n = cfg.train.members
+    write_json(ctx.run_dir / INFO_FILE, {**info, "folds": None, "members": list(range(n))})
+    per_member = []
+    for i in range(n):
+        member_dir = RunDir(ctx.run_dir).member(i).path
+        if resume and (member_dir / METRICS_FILE).is_file():
+            result = json.loads((member_dir / METRICS_FILE).read_text())
+            ctx.log(f"member {i}: already complete")
+        else:
+            member_cfg = copy.deepcopy(cfg)
+            member_cfg.train.seed = cfg.train.seed + i
+            ctx.log(f"member {i + 1}/{n}: seed {member_cfg.train.seed}")
+            result, _ = train_one(
+                replace(ctx, cfg=member_cfg), train, valid, splits.get("test"), member_dir, None, resume
+            )
+        per_member.append({"member": i, "seed": cfg.train.seed + i, **result})
+    predictor = Predictor(ctx.run_dir, log=lambda _m: None, device=str(ctx.device), dtype=ctx.precision.name)
+    state = predictor.states[0]
+    out: dict[str, Any] = {"task": cfg.task, "metric": per_member[0]["metric"], "members": per_member}
+    rows: list[dict] = []
+    for sp in (s for s in (valid, splits.get("test")) if s is not None):
+        outputs = ctx.task.combine([o for o, _ in predictor.raw_outputs(sp.seqs, cfg.train.eval_batch_size)])
+        out[sp.name] = split_metrics(ctx, sp, outputs, state)
+        out[f"n_{sp.name}"] = len(sp.seqs)
+        out[f"members_{sp.name}"] = summarize_folds([m[sp.name] for m in per_member])
+        rows += prediction_rows(ctx, sp, outputs, state, None)
+        ctx.log(
+            f"{sp.name} (ensemble of {n}): "
+            + ", ".join(f"{k}={v:.4f}" for k, v in out[sp.name].items() if isinstance(v, float))
+        )
+    write_predictions(ctx.run_dir / PREDICTIONS_FILE, rows)
+    return out
 
 
 def _run_cv(ctx: Context, splits: dict[str, Split], info: dict, resume: bool) -> dict:

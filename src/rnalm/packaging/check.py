@@ -24,7 +24,6 @@ import math
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
-import numpy as np
 import torch
 
 from rnalm import shipped
@@ -34,7 +33,6 @@ from rnalm.pretrain.config import ObjectiveConfig, OptimConfig, PretrainConfig
 from rnalm.pretrain.data import Example
 from rnalm.pretrain.objective import evaluate as evaluate_mlm
 from rnalm.runs.table import Records
-from rnalm.runs.tasks import ClassificationTask
 from rnalm.shipped import Entry, ShippedModelError
 from rnalm.structure.metrics import evaluate as evaluate_pairs
 from rnalm.structure.pairs import dot_bracket_to_pairs
@@ -106,12 +104,7 @@ def task_metrics(
     per_model = pred.raw_outputs(seqs)
     state = per_model[0][1]
     targets = pred.task.targets(recs, state)
-    if len(per_model) == 1:
-        outputs = per_model[0][0]
-    elif isinstance(pred.task, ClassificationTask):  # mean probabilities -> log-probabilities keep argmax and ranks
-        outputs = np.log(np.mean([pred.task.probabilities(o) for o, _ in per_model], axis=0) + 1e-12)
-    else:
-        outputs = np.mean([o for o, _ in per_model], axis=0)
+    outputs = per_model[0][0] if len(per_model) == 1 else pred.task.combine([o for o, _ in per_model])
     return {k: v for k, v in pred.task.metrics(targets, outputs, state).items()}
 
 

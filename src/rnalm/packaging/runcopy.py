@@ -19,6 +19,7 @@ from rnalm.io.jsonfile import write_json
 from rnalm.packaging.files import store_float16
 from rnalm.packaging.options import WEIGHT_FILES, Options
 from rnalm.runs.feature_file import header_path
+from rnalm.runs.rundir import RunDir
 from rnalm.shipped import ShippedModelError
 
 
@@ -51,8 +52,10 @@ def _copy_fold(src: Path, dst: Path, d: str, info: dict, opts: Options) -> list[
 
 
 def model_dirs(info: dict) -> list[str]:
-    """The folders of a run that hold a model: one per fold of a CV run, else the run itself ("")."""
-    return [f"fold_{i}" for i in info["folds"]] if info.get("folds") else [""]
+    """The folders of a run that hold a model: one per fold of a CV run or member of an ensemble,
+    else the run itself ("")."""
+    dirs = RunDir(Path(".")).model_dirs(info)
+    return [d.path.name if d.path != Path(".") else "" for d in dirs]
 
 
 def copy_run(source: Path, dest: Path, info: dict, opts: Options, backbone_name: Optional[str]) -> list[str]:

@@ -229,6 +229,10 @@ class TrainConfig:
     metric: str = "auto"
     logging_steps: int = 10
     seed: int = 42
+    #: train this many models on the same split (initial weights and batch order from seeds
+    #: ``seed``, ``seed + 1``, ...; the hold-out still drawn by ``seed``) and predict with their
+    #: mean (class probabilities averaged), as a cross-validated run does with its fold models.
+    members: int = 1
     deterministic: bool = True
     #: torch CPU threads (None = torch's default).
     threads: Optional[int] = None
@@ -252,6 +256,7 @@ class TrainConfig:
         _int("train.patience", self.patience, 0)
         _int("train.logging_steps", self.logging_steps, 1)
         _int("train.seed", self.seed, 0)
+        _int("train.members", self.members, 1)
         _positive("train.lr", self.lr)
         if self.backbone_lr is not None:
             _positive("train.backbone_lr", self.backbone_lr)
@@ -350,6 +355,16 @@ class FinetuneConfig:
             section.validate()
         if self.cv.folds >= 2 and self.data.valid:
             raise ConfigError("cv.folds and data.valid exclude each other: cross-validation splits data.train itself")
+        if self.train.members > 1 and self.cv.folds >= 2:
+            raise ConfigError(
+                f"train.members={self.train.members} and cv.folds={self.cv.folds} exclude each other: "
+                f"a cross-validated run already predicts with the mean of its fold models"
+            )
+        if self.train.members > 1 and self.task == "structure":
+            raise ConfigError(
+                f"train.members={self.train.members}: ensembles of structure models are not supported; "
+                f"train.members applies to regression and classification"
+            )
         if self.backbone.kind != "lm" and self.backbone.mode != "frozen":
             raise ConfigError(
                 f"backbone.mode={self.backbone.mode!r} needs a language model; backbone.name is {self.backbone.name!r}"

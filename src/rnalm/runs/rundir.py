@@ -18,6 +18,10 @@ Layout::
 With ``cv.folds = k`` each fold gets a ``fold_<i>/`` directory with that layout, and the top level
 holds out-of-fold ``predictions.csv`` and ``metrics.json`` with every fold's figures and their mean
 ± standard deviation; ``run_info.json`` then lists the folds that were run (``folds``).
+
+With ``train.members = n`` (an ensemble on one split) each member gets a ``member_<i>/`` directory
+with that layout, and the top level holds the ensemble's ``predictions.csv`` and ``metrics.json``
+(the members' figures beside it); ``run_info.json`` lists the members (``members``).
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ METRICS_FILE = "metrics.json"
 PREDICTIONS_FILE = "predictions.csv"
 CHECKPOINT_PREFIX = "checkpoint-"
 FOLD_PREFIX = "fold_"
+MEMBER_PREFIX = "member_"
 
 
 @dataclass(frozen=True)
@@ -88,6 +93,9 @@ class RunDir:
     def fold(self, i: int) -> "RunDir":
         return RunDir(self.path / f"{FOLD_PREFIX}{i}")
 
+    def member(self, i: int) -> "RunDir":
+        return RunDir(self.path / f"{MEMBER_PREFIX}{i}")
+
     def has_config(self) -> bool:
         """Holds the run's config: a run directory (finished or not)."""
         return self.config.is_file()
@@ -100,9 +108,13 @@ class RunDir:
         return read_json_object(self.info)
 
     def model_dirs(self, info: dict[str, Any]) -> list["RunDir"]:
-        """Where the run's trained models are: one per fold of a cross-validated run, else the run itself."""
-        folds = info.get("folds")
-        return [self.fold(i) for i in folds] if folds else [self]
+        """Where the run's trained models are: one per fold of a cross-validated run, one per member of
+        an ensemble, else the run itself."""
+        if info.get("folds"):
+            return [self.fold(i) for i in info["folds"]]
+        if info.get("members"):
+            return [self.member(i) for i in info["members"]]
+        return [self]
 
 
 __all__ = [
@@ -110,6 +122,7 @@ __all__ = [
     "CONFIG_FILE",
     "FEATURE_MODEL_FILE",
     "FOLD_PREFIX",
+    "MEMBER_PREFIX",
     "INFO_FILE",
     "LABEL_FILE",
     "METRICS_FILE",

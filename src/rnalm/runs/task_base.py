@@ -86,6 +86,11 @@ class Task:
         """Metrics from model-space targets and raw outputs, reported in label space."""
         raise NotImplementedError
 
+    def combine(self, outputs: Sequence[np.ndarray]) -> np.ndarray:
+        """The raw outputs of several models of one run (its folds or members, trained on the same
+        label state) as one model's: their mean."""
+        return np.mean(np.stack([np.asarray(o, dtype=np.float64) for o in outputs]), axis=0)
+
     def decode(self, outputs: np.ndarray, state: LabelState) -> dict[str, np.ndarray]:
         """Columns for predictions.csv from raw outputs (``prediction`` always present)."""
         raise NotImplementedError

@@ -178,6 +178,11 @@ class ClassificationTask(Task):
     def label_values(self, targets: np.ndarray, state: LabelState) -> np.ndarray:
         return np.asarray(state.classes, dtype=object)[np.asarray(targets, dtype=np.int64)]
 
+    def combine(self, outputs: Sequence[np.ndarray]) -> np.ndarray:
+        """Class probabilities averaged, as log-probabilities (their softmax is that mean exactly)."""
+        mean = np.mean(np.stack([self.probabilities(o) for o in outputs]), axis=0)
+        return np.log(np.maximum(mean, np.finfo(np.float64).tiny))
+
     def decode(self, outputs: np.ndarray, state: LabelState) -> dict[str, np.ndarray]:
         probs = self.probabilities(outputs)
         cols = {"prediction": np.asarray(state.classes, dtype=object)[probs.argmax(1)]}
