@@ -85,3 +85,16 @@ def test_shipped_model_matches_card_and_reproduces_check_metric(entry):
     assert entry.check["metric"] in results
     for metric, (recorded, value) in results.items():  # the check metric and every other recorded number
         assert value == pytest.approx(recorded, abs=1e-4), f"{entry.name}: {metric}"
+
+
+@pytest.mark.parametrize("entry", [e for e in ENTRIES if e.kind != "backbone"], ids=lambda e: e.name)
+def test_each_task_card_names_its_published_anchors(entry):
+    """The held-out test figures are measured elsewhere: every task and structure card says which
+    published figures anchor its task, and that rnalm's own test figures are not on the card."""
+    from rnalm.packaging.anchors import HEADING, STATEMENT, anchor_section
+
+    card = entry.card.read_text()
+    assert HEADING in card and STATEMENT in card, f"{entry.name}: run python -m rnalm.packaging --update-anchors"
+    assert anchor_section(entry.task) in card, f"{entry.name}: the anchors section is out of date"
+    assert "rnalm's own figures on those tests are measured elsewhere" in card
+    assert card.index(HEADING) < card.index("## Model")

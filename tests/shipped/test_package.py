@@ -33,6 +33,7 @@ def test_cards_record_data_command_steps_metrics_and_licence(shipped_root):
         te.files["model.safetensors"],
     ):
         assert text in card, text
+    assert "## Published anchors (held-out tests, not measured here)" in card and "LAMAR 0.671" in card
     ires = shipped.get("ires", folder=shipped_root)  # by alias
     assert ires.dtype == "float16" and "float32 weights of the run give" in ires.card.read_text()
     from safetensors import safe_open
@@ -188,4 +189,113 @@ def test_baselines_are_paired_on_the_validation_rows_and_shown_on_the_card(shipp
             Options(**opts, baselines=(("onehot", baseline("other", 0.0, drop_row=True)),)),
             root,
             log=lambda _m: None,
+        )
+
+
+# ---------------------------------------------------------------------- --previous: a baseline and a gate
+def _better_and_worse(run, dest):
+    """``run`` and a copy with its output layer negated (its correlations too), the better one first."""
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    shutil.copytree(run, dest)
+    state = load_file(str(dest / "model.safetensors"))
+    out = {k for k, v in state.items() if v.ndim >= 1 and v.shape[0] == 1}  # the (1, hidden) weight and its bias
+    assert len(out) == 2, sorted((k, tuple(v.shape)) for k, v in state.items())
+    save_file({k: (-v if k in out else v) for k, v in state.items()}, str(dest / "model.safetensors"))
+    metrics = json.loads((dest / "metrics.json").read_text())
+    for k in ("spearman", "pearson"):
+        metrics["valid"][k] = -metrics["valid"][k]
+    (dest / "metrics.json").write_text(json.dumps(metrics))
+    return (run, dest) if metrics["valid"]["spearman"] < 0 else (dest, run)
+
+
+def _release(shipped_root, tmp_path, name: str):
+    """A copy of the session's shipped folder, as an earlier release would hold it."""
+    import shutil
+
+    root = tmp_path / name
+    shutil.copytree(shipped_root, root)
+    return root
+
+
+OPTS = dict(name="tiny-te", task="te", data_licence="x", backbone="tiny-bb", check_size=8)
+
+
+def test_previous_shipped_model_beaten_is_listed_on_the_card_and_in_the_manifest(shipped_root, tiny_models, tmp_path):
+    from rnalm.metrics import greater_is_better
+    from rnalm.packaging import Options, package
+
+    old = _release(shipped_root, tmp_path, "old")
+    better, worse = _better_and_worse(tiny_models["te"], tmp_path / "negated")
+    package(worse, Options(**OPTS, recompute_valid=False), old, log=lambda _m: None)
+    root = _release(shipped_root, tmp_path, "new")
+    entry = package(
+        better,
+        Options(**OPTS, baselines=(("onehot", str(worse)),), previous=str(old / "tiny-te")),
+        root,
+        log=lambda _m: None,
+    )
+    rows = entry.baselines
+    assert [b["name"] for b in rows][0] == "onehot"  # the recipe's one-hot baseline stays first
+    prev = rows[-1]
+    date = shipped.get("tiny-te", folder=old).raw["packaged"]
+    assert prev["name"] == f"previous shipped model (tiny-te, packaged {date})" and prev["beaten"] is True
+    assert prev["metric"] == entry.metric["name"] == "spearman" and prev["n"] == entry.metric["n"]
+    assert prev["value"] == pytest.approx(-prev["this_model"], abs=1e-6)  # the same rows, the output negated
+    assert prev["this_model"] == pytest.approx(entry.metric["recomputed"])
+    assert greater_is_better("spearman") and entry.metric["value"] > prev["value"]
+    card = entry.card.read_text()
+    assert f"| previous shipped model (tiny-te, packaged {date}) | `" in card
+    assert f"| {prev['value']:.4f} | yes |" in card
+
+
+def test_previous_shipped_model_not_beaten_refuses_and_keeps_the_old_entry(shipped_root, tiny_models, tmp_path):
+    from rnalm.packaging import Options, main, package
+
+    old = _release(shipped_root, tmp_path, "old")  # the same model: a tie does not beat it
+    root = _release(shipped_root, tmp_path, "new")
+    before = {p: p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    with pytest.raises(shipped.ShippedModelError) as err:
+        package(tiny_models["te"], Options(**OPTS, previous=str(old / "tiny-te")), root, log=lambda _m: None)
+    msg = str(err.value)
+    assert "does not beat the previous shipped model tiny-te" in msg and msg.count("spearman = ") == 2
+    assert "Drop --previous only if you mean to ship it anyway" in msg
+    assert {p: p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()} == before
+    # the same through the command line
+    args = [str(tiny_models["te"]), "--name", "tiny-te", "--task", "te", "--data-licence", "x"]
+    args += ["--backbone", "tiny-bb", "--check-size", "8", "--no-recompute-valid", "--root", str(root)]
+    assert main(args + ["--previous", str(old / "tiny-te")]) == 2
+    assert {p: p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()} == before
+
+
+def test_previous_must_be_a_shipped_task_model_folder(shipped_root, tiny_models, tmp_path):
+    from rnalm.packaging import Options, package
+
+    root = _release(shipped_root, tmp_path, "new")
+    quiet = lambda _m: None  # noqa: E731
+    cases = [
+        (tmp_path / "none", "--previous .*none: no such directory"),
+        (tiny_models["te"], "--previous .*/te: no .*manifest.json next to it; give a shipped model folder"),
+        (root / "tiny-ires", "--previous .*tiny-ires: tiny-ires is the task model of task 'ires', not of 'te'"),
+    ]
+    (root / "stray").mkdir()
+    cases.append((root / "stray", "--previous .*stray: not an entry of .*manifest.json"))
+    for folder, match in cases:
+        with pytest.raises(shipped.ShippedModelError, match=match):
+            package(tiny_models["te"], Options(**OPTS, recompute_valid=False, previous=str(folder)), root, log=quiet)
+    with pytest.raises(shipped.ShippedModelError, match="--previous applies to task models"):
+        package(
+            tiny_models["fold"],
+            Options(
+                name="tiny-fold",
+                data_licence="x",
+                backbone="tiny-bb",
+                check_size=8,
+                check_data=str(tiny_models["fold_check"]),
+                previous=str(root / "tiny-fold"),
+            ),
+            root,
+            log=quiet,
         )

@@ -13,6 +13,7 @@ import yaml
 
 from rnalm import shipped
 from rnalm.io.digest import sha256_file
+from rnalm.packaging.anchors import KINDS_WITH_ANCHORS, anchor_section
 from rnalm.packaging.check import CHECK_FILE
 from rnalm.packaging.files import read_json
 from rnalm.packaging.options import CARD_FILE, TOLERANCE, Options, Packed
@@ -196,10 +197,14 @@ def _check_sections(opts: Options, packed: Packed, folder: Path, files: Sequence
 
 
 def card(name: str, kind: str, opts: Options, packed: Packed, folder: Path, files: Sequence[str]) -> str:
-    """The whole card: head, baselines and notes, the kind's own sections, the check subset and files."""
+    """The whole card: head, baselines and notes, the published anchors of the task (held-out tests
+    rnalm does not measure here), the kind's own sections, the check subset and files."""
     compared = [baseline_table(packed.extra["baselines"], packed.metric)] if packed.extra.get("baselines") else []
     if opts.notes:
         compared.append("## Notes\n\n" + "\n\n".join(opts.notes) + "\n")
+    anchors = anchor_section(opts.task) if kind in KINDS_WITH_ANCHORS else ""
+    if anchors:
+        compared.append(anchors)
     return "\n".join(
         _head(name, kind, opts, packed) + compared + packed.card_sections + _check_sections(opts, packed, folder, files)
     )

@@ -25,6 +25,16 @@ after loading). The check metric is always measured on the stored weights, and t
 float32 figure next to it, so the change is visible. Backbones are always stored in float32, because
 task models identify their backbone by the exact weights.
 
+``--baseline NAME=RUN`` (repeatable) lists other runs validated on the same rows on the card.
+``--previous DIR`` (task models) scores the previous shipped model in DIR (a shipped model folder of an
+earlier release, with its manifest.json one level up) on the same validation rows, lists it among the
+baselines, and refuses to ship unless the new model beats it.
+
+Every task and structure card carries a "Published anchors" section: the figures papers report on the
+task's held-out tests, which rnalm measures elsewhere. ``python -m rnalm.packaging --update-anchors
+[--root DIR]`` (no SOURCE, no --name) rewrites that section in every installed card, and the cards'
+sha256s in manifest.json, without re-packaging.
+
 Run it from the directory the run was trained in (data paths in ``config.yaml`` are relative).
 Example::
 
@@ -33,7 +43,9 @@ Example::
         --command "rnalm pretrain --config recipes/pretrain/utrlm_shared.yaml"
     python -m rnalm.packaging runs/hek293_te/lm --name utrlm-mini-te --task te \\
         --data-licence "MIT (zhw-e8/LAMAR UTR5TEPred data)" \\
-        --command "rnalm finetune --config recipes/hek293_te/lm.yaml backbone.name=runs/pretrain/utrlm_mini/final"
+        --command "rnalm finetune --config recipes/hek293_te/lm.yaml backbone.name=runs/pretrain/utrlm_mini/final" \\
+        --previous old-release/src/rnalm/shipped/utrlm-mini-te
+    python -m rnalm.packaging --update-anchors
 """
 
 from __future__ import annotations
@@ -46,15 +58,28 @@ from rnalm import shipped
 from rnalm.errors import RnalmError
 from rnalm.packaging.manifest import remove
 from rnalm.packaging.options import Options
+from rnalm.packaging.recard import update_anchor_sections
 from rnalm.packaging.ship import package
 
 
+class _Parser(argparse.ArgumentParser):
+    """``--name`` is required except with ``--update-anchors``, which works on every entry at once."""
+
+    def parse_known_args(  # type: ignore[override]  # typeshed's overloads on the namespace type
+        self, args: Optional[Sequence[str]] = None, namespace: Optional[argparse.Namespace] = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        ns, rest = super().parse_known_args(args, namespace)
+        if not getattr(ns, "update_anchors", False) and getattr(ns, "name", None) is None:
+            self.error("the following arguments are required: --name")
+        return ns, rest
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="python -m rnalm.packaging", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     p.add_argument("source", nargs="?", help="pretraining output / native folder (backbone) or fine-tuning run folder")
-    p.add_argument("--name", required=True, help="shipped name, e.g. utrlm-mini or utrlm-mini-te")
+    p.add_argument("--name", help="shipped name, e.g. utrlm-mini or utrlm-mini-te (required but with --update-anchors)")
     p.add_argument("--remove", action="store_true", help="delete the shipped model --name instead (no SOURCE)")
     p.add_argument("--task", help=f"task alias the commands take: {shipped.PREDICT_TASKS} (structure runs: fold)")
     p.add_argument("--data-licence", help="licence of the training data, for the card (required to ship)")
@@ -97,6 +122,18 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="TEXT",
         help="a paragraph for the card's Notes section (repeatable)",
     )
+    p.add_argument(
+        "--previous",
+        metavar="DIR",
+        help="task models: the previous shipped model folder (manifest.json one level up) this model must "
+        "beat on the same validation rows; listed among the baselines",
+    )
+    p.add_argument(
+        "--update-anchors",
+        action="store_true",
+        help="rewrite the published-anchors section of every task and structure card under --root "
+        "and their sha256s in manifest.json (no SOURCE, no --name)",
+    )
     p.add_argument("--root", help=f"folder of shipped models (default: ${shipped.ENV_DIR} or the package's)")
     return p
 
@@ -111,6 +148,15 @@ def _baseline_arg(parser: argparse.ArgumentParser, value: str) -> tuple[str, str
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.update_anchors:
+        if args.source or args.name or args.remove:
+            parser.error("--update-anchors takes no SOURCE, --name or --remove")
+        try:
+            update_anchor_sections(args.root)
+        except RnalmError as exc:
+            print(f"ship: error: {exc}", file=sys.stderr)
+            return 2
+        return 0
     if args.remove:
         if args.source:
             parser.error("--remove takes no SOURCE")
@@ -139,6 +185,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         recompute_valid=not args.no_recompute_valid,
         baselines=tuple(_baseline_arg(parser, b) for b in args.baseline),
         notes=tuple(args.note),
+        previous=args.previous,
     )
     try:
         package(args.source, opts, args.root)

@@ -35,6 +35,8 @@ class Options:
     baselines: tuple = ()
     #: paragraphs for the card's Notes section (what a user should know beyond the figures).
     notes: tuple = ()
+    #: a previous shipped model folder (task models) this one must beat on the same validation rows.
+    previous: Optional[str] = None
 
 
 @dataclass
@@ -52,6 +54,8 @@ class Packed:
     backbone_sha256: Optional[str] = None
     postprocess: dict = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
+    #: the baselines row of ``--previous`` (listed after the ``--baseline`` runs)
+    previous: Optional[dict] = None
 
 
 __all__ = ["CARD_FILE", "Options", "Packed", "TOLERANCE", "WEIGHT_FILES"]

@@ -55,6 +55,8 @@ def _kind(source: Path, opts: Options, root: Path) -> tuple[Optional[dict], str]
         raise ShippedModelError("--task fold is reserved for structure runs")
     if kind == "structure" and opts.task != "fold":
         raise ShippedModelError("a structure run is shipped under the task alias fold")
+    if opts.previous and kind != "task":
+        raise ShippedModelError(f"--previous applies to task models; {source} is a {kind} source (drop --previous)")
     clash = [
         m["name"]
         for m in shipped.read_manifest(root)["models"]
@@ -78,10 +80,15 @@ def _pack(
             packed = pack_task(source, tmp, info or {}, opts, log)
         else:
             packed = pack_structure(source, tmp, info or {}, opts, log)
+    rows = []
     if opts.baselines:
         if kind == "backbone":
             raise ShippedModelError("--baseline applies to task and structure runs")
-        packed.extra["baselines"] = baselines(source, packed.metric, opts.baselines)
+        rows = baselines(source, packed.metric, opts.baselines)
+    if packed.previous is not None:
+        rows.append(packed.previous)
+    if rows:
+        packed.extra["baselines"] = rows
     return packed
 
 

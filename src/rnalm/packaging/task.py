@@ -15,6 +15,7 @@ from rnalm.packaging.check import task_metrics
 from rnalm.packaging.checkset import check_rows_table, number_duplicate_ids, sample, valid_records
 from rnalm.packaging.files import read_json
 from rnalm.packaging.options import Options, Packed
+from rnalm.packaging.previous import previous_row
 from rnalm.packaging.runcopy import copy_run, model_dirs, verify_backbone
 from rnalm.predictors import task
 from rnalm.shipped import ShippedModelError
@@ -124,6 +125,11 @@ def pack_task(source: Path, dest: Path, info: dict, opts: Options, log: Callable
         _recompute(dest, pool_rows, backbone_dir, metric, log)
     if metric["value"] is None:
         metric.update(value=check[metric_name], split="check", n=len(rows))
+    previous = None
+    if opts.previous:  # scored on the rows _recompute used, against this model's figure on them
+        recomputed = metric.get("recomputed")
+        ours = recomputed if recomputed is not None else task_metrics(dest, pool_rows, backbone_dir)[metric_name]
+        previous = previous_row(opts.previous, opts.task, pool_rows, metric_name, float(ours), log)
     read = reading(dest, backbone_dir, opts.task)
     # --dtype applies to tensors; the feature baseline's trees are stored as they were fitted
     has_tensors = any((dest / d / "model.safetensors").is_file() for d in model_dirs(info))
@@ -147,6 +153,7 @@ def pack_task(source: Path, dest: Path, info: dict, opts: Options, log: Callable
         backbone=backbone,
         backbone_sha256=bb[1] if bb else None,
         extra=read,
+        previous=previous,
     )
 
 
