@@ -66,7 +66,7 @@ HEADING = "## Published anchors (held-out tests, not measured here)"
 STATEMENT = (
     "These are figures the papers report on held-out test splits that rnalm's benchmark data does not "
     "contain. rnalm's own figures on those tests are measured elsewhere, after release, and are not on "
-    "this card; every figure above is on the validation rows named there."
+    "this card; every other figure on this card is measured on the validation rows it names."
 )
 
 
