@@ -3,10 +3,15 @@
 # baselines validated on the same rows: the recipe's one-hot run first (the target every shipped
 # task model must beat; tests/shipped/test_manifest.py checks it), then the other baselines.
 # Run from the repository root after training the runs named below (BENCHMARKS.md has the commands).
-#   recipes/ship.sh [te|halflife|ires|family|mrl|fold ...]     (default: all six)
+# PREVIOUS=DIR (a previous release's shipped folder, e.g. from
+#   git archive COMMIT src/rnalm/shipped | tar -x -C /tmp/prev; PREVIOUS=/tmp/prev/src/rnalm/shipped)
+# also scores each previous task model on the same validation rows, lists it on the card and refuses
+# to ship a model that does not beat it.
+#   [PREVIOUS=DIR] recipes/ship.sh [te|halflife|ires|family|mrl|fold ...]     (default: all six)
 set -euo pipefail
 PY=${PYTHON:-python}
 ship() { "$PY" -m rnalm.packaging --dtype float16 "$@"; }
+previous() { if [[ -n "${PREVIOUS:-}" ]]; then echo "--previous=$PREVIOUS/$1"; fi; }
 want() { [[ " ${TASKS} " == *" $1 "* ]]; }
 TASKS="${*:-te halflife ires family mrl fold}"
 CNN="Optimus-style CNN over one-hot + frozen utrlm-mini embeddings"
