@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import re
 from pathlib import Path
 
 import numpy as np
@@ -44,7 +45,10 @@ def test_recipe_is_valid(recipe):
         "lm": ("${RNALM_BACKBONE}", "${RNALM_BACKBONE:-utrlm-mini}"),
     }[kind]
     assert cfg.backbone.name in expected
-    assert cfg.structure.vienna_bpp == recipe.stem.endswith("_bpp")
+    # <base>_bpp: ViennaRNA's base-pair probabilities; <base>_bppK: under K energy parameter sets
+    bpp = re.fullmatch(r".*_bpp(\d*)", recipe.stem)
+    assert cfg.structure.vienna_bpp == (bpp is not None)
+    assert len(cfg.structure.vienna_params) == (int(bpp.group(1) or 1) if bpp else 1)
 
 
 def _geo_table(path: Path, sets: tuple[str, ...]) -> None:

@@ -134,3 +134,40 @@ def test_shipped_run_configs_load_with_the_structure_section():
         cfg = load_finetune_config(path)
         assert not hasattr(cfg.head, "vienna_bpp") and not hasattr(cfg.train, "select_threshold")
         assert cfg.structure.select_threshold == (cfg.task == "structure")
+
+
+STRUCTURE = {"task": "structure", "data": {"train": "x.dbn"}}
+
+
+def test_vienna_params_default_to_viennas_own_set_and_list_several():
+    cfg = load_finetune_config(data=STRUCTURE)
+    assert cfg.structure.vienna_params == ["turner2004"]
+    cfg = load_finetune_config(
+        data=STRUCTURE, overrides=["structure.vienna_bpp=true", "structure.vienna_params=[turner2004,langdon2018]"]
+    )
+    assert cfg.structure.vienna_params == ["turner2004", "langdon2018"]
+    again = load_finetune_config(data=yaml.safe_load(cfg.to_yaml()))  # as a run directory stores it
+    assert again.structure.vienna_params == ["turner2004", "langdon2018"]
+
+
+@pytest.mark.parametrize(
+    "params, fragment",
+    [
+        ("[turner2005]", r"structure.vienna_params='turner2005' is not one of \['turner2004', 'andronescu2007'"),
+        ("[]", "structure.vienna_params is empty; list one or more of"),
+        ("[langdon2018,turner2004,langdon2018]", "structure.vienna_params names langdon2018 more than once"),
+        ("langdon2018", "structure.vienna_params='langdon2018' must be a list"),
+    ],
+)
+def test_bad_vienna_params_are_config_errors(params, fragment):
+    with pytest.raises(ConfigError, match=fragment):
+        load_finetune_config(
+            data=STRUCTURE, overrides=["structure.vienna_bpp=true", f"structure.vienna_params={params}"]
+        )
+
+
+def test_vienna_params_need_vienna_bpp():
+    with pytest.raises(ConfigError, match=r"vienna_params=\['andronescu2007'\].*set structure.vienna_bpp=true"):
+        load_finetune_config(data=STRUCTURE, overrides=["structure.vienna_params=[andronescu2007]"])
+    # the default list is what every config without the field has: never an error
+    assert load_finetune_config(data=STRUCTURE, overrides=["structure.vienna_params=[turner2004]"])

@@ -44,3 +44,58 @@ def test_energy_of_a_given_structure_where_viennarna_can_score_it():
     assert structure_energy(Structure.from_dot_bracket("ac", "GGGGAAAACCAC", "((((....))))")) is None  # an A-A pair
     assert structure_energy(Structure.from_dot_bracket("pk", "GGGAAACCCAAAGGGAAACCC", "(((..[[[)))...]]]....")) is None
     assert structure_energy(Structure.from_dot_bracket("sharp", "GGGAUCCC", "(((.))).")) is None  # 1-nt hairpin
+
+
+# ---------------------------------------------------------------- energy parameter sets
+#: long enough for the parameter sets to disagree on its MFE and its probabilities
+MIXED = "GGGAAAUCCCGCGCUUAGCGCAUAUGGCAAGCUAGCUAGCAUGCAUCGAUCGAUGCAGCUAGC"
+
+
+def test_every_named_parameter_set_is_a_viennarna_loader():
+    from rnalm.structure.vienna import DEFAULT_ENERGY_PARAMETERS, ENERGY_PARAMETERS
+
+    assert DEFAULT_ENERGY_PARAMETERS in ENERGY_PARAMETERS
+    for name, loader in ENERGY_PARAMETERS.items():
+        assert callable(getattr(RNA, loader)), name
+
+
+def test_parameter_sets_fold_differently_and_the_default_is_restored():
+    default = vienna_fold(MIXED, bpp=True)
+    explicit = vienna_fold(MIXED, bpp=True, params="turner2004")
+    assert explicit.energy == default.energy and np.array_equal(explicit.probs, default.probs)
+    others = {name: vienna_fold(MIXED, bpp=True, params=name) for name in ("andronescu2007", "langdon2018")}
+    for name, r in others.items():
+        assert r.energy != default.energy, name
+        assert not np.allclose(r.probs, default.probs, atol=1e-3), name
+        assert np.array_equal(r.probs, r.probs.T) and (np.diag(r.probs) == 0).all()
+    after = vienna_fold(MIXED, bpp=True)  # a Turner 2004 fold right after the others: the default again
+    assert after.energy == default.energy and np.array_equal(after.probs, default.probs)
+    assert after.energy == pytest.approx(RNA.fold(MIXED)[1])  # what ViennaRNA itself gives now
+
+
+def test_the_whole_fold_runs_under_the_named_set():
+    """Partition-function parameters are made from the global set when first needed, after the fold
+    compound: a set loaded only while the compound is made would mix two models."""
+    from rnalm.structure.vienna import energy_parameters
+
+    with energy_parameters("andronescu2007"):
+        fc = RNA.fold_compound(MIXED)
+        _, mfe = fc.mfe()
+        fc.exp_params_rescale(mfe)
+        fc.pf()
+        ref = np.triu(np.asarray(fc.bpp(), dtype=np.float64)[1:, 1:], 1)
+    got = vienna_fold(MIXED, bpp=True, params="andronescu2007")
+    assert got.energy == pytest.approx(mfe)
+    np.testing.assert_array_equal(got.probs, (ref + ref.T).astype(np.float32))
+
+
+def test_default_is_restored_after_an_error_and_unknown_sets_are_refused():
+    from rnalm.structure.vienna import energy_parameters
+
+    default = vienna_fold(MIXED).energy
+    with pytest.raises(RuntimeError, match="inside"):
+        with energy_parameters("langdon2018"):
+            raise RuntimeError("inside")
+    assert vienna_fold(MIXED).energy == default
+    with pytest.raises(RnalmError, match=r"'turner2005'.*turner2004.*andronescu2007"):
+        vienna_fold(MIXED, params="turner2005")

@@ -118,7 +118,7 @@ def pair_probs(ctx: Context, needs: Collection[str]) -> Optional[Any]:
     if "bpp" not in needs:
         return None
     if ctx.pair_probs is None:
-        ctx.pair_probs = PairProbabilities()
+        ctx.pair_probs = PairProbabilities(params=ctx.cfg.structure.vienna_params)
     return ctx.pair_probs
 
 

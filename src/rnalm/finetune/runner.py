@@ -124,7 +124,13 @@ def _run_info(ctx: Context, bundle: DataBundle, needs: Collection[str]) -> dict:
         },
         "head": {"type": cfg.head.type, "needs": sorted(needs)},
         **(
-            {"vienna": {"version": ctx.pair_probs.version, "use": "base-pair probabilities (structure.vienna_bpp)"}}
+            {
+                "vienna": {
+                    "version": ctx.pair_probs.version,
+                    "use": "base-pair probabilities (structure.vienna_bpp)",
+                    "params": list(ctx.pair_probs.params),  # energy parameter sets, one map each
+                }
+            }
             if ctx.pair_probs is not None
             else {}
         ),
@@ -297,11 +303,14 @@ def _finetune(
             f"({time.time() - t0:.1f}s)"
         )
     if "bpp" in needs:
-        ctx.pair_probs = PairProbabilities(ctx.cache_root if cfg.backbone.cache else None)
+        ctx.pair_probs = PairProbabilities(
+            ctx.cache_root if cfg.backbone.cache else None, params=cfg.structure.vienna_params
+        )
         t0 = time.time()
         ctx.pair_probs.ensure((s for sp in splits.values() for s in sp.seqs), log)
         log(
-            f"ViennaRNA {ctx.pair_probs.version} base-pair probabilities: {ctx.pair_probs.computed} computed, "
+            f"ViennaRNA {ctx.pair_probs.version} base-pair probabilities ({', '.join(ctx.pair_probs.params)}): "
+            f"{ctx.pair_probs.computed} maps computed, "
             f"{ctx.pair_probs.from_cache} from cache ({time.time() - t0:.1f}s)"
         )
     (run_dir / CONFIG_FILE).write_text(cfg.to_yaml())

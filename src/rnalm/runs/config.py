@@ -21,6 +21,7 @@ from pydantic import with_config
 from rnalm.configfile import ConfigError, to_yaml
 from rnalm.precision import CHOICES as DTYPES
 from rnalm.schema import STRICT, check_fields
+from rnalm.structure.vienna import DEFAULT_ENERGY_PARAMETERS, ENERGY_PARAMETERS
 
 #: ``data.homology_kmer`` lengths allowed (2 bits a letter in one uint64; shorter k-mers join unrelated sequences).
 MIN_K, MAX_K = 8, 32
@@ -286,6 +287,10 @@ class StructureConfig:
     #: with vienna_bpp: also add the probabilities' logit (times a learned scale, initially 1)
     #: to the head's output, so training starts from ViennaRNA's prediction and refines it.
     vienna_bpp_prior: bool = True
+    #: with vienna_bpp: the ViennaRNA energy parameter sets to fold under, one map each
+    #: (:data:`rnalm.structure.vienna.ENERGY_PARAMETERS`); the prior uses the first. The sets differ
+    #: in accuracy on bpRNA, and the head may gain from seeing where they disagree.
+    vienna_params: list[str] = field(default_factory=lambda: [DEFAULT_ENERGY_PARAMETERS])
     #: weight of the positive (paired) cells in the masked binary cross-entropy.
     pos_weight: float = 1.0
     #: a batch holds at most this many L x L cells (batch size x longest length^2; evaluation
@@ -301,6 +306,13 @@ class StructureConfig:
             _int("structure.attention_maps", self.attention_maps, 1)
         _positive("structure.pos_weight", self.pos_weight)
         _int("structure.cells_per_batch", self.cells_per_batch, 1)
+        if not self.vienna_params:
+            raise ConfigError(f"structure.vienna_params is empty; list one or more of {list(ENERGY_PARAMETERS)}")
+        for name in self.vienna_params:
+            _choice("structure.vienna_params", name, list(ENERGY_PARAMETERS))
+        twice = sorted({n for n in self.vienna_params if self.vienna_params.count(n) > 1})
+        if twice:
+            raise ConfigError(f"structure.vienna_params names {', '.join(twice)} more than once; list each set once")
 
 
 @dataclass
@@ -378,6 +390,11 @@ class FinetuneConfig:
             )
         if self.data.label_transform != "none" and self.task != "regression":
             raise ConfigError("data.label_transform applies to regression labels only")
+        if self.structure.vienna_params != [DEFAULT_ENERGY_PARAMETERS] and not self.structure.vienna_bpp:
+            raise ConfigError(
+                f"structure.vienna_params={self.structure.vienna_params} chooses the energy models of "
+                f"ViennaRNA's base-pair probabilities; set structure.vienna_bpp=true to use them"
+            )
         if self.structure.vienna_bpp and self.head.type != "pairwise":
             raise ConfigError(
                 f"structure.vienna_bpp=true applies to head.type=pairwise (task=structure) only, "

@@ -4,7 +4,8 @@
 always computed on the fly (cheap), language-model features read from :class:`FrozenFeatures`
 (frozen mode) or left to the model to compute from ``token_ids`` (full / LoRA mode, where the
 backbone is part of the trained model); pair maps a head needs as ``bpp`` (ViennaRNA base-pair
-probabilities, zero-padded ``(B, L, L)``) from a ``pair_probs`` provider
+probabilities, zero-padded ``(B, L, L)``, or ``(B, K, L, L)`` under ``K`` > 1 energy parameter
+sets, ``structure.vienna_params``) from a ``pair_probs`` provider
 (:class:`rnalm.structure.bpp.PairProbabilities`), which folds each sequence once.
 """
 

@@ -8,7 +8,9 @@ model such as ViennaRNA, as two channels: ``p`` and ``1 + log10(max(p, 1e-4)) / 
 the many small probabilities over ``[0, 1]``, and with ``bpp_prior`` the map's logit
 ``log(p / (1 - p))``, clipped to ``|.| <= 9.2``, times a learned scale that starts at 1 is added
 to the output logits, so an untrained head already predicts the pairs the thermodynamic model
-gives probability > 0.5 and training refines that); a 1x1 convolution to ``channels``; a stack of pre-activation 2-D
+gives probability > 0.5 and training refines that; with ``bpp_maps`` > 1, maps of the same
+sequences under several energy models, two channels each, the prior from the first);
+a 1x1 convolution to ``channels``; a stack of pre-activation 2-D
 residual blocks with dilated 3x3 convolutions; then ``h <- (h + h^T) / 2`` and a final 1x1
 convolution. That step is pointwise, so the logits are symmetric by construction; as optimised
 kernels may round cell ``(i, j)`` and ``(j, i)`` differently in the last bit, the logits are
@@ -65,6 +67,9 @@ class PairwiseHeadConfig:
         bpp: the head reads a ``(B, L, L)`` base-pair probability map (:data:`BPP_CHANNELS` channels).
         bpp_prior: with ``bpp``, also add the map's (clipped) logit, times a learned scalar that
             starts at 1, to the output logits (a residual around the thermodynamic prediction).
+        bpp_maps: with ``bpp``, how many maps per sequence (one per ViennaRNA energy parameter
+            set, ``structure.vienna_params``): more than one are given as ``(B, K, L, L)`` and each
+            is read as :data:`BPP_CHANNELS` channels; the prior uses the first.
     """
 
     in_dim: int
@@ -80,6 +85,7 @@ class PairwiseHeadConfig:
     gradient_checkpointing: bool = False
     bpp: bool = False
     bpp_prior: bool = False
+    bpp_maps: int = 1
 
     def __post_init__(self) -> None:
         self.dilations = tuple(int(d) for d in self.dilations)
@@ -93,6 +99,10 @@ class PairwiseHeadConfig:
             raise ValueError("dilations must be a non-empty list of positive integers")
         if self.bpp_prior and not self.bpp:
             raise ValueError("bpp_prior needs bpp=True")
+        if isinstance(self.bpp_maps, bool) or not isinstance(self.bpp_maps, int) or self.bpp_maps < 1:
+            raise ValueError(f"bpp_maps must be a positive integer, got {self.bpp_maps!r}")
+        if self.bpp_maps > 1 and not self.bpp:
+            raise ValueError(f"bpp_maps={self.bpp_maps} needs bpp=True")
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
@@ -175,7 +185,7 @@ class PairwiseHead(nn.Module):
             n_pair
             + (len(DISTANCE_EDGES) + 1 if c.distance_features else 0)
             + c.attn_channels
-            + (BPP_CHANNELS if c.bpp else 0)
+            + (BPP_CHANNELS * c.bpp_maps if c.bpp else 0)
         )
         self.stem = nn.Conv2d(n_in, c.channels, 1)
         self.blocks = nn.ModuleList(
@@ -204,8 +214,12 @@ class PairwiseHead(nn.Module):
         if c.bpp:
             if bpp is None:
                 raise ValueError("this head was built for a base-pair probability map (bpp=True); none given")
-            if bpp.shape != (b, length, length):
-                raise ValueError(f"the base-pair probability map must be {(b, length, length)}, got {tuple(bpp.shape)}")
+            shape = (b, length, length) if c.bpp_maps == 1 else (b, c.bpp_maps, length, length)
+            if bpp.shape != shape:
+                raise ValueError(
+                    f"this head was built for {c.bpp_maps} base-pair probability map(s) per sequence "
+                    f"(bpp_maps={c.bpp_maps}): they must be {shape}, got {tuple(bpp.shape)}"
+                )
         elif bpp is not None:
             raise ValueError("this head was built without a base-pair probability map (bpp=False)")
 
@@ -228,8 +242,9 @@ class PairwiseHead(nn.Module):
         if attentions is not None:
             feats.append(attentions.to(z.dtype))
         if bpp is not None:
-            p, logp = bpp_channels(bpp.to(z.dtype))
-            feats += [p[:, None], logp[:, None]]
+            for one in bpp_maps(bpp):
+                p, logp = bpp_channels(one.to(z.dtype))
+                feats += [p[:, None], logp[:, None]]
         return torch.cat(feats, dim=1)
 
     def forward(
@@ -240,7 +255,8 @@ class PairwiseHead(nn.Module):
         bpp: Optional[torch.Tensor] = None,
     ) -> torch.Tensor:
         """``mask``: ``(B, L)`` bool, True on real nucleotides (default: all real); ``bpp``:
-        ``(B, L, L)`` base-pair probabilities (heads built with ``bpp=True``), zero-padded.
+        ``(B, L, L)`` base-pair probabilities (heads built with ``bpp=True``; ``(B, K, L, L)``
+        with ``bpp_maps=K`` > 1), zero-padded.
 
         Under :func:`torch.inference_mode` (and not training) the same function is computed in
         :meth:`infer`'s layout, which allocates far fewer ``B x C x L x L`` tensors; training and
@@ -267,7 +283,7 @@ class PairwiseHead(nn.Module):
         if self.config.bpp_prior:
             assert bpp is not None, "a head built with bpp_prior reads the bpp feature"
             # in float32 whatever the autocast type: in bf16, 1 - 1e-4 rounds to 1 and the logit is infinite
-            p = bpp.float().clamp(BPP_FLOOR, 1.0 - BPP_FLOOR)
+            p = bpp_maps(bpp)[0].float().clamp(BPP_FLOOR, 1.0 - BPP_FLOOR)
             logits = logits.float() + self.bpp_scale * torch.log(p / (1.0 - p))
         logits = (logits + logits.transpose(-1, -2)) / 2  # removes kernel rounding asymmetries: exact
         return logits.masked_fill(~pm, PAD_LOGIT)
@@ -339,10 +355,17 @@ class PairwiseHead(nn.Module):
             h += attentions.to(z.dtype).permute(0, 2, 3, 1) @ w[:, k : k + c.attn_channels].t()
             k += c.attn_channels
         if bpp is not None:
-            p, logp = bpp_channels(bpp.to(z.dtype))
-            h.addcmul_(p[..., None], w[:, k])
-            h.addcmul_(logp[..., None], w[:, k + 1])
+            for one in bpp_maps(bpp):
+                p, logp = bpp_channels(one.to(z.dtype))
+                h.addcmul_(p[..., None], w[:, k])
+                h.addcmul_(logp[..., None], w[:, k + 1])
+                k += BPP_CHANNELS
         return h
+
+
+def bpp_maps(bpp: torch.Tensor) -> list[torch.Tensor]:
+    """The ``(B, L, L)`` maps of a ``bpp`` input: itself, or each of ``(B, K, L, L)`` in order."""
+    return [bpp] if bpp.ndim == 3 else list(bpp.unbind(1))
 
 
 def bpp_channels(p: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -422,4 +445,5 @@ __all__ = [
     "DISTANCE_EDGES",
     "BPP_CHANNELS",
     "BPP_FLOOR",
+    "bpp_maps",
 ]

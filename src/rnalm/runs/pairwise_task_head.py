@@ -44,6 +44,7 @@ class PairwiseTaskHead(Head):
                 dropout=c.dropout,
                 bpp=st.vienna_bpp,
                 bpp_prior=st.vienna_bpp and st.vienna_bpp_prior,
+                bpp_maps=len(st.vienna_params) if st.vienna_bpp else 1,
             )
         )
 

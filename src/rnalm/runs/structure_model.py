@@ -6,7 +6,8 @@ language-model backbone is taken from the path recorded in ``run_info.json`` (el
 ``backbone.name``) and must have the weights the run was trained on (sha256), or the run is refused
 with an error saying so. A cross-validated run averages the probability maps of its fold models.
 Frozen embeddings and, for runs trained with ``structure.vienna_bpp``, ViennaRNA base-pair
-probabilities are computed per call and not cached on disk: folding does not write into the caches
+probabilities (under the run's ``structure.vienna_params``) are computed per call and not cached on
+disk: folding does not write into the caches
 (``use_cache=True``, for :mod:`rnalm.finetune.structure.calibrate`, reads and fills the run's caches as
 training did).
 
@@ -209,7 +210,7 @@ class RunModel:
             cache_root = Path(expand_path(cfg.backbone.cache_dir)) if cfg.backbone.cache_dir else default_cache_dir()
         if "bpp" in needs:
             # an RnalmError saying the installation is incomplete when ViennaRNA is missing
-            loaded.pair_probs = PairProbabilities(cache_root, bpp_workers)
+            loaded.pair_probs = PairProbabilities(cache_root, bpp_workers, params=cfg.structure.vienna_params)
         if loaded.encoder is not None and cfg.backbone.mode == "frozen" and "attentions" not in needs:
             lmb = LMBackbone(loaded.encoder, loaded.alphabet, cfg.backbone.layer)
             cache = (

@@ -5,6 +5,13 @@ ViennaRNA is a dependency of rnalm, imported on first use. Default energy parame
 and ``RNAfold -p`` compute, which is what published tables mean by "RNAfold".
 Letters are upper-cased and T read as U; other letters (N, ...) are passed on and never pair.
 
+:func:`vienna_fold` can also fold under another of ViennaRNA's parameter sets
+(:data:`ENERGY_PARAMETERS`, ``structure.vienna_params``): their accuracies differ on bpRNA, and a
+pairwise head may read the maps of several. ViennaRNA keeps the parameters in one global state
+that a fold compound reads when it is made *and* again when its partition function parameters are
+first needed (``exp_params_rescale``), so :func:`energy_parameters` holds the named set for the
+whole fold and restores the default right after: no other fold ever sees a changed global state.
+
 :func:`structure_energy` gives the free energy of *any* structure ViennaRNA's loop model can score
 (nested, only AU / GC / GU pairs): what ``rnalm fold`` reports as the energy of a learned model's
 structure. A pseudoknot or a non-canonical pair has no energy in that model, so ``None``.
@@ -12,8 +19,10 @@ structure. A pseudoknot or a non-canonical pair has no energy in that model, so 
 
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Optional
+from typing import Iterator, Optional
 
 import numpy as np
 
@@ -32,6 +41,42 @@ def import_rna():
     return RNA
 
 
+#: ViennaRNA's RNA energy parameter sets by the name configs use (``structure.vienna_params``):
+#: the loader function of the ``RNA`` module that makes each the global set.
+ENERGY_PARAMETERS: dict[str, str] = {
+    "turner2004": "params_load_RNA_Turner2004",
+    "andronescu2007": "params_load_RNA_Andronescu2007",
+    "langdon2018": "params_load_RNA_Langdon2018",
+    "turner1999": "params_load_RNA_Turner1999",
+}
+#: ViennaRNA's own default, what every fold without a named set uses.
+DEFAULT_ENERGY_PARAMETERS = "turner2004"
+
+#: One fold at a time touches the global parameters: a fold in another thread must not run while a
+#: non-default set is loaded.
+_PARAMETERS_LOCK = threading.Lock()
+
+
+@contextmanager
+def energy_parameters(name: str = DEFAULT_ENERGY_PARAMETERS) -> Iterator[None]:
+    """ViennaRNA folds under parameter set ``name`` inside the block, under the default again after.
+
+    The default set is never reloaded (ViennaRNA's state is exactly the one it starts with); any
+    other is loaded on entry and the default restored on exit, errors included."""
+    if name not in ENERGY_PARAMETERS:
+        raise RnalmError(f"unknown ViennaRNA energy parameter set {name!r}; choose from {list(ENERGY_PARAMETERS)}")
+    RNA = import_rna()
+    with _PARAMETERS_LOCK:
+        if name == DEFAULT_ENERGY_PARAMETERS:
+            yield
+            return
+        getattr(RNA, ENERGY_PARAMETERS[name])()
+        try:
+            yield
+        finally:
+            getattr(RNA, ENERGY_PARAMETERS[DEFAULT_ENERGY_PARAMETERS])()
+
+
 @dataclass(frozen=True)
 class ViennaResult:
     structure: Structure  # MFE structure (normalised sequence)
@@ -39,12 +84,21 @@ class ViennaResult:
     probs: Optional[np.ndarray] = None  # (L, L) symmetric base-pair probabilities
 
 
-def vienna_fold(sequence: str, record_id: str = "<unnamed>", bpp: bool = False) -> ViennaResult:
-    """MFE structure, and with ``bpp`` the equilibrium base-pair probability matrix."""
+def vienna_fold(
+    sequence: str, record_id: str = "<unnamed>", bpp: bool = False, params: str = DEFAULT_ENERGY_PARAMETERS
+) -> ViennaResult:
+    """MFE structure, and with ``bpp`` the equilibrium base-pair probability matrix, under energy
+    parameter set ``params`` (:data:`ENERGY_PARAMETERS`; the default is ViennaRNA's own)."""
     RNA = import_rna()
     seq = normalize_rna(sequence)
     if not seq:
         raise RnalmError(f"record {record_id!r}: empty sequence")
+    with energy_parameters(params):
+        return _fold(RNA, seq, record_id, bpp)
+
+
+def _fold(RNA, seq: str, record_id: str, bpp: bool) -> ViennaResult:
+    """:func:`vienna_fold` of a normalised sequence under the parameters loaded now."""
     fc = RNA.fold_compound(seq)
     db, energy = fc.mfe()
     structure = Structure(record_id, seq, tuple(dot_bracket_to_pairs(db, record_id)))
@@ -66,15 +120,17 @@ def vienna_mea(sequence: str, record_id: str = "<unnamed>", gamma: float = 1.0) 
     seq = normalize_rna(sequence)
     if not seq:
         raise RnalmError(f"record {record_id!r}: empty sequence")
-    fc = RNA.fold_compound(seq)
-    _, mfe = fc.mfe()
-    fc.exp_params_rescale(mfe)
-    fc.pf()
-    raw = np.asarray(fc.bpp(), dtype=np.float64)[1:, 1:]
-    probs = np.triu(raw, 1)
-    db, _ = fc.MEA(gamma)
+    with energy_parameters():  # the default set, while no other thread holds another
+        fc = RNA.fold_compound(seq)
+        _, mfe = fc.mfe()
+        fc.exp_params_rescale(mfe)
+        fc.pf()
+        raw = np.asarray(fc.bpp(), dtype=np.float64)[1:, 1:]
+        probs = np.triu(raw, 1)
+        db, _ = fc.MEA(gamma)
+        energy = float(fc.eval_structure(db))
     structure = Structure(record_id, seq, tuple(dot_bracket_to_pairs(db, record_id)))
-    return ViennaResult(structure, float(fc.eval_structure(db)), (probs + probs.T).astype(np.float32))
+    return ViennaResult(structure, energy, (probs + probs.T).astype(np.float32))
 
 
 def evaluable(structure: Structure) -> bool:
@@ -89,8 +145,9 @@ def structure_energy(structure: Structure) -> Optional[float]:
     if not evaluable(structure):
         return None
     RNA = import_rna()
-    fc = RNA.fold_compound(normalize_rna(structure.sequence))
-    energy = float(fc.eval_structure(structure.dot_bracket()))
+    with energy_parameters():
+        fc = RNA.fold_compound(normalize_rna(structure.sequence))
+        energy = float(fc.eval_structure(structure.dot_bracket()))
     return None if energy >= NO_ENERGY else energy
 
 
@@ -98,4 +155,14 @@ def structure_energy(structure: Structure) -> Optional[float]:
 NO_ENERGY = 1e4
 
 
-__all__ = ["vienna_fold", "vienna_mea", "ViennaResult", "evaluable", "import_rna", "structure_energy"]
+__all__ = [
+    "DEFAULT_ENERGY_PARAMETERS",
+    "ENERGY_PARAMETERS",
+    "energy_parameters",
+    "vienna_fold",
+    "vienna_mea",
+    "ViennaResult",
+    "evaluable",
+    "import_rna",
+    "structure_energy",
+]

@@ -7,6 +7,7 @@ run everywhere.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import sys
 
@@ -52,7 +53,7 @@ def test_pair_probabilities_fold_once_cache_and_pad(rna, tmp_path, monkeypatch):
 
     calls = []
     real = bpp.vienna_bpp
-    monkeypatch.setattr(bpp, "vienna_bpp", lambda s: calls.append(s) or real(s))
+    monkeypatch.setattr(bpp, "vienna_bpp", lambda s, params="turner2004": calls.append(s) or real(s, params))
     pp = bpp.PairProbabilities(tmp_path / "cache")
     pp.ensure(["GGGGAAAACCCC", "gggtaaaaccc", "GGGGAAAACCCC"])
     assert calls == ["GGGGAAAACCCC", "GGGUAAAACCC"] and pp.computed == 2
@@ -138,6 +139,70 @@ def test_bpp_prior_is_finite_under_bf16_autocast():
     assert torch.isfinite(x.grad).all()
 
 
+def _maps(b: int, k: int, n: int) -> torch.Tensor:
+    r = torch.rand(b, k, n, n) ** 2
+    return (r + r.transpose(-1, -2)) / 2
+
+
+def test_head_reads_every_map_and_adds_the_prior_of_the_first():
+    torch.manual_seed(0)
+    cfg = PairwiseHeadConfig(in_dim=4, proj_dim=4, channels=8, blocks=1, dropout=0.0, bpp=True, bpp_prior=True)
+    head = PairwiseHead(dataclasses.replace(cfg, bpp_maps=3)).eval()
+    assert head.stem.in_channels == PairwiseHead(cfg).stem.in_channels + 2 * 2
+    x, p = torch.randn(2, 11, 4), _maps(2, 3, 11)
+    with torch.no_grad():
+        out = head(x, bpp=p)
+        for k in (1, 2):  # a map other than the first changes the output through its channels
+            q = p.clone()
+            q[:, k] = 0
+            assert not torch.allclose(head(x, bpp=q), out)
+        head.bpp_scale.fill_(0.0)
+        base = head(x, bpp=p)
+    first = p[:, 0].clamp(1e-4, 1 - 1e-4)
+    assert torch.allclose(out - base, torch.log(first / (1 - first)), atol=1e-4)
+
+
+def test_head_with_three_maps_trains_a_step():
+    from rnalm.runs.pair_loss import masked_bce_loss
+
+    torch.manual_seed(0)
+    head = PairwiseHead(
+        PairwiseHeadConfig(in_dim=4, proj_dim=4, channels=8, blocks=1, bpp=True, bpp_prior=True, bpp_maps=3)
+    ).train()
+    x, p = torch.randn(2, 12, 4), _maps(2, 3, 12)
+    mask = torch.ones(2, 12, dtype=torch.bool)
+    mask[1, 8:] = False
+    target = (p[:, 0] > 0.5).float()
+    before = head.stem.weight.detach().clone()
+    opt = torch.optim.AdamW(head.parameters(), lr=1e-2)
+    loss = masked_bce_loss(head(x, mask, bpp=p), target, mask)
+    loss.backward()
+    grad = head.stem.weight.grad[:, -6:, 0, 0]  # the six bpp channels: two per map
+    assert torch.isfinite(loss) and (grad.abs().sum(0) > 0).all()
+    opt.step()
+    assert not torch.equal(head.stem.weight, before)
+
+
+def test_map_count_is_checked_and_stored_with_the_head():
+    three = PairwiseHead(PairwiseHeadConfig(in_dim=4, proj_dim=4, channels=8, blocks=1, bpp=True, bpp_maps=3))
+    one = PairwiseHead(PairwiseHeadConfig(in_dim=4, proj_dim=4, channels=8, blocks=1, bpp=True))
+    x = torch.randn(2, 9, 4)
+    with pytest.raises(ValueError, match=r"bpp_maps=3\): they must be \(2, 3, 9, 9\), got \(2, 9, 9\)"):
+        three(x, bpp=torch.rand(2, 9, 9))
+    with pytest.raises(ValueError, match=r"bpp_maps=3\): they must be \(2, 3, 9, 9\), got \(2, 2, 9, 9\)"):
+        three(x, bpp=torch.rand(2, 2, 9, 9))
+    with pytest.raises(ValueError, match=r"bpp_maps=1\): they must be \(2, 9, 9\)"):
+        one(x, bpp=torch.rand(2, 3, 9, 9))
+    with pytest.raises(ValueError, match="bpp_maps=2 needs bpp=True"):
+        PairwiseHeadConfig(in_dim=4, bpp_maps=2)
+    with pytest.raises(ValueError, match="bpp_maps must be a positive integer"):
+        PairwiseHeadConfig(in_dim=4, bpp=True, bpp_maps=0)
+    saved = three.config.to_dict()
+    assert saved["bpp_maps"] == 3 and PairwiseHeadConfig.from_dict(saved) == three.config
+    del saved["bpp_maps"]  # a head stored before several maps existed
+    assert PairwiseHeadConfig.from_dict(saved).bpp_maps == 1
+
+
 # ------------------------------------------------------------------------------ config
 def test_vienna_bpp_only_for_pairwise_heads(tmp_path):
     with pytest.raises(ConfigError, match="structure.vienna_bpp=true applies to head.type=pairwise"):
@@ -191,3 +256,65 @@ def test_tiny_run_with_bpp_and_fold_run(rna, tmp_path, capsys, one_thread, prior
         assert read_dbn(tmp_path / "out" / f"{r['id']}.dbn")[0].dot_bracket() == r["prediction"]
         p = np.load(tmp_path / "out" / f"{r['id']}.npy")
         assert np.allclose(p, p.T)
+
+
+def test_tiny_run_with_two_parameter_sets_folds_packages_and_loads_back(rna, tmp_path, capsys, one_thread):
+    """``structure.vienna_params`` end to end: trained on two maps per sequence, folded by ``rnalm fold
+    --model RUN`` as in training, shipped, and loaded back with the same maps."""
+    from rnalm.cli import main
+    from rnalm.finetune import finetune
+    from rnalm.packaging import Options, package
+    from rnalm.packaging.check import check_entry
+    from rnalm.runs.structure_model import RunModel
+
+    params = ["turner2004", "langdon2018"]
+    structures = planted_set(16)
+    write_dbn(structures, tmp_path / "train.dbn")
+    cfg = structure_config(
+        tmp_path, tmp_path / "train.dbn", train={"epochs": 1}, structure={"vienna_bpp": True, "vienna_params": params}
+    )
+    run = finetune(cfg, log=quiet).run_dir
+    assert load_finetune_config(run / "config.yaml").structure.vienna_params == params
+    info = json.loads((run / "run_info.json").read_text())
+    assert info["vienna"]["params"] == params
+    cached = list((tmp_path / "cache").glob(f"vienna-{rna.__version__}/bpp/*/*.npy"))
+    assert len(cached) == 2 * len({s.sequence for s in structures})  # one map per sequence and set
+
+    model = RunModel.load(run, "cpu")
+    assert model.run.pair_probs is not None and model.run.pair_probs.params == tuple(params)
+    head = model.models[0][0].head.pair
+    assert head.config.bpp_maps == 2 and head.config.bpp_prior
+
+    with open(run / "predictions.csv", newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["split"] == "valid"]
+    fa = tmp_path / "in.fa"
+    fa.write_text("".join(f">{r['id']}\n{r['sequence']}\n" for r in rows))
+    rc = main(["fold", "--model", str(run), "--input", str(fa), "--output", str(tmp_path / "out"), "--files", "dbn"])
+    _, err = capsys.readouterr()
+    assert rc == 0, err
+    for r in rows:  # the same two maps, model and post-processing as in training
+        assert read_dbn(tmp_path / "out" / f"{r['id']}.dbn")[0].dot_bracket() == r["prediction"]
+
+    entry = package(
+        run, Options(name="two-sets-fold", data_licence="CC0", check_size=4), tmp_path / "shipped", log=quiet
+    )
+    recorded, value = check_entry(entry)
+    assert value == pytest.approx(recorded, abs=1e-4)
+    shipped_model = RunModel.load(entry.path, "cpu")
+    assert shipped_model.run.pair_probs.params == tuple(params)
+    assert shipped_model.models[0][0].head.pair.config.bpp_maps == 2
+
+
+def test_a_provider_of_other_parameter_sets_is_refused(rna):
+    from rnalm.runs.builder import build_model
+    from rnalm.structure.bpp import PairProbabilities
+
+    cfg = load_finetune_config(
+        data={"task": "structure", "data": {"train": "x.dbn"}},
+        overrides=["structure.vienna_bpp=true", "structure.vienna_params=[turner2004,andronescu2007]"],
+    )
+    build_model(cfg, 1, pair_probs=PairProbabilities(params=("turner2004", "andronescu2007")))
+    with pytest.raises(
+        ConfigError, match=r"folds under \['turner2004'\].*vienna_params=\['turner2004', 'andronescu2007'\]"
+    ):
+        build_model(cfg, 1, pair_probs=PairProbabilities())

@@ -150,7 +150,7 @@ def test_codon_alphabet_refused():
 
 @pytest.mark.parametrize("pair_features", ["concat", "product", "both"])
 @pytest.mark.parametrize("distance_features", [True, False])
-@pytest.mark.parametrize("extra", ["none", "attention", "bpp"])
+@pytest.mark.parametrize("extra", ["none", "attention", "bpp", "bpp3"])
 @pytest.mark.parametrize("prefix", [True, False])
 def test_inference_layout_equals_the_training_path(pair_features, distance_features, extra, prefix):
     torch.manual_seed(1)
@@ -164,8 +164,9 @@ def test_inference_layout_equals_the_training_path(pair_features, distance_featu
         blocks=3,
         dilations=(1, 2),
         dropout=0.1,
-        bpp=extra == "bpp",
-        bpp_prior=extra == "bpp",
+        bpp=extra.startswith("bpp"),
+        bpp_prior=extra.startswith("bpp"),
+        bpp_maps=3 if extra == "bpp3" else 1,
     )
     head = PairwiseHead(cfg).eval()
     with torch.no_grad():
@@ -179,9 +180,10 @@ def test_inference_layout_equals_the_training_path(pair_features, distance_featu
     pm = mask[:, :, None] & mask[:, None, :]
     attn = torch.rand(b, 3, n, n) if extra == "attention" else None
     bpp = None
-    if extra == "bpp":
-        r = torch.rand(b, n, n) ** 4
-        bpp = (r + r.transpose(1, 2)) / 2 * pm
+    if extra.startswith("bpp"):
+        k = 3 if extra == "bpp3" else 1
+        r = torch.rand(b, k, n, n) ** 4
+        bpp = ((r + r.transpose(-1, -2)) / 2 * pm[:, None]).squeeze(1)  # (B, L, L) for one map
     with torch.no_grad():
         ref = head(x, mask, attn, bpp)
     with torch.inference_mode():
