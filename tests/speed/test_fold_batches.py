@@ -1,5 +1,7 @@
 """Fold's model calls: windows of the file by pair cells, batches sorted by length, input order kept."""
 
+import time
+
 import numpy as np
 import torch
 
@@ -54,9 +56,12 @@ def test_maps_no_worker_has_started_are_folded_by_the_caller_with_the_same_value
     seqs = ["".join(rng.choice(list("ACGU"), 300)) for _ in range(8)]
     inline, workers = PairProbabilities(), PairProbabilities(workers=1)
     try:
+        assert workers.pool is not None
+        workers.pool.submit(time.sleep, 0.5)  # the one worker is busy: the maps below wait in its queue
         workers.prefetch(seqs)
-        got = workers.batch(seqs).numpy()  # at once: the one worker cannot have started them all
+        # the last map first: at most the first two are in the worker's queue, so it cannot have started it
+        got = workers.batch(seqs[::-1]).numpy()
         assert workers.taken_back >= 1 and not workers.pending and workers.computed == len(seqs)
-        assert np.array_equal(got, inline.batch(seqs).numpy())
+        assert np.array_equal(got, inline.batch(seqs[::-1]).numpy())
     finally:
         workers.close()
