@@ -95,7 +95,7 @@ def _fake_structure_loader():
 # ---------------------------------------------------------------------- the session's models
 @pytest.fixture(scope="session")
 def tiny_models(tmp_path_factory) -> dict:
-    """Trained tiny sources: {'pretrain': dir, 'te': run, 'ires': run, 'fold': run, 'fold_check': csv}."""
+    """Trained tiny sources: {'pretrain': dir, 'te': run, 'ires': run (2 members), 'fold': run, 'fold_check': csv}."""
     from rnalm.configfile import from_dict
     from rnalm.finetune import finetune
     from rnalm.io.digest import state_sha256
@@ -134,7 +134,7 @@ def tiny_models(tmp_path_factory) -> dict:
     pretrain(pcfg)
     final = base / "pretrain" / "final"
 
-    def run(name: str, task: str, rows: list[tuple], head: dict, **data) -> Path:
+    def run(name: str, task: str, rows: list[tuple], head: dict, members: int = 1, **data) -> Path:
         write_csv(base / f"{name}_train.csv", rows[:60])
         write_csv(base / f"{name}_valid.csv", rows[60:])
         cfg = {
@@ -144,7 +144,7 @@ def tiny_models(tmp_path_factory) -> dict:
             "data": {"train": str(base / f"{name}_train.csv"), "valid": str(base / f"{name}_valid.csv"), **data},
             "backbone": {"name": str(final), "cache_dir": str(base / "cache")},
             "head": head,
-            "train": {"epochs": 2, "batch_size": 16, "threads": 1, "lr": 3e-3, "logging_steps": 2},
+            "train": {"epochs": 2, "batch_size": 16, "threads": 1, "lr": 3e-3, "logging_steps": 2, "members": members},
         }
         return finetune(cfg, log=None).run_dir
 
@@ -157,6 +157,7 @@ def tiny_models(tmp_path_factory) -> dict:
         "classification",
         [(s, int(gc(s) > 0.5)) for s in seqs],
         {"type": "mlp", "pooling": "mean", "hidden": [8]},
+        members=2,  # an ensemble (train.members): shipped, checked and predicted as the mean of its members
     )
 
     # a stand-in structure run (the structure task's own run format lands separately)

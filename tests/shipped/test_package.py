@@ -38,8 +38,15 @@ def test_cards_record_data_command_steps_metrics_and_licence(shipped_root):
     assert ires.dtype == "float16" and "float32 weights of the run give" in ires.card.read_text()
     from safetensors import safe_open
 
-    with safe_open(str(ires.path / "model.safetensors"), "pt") as fh:
-        assert {str(fh.get_tensor(k).dtype) for k in fh.keys()} == {"torch.float16"}
+    # an ensemble run ships every member's weights, each in float16, and its card lists the members
+    assert sorted(f for f in ires.files if f.endswith(".safetensors")) == [
+        "member_0/model.safetensors",
+        "member_1/model.safetensors",
+    ]
+    for member in ("member_0", "member_1"):
+        with safe_open(str(ires.path / member / "model.safetensors"), "pt") as fh:
+            assert {str(fh.get_tensor(k).dtype) for k in fh.keys()} == {"torch.float16"}
+    assert "An ensemble of 2 models" in ires.card.read_text() and "| ensemble |" in ires.card.read_text()
     # only what prediction needs; the frozen backbone is referenced, not copied
     assert sorted(te.files) == [
         "card.md",

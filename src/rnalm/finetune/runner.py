@@ -372,7 +372,14 @@ def _run_members(ctx: Context, splits: dict[str, Split], info: dict, resume: boo
         per_member.append({"member": i, "seed": cfg.train.seed + i, **result})
     predictor = Predictor(ctx.run_dir, log=lambda _m: None, device=str(ctx.device), dtype=ctx.precision.name)
     state = predictor.states[0]
-    out: dict[str, Any] = {"task": cfg.task, "metric": per_member[0]["metric"], "members": per_member}
+    out: dict[str, Any] = {
+        "task": cfg.task,
+        "metric": per_member[0]["metric"],
+        "n_train": per_member[0]["n_train"],
+        "trainable_parameters": per_member[0].get("trainable_parameters"),
+        "train_seconds": round(sum(m.get("train_seconds", 0.0) for m in per_member), 2),
+        "members": per_member,
+    }
     rows: list[dict] = []
     for sp in (s for s in (valid, splits.get("test")) if s is not None):
         outputs = ctx.task.combine([o for o, _ in predictor.raw_outputs(sp.seqs, cfg.train.eval_batch_size)])

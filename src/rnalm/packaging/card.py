@@ -120,9 +120,12 @@ def run_sections(
         else f"| head | `{head.get('type')}`, needs {', '.join(info.get('head', {}).get('needs', []))} |\n"
         f"| trainable parameters | {metrics.get('trainable_parameters', 'n/a')} |\n"
     )
+    members = metrics.get("members") or []
     training = (
         f"Gradient boosting (seed {cfg.get('train', {}).get('seed')}); {metrics.get('train_seconds', 'n/a')} s.\n"
         if trees
+        else ensemble_training(members, metrics)
+        if members
         else f"Optimisation steps: {steps if steps is not None else 'n/a'} (best epoch {metrics.get('best_epoch')}, "
         f"stopped early: {metrics.get('stopped_early')}, selection metric {metrics.get('metric')}, seed "
         f"{cfg.get('train', {}).get('seed')}); {metrics.get('train_seconds', 'n/a')} s of training.\n"
@@ -150,6 +153,26 @@ def run_sections(
         metrics_table(metrics.get("valid", {})),
     ]
     return lines
+
+
+def ensemble_training(members: Sequence[dict], metrics: dict) -> str:
+    """The training line of an ensemble run (``train.members``): each member's seed, steps, best epoch
+    and validation figure, then the ensemble's."""
+    metric = metrics.get("metric")
+    rows = "".join(
+        f"| {m.get('member')} | {m.get('seed')} | {m.get('global_step', 'n/a')} | {m.get('best_epoch')} | "
+        f"{m.get('stopped_early')} | {fmt((m.get('valid') or {}).get(metric, float('nan')))} |\n"
+        for m in members
+    )
+    return (
+        f"An ensemble of {len(members)} models of this recipe on the same split, differing only in their seed "
+        f"(initial weights, batch order); predictions are their mean (class probabilities averaged). "
+        f"{metrics.get('train_seconds', 'n/a')} s of training in all.\n\n"
+        f"| member | seed | optimisation steps | best epoch | stopped early | valid {metric} |\n"
+        "|---|---|---|---|---|---|\n"
+        + rows
+        + f"| ensemble | | | | | {fmt((metrics.get('valid') or {}).get(metric, float('nan')))} |\n"
+    )
 
 
 def _head(name: str, kind: str, opts: Options, packed: Packed) -> list[str]:
