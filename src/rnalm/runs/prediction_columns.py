@@ -5,8 +5,8 @@ A task model has a *name* for what it predicts: a shipped model's comes from the
 (``data.label_column``, or the loader's label name), unless that is a generic word (``label``,
 ``y``, ``target``, ...), when the name is ``prediction``. From the name and the label state:
 
-* regression: ``NAME`` (in the label's units), and ``NAME_std`` for a cross-validated run (the
-  spread of its fold models);
+* regression: ``NAME`` (in the label's units), and ``NAME_std`` for a cross-validated or ensemble
+  run (the spread of its fold or member models);
 * binary classification with classes ``0/1`` (or ``false/true``, ``no/yes``, ``neg/pos``):
   ``NAME_probability``, the probability of the positive class (a generic name gives ``probability``);
 * any other classification: ``NAME`` (generic: ``prediction``), the most probable class, and
