@@ -24,7 +24,7 @@ def test_optimize_writes_a_ranked_valid_table_and_a_report_and_repeats_itself(tm
     err = capsys.readouterr().err
     assert "generations in" in err and "6 designs ->" in err and "not measurements" in err
     rows = list(csv.DictReader(open(tmp_path / "a.csv")))
-    assert list(rows[0])[:5] == ["rank", "sequence", "objective", "te_log", "uncertainty"]
+    assert list(rows[0])[:6] == ["rank", "sequence", "objective", "te_log", "te_log_std", "uncertainty"]
     assert len(rows) == 6 and all(r["constraints"] == "ok" and "AUG" not in r["sequence"] for r in rows)
     assert [float(r["te_log"]) for r in rows] == sorted((float(r["te_log"]) for r in rows), reverse=True)
     assert "model prediction" in (tmp_path / "a.html").read_text()

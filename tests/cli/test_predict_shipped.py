@@ -94,7 +94,18 @@ def test_input_columns_are_kept_in_order_with_their_values_as_read(capsys, tmp_p
     p.write_text(f"name\tgene\tsequence\tscore\nu1\tACTB\t{UTR}\t0.50\nu2\t\tACGUACGUAGGAGCGC\t1e3\n")
     code, rows, _ = predict(capsys, "--task", "te", "-i", str(p), "-q")
     assert code == 0
-    assert list(rows[0]) == ["id", "name", "gene", "sequence", "score", "te_log", "length", "read", "note"]
+    assert list(rows[0]) == [
+        "id",
+        "name",
+        "gene",
+        "sequence",
+        "score",
+        "te_log",
+        "te_log_std",
+        "length",
+        "read",
+        "note",
+    ]
     assert [(r["id"], r["name"], r["gene"], r["score"]) for r in rows] == [
         ("u1", "u1", "ACTB", "0.50"),
         ("u2", "u2", "", "1e3"),
@@ -152,7 +163,7 @@ def test_predict_writes_csv_to_standard_output_and_messages_to_standard_error(ca
     p.write_text(f">a\n{UTR}\n")
     code = main(["predict", "--task", "te", "-i", str(p)])
     cap = capsys.readouterr()
-    assert code == 0 and cap.out.splitlines()[0] == "id,sequence,te_log,length,read,note"
+    assert code == 0 and cap.out.splitlines()[0] == "id,sequence,te_log,te_log_std,length,read,note"
     assert "shipped model utrlm-mini-te" in cap.err and "id,sequence" not in cap.err
 
 
@@ -178,6 +189,7 @@ def test_an_input_column_named_like_a_prediction_keeps_its_name(capsys, tmp_path
         "te_log",
         "note",
         "te_log_predicted",
+        "te_log_std",
         "length",
         "read",
         "note_predicted",
@@ -189,8 +201,8 @@ def test_an_input_column_named_like_a_prediction_keeps_its_name(capsys, tmp_path
 def test_models_v_states_what_each_task_model_reads_and_its_columns(capsys):
     assert main(["models", "-v"]) == 0
     out = capsys.readouterr().out
-    assert "reads the 3'-most 100 nt; columns te_log;" in out
-    assert "reads up to 160 nt (longer inputs are not scored); columns halflife;" in out
+    assert "reads the 3'-most 100 nt; columns te_log, te_log_std;" in out
+    assert "reads up to 160 nt (longer inputs are not scored); columns halflife, halflife_std;" in out
     assert "reads the 5'-most 1,020 nt; columns ires_probability;" in out
 
 

@@ -22,7 +22,7 @@ def package_models(monkeypatch):
 def test_a_dataframe_comes_back_with_its_columns_and_index_and_the_predictions():
     df = pd.DataFrame({"gene": ["ACTB", "GAPDH"], "utr": [UTR, "ACGU" * 300]}, index=["r1", "r2"])
     out = rnalm.predict(df, task="te", seq_column="utr", progress=False)
-    assert list(out.columns) == ["gene", "utr", "te_log", "length", "read", "note"]
+    assert list(out.columns) == ["gene", "utr", "te_log", "te_log_std", "length", "read", "note"]
     assert list(out.index) == ["r1", "r2"] and list(out["gene"]) == ["ACTB", "GAPDH"]
     assert out["te_log"].dtype == float and list(out["length"]) == [len(UTR), 1200]
     assert list(out["note"]) == ["", "read the 3'-most 100 of 1,200 nt"]
@@ -46,7 +46,7 @@ def test_a_csv_path_keeps_its_columns_and_gets_the_ids_every_command_gives_it(tm
     p = tmp_path / "lamar.csv"
     p.write_text(f"seq,label\n{UTR},0.5\nACGUACGU,0.1\n")
     out = rnalm.predict(p, task="halflife", progress=False)
-    assert list(out.columns) == ["id", "seq", "label", "halflife", "length", "read", "note"]
+    assert list(out.columns) == ["id", "seq", "label", "halflife", "halflife_std", "length", "read", "note"]
     assert list(out["id"]) == ["lamar_1", "lamar_2"] and list(out["label"]) == ["0.5", "0.1"]
 
 

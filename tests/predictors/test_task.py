@@ -39,7 +39,14 @@ def test_shipped_windows_and_column_names():
 def test_predict_gives_named_rows_and_notes_what_it_could_not_score():
     te = task.from_shipped(shipped.task_entry("te"), device="cpu", log=lambda _m: None)
     rows = te.predict([("a", "ACGUACGUAGGAGCGC"), ("b", "ACGU*"), ("c", "A" * 150)])
-    assert [r["id"] for r in rows] == ["a", "b", "c"] and list(rows[0]) == ["id", "te_log", "length", "read", "note"]
+    assert [r["id"] for r in rows] == ["a", "b", "c"] and list(rows[0]) == [
+        "id",
+        "te_log",
+        "te_log_std",
+        "length",
+        "read",
+        "note",
+    ]
     assert isinstance(rows[0]["te_log"], float) and rows[1]["te_log"] is None
     assert rows[1]["note"].startswith("not scored: invalid letter '*' at position 5")
     assert (rows[2]["length"], rows[2]["read"], rows[2]["note"]) == (150, 100, "read the 3'-most 100 of 150 nt")

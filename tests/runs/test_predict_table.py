@@ -64,7 +64,7 @@ def test_overwrite_recognises_only_a_table_rnalm_wrote(te, tmp_path):
         os.umask(old)
     assert out.stat().st_mode & 0o777 == 0o640  # the umask's mode, as for any file the user writes
     header = out.read_text().splitlines()[0]
-    assert header == "id,name,seq,length,note,te_log,length_predicted,read,note_predicted"
+    assert header == "id,name,seq,length,note,te_log,te_log_std,length_predicted,read,note_predicted"
     assert PREDICTIONS.owns(out) and not PREDICTIONS.owns(p)
     (tmp_path / "old.csv").write_text("id,prediction,prob_0,prob_1,length\na,1,0.5,0.5,8\n")  # earlier rnalm
     assert PREDICTIONS.owns(tmp_path / "old.csv")

@@ -55,7 +55,7 @@ def test_predict_job_runs_and_the_page_shows_it(app):
     job = app.client.get(f"/api/jobs/{job_id}").json()
     assert job["status"] == "done" and job["progress"] == {"done": 2, "total": 2}, job["error"]
     csv = app.client.get(job["result_url"]).text
-    assert csv.splitlines()[0] == "id,sequence,te_log,length,read,note" and csv.count("\n") == 3
+    assert csv.splitlines()[0] == "id,sequence,te_log,te_log_std,length,read,note" and csv.count("\n") == 3
     page = app.client.get(f"/jobs/{job_id}").text
     assert "te_log" in page and "u2" in page and "Download CSV" in page
     index = app.client.get("/").text
