@@ -1,7 +1,7 @@
 """The shipped fold model's pair-map head alone: the training layout (``torch.no_grad``) against the
 inference layout (``torch.inference_mode``), float32 against bfloat16 autocast, per operator.
 
-The head is ``utrlm-mini-fold``'s shape (132 input features, 32 projected, 32 channels, 4 residual
+The head is the former shipped ``utrlm-mini-fold``'s shape (132 input features, 32 projected, 32 channels, 4 residual
 blocks, ViennaRNA prior) with seeded random weights: the time does not depend on the values.
 Prints the CPU's flags and the fp32 / bf16 1024^3 matmul peak measured in the same run, and the
 convolutions' share of each peak (``2 x 9 x C^2`` multiply-adds per cell and convolution).
