@@ -50,6 +50,11 @@ from rnalm.runs.threads import inference_threads, threads_beside
 from rnalm.structure.bpp import PairProbabilities, available_cores, spare_cores
 from rnalm.structure.threshold import read_record
 
+#: The longest record a structure run without a language model folds (a backbone's own maximum
+#: length bounds the others): its 2-D head holds ``channels x L x L`` activations, 134 MB per
+#: 32-channel float32 map at 1,024 nt but 12.8 GB at 10,000 nt, and ViennaRNA's base-pair
+#: probabilities cost O(L^3) per map. Longer records get ``rnalm fold``'s ``--long`` policy.
+NO_BACKBONE_WINDOW = 1024
 #: Pair cells (``batch x L^2``) per model call when folding: 16 MiB per ``B x 32 x L x L`` float32
 #: tensor of the shipped head, small enough for the allocator to reuse its memory between batches
 #: (larger batches were no faster per cell and page-faulted more)
@@ -230,6 +235,8 @@ class RunModel:
             models.append((model.to(loaded.device).eval(), source))
         a = loaded.alphabet
         limit = a.max_length * a.k_mer if a.max_length is not None else None
+        if loaded.encoder is None:
+            limit = NO_BACKBONE_WINDOW
         return cls(loaded, models, limit, info, dirs)
 
     def prefetch(self, sequences: Sequence[str]) -> None:
