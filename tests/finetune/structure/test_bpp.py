@@ -230,9 +230,26 @@ def test_vienna_bpp_only_for_pairwise_heads(tmp_path):
 
 
 # ------------------------------------------------------------------------------ end to end
+def fold_validation_rows_as_trained(run, tmp_path, capsys, *options: str) -> list[dict]:
+    """``rnalm fold OPTIONS`` on the run's validation records (into ``tmp_path/out``) gives the
+    structures the run predicted for them in training (same maps, model and post-processing);
+    the rows of its ``predictions.csv``."""
+    from rnalm.cli import main
+
+    with open(run / "predictions.csv", newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["split"] == "valid"]
+    fa = tmp_path / "in.fa"
+    fa.write_text("".join(f">{r['id']}\n{r['sequence']}\n" for r in rows))
+    rc = main(["fold", *options, "--input", str(fa), "--output", str(tmp_path / "out")])
+    _, err = capsys.readouterr()
+    assert rc == 0, err
+    for r in rows:
+        assert read_dbn(tmp_path / "out" / f"{r['id']}.dbn")[0].dot_bracket() == r["prediction"]
+    return rows
+
+
 @pytest.mark.parametrize("prior", [True, False], ids=["prior", "channel_only"])
 def test_tiny_run_with_bpp_and_fold_run(rna, tmp_path, capsys, one_thread, prior):
-    from rnalm.cli import main
     from rnalm.finetune import finetune
 
     write_dbn(planted_set(20), tmp_path / "train.dbn")
@@ -245,15 +262,8 @@ def test_tiny_run_with_bpp_and_fold_run(rna, tmp_path, capsys, one_thread, prior
     assert list((tmp_path / "cache").glob(f"vienna-{rna.__version__}/bpp/*/*.npy"))  # on-disk cache written
     metrics = json.loads((run / "metrics.json").read_text())
     assert 0 <= metrics["valid"]["f1"] <= 1
-    with open(run / "predictions.csv", newline="") as fh:
-        rows = [r for r in csv.DictReader(fh) if r["split"] == "valid"]
-    fa = tmp_path / "in.fa"
-    fa.write_text("".join(f">{r['id']}\n{r['sequence']}\n" for r in rows))
-    rc = main(["fold", "--run", str(run), "--input", str(fa), "--output", str(tmp_path / "out"), "--files", "dbn,npy"])
-    _, err = capsys.readouterr()
-    assert rc == 0, err
-    for r in rows:  # the same probabilities, model and post-processing as in training
-        assert read_dbn(tmp_path / "out" / f"{r['id']}.dbn")[0].dot_bracket() == r["prediction"]
+    rows = fold_validation_rows_as_trained(run, tmp_path, capsys, "--run", str(run), "--files", "dbn,npy")
+    for r in rows:
         p = np.load(tmp_path / "out" / f"{r['id']}.npy")
         assert np.allclose(p, p.T)
 
@@ -261,7 +271,6 @@ def test_tiny_run_with_bpp_and_fold_run(rna, tmp_path, capsys, one_thread, prior
 def test_tiny_run_with_two_parameter_sets_folds_packages_and_loads_back(rna, tmp_path, capsys, one_thread):
     """``structure.vienna_params`` end to end: trained on two maps per sequence, folded by ``rnalm fold
     --model RUN`` as in training, shipped, and loaded back with the same maps."""
-    from rnalm.cli import main
     from rnalm.finetune import finetune
     from rnalm.packaging import Options, package
     from rnalm.packaging.check import check_entry
@@ -285,15 +294,7 @@ def test_tiny_run_with_two_parameter_sets_folds_packages_and_loads_back(rna, tmp
     head = model.models[0][0].head.pair
     assert head.config.bpp_maps == 2 and head.config.bpp_prior
 
-    with open(run / "predictions.csv", newline="") as fh:
-        rows = [r for r in csv.DictReader(fh) if r["split"] == "valid"]
-    fa = tmp_path / "in.fa"
-    fa.write_text("".join(f">{r['id']}\n{r['sequence']}\n" for r in rows))
-    rc = main(["fold", "--model", str(run), "--input", str(fa), "--output", str(tmp_path / "out"), "--files", "dbn"])
-    _, err = capsys.readouterr()
-    assert rc == 0, err
-    for r in rows:  # the same two maps, model and post-processing as in training
-        assert read_dbn(tmp_path / "out" / f"{r['id']}.dbn")[0].dot_bracket() == r["prediction"]
+    fold_validation_rows_as_trained(run, tmp_path, capsys, "--model", str(run), "--files", "dbn")
 
     entry = package(
         run, Options(name="two-sets-fold", data_licence="CC0", check_size=4), tmp_path / "shipped", log=quiet
