@@ -49,3 +49,20 @@ def test_overwrite_refuses_a_file_rnalm_did_not_write(tmp_path, data_dir, capsys
     with child_lock(out) as pid:
         assert main(["corpus", "--data", str(data_dir), "--output", str(out), "--overwrite"]) == 2
         assert f"c.fa: process {pid} is writing this output" in capsys.readouterr().err
+
+
+def test_gzip_fasta_sources_are_read_and_their_validation_split_left_out(tmp_path, data_dir):
+    (data_dir / "rnastralign").mkdir()
+    with gzip.open(data_dir / "rnastralign" / "train.fasta.gz", "wt") as fh:
+        fh.write(">./RNAStrAlign/tRNA/a.ct\nGCGGAUUUAGCUCAG\n>./b.ct\nACGTACGTACGT\n")
+    with gzip.open(data_dir / "rnastralign" / "val.fasta.gz", "wt") as fh:
+        fh.write(">./c.ct\nUUUUUAAAAACCCCC\n")
+    out = tmp_path / "corpus.fa"
+    counts = build_corpus(data_dir, out)
+    # the second training record repeats an IRES sequence (T -> U), so only the first is new
+    assert counts["rnastralign/train.fasta.gz"] == 1
+    assert "rnastralign/val.fasta.gz" not in counts
+    text = out.read_text()
+    assert ">rnastralign:train.fasta.gz:0\nGCGGAUUUAGCUCAG\n" in text
+    assert "UUUUUAAAAACCCCC" not in text
+    assert build_corpus(data_dir, tmp_path / "with_valid.fa", include_valid=True)["rnastralign/val.fasta.gz"] == 1

@@ -38,8 +38,10 @@ def _csv_column(column: str, delimiter: str = ",") -> Callable[[Path], Iterator[
 
 
 def _fasta(path: Path) -> Iterator[str]:
+    """Sequences of a FASTA file, plain or gzip-compressed (by the ``.gz`` suffix)."""
     seq: list[str] = []
-    with open(path) as fh:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt") as fh:
         for line in fh:
             line = line.strip()
             if line.startswith(">"):
@@ -90,6 +92,9 @@ SOURCES: tuple[Source, ...] = (
     Source("rnafm_tutorial/format_rnacentral_active.100.sample-Max50.fasta", _fasta),
     Source("mrl_sample2019_snv/snv_phenotype_log_diff.csv", _csv_column("utr")),
     Source("cao_endogenous/final_endogenous.txt", _cao),
+    # unlabelled ncRNA diversity (8 families); its families overlap ArchiveII's structures
+    Source("rnastralign/train.fasta.gz", _fasta),
+    Source("rnastralign/val.fasta.gz", _fasta, validation=True),
 )
 
 
