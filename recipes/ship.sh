@@ -15,10 +15,10 @@ PY=${PYTHON:-python}
 ship() { "$PY" -m rnalm.packaging --dtype float16 "$@"; }
 previous() { if [[ -n "${PREVIOUS:-}" ]]; then echo "--previous=$PREVIOUS/$1"; fi; }
 want() { [[ " ${TASKS} " == *" $1 "* ]]; }
-remove_if_shipped() {
-  if "$PY" -c "import sys; from rnalm import shipped; sys.exit(shipped.find('$1') is None)"; then
-    "$PY" -m rnalm.packaging --remove --name "$1"
-  fi
+# --replaces NAME when NAME is still shipped: the new model takes its task alias under a new name, and
+# NAME goes only once the new one is packaged
+replaces() {
+  if "$PY" -c "import sys; from rnalm import shipped; sys.exit(shipped.find('$1') is None)"; then echo "--replaces=$1"; fi
 }
 TASKS="${*:-backbone2 te halflife ires family mrl fold}"
 BB2=utrlm-mini-v2
@@ -49,8 +49,7 @@ if want halflife; then
 fi
 if want ires; then
   # on utrlm-mini-v2 since 2026-12-01: replaces utrlm-mini-ires (the same recipe on utrlm-mini, AUROC 0.872 on the same rows)
-  remove_if_shipped utrlm-mini-ires
-  ship runs/ires/lm_cnn_bb2 --name utrlm-mini-v2-ires --task ires --backbone $BB2 $(previous utrlm-mini-ires) \
+  ship runs/ires/lm_cnn_bb2 --name utrlm-mini-v2-ires --task ires --backbone $BB2 $(previous utrlm-mini-ires) $(replaces utrlm-mini-ires) \
     --description "IRES vs non-IRES classification: Optimus-style CNN (global max pooling) over one-hot + frozen utrlm-mini-v2 embeddings (5'-most 1,022 nt); mean of 3 models (seeds 42-44)" \
     --data-licence "MIT: zhw-e8/LAMAR IRESPred data, train.csv (seed 42: 20% of its 20-mer homology groups held out, stratified)" \
     --command "rnalm finetune --config recipes/ires/lm_cnn.yaml train.threads=1 train.members=3 backbone.name=runs/pretrain/utrlm_mini_v2/final" \
@@ -77,8 +76,7 @@ if want mrl; then
 fi
 if want fold; then
   # replaces utrlm-mini-fold (frozen utrlm-mini + one Turner 2004 map, F1 0.493 on the same 225 rows)
-  remove_if_shipped utrlm-mini-fold
-  ship runs/ss_bprna/onehot_bpp3 --name vienna3-fold --include postprocess.json \
+  ship runs/ss_bprna/onehot_bpp3 --name vienna3-fold $(replaces utrlm-mini-fold) --include postprocess.json \
     --description "RNA secondary structure: 2-D residual pairwise head on one-hot nucleotides + ViennaRNA base-pair probabilities under three energy models (Turner 2004, Andronescu 2007, Langdon 2018); needs ViennaRNA" \
     --data-licence "Apache-2.0: roxie-zhang/ProtRNA downstream_ss bpRNA-1m VL0 (80% train / 20% held out, seed 42, <= 200 nt)" \
     --command "rnalm finetune --config recipes/ss_bprna/onehot_bpp3.yaml train.threads=1 train.epochs=10 train.patience=4" \

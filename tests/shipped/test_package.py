@@ -146,6 +146,41 @@ def test_one_model_per_task_alias(shipped_root, tiny_models, tmp_path):
     assert shipped.find("te", folder=root) is None and not (root / "tiny-te").exists()
 
 
+def test_replaces_swaps_an_alias_to_a_new_name_in_one_manifest_write(shipped_root, tiny_models, tmp_path):
+    import shutil
+
+    from rnalm.packaging import Options, package
+
+    root = tmp_path / "copy"
+    shutil.copytree(shipped_root, root)
+    opts = dict(data_licence="x", backbone="tiny-bb", check_size=8, recompute_valid=False)
+    for bad, match in (
+        (dict(name="te2", task="te", replaces="nope"), "--replaces nope: no other shipped model"),
+        (dict(name="te2", task="te", replaces="tiny-fold"), "shipped under task alias 'fold', this model under 'te'"),
+        (dict(name="tiny-te", task="te", replaces="tiny-te"), "no other shipped model"),
+    ):
+        with pytest.raises(shipped.ShippedModelError, match=match):
+            package(tiny_models["te"], Options(**bad, **opts), root, log=lambda _m: None)
+        assert [e.name for e in shipped.entries(root)] == [e.name for e in shipped.entries(shipped_root)]
+    # a packaging that fails after the checks leaves the replaced model in place
+    with pytest.raises(shipped.ShippedModelError):
+        package(
+            tiny_models["te"],
+            Options(name="te2", task="te", replaces="tiny-te", **{**opts, "backbone": "tiny-fold"}),
+            root,
+            log=lambda _m: None,
+        )
+    assert shipped.find("te", folder=root).name == "tiny-te" and (root / "tiny-te").is_dir()
+
+    entry = package(
+        tiny_models["te"], Options(name="te2", task="te", replaces="tiny-te", **opts), root, log=lambda _m: None
+    )
+    assert entry.name == "te2" and shipped.find("te", folder=root).name == "te2"
+    assert shipped.find("tiny-te", folder=root) is None and not (root / "tiny-te").exists()
+    names = [m["name"] for m in json.loads((root / "manifest.json").read_text())["models"]]
+    assert "te2" in names and "tiny-te" not in names
+
+
 def test_baselines_are_paired_on_the_validation_rows_and_shown_on_the_card(shipped_root, tiny_models, tmp_path):
     import csv
     import shutil

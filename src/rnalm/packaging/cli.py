@@ -29,6 +29,9 @@ task models identify their backbone by the exact weights.
 ``--previous DIR`` (task models) scores the previous shipped model in DIR (a shipped model folder of an
 earlier release, with its manifest.json one level up) on the same validation rows, lists it among the
 baselines, and refuses to ship unless the new model beats it.
+``--replaces NAME`` ships a task or structure model under a new name in place of the shipped model of the
+same task alias (one model per alias): NAME leaves the manifest in the same write that adds the new entry,
+so a packaging that fails keeps NAME shipped.
 
 Every task and structure card carries a "Published anchors" section: the figures papers report on the
 task's held-out tests, which rnalm measures elsewhere. ``python -m rnalm.packaging --update-anchors
@@ -129,6 +132,12 @@ def build_parser() -> argparse.ArgumentParser:
         "beat on the same validation rows; listed among the baselines",
     )
     p.add_argument(
+        "--replaces",
+        metavar="NAME",
+        help="task and structure models: the shipped model of the same task alias this one replaces under a new "
+        "name; removed only once this one is packaged (in the same manifest write)",
+    )
+    p.add_argument(
         "--update-anchors",
         action="store_true",
         help="rewrite the published-anchors section of every task and structure card under --root "
@@ -186,6 +195,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         baselines=tuple(_baseline_arg(parser, b) for b in args.baseline),
         notes=tuple(args.note),
         previous=args.previous,
+        replaces=args.replaces,
     )
     try:
         package(args.source, opts, args.root)

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Optional
 
 from rnalm import shipped
 from rnalm.io.jsonfile import write_json
 from rnalm.shipped import MANIFEST, ShippedModelError
 
 
-def update_manifest(root: Path, entry: dict, log: Callable[[str], None]) -> None:
-    """Add ``entry`` to the manifest under ``root`` (replacing one of the same name), kinds in order."""
+def update_manifest(root: Path, entry: dict, log: Callable[[str], None], replaces: Optional[str] = None) -> None:
+    """Add ``entry`` to the manifest under ``root`` (replacing one of the same name, and ``replaces``), kinds in order.
+
+    One write: the manifest never lists both the entry and the one it replaces, nor neither.
+    """
     data = shipped.read_manifest(root)
-    models = [m for m in data["models"] if m.get("name") != entry["name"]]
-    if len(models) != len(data["models"]):
-        log(f"replacing the manifest entry {entry['name']}")
+    models = [m for m in data["models"] if m.get("name") not in (entry["name"], replaces)]
+    for m in data["models"]:
+        if m.get("name") in (entry["name"], replaces):
+            log(f"replacing the manifest entry {m['name']}")
     if entry["kind"] == "backbone":
         users = [
             m["name"]

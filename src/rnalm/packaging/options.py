@@ -37,6 +37,8 @@ class Options:
     notes: tuple = ()
     #: a previous shipped model folder (task models) this one must beat on the same validation rows.
     previous: Optional[str] = None
+    #: a shipped entry of the same task alias this one replaces (removed once this one is in place).
+    replaces: Optional[str] = None
 
 
 @dataclass

@@ -57,15 +57,27 @@ def _kind(source: Path, opts: Options, root: Path) -> tuple[Optional[dict], str]
         raise ShippedModelError("a structure run is shipped under the task alias fold")
     if opts.previous and kind != "task":
         raise ShippedModelError(f"--previous applies to task models; {source} is a {kind} source (drop --previous)")
+    models = shipped.read_manifest(root)["models"]
+    if opts.replaces:
+        if not opts.task:
+            raise ShippedModelError("--replaces applies to task and structure models (a backbone is replaced by name)")
+        old = next((m for m in models if m.get("name") == opts.replaces), None)
+        if old is None or opts.replaces == opts.name:
+            raise ShippedModelError(f"--replaces {opts.replaces}: no other shipped model of that name in {root}")
+        if old.get("task") != opts.task:
+            raise ShippedModelError(
+                f"--replaces {opts.replaces}: it is shipped under task alias {old.get('task')!r}, "
+                f"this model under {opts.task!r}"
+            )
     clash = [
         m["name"]
-        for m in shipped.read_manifest(root)["models"]
-        if opts.task and m.get("task") == opts.task and m.get("name") != opts.name
+        for m in models
+        if opts.task and m.get("task") == opts.task and m.get("name") not in (opts.name, opts.replaces)
     ]
     if clash:
         raise ShippedModelError(
-            f"task alias {opts.task!r} is already shipped as {clash[0]}; remove that entry "
-            f"first (or ship under its name, which replaces it)"
+            f"task alias {opts.task!r} is already shipped as {clash[0]}; remove that entry first, "
+            f"ship under its name (which replaces it) or name it with --replaces {clash[0]}"
         )
     return info, kind
 
@@ -161,7 +173,9 @@ def package(
         shutil.rmtree(tmp, ignore_errors=True)
     for p in [dest, *dest.rglob("*")]:  # installable: readable by everyone (runs may be private, 0600)
         os.chmod(p, 0o755 if p.is_dir() else 0o644)
-    update_manifest(root, _entry(source, kind, opts, packed, sums, size), log)
+    update_manifest(root, _entry(source, kind, opts, packed, sums, size), log, replaces=opts.replaces)
+    if opts.replaces:  # its manifest entry went in the same write as this one's
+        shutil.rmtree(root / opts.replaces, ignore_errors=True)
     log(
         f"shipped {name} ({kind}{', alias ' + opts.task if opts.task else ''}): {size / 1e6:.2f} MB in {dest}; "
         f"check {packed.check_metric} = {packed.check[packed.check_metric]:.6f} on {len(packed.rows)} rows"
