@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rnalm import shipped
 from rnalm.api import load
 from rnalm.configfile import load_config
 from rnalm.packaging.check import backbone_metrics
@@ -36,8 +35,7 @@ def main() -> None:
     print(f"held-out: {len(seqs)} sequences of {where} (valid_fraction {pcfg.data.valid_fraction})")
     print("| model | MLM accuracy | MLM loss |\n|---|---|---|")
     for name in args.model:
-        path = shipped.get(name, "backbone").path if shipped.find(name) is not None else Path(name)
-        m = backbone_metrics(path, seqs, ids)
+        m = backbone_metrics(name, seqs, ids)  # loads a shipped name or a folder, as rnalm.load does
         print(f"| {name} | {m['mlm_acc']:.4f} | {m.get('mlm_loss', float('nan')):.4f} |")
 
 

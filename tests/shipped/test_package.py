@@ -145,6 +145,18 @@ def test_one_model_per_task_alias(shipped_root, tiny_models, tmp_path):
     assert main(["--remove", "--name", "tiny-te", "--root", str(root)]) == 0
     assert shipped.find("te", folder=root) is None and not (root / "tiny-te").exists()
 
+    # a manifest entry whose name leads out of the shipped folder never deletes there
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    data = json.loads((root / "manifest.json").read_text())
+    data["models"].append({"name": "../outside", "kind": "task", "task": "zz", "dir": "../outside"})
+    (root / "manifest.json").write_text(json.dumps(data))
+    with pytest.raises(shipped.ShippedModelError, match="use letters"):
+        from rnalm.packaging.manifest import remove
+
+        remove("../outside", root, log=lambda _m: None)
+    assert outside.is_dir() and shipped.find("../outside", folder=root) is not None  # nothing written
+
 
 def test_replaces_swaps_an_alias_to_a_new_name_in_one_manifest_write(shipped_root, tiny_models, tmp_path):
     import shutil
@@ -158,6 +170,7 @@ def test_replaces_swaps_an_alias_to_a_new_name_in_one_manifest_write(shipped_roo
         (dict(name="te2", task="te", replaces="nope"), "--replaces nope: no other shipped model"),
         (dict(name="te2", task="te", replaces="tiny-fold"), "shipped under task alias 'fold', this model under 'te'"),
         (dict(name="tiny-te", task="te", replaces="tiny-te"), "no other shipped model"),
+        (dict(name="te2", task="te", replaces="../outside"), "--replaces '../outside': use letters"),
     ):
         with pytest.raises(shipped.ShippedModelError, match=match):
             package(tiny_models["te"], Options(**bad, **opts), root, log=lambda _m: None)

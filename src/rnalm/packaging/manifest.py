@@ -11,11 +11,20 @@ from rnalm.io.jsonfile import write_json
 from rnalm.shipped import MANIFEST, ShippedModelError
 
 
+def check_name(name: Optional[str], option: str = "--name") -> None:
+    """A shipped model's name is one folder under the shipped root: no separators, not hidden."""
+    if not name or any(c in name for c in "/\\: ") or name.startswith("."):
+        raise ShippedModelError(f"{option} {name!r}: use letters, digits, '-', '_' and '.'")
+
+
 def update_manifest(root: Path, entry: dict, log: Callable[[str], None], replaces: Optional[str] = None) -> None:
     """Add ``entry`` to the manifest under ``root`` (replacing one of the same name, and ``replaces``), kinds in order.
 
-    One write: the manifest never lists both the entry and the one it replaces, nor neither.
+    One write: the manifest never lists both the entry and the one it replaces, nor neither; the
+    replaced entry's folder goes after it.
     """
+    if replaces is not None:  # its folder is deleted below: never a path outside root
+        check_name(replaces, "--replaces")
     data = shipped.read_manifest(root)
     models = [m for m in data["models"] if m.get("name") not in (entry["name"], replaces)]
     for m in data["models"]:
@@ -35,10 +44,13 @@ def update_manifest(root: Path, entry: dict, log: Callable[[str], None], replace
     models.sort(key=lambda m: (order.get(m.get("kind"), 9), m.get("name")))
     data["models"] = models
     write_json(root / MANIFEST, data)
+    if replaces:
+        shutil.rmtree(root / replaces, ignore_errors=True)
 
 
 def remove(name: str, root: str | Path | None = None, log: Callable[[str], None] = print) -> None:
     """Delete shipped entry ``name`` (folder and manifest entry); refused while task models use it."""
+    check_name(name)  # its folder is deleted below: never a path outside root
     root = Path(root).expanduser() if root is not None else shipped.root()
     data = shipped.read_manifest(root)
     if not any(m.get("name") == name for m in data["models"]):
@@ -52,4 +64,4 @@ def remove(name: str, root: str | Path | None = None, log: Callable[[str], None]
     log(f"removed {name} from {root}")
 
 
-__all__ = ["remove", "update_manifest"]
+__all__ = ["check_name", "remove", "update_manifest"]

@@ -18,7 +18,7 @@ from rnalm.packaging.baselines import baselines
 from rnalm.packaging.card import card
 from rnalm.packaging.check import CHECK_FILE, write_check
 from rnalm.packaging.files import all_files, display_path, read_json
-from rnalm.packaging.manifest import update_manifest
+from rnalm.packaging.manifest import check_name, update_manifest
 from rnalm.packaging.options import CARD_FILE, Options, Packed
 from rnalm.packaging.structure import pack_structure
 from rnalm.packaging.task import pack_task
@@ -31,9 +31,9 @@ def _check_options(opts: Options) -> None:
         raise ShippedModelError(f"--check-size must be at least 4, got {opts.check_size}")
     if opts.dtype not in ("float32", "float16"):
         raise ShippedModelError(f"--dtype must be float32 or float16, got {opts.dtype!r}")
-    name = opts.name
-    if not name or any(c in name for c in "/\\: ") or name.startswith("."):
-        raise ShippedModelError(f"--name {name!r}: use letters, digits, '-', '_' and '.'")
+    check_name(opts.name)
+    if opts.replaces is not None:
+        check_name(opts.replaces, "--replaces")
 
 
 def _kind(source: Path, opts: Options, root: Path) -> tuple[Optional[dict], str]:
@@ -174,8 +174,6 @@ def package(
     for p in [dest, *dest.rglob("*")]:  # installable: readable by everyone (runs may be private, 0600)
         os.chmod(p, 0o755 if p.is_dir() else 0o644)
     update_manifest(root, _entry(source, kind, opts, packed, sums, size), log, replaces=opts.replaces)
-    if opts.replaces:  # its manifest entry went in the same write as this one's
-        shutil.rmtree(root / opts.replaces, ignore_errors=True)
     log(
         f"shipped {name} ({kind}{', alias ' + opts.task if opts.task else ''}): {size / 1e6:.2f} MB in {dest}; "
         f"check {packed.check_metric} = {packed.check[packed.check_metric]:.6f} on {len(packed.rows)} rows"

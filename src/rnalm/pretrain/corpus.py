@@ -26,6 +26,7 @@ from rnalm.io.output_guard import (
     staging_path,
     swap_into_place,
 )
+from rnalm.io.seqio import open_text
 
 
 def _csv_column(column: str, delimiter: str = ",") -> Callable[[Path], Iterator[str]]:
@@ -38,10 +39,9 @@ def _csv_column(column: str, delimiter: str = ",") -> Callable[[Path], Iterator[
 
 
 def _fasta(path: Path) -> Iterator[str]:
-    """Sequences of a FASTA file, plain or gzip-compressed (by the ``.gz`` suffix)."""
+    """Sequences of a FASTA file, plain or gzip-compressed."""
     seq: list[str] = []
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt") as fh:
+    with open_text(path) as fh:
         for line in fh:
             line = line.strip()
             if line.startswith(">"):
