@@ -89,7 +89,7 @@ def load_backbone(ctx: Context) -> None:
 def prepare_splits(ctx: Context, bundle: DataBundle) -> dict[str, Split]:
     d = ctx.cfg.data
     out = {}
-    for name in ("train", "valid", "test"):
+    for name in ("train", "valid", "test", "extra_train"):
         recs = getattr(bundle, name)
         if recs is None:
             continue

@@ -6,13 +6,16 @@ with ``cv.stratify``), grouped where the data defines groups; the index math is 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence
+
+import numpy as np
 
 from rnalm.finetune.context import (
     Context,
     Split,
     prepare_splits,
 )
+from rnalm.finetune.data.homology import shares_kmer
 from rnalm.finetune.data.loader_table import load_data
 from rnalm.runs.config import FinetuneConfig
 from rnalm.runs.config_file import load_finetune_config
@@ -44,28 +47,56 @@ def groups(split: Split) -> Optional[list]:
     return record_groups(split.recs)
 
 
+def with_extra_training(
+    ctx: Context, train: Split, extra: Optional[Split], held: Sequence[Optional[Split]]
+) -> tuple[Split, Optional[str]]:
+    """``train`` followed by the ``data.extra_train`` rows, less those whose (prepared) sequence is a
+    held-out row's or, with ``data.extra_train_kmer``, shares a k-mer with one: extra data must not
+    carry the validation or test sequences, or their close relatives, into training."""
+    if extra is None or not extra.seqs:
+        return train, None
+    others = [s for sp in held if sp is not None for s in sp.seqs]
+    seen = {s.upper().replace("U", "T") for s in others}
+    drop = np.array([s.upper().replace("U", "T") in seen for s in extra.seqs], dtype=bool)
+    exact = int(drop.sum())
+    k = ctx.cfg.data.extra_train_kmer
+    if k and others:
+        drop |= shares_kmer(extra.seqs, others, k)
+    keep = np.flatnonzero(~drop)
+    kept = extra.subset(keep)
+    joined = Split(train.name, Records.join([train.recs, kept.recs]), train.seqs + kept.seqs)
+    left = f"{exact} same sequence as a held-out row"
+    left += f", {int(drop.sum()) - exact} sharing a {k}-mer with one" if k else ""
+    return joined, f"{len(keep)} of {len(extra.seqs)} data.extra_train rows added to training ({left} left out)"
+
+
 def holdout_splits(ctx: Context, splits: dict[str, Split]) -> tuple[Split, Optional[Split], Optional[str]]:
     """``(train, valid, note)`` of a run without cross-validation (``valid_fraction`` held out of
-    ``data.train`` when there is no ``data.valid``)."""
+    ``data.train`` when there is no ``data.valid``), the ``data.extra_train`` rows added to training."""
     cfg = ctx.cfg
     train = splits["train"]
     valid = splits.get("valid")
-    note = None
+    notes = []
     if valid is None and cfg.data.valid_fraction > 0:
         tr, va = holdout(len(train.seqs), cfg.data.valid_fraction, cfg.train.seed, strata(ctx, train), groups(train))
         train, valid = train.subset(tr, "train"), train.subset(va, "valid")
-        note = (
+        notes.append(
             f"{len(va)} rows held out of data.train (valid_fraction={cfg.data.valid_fraction}, seed {cfg.train.seed})"
         )
-    return train, valid, note
+    train, extra_note = with_extra_training(ctx, train, splits.get("extra_train"), [valid, splits.get("test")])
+    notes += [extra_note] if extra_note else []
+    return train, valid, "; ".join(notes) or None
 
 
 def cv_folds(ctx: Context, data: Split) -> list:
     return kfold(len(data.seqs), ctx.cfg.cv.folds, ctx.cfg.train.seed, strata(ctx, data), groups(data))
 
 
-def fold_splits(ctx: Context, data: Split, folds: list, i: int) -> tuple[Split, Split, Split]:
-    """``(train, valid, test)`` of fold ``i`` (``folds`` from :func:`cv_folds`)."""
+def fold_splits(
+    ctx: Context, data: Split, folds: list, i: int, extra: Optional[Split] = None
+) -> tuple[Split, Split, Split]:
+    """``(train, valid, test)`` of fold ``i`` (``folds`` from :func:`cv_folds`), the ``extra``
+    (``data.extra_train``) rows added to its training side."""
     cfg = ctx.cfg
     tr_idx, te_idx = folds[i]
     train, test = data.subset(tr_idx, "train"), data.subset(te_idx, "test")
@@ -81,6 +112,7 @@ def fold_splits(ctx: Context, data: Split, folds: list, i: int) -> tuple[Split, 
         train, valid = sub.subset(a, "train"), sub.subset(b, "valid")
     else:
         valid = test.subset(range(len(test.seqs)), "valid")
+    train, _ = with_extra_training(ctx, train, extra, [valid, test])
     return train, valid, test
 
 
@@ -122,4 +154,5 @@ __all__ = [
     "record_groups",
     "strata",
     "validation_records",
+    "with_extra_training",
 ]

@@ -411,7 +411,7 @@ def _run_cv(ctx: Context, splits: dict[str, Split], info: dict, resume: bool) ->
                 all_rows += [r for r in csv.DictReader(fh) if r["split"] == "test"]
             ctx.log(f"fold {i}: already complete")
         else:
-            train, valid, test = fold_splits(ctx, data, folds, i)
+            train, valid, test = fold_splits(ctx, data, folds, i, splits.get("extra_train"))
             result, rows = train_one(ctx, train, valid, test, fold_dir, i, resume)
             all_rows += [r for r in rows if r["split"] == "test"]
             ctx.log(

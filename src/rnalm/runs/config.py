@@ -62,6 +62,13 @@ class DataConfig:
     train: Optional[str] = None
     valid: Optional[str] = None
     test: Optional[str] = None
+    #: more files read by the same loader and options whose rows only ever train: they join the
+    #: training side after the hold-out or the folds are drawn from ``train`` (so validation rows stay
+    #: the same with or without them), less every row whose sequence is a validation or test row's.
+    extra_train: list[str] = field(default_factory=list)
+    #: also leave out the ``extra_train`` rows that share an exact k-mer of this length with a
+    #: validation or test row (relatives of held-out rows; see ``homology_kmer``). Not used to split.
+    extra_train_kmer: Optional[int] = None
     #: csv, tsv or fasta; None = from the file extension (``.gz`` allowed).
     format: Optional[str] = None
     seq_column: str = "seq"
@@ -103,6 +110,12 @@ class DataConfig:
             _int("data.homology_kmer", self.homology_kmer, MIN_K)
             if self.homology_kmer > MAX_K:
                 raise ConfigError(f"data.homology_kmer={self.homology_kmer!r} must be at most {MAX_K}")
+        if self.extra_train_kmer is not None:
+            _int("data.extra_train_kmer", self.extra_train_kmer, MIN_K)
+            if self.extra_train_kmer > MAX_K:
+                raise ConfigError(f"data.extra_train_kmer={self.extra_train_kmer!r} must be at most {MAX_K}")
+            if not self.extra_train:
+                raise ConfigError("data.extra_train_kmer is set but data.extra_train names no file")
         if self.unknown is not None:
             _choice("data.unknown", self.unknown, ("mask",))
 

@@ -60,6 +60,20 @@ class Records:
             extra={k: [v[i] for i in idx] for k, v in self.extra.items()},
         )
 
+    @staticmethod
+    def join(parts: Sequence["Records"]) -> "Records":
+        """The rows of ``parts`` in order; an extra column missing from a part is None on its rows."""
+        out = Records()
+        names = list(dict.fromkeys(k for r in parts for k in r.extra))
+        for r in parts:
+            out.ids += r.ids
+            out.seqs += r.seqs
+            out.labels += r.labels
+            out.groups += r.groups
+            out.where += r.where
+        out.extra = {k: [v for r in parts for v in r.extra.get(k, [None] * len(r))] for k in names}
+        return out
+
     @property
     def has_groups(self) -> bool:
         return any(g is not None for g in self.groups)

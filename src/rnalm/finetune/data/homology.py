@@ -91,6 +91,17 @@ def shared_kmer_groups(seqs: Sequence[str], k: int, groups: Optional[Sequence] =
     return [f"h{uf.find(i)}" for i in range(n)]
 
 
+def shares_kmer(seqs: Sequence[str], others: Sequence[str], k: int) -> np.ndarray:
+    """A boolean per sequence of ``seqs``: does it hold any ``k``-mer that one of ``others`` holds?
+
+    Used to keep relatives of held-out rows out of extra training data (``data.extra_train``)."""
+    if not (isinstance(k, int) and MIN_K <= k <= MAX_K):
+        raise DataError(f"data.extra_train_kmer={k!r} must be an integer in [{MIN_K}, {MAX_K}]")
+    theirs = [kmer_codes(s, k) for s in others]
+    pool = np.unique(np.concatenate(theirs)) if theirs else np.empty(0, dtype=np.uint64)
+    return np.array([bool(np.isin(kmer_codes(s, k), pool, assume_unique=True).any()) for s in seqs], dtype=bool)
+
+
 def group_summary(groups: Sequence[str]) -> str:
     """``"1,188 groups (largest 69, 1,072 singletons)"`` for a run's notes."""
     sizes: dict = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Callable
 
 from rnalm.finetune.data.homology import group_summary, shared_kmer_groups
@@ -18,6 +19,7 @@ from rnalm.finetune.data.loaders import (
 from rnalm.finetune.structure.data import load_structures
 from rnalm.runs.config import DataConfig
 from rnalm.runs.errors import ConfigError
+from rnalm.runs.table import Records
 
 Loader = Callable[[DataConfig, str], DataBundle]
 
@@ -41,6 +43,8 @@ def load_data(cfg: DataConfig, task: str) -> DataBundle:
     if not cfg.train:
         raise ConfigError("data.train is required (the training file, or the file to cross-validate)")
     bundle = loader(cfg, task)
+    if cfg.extra_train:
+        bundle.extra_train = _extra_training_rows(loader, cfg, task, bundle.notes)
     if cfg.homology_kmer:
         tr = bundle.train
         tr.groups = shared_kmer_groups(tr.seqs, cfg.homology_kmer, tr.groups if tr.has_groups else None)
@@ -49,6 +53,17 @@ def load_data(cfg: DataConfig, task: str) -> DataBundle:
             f"{group_summary(tr.groups)}; hold-outs and folds keep groups whole"
         )
     return bundle
+
+
+def _extra_training_rows(loader: Loader, cfg: DataConfig, task: str, notes: list[str]) -> Records:
+    """Each ``data.extra_train`` file read as ``data.train`` would be (same loader and options)."""
+    parts = []
+    for path in cfg.extra_train:
+        extra = loader(dataclasses.replace(cfg, train=path, valid=None, test=None, extra_train=[]), task)
+        notes.extend(extra.notes)
+        notes.append(f"data.extra_train {path}: {len(extra.train)} rows, training only")
+        parts.append(extra.train)
+    return Records.join(parts)
 
 
 __all__ = ["LOADERS", "Loader", "load_data"]

@@ -32,6 +32,8 @@ class DataBundle:
     train: Records
     valid: Optional[Records] = None
     test: Optional[Records] = None
+    #: rows of ``data.extra_train``: training only, never held out (:mod:`rnalm.finetune.run_splits`).
+    extra_train: Optional[Records] = None
     #: what the label is, in words, for reports.
     label_name: str = "label"
     notes: list[str] = field(default_factory=list)

@@ -133,7 +133,7 @@ def calibrate(run_dir: str | Path, max_sequences: int = MAX_SEQUENCES, device: O
         per_fold, test_rows, valid_m = [], [], []
         for index, i in enumerate(info["folds"]):
             fold_dir = run_dir / f"fold_{i}"
-            train, valid, test = fold_splits(ctx, data, folds, i)
+            train, valid, test = fold_splits(ctx, data, folds, i, splits.get("extra_train"))
             _, metrics, rows = _model_split(model, index, fold_dir, train, [valid, test], i, max_sequences)
             write_predictions(fold_dir / PREDICTIONS_FILE, rows)
             write_json(fold_dir / METRICS_FILE, metrics)
