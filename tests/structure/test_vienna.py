@@ -9,7 +9,7 @@ from rnalm.errors import RnalmError
 
 RNA = pytest.importorskip("RNA")
 
-from rnalm.structure.vienna import vienna_fold  # noqa: E402
+from rnalm.structure.vienna import OPEN_CHAIN_LIMIT, vienna_fold, vienna_pair_probs  # noqa: E402
 
 
 def test_mfe_and_bpp_of_a_hairpin():
@@ -99,3 +99,29 @@ def test_default_is_restored_after_an_error_and_unknown_sets_are_refused():
     assert vienna_fold(MIXED).energy == default
     with pytest.raises(RnalmError, match=r"'turner2005'.*turner2004.*andronescu2007"):
         vienna_fold(MIXED, params="turner2005")
+
+
+@pytest.mark.parametrize("params", ["turner2004", "andronescu2007", "langdon2018"])
+def test_pair_probabilities_without_the_mfe_equal_rnafold_p(params):
+    rng = np.random.default_rng(7)
+    for n in (12, 80, 300, 1200):
+        seq = "".join(rng.choice(list("ACGU"), n))
+        ref = vienna_fold(seq, bpp=True, params=params).probs
+        got = vienna_pair_probs(seq, params=params)
+        assert got.dtype == np.float32 and got.shape == (n, n)
+        np.testing.assert_allclose(got, ref, rtol=0, atol=1e-9)
+
+
+def test_pair_probabilities_fall_back_to_the_mfe_scale_on_overflow():
+    """A 700-nt GC-only sequence overflows the partition function at ViennaRNA's default scale (the
+    ensemble energy comes back as +100000 with all-zero probabilities); the MFE-scaled fold does not."""
+    seq = "".join(np.random.default_rng(0).choice(list("GC"), 700))
+    _, ensemble = RNA.fold_compound(seq).pf()
+    assert ensemble > OPEN_CHAIN_LIMIT  # the overflow this guards against, still in this ViennaRNA
+    ref = vienna_fold(seq, bpp=True).probs
+    got = vienna_pair_probs(seq)
+    assert ref.max() > 0.5
+    np.testing.assert_array_equal(got, ref)
+    assert np.all(vienna_pair_probs("AAAAAAAAAA") == 0)  # nothing pairs: Z = 1, not an overflow
+    with pytest.raises(RnalmError, match="empty"):
+        vienna_pair_probs("", "r1")

@@ -1,9 +1,10 @@
 """ViennaRNA base-pair probabilities as an input channel of the pairwise head (``structure.vienna_bpp``).
 
 :func:`vienna_bpp` is the equilibrium base-pair probability matrix of one sequence, computed
-exactly as the ViennaRNA baseline computes it (:func:`rnalm.structure.vienna.vienna_fold`: default
-energy parameters, Turner 2004, 37 C; T read as U, N and other letters never pair) and returned as
-a 0-based symmetric ``(L, L)`` float32 array with a zero diagonal.
+as the ViennaRNA baseline's ``RNAfold -p`` computes it (default energy parameters, Turner 2004, 37 C;
+T read as U, N and other letters never pair) but without the MFE that only sets the partition
+function's scale (:func:`rnalm.structure.vienna.vienna_pair_probs`: the same float16-stored maps),
+returned as a 0-based symmetric ``(L, L)`` float32 array with a zero diagonal.
 
 :class:`PairProbabilities` serves them to the feature batches: each unique sequence is folded once
 per run and kept in memory (the strict upper triangle in float16, so training, evaluation and
@@ -44,7 +45,7 @@ import torch
 from rnalm.errors import RnalmError
 from rnalm.io.npycache import load_cached_npy, save_cached_npy
 from rnalm.structure.pairs import normalize_rna
-from rnalm.structure.vienna import DEFAULT_ENERGY_PARAMETERS, ENERGY_PARAMETERS, vienna_fold
+from rnalm.structure.vienna import DEFAULT_ENERGY_PARAMETERS, ENERGY_PARAMETERS, vienna_pair_probs
 
 #: Stored precision (memory and disk): probabilities to ~3 significant digits.
 STORE_DTYPE = np.float16
@@ -69,9 +70,7 @@ def vienna_bpp(sequence: str, params: str = DEFAULT_ENERGY_PARAMETERS) -> np.nda
     """``(L, L)`` symmetric float32 base-pair probabilities (0-based, zero diagonal) of ``sequence``
     under energy parameter set ``params``."""
     import_rna_for_bpp()
-    probs = vienna_fold(sequence, bpp=True, params=params).probs
-    assert probs is not None, "vienna_fold(bpp=True) computes the probabilities"
-    return probs
+    return vienna_pair_probs(sequence, params=params)
 
 
 def _pack(p: np.ndarray) -> np.ndarray:
