@@ -8,7 +8,9 @@ change on a shared machine falls on both. Measured, in each repetition:
 * ``import rnalm``, and ``rnalm.predict`` read from a notebook (the function, not a call);
 * ``rnalm --help`` and ``rnalm predict --help`` (``python -m rnalm``: the parser and its imports);
 * ``rnalm predict --task te -i DATA -o OUT`` -- start-up plus the work (1,090 records by default),
-  with the shipped te model of each tree.
+  with the shipped te model of each tree;
+* with ``--embed-model CKPT``: ``rnalm embed -m CKPT`` of 16 sequences of 100 nt, where loading a
+  large checkpoint (RNA-FM's size: 99.5 M parameters) is most of the time.
 
 Medians (and min, max) per tree and the ratio A/B are printed, with the CPU line of
 :func:`rnalm.precision.cpu_report`. ``--threads N`` sets ``OMP_NUM_THREADS``/``MKL_NUM_THREADS``
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -33,9 +36,19 @@ from pathlib import Path
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "utr5_te_hek" / "valid.csv"
 
 
-def measurements(data: Path, out: Path) -> dict[str, list[str]]:
+def measurements(data: Path, out: Path, embed_model: Path | None = None) -> dict[str, list[str]]:
     """Name -> the arguments after the interpreter."""
+    embed = {}
+    if embed_model is not None:
+        fasta = out.parent / "embed.fa"
+        rng = random.Random(0)
+        fasta.write_text("".join(f">s{i}\n{''.join(rng.choice('ACGU') for _ in range(100))}\n" for i in range(16)))
+        embed["rnalm embed (large model)"] = [
+            *("-m", "rnalm", "embed", "-q", "-m", str(embed_model), "-i", str(fasta)),
+            *("-o", str(out.parent / "embed.h5"), "--dtype", "float32", "--overwrite"),
+        ]
     return {
+        **embed,
         "import rnalm": ["-c", "import rnalm"],
         "rnalm.predict (notebook)": ["-c", "import rnalm; rnalm.predict"],
         "rnalm --help": ["-m", "rnalm", "--help"],
@@ -57,6 +70,7 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--data", type=Path, default=DATA, help=f"predict's input (default: {DATA})")
     ap.add_argument("--threads", type=int, default=None, help="OMP/MKL threads of the children (default: unset)")
+    ap.add_argument("--embed-model", type=Path, default=None, help="also time `rnalm embed -m` with this checkpoint")
     args = ap.parse_args()
     trees = [t.resolve() for t in args.trees]
     base = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "RNALM_SHIPPED_DIR")}
@@ -76,7 +90,7 @@ def main() -> None:
     times: dict[tuple[str, str], list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "predictions.csv"
-        cases = measurements(args.data, out)
+        cases = measurements(args.data, out, args.embed_model)
         for rep in range(args.reps):
             times.setdefault(("import torch", "-"), []).append(timed(["-c", "import torch"], base, out))
             for case, argv in cases.items():

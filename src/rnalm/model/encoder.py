@@ -14,7 +14,7 @@ from typing import Iterable, cast
 import torch
 from torch import nn
 
-from rnalm.errors import SequenceLengthError
+from rnalm.errors import CheckpointError, SequenceLengthError
 from rnalm.model.config import EncoderConfig
 from rnalm.model.modules import ContactHead, LMHead, TransformerLayer, init_weights
 
@@ -91,6 +91,18 @@ class RNAEncoder(nn.Module):
         self.structure_head = nn.Linear(c.embed_dim, 3) if c.structure_head else None
 
     # ------------------------------------------------------------------ construction helpers
+    def tie_weights(self) -> "RNAEncoder":
+        """Make the LM head's weight the token embedding again (``tie_lm_head``) after parameters were
+        replaced rather than copied into (``load_state_dict(assign=True)``), which unties them."""
+        if self.lm_head is not None and self.config.tie_lm_head:
+            head, embed = self.lm_head.weight, self.embed_tokens.weight
+            if head is not embed and not torch.equal(head, embed):
+                raise CheckpointError(
+                    "lm_head.weight differs from embed_tokens.weight, but the config ties them (tie_lm_head)"
+                )
+            self.lm_head.weight = cast(nn.Parameter, embed)
+        return self
+
     def reset_parameters(self) -> "RNAEncoder":
         """Random initialisation for pretraining from scratch."""
         self.apply(init_weights)
