@@ -9,7 +9,7 @@ change on a shared machine falls on both. Measured, in each repetition:
 * ``rnalm --help`` and ``rnalm predict --help`` (``python -m rnalm``: the parser and its imports);
 * ``rnalm predict --task te -i DATA -o OUT`` -- start-up plus the work (1,090 records by default),
   with the shipped te model of each tree;
-* with ``--embed-model CKPT``: ``rnalm embed -m CKPT`` of 16 sequences of 100 nt, where loading a
+* with ``--embed-model CKPT``: ``rnalm embed --model CKPT`` of 16 sequences of 100 nt, where loading a
   large checkpoint (RNA-FM's size: 99.5 M parameters) is most of the time.
 
 Medians (and min, max) per tree and the ratio A/B are printed, with the CPU line of
@@ -44,7 +44,7 @@ def measurements(data: Path, out: Path, embed_model: Path | None = None) -> dict
         rng = random.Random(0)
         fasta.write_text("".join(f">s{i}\n{''.join(rng.choice('ACGU') for _ in range(100))}\n" for i in range(16)))
         embed["rnalm embed (large model)"] = [
-            *("-m", "rnalm", "embed", "-q", "-m", str(embed_model), "-i", str(fasta)),
+            *("-m", "rnalm", "embed", "-q", "--model", str(embed_model), "-i", str(fasta)),
             *("-o", str(out.parent / "embed.h5"), "--dtype", "float32", "--overwrite"),
         ]
     return {
@@ -70,7 +70,7 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--data", type=Path, default=DATA, help=f"predict's input (default: {DATA})")
     ap.add_argument("--threads", type=int, default=None, help="OMP/MKL threads of the children (default: unset)")
-    ap.add_argument("--embed-model", type=Path, default=None, help="also time `rnalm embed -m` with this checkpoint")
+    ap.add_argument("--embed-model", type=Path, default=None, help="also time `rnalm embed --model` with this checkpoint")
     args = ap.parse_args()
     trees = [t.resolve() for t in args.trees]
     base = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "RNALM_SHIPPED_DIR")}
