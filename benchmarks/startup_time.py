@@ -70,7 +70,9 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--data", type=Path, default=DATA, help=f"predict's input (default: {DATA})")
     ap.add_argument("--threads", type=int, default=None, help="OMP/MKL threads of the children (default: unset)")
-    ap.add_argument("--embed-model", type=Path, default=None, help="also time `rnalm embed --model` with this checkpoint")
+    ap.add_argument(
+        "--embed-model", type=Path, default=None, help="also time `rnalm embed --model` with this checkpoint"
+    )
     args = ap.parse_args()
     trees = [t.resolve() for t in args.trees]
     base = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "RNALM_SHIPPED_DIR")}
