@@ -28,6 +28,11 @@ def test_overwrite_refuses_a_run_directory_that_holds_the_data(tmp_path, regress
     with pytest.raises(RunDirError, match=r"holds the data file .*train\.csv; refusing to delete it with overwrite"):
         finetune(cfg, log=quiet)
     assert (run / "train.csv").is_file() and (run / "config.yaml").is_file()
+    extra = dict(base_config(tmp_path, train, valid, overwrite=True, **FAST))
+    extra["data"] = {**extra["data"], "extra_train": [str(moved)]}  # an extra training file counts too
+    with pytest.raises(RunDirError, match=r"holds the data file .*train\.csv; refusing to delete it with overwrite"):
+        finetune(extra, log=quiet)
+    assert (run / "train.csv").is_file()
 
 
 def test_a_second_run_on_the_same_directory_is_refused(tmp_path, regression_files, child_lock):

@@ -99,7 +99,8 @@ def _prepare_run_dir(cfg: FinetuneConfig, resume: bool) -> Path:
             raise RunDirError(
                 f"{run_dir} is not a run directory (no {CONFIG_FILE}); refusing to delete it with {option('overwrite')}"
             )
-        inside = input_inside(run_dir, [expand_path(p) for p in (cfg.data.train, cfg.data.valid, cfg.data.test)])
+        data_files = (cfg.data.train, cfg.data.valid, cfg.data.test, *cfg.data.extra_train)
+        inside = input_inside(run_dir, [expand_path(p) for p in data_files])
         if inside is not None:
             raise RunDirError(
                 f"{run_dir} holds the data file {inside}; refusing to delete it with {option('overwrite')}, "
