@@ -12,6 +12,7 @@ from rnalm.finetune import finetune
 from rnalm.finetune.data.homology import shares_kmer
 from rnalm.runs.config import ConfigError, DataConfig
 from rnalm.runs.errors import DataError
+from rnalm.runs.splits import holdout
 from rnalm.runs.table import Records
 
 from .conftest import base_config, gc_label, random_seq, write_csv
@@ -21,14 +22,15 @@ HEAD = {"type": "cnn", "pool": "max", "filters": 4, "dense": 4, "conv_layers": 1
 
 
 def _files(tmp_path):
-    """40 training rows, and 12 extra rows: 8 new, 2 copies of training rows (U/T and case
-    changed) and 2 that hold a 15-mer of one."""
+    """40 training rows, and 12 extra rows: 8 new, 2 copies of rows the hold-out of ``_run`` takes
+    (U/T and case changed) and 2 that hold a 15-mer of such a row."""
     rng = np.random.default_rng(3)
     seqs = [random_seq(rng, 24, 30) for _ in range(40)]
     train = write_csv(tmp_path / "train.csv", [(s, f"{gc_label(s):.4f}") for s in seqs])
     new = [random_seq(rng, 24, 30) for _ in range(8)]
-    copies = [s.lower().replace("u", "t") for s in seqs[:2]]
-    relatives = [random_seq(rng, 6, 7) + s[3:18] + random_seq(rng, 6, 7) for s in seqs[2:4]]
+    _, held = holdout(len(seqs), 0.25, 42, None, None)  # the runner's split of _run's config
+    copies = [seqs[i].lower().replace("u", "t") for i in held[:2]]
+    relatives = [random_seq(rng, 6, 7) + seqs[i][3:18] + random_seq(rng, 6, 7) for i in held[2:4]]
     extra = new + copies + relatives
     extra_file = write_csv(tmp_path / "extra.csv", [(s, f"{gc_label(s):.4f}") for s in extra])
     return train, extra_file, seqs, extra
@@ -56,6 +58,7 @@ def test_extra_rows_train_only_and_leave_the_hold_out_unchanged(tmp_path):
         if r["split"] == "valid"
     }
     same = sum(s.upper().replace("U", "T") in valid_seqs for s in extra)
+    assert same == 2  # the two copies of held-out rows
     assert plain.metrics["n_train"] == 30
     assert more.metrics["n_train"] == 30 + len(extra) - same
     note = json.loads((more.run_dir / "run_info.json").read_text())["valid_split"]
@@ -67,6 +70,7 @@ def test_extra_train_kmer_also_leaves_out_relatives_of_held_out_rows(tmp_path):
     plain = _run(tmp_path, "plain", train)
     valid_seqs = [r["sequence"] for r in read_csv(plain.run_dir / "predictions.csv") if r["split"] == "valid"]
     related = shares_kmer(extra, valid_seqs, 12)
+    assert related[-4:].all()  # the copies and the relatives of held-out rows
     run = _run(tmp_path, "k12", train, extra_train=[str(extra_file)], extra_train_kmer=12)
     assert run.metrics["n_train"] == 30 + int((~related).sum())
     note = json.loads((run.run_dir / "run_info.json").read_text())["valid_split"]

@@ -8,19 +8,11 @@ import torch
 
 from rnalm.errors import CheckpointError
 from rnalm.io.formats import Converted
-from rnalm.model import EncoderConfig, RNAEncoder
+from rnalm.model import RNAEncoder, named_config
 from rnalm.models.build import build_from_converted
 from rnalm.models.utrlm import UTRLM_ALPHABET
 
-CFG = EncoderConfig(
-    vocab_size=len(UTRLM_ALPHABET.tokens),
-    num_layers=2,
-    embed_dim=16,
-    ffn_embed_dim=32,
-    attention_heads=4,
-    position_embedding="rotary",
-    max_positions=64,
-)
+CFG = named_config("tiny", alphabet=UTRLM_ALPHABET, position_embedding="rotary", max_positions=64)
 
 
 def _source() -> RNAEncoder:

@@ -56,8 +56,8 @@ def with_extra_training(
     if extra is None or not extra.seqs:
         return train, None
     others = [s for sp in held if sp is not None for s in sp.seqs]
-    seen = {s.upper().replace("U", "T") for s in others}
-    drop = np.array([s.upper().replace("U", "T") in seen for s in extra.seqs], dtype=bool)
+    seen = set(others)  # every split was prepared by the run's alphabet: same letters, same case
+    drop = np.array([s in seen for s in extra.seqs], dtype=bool)
     exact = int(drop.sum())
     k = ctx.cfg.data.extra_train_kmer
     if k and others:

@@ -49,6 +49,12 @@ def _int(where: str, value: Any, minimum: int = 0) -> None:
         raise ConfigError(f"{where}={value!r} must be an integer >= {minimum}")
 
 
+def _kmer(where: str, value: Any) -> None:
+    _int(where, value, MIN_K)
+    if value > MAX_K:
+        raise ConfigError(f"{where}={value!r} must be at most {MAX_K}")
+
+
 @dataclass
 class DataConfig:
     """Where the labelled sequences come from and how labels are prepared.
@@ -107,13 +113,9 @@ class DataConfig:
             _int("data.max_length", self.max_length, 1)
         _int("data.fasta_label_field", self.fasta_label_field, 0)
         if self.homology_kmer is not None:
-            _int("data.homology_kmer", self.homology_kmer, MIN_K)
-            if self.homology_kmer > MAX_K:
-                raise ConfigError(f"data.homology_kmer={self.homology_kmer!r} must be at most {MAX_K}")
+            _kmer("data.homology_kmer", self.homology_kmer)
         if self.extra_train_kmer is not None:
-            _int("data.extra_train_kmer", self.extra_train_kmer, MIN_K)
-            if self.extra_train_kmer > MAX_K:
-                raise ConfigError(f"data.extra_train_kmer={self.extra_train_kmer!r} must be at most {MAX_K}")
+            _kmer("data.extra_train_kmer", self.extra_train_kmer)
             if not self.extra_train:
                 raise ConfigError("data.extra_train_kmer is set but data.extra_train names no file")
         if self.unknown is not None:

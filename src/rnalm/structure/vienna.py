@@ -84,15 +84,29 @@ class ViennaResult:
     probs: Optional[np.ndarray] = None  # (L, L) symmetric base-pair probabilities
 
 
+def _folded_sequence(sequence: str, record_id: str) -> str:
+    """``sequence`` as ViennaRNA folds it (:func:`normalize_rna`), or an error naming an empty record."""
+    seq = normalize_rna(sequence)
+    if not seq:
+        raise RnalmError(f"record {record_id!r}: empty sequence")
+    return seq
+
+
+def _pair_probs(fc) -> np.ndarray:
+    """The ``(L, L)`` symmetric float32 base-pair probabilities of fold compound ``fc`` after ``pf()``
+    (ViennaRNA gives the upper triangle, 1-based)."""
+    raw = np.asarray(fc.bpp(), dtype=np.float64)[1:, 1:]
+    probs = np.triu(raw, 1)
+    return (probs + probs.T).astype(np.float32)
+
+
 def vienna_fold(
     sequence: str, record_id: str = "<unnamed>", bpp: bool = False, params: str = DEFAULT_ENERGY_PARAMETERS
 ) -> ViennaResult:
     """MFE structure, and with ``bpp`` the equilibrium base-pair probability matrix, under energy
     parameter set ``params`` (:data:`ENERGY_PARAMETERS`; the default is ViennaRNA's own)."""
     RNA = import_rna()
-    seq = normalize_rna(sequence)
-    if not seq:
-        raise RnalmError(f"record {record_id!r}: empty sequence")
+    seq = _folded_sequence(sequence, record_id)
     with energy_parameters(params):
         return _fold(RNA, seq, record_id, bpp)
 
@@ -106,9 +120,7 @@ def _fold(RNA, seq: str, record_id: str, bpp: bool) -> ViennaResult:
     if bpp:
         fc.exp_params_rescale(energy)  # scale the partition function around the MFE: no overflow
         fc.pf()
-        raw = np.asarray(fc.bpp(), dtype=np.float64)[1:, 1:]  # 1-based, upper triangle
-        probs = np.triu(raw, 1)
-        probs = (probs + probs.T).astype(np.float32)
+        probs = _pair_probs(fc)
     return ViennaResult(structure, float(energy), probs)
 
 
@@ -125,17 +137,13 @@ def vienna_pair_probs(
     ensemble free energy is never above 0 (the open chain alone gives Z = 1), so any positive value
     is taken as that signal. Equal to :func:`vienna_fold`'s ``probs`` within 1e-13."""
     RNA = import_rna()
-    seq = normalize_rna(sequence)
-    if not seq:
-        raise RnalmError(f"record {record_id!r}: empty sequence")
+    seq = _folded_sequence(sequence, record_id)
     with energy_parameters(params):
         fc = RNA.fold_compound(seq)
         _, ensemble = fc.pf()
         if not ensemble <= OPEN_CHAIN_LIMIT:
             return _fold(RNA, seq, record_id, True).probs  # type: ignore[return-value]
-        raw = np.asarray(fc.bpp(), dtype=np.float64)[1:, 1:]
-    probs = np.triu(raw, 1)
-    return (probs + probs.T).astype(np.float32)
+        return _pair_probs(fc)
 
 
 #: The largest ensemble free energy (kcal/mol) :func:`vienna_pair_probs` accepts: 0 up to rounding.
@@ -147,20 +155,17 @@ def vienna_mea(sequence: str, record_id: str = "<unnamed>", gamma: float = 1.0) 
     ``sum 2 gamma P_ij`` over pairs plus ``sum P_i^unpaired``), with the base-pair probabilities it
     comes from; ``energy`` is its free energy."""
     RNA = import_rna()
-    seq = normalize_rna(sequence)
-    if not seq:
-        raise RnalmError(f"record {record_id!r}: empty sequence")
+    seq = _folded_sequence(sequence, record_id)
     with energy_parameters():  # the default set, while no other thread holds another
         fc = RNA.fold_compound(seq)
         _, mfe = fc.mfe()
         fc.exp_params_rescale(mfe)
         fc.pf()
-        raw = np.asarray(fc.bpp(), dtype=np.float64)[1:, 1:]
-        probs = np.triu(raw, 1)
+        probs = _pair_probs(fc)
         db, _ = fc.MEA(gamma)
         energy = float(fc.eval_structure(db))
     structure = Structure(record_id, seq, tuple(dot_bracket_to_pairs(db, record_id)))
-    return ViennaResult(structure, energy, (probs + probs.T).astype(np.float32))
+    return ViennaResult(structure, energy, probs)
 
 
 def evaluable(structure: Structure) -> bool:

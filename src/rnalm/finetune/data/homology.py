@@ -60,6 +60,11 @@ class _UnionFind:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
+def _check_k(k: object, option: str) -> None:
+    if not (isinstance(k, int) and MIN_K <= k <= MAX_K):
+        raise DataError(f"{option}={k!r} must be an integer in [{MIN_K}, {MAX_K}]")
+
+
 def shared_kmer_groups(seqs: Sequence[str], k: int, groups: Optional[Sequence] = None) -> list[str]:
     """One group name per sequence: rows sharing any ``k``-mer, directly or through others, share it.
 
@@ -67,8 +72,7 @@ def shared_kmer_groups(seqs: Sequence[str], k: int, groups: Optional[Sequence] =
     Group names are ``"h<first row>"`` (the lowest row index of the component), so they are
     stable for a given file whatever the split seed.
     """
-    if not (isinstance(k, int) and MIN_K <= k <= MAX_K):
-        raise DataError(f"data.homology_kmer={k!r} must be an integer in [{MIN_K}, {MAX_K}]")
+    _check_k(k, "data.homology_kmer")
     n = len(seqs)
     uf = _UnionFind(n)
     per_seq = [kmer_codes(s, k) for s in seqs]
@@ -95,8 +99,7 @@ def shares_kmer(seqs: Sequence[str], others: Sequence[str], k: int) -> np.ndarra
     """A boolean per sequence of ``seqs``: does it hold any ``k``-mer that one of ``others`` holds?
 
     Used to keep relatives of held-out rows out of extra training data (``data.extra_train``)."""
-    if not (isinstance(k, int) and MIN_K <= k <= MAX_K):
-        raise DataError(f"data.extra_train_kmer={k!r} must be an integer in [{MIN_K}, {MAX_K}]")
+    _check_k(k, "data.extra_train_kmer")
     theirs = [kmer_codes(s, k) for s in others]
     pool = np.unique(np.concatenate(theirs)) if theirs else np.empty(0, dtype=np.uint64)
     return np.array([bool(np.isin(kmer_codes(s, k), pool, assume_unique=True).any()) for s in seqs], dtype=bool)
