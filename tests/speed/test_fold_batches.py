@@ -42,10 +42,12 @@ def test_the_shipped_model_folds_in_inference_layout_as_its_evaluation_computes(
     try:
         assert model.call_cells and fold_predictors.choose(None, device="cpu").call_cells == model.call_cells
         maps = model(SEQS)
-        logits = model.outputs(SEQS)  # torch.no_grad: the training code's path and batches
-        for p, z, s in zip(maps, logits, SEQS):
+        # torch.no_grad: the training code's path and batches, per member of the shipped ensemble
+        members = [model.outputs(SEQS, i) for i in range(len(model.models))]
+        for k, (p, s) in enumerate(zip(maps, SEQS)):
             assert p.shape == (len(s), len(s))
-            np.testing.assert_allclose(p, torch.sigmoid(torch.from_numpy(z)).numpy(), rtol=0, atol=1e-5)
+            mean = np.mean([torch.sigmoid(torch.from_numpy(z[k])).numpy() for z in members], axis=0)
+            np.testing.assert_allclose(p, mean, rtol=0, atol=1e-5)
     finally:
         if model.run.pair_probs is not None:
             model.run.pair_probs.close()

@@ -8,7 +8,7 @@ import random
 import numpy as np
 import pytest
 
-from rnalm.structure.postprocess import candidate_mask, greedy_pairs, matching_pairs, postprocess
+from rnalm.structure.postprocess import candidate_mask, greedy_pairs, matching_pairs, nested_pairs, postprocess
 
 
 def _probs(n, cells):
@@ -88,7 +88,51 @@ def test_matching_is_maximum_weight():
         assert sum(weights[e] for e in g) <= sum(weights[e] for e in got) + 1e-9
 
 
+def _crossing(a, b):
+    (i, j), (k, m) = sorted([a, b])
+    return i < k < j < m
+
+
+def _brute_nested(weights):
+    edges = [e for e, w in weights.items() if w > 0]
+    best = 0.0
+    for k in range(len(edges) + 1):
+        for sub in itertools.combinations(edges, k):
+            used = [x for e in sub for x in e]
+            if len(used) == len(set(used)) and not any(_crossing(a, b) for a, b in itertools.combinations(sub, 2)):
+                best = max(best, sum(weights[e] for e in sub))
+    return best
+
+
+def test_nested_is_the_best_pseudoknot_free_structure():
+    rng = random.Random(2)
+    for _ in range(40):
+        n = rng.randint(2, 9)
+        weights = {
+            e: round(rng.uniform(-0.5, 1.0), 3) for e in itertools.combinations(range(n), 2) if rng.random() < 0.5
+        }
+        scores = np.zeros((n, n))
+        cand = np.zeros((n, n), dtype=bool)
+        for (i, j), w in weights.items():
+            scores[i, j], cand[i, j] = w, True
+        got = nested_pairs(scores, cand)
+        assert len({x for e in got for x in e}) == 2 * len(got)
+        assert not any(_crossing(a, b) for a, b in itertools.combinations(got, 2))
+        assert all(cand[e] and scores[e] > 0 for e in got)
+        assert sum(scores[e] for e in got) == pytest.approx(_brute_nested(weights))
+
+
+def test_nested_drops_the_weaker_of_two_crossing_stems():
+    # stems 0-9/1-8 (0.9) and 5-14/6-13 (0.7) cross; greedy keeps both, nested only the stronger
+    p = _probs(16, {(0, 9): 0.9, (1, 8): 0.9, (5, 14): 0.7, (6, 13): 0.7})
+    assert postprocess(p, threshold=0.5) == [(0, 9), (1, 8), (5, 14), (6, 13)]
+    assert postprocess(p, threshold=0.5, one_partner="nested") == [(0, 9), (1, 8)]
+    # the threshold is the price of a pair: at 0.75 the weaker stem is no candidate either way
+    assert postprocess(p, threshold=0.75, one_partner="nested") == [(0, 9), (1, 8)]
+
+
 def test_empty_and_shape_errors():
+    assert postprocess(np.zeros((5, 5)), one_partner="nested") == []
     assert postprocess(np.zeros((5, 5))) == []
     assert postprocess(np.zeros((5, 5)), one_partner="matching") == []
     with pytest.raises(ValueError, match="square"):

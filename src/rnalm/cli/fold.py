@@ -168,10 +168,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     pp.add_argument("--canonical-only", action="store_true", default=None, help="allow only AU, GC and GU pairs")
     pp.add_argument(
         "--one-partner",
-        choices=("greedy", "matching", "none"),
+        choices=("greedy", "matching", "nested", "none"),
         default=None,
-        help="resolve bases with several candidate partners: greedy by probability (default) or "
-        "maximum-weight matching; none keeps every pair (a base with two partners then stops the file)",
+        help="resolve bases with several candidate partners: greedy by probability (default), "
+        "maximum-weight matching, or nested: the pseudoknot-free structure with the largest total "
+        "probability above the threshold; none keeps every pair (a base with two partners then stops the file)",
     )
     p.set_defaults(func=run)
 

@@ -67,6 +67,13 @@ def copy_run(source: Path, dest: Path, info: dict, opts: Options, backbone_name:
     copied = []
     for d in dirs:
         copied += _copy_fold(source / d, dest / d, d, info, opts)
+    if "" not in dirs:  # folds or members: --include names files of the run's top level
+        for f in opts.include:
+            if not (source / f).is_file():
+                raise ShippedModelError(f"{source / f}: no such file (--include)")
+            (dest / f).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source / f, dest / f)
+            copied.append(f)
 
     cfg = yaml.safe_load((source / "config.yaml").read_text()) or {}
     new_info = copy.deepcopy(info)

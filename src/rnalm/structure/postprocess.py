@@ -16,6 +16,9 @@ The rules, each optional, applied in this order:
    solver such as scipy's ``linear_sum_assignment`` is not enough: it may return ``i -> j`` and
    ``j -> k`` at once, since it cannot force the assignment to be symmetric. ``None`` skips the
    step (the result may then give a base several partners; :class:`Structure` will refuse it).
+   ``"nested"`` picks the pseudoknot-free set of candidates with the largest total ``p - threshold``
+   (Nussinov's dynamic programme, ``O(L^3)`` in vectorised numpy): every base has one partner and no
+   two pairs cross, as in the structures ViennaRNA predicts.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import numpy as np
 from rnalm.errors import RnalmError
 from rnalm.structure.pairs import canonical_mask
 
-ONE_PARTNER_METHODS = ("greedy", "matching")
+ONE_PARTNER_METHODS = ("greedy", "matching", "nested")
 
 
 def candidate_mask(
@@ -83,6 +86,47 @@ def matching_pairs(scores: np.ndarray, candidates: np.ndarray) -> list[tuple[int
     return sorted((min(a, b), max(a, b)) for a, b in nx.max_weight_matching(g, maxcardinality=False))
 
 
+def nested_pairs(weights: np.ndarray, candidates: np.ndarray) -> list[tuple[int, int]]:
+    """The pseudoknot-free set of candidate cells with the largest total weight (weights > 0 count).
+
+    ``best[i, d]`` is the best total inside ``[i, i + d]``: either ``i`` pairs with ``i + d`` around the
+    best of ``[i + 1, i + d - 1]``, or the span splits after some ``i + m`` (``m = 0`` and ``m = d - 1``
+    leave ``i`` or ``i + d`` unpaired). One numpy step per span length.
+    """
+    n = weights.shape[0]
+    if n < 2 or not candidates.any():
+        return []
+    w = np.where(candidates, weights, 0.0)
+    best = np.zeros((n, n))  # best[i, d] for the span [i, i + d]
+    split = np.zeros((n, n), dtype=np.int64)  # -1: i pairs with i + d; else the split offset m
+    for d in range(1, n):
+        starts = np.arange(n - d)
+        offsets = np.arange(d)
+        totals = best[starts[:, None], offsets[None, :]] + best[starts[:, None] + offsets[None, :] + 1, d - 1 - offsets]
+        arg = totals.argmax(axis=1)
+        score = totals[starts, arg]
+        inner = best[starts + 1, d - 2] if d >= 2 else np.zeros(n - d)
+        ends = starts + d
+        pair_score = np.where(candidates[starts, ends] & (w[starts, ends] > 0), inner + w[starts, ends], -np.inf)
+        take = pair_score > score
+        best[starts, d] = np.where(take, pair_score, score)
+        split[starts, d] = np.where(take, -1, arg)
+    out: list[tuple[int, int]] = []
+    stack = [(0, n - 1)]
+    while stack:
+        i, j = stack.pop()
+        d = j - i
+        if d < 1:
+            continue
+        m = int(split[i, d])
+        if m < 0:
+            out.append((i, j))
+            stack.append((i + 1, j - 1))
+        else:
+            stack += [(i, i + m), (i + m + 1, j)]
+    return sorted(out)
+
+
 def postprocess(
     probs: np.ndarray,
     sequence: Optional[str] = None,
@@ -103,8 +147,10 @@ def postprocess(
         return greedy_pairs(p, cand)
     if one_partner == "matching":
         return matching_pairs(p, cand)
+    if one_partner == "nested":
+        return nested_pairs(p - threshold, cand)
     ii, jj = np.nonzero(cand)
     return list(zip(ii.tolist(), jj.tolist()))
 
 
-__all__ = ["postprocess", "candidate_mask", "greedy_pairs", "matching_pairs", "ONE_PARTNER_METHODS"]
+__all__ = ["postprocess", "candidate_mask", "greedy_pairs", "matching_pairs", "nested_pairs", "ONE_PARTNER_METHODS"]

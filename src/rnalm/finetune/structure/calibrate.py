@@ -12,7 +12,9 @@ for runs trained without it -- nothing is retrained:
    exactly the one the model was trained on;
 3. the threshold is chosen on at most ``--max-sequences`` training sequences (the same seeded subset
    training would use) and written to ``postprocess.json`` (per ``fold_<i>/`` and, with the mean of
-   the fold thresholds, at the top for cross-validated runs);
+   the fold thresholds, at the top for cross-validated runs); an ensemble run (``member_<i>/``, made
+   by :mod:`rnalm.finetune.structure.combine`) is judged by the mean of its members' maps, as
+   ``rnalm fold`` predicts with it;
 4. the valid / test metrics are recomputed at it and ``metrics.json`` / ``predictions.csv`` are
    rewritten (atomically), the figures at 0.5 kept under ``<metric>_t050`` keys.
 
@@ -41,17 +43,27 @@ from rnalm.runs.structure_model import RunModel
 from rnalm.structure.threshold import MAX_SEQUENCES, SUFFIX_T050
 
 HOW = "python -m rnalm.finetune.structure.calibrate"
+#: Probabilities are clipped to [eps, 1 - eps] before the logit of an ensemble's mean map.
+LOGIT_EPS = 1e-7
 
 
-def _predict(model: RunModel, index: int) -> Callable[[Split], np.ndarray]:
+def _predict(model: RunModel, index: Optional[int]) -> Callable[[Split], np.ndarray]:
+    """Raw outputs (logits) of model ``index``, or with ``None`` the logits of the mean of every
+    model's probability maps (an ensemble run's prediction, in the form the task scores)."""
+
     def predict(sp: Split) -> np.ndarray:
-        outs = model.outputs(sp.seqs, index)
+        outs = model.outputs(sp.seqs, index) if index is not None else [_logit(p) for p in model(sp.seqs)]
         arr = np.empty(len(outs), dtype=object)
         for k, o in enumerate(outs):
             arr[k] = o
         return arr
 
     return predict
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    q = np.clip(p.astype(np.float64), LOGIT_EPS, 1 - LOGIT_EPS)
+    return (np.log(q) - np.log1p(-q)).astype(np.float32)
 
 
 def run_context(model: RunModel) -> Context:
@@ -83,7 +95,7 @@ def _read_json(path: Path) -> dict:
 
 def _model_split(
     model: RunModel,
-    index: int,
+    index: Optional[int],
     out_dir: Path,
     train: Split,
     evals: list[Split],
@@ -122,7 +134,8 @@ def calibrate(run_dir: str | Path, max_sequences: int = MAX_SEQUENCES, device: O
     if not info.get("folds"):
         train, valid, _ = holdout_splits(ctx, splits)
         evals = [s for s in (valid, splits.get("test")) if s is not None]
-        record, metrics, rows = _model_split(model, 0, run_dir, train, evals, None, max_sequences)
+        index = None if info.get("members") else 0  # an ensemble is judged by its mean map
+        record, metrics, rows = _model_split(model, index, run_dir, train, evals, None, max_sequences)
         write_predictions(run_dir / PREDICTIONS_FILE, rows)
         write_json(run_dir / METRICS_FILE, metrics)
         valid_m = [metrics.get("valid") or metrics.get("test") or {}]
