@@ -4,7 +4,9 @@
 
 ``train.members`` trains models that differ only in their seed; this joins models that differ in
 their *training data* too (e.g. one trained on bpRNA alone and one with ArchiveII rows added by
-``data.extra_train``), which average better than seeds because their errors differ. ``rnalm fold``
+``data.extra_train``). On bpRNA VL0 that is what helps: two runs that differ in their data average to
+F1 0.553 against 0.537 for the better alone, two seeds of one run to 0.532 (BENCHMARKS.md, Structure:
+decoding rules and a two-run ensemble). ``rnalm fold``
 and :mod:`rnalm.runs.structure_model` already average the maps of a run's ``member_<i>/`` models,
 so the result is an ordinary ensemble run:
 
