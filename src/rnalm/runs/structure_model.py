@@ -296,8 +296,10 @@ class RunModel:
             self.run.frozen.pooled.clear()
             self.run.frozen.ensure(seqs)
         probs = [np.zeros((len(s), len(s)), dtype=np.float32) for s in seqs]
-        for model, source in models:
-            for idx in plan:
+        # batch by batch, every model on it: an ensemble's later models run while the ViennaRNA
+        # workers still fold the next batches (model by model, they would run after all folding)
+        for idx in plan:
+            for model, source in models:
                 out = fn(model(to_device(source([seqs[i] for i in idx]), self.run.device)).float()).cpu().numpy()
                 for r, i in enumerate(idx):
                     n = len(seqs[i])
