@@ -190,6 +190,28 @@ def summary_line(r: dict) -> str:
     )
 
 
+def add_selection_options(ap: argparse.ArgumentParser, whose: str) -> None:
+    """``--max-sequences`` and ``--device``, shared by the commands that choose a threshold."""
+    ap.add_argument(
+        "--max-sequences",
+        type=int,
+        default=MAX_SEQUENCES,
+        help=f"training sequences the threshold is chosen on at most (seeded subset; default {MAX_SEQUENCES})",
+    )
+    ap.add_argument("--device", default=None, help=f"cpu, cuda, ... (default: {whose} train.device)")
+
+
+def report(choose: Callable[[], dict]) -> int:
+    """Run ``choose`` and print its summary line (exit 0), or its error (exit 2)."""
+    try:
+        r = choose()
+    except RnalmError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(summary_line(r))
+    return 0
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     ap = argparse.ArgumentParser(
         prog="python -m rnalm.finetune.structure.calibrate",
@@ -197,21 +219,9 @@ def main(argv: Optional[list[str]] = None) -> int:
         "split and recompute its metrics at it (nothing is retrained).",
     )
     ap.add_argument("run_dir", type=Path, help="run directory of `rnalm finetune` with task: structure")
-    ap.add_argument(
-        "--max-sequences",
-        type=int,
-        default=MAX_SEQUENCES,
-        help=f"training sequences scored at most (seeded subset; default {MAX_SEQUENCES})",
-    )
-    ap.add_argument("--device", default=None, help="cpu, cuda, ... (default: the run's train.device)")
+    add_selection_options(ap, "the run's")
     args = ap.parse_args(argv)
-    try:
-        r = calibrate(args.run_dir, args.max_sequences, args.device)
-    except RnalmError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(summary_line(r))
-    return 0
+    return report(lambda: calibrate(args.run_dir, args.max_sequences, args.device))
 
 
 if __name__ == "__main__":

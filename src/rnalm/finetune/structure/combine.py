@@ -34,7 +34,7 @@ from typing import Any, Optional, Sequence
 import yaml
 
 from rnalm.errors import RnalmError
-from rnalm.finetune.structure.calibrate import calibrate, summary_line
+from rnalm.finetune.structure.calibrate import add_selection_options, calibrate, report
 from rnalm.io.digest import sha256_file
 from rnalm.io.jsonfile import read_json_object, write_json
 from rnalm.io.permissions import honour_umask
@@ -170,21 +170,14 @@ def main(argv: Optional[list[str]] = None) -> int:
         "runs", nargs="+", type=Path, help="two or more structure run directories (the first sets the split)"
     )
     ap.add_argument("-o", "--output", type=Path, required=True, help="the ensemble run directory to create")
-    ap.add_argument(
-        "--max-sequences",
-        type=int,
-        default=MAX_SEQUENCES,
-        help=f"training sequences the threshold is chosen on at most (default {MAX_SEQUENCES})",
-    )
-    ap.add_argument("--device", default=None, help="cpu, cuda, ... (default: the first run's train.device)")
+    add_selection_options(ap, "the first run's")
     args = ap.parse_args(argv)
-    try:
-        r = combine(args.runs, args.output, args.max_sequences, args.device)
-    except RnalmError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(summary_line(r))
-    return 0
+    print(
+        f"combining {len(args.runs)} runs into {args.output}: their maps of the first run's training and "
+        f"validation sequences are computed (ViennaRNA maps from the runs' caches where they have them)",
+        file=sys.stderr,
+    )
+    return report(lambda: combine(args.runs, args.output, args.max_sequences, args.device))
 
 
 if __name__ == "__main__":
