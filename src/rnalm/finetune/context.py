@@ -34,6 +34,9 @@ class Split:
     recs: Records
     seqs: list[str]
     targets: Optional[np.ndarray] = None
+    #: rows at the end that came from ``data.extra_train``: they train, but the decision threshold is
+    #: chosen on the others (the distribution the validation rows come from)
+    extra_rows: int = 0
 
     @property
     def y(self) -> np.ndarray:

@@ -34,13 +34,18 @@ def select_decision(
     ``python -m rnalm.finetune.structure.calibrate``."""
     cap = MAX_SEQUENCES if max_sequences is None else max_sequences
     seed = ctx.cfg.train.seed + (fold or 0)
-    idx = subset_indices(len(train.seqs), cap, seed)
+    # data.extra_train rows (at the end) train but do not set the threshold: it is fitted to data.train's
+    # distribution, which the validation rows come from (BENCHMARKS.md, ArchiveII as extra training data)
+    n_train = len(train.seqs) - train.extra_rows
+    idx = subset_indices(n_train, cap, seed)
     sub = train.subset(idx)
     sub.targets = train.y[idx]
     t0 = time.time()
     record = ctx.task.select_decision(
-        sub.targets, predict(sub), state, n_train=len(train.seqs), seed=seed, max_sequences=cap, how=how
+        sub.targets, predict(sub), state, n_train=n_train, seed=seed, max_sequences=cap, how=how
     )
+    if train.extra_rows:
+        record["extra_train_rows_left_out"] = train.extra_rows
     ctx.task.use_decision(record)
     write_record(out_dir, record)
     ctx.log(

@@ -64,7 +64,7 @@ def with_extra_training(
         drop |= shares_kmer(extra.seqs, others, k)
     keep = np.flatnonzero(~drop)
     kept = extra.subset(keep)
-    joined = Split(train.name, Records.join([train.recs, kept.recs]), train.seqs + kept.seqs)
+    joined = Split(train.name, Records.join([train.recs, kept.recs]), train.seqs + kept.seqs, extra_rows=len(keep))
     left = f"{exact} same sequence as a held-out row"
     left += f", {int(drop.sum()) - exact} sharing a {k}-mer with one" if k else ""
     return joined, f"{len(keep)} of {len(extra.seqs)} data.extra_train rows added to training ({left} left out)"

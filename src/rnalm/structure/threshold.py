@@ -7,7 +7,9 @@ threshold. Choosing the threshold on held-out data would leak it into the report
 it is chosen on the run's own training sequences:
 
 * at most :data:`MAX_SEQUENCES` training sequences (a subset drawn with the run's seed; all of them
-  when there are fewer) are run through the best model;
+  when there are fewer) are run through the best model -- rows of ``data.train`` only: rows added by
+  ``data.extra_train`` train but would fit the threshold to another distribution than the
+  validation rows';
 * for every threshold of :data:`THRESHOLD_GRID` the structures after the standard post-processing
   (min hairpin loop 3, greedy one partner) are scored; the threshold with the highest mean
   per-sequence F1 wins, ties going to the one closest to 0.5 (then the lower one);

@@ -212,3 +212,21 @@ def test_calibrate_cv_run_matches_training_selection(tiny_runs, tmp_path, capsys
 def test_calibrate_refuses_other_runs(tmp_path, capsys):
     assert calibrate.main([str(tmp_path)]) == 2
     assert "not an `rnalm finetune` run directory" in capsys.readouterr().err
+
+
+def test_threshold_is_chosen_on_data_train_rows_not_extra_ones(tmp_path, one_thread):
+    # data.extra_train rows train the model, but the threshold is fitted to data.train's rows only
+    write_dbn(planted_set(24), tmp_path / "train.dbn")
+    write_dbn(planted_set(12, seed=7, prefix="x"), tmp_path / "extra.dbn")
+    cfg = structure_config(
+        tmp_path,
+        tmp_path / "train.dbn",
+        data={"extra_train": [str(tmp_path / "extra.dbn")]},
+        train={"epochs": 1},
+        structure={"select_threshold": True},
+    )
+    run = finetune(cfg, log=quiet).run_dir
+    rec = read_record(run)
+    n_joined = json.loads((run / "metrics.json").read_text())["n_train"]
+    assert rec["extra_train_rows_left_out"] == 12
+    assert rec["n_train"] == n_joined - 12 == rec["n_sequences"]  # every data.train training row, no extra one
