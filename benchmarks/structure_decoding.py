@@ -39,7 +39,8 @@ def main() -> None:
     ctx = run_context(first)
     train, valid, _ = holdout_splits(ctx, rebuild_splits(ctx))
     fit_labels(ctx, train, [valid])
-    idx = subset_indices(len(train.seqs), args.max_sequences, ctx.cfg.train.seed)
+    # as select_decision draws it: data.train's training rows, not data.extra_train's
+    idx = subset_indices(len(train.seqs) - train.extra_rows, args.max_sequences, ctx.cfg.train.seed)
     sub_seqs = [train.seqs[i] for i in idx]
     sub_true = [train.y[i].pairs for i in idx]
     valid_true = [y.pairs for y in valid.y]
@@ -54,9 +55,8 @@ def main() -> None:
     names = list(maps)
     for k in range(2, len(names) + 1):
         for group in itertools.combinations(names, k):
-            maps["+".join(group)] = (
-                [np.mean(ms, axis=0) for ms in zip(*(maps[g][0] for g in group))],
-                [np.mean(ms, axis=0) for ms in zip(*(maps[g][1] for g in group))],
+            maps["+".join(group)] = tuple(  # type: ignore[assignment]
+                [np.mean(ms, axis=0) for ms in zip(*(maps[g][part] for g in group))] for part in (0, 1)
             )
     wanted = args.decoders.split(",")
     print(f"{len(sub_seqs)} training sequences (threshold), {len(valid.seqs)} validation sequences of {args.runs[0]}")

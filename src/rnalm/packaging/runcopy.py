@@ -33,10 +33,9 @@ def _copy_fold(src: Path, dst: Path, d: str, info: dict, opts: Options) -> list[
         raise ShippedModelError(f"{src}: no model.safetensors; did training finish?")
     # the feature baseline's trees come with a small header naming their task
     weights += [header_path(src / f).name for f in weights if f.endswith(".skops")]
-    for f in names + weights + list(opts.include if not d else ()):
+    for f in names + weights:
         if not (src / f).is_file():
-            raise ShippedModelError(f"{src / f}: no such file (--include)")
-        (dst / f).parent.mkdir(parents=True, exist_ok=True)
+            raise ShippedModelError(f"{src / f}: no such file")
         shutil.copy2(src / f, dst / f)
         copied.append(str(Path(d) / f) if d else f)
     if (dst / "model.safetensors").is_file() and (info.get("backbone") or {}).get("mode") == "frozen":
@@ -67,13 +66,12 @@ def copy_run(source: Path, dest: Path, info: dict, opts: Options, backbone_name:
     copied = []
     for d in dirs:
         copied += _copy_fold(source / d, dest / d, d, info, opts)
-    if "" not in dirs:  # folds or members: --include names files of the run's top level
-        for f in opts.include:
-            if not (source / f).is_file():
-                raise ShippedModelError(f"{source / f}: no such file (--include)")
-            (dest / f).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source / f, dest / f)
-            copied.append(f)
+    for f in opts.include:  # files of the run's top level, whether it holds one model or several
+        if not (source / f).is_file():
+            raise ShippedModelError(f"{source / f}: no such file (--include)")
+        (dest / f).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source / f, dest / f)
+        copied.append(f)
 
     cfg = yaml.safe_load((source / "config.yaml").read_text()) or {}
     new_info = copy.deepcopy(info)

@@ -107,7 +107,7 @@ def nested_pairs(weights: np.ndarray, candidates: np.ndarray) -> list[tuple[int,
         score = totals[starts, arg]
         inner = best[starts + 1, d - 2] if d >= 2 else np.zeros(n - d)
         ends = starts + d
-        pair_score = np.where(candidates[starts, ends] & (w[starts, ends] > 0), inner + w[starts, ends], -np.inf)
+        pair_score = np.where(w[starts, ends] > 0, inner + w[starts, ends], -np.inf)  # w is 0 off the candidates
         take = pair_score > score
         best[starts, d] = np.where(take, pair_score, score)
         split[starts, d] = np.where(take, -1, arg)

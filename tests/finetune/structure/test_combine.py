@@ -14,6 +14,7 @@ import torch
 from rnalm import shipped
 from rnalm.finetune import finetune
 from rnalm.finetune.structure import combine
+from rnalm.io.permissions import current_umask
 from rnalm.packaging import Options, package
 from rnalm.packaging.check import check_entry
 from rnalm.runs.structure_model import RunModel
@@ -89,18 +90,12 @@ def test_ensemble_maps_threshold_and_figures_are_the_mean_models(two_runs, tmp_p
         assert pairs_to_dot_bracket(got, len(p)) == r["prediction"]
         f1.append(score_pairs(got, dot_bracket_to_pairs(r["label"]), len(p)).f1)
     assert metrics["valid"]["f1"] == pytest.approx(np.mean(f1), abs=1e-6)
-    assert oct(os.stat(out).st_mode & 0o777) == oct(0o777 & ~_umask())
+    assert oct(os.stat(out).st_mode & 0o777) == oct(0o777 & ~current_umask())
 
 
 def _rows(path) -> list[dict]:
     with open(path, newline="") as fh:
         return list(csv.DictReader(fh))
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def test_refusals_name_the_run_and_the_reason(two_runs, tmp_path, capsys):

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 import numpy as np
+from scipy.special import logit
 
 from rnalm.errors import RnalmError
 from rnalm.finetune.context import Context, Split
@@ -62,8 +63,7 @@ def _predict(model: RunModel, index: Optional[int]) -> Callable[[Split], np.ndar
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
-    q = np.clip(p.astype(np.float64), LOGIT_EPS, 1 - LOGIT_EPS)
-    return (np.log(q) - np.log1p(-q)).astype(np.float32)
+    return logit(np.clip(p.astype(np.float64), LOGIT_EPS, 1 - LOGIT_EPS)).astype(np.float32)
 
 
 def run_context(model: RunModel) -> Context:
