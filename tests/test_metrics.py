@@ -5,7 +5,13 @@ import pytest
 from scipy import stats
 from sklearn import metrics as skm
 
-from rnalm.metrics import classification_metrics, greater_is_better, regression_metrics, summarize_folds
+from rnalm.metrics import (
+    classification_metrics,
+    expected_calibration_error,
+    greater_is_better,
+    regression_metrics,
+    summarize_folds,
+)
 
 
 def test_regression_metrics_match_references():
@@ -56,3 +62,14 @@ def test_fold_summary_and_direction():
     assert s["spearman"]["mean"] == pytest.approx(0.6) and s["spearman"]["n_folds"] == 2
     assert s["spearman"]["std"] == pytest.approx(np.std([0.5, 0.7], ddof=1))
     assert not greater_is_better("mse") and not greater_is_better("eval_loss") and greater_is_better("auroc")
+
+
+def test_expected_calibration_error_by_hand():
+    # bin (0.9, 1.0]: confidences 0.95, 0.95, hits 1, 0 -> gap |0.5 - 0.95| = 0.45, 2 rows
+    # bin (0.6, 0.7]: confidence 0.65, hit 1 -> gap 0.35, 1 row
+    probs = np.array([[0.95, 0.05], [0.05, 0.95], [0.35, 0.65]])
+    y = np.array([0, 0, 1])
+    assert expected_calibration_error(y, probs, bins=10) == pytest.approx((2 * 0.45 + 0.35) / 3)
+    # stated confidence equal to the hit rate in every bin: 0
+    probs = np.array([[0.75, 0.25]] * 4)
+    assert expected_calibration_error(np.array([0, 0, 0, 1]), probs) == pytest.approx(0.0)

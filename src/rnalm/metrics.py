@@ -94,6 +94,22 @@ def classification_metrics(y: np.ndarray, probs: np.ndarray) -> dict[str, Option
     return out
 
 
+def expected_calibration_error(y: np.ndarray, probs: np.ndarray, bins: int = 10) -> float:
+    """Top-label expected calibration error: rows binned by their highest probability (``bins``
+    equal-width bins over (0, 1]), the row-weighted mean gap between each bin's accuracy and its mean
+    highest probability. 0 for a model whose stated confidence is its hit rate."""
+    y = np.asarray(y, dtype=np.int64).ravel()
+    probs = np.asarray(probs, dtype=np.float64)
+    conf = probs.max(1)
+    hit = probs.argmax(1) == y
+    which = np.clip(np.ceil(conf * bins).astype(np.int64) - 1, 0, bins - 1)
+    gap = 0.0
+    for b in np.unique(which):
+        rows = which == b
+        gap += rows.sum() * abs(hit[rows].mean() - conf[rows].mean())
+    return float(gap / max(y.size, 1))
+
+
 def summarize_folds(per_fold: list[dict]) -> dict[str, dict[str, Optional[float]]]:
     """``{metric: {"mean", "std", "n_folds"}}`` over folds (sample std, ddof=1; None-valued folds skipped)."""
     keys = [k for k, v in (per_fold[0] if per_fold else {}).items() if k != "n" and not isinstance(v, dict)]
@@ -112,4 +128,11 @@ def summarize_folds(per_fold: list[dict]) -> dict[str, dict[str, Optional[float]
     return out
 
 
-__all__ = ["LOWER_IS_BETTER", "classification_metrics", "greater_is_better", "regression_metrics", "summarize_folds"]
+__all__ = [
+    "LOWER_IS_BETTER",
+    "classification_metrics",
+    "expected_calibration_error",
+    "greater_is_better",
+    "regression_metrics",
+    "summarize_folds",
+]

@@ -10,6 +10,7 @@ import pytest
 
 from rnalm.finetune import finetune
 from rnalm.finetune.data.homology import shares_kmer
+from rnalm.finetune.data.loader_table import load_data
 from rnalm.runs.config import ConfigError, DataConfig
 from rnalm.runs.errors import DataError
 from rnalm.runs.splits import holdout
@@ -88,6 +89,44 @@ def test_cross_validation_adds_extra_rows_to_every_fold_but_never_tests_them(tmp
         # 20 training rows of the fold (its test half also validates), plus every extra row whose
         # sequence is not one of the fold's test rows
         assert 20 < fold["n_train"] <= 20 + len(extra)
+
+
+def test_an_extra_file_of_another_layout_is_read_by_its_own_loader_and_options(tmp_path):
+    """LAMAR-style CSV training, Cao et al.'s library as extra rows: the entry's loader and options
+    read its file, the section's read data.train, and the hold-out is the plain run's."""
+    train, _, seqs, _ = _files(tmp_path)
+    inserts = [random_seq(np.random.default_rng(i), 30, 31) for i in range(3)]
+    prefix, suffix = "TAAACTTAAGCTTGGTACCG", "GCCACCATGGTGAGCAAGGG"
+    lines = [
+        f"{prefix}{inserts[0]}{suffix}\tENST1.1|PC3|rnaseq_rpkm=1.0|te=4.0|geneName=A|1",
+        f"{prefix}{inserts[1]}{suffix}\tENST2.1|PC3|rnaseq_rpkm=1.0|te=0.25|geneName=B|1",
+        f"{prefix}{inserts[2]}{suffix}\tENST3.1|HEK293|rnaseq_rpkm=1.0|te=2.0|geneName=C|1",
+    ]
+    cao = tmp_path / "final_endogenous.txt"
+    cao.write_text("\n".join(lines) + "\n")
+    entry = {"path": str(cao), "loader": "cao", "options": {"cell_line": "PC3", "log": 2}}
+    plain = _run(tmp_path, "plain", train)
+    more = _run(tmp_path, "more", train, extra_train=[entry])
+    assert _split_ids(more.run_dir, "valid") == _split_ids(plain.run_dir, "valid")
+    assert more.metrics["n_train"] == 30 + 2  # the two PC3 inserts
+    extra = load_data(DataConfig(train=str(train), loader="lamar", extra_train=[entry]), "regression").extra_train
+    assert extra.seqs == inserts[:2] and [float(x) for x in extra.labels] == [2.0, -2.0]
+
+
+def test_extra_train_entries_are_checked():
+    ok = DataConfig(
+        train="x.csv", loader="lamar", options={}, extra_train=["y.csv", {"path": "z.txt", "loader": "cao"}]
+    )
+    sources = ok.extra_sources()
+    assert [(s.path, s.loader, s.options) for s in sources] == [("y.csv", "lamar", {}), ("z.txt", "cao", {})]
+    for bad, message in [
+        ({"loader": "cao"}, r"data.extra_train\[0\].*'path'"),
+        ({"path": "z", "cell_line": "PC3"}, r"unknown keys \['cell_line'\]"),
+        ({"path": "z", "options": ["PC3"]}, "options"),
+        (3, "must be a path"),
+    ]:
+        with pytest.raises(ConfigError, match=message):
+            DataConfig(train="x.csv", extra_train=[bad]).validate()
 
 
 def test_shares_kmer_and_config_checks():

@@ -136,6 +136,11 @@ def test_cao_cell_line_tables(tmp_path):
         "regression",
     )
     assert b.train.seqs == [CAO_PREFIX + ins[2] + CAO_SUFFIX] and b.train.labels == [repr(20.0)]
+    b = load_data(cfg(loader="cao", train=str(p), options={"cell_line": "PC3", "log": 2}), "regression")
+    assert [float(x) for x in b.train.labels] == [-1.0]  # log2(0.5): the scale of LAMAR's HEK293 labels
+    for bad in (1, 0.5, "two"):
+        with pytest.raises(ConfigError, match="data.options.log"):
+            load_data(cfg(loader="cao", train=str(p), options={"log": bad}), "regression")
     with pytest.raises(ConfigError, match="cell_line"):
         load_data(cfg(loader="cao", train=str(p), options={"cell_line": "HeLa"}), "regression")
     with pytest.raises(ConfigError, match="not options of loader"):

@@ -99,7 +99,7 @@ def _prepare_run_dir(cfg: FinetuneConfig, resume: bool) -> Path:
             raise RunDirError(
                 f"{run_dir} is not a run directory (no {CONFIG_FILE}); refusing to delete it with {option('overwrite')}"
             )
-        data_files = (cfg.data.train, cfg.data.valid, cfg.data.test, *cfg.data.extra_train)
+        data_files = (cfg.data.train, cfg.data.valid, cfg.data.test, *(e.path for e in cfg.data.extra_sources()))
         inside = input_inside(run_dir, [expand_path(p) for p in data_files])
         if inside is not None:
             raise RunDirError(

@@ -24,6 +24,7 @@ import math
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
+import numpy as np
 import torch
 
 from rnalm import shipped
@@ -33,6 +34,7 @@ from rnalm.pretrain.config import ObjectiveConfig, OptimConfig, PretrainConfig
 from rnalm.pretrain.data import Example
 from rnalm.pretrain.objective import evaluate as evaluate_mlm
 from rnalm.runs.table import Records
+from rnalm.runs.tasks import ClassificationTask
 from rnalm.shipped import Entry, ShippedModelError
 from rnalm.structure.metrics import evaluate as evaluate_pairs
 from rnalm.structure.pairs import dot_bracket_to_pairs
@@ -97,7 +99,8 @@ def task_metrics(
     log: Callable[[str], None] = lambda _m: None,
 ) -> dict:
     """All validation metrics of the run in ``run_dir`` on labelled ``rows`` (model outputs averaged
-    over fold models for cross-validated runs, like ``rnalm predict``)."""
+    over fold models for cross-validated runs, class probabilities at the run's temperature where it
+    has one: what ``rnalm predict`` reports)."""
     pred = task.from_run(run_dir, backbone, device="cpu", log=log).model
     recs = task_records(rows)
     seqs = pred.prepare(recs)
@@ -105,6 +108,10 @@ def task_metrics(
     state = per_model[0][1]
     targets = pred.task.targets(recs, state)
     outputs = per_model[0][0] if len(per_model) == 1 else pred.task.combine([o for o, _ in per_model])
+    if pred.calibration is not None and isinstance(pred.task, ClassificationTask):
+        # log-probabilities at the run's temperature: their softmax is what predict reports
+        probs = pred.calibration.apply(pred.task.probabilities(outputs))
+        outputs = np.log(np.maximum(probs, np.finfo(np.float64).tiny))
     return {k: v for k, v in pred.task.metrics(targets, outputs, state).items()}
 
 

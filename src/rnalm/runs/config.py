@@ -68,10 +68,13 @@ class DataConfig:
     train: Optional[str] = None
     valid: Optional[str] = None
     test: Optional[str] = None
-    #: more files read by the same loader and options whose rows only ever train: they join the
-    #: training side after the hold-out or the folds are drawn from ``train`` (so validation rows stay
-    #: the same with or without them), less every row whose sequence is a validation or test row's.
-    extra_train: list[str] = field(default_factory=list)
+    #: more files whose rows only ever train: they join the training side after the hold-out or the
+    #: folds are drawn from ``train`` (so validation rows stay the same with or without them), less
+    #: every row whose sequence is a validation or test row's. An entry is a path, read by this
+    #: section's loader and options, or ``{path: ..., loader: ..., options: {...}}`` for a file of
+    #: another layout (e.g. Cao et al.'s library beside LAMAR's CSV): its loader and options replace
+    #: this section's for that file only (:meth:`extra_sources`).
+    extra_train: list[Any] = field(default_factory=list)
     #: also leave out the ``extra_train`` rows that share an exact k-mer of this length with a
     #: validation or test row (relatives of held-out rows; see ``homology_kmer``). Not used to split.
     extra_train_kmer: Optional[int] = None
@@ -114,12 +117,41 @@ class DataConfig:
         _int("data.fasta_label_field", self.fasta_label_field, 0)
         if self.homology_kmer is not None:
             _kmer("data.homology_kmer", self.homology_kmer)
+        self.extra_sources()
         if self.extra_train_kmer is not None:
             _kmer("data.extra_train_kmer", self.extra_train_kmer)
             if not self.extra_train:
                 raise ConfigError("data.extra_train_kmer is set but data.extra_train names no file")
         if self.unknown is not None:
             _choice("data.unknown", self.unknown, ("mask",))
+
+    def extra_sources(self) -> list[ExtraSource]:
+        """Each ``extra_train`` entry with the loader and options that read it."""
+        out = []
+        for i, entry in enumerate(self.extra_train):
+            where = f"data.extra_train[{i}]"
+            if isinstance(entry, str):
+                out.append(ExtraSource(entry, self.loader, dict(self.options)))
+                continue
+            if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
+                raise ConfigError(f"{where}={entry!r} must be a path or a mapping with a 'path'")
+            unknown = sorted(set(entry) - {"path", "loader", "options"})
+            if unknown:
+                raise ConfigError(f"{where} has unknown keys {unknown}; it takes path, loader and options")
+            options = entry.get("options", {})
+            if not isinstance(options, dict):
+                raise ConfigError(f"{where}.options={options!r} must be a mapping")
+            out.append(ExtraSource(entry["path"], str(entry.get("loader", self.loader)), dict(options)))
+        return out
+
+
+@dataclass(frozen=True)
+class ExtraSource:
+    """One ``data.extra_train`` file and how to read it."""
+
+    path: str
+    loader: str
+    options: dict[str, Any]
 
 
 @dataclass

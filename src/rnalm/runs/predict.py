@@ -31,6 +31,7 @@ from rnalm.precision import resolve as resolve_precision
 from rnalm.runs.backbones import FrozenFeatures, LMBackbone
 from rnalm.runs.batch_workers import batch_workers, map_batches
 from rnalm.runs.builder import build_model
+from rnalm.runs.calibration import Calibration
 from rnalm.runs.config import FinetuneConfig, expand_path
 from rnalm.runs.config_file import load_finetune_config
 from rnalm.runs.embedding_cache import EmbeddingCache, default_cache_dir, embedding_cache_id
@@ -83,6 +84,8 @@ class Predictor:
                 f"`rnalm fold --model {self.run_dir} --input FILE --output DIR`"
             )
         self.task = get_task(self.cfg.task, self.cfg)
+        #: the temperature of a classification run's probabilities (rnalm.runs.calibration), if fitted
+        self.calibration = Calibration.read(self.run_dir) if isinstance(self.task, ClassificationTask) else None
         self.dirs = _model_dirs(self.run_dir, self.info)
         self.states = [LabelState.from_dict(read_json_object(d / LABEL_FILE)) for d in self.dirs]
         self.log = log
@@ -239,19 +242,26 @@ class Predictor:
             yield
 
     def _combine(self, per_model: list) -> dict[str, np.ndarray]:
+        if isinstance(self.task, ClassificationTask):
+            return self._class_columns(self.task, per_model)
         if len(per_model) == 1:
             return per_model[0][0]
-        if isinstance(self.task, ClassificationTask):
-            classes = per_model[0][2].classes
-            if any(s.classes != classes for _, _, s in per_model):
-                raise RunDirError(f"{self.run_dir}: fold models were trained on different class sets; predict per fold")
-            probs = np.mean([self.task.probabilities(o) for _, o, _ in per_model], axis=0)
-            cols = {"prediction": np.asarray(classes, dtype=object)[probs.argmax(1)]}
-            for i, c in enumerate(classes):
-                cols[f"prob_{c}"] = probs[:, i]
-            return cols
         preds = np.stack([c["prediction"] for c, _, _ in per_model])
         return {"prediction": preds.mean(0), "prediction_std": preds.std(0)}
+
+    def _class_columns(self, task: ClassificationTask, per_model: list) -> dict[str, np.ndarray]:
+        """The mean class probabilities of the run's models, at the run's temperature when it has one
+        (:mod:`rnalm.runs.calibration`), and the most probable class."""
+        classes = per_model[0][2].classes
+        if any(s.classes != classes for _, _, s in per_model):
+            raise RunDirError(f"{self.run_dir}: fold models were trained on different class sets; predict per fold")
+        probs = np.mean([task.probabilities(o) for _, o, _ in per_model], axis=0)
+        if self.calibration is not None:
+            probs = self.calibration.apply(probs)
+        cols = {"prediction": np.asarray(classes, dtype=object)[probs.argmax(1)]}
+        for i, c in enumerate(classes):
+            cols[f"prob_{c}"] = probs[:, i]
+        return cols
 
 
 __all__ = ["Predictor"]

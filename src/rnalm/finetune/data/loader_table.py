@@ -36,15 +36,12 @@ LOADERS: dict[str, Loader] = {
 
 
 def load_data(cfg: DataConfig, task: str) -> DataBundle:
-    try:
-        loader = LOADERS[cfg.loader]
-    except KeyError:
-        raise ConfigError(f"data.loader={cfg.loader!r} is not one of {sorted(LOADERS)}") from None
+    loader = _loader(cfg.loader, "data.loader")
     if not cfg.train:
         raise ConfigError("data.train is required (the training file, or the file to cross-validate)")
     bundle = loader(cfg, task)
     if cfg.extra_train:
-        bundle.extra_train = _extra_training_rows(loader, cfg, task, bundle.notes)
+        bundle.extra_train = _extra_training_rows(cfg, task, bundle.notes)
     if cfg.homology_kmer:
         tr = bundle.train
         tr.groups = shared_kmer_groups(tr.seqs, cfg.homology_kmer, tr.groups if tr.has_groups else None)
@@ -55,13 +52,25 @@ def load_data(cfg: DataConfig, task: str) -> DataBundle:
     return bundle
 
 
-def _extra_training_rows(loader: Loader, cfg: DataConfig, task: str, notes: list[str]) -> Records:
-    """Each ``data.extra_train`` file read as ``data.train`` would be (same loader and options)."""
+def _loader(name: str, where: str) -> Loader:
+    try:
+        return LOADERS[name]
+    except KeyError:
+        raise ConfigError(f"{where}={name!r} is not one of {sorted(LOADERS)}") from None
+
+
+def _extra_training_rows(cfg: DataConfig, task: str, notes: list[str]) -> Records:
+    """Each ``data.extra_train`` file read as ``data.train`` would be, with its own loader and options
+    where the entry names them (:meth:`DataConfig.extra_sources`)."""
     parts = []
-    for path in cfg.extra_train:
-        extra = loader(dataclasses.replace(cfg, train=path, valid=None, test=None, extra_train=[]), task)
+    for i, source in enumerate(cfg.extra_sources()):
+        loader = _loader(source.loader, f"data.extra_train[{i}].loader")
+        one = dataclasses.replace(
+            cfg, loader=source.loader, options=source.options, train=source.path, valid=None, test=None, extra_train=[]
+        )
+        extra = loader(one, task)
         notes.extend(extra.notes)
-        notes.append(f"data.extra_train {path}: {len(extra.train)} rows, training only")
+        notes.append(f"data.extra_train {source.path}: {len(extra.train)} rows, training only")
         parts.append(extra.train)
     return Records.join(parts)
 

@@ -307,13 +307,25 @@ CAO_PREFIX = "TAAACTTAAGCTTGGTACCG"
 CAO_SUFFIX = "GCCACCATGGTGAGCAAGGG"
 
 
+def _log_base(log: object) -> Optional[float]:
+    """``data.options.log`` of the Cao loader: ``true`` = natural log, a number > 1 = that base, ``false`` = none."""
+    if log is True:
+        return math.e
+    if log is False:
+        return None
+    if isinstance(log, (int, float)) and log > 1:
+        return float(log)
+    raise ConfigError(f"data.options.log={log!r} must be true (natural log), a base above 1 (e.g. 2) or false")
+
+
 def load_cao(cfg: DataConfig, task: str) -> DataBundle:
     """Cao et al. endogenous 5' UTR library (``final_endogenous.txt``): ``sequence<TAB>annotation``.
 
     Annotations of measured constructs read ``ENST|CELL|rnaseq_rpkm=..|te=..|geneName=..|k`` (k = the
     fragment of that transcript); designed constructs without measurements (``GENE|>ucsc|strand``)
     are skipped. ``target``: ``te`` (translation efficiency) or ``rnaseq`` (expression level,
-    RPKM); both are natural-log transformed as UTR-LM's ``te_log``/``rnaseq_log``. ``region``:
+    RPKM); both are natural-log transformed as UTR-LM's ``te_log``/``rnaseq_log`` (``log``: ``true``, a
+    base such as 2 -- LAMAR's HEK293 labels follow log2 TE of the same transcripts -- or ``false``). ``region``:
     ``insert`` (the 100-nt UTR fragment between the fixed flanks, UTR-LM's input) or ``construct``
     (all 140 nt). Fragments of one transcript share a label, so they are grouped for splitting.
     """
@@ -328,6 +340,7 @@ def load_cao(cfg: DataConfig, task: str) -> DataBundle:
     if o["region"] not in ("insert", "construct"):
         raise ConfigError(f"data.options.region={o['region']!r} must be 'insert' or 'construct'")
     key = "te" if o["target"] == "te" else "rnaseq_rpkm"
+    base = _log_base(o["log"])
     path = required_path(cfg.train)
     recs = Records()
     skipped = 0
@@ -351,10 +364,10 @@ def load_cao(cfg: DataConfig, task: str) -> DataBundle:
                 raise DataError(f"{path.name}:{n}: annotation {ann!r} has no {key}= field")
             where = f"{path.name}:{n}"
             value = parse_float(values[key], where, key)
-            if o["log"]:
+            if base is not None:
                 if value <= 0:
                     raise DataError(f"{where}: {key}={value} cannot be log-transformed (not positive)")
-                value = math.log(value)
+                value = math.log(value) if base == math.e else math.log(value, base)
             if o["region"] == "insert":
                 if not (seq.upper().startswith(CAO_PREFIX) and seq.upper().endswith(CAO_SUFFIX)):
                     raise DataError(
