@@ -10,8 +10,9 @@ transcript shares no 20-mer (any fragment) with LAMAR's HEK293 ``train.csv``/``v
 HEK293/PC3 insert of the library, so a model trained on any of those never saw them or a relative.
 Primary figure: Spearman between a transcript's ln TE and the mean prediction over its fragments
 (fragments share their transcript's label); also per fragment, and with a bootstrap 95 % interval
-over transcripts. Baselines that learn nothing: GC fraction, minus the count of ATG in the insert,
-ViennaRNA MFE of the insert (higher = less structure).
+over transcripts. Baselines that learn nothing: GC fraction, minus the count of ATG in the insert
+(the library's inserts have none: printed as constant), ViennaRNA MFE of the insert (higher = less
+structure).
 """
 
 from __future__ import annotations
@@ -117,6 +118,9 @@ def main() -> None:
     print("| predictor | Spearman, transcripts | 95 % interval | Spearman, fragments |")
     print("|---|---|---|---|")
     for name, pred in scored.items():
+        if np.ptp(pred) == 0:
+            print(f"| {name} | constant on these rows | | |")
+            continue
         rho_tx, rho_row, ci = figures(rows, pred, args.bootstrap)
         print(f"| {name} | {rho_tx:.3f} | {ci} | {rho_row:.3f} |")
 

@@ -32,12 +32,13 @@ if want backbone2; then
     --note "Starts from the shipped utrlm-mini (1,000 steps of masked LM + secondary-structure supervision on the earlier corpus) and continues with masked LM only: the structure loss served a structure model that no longer reads a language model. On this run's 1,006 held-out sequences (python benchmarks/backbone_heldout.py) it scores masked-token accuracy 0.469 against 0.421 for utrlm-mini. It has no structure head. Task models move to it only where they beat the utrlm-mini model on validation (BENCHMARKS.md, Backbone v2)."
 fi
 if want te; then
-  ship runs/hek293_te/lm_cnn_members --name utrlm-mini-te --task te $(previous utrlm-mini-te) \
+  # float32 members since 2026-12-01 (BENCHMARKS.md, TE members trained in float32): the bfloat16 ensemble scored 0.629
+  ship runs/hek293_te/lm_cnn_members_fp32 --name utrlm-mini-te --task te $(previous utrlm-mini-te) \
     --description "5' UTR translation efficiency (log TE, HEK293): $CNN, 3'-most 100 nt; mean of 5 models (seeds 42-46)" \
     --data-licence "MIT: zhw-e8/LAMAR UTR5TEPred data (Cao et al. 2021 HEK293 endogenous 5' UTRs), train.csv / valid.csv" \
-    --command "rnalm finetune --config recipes/hek293_te/lm_cnn.yaml train.threads=1 train.members=5" \
+    --command "rnalm finetune --config recipes/hek293_te/lm_cnn.yaml train.threads=1 train.members=5 train.dtype=float32" \
     --baseline onehot.yaml=runs/hek293_te/onehot --baseline features.yaml=runs/hek293_te/features \
-    --note "An ensemble: five models of the recipe on the same split, differing only in their seed (initial weights, batch order), predicting with their mean. On the 1,090 validation rows the members (trained in bfloat16) score Spearman 0.580, 0.598, 0.606, 0.551 and 0.588 and the ensemble 0.629 (BENCHMARKS.md, Shipped models v2); the previous shipped model, one float32 model of seed 42, scored 0.610 there."
+    --note "An ensemble: five models of the recipe on the same split, differing only in their seed (initial weights, batch order), trained in float32, predicting with their mean. On the 1,090 validation rows the members score Spearman 0.604, 0.608, 0.594, 0.587 and 0.613 and the ensemble 0.647; the previous shipped model, the same five seeds trained in bfloat16, scored 0.629 there (members 0.551-0.606; BENCHMARKS.md, TE members trained in float32). On Cao et al.'s MUSCLE rows unrelated to any training UTR (456 transcripts, benchmarks/te_zero_shot.py), the nearest check here of UTR-LM's designed UTRs in C2C12 cells, it scores Spearman 0.094 (previous 0.061): it is a HEK293 model and transfers little to another cell type."
 fi
 if want halflife; then
   ship runs/utr3_halflife/lm_cnn_members --name utrlm-mini-halflife --task halflife $(previous utrlm-mini-halflife) \
