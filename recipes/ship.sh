@@ -41,12 +41,13 @@ if want te; then
     --note "An ensemble: five models of the recipe on the same split, differing only in their seed (initial weights, batch order), trained in float32, predicting with their mean. On the 1,090 validation rows the members score Spearman 0.604, 0.608, 0.594, 0.587 and 0.613 and the ensemble 0.647; the previous shipped model, the same five seeds trained in bfloat16, scored 0.629 there (members 0.551-0.606; BENCHMARKS.md, TE members trained in float32). On Cao et al.'s MUSCLE rows unrelated to any training UTR (456 transcripts, benchmarks/te_zero_shot.py), the nearest check here of UTR-LM's designed UTRs in C2C12 cells, it scores Spearman 0.094 (previous 0.061): it is a HEK293 model and transfers little to another cell type."
 fi
 if want halflife; then
-  ship runs/utr3_halflife/lm_cnn_members --name utrlm-mini-halflife --task halflife $(previous utrlm-mini-halflife) \
+  # float32 members since 2026-12-01 (BENCHMARKS.md, TE members trained in float32): the bfloat16 ensemble scored 0.633
+  ship runs/utr3_halflife/lm_cnn_members_fp32 --name utrlm-mini-halflife --task halflife $(previous utrlm-mini-halflife) \
     --description "3' UTR effect on mRNA half-life (hours, BEAS-2B): $CNN, 160 nt; mean of 3 models (seeds 42-44)" \
     --data-licence "MIT: zhw-e8/LAMAR UTR3DegPred data (Zhao et al. 2014), train.csv / valid.csv" \
-    --command "rnalm finetune --config recipes/utr3_halflife/lm_cnn.yaml train.threads=1 train.members=3" \
+    --command "rnalm finetune --config recipes/utr3_halflife/lm_cnn.yaml train.threads=1 train.members=3 train.dtype=float32" \
     --baseline onehot.yaml=runs/utr3_halflife/onehot --baseline features.yaml=runs/utr3_halflife/features \
-    --note "An ensemble: three models of the same recipe on the same split, differing only in their seed (initial weights, batch order), predicting with their mean. On the 196 validation rows the members score Spearman 0.574, 0.650 and 0.577 and their mean 0.634 (BENCHMARKS.md, Shipped models v2): on this small validation set one seed can move the figure by 0.08, which the ensemble averages out."
+    --note "An ensemble: three models of the same recipe on the same split, differing only in their seed (initial weights, batch order), trained in float32, predicting with their mean. On the 196 validation rows the members score Spearman 0.579, 0.615 and 0.593 and their mean 0.646; the previous shipped model, the same three seeds trained in bfloat16, scored 0.633 there (members 0.574, 0.650, 0.577; BENCHMARKS.md, TE members trained in float32). On this small validation set one seed can move the figure by 0.08, which the ensemble averages out."
 fi
 if want ires; then
   # on utrlm-mini-v2 since 2026-12-01: replaces utrlm-mini-ires (the same recipe on utrlm-mini, AUROC 0.872 on the same rows)
