@@ -18,8 +18,6 @@ structure).
 from __future__ import annotations
 
 import argparse
-import csv
-import math
 from collections import defaultdict
 from pathlib import Path
 
@@ -27,46 +25,33 @@ import numpy as np
 from scipy.stats import spearmanr
 
 import rnalm
-from rnalm.finetune.data.loaders import CAO_PREFIX, CAO_SUFFIX
+from rnalm.finetune.data.homology import shares_kmer
+from rnalm.finetune.data.loader_table import load_data
 from rnalm.precision import cpu_report
+from rnalm.runs.config import DataConfig
 from rnalm.structure.vienna import vienna_fold
 
 K = 20
 
 
-def kmers(seq: str) -> set[str]:
-    return {seq[i : i + K] for i in range(len(seq) - K + 1)}
-
-
-def cao_inserts(path: Path) -> dict[str, list[tuple[str, str, float]]]:
-    """Cell line -> (transcript, 100-nt insert, ln TE) of every measured construct with the library flanks."""
-    rows: dict[str, list[tuple[str, str, float]]] = defaultdict(list)
-    with open(path) as fh:
-        for line in fh:
-            parts = line.rstrip("\r\n").split("\t")
-            if len(parts) != 2 or "te=" not in parts[1]:
-                continue
-            fields = parts[1].split("|")
-            seq = parts[0].strip().upper()
-            if not (seq.startswith(CAO_PREFIX) and seq.endswith(CAO_SUFFIX)):
-                continue
-            te = float(dict(f.split("=", 1) for f in fields if "=" in f)["te"])
-            rows[fields[1]].append((fields[0], seq[len(CAO_PREFIX) : -len(CAO_SUFFIX)], math.log(te)))
-    return rows
+def cao_inserts(path: Path, cell: str) -> list[tuple[str, str, float]]:
+    """(transcript, 100-nt insert, ln TE) of every measured construct of ``cell``, read by the ``cao`` loader."""
+    recs = load_data(DataConfig(loader="cao", train=str(path), options={"cell_line": cell}), "regression").train
+    return [(str(g), s, float(v)) for g, s, v in zip(recs.groups, recs.seqs, recs.labels)]
 
 
 def zero_shot_rows(data: Path) -> tuple[list[tuple[str, str, float]], str]:
-    cao = cao_inserts(data / "cao_endogenous" / "final_endogenous.txt")
-    seen: set[str] = set()
-    for split in ("train", "valid"):
-        with open(data / "utr5_te_hek" / f"{split}.csv") as fh:
-            for r in csv.DictReader(fh):
-                seen |= kmers(r["seq"].upper().replace("U", "T"))
-    for cell in ("HEK293", "PC3"):
-        for _, ins, _ in cao[cell]:
-            seen |= kmers(ins)
-    muscle = cao["MUSCLE"]
-    related = {t for t, ins, _ in muscle if kmers(ins) & seen}
+    cao = data / "cao_endogenous" / "final_endogenous.txt"
+    lamar = load_data(
+        DataConfig(
+            loader="lamar", train=str(data / "utr5_te_hek" / "train.csv"), valid=str(data / "utr5_te_hek" / "valid.csv")
+        ),
+        "regression",
+    )
+    seen = lamar.train.seqs + (lamar.valid.seqs if lamar.valid else [])
+    seen += [ins for cell in ("HEK293", "PC3") for _, ins, _ in cao_inserts(cao, cell)]
+    muscle = cao_inserts(cao, "MUSCLE")
+    related = {t for (t, _, _), hit in zip(muscle, shares_kmer([r[1] for r in muscle], seen, K)) if hit}
     keep = [r for r in muscle if r[0] not in related]
     n_tx = len({r[0] for r in muscle})
     note = (

@@ -61,23 +61,21 @@ def fit_temperature(y: np.ndarray, probs: np.ndarray) -> float:
 
 def cross_fitted(y: np.ndarray, probs: np.ndarray, repeats: int) -> dict:
     """Log-loss and ECE before and after a temperature fitted on the other half of the rows."""
-    before, after, ece_before, ece_after, temps = [], [], [], [], []
+    after, ece_after, temps = [], [], []
     for seed in range(repeats):
         scaled = np.empty_like(probs)
         for fit_rows, score_rows in StratifiedKFold(2, shuffle=True, random_state=seed).split(probs, y):
             t = fit_temperature(y[fit_rows], probs[fit_rows])
             scaled[score_rows] = scale_probabilities(probs[score_rows], t)
             temps.append(t)
-        before.append(log_loss(y, probs))
         after.append(log_loss(y, scaled))
-        ece_before.append(expected_calibration_error(y, probs, ECE_BINS))
         ece_after.append(expected_calibration_error(y, scaled, ECE_BINS))
     return {
         "halves": 2,
         "repeats": repeats,
-        "log_loss_before": float(np.mean(before)),
+        "log_loss_before": log_loss(y, probs),  # the same rows in every repeat
         "log_loss_after": float(np.mean(after)),
-        "ece_before": float(np.mean(ece_before)),
+        "ece_before": expected_calibration_error(y, probs, ECE_BINS),
         "ece_after": float(np.mean(ece_after)),
         "half_temperatures": [round(t, 4) for t in temps],
     }
@@ -90,16 +88,12 @@ def calibrate(run_dir: Path, repeats: int = 5, device: Optional[str] = "cpu") ->
     if not isinstance(pred.task, ClassificationTask):
         raise RunDirError(f"{run_dir}: task {cfg.task!r} has no class probabilities to calibrate")
     per_model = pred.raw_outputs(pred.prepare(recs))
-    classes = list(per_model[0][1].classes)
-    y = np.empty(len(recs.labels), dtype=np.int64)
-    for i, (label, rid) in enumerate(zip(recs.labels, recs.ids)):
-        if str(label) not in classes:
-            raise RunDirError(f"{run_dir}: validation record {rid!r} has label {label!r}, not one of {classes}")
-        y[i] = classes.index(str(label))
+    y = pred.task.targets(recs, per_model[0][1])  # class indices; an unknown class names its record
     probs = np.exp(pred.task.combine([o for o, _ in per_model]))
     if np.unique(y).size < 2:
         raise RunDirError(f"{run_dir}: the validation rows hold one class only; a temperature cannot be fitted")
     t = fit_temperature(y, probs)
+    scaled = scale_probabilities(probs, t)
     record = {
         "method": "temperature",
         "temperature": t,
@@ -107,9 +101,9 @@ def calibrate(run_dir: Path, repeats: int = 5, device: Optional[str] = "cpu") ->
         "models": len(per_model),
         "in_sample": {
             "log_loss_before": log_loss(y, probs),
-            "log_loss_after": log_loss(y, scale_probabilities(probs, t)),
+            "log_loss_after": log_loss(y, scaled),
             "ece_before": expected_calibration_error(y, probs, ECE_BINS),
-            "ece_after": expected_calibration_error(y, scale_probabilities(probs, t), ECE_BINS),
+            "ece_after": expected_calibration_error(y, scaled, ECE_BINS),
         },
         "cross_fitted": cross_fitted(y, probs, repeats),
         "ece_bins": ECE_BINS,

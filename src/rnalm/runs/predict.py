@@ -249,15 +249,18 @@ class Predictor:
         preds = np.stack([c["prediction"] for c, _, _ in per_model])
         return {"prediction": preds.mean(0), "prediction_std": preds.std(0)}
 
+    def class_probabilities(self, task: ClassificationTask, outputs: Sequence[np.ndarray]) -> np.ndarray:
+        """The mean class probabilities of the run's models from their raw ``outputs``, at the run's
+        temperature when it has one (:mod:`rnalm.runs.calibration`): what predict reports."""
+        probs = np.mean([task.probabilities(o) for o in outputs], axis=0)
+        return self.calibration.apply(probs) if self.calibration is not None else probs
+
     def _class_columns(self, task: ClassificationTask, per_model: list) -> dict[str, np.ndarray]:
-        """The mean class probabilities of the run's models, at the run's temperature when it has one
-        (:mod:`rnalm.runs.calibration`), and the most probable class."""
+        """:meth:`class_probabilities` and the most probable class."""
         classes = per_model[0][2].classes
         if any(s.classes != classes for _, _, s in per_model):
             raise RunDirError(f"{self.run_dir}: fold models were trained on different class sets; predict per fold")
-        probs = np.mean([task.probabilities(o) for _, o, _ in per_model], axis=0)
-        if self.calibration is not None:
-            probs = self.calibration.apply(probs)
+        probs = self.class_probabilities(task, [o for _, o, _ in per_model])
         cols = {"prediction": np.asarray(classes, dtype=object)[probs.argmax(1)]}
         for i, c in enumerate(classes):
             cols[f"prob_{c}"] = probs[:, i]
