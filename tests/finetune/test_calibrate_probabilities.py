@@ -62,6 +62,22 @@ def test_a_run_s_temperature_is_written_and_applied_by_its_predictions(tmp_path,
     assert set(record["cross_fitted"]) >= {"log_loss_before", "log_loss_after", "ece_before", "ece_after"}
 
 
+def test_a_calibration_file_rnalm_did_not_write_is_left_alone(tmp_path, classification_file, capsys):
+    cfg = base_config(tmp_path, classification_file, task="classification", head=HEAD)
+    cfg["data"]["valid_fraction"] = 0.3
+    run = finetune(cfg, log=quiet).run_dir
+    assert main([str(run), "--repeats", "1"]) == 0  # its own record: a second fit may replace it
+    first = (run / CALIBRATION_FILE).read_text()
+    assert main([str(run), "--repeats", "2"]) == 0
+    assert json.loads((run / CALIBRATION_FILE).read_text())["command"].endswith("--repeats 2") and first
+    foreign = '{"method": "temperature", "temperature": 3.0, "note": "fitted by hand"}'
+    (run / CALIBRATION_FILE).write_text(foreign)
+    capsys.readouterr()
+    assert main([str(run)]) == 2
+    assert "was not written by" in capsys.readouterr().err
+    assert (run / CALIBRATION_FILE).read_text() == foreign
+
+
 def test_a_regression_run_is_refused(tmp_path, regression_files, capsys):
     train, valid = regression_files
     run = finetune(base_config(tmp_path, train, valid, head=HEAD), log=quiet).run_dir

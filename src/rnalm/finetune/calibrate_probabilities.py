@@ -29,7 +29,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from rnalm.errors import RnalmError
 from rnalm.finetune.run_splits import validation_records
-from rnalm.io.jsonfile import write_json
+from rnalm.io.jsonfile import JsonFileError, read_json_object, write_json
 from rnalm.metrics import classification_metrics, expected_calibration_error
 from rnalm.runs.calibration import CALIBRATION_FILE, scale_probabilities
 from rnalm.runs.errors import RunDirError
@@ -81,8 +81,28 @@ def cross_fitted(y: np.ndarray, probs: np.ndarray, repeats: int) -> dict:
     }
 
 
+def written_here(record: dict) -> bool:
+    """Whether a ``calibration.json`` record is one this module wrote (so a new fit may replace it)."""
+    return record.get("method") == "temperature" and str(record.get("command", "")).startswith(HOW)
+
+
+def check_replaceable(path: Path) -> None:
+    """rnalm replaces only what it created: an existing file must be a record of this module's."""
+    if not path.exists():
+        return
+    try:
+        ours = path.is_file() and written_here(read_json_object(path))
+    except JsonFileError:
+        ours = False
+    if not ours:
+        raise RunDirError(
+            f"{path}: exists and was not written by {HOW}; move it out of the run directory to fit a new temperature"
+        )
+
+
 def calibrate(run_dir: Path, repeats: int = 5, device: Optional[str] = "cpu") -> dict:
     """Fit and write the run's temperature; returns the record written."""
+    check_replaceable(Path(run_dir) / CALIBRATION_FILE)
     recs, cfg, where = validation_records(run_dir)
     pred = Predictor(run_dir, device=device, dtype="float32", log=lambda _m: None)
     if not isinstance(pred.task, ClassificationTask):
