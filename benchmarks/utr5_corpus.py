@@ -12,12 +12,14 @@ and nothing else (Cao's MUSCLE rows were in the source corpus already). Prints w
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 from pathlib import Path
 
 from rnalm.finetune.data.homology import shares_kmer
+from rnalm.finetune.data.loader_table import load_data
+from rnalm.runs.config import DataConfig
 from rnalm.runs.table import iter_fasta
+from rnalm.structure.atomic import atomic_write_text
 
 SOURCES = ("utr5_te_hek", "cao_endogenous", "mrl_sample2019_snv")
 K = 20
@@ -29,18 +31,13 @@ def main() -> None:
     ap.add_argument("--output", type=Path, required=True)
     ap.add_argument("--data", type=Path, default=Path(os.environ.get("RNALM_SHARED_DATA", "../shared/data")))
     args = ap.parse_args()
-    with open(args.data / "utr5_te_hek" / "valid.csv", newline="") as fh:
-        valid = [row["seq"] for row in csv.DictReader(fh)]
-    recs = [(name, seq) for _, name, seq in iter_fasta(args.corpus) if name.split(":")[0] in SOURCES]
-    related = shares_kmer([seq for _, seq in recs], valid, K)
-    kept = [r for r, hit in zip(recs, related) if not hit]
     if args.output.exists():
         raise SystemExit(f"{args.output}: exists; choose another --output")
-    tmp = args.output.with_suffix(".part")
-    with open(tmp, "w") as fh:
-        for name, seq in kept:
-            fh.write(f">{name}\n{seq}\n")
-    tmp.rename(args.output)
+    valid = load_data(DataConfig(loader="lamar", train=str(args.data / "utr5_te_hek" / "valid.csv")), "regression")
+    recs = [(name, seq) for _, name, seq in iter_fasta(args.corpus) if name.split(":")[0] in SOURCES]
+    related = shares_kmer([seq for _, seq in recs], valid.train.seqs, K)
+    kept = [r for r, hit in zip(recs, related) if not hit]
+    atomic_write_text(args.output, "".join(f">{name}\n{seq}\n" for name, seq in kept))
     by = {s: sum(name.startswith(s + ":") for name, _ in kept) for s in SOURCES}
     print(f"{len(recs)} 5' UTR records, {int(related.sum())} share a {K}-mer with valid.csv; kept {len(kept)}: {by}")
 

@@ -107,11 +107,12 @@ def task_metrics(
     per_model = pred.raw_outputs(seqs)
     state = per_model[0][1]
     targets = pred.task.targets(recs, state)
-    outputs = per_model[0][0] if len(per_model) == 1 else pred.task.combine([o for o, _ in per_model])
     if pred.calibration is not None and isinstance(pred.task, ClassificationTask):
         # log-probabilities at the run's temperature: their softmax is what predict reports
         probs = pred.class_probabilities(pred.task, [o for o, _ in per_model])
         outputs = np.log(np.maximum(probs, np.finfo(np.float64).tiny))
+    else:
+        outputs = per_model[0][0] if len(per_model) == 1 else pred.task.combine([o for o, _ in per_model])
     return {k: v for k, v in pred.task.metrics(targets, outputs, state).items()}
 
 
