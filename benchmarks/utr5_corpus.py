@@ -17,9 +17,9 @@ from pathlib import Path
 
 from rnalm.finetune.data.homology import shares_kmer
 from rnalm.finetune.data.loader_table import load_data
+from rnalm.io.atomic import atomic_write_text
 from rnalm.runs.config import DataConfig
 from rnalm.runs.table import iter_fasta
-from rnalm.structure.atomic import atomic_write_text
 
 SOURCES = ("utr5_te_hek", "cao_endogenous", "mrl_sample2019_snv")
 K = 20

@@ -95,3 +95,28 @@ def test_hostile_json_in_a_run_is_named(tmp_path, regression_files, capsys):
     (run / "label_state.json").write_text("[1, 2]")
     assert main(argv) == 2
     assert f"{run / 'label_state.json'}: expected a JSON object, found list" in capsys.readouterr().err
+
+
+def test_files_planted_under_the_old_temporary_names_are_never_written_through(tmp_path, regression_files):
+    """A fine-tuning run rewrites metrics.json, predictions.csv and trainer_state.json in place;
+    it once did so through fixed ``NAME.tmp`` files, so a link planted under such a name made it
+    write into (and then replace) whatever the link pointed to. Writes now go through private
+    ``mkstemp`` names: the planted links and their targets stay as they were."""
+    train, valid = regression_files
+    cfg = base_config(tmp_path, train, valid, **KW)
+    run = tmp_path / "run"
+    victim = tmp_path / "victim.txt"
+    victim.write_text("not rnalm's\n")
+    names = ("metrics.json.tmp", "predictions.csv.tmp", "trainer_state.json.tmp", "run_info.json.tmp")
+
+    class Plant:  # once the run has claimed its folder (it refuses a non-empty one it did not make)
+        def on_epoch_end(self, trainer, epoch, logs):
+            for name in names:
+                if not (run / name).is_symlink():
+                    (run / name).symlink_to(victim)
+
+    finetune(cfg, callbacks=[Plant()], log=quiet)
+    assert (run / "metrics.json").is_file() and (run / "predictions.csv").is_file()
+    assert victim.read_text() == "not rnalm's\n"
+    for name in names:
+        assert (run / name).is_symlink() and (run / name).resolve() == victim

@@ -3,9 +3,9 @@ import stat
 
 import numpy as np
 
+from rnalm.io.atomic import atomic_write_text
 from rnalm.io.npycache import save_cached_npy
 from rnalm.io.permissions import current_umask, honour_umask
-from rnalm.structure.atomic import atomic_write_text
 
 
 def _mode(p):

@@ -166,7 +166,7 @@ def test_writers_are_atomic(tmp_path, monkeypatch):
     target = tmp_path / "x.ct"
     write_ct(NESTED, target)
     before = target.read_text()
-    import rnalm.structure.atomic as atomic
+    import rnalm.io.atomic as atomic
 
     def boom(*a, **k):
         raise OSError("disk full")

@@ -4,6 +4,7 @@ subset), prediction rows and ``predictions.csv``, figures, and the summaries ove
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
@@ -13,6 +14,7 @@ from rnalm.finetune.context import (
     Context,
     Split,
 )
+from rnalm.io.atomic import atomic_write_text
 from rnalm.metrics import summarize_folds
 from rnalm.runs.task_base import LabelState
 
@@ -77,13 +79,12 @@ def write_predictions(path: Path, rows: list[dict]) -> None:
             if k not in keys:
                 keys.append(k)
     keys = [k for k in keys if k != "sequence"] + ["sequence"]
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=keys)
-        w.writeheader()
-        for r in rows:
-            w.writerow({k: (f"{v:.6g}" if isinstance(v, (float, np.floating)) else v) for k, v in r.items()})
-    tmp.replace(path)
+    buf = io.StringIO(newline="")
+    w = csv.DictWriter(buf, fieldnames=keys)
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: (f"{v:.6g}" if isinstance(v, (float, np.floating)) else v) for k, v in r.items()})
+    atomic_write_text(path, buf.getvalue())
 
 
 def fold_summaries(per_fold: list[dict]) -> dict:

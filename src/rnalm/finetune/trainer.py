@@ -28,6 +28,7 @@ from safetensors.torch import save_file
 
 from rnalm.errors import CheckpointError
 from rnalm.io.arrayfiles import read_safetensors
+from rnalm.io.atomic import atomic_write_text
 from rnalm.io.progress import Progress, summary
 from rnalm.io.safe_torch import safe_torch_load
 from rnalm.metrics import greater_is_better
@@ -70,9 +71,7 @@ class TrainerState:
         return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
 
     def save(self, path: Path) -> None:
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(self.to_json())
-        tmp.replace(path)
+        atomic_write_text(path, self.to_json())
 
     @classmethod
     def load(cls, path: Path) -> "TrainerState":

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from rnalm.errors import RnalmError
+from rnalm.io.atomic import atomic_write_text
 
 
 class JsonFileError(RnalmError):
@@ -28,11 +29,8 @@ def json_default(o: Any) -> Any:
 
 
 def write_json(path: Path, obj: Any) -> None:
-    """Write ``obj`` to ``path`` through ``path.tmp`` and a rename."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2, default=json_default) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    """Write ``obj`` to ``path`` atomically (:func:`rnalm.io.atomic.atomic_write_text`)."""
+    atomic_write_text(path, json.dumps(obj, indent=2, default=json_default) + "\n")
 
 
 def read_json_object(path: Path) -> dict[str, Any]:

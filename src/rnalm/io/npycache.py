@@ -6,14 +6,12 @@ probability cache (:mod:`rnalm.structure.bpp`).
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
 
-from rnalm.io.permissions import honour_umask
+from rnalm.io.atomic import atomic_write_with
 
 
 def load_cached_npy(path: Path) -> Optional[np.ndarray]:
@@ -29,16 +27,7 @@ def load_cached_npy(path: Path) -> Optional[np.ndarray]:
 def save_cached_npy(path: Path, value: np.ndarray) -> None:
     """Write a cache entry atomically (temporary file + rename; no fsync: an entry lost in a crash
     is recomputed, and caches write thousands of files)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp", suffix=".npy", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.save(fh, value, allow_pickle=False)
-        honour_umask(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_with(path, lambda fh: np.save(fh, value, allow_pickle=False), fsync=False)
 
 
 __all__ = ["load_cached_npy", "save_cached_npy"]

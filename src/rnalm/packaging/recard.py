@@ -10,11 +10,11 @@ changes nothing the second time.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Callable, Optional, Union
 
 from rnalm import shipped
+from rnalm.io.atomic import atomic_write_text
 from rnalm.io.digest import sha256_file
 from rnalm.io.jsonfile import write_json
 from rnalm.packaging.anchors import HEADING, KINDS_WITH_ANCHORS, anchor_section
@@ -43,13 +43,6 @@ def with_anchors(text: str, alias: Optional[str], where: Union[str, Path] = CARD
     return text[: at + 1] + new + text[at + 1 :]
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.chmod(tmp, 0o644)
-    tmp.replace(path)
-
-
 def update_anchor_sections(root: Union[str, Path, None] = None, log: Callable[[str], None] = print) -> list[str]:
     """Rewrite the anchors section of every task and structure card under ``root`` (default
     :func:`rnalm.shipped.root`) and their sha256 and size in the manifest; the names changed."""
@@ -69,7 +62,7 @@ def update_anchor_sections(root: Union[str, Path, None] = None, log: Callable[[s
         new = with_anchors(text, m.get("task"), path)
         if new == text:
             continue
-        _write_atomically(path, new)
+        atomic_write_text(path, new)
         m.setdefault("files", {})[CARD_FILE] = sha256_file(path)
         m["size"] = sum((folder / f).stat().st_size for f in m["files"] if (folder / f).is_file())
         changed.append(m["name"])

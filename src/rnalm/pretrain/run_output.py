@@ -26,7 +26,7 @@ RUN_FILES = (
     "final",
     "final.old",
     "metrics.jsonl",
-    "metrics.tmp",
+    "metrics.tmp",  # left by versions before rnalm.io.atomic; removed with the rest of an old run
     "final_metrics.json",
     "tensorboard",
 )

@@ -5,12 +5,12 @@ bar is :class:`rnalm.io.progress.Progress`, drawn by the trainer."""
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from rnalm.errors import RnalmError
+from rnalm.io.atomic import atomic_write_text
 
 
 class RunLog:
@@ -48,9 +48,7 @@ class RunLog:
         if not (self.main and self.path.is_file()):
             return
         keep = [ln for ln in self.path.read_text().splitlines() if ln and json.loads(ln).get("step", 0) <= step]
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text("".join(k + "\n" for k in keep))
-        os.replace(tmp, self.path)
+        atomic_write_text(self.path, "".join(k + "\n" for k in keep))
 
     def close(self) -> None:
         if self.tb is not None:

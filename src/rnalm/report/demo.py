@@ -13,6 +13,7 @@ import numpy as np
 
 from rnalm import shipped
 from rnalm.errors import RnalmError
+from rnalm.io.atomic import atomic_write_text
 from rnalm.io.output_guard import (
     OutputKind,
     claim_output,
@@ -29,7 +30,6 @@ from rnalm.report.gather import copy_cards, embed, predict_task, structures
 from rnalm.report.html import render_report
 from rnalm.report.results import TASK_COLUMNS, Embeddings, short
 from rnalm.report.tsv import write_tsv
-from rnalm.structure.atomic import atomic_write_text
 
 
 def say(msg: str) -> None:

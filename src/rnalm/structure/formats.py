@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Iterable, Optional, Sequence, Union
 
 from rnalm.errors import RnalmError
-from rnalm.structure.atomic import atomic_write_text
+from rnalm.io.atomic import atomic_write_text
 from rnalm.structure.pairs import Structure, StructureError, dot_bracket_to_pairs
 
 PathLike = Union[str, Path]

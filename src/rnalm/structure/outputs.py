@@ -23,9 +23,9 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from rnalm.errors import RnalmError, option
+from rnalm.io.atomic import atomic_save_npy, atomic_write_text
 from rnalm.io.output_guard import OutputKind
 from rnalm.io.record_names import file_name
-from rnalm.structure.atomic import atomic_save_npy, atomic_write_text
 from rnalm.structure.folding import Folded
 from rnalm.structure.formats import format_bpseq, format_ct, format_dbn
 from rnalm.structure.plots import arc_diagram, dot_plot

@@ -14,7 +14,7 @@ from typing import Optional
 import numpy as np
 
 from rnalm.errors import RnalmError
-from rnalm.structure.atomic import atomic_write_bytes
+from rnalm.io.atomic import atomic_write_bytes
 from rnalm.structure.pairs import Structure, page_of
 
 #: Arc / marker colour per page: nested pairs, then first, second, ... pseudoknot layer.

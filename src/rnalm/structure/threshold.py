@@ -31,7 +31,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from rnalm.errors import RnalmError
-from rnalm.structure.atomic import atomic_write_text
+from rnalm.io.atomic import atomic_write_text
 from rnalm.structure.metrics import score_pairs
 from rnalm.structure.postprocess import candidate_mask, greedy_pairs, postprocess
 
