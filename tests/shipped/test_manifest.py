@@ -10,6 +10,7 @@ import pytest
 from rnalm import shipped
 from rnalm.io.digest import sha256_file
 from rnalm.packaging.check import recheck
+from rnalm.packaging.deflate import is_deflated
 
 ROOT = shipped.package_root()
 ENTRIES = shipped.entries(ROOT)
@@ -43,6 +44,14 @@ def test_manifest_parses_and_is_consistent():
     for e in ENTRIES:  # no shipped file outside those patterns
         for name in e.files:
             assert name.endswith((".safetensors", ".json", ".yaml", ".md", ".csv", ".skops")), name
+
+
+def test_shipped_feature_trees_are_deflated():
+    """Feature models' skops archives are stored deflated (python -m rnalm.packaging --deflate-trees):
+    the same trees in a third of the bytes, which the budget above needs."""
+    trees = [e.path / "model.skops" for e in ENTRIES if (e.path / "model.skops").is_file()]
+    for path in trees:
+        assert is_deflated(path), path
 
 
 @pytest.mark.parametrize("entry", [e for e in ENTRIES if e.kind != "backbone"], ids=lambda e: e.name)

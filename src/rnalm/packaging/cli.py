@@ -36,7 +36,9 @@ so a packaging that fails keeps NAME shipped.
 Every task and structure card carries a "Published anchors" section: the figures papers report on the
 task's held-out tests, which rnalm measures elsewhere. ``python -m rnalm.packaging --update-anchors
 [--root DIR]`` (no SOURCE, no --name) rewrites that section in every installed card, and the cards'
-sha256s in manifest.json, without re-packaging.
+sha256s in manifest.json, without re-packaging. ``--deflate-trees [--root DIR]`` re-saves the trees of
+installed feature models stored uncompressed (the same estimator, checked; about a third of the bytes)
+and updates their cards' file tables and the manifest (:mod:`rnalm.packaging.deflate`).
 
 Run it from the directory the run was trained in (data paths in ``config.yaml`` are relative).
 Example::
@@ -49,6 +51,7 @@ Example::
         --command "rnalm finetune --config recipes/hek293_te/lm.yaml backbone.name=runs/pretrain/utrlm_mini/final" \\
         --previous old-release/src/rnalm/shipped/utrlm-mini-te
     python -m rnalm.packaging --update-anchors
+    python -m rnalm.packaging --deflate-trees
 """
 
 from __future__ import annotations
@@ -59,6 +62,7 @@ from typing import Optional, Sequence
 
 from rnalm import shipped
 from rnalm.errors import RnalmError
+from rnalm.packaging.deflate import deflate_feature_models
 from rnalm.packaging.manifest import remove
 from rnalm.packaging.options import Options
 from rnalm.packaging.recard import update_anchor_sections
@@ -66,13 +70,15 @@ from rnalm.packaging.ship import package
 
 
 class _Parser(argparse.ArgumentParser):
-    """``--name`` is required except with ``--update-anchors``, which works on every entry at once."""
+    """``--name`` is required except with ``--update-anchors`` and ``--deflate-trees``, which work on
+    every entry at once."""
 
     def parse_known_args(  # type: ignore[override]  # typeshed's overloads on the namespace type
         self, args: Optional[Sequence[str]] = None, namespace: Optional[argparse.Namespace] = None
     ) -> tuple[argparse.Namespace, list[str]]:
         ns, rest = super().parse_known_args(args, namespace)
-        if not getattr(ns, "update_anchors", False) and getattr(ns, "name", None) is None:
+        every_entry = getattr(ns, "update_anchors", False) or getattr(ns, "deflate_trees", False)
+        if not every_entry and getattr(ns, "name", None) is None:
             self.error("the following arguments are required: --name")
         return ns, rest
 
@@ -143,6 +149,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="rewrite the published-anchors section of every task and structure card under --root "
         "and their sha256s in manifest.json (no SOURCE, no --name)",
     )
+    p.add_argument(
+        "--deflate-trees",
+        action="store_true",
+        help="re-save the trees of feature models under --root stored uncompressed, deflated (same predictions, "
+        "checked), with their cards' file tables and manifest.json (no SOURCE, no --name)",
+    )
     p.add_argument("--root", help=f"folder of shipped models (default: ${shipped.ENV_DIR} or the package's)")
     return p
 
@@ -157,11 +169,12 @@ def _baseline_arg(parser: argparse.ArgumentParser, value: str) -> tuple[str, str
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.update_anchors:
-        if args.source or args.name or args.remove:
-            parser.error("--update-anchors takes no SOURCE, --name or --remove")
+    if args.update_anchors or args.deflate_trees:
+        flag = "--update-anchors" if args.update_anchors else "--deflate-trees"
+        if args.source or args.name or args.remove or (args.update_anchors and args.deflate_trees):
+            parser.error(f"{flag} takes no SOURCE, --name, --remove or other whole-folder option")
         try:
-            update_anchor_sections(args.root)
+            (update_anchor_sections if args.update_anchors else deflate_feature_models)(args.root)
         except RnalmError as exc:
             print(f"ship: error: {exc}", file=sys.stderr)
             return 2
