@@ -12,6 +12,7 @@ import pytest
 from rnalm import shipped
 from rnalm.packaging.cli import main
 from rnalm.packaging.deflate import deflate_feature_models, is_deflated
+from rnalm.packaging.manifest import record_files
 from rnalm.runs.feature_file import read_feature_model
 
 sio = pytest.importorskip("skops.io")
@@ -29,13 +30,14 @@ def stored_root(tmp_path):
     root.mkdir()
     entry = next(m for m in shipped.read_manifest(src)["models"] if m["name"] == NAME)
     shutil.copytree(src / entry["dir"], root / entry["dir"])
-    manifest = shipped.empty_manifest()
-    manifest["models"] = [entry]
-    (root / shipped.MANIFEST).write_text(json.dumps(manifest))
     trees = root / entry["dir"] / "model.skops"
     model, _ = read_feature_model(trees)
     sio.dump(model, trees)  # skops' default: members stored
     assert not is_deflated(trees)
+    record_files(entry, root / entry["dir"], ["model.skops"])
+    manifest = shipped.empty_manifest()
+    manifest["models"] = [entry]
+    (root / shipped.MANIFEST).write_text(json.dumps(manifest))
     return root, entry["dir"], model
 
 
@@ -64,3 +66,15 @@ def test_command_line_deflates_without_source_or_name(stored_root, capsys):
     assert is_deflated(root / folder / "model.skops")
     with pytest.raises(SystemExit):
         main(["--deflate-trees", "--update-anchors", "--root", str(root)])
+
+
+def test_a_changed_file_is_refused_not_blessed(stored_root):
+    """Only what was shipped is rewritten: a file that no longer matches its recorded sha256 stops
+    the command before anything is written, so its new sha256 never enters the manifest."""
+    root, folder, _ = stored_root
+    (root / folder / "config.yaml").write_text("changed\n")
+    before = (root / shipped.MANIFEST).read_bytes()
+    with pytest.raises(shipped.ShippedModelError, match="config.yaml"):
+        deflate_feature_models(root, log=lambda _m: None)
+    assert (root / shipped.MANIFEST).read_bytes() == before
+    assert not is_deflated(root / folder / "model.skops")

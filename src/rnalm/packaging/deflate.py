@@ -21,9 +21,9 @@ import numpy as np
 
 from rnalm import shipped
 from rnalm.io.atomic import atomic_write_bytes, atomic_write_text
-from rnalm.io.digest import sha256_file
 from rnalm.io.jsonfile import write_json
 from rnalm.packaging.card import file_table
+from rnalm.packaging.manifest import record_files
 from rnalm.packaging.options import CARD_FILE
 from rnalm.runs.feature_file import read_feature_model, write_feature_model
 from rnalm.shipped import MANIFEST, ShippedModelError
@@ -76,13 +76,13 @@ def deflate_feature_models(root: Union[str, Path, None] = None, log: Callable[[s
         folder = root / m["dir"]
         if TREES not in m.get("files", {}) or is_deflated(folder / TREES):
             continue
+        shipped.get(m["name"], folder=root).verify()  # rewrite only what was shipped, untouched since
         before = (folder / TREES).stat().st_size
         deflate_trees(folder)
         card = folder / CARD_FILE
         names = [f for f in m["files"] if f != CARD_FILE]
         atomic_write_text(card, with_file_table(card.read_text(encoding="utf-8"), folder, names, card))
-        m["files"] = {f: sha256_file(folder / f) for f in m["files"]}
-        m["size"] = sum((folder / f).stat().st_size for f in m["files"])
+        record_files(m, folder, [TREES, CARD_FILE])
         changed.append(m["name"])
         log(f"{folder / TREES}: {before:,} -> {(folder / TREES).stat().st_size:,} bytes, the same predictions")
     if changed:

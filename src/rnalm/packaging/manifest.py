@@ -1,12 +1,14 @@
-"""The packager's edits to ``manifest.json``: adding or replacing an entry, and removing one."""
+"""The packager's edits to ``manifest.json``: adding or replacing an entry, re-recording an entry's
+files after an in-place rewrite, and removing one."""
 
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, Optional, Sequence
 
 from rnalm import shipped
+from rnalm.io.digest import sha256_file
 from rnalm.io.jsonfile import write_json
 from rnalm.shipped import MANIFEST, ShippedModelError
 
@@ -48,6 +50,16 @@ def update_manifest(root: Path, entry: dict, log: Callable[[str], None], replace
         shutil.rmtree(root / replaces, ignore_errors=True)
 
 
+def record_files(entry: dict, folder: Path, rewritten: Sequence[str]) -> None:
+    """Re-record the sha256 of the files ``rewritten`` in place in ``folder`` (a card section,
+    deflated trees) and the entry's size. The other files keep their recorded sha256s, so a file
+    changed by anything else still fails verification."""
+    files = entry.setdefault("files", {})
+    for name in rewritten:
+        files[name] = sha256_file(folder / name)
+    entry["size"] = sum((folder / f).stat().st_size for f in files if (folder / f).is_file())
+
+
 def remove(name: str, root: str | Path | None = None, log: Callable[[str], None] = print) -> None:
     """Delete shipped entry ``name`` (folder and manifest entry); refused while task models use it."""
     check_name(name)  # its folder is deleted below: never a path outside root
@@ -64,4 +76,4 @@ def remove(name: str, root: str | Path | None = None, log: Callable[[str], None]
     log(f"removed {name} from {root}")
 
 
-__all__ = ["check_name", "remove", "update_manifest"]
+__all__ = ["check_name", "record_files", "remove", "update_manifest"]

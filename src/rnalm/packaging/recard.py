@@ -15,9 +15,9 @@ from typing import Callable, Optional, Union
 
 from rnalm import shipped
 from rnalm.io.atomic import atomic_write_text
-from rnalm.io.digest import sha256_file
 from rnalm.io.jsonfile import write_json
 from rnalm.packaging.anchors import HEADING, KINDS_WITH_ANCHORS, anchor_section
+from rnalm.packaging.manifest import record_files
 from rnalm.packaging.options import CARD_FILE
 from rnalm.shipped import MANIFEST, ShippedModelError
 
@@ -63,8 +63,7 @@ def update_anchor_sections(root: Union[str, Path, None] = None, log: Callable[[s
         if new == text:
             continue
         atomic_write_text(path, new)
-        m.setdefault("files", {})[CARD_FILE] = sha256_file(path)
-        m["size"] = sum((folder / f).stat().st_size for f in m["files"] if (folder / f).is_file())
+        record_files(m, folder, [CARD_FILE])
         changed.append(m["name"])
         log(f"updated the anchors section of {path}")
     if changed:
