@@ -90,6 +90,23 @@ def test_resume_keeps_finished_members(tmp_path, regression_files):
     assert again.metrics["valid"] == pytest.approx(first.metrics["valid"])
 
 
+def test_resume_with_every_member_complete_recomputes_the_ensemble(tmp_path, regression_files):
+    """A run stopped after its last member's files but before the ensemble's (or members joined from
+    another run with the same recipe): resuming trains nothing and still scores the ensemble. It
+    failed with 'valid: the labels were not fitted yet', as no member refitted them."""
+    train, valid = regression_files
+    cfg = base_config(tmp_path, train, valid, head=CNN, train={"members": 2})
+    first = finetune(cfg, log=quiet)
+    rows = read_csv(first.run_dir / "predictions.csv")
+    (first.run_dir / "metrics.json").unlink()
+    (first.run_dir / "predictions.csv").unlink()
+    logs: list[str] = []
+    again = finetune(str(first.run_dir), resume=True, log=logs.append)
+    assert "member 0: already complete" in logs and "member 1: already complete" in logs
+    assert again.metrics["valid"] == pytest.approx(first.metrics["valid"])
+    assert read_csv(again.run_dir / "predictions.csv") == rows
+
+
 @pytest.mark.parametrize(
     ("sections", "message"),
     [

@@ -30,6 +30,7 @@ from rnalm.finetune.data.loader_table import load_data
 from rnalm.finetune.data.loaders import DataBundle
 from rnalm.finetune.decision import decision_summary, write_cv_decision
 from rnalm.finetune.evaluation import (
+    fit_labels,
     fold_summaries,
     pooled_metrics,
     prediction_rows,
@@ -357,6 +358,9 @@ def _run_members(ctx: Context, splits: dict[str, Split], info: dict, resume: boo
         info["valid_split"] = note
     n = cfg.train.members
     write_json(ctx.run_dir / INFO_FILE, {**info, "folds": None, "members": list(range(n))})
+    # the ensemble's figures need the splits' targets even when every member is resumed complete
+    # (a run stopped after its last member, or members joined from another run) and none refits them
+    fit_labels(ctx, train, [s for s in (valid, splits.get("test")) if s is not None])
     per_member = []
     for i in range(n):
         member_dir = RunDir(ctx.run_dir).member(i).path
