@@ -23,7 +23,7 @@ from rnalm import shipped
 from rnalm.io.atomic import atomic_write_bytes, atomic_write_text
 from rnalm.io.jsonfile import write_json
 from rnalm.packaging.card import file_table
-from rnalm.packaging.manifest import record_files
+from rnalm.packaging.manifest import installed_root, record_files
 from rnalm.packaging.options import CARD_FILE
 from rnalm.runs.feature_file import read_feature_model, write_feature_model
 from rnalm.shipped import MANIFEST, ShippedModelError
@@ -54,12 +54,14 @@ def deflate_trees(folder: Path) -> None:
     path = folder / TREES
     model, task = read_feature_model(path)
     probe = np.random.default_rng(0).normal(size=(CHECK_ROWS, int(model.n_features_in_)))
-    before = model.predict_proba(probe) if task == "classification" else model.predict(probe)
+
+    def predicted(trees) -> np.ndarray:
+        return trees.predict_proba(probe) if task == "classification" else trees.predict(probe)
+
+    before = predicted(model)
     old = path.read_bytes()
     write_feature_model(model, task, path)
-    again, _ = read_feature_model(path)
-    after = again.predict_proba(probe) if task == "classification" else again.predict(probe)
-    if not np.array_equal(before, after):
+    if not np.array_equal(before, predicted(read_feature_model(path)[0])):
         atomic_write_bytes(path, old)
         raise ShippedModelError(f"{path}: the deflated trees predict differently; the stored file was put back")
 
@@ -67,9 +69,7 @@ def deflate_trees(folder: Path) -> None:
 def deflate_feature_models(root: Union[str, Path, None] = None, log: Callable[[str], None] = print) -> list[str]:
     """Deflate the trees of every task entry under ``root`` (default :func:`rnalm.shipped.root`) that
     stores them uncompressed, and update its card's file table and the manifest; the names changed."""
-    root = Path(root) if root is not None else shipped.root()
-    if not (root / MANIFEST).is_file():
-        raise ShippedModelError(f"{root / MANIFEST}: no manifest of shipped models here; name the folder with --root")
+    root = installed_root(root)
     data = shipped.read_manifest(root)
     changed = []
     for m in data["models"]:

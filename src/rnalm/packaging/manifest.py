@@ -50,6 +50,15 @@ def update_manifest(root: Path, entry: dict, log: Callable[[str], None], replace
         shutil.rmtree(root / replaces, ignore_errors=True)
 
 
+def installed_root(root: str | Path | None) -> Path:
+    """The shipped-models folder ``root`` (default :func:`rnalm.shipped.root`) an in-place update
+    works on; :class:`ShippedModelError` when it holds no manifest."""
+    folder = Path(root).expanduser() if root is not None else shipped.root()
+    if not (folder / MANIFEST).is_file():
+        raise ShippedModelError(f"{folder / MANIFEST}: no manifest of shipped models here; name the folder with --root")
+    return folder
+
+
 def record_files(entry: dict, folder: Path, rewritten: Sequence[str]) -> None:
     """Re-record the sha256 of the files ``rewritten`` in place in ``folder`` (a card section,
     deflated trees) and the entry's size. The other files keep their recorded sha256s, so a file
@@ -76,4 +85,4 @@ def remove(name: str, root: str | Path | None = None, log: Callable[[str], None]
     log(f"removed {name} from {root}")
 
 
-__all__ = ["check_name", "record_files", "remove", "update_manifest"]
+__all__ = ["check_name", "installed_root", "record_files", "remove", "update_manifest"]

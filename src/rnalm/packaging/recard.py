@@ -17,7 +17,7 @@ from rnalm import shipped
 from rnalm.io.atomic import atomic_write_text
 from rnalm.io.jsonfile import write_json
 from rnalm.packaging.anchors import HEADING, KINDS_WITH_ANCHORS, anchor_section
-from rnalm.packaging.manifest import record_files
+from rnalm.packaging.manifest import installed_root, record_files
 from rnalm.packaging.options import CARD_FILE
 from rnalm.shipped import MANIFEST, ShippedModelError
 
@@ -46,9 +46,7 @@ def with_anchors(text: str, alias: Optional[str], where: Union[str, Path] = CARD
 def update_anchor_sections(root: Union[str, Path, None] = None, log: Callable[[str], None] = print) -> list[str]:
     """Rewrite the anchors section of every task and structure card under ``root`` (default
     :func:`rnalm.shipped.root`) and their sha256 and size in the manifest; the names changed."""
-    root = Path(root).expanduser() if root is not None else shipped.root()
-    if not (root / MANIFEST).is_file():
-        raise ShippedModelError(f"{root / MANIFEST}: no manifest of shipped models here; name the folder with --root")
+    root = installed_root(root)
     data = shipped.read_manifest(root)
     changed = []
     for m in data["models"]:
