@@ -24,8 +24,10 @@ TASKS="${*:-backbone2 te halflife ires family mrl fold}"
 BB2=utrlm-mini-v2
 CNN="Optimus-style CNN over one-hot + frozen utrlm-mini embeddings"
 
+# backbones are stored in float16 since 2026-12-02 (BENCHMARKS.md, Half-life and IRES: more members): utrlm-mini, whose
+# pretraining run is not re-packaged here, was rewritten in place by python -m rnalm.packaging --backbones-float16
 if want backbone2; then
-  "$PY" -m rnalm.packaging runs/pretrain/utrlm_mini_v2 --name $BB2 \
+  "$PY" -m rnalm.packaging runs/pretrain/utrlm_mini_v2 --name $BB2 --dtype float16 \
     --description "utrlm-mini (UTR-LM's size: 6 layers x 128, 16 heads, rotary; 1.2 M parameters) pretrained further by rnalm: 2,000 more steps x 8,192 tokens of masked LM (bfloat16, two CPU cores) on a corpus broadened with RNAStralign's ncRNA sequences (60,562 deduplicated sequences, 49,648 of <= 512 nt for training). The corpus leaves out the separate validation files (HEK293 TE, 3' UTR half-life, RNAStralign val) but contains, unlabelled, the sequences of hold-outs that recipes carve out of training files (IRES, ncRNA family, bpRNA VL0), so figures on those hold-outs are transductive for the backbone (sequences seen, labels never)." \
     --data-licence "sequences only, from: zhw-e8/LAMAR data (MIT: HEK293 5' UTRs, BEAS-2B 3' UTRs, IRES; training files only); zzz2010/5UTR_Optimizer (MIT); ml4bio/RNA-FM tutorial data (MIT); roxie-zhang/ProtRNA bpRNA VL0 (Apache-2.0); sinc-lab/sincFold ArchiveII (GPL-3.0); IcarPA-TBlab/nrc (GPL-3.0); pjsample/human_5utr_modeling (GPL-3.0); andrewjjung47/rna_sdb RNAStralign train (Apache-2.0)" \
     --command "rnalm corpus --data ../shared/data --output runs/corpus/corpus_v2.fa && OMP_NUM_THREADS=2 rnalm pretrain --config recipes/pretrain/utrlm_shared.yaml -o runs/pretrain/utrlm_mini_v2 model.init_from=utrlm-mini 'data.paths=[runs/corpus/corpus_v2.fa]' objective.structure_weight=0 objective.label_cache=null optim.max_steps=2000 optim.lr=5e-4 optim.warmup_steps=100 eval_every=250 save_every=250" \

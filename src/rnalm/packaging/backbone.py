@@ -11,6 +11,7 @@ from rnalm.api import load
 from rnalm.configfile import load_config
 from rnalm.io.digest import state_sha256
 from rnalm.io.native import read_native_config
+from rnalm.packaging.backbone_float16 import store_native_float16
 from rnalm.packaging.card import backbone_sections
 from rnalm.packaging.check import backbone_metrics
 from rnalm.packaging.checkset import read_sequences, sample
@@ -68,13 +69,16 @@ def _final_metrics(pre: Optional[Path], prov: dict) -> dict:
 
 
 def pack_backbone(source: Path, dest: Path, opts: Options, log: Callable[[str], None]) -> Packed:
-    if opts.dtype != "float32":
-        raise ShippedModelError("a backbone is stored in float32: task models identify it by its exact weights")
     native, pre = backbone_sources(source)
     cfg = read_native_config(native)
     model, alphabet = load(native)  # checks the weights' sha256 against config.json
     for f in ("config.json", "model.safetensors"):
         shutil.copy2(native / f, dest / f)
+    rounded: dict[str, str] = {}
+    if opts.dtype == "float16":  # runs trained on the float32 weights stay packageable against it
+        rounded["rounded_from"] = state_sha256(model)
+        store_native_float16(dest)
+        model, alphabet = load(dest)
     sha = state_sha256(model)
     enc = cfg["encoder"]
     prov = cfg.get("provenance", {})
@@ -112,6 +116,7 @@ def pack_backbone(source: Path, dest: Path, opts: Options, log: Callable[[str], 
         command=command,
         steps=final.get("step") or prov.get("pretrain_steps"),
         final=final,
+        rounded_from=rounded.get("rounded_from"),
     )
     if not opts.description:
         opts.description = (
@@ -127,7 +132,7 @@ def pack_backbone(source: Path, dest: Path, opts: Options, log: Callable[[str], 
         metric,
         sec,
         backbone_sha256=sha,
-        extra={"alphabet": alphabet.name, "parameters": n_params},
+        extra={"alphabet": alphabet.name, "parameters": n_params, **rounded},
     )
 
 

@@ -52,6 +52,14 @@ def baseline_table(rows: Sequence[dict], metric: dict) -> str:
     )
 
 
+def stored_dtype_row(rounded_from: str) -> str:
+    """The model table's row of a backbone stored in float16."""
+    return (
+        f"| stored dtype | float16 (rounded from the float32 weights with state sha256 `{rounded_from}`, on which "
+        "the validation metrics were measured; computes in float32) |\n"
+    )
+
+
 def backbone_sections(
     enc: dict,
     prov: dict,
@@ -64,14 +72,17 @@ def backbone_sections(
     command: str,
     steps: Any,
     final: dict,
+    rounded_from: Optional[str] = None,
 ) -> list[str]:
-    """Model, data, training and validation sections of a backbone's card (``pcfg``: its pretraining config)."""
+    """Model, data, training and validation sections of a backbone's card (``pcfg``: its pretraining config;
+    ``rounded_from``: the state sha256 of the float32 weights a float16-stored backbone was rounded from)."""
+    stored = stored_dtype_row(rounded_from) if rounded_from else ""
     return [
         "## Model\n",
         f"| | |\n|---|---|\n| architecture | {enc['num_layers']} layers, {enc['embed_dim']} wide, "
         f"{enc['attention_heads']} heads, FFN {enc['ffn_embed_dim']}, {enc.get('position_embedding', '')} positions |\n"
         f"| parameters | {n_params:,} |\n| alphabet | `{alphabet.name}` ({''.join(alphabet.letters)}) |\n"
-        f"| maximum length | {max_length} tokens |\n| weights state sha256 | `{sha}` |\n",
+        f"| maximum length | {max_length} tokens |\n| weights state sha256 | `{sha}` |\n" + stored,
         "## Data\n",
         (
             f"Pretraining corpus: {', '.join(f'`{p}`' for p in pcfg.data.paths)} "
@@ -233,4 +244,13 @@ def card(name: str, kind: str, opts: Options, packed: Packed, folder: Path, file
     )
 
 
-__all__ = ["backbone_sections", "baseline_table", "card", "file_table", "fmt", "metrics_table", "run_sections"]
+__all__ = [
+    "backbone_sections",
+    "baseline_table",
+    "card",
+    "file_table",
+    "fmt",
+    "metrics_table",
+    "run_sections",
+    "stored_dtype_row",
+]

@@ -22,8 +22,9 @@ aside and moved into place at the end, so a failed packaging leaves the old entr
 
 ``--dtype float16`` stores task weights in half precision (half the bytes; the head runs in float32
 after loading). The check metric is always measured on the stored weights, and the card gives the
-float32 figure next to it, so the change is visible. Backbones are always stored in float32, because
-task models identify their backbone by the exact weights.
+float32 figure next to it, so the change is visible. A backbone packaged with ``--dtype float16`` records
+the state sha256 of the float32 weights it was rounded from (task models name their backbone by its
+exact weights), so runs trained on those are still packaged against it, re-keyed to the stored weights.
 
 ``--baseline NAME=RUN`` (repeatable) lists other runs validated on the same rows on the card.
 ``--previous DIR`` (task models) scores the previous shipped model in DIR (a shipped model folder of an
@@ -39,6 +40,9 @@ task's held-out tests, which rnalm measures elsewhere. ``python -m rnalm.packagi
 sha256s in manifest.json, without re-packaging. ``--deflate-trees [--root DIR]`` re-saves the trees of
 installed feature models stored uncompressed (the same estimator, checked; about a third of the bytes)
 and updates their cards' file tables and the manifest (:mod:`rnalm.packaging.deflate`).
+``--backbones-float16 [--root DIR]`` stores installed float32 backbones in float16 and re-keys the task
+models that read them, refused unless every check figure stays within 0.002
+(:mod:`rnalm.packaging.backbone_float16`).
 
 Run it from the directory the run was trained in (data paths in ``config.yaml`` are relative).
 Example::
@@ -52,6 +56,7 @@ Example::
         --previous old-release/src/rnalm/shipped/utrlm-mini-te
     python -m rnalm.packaging --update-anchors
     python -m rnalm.packaging --deflate-trees
+    python -m rnalm.packaging --backbones-float16
 """
 
 from __future__ import annotations
@@ -62,22 +67,29 @@ from typing import Optional, Sequence
 
 from rnalm import shipped
 from rnalm.errors import RnalmError
+from rnalm.packaging.backbone_float16 import store_backbones_float16
 from rnalm.packaging.deflate import deflate_feature_models
 from rnalm.packaging.manifest import remove
 from rnalm.packaging.options import Options
 from rnalm.packaging.recard import update_anchor_sections
 from rnalm.packaging.ship import package
 
+#: the in-place updates of every installed entry: option destination -> what it runs
+IN_PLACE = {
+    "update_anchors": update_anchor_sections,
+    "deflate_trees": deflate_feature_models,
+    "backbones_float16": store_backbones_float16,
+}
+
 
 class _Parser(argparse.ArgumentParser):
-    """``--name`` is required except with ``--update-anchors`` and ``--deflate-trees``, which work on
-    every entry at once."""
+    """``--name`` is required except with the options of :data:`IN_PLACE`, which work on every entry at once."""
 
     def parse_known_args(  # type: ignore[override]  # typeshed's overloads on the namespace type
         self, args: Optional[Sequence[str]] = None, namespace: Optional[argparse.Namespace] = None
     ) -> tuple[argparse.Namespace, list[str]]:
         ns, rest = super().parse_known_args(args, namespace)
-        every_entry = getattr(ns, "update_anchors", False) or getattr(ns, "deflate_trees", False)
+        every_entry = any(getattr(ns, dest, False) for dest in IN_PLACE)
         if not every_entry and getattr(ns, "name", None) is None:
             self.error("the following arguments are required: --name")
         return ns, rest
@@ -88,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m rnalm.packaging", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     p.add_argument("source", nargs="?", help="pretraining output / native folder (backbone) or fine-tuning run folder")
-    p.add_argument("--name", help="shipped name, e.g. utrlm-mini or utrlm-mini-te (required but with --update-anchors)")
+    p.add_argument("--name", help="shipped name, e.g. utrlm-mini or utrlm-mini-te (not with the in-place updates)")
     p.add_argument("--remove", action="store_true", help="delete the shipped model --name instead (no SOURCE)")
     p.add_argument("--task", help=f"task alias the commands take: {shipped.PREDICT_TASKS} (structure runs: fold)")
     p.add_argument("--data-licence", help="licence of the training data, for the card (required to ship)")
@@ -155,6 +167,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="re-save the trees of feature models under --root stored uncompressed, deflated (same predictions, "
         "checked), with their cards' file tables and manifest.json (no SOURCE, no --name)",
     )
+    p.add_argument(
+        "--backbones-float16",
+        action="store_true",
+        help="store the float32 backbones under --root in float16 and re-key the task models that read them "
+        "(refused if a check figure moves by more than 0.002), with cards and manifest.json (no SOURCE, no --name)",
+    )
     p.add_argument("--root", help=f"folder of shipped models (default: ${shipped.ENV_DIR} or the package's)")
     return p
 
@@ -169,12 +187,13 @@ def _baseline_arg(parser: argparse.ArgumentParser, value: str) -> tuple[str, str
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.update_anchors or args.deflate_trees:
-        flag = "--update-anchors" if args.update_anchors else "--deflate-trees"
-        if args.source or args.name or args.remove or (args.update_anchors and args.deflate_trees):
+    chosen = [dest for dest in IN_PLACE if getattr(args, dest)]
+    if chosen:
+        flag = "--" + chosen[0].replace("_", "-")
+        if args.source or args.name or args.remove or len(chosen) > 1:
             parser.error(f"{flag} takes no SOURCE, --name, --remove or other whole-folder option")
         try:
-            (update_anchor_sections if args.update_anchors else deflate_feature_models)(args.root)
+            IN_PLACE[chosen[0]](args.root)
         except RnalmError as exc:
             print(f"ship: error: {exc}", file=sys.stderr)
             return 2

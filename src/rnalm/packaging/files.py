@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
+
+from rnalm.io.atomic import atomic_write_bytes
 
 
 def read_json(path: Path) -> Any:
@@ -27,13 +29,17 @@ def display_path(p: Path) -> str:
         return str(p.resolve())
 
 
-def store_float16(path: Path) -> None:
+#: the safetensors metadata of a fine-tuning run's weights (a native backbone keeps its own format name)
+RUN_WEIGHTS_FORMAT = "rnalm-finetune"
+
+
+def store_float16(path: Path, format_name: str = RUN_WEIGHTS_FORMAT) -> None:
     """Rewrite a safetensors file with its floating-point tensors in half precision."""
     state = load_file(str(path))
     state = {k: (v.to(torch.float16) if v.is_floating_point() else v).contiguous() for k, v in state.items()}
     # one metadata key: safetensors writes metadata from a hash map, so two keys can come out in
     # either order and the same weights would get another sha256 each time they are packaged
-    save_file(state, str(path), metadata={"format": "rnalm-finetune"})
+    atomic_write_bytes(path, save(state, metadata={"format": format_name}))
 
 
-__all__ = ["all_files", "display_path", "read_json", "store_float16"]
+__all__ = ["RUN_WEIGHTS_FORMAT", "all_files", "display_path", "read_json", "store_float16"]

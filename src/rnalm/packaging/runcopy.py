@@ -57,8 +57,9 @@ def model_dirs(info: dict) -> list[str]:
     return [d.path.name if d.path != Path(".") else "" for d in dirs]
 
 
-def copy_run(source: Path, dest: Path, info: dict, opts: Options, backbone_name: Optional[str]) -> list[str]:
-    """Copy the prediction files of a run (all folds) and rewrite the backbone reference."""
+def copy_run(source: Path, dest: Path, info: dict, opts: Options, backbone: Optional[tuple[str, str]]) -> list[str]:
+    """Copy the prediction files of a run (all folds) and rewrite the backbone reference to the shipped
+    ``backbone`` (name, state sha256, from :func:`verify_backbone`)."""
     dirs = model_dirs(info)
     for f in ("config.yaml", "run_info.json"):
         if not (source / f).is_file():
@@ -75,8 +76,11 @@ def copy_run(source: Path, dest: Path, info: dict, opts: Options, backbone_name:
 
     cfg = yaml.safe_load((source / "config.yaml").read_text()) or {}
     new_info = copy.deepcopy(info)
-    if backbone_name is not None:
-        r = shipped.ref(backbone_name)
+    if backbone is not None:
+        r = shipped.ref(backbone[0])
+        if backbone[1] != info["backbone"].get("sha256"):  # trained on the weights it was rounded from
+            new_info["backbone"]["trained_with_sha256"] = info["backbone"].get("sha256")
+            new_info["backbone"]["sha256"] = backbone[1]
         bb = cfg.setdefault("backbone", {})
         new_info["backbone"]["trained_with"] = info["backbone"].get("path") or bb.get("name")
         bb["name"] = r
@@ -101,7 +105,9 @@ def verify_backbone(info: dict, opts: Options) -> Optional[tuple[str, str]]:
     entry.verify()
     model, _ = load(entry.path)
     sha = state_sha256(model)
-    if sha != bb["sha256"]:
+    # a backbone stored in float16 records the float32 weights it was rounded from: runs trained on
+    # those are packaged against it, re-keyed to its weights (the check subset measures the difference)
+    if sha != bb["sha256"] and bb["sha256"] != entry.raw.get("rounded_from"):
         raise ShippedModelError(
             f"the run was trained on backbone {bb.get('path') or bb.get('name')} "
             f"(weights sha256 {bb['sha256'][:16]}...), "

@@ -62,7 +62,7 @@ def pack_structure(source: Path, dest: Path, info: dict, opts: Options, log: Cal
     metrics = read_json(source / "metrics.json") if (source / "metrics.json").is_file() else {}
     bb = verify_backbone(info, opts)
     backbone = bb[0] if bb else None
-    copy_run(source, dest, info, opts, backbone)
+    copy_run(source, dest, info, opts, bb)
     pp = _postprocess(info, metrics, opts)
 
     pool, where = _pool(source, opts)

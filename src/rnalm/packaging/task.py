@@ -63,7 +63,7 @@ def _float32_reference(
     source: Path,
     info: dict,
     opts: Options,
-    backbone: Optional[str],
+    backbone: Optional[tuple[str, str]],
     rows: list[dict],
     backbone_dir: Optional[str],
     metric_name: str,
@@ -100,7 +100,7 @@ def pack_task(source: Path, dest: Path, info: dict, opts: Options, log: Callable
     metrics = read_json(source / "metrics.json") if (source / "metrics.json").is_file() else {}
     bb = verify_backbone(info, opts)
     backbone = bb[0] if bb else None
-    copy_run(source, dest, info, opts, backbone)
+    copy_run(source, dest, info, opts, bb)
     metric_name = metrics.get("metric") or ("spearman" if info.get("task") == "regression" else "auroc")
     backbone_dir = str(resolve(bb[0])) if bb else None
 
@@ -136,7 +136,7 @@ def pack_task(source: Path, dest: Path, info: dict, opts: Options, log: Callable
     dtype = opts.dtype if has_tensors else "as fitted (trees, no tensors)"
     sections = run_sections(source, info, metrics, opts, backbone, reading_rows(read) + f"| stored dtype | {dtype} |\n")
     if opts.dtype == "float16" and has_tensors:
-        check["float32_reference"] = _float32_reference(source, info, opts, backbone, rows, backbone_dir, metric_name)
+        check["float32_reference"] = _float32_reference(source, info, opts, bb, rows, backbone_dir, metric_name)
     if "recomputed" in metric and metric["recomputed"] is not None:
         sections.append(
             f"Recomputed with the shipped files when packaged: {metric_name} = "
