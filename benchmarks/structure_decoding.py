@@ -1,6 +1,6 @@
 """Decoding rules and map averages of finished structure runs, on the first run's hold-out.
 
-    python benchmarks/structure_decoding.py RUN_DIR [RUN_DIR ...] [--max-sequences 400]
+    python benchmarks/structure_decoding.py RUN_DIR [RUN_DIR ...] [--max-sequences 400] [--rows FILE]
 
 For each run alone and for the mean of the probability maps of every set of two or more of them
 (``a+b``), and for each decoder (greedy one
@@ -8,7 +8,9 @@ partner, nested, each with and without canonical-only pairs), the pair threshold
 ``structure.select_threshold`` chooses it -- on the first run's seeded training subset -- and the
 first run's validation rows are scored at it (mean per-sequence F1, precision, recall, MCC). Every
 run must have been trained on the first run's split (``data.extra_train`` rows aside); the script
-checks that every run's validation sequences are the first's. Nothing is written.
+checks that every run's validation sequences are the first's. ``--rows FILE`` (bpRNA JSON lines) scores
+those rows instead, for runs validated on different rows: then the script checks that no run trained on
+any of them (training split and extra rows). Nothing is written.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from rnalm.finetune.evaluation import fit_labels
 from rnalm.finetune.run_splits import holdout_splits, rebuild_splits
 from rnalm.finetune.structure.calibrate import run_context
 from rnalm.runs.structure_model import RunModel
+from rnalm.structure.formats import read_bprna_jsonl
 from rnalm.structure.metrics import score_pairs
 from rnalm.structure.threshold import THRESHOLD_GRID, choose_threshold, pairs_by_threshold, subset_indices
 
@@ -34,6 +37,7 @@ def main() -> None:
     ap.add_argument("runs", nargs="+", type=Path)
     ap.add_argument("--max-sequences", type=int, default=400)
     ap.add_argument("--decoders", default="greedy,nested", help="comma-separated: greedy, nested")
+    ap.add_argument("--rows", type=Path, help="score these structures (bpRNA JSON lines) instead")
     args = ap.parse_args()
     first = RunModel.load(args.runs[0], None, use_cache=True)
     ctx = run_context(first)
@@ -43,15 +47,21 @@ def main() -> None:
     idx = subset_indices(len(train.seqs) - train.extra_rows, args.max_sequences, ctx.cfg.train.seed)
     sub_seqs = [train.seqs[i] for i in idx]
     sub_true = [train.y[i].pairs for i in idx]
-    valid_true = [y.pairs for y in valid.y]
+    valid_seqs, valid_true = list(valid.seqs), [y.pairs for y in valid.y]
+    where = f"validation sequences of {args.runs[0]}"
+    if args.rows:
+        rows = read_bprna_jsonl(args.rows)
+        valid_seqs, valid_true, where = [r.sequence for r in rows], [r.pairs for r in rows], str(args.rows)
     maps: dict[str, tuple[list, list]] = {}
     for run in args.runs:
         model = first if run == args.runs[0] else RunModel.load(run, None, use_cache=True)
-        if run != args.runs[0]:
-            other = run_context(model)
-            if sorted(holdout_splits(other, rebuild_splits(other))[1].seqs) != sorted(valid.seqs):
-                raise SystemExit(f"{run}: validated on other rows than {args.runs[0]}")
-        maps[run.name] = (model(sub_seqs), model(valid.seqs))
+        other = run_context(model)
+        split = holdout_splits(other, rebuild_splits(other))
+        if args.rows and set(split[0].seqs) & set(valid_seqs):
+            raise SystemExit(f"{run}: trained on {len(set(split[0].seqs) & set(valid_seqs))} of the --rows sequences")
+        if not args.rows and sorted(split[1].seqs) != sorted(valid_seqs):
+            raise SystemExit(f"{run}: validated on other rows than {args.runs[0]}")
+        maps[run.name] = (model(sub_seqs), model(valid_seqs))
     names = list(maps)
     for k in range(2, len(names) + 1):
         for group in itertools.combinations(names, k):
@@ -59,7 +69,7 @@ def main() -> None:
                 [np.mean(ms, axis=0) for ms in zip(*(maps[g][part] for g in group))] for part in (0, 1)
             )
     wanted = args.decoders.split(",")
-    print(f"{len(sub_seqs)} training sequences (threshold), {len(valid.seqs)} validation sequences of {args.runs[0]}")
+    print(f"{len(sub_seqs)} training sequences (threshold), {len(valid_seqs)} {where}")
     print("| maps | decoder | threshold (train) | train F1 | F1 | precision | recall | MCC |")
     print("|---|---|---|---|---|---|---|---|")
     for name, (tmaps, vmaps) in maps.items():
@@ -68,7 +78,7 @@ def main() -> None:
             t = choice["threshold"]
             scores = [
                 score_pairs(pairs_by_threshold(p, [t], 3, canonical, decoder, s)[0], y, len(p))
-                for p, y, s in zip(vmaps, valid_true, valid.seqs)
+                for p, y, s in zip(vmaps, valid_true, valid_seqs)
             ]
             figs = [np.mean([getattr(x, k) for x in scores]) for k in ("f1", "precision", "recall", "mcc")]
             label = decoder + (", canonical" if canonical else "")
