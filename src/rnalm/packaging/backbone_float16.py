@@ -98,6 +98,8 @@ def store_backbones_float16(root: Union[str, Path, None] = None, log: Callable[[
 
 
 def _rewrite(root: Path, data: dict, bb: dict, users: list[dict], log: Callable[[str], None]) -> None:
+    """Store backbone ``bb`` in float16, re-key ``users`` and record every check figure again, updating
+    ``data`` (the manifest) as it goes; raises, leaving the restoring to the caller, when a figure moves."""
     folder = root / bb["dir"]
     before = (folder / WEIGHTS).stat().st_size
     old = bb["backbone_sha256"]
