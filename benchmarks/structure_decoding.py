@@ -57,8 +57,9 @@ def main() -> None:
         model = first if run == args.runs[0] else RunModel.load(run, None, use_cache=True)
         other = run_context(model)
         split = holdout_splits(other, rebuild_splits(other))
-        if args.rows and set(split[0].seqs) & set(valid_seqs):
-            raise SystemExit(f"{run}: trained on {len(set(split[0].seqs) & set(valid_seqs))} of the --rows sequences")
+        trained_on = set(split[0].seqs) & set(valid_seqs) if args.rows else set()
+        if trained_on:
+            raise SystemExit(f"{run}: trained on {len(trained_on)} of the --rows sequences")
         if not args.rows and sorted(split[1].seqs) != sorted(valid_seqs):
             raise SystemExit(f"{run}: validated on other rows than {args.runs[0]}")
         maps[run.name] = (model(sub_seqs), model(valid_seqs))

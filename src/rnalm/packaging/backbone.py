@@ -11,11 +11,10 @@ from rnalm.api import load
 from rnalm.configfile import load_config
 from rnalm.io.digest import state_sha256
 from rnalm.io.native import read_native_config
-from rnalm.packaging.backbone_float16 import store_native_float16
 from rnalm.packaging.card import backbone_sections
 from rnalm.packaging.check import backbone_metrics
 from rnalm.packaging.checkset import read_sequences, sample
-from rnalm.packaging.files import read_json
+from rnalm.packaging.files import read_json, store_native_float16
 from rnalm.packaging.options import Options, Packed
 from rnalm.pretrain.config import PretrainConfig
 from rnalm.pretrain.data import load_corpus

@@ -29,30 +29,21 @@ from typing import Callable, Union
 from rnalm import shipped
 from rnalm.api import load
 from rnalm.io.atomic import atomic_write_bytes, atomic_write_text
-from rnalm.io.digest import sha256_file, state_sha256
+from rnalm.io.digest import state_sha256
 from rnalm.io.jsonfile import write_json
-from rnalm.io.native import FORMAT_NAME
+from rnalm.io.native import CONFIG_FILE as CONFIG
+from rnalm.io.native import WEIGHTS_FILE as WEIGHTS
 from rnalm.packaging.card import stored_dtype_row
 from rnalm.packaging.check import NOT_RECOMPUTED, entry_metrics
 from rnalm.packaging.deflate import with_file_table
-from rnalm.packaging.files import read_json, store_float16
+from rnalm.packaging.files import read_json, store_native_float16
 from rnalm.packaging.manifest import installed_root, record_files
 from rnalm.packaging.options import CARD_FILE
+from rnalm.runs.rundir import INFO_FILE as RUN_INFO
 from rnalm.shipped import MANIFEST, ShippedModelError
 
-WEIGHTS = "model.safetensors"
-CONFIG = "config.json"
-RUN_INFO = "run_info.json"
 #: the largest change of any check figure (metric on the 64 check rows) the rewrite may cause
 MAX_CHECK_CHANGE = 0.002
-
-
-def store_native_float16(folder: Path) -> None:
-    """Rewrite a native folder's weights in float16 and its ``config.json`` weights sha256 to match."""
-    store_float16(folder / WEIGHTS, FORMAT_NAME)
-    cfg = read_json(folder / CONFIG)
-    cfg["weights_sha256"] = sha256_file(folder / WEIGHTS)
-    write_json(folder / CONFIG, cfg)
 
 
 def _check_line(text: str, metric: str, value: float, where: Path) -> str:
@@ -158,4 +149,4 @@ def _storage_row(text: str, new: str, old: str, where: Path) -> str:
     return text.replace(row, row + stored_dtype_row(old), 1)
 
 
-__all__ = ["MAX_CHECK_CHANGE", "store_backbones_float16", "store_native_float16"]
+__all__ = ["MAX_CHECK_CHANGE", "store_backbones_float16"]

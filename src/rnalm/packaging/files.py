@@ -1,4 +1,5 @@
-"""Small file helpers of the packager: JSON reading, listing a folder, display paths, float16 storage."""
+"""Small file helpers of the packager: JSON reading, listing a folder, display paths, float16 storage
+(of a run's weights, or of a native backbone folder with its config's weights sha256)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ import torch
 from safetensors.torch import load_file, save
 
 from rnalm.io.atomic import atomic_write_bytes
+from rnalm.io.digest import sha256_file
+from rnalm.io.jsonfile import write_json
+from rnalm.io.native import CONFIG_FILE, FORMAT_NAME, WEIGHTS_FILE
 
 
 def read_json(path: Path) -> Any:
@@ -42,4 +46,12 @@ def store_float16(path: Path, format_name: str = RUN_WEIGHTS_FORMAT) -> None:
     atomic_write_bytes(path, save(state, metadata={"format": format_name}))
 
 
-__all__ = ["RUN_WEIGHTS_FORMAT", "all_files", "display_path", "read_json", "store_float16"]
+def store_native_float16(folder: Path) -> None:
+    """Rewrite a native folder's weights in float16 and its ``config.json`` weights sha256 to match."""
+    store_float16(folder / WEIGHTS_FILE, FORMAT_NAME)
+    cfg = read_json(folder / CONFIG_FILE)
+    cfg["weights_sha256"] = sha256_file(folder / WEIGHTS_FILE)
+    write_json(folder / CONFIG_FILE, cfg)
+
+
+__all__ = ["RUN_WEIGHTS_FORMAT", "all_files", "display_path", "read_json", "store_float16", "store_native_float16"]
